@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, status
+
+from app.agents import service
+from app.agents.schemas import (
+    AgentCreate,
+    AgentOut,
+    AgentUpdate,
+    LoginRequest,
+    LoginResponse,
+    TeamCreate,
+    TeamOut,
+)
+from app.deps import AdminAgent, BearerToken, ContextDep, CurrentAgent, ReadSession
+from app.errors import Forbidden, Invalid
+
+auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/api/v1", tags=["agents"])
+
+
+@auth_router.post("/login")
+async def login(body: LoginRequest, ctx: ContextDep) -> LoginResponse:
+    async with ctx.db.write() as session:
+        agent = await service.authenticate(session, email=body.email, password=body.password)
+        token, expires_at = await service.open_session(
+            session, agent, timedelta(hours=ctx.settings.session_ttl_hours)
+        )
+    return LoginResponse(
+        access_token=token, expires_at=expires_at, agent=AgentOut.model_validate(agent)
+    )
+
+
+@auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(_agent: CurrentAgent, token: BearerToken, ctx: ContextDep) -> None:
+    """Revokes this token at once."""
+    async with ctx.db.write() as session:
+        await service.close_session(session, token)
+
+
+@auth_router.get("/me")
+async def me(agent: CurrentAgent) -> AgentOut:
+    return AgentOut.model_validate(agent)
+
+
+@router.get("/agents")
+async def list_agents(_agent: CurrentAgent, session: ReadSession) -> list[AgentOut]:
+    return [AgentOut.model_validate(a) for a in await service.list_agents(session)]
+
+
+@router.post("/agents", status_code=status.HTTP_201_CREATED)
+async def create_agent(body: AgentCreate, _admin: AdminAgent, ctx: ContextDep) -> AgentOut:
+    async with ctx.db.write() as session:
+        agent = await service.create_agent(
+            session,
+            email=body.email,
+            name=body.name,
+            password=body.password,
+            role=body.role,
+            language=body.language,
+        )
+    return AgentOut.model_validate(agent)
+
+
+@router.patch("/agents/{agent_id}")
+async def update_agent(
+    agent_id: int, body: AgentUpdate, current: CurrentAgent, ctx: ContextDep
+) -> AgentOut:
+    """Admins change anyone; an agent may change their own name, password and language."""
+    own_fields = {"name", "password", "language"}
+    if not current.is_admin and (agent_id != current.id or not body.model_fields_set <= own_fields):
+        raise Forbidden(
+            "only administrators change other agents, roles or access", code="admin_required"
+        )
+    if agent_id == current.id and (
+        body.is_active is False or body.role not in (None, current.role)
+    ):
+        raise Invalid("you cannot deactivate or demote yourself", code="self_lockout")
+    async with ctx.db.write() as session:
+        agent = await service.get_agent(session, agent_id)
+        await service.update_agent(
+            session,
+            agent,
+            name=body.name,
+            password=body.password,
+            role=body.role,
+            is_active=body.is_active,
+            language=body.language,
+        )
+    return AgentOut.model_validate(agent)
+
+
+@router.get("/teams")
+async def list_teams(_agent: CurrentAgent, session: ReadSession) -> list[TeamOut]:
+    return [
+        TeamOut(id=t.id, name=t.name, agent_ids=m) for t, m in await service.list_teams(session)
+    ]
+
+
+@router.post("/teams", status_code=status.HTTP_201_CREATED)
+async def create_team(body: TeamCreate, _admin: AdminAgent, ctx: ContextDep) -> TeamOut:
+    async with ctx.db.write() as session:
+        team, members = await service.create_team(session, name=body.name, agent_ids=body.agent_ids)
+    return TeamOut(id=team.id, name=team.name, agent_ids=members)

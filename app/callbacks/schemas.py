@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.callbacks.models import CallbackStatus
+
+
+class CallbackOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    inbox_id: int
+    contact_id: int
+    conversation_id: int | None
+    name: str
+    phone_e164: str
+    preferred_from: datetime | None
+    preferred_to: datetime | None
+    timezone: str | None
+    note: str | None
+    page_url: str | None
+    status: CallbackStatus
+    scheduled_at: datetime | None
+    due_at: datetime
+    assignee_id: int | None
+    outcome_note: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CallbackPage(BaseModel):
+    items: list[CallbackOut]
+    next_cursor: str | None
+
+
+class CallbackUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: CallbackStatus | None = None
+    scheduled_at: datetime | None = None
+    assignee_id: int | None = None
+    outcome_note: str | None = Field(default=None, max_length=5000)
+
+    @field_validator("scheduled_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must include a timezone offset")
+        return value

@@ -1,0 +1,139 @@
+"""`panjereh`: serve, worker, migrate, create-agent."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import logging
+import signal
+import sys
+
+from app.agents.models import Role
+from app.settings import get_settings
+
+
+def _migrate() -> None:
+    from app.migrate import upgrade
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    _migrate()
+    print("database is at the latest schema")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    if not args.no_migrate:
+        _migrate()
+    uvicorn.run(
+        create_app(get_settings()),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
+    return 0
+
+
+def cmd_worker(_args: argparse.Namespace) -> int:
+    from app.context import build_context
+    from app.main import background_workers
+
+    async def main() -> None:
+        ctx = build_context(get_settings())
+        stopped = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stopped.set)
+        async with background_workers(ctx):
+            logging.getLogger(__name__).info("worker running")
+            await stopped.wait()
+        await ctx.db.dispose()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_create_agent(args: argparse.Namespace) -> int:
+    from app.agents import service
+    from app.context import build_context
+    from app.errors import AppError
+
+    password = args.password or getpass.getpass("password: ")
+
+    async def main() -> int:
+        ctx = build_context(get_settings())
+        try:
+            async with ctx.db.write() as session:
+                agent = await service.create_agent(
+                    session,
+                    email=args.email,
+                    name=args.name or args.email.split("@")[0],
+                    password=password,
+                    role=Role(args.role),
+                )
+        except AppError as exc:
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return 1
+        finally:
+            await ctx.db.dispose()
+        print(f"created {agent.role} {agent.email} (id {agent.id})")
+        return 0
+
+    if len(password) < 8:
+        print("error: the password needs at least 8 characters", file=sys.stderr)
+        return 2
+    return asyncio.run(main())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="panjereh", description=__doc__)
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API server (and, embedded, the workers)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-migrate", action="store_true", help="skip `alembic upgrade head`")
+    serve.add_argument(
+        "--forwarded-allow-ips", default="127.0.0.1", help="proxies trusted for X-Forwarded-*"
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("worker", help="run the delivery worker and jobs").set_defaults(func=cmd_worker)
+    sub.add_parser("migrate", help="upgrade the database to the latest schema").set_defaults(
+        func=cmd_migrate
+    )
+
+    create = sub.add_parser("create-agent", help="add an agent or administrator")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", help="prompted for when omitted")
+    create.add_argument("--name")
+    create.add_argument("--role", default="agent", choices=[r.value for r in Role])
+    create.set_defaults(func=cmd_create_agent)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())

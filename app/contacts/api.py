@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agents.models import Agent
+from app.contacts import service
+from app.contacts.models import Contact
+from app.contacts.schemas import ContactDetail, ContactMerge, ContactOut, ContactPage, ContactUpdate
+from app.db import utcnow
+from app.deps import ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
+from app.errors import NotFound
+from app.events import log as event_log
+from app.events.types import ContactUpdated
+from app.tickets.models import Conversation
+from app.tickets.views import conversation_views
+
+router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
+
+
+async def _detail(session: AsyncSession, agent: Agent, contact: Contact) -> ContactDetail:
+    visible = await visible_inbox_ids(session, agent)
+    stmt = (
+        select(Conversation)
+        .where(Conversation.contact_id == contact.id)
+        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+    )
+    if visible is not None:
+        stmt = stmt.where(Conversation.inbox_id.in_(visible))
+    conversations = await conversation_views(session, (await session.scalars(stmt)).all())
+    return ContactDetail(
+        **ContactOut.model_validate(contact).model_dump(), conversations=conversations
+    )
+
+
+async def _require_visible(session: AsyncSession, agent: Agent, contact_id: int) -> Contact:
+    """Agents see contacts who wrote to one of their inboxes; admins see everyone."""
+    contact = await service.get_contact(session, contact_id)
+    visible = await visible_inbox_ids(session, agent)
+    if visible is not None:
+        seen = await session.scalar(
+            select(Conversation.id)
+            .where(Conversation.contact_id == contact_id, Conversation.inbox_id.in_(visible))
+            .limit(1)
+        )
+        if seen is None:
+            raise NotFound("contact not found")
+    return contact
+
+
+@router.get("")
+async def search_contacts(
+    agent: CurrentAgent,
+    session: ReadSession,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+) -> ContactPage:
+    visible = await visible_inbox_ids(session, agent)
+    contacts = await service.search(session, q=q, after_id=cursor, limit=limit + 1, visible=visible)
+    page = contacts[:limit]
+    next_cursor = str(page[-1].id) if len(contacts) > limit else None
+    return ContactPage(items=[ContactOut.model_validate(c) for c in page], next_cursor=next_cursor)
+
+
+@router.get("/{contact_id}")
+async def get_contact(contact_id: int, agent: CurrentAgent, session: ReadSession) -> ContactDetail:
+    contact = await _require_visible(session, agent, contact_id)
+    return await _detail(session, agent, contact)
+
+
+async def _record(session: AsyncSession, contact: Contact, merged_ids: list[int]) -> None:
+    event_log.record(
+        session,
+        ContactUpdated(contact=ContactOut.model_validate(contact), merged_ids=merged_ids),
+        event_log.Scope(),
+    )
+
+
+@router.patch("/{contact_id}")
+async def update_contact(
+    contact_id: int, body: ContactUpdate, agent: CurrentAgent, ctx: ContextDep
+) -> ContactDetail:
+    async with ctx.db.write() as session:
+        contact = await _require_visible(session, agent, contact_id)
+        if body.name is not None and body.name != contact.name:
+            contact.name = body.name
+            contact.updated_at = utcnow()
+            await session.flush()
+            await _record(session, contact, [])
+        return await _detail(session, agent, contact)
+
+
+@router.post("/{contact_id}/merge")
+async def merge_contacts(
+    contact_id: int, body: ContactMerge, agent: CurrentAgent, ctx: ContextDep
+) -> ContactDetail:
+    """Moves every identity, conversation and callback of `other_id` here; `other_id` is gone."""
+    async with ctx.db.write() as session:
+        await _require_visible(session, agent, contact_id)
+        await _require_visible(session, agent, body.other_id)
+        contact = await service.merge(session, keep_id=contact_id, other_id=body.other_id)
+        await _record(session, contact, [body.other_id])
+        return await _detail(session, agent, contact)

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.tickets.schemas import ConversationOut
+from connectors.base import AddressKind
+
+
+class IdentityOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: AddressKind
+    address: str
+    reachable: bool
+    unreachable_reason: str | None
+
+
+class ContactOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str | None
+    attributes: dict[str, Any]
+    identities: list[IdentityOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ContactDetail(ContactOut):
+    conversations: list[ConversationOut]
+
+
+class ContactPage(BaseModel):
+    items: list[ContactOut]
+    next_cursor: str | None
+
+
+class ContactUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+
+
+class ContactMerge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    other_id: int

@@ -1,0 +1,48 @@
+"""What one running process shares: settings, database, bus, file store, secret box."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from app.crypto import SecretBox
+from app.db import Database
+from app.events import log as event_log
+from app.inbound.ingest import IngestPolicy
+from app.realtime.bus import MemoryBus
+from app.settings import Settings
+from app.tickets.storage import FileStore
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    bus: MemoryBus
+    files: FileStore
+    secret_box: SecretBox
+    # Set when a reply is queued in this process, so the embedded worker sends at once.
+    outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def ingest_policy(self) -> IngestPolicy:
+        return IngestPolicy(
+            reopen_window=timedelta(hours=self.settings.reopen_window_hours),
+            max_attachment_bytes=self.settings.max_attachment_bytes,
+            files=self.files,
+        )
+
+
+def build_context(settings: Settings) -> Context:
+    db = Database(settings.database_url)
+    bus = MemoryBus()
+    db.before_commit = event_log.finalize
+    db.after_commit = bus.publish
+    return Context(
+        settings=settings,
+        db=db,
+        bus=bus,
+        files=FileStore(settings.attachments_dir),
+        secret_box=SecretBox(settings.secret_key),
+    )

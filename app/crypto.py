@@ -1,0 +1,67 @@
+"""Secrets at rest, tokens and passwords."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+_password_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+
+
+def hash_password(password: str) -> str:
+    return _password_hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _password_hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_token(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+def token_digest(token: str) -> str:
+    """Tokens and API keys are stored only as this digest (they are long and random,
+    so a fast hash is enough; a password needs argon2)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def digests_equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+class SecretBox:
+    """Encrypts inbox secrets with a key derived from PANJEREH_SECRET_KEY."""
+
+    def __init__(self, secret_key: str) -> None:
+        key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"panjereh inbox secrets v1"
+        ).derive(secret_key.encode())
+        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+
+    def seal(self, values: dict[str, Any]) -> str:
+        return self._fernet.encrypt(json.dumps(values).encode()).decode()
+
+    def open(self, sealed: str | None) -> dict[str, Any]:
+        if not sealed:
+            return {}
+        try:
+            opened: dict[str, Any] = json.loads(self._fernet.decrypt(sealed.encode()))
+        except InvalidToken as exc:
+            raise ValueError(
+                "inbox secrets cannot be decrypted: PANJEREH_SECRET_KEY changed?"
+            ) from exc
+        return opened

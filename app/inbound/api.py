@@ -1,0 +1,53 @@
+"""Inbound endpoints that are not a provider's webhook: the `api` channel."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response, status
+from pydantic import BaseModel
+
+from app.deps import ContextDep
+from app.errors import Invalid
+from app.inbound.ingest import InboxRef, ingest
+from app.inboxes.service import authenticate_api_inbox
+from connectors.api.connector import IncomingMessage, to_inbound
+from connectors.base import PayloadError
+
+router = APIRouter(tags=["inbound"])
+
+
+class IngestOut(BaseModel):
+    message_id: int
+    conversation_id: int
+    duplicate: bool
+
+
+@router.post(
+    "/api/v1/inboxes/{inbox_id}/incoming",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "a repeat of a stored external_id; nothing was stored"}},
+)
+async def incoming(
+    inbox_id: int,
+    body: IncomingMessage,
+    response: Response,
+    ctx: ContextDep,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> IngestOut:
+    """A message from a custom integration, authenticated by the inbox's `X-Api-Key`.
+    Answers after the message is stored; a repeated `external_id` answers 200 and stores nothing."""
+    try:
+        message = to_inbound(body, inbox_id=inbox_id)
+    except PayloadError as exc:
+        raise Invalid(str(exc), code="invalid_payload") from exc
+    async with ctx.db.write() as session:
+        inbox = await authenticate_api_inbox(session, inbox_id, x_api_key)
+        result = await ingest(session, InboxRef(inbox.id, inbox.kind), message, ctx.ingest_policy)
+    if result.duplicate:
+        response.status_code = status.HTTP_200_OK
+    return IngestOut(
+        message_id=result.message_id,
+        conversation_id=result.conversation_id,
+        duplicate=result.duplicate,
+    )

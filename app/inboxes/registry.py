@@ -1,0 +1,58 @@
+"""Inbox kind → its settings model and its connector. An explicit mapping mypy checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from app.inboxes.models import InboxKind
+from connectors.api.config import ApiConfig
+from connectors.api.connector import ApiConnector
+from connectors.base import Connector
+from connectors.callback.config import CallbackConfig
+from connectors.config import ChannelConfig
+from connectors.email.config import EmailConfig
+from connectors.sms.config import SmsConfig
+from connectors.telegram.config import TelegramConfig
+from connectors.webchat.config import WebchatConfig
+
+CONFIG_MODELS: Mapping[InboxKind, type[ChannelConfig]] = {
+    InboxKind.api: ApiConfig,
+    InboxKind.telegram: TelegramConfig,
+    InboxKind.email: EmailConfig,
+    InboxKind.sms: SmsConfig,
+    InboxKind.webchat: WebchatConfig,
+    InboxKind.callback: CallbackConfig,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorDeps:
+    inbox_id: int
+    http: httpx.AsyncClient
+    public_url: str
+
+
+def _api(config: ChannelConfig, deps: ConnectorDeps) -> Connector:
+    if not isinstance(config, ApiConfig):  # pragma: no cover - CONFIG_MODELS guarantees it
+        raise TypeError(type(config))
+    return ApiConnector(config, deps.http)
+
+
+# Kinds missing here cannot send yet: their replies fail with a clear reason.
+SENDERS: Mapping[InboxKind, Callable[[ChannelConfig, ConnectorDeps], Connector]] = {
+    InboxKind.api: _api,
+}
+
+
+def webhook_url(kind: InboxKind, inbox_id: int, public_url: str) -> str | None:
+    base = public_url.rstrip("/")
+    if kind == InboxKind.api:
+        return f"{base}/api/v1/inboxes/{inbox_id}/incoming"
+    if kind == InboxKind.telegram:
+        return f"{base}/webhooks/telegram/{inbox_id}"
+    if kind == InboxKind.sms:
+        return f"{base}/webhooks/twilio/{inbox_id}/sms"
+    return None

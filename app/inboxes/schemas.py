@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.inboxes.models import InboxKind
+
+
+class InboxCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: InboxKind
+    name: str = Field(min_length=1, max_length=200)
+    config: dict[str, Any] = Field(default_factory=dict)
+    agent_ids: list[int] = Field(default_factory=list)
+
+
+class InboxUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    # Merged into the current settings; a secret given here replaces the stored one.
+    config: dict[str, Any] | None = None
+    enabled: bool | None = None
+    agent_ids: list[int] | None = None
+    rotate_api_key: bool = False
+
+
+class InboxOut(BaseModel):
+    id: int
+    kind: InboxKind
+    name: str
+    enabled: bool
+    public_token: str | None
+    webhook_url: str | None
+    config: dict[str, Any]
+    secrets_set: list[str]  # names only: secrets are write-only
+    agent_ids: list[int]
+    created_at: datetime
+    # Shown once: when created, and when rotated.
+    api_key: str | None = None

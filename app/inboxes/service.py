@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agents.models import Agent
+from app.crypto import SecretBox, digests_equal, new_token, token_digest
+from app.db import utcnow
+from app.errors import Invalid, NotFound, Unauthorized
+from app.inboxes.models import Inbox, InboxKind, inbox_agents
+from app.inboxes.registry import CONFIG_MODELS, webhook_url
+from app.inboxes.schemas import InboxOut
+from connectors.config import ChannelConfig
+
+PUBLIC_KINDS = (InboxKind.webchat, InboxKind.callback)
+
+
+def _validated(kind: InboxKind, values: dict[str, Any]) -> ChannelConfig:
+    model = CONFIG_MODELS[kind]
+    try:
+        return model.model_validate(model.generate_missing(values))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise Invalid(f"config.{where}: {first.get('msg')}", code="invalid_config") from exc
+
+
+def _split(config: ChannelConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    values = config.model_dump(mode="json")
+    secrets = {k: v for k, v in values.items() if k in config.SECRET_FIELDS and v}
+    public = {k: v for k, v in values.items() if k not in config.SECRET_FIELDS}
+    return public, secrets
+
+
+def channel_config(inbox: Inbox, box: SecretBox) -> ChannelConfig:
+    """The inbox's full settings, secrets included, for its connector."""
+    model = CONFIG_MODELS[inbox.kind]
+    return model.model_validate({**inbox.config, **box.open(inbox.secrets_encrypted)})
+
+
+async def _set_agents(session: AsyncSession, inbox_id: int, agent_ids: list[int]) -> None:
+    known = set((await session.scalars(select(Agent.id).where(Agent.id.in_(agent_ids)))).all())
+    if missing := set(agent_ids) - known:
+        raise Invalid(f"unknown agent ids: {sorted(missing)}", code="unknown_agent")
+    await session.execute(delete(inbox_agents).where(inbox_agents.c.inbox_id == inbox_id))
+    if known:
+        await session.execute(
+            insert(inbox_agents), [{"inbox_id": inbox_id, "agent_id": a} for a in sorted(known)]
+        )
+
+
+async def create_inbox(
+    session: AsyncSession,
+    box: SecretBox,
+    *,
+    kind: InboxKind,
+    name: str,
+    config: dict[str, Any],
+    agent_ids: list[int],
+) -> tuple[Inbox, str | None]:
+    """The new inbox, and its API key (for the `api` kind) in plain text, shown once."""
+    public, secrets = _split(_validated(kind, config))
+    api_key = new_token() if kind == InboxKind.api else None
+    inbox = Inbox(
+        kind=kind,
+        name=name,
+        config=public,
+        secrets_encrypted=box.seal(secrets) if secrets else None,
+        public_token=new_token(24),
+        api_key_hash=token_digest(api_key) if api_key else None,
+        enabled=True,
+    )
+    session.add(inbox)
+    await session.flush()
+    await _set_agents(session, inbox.id, agent_ids)
+    return inbox, api_key
+
+
+async def update_inbox(
+    session: AsyncSession,
+    box: SecretBox,
+    inbox: Inbox,
+    *,
+    name: str | None,
+    config: dict[str, Any] | None,
+    enabled: bool | None,
+    agent_ids: list[int] | None,
+    rotate_api_key: bool,
+) -> str | None:
+    """Apply a change; returns a new API key when one was rotated."""
+    if name is not None:
+        inbox.name = name
+    if enabled is not None:
+        inbox.enabled = enabled
+    if config is not None:
+        current = {**inbox.config, **box.open(inbox.secrets_encrypted)}
+        public, secrets = _split(_validated(inbox.kind, {**current, **config}))
+        inbox.config = public
+        inbox.secrets_encrypted = box.seal(secrets) if secrets else None
+    if agent_ids is not None:
+        await _set_agents(session, inbox.id, agent_ids)
+    api_key = None
+    if rotate_api_key:
+        if inbox.kind != InboxKind.api:
+            raise Invalid("only api inboxes have an API key", code="no_api_key")
+        api_key = new_token()
+        inbox.api_key_hash = token_digest(api_key)
+    inbox.updated_at = utcnow()
+    await session.flush()
+    return api_key
+
+
+async def get_inbox(session: AsyncSession, inbox_id: int) -> Inbox:
+    inbox = await session.get(Inbox, inbox_id)
+    if inbox is None:
+        raise NotFound("inbox not found")
+    return inbox
+
+
+async def list_inboxes(session: AsyncSession, visible: set[int] | None) -> list[Inbox]:
+    stmt = select(Inbox).order_by(Inbox.id)
+    if visible is not None:
+        stmt = stmt.where(Inbox.id.in_(visible))
+    return list((await session.scalars(stmt)).all())
+
+
+async def authenticate_api_inbox(
+    session: AsyncSession, inbox_id: int, api_key: str | None
+) -> Inbox:
+    """The enabled `api` inbox this key opens; the same 401 whatever is wrong."""
+    inbox = await session.get(Inbox, inbox_id)
+    if (
+        not api_key
+        or inbox is None
+        or inbox.kind != InboxKind.api
+        or not inbox.enabled
+        or inbox.api_key_hash is None
+        or not digests_equal(inbox.api_key_hash, token_digest(api_key))
+    ):
+        raise Unauthorized("invalid API key for this inbox", code="invalid_api_key")
+    return inbox
+
+
+async def agent_ids_by_inbox(session: AsyncSession, inbox_ids: list[int]) -> dict[int, list[int]]:
+    members: dict[int, list[int]] = {i: [] for i in inbox_ids}
+    rows = await session.execute(
+        select(inbox_agents.c.inbox_id, inbox_agents.c.agent_id).where(
+            inbox_agents.c.inbox_id.in_(inbox_ids)
+        )
+    )
+    for inbox_id, agent_id in rows:
+        members[inbox_id].append(agent_id)
+    return members
+
+
+def inbox_out(
+    inbox: Inbox,
+    box: SecretBox,
+    *,
+    public_url: str,
+    agent_ids: list[int],
+    api_key: str | None = None,
+) -> InboxOut:
+    model = CONFIG_MODELS[inbox.kind]
+    secrets_set = sorted(box.open(inbox.secrets_encrypted))
+    return InboxOut(
+        id=inbox.id,
+        kind=inbox.kind,
+        name=inbox.name,
+        enabled=inbox.enabled,
+        public_token=inbox.public_token if inbox.kind in PUBLIC_KINDS else None,
+        webhook_url=webhook_url(inbox.kind, inbox.id, public_url),
+        config={k: v for k, v in inbox.config.items() if k not in model.SECRET_FIELDS},
+        secrets_set=secrets_set,
+        agent_ids=sorted(agent_ids),
+        created_at=inbox.created_at,
+        api_key=api_key,
+    )

@@ -1,0 +1,96 @@
+"""The FastAPI application: `create_app(settings)`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+from fastapi import FastAPI
+
+from app.agents import service as agents
+from app.agents.api import auth_router
+from app.agents.api import router as agents_router
+from app.callbacks.api import router as callbacks_router
+from app.contacts.api import router as contacts_router
+from app.context import Context, build_context
+from app.errors import install_error_handlers
+from app.health import BodySizeLimitMiddleware, MetricsMiddleware
+from app.health import router as health_router
+from app.inbound.api import router as inbound_router
+from app.inboxes.api import router as inboxes_router
+from app.outbound.maintenance import run_maintenance
+from app.outbound.worker import DeliveryWorker
+from app.settings import Settings, get_settings
+from app.tickets.api import router as tickets_router
+
+log = logging.getLogger(__name__)
+
+
+async def seed(ctx: Context) -> None:
+    """First start: the administrator from PANJEREH_ADMIN_EMAIL / PANJEREH_ADMIN_PASSWORD."""
+    settings = ctx.settings
+    if settings.admin_email and settings.admin_password:
+        async with ctx.db.write() as session:
+            created = await agents.ensure_admin(
+                session, email=settings.admin_email, password=settings.admin_password
+            )
+        if created is not None:
+            log.info("created administrator %s", created.email)
+
+
+@contextlib.asynccontextmanager
+async def background_workers(ctx: Context) -> AsyncIterator[None]:
+    """The delivery worker and periodic jobs, in this process (embedded mode and `worker`)."""
+    stop = asyncio.Event()
+    async with httpx.AsyncClient(timeout=ctx.settings.delivery_timeout_seconds) as http:
+        tasks = [
+            asyncio.create_task(DeliveryWorker(ctx, http).run(stop), name="delivery"),
+            asyncio.create_task(run_maintenance(ctx, stop), name="maintenance"),
+        ]
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = build_context(settings)
+        app.state.ctx = ctx
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await seed(ctx)
+        async with contextlib.AsyncExitStack() as stack:
+            if settings.run_workers:
+                await stack.enter_async_context(background_workers(ctx))
+            yield
+        await ctx.bus.aclose()
+        await ctx.db.dispose()
+
+    app = FastAPI(
+        title="Panjereh",
+        summary="One window for every customer conversation, on every channel.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in (
+        health_router,
+        auth_router,
+        agents_router,
+        inboxes_router,
+        inbound_router,
+        tickets_router,
+        contacts_router,
+        callbacks_router,
+    ):
+        app.include_router(router)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(MetricsMiddleware)
+    return app

@@ -1,0 +1,37 @@
+"""Every table, imported in one place so the metadata (and Alembic) sees them all."""
+
+from app.agents.models import Agent, AgentSession, Team, team_members
+from app.callbacks.models import CallbackRequest
+from app.contacts.models import Contact, ContactIdentity
+from app.db import Base
+from app.events.models import EventRow, EventSequence
+from app.inboxes.models import Inbox, inbox_agents
+from app.tickets.models import (
+    Attachment,
+    Conversation,
+    ConversationLabel,
+    DeliveryAttempt,
+    Message,
+)
+
+metadata = Base.metadata
+
+__all__ = [
+    "Agent",
+    "AgentSession",
+    "Attachment",
+    "CallbackRequest",
+    "Contact",
+    "ContactIdentity",
+    "Conversation",
+    "ConversationLabel",
+    "DeliveryAttempt",
+    "EventRow",
+    "EventSequence",
+    "Inbox",
+    "Message",
+    "Team",
+    "inbox_agents",
+    "metadata",
+    "team_members",
+]

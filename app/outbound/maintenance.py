@@ -1,0 +1,63 @@
+"""Periodic jobs: wake snoozed conversations, trim the event log."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlalchemy import select
+
+from app.context import Context
+from app.db import utcnow
+from app.events import log as event_log
+from app.tickets.models import Conversation, Status
+from app.tickets.service import record_conversation_change
+
+log = logging.getLogger(__name__)
+
+INTERVAL_SECONDS = 30.0
+RETENTION_EVERY = 120  # rounds: about once an hour
+
+
+async def wake_snoozed(ctx: Context) -> int:
+    async with ctx.db.write() as session:
+        due = (
+            await session.scalars(
+                select(Conversation)
+                .where(
+                    Conversation.status == Status.snoozed, Conversation.snoozed_until <= utcnow()
+                )
+                .limit(500)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        for conversation in due:
+            conversation.status = Status.open
+            conversation.snoozed_until = None
+            conversation.updated_at = utcnow()
+            conversation.last_activity_at = utcnow()
+            await session.flush()
+            await record_conversation_change(session, conversation, ["status"])
+    return len(due)
+
+
+async def trim_events(ctx: Context) -> int:
+    async with ctx.db.write() as session:
+        return await event_log.delete_older_than(session, ctx.settings.event_retention_days)
+
+
+async def run_maintenance(ctx: Context, stop: asyncio.Event) -> None:
+    rounds = 0
+    while not stop.is_set():
+        try:
+            await wake_snoozed(ctx)
+            if rounds % RETENTION_EVERY == 0:
+                trimmed = await trim_events(ctx)
+                if trimmed:
+                    log.info("trimmed %d events older than retention", trimmed)
+        except Exception:
+            log.exception("maintenance round failed")
+        rounds += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), INTERVAL_SECONDS)

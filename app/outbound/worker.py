@@ -1,0 +1,255 @@
+"""The delivery worker: claims queued replies, hands each to its channel's connector, records
+the outcome, and retries transient failures with capped exponential backoff.
+
+A claim is a lease (`claimed_until`), taken in its own short transaction with SKIP LOCKED on
+PostgreSQL, so several workers never send one message twice; a worker that dies mid-send
+leaves a lease that expires, and the message is sent again (at most what was not recorded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agents.models import Agent
+from app.contacts.models import ContactIdentity
+from app.context import Context
+from app.db import utcnow
+from app.inboxes.models import Inbox
+from app.inboxes.registry import SENDERS, ConnectorDeps
+from app.inboxes.service import channel_config
+from app.tickets.models import (
+    Conversation,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Direction,
+    Message,
+)
+from app.tickets.service import record_message_updated
+from connectors.base import (
+    Address,
+    OutboundMessage,
+    PermanentSendError,
+    SendError,
+    SendResult,
+)
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    message_id: int
+    attempt: int
+    started_at: datetime
+    inbox: Inbox | None
+    outbound: OutboundMessage | None
+    refusal: str | None  # why it cannot be sent at all
+
+
+def backoff(attempt: int, *, base: float, cap: float) -> float:
+    return float(min(cap, base * 2 ** max(0, attempt - 1)))
+
+
+class DeliveryWorker:
+    def __init__(self, ctx: Context, http: httpx.AsyncClient, *, batch_size: int = 50) -> None:
+        self.ctx = ctx
+        self.http = http
+        self.batch_size = batch_size
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; wake at once when this process queues a reply."""
+        settings = self.ctx.settings
+        while not stop.is_set():
+            try:
+                sent = await self.run_once()
+            except Exception:
+                log.exception("delivery round failed; trying again shortly")
+                sent = 0
+            if sent:
+                continue
+            self.ctx.outbox_ready.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    _first(self.ctx.outbox_ready.wait(), stop.wait()),
+                    settings.delivery_poll_seconds,
+                )
+
+    async def run_once(self) -> int:
+        """Claim and deliver one batch of due messages; returns how many were handled."""
+        jobs = await self._claim()
+        if jobs:
+            await asyncio.gather(*(self._deliver(job) for job in jobs))
+        return len(jobs)
+
+    async def _claim(self) -> list[Job]:
+        now = utcnow()
+        async with self.ctx.db.write() as session:
+            messages = list(
+                (
+                    await session.scalars(
+                        select(Message)
+                        .where(
+                            Message.direction == Direction.outbound,
+                            Message.delivery_status == DeliveryStatus.queued,
+                            Message.next_attempt_at <= now,
+                            or_(Message.claimed_until.is_(None), Message.claimed_until < now),
+                        )
+                        .order_by(Message.next_attempt_at, Message.id)
+                        .limit(self.batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
+            )
+            for message in messages:
+                message.claimed_until = now + LEASE
+                message.attempts += 1
+            await session.flush()
+            return [await self._job(session, m, now) for m in messages]
+
+    async def _job(self, session: AsyncSession, message: Message, now: datetime) -> Job:
+        conversation = await session.get(Conversation, message.conversation_id)
+        inbox = await session.get(Inbox, message.inbox_id)
+        identity = (
+            await session.get(ContactIdentity, conversation.identity_id)
+            if conversation is not None and conversation.identity_id is not None
+            else None
+        )
+
+        def refused(reason: str) -> Job:
+            return Job(message.id, message.attempts, now, inbox, None, reason)
+
+        if conversation is None or inbox is None:
+            return refused("the conversation or inbox of this message no longer exists")
+        if not inbox.enabled:
+            return refused(f"the inbox “{inbox.name}” is disabled")
+        if identity is None:
+            return refused("the customer has no address on this channel to reply to")
+        if not identity.reachable:
+            return refused(
+                identity.unreachable_reason or "the customer cannot be reached on this address"
+            )
+        answered = await session.scalar(
+            select(Message.external_id)
+            .where(
+                Message.conversation_id == conversation.id,
+                Message.direction == Direction.inbound,
+                Message.external_id.is_not(None),
+            )
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        sender_name = (
+            await session.scalar(select(Agent.name).where(Agent.id == message.sender_agent_id))
+            if message.sender_agent_id
+            else None
+        )
+        outbound = OutboundMessage(
+            id=message.id,
+            conversation_id=conversation.id,
+            to=Address(identity.kind, identity.address),
+            text=message.body_text,
+            html=message.body_html,
+            subject=message.subject,
+            thread_key=conversation.thread_key,
+            in_reply_to=answered,
+            sender_name=sender_name,
+        )
+        return Job(message.id, message.attempts, now, inbox, outbound, None)
+
+    async def _send(self, job: Job) -> SendResult:
+        if job.refusal is not None or job.inbox is None or job.outbound is None:
+            raise PermanentSendError(job.refusal or "nothing to send")
+        factory = SENDERS.get(job.inbox.kind)
+        if factory is None:
+            raise PermanentSendError(f"replies on {job.inbox.kind} inboxes are not supported yet")
+        try:
+            config = channel_config(job.inbox, self.ctx.secret_box)
+        except ValueError as exc:
+            raise PermanentSendError(f"the inbox settings cannot be read: {exc}") from exc
+        connector = factory(
+            config, ConnectorDeps(job.inbox.id, self.http, self.ctx.settings.public_url)
+        )
+        try:
+            return await asyncio.wait_for(
+                connector.send(job.outbound), self.ctx.settings.delivery_timeout_seconds
+            )
+        except TimeoutError as exc:
+            raise SendError("the provider did not answer in time") from exc
+        finally:
+            await connector.aclose()
+
+    async def _deliver(self, job: Job) -> None:
+        try:
+            result: SendResult | SendError = await self._send(job)
+        except SendError as exc:
+            result = exc
+        except Exception as exc:  # a connector bug must not stop the worker
+            log.exception("connector failed on message %s", job.message_id)
+            result = SendError(f"unexpected error: {exc!r}")
+        await self._record(job, result)
+
+    async def _record(self, job: Job, result: SendResult | SendError) -> None:
+        settings = self.ctx.settings
+        now = utcnow()
+        async with self.ctx.db.write() as session:
+            message = await session.get(Message, job.message_id)
+            if message is None:
+                return
+            message.claimed_until = None
+            message.updated_at = now
+            if isinstance(result, SendResult):
+                outcome, error = "sent", None
+                message.delivery_status = DeliveryStatus.sent
+                message.external_id = result.external_id
+                message.error = None
+                message.next_attempt_at = None
+            elif result.permanent or job.attempt >= settings.delivery_max_attempts:
+                outcome, error = "failed", result.reason
+                message.delivery_status = DeliveryStatus.failed
+                message.error = result.reason
+                message.next_attempt_at = None
+            else:
+                outcome, error = "retry", result.reason
+                delay = result.retry_after or backoff(
+                    job.attempt,
+                    base=settings.delivery_backoff_base_seconds,
+                    cap=settings.delivery_backoff_cap_seconds,
+                )
+                message.error = f"{result.reason} (attempt {job.attempt}; retrying)"
+                message.next_attempt_at = now + timedelta(seconds=delay)
+            session.add(
+                DeliveryAttempt(
+                    message_id=message.id,
+                    attempt=job.attempt,
+                    outcome=outcome,
+                    error=error,
+                    external_id=result.external_id if isinstance(result, SendResult) else None,
+                    started_at=job.started_at,
+                    finished_at=now,
+                )
+            )
+            await session.flush()
+            await record_message_updated(session, message)
+        log.info("message %s: %s%s", job.message_id, outcome, f" ({error})" if error else "")
+
+
+async def _first(*aws: Coroutine[Any, Any, Any]) -> None:
+    """Wait until the first of these finishes; cancel the rest."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()

@@ -1,0 +1,67 @@
+"""All configuration, from `PANJEREH_*` environment variables (and `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused outside development
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PANJEREH_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./data/panjereh.db"
+    redis_url: str | None = None
+    secret_key: str = DEV_SECRET_KEY
+    public_url: str = "http://127.0.0.1:8000"
+    data_dir: Path = Path("./data")
+
+    admin_email: str | None = None
+    admin_password: str | None = None
+
+    # Embedded mode runs the delivery worker and pollers inside `serve`.
+    # A scaled-out deployment sets this to false and runs `panjereh worker`.
+    run_workers: bool = True
+
+    # A resolved conversation takes a new message back (reopens) within this window;
+    # after it, the message starts a new conversation.
+    reopen_window_hours: float = Field(default=168.0, ge=0)
+
+    session_ttl_hours: float = Field(default=24.0 * 14, gt=0)
+    max_attachment_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    max_request_bytes: int = Field(default=1024 * 1024, gt=0)
+
+    delivery_max_attempts: int = Field(default=8, ge=1)
+    delivery_backoff_base_seconds: float = Field(default=2.0, gt=0)
+    delivery_backoff_cap_seconds: float = Field(default=300.0, gt=0)
+    delivery_poll_seconds: float = Field(default=1.0, gt=0)
+    delivery_timeout_seconds: float = Field(default=20.0, gt=0)
+
+    event_retention_days: float = Field(default=7.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_outside_development(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEV_SECRET_KEY:
+            raise ValueError("PANJEREH_SECRET_KEY must be set to a long random value in production")
+        if self.environment == "production" and len(self.secret_key) < 32:
+            raise ValueError("PANJEREH_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from fastapi.responses import Response
+
+from app.deps import ContextDep, CurrentAgent, ReadSession, require_conversation, visible_inbox_ids
+from app.errors import Invalid, NotFound
+from app.inboxes.models import InboxKind
+from app.tickets import service
+from app.tickets.models import Attachment, Message, Status
+from app.tickets.schemas import (
+    ConversationOut,
+    ConversationPage,
+    ConversationUpdate,
+    MessageCreate,
+    MessageOut,
+    MessagePage,
+)
+from app.tickets.views import conversation_view, conversation_views, message_views
+
+router = APIRouter(prefix="/api/v1", tags=["conversations"])
+
+
+@router.get("/conversations")
+async def list_conversations(
+    agent: CurrentAgent,
+    session: ReadSession,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
+    inbox_id: int | None = None,
+    channel: InboxKind | None = None,
+    assignee: Annotated[str | None, Query(pattern=r"^(me|unassigned|\d+)$")] = None,
+    label: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    updated_since: datetime | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+) -> ConversationPage:
+    """Newest activity first. Pass `next_cursor` back as `cursor` for the next page."""
+    if updated_since is not None and updated_since.tzinfo is None:
+        raise Invalid("updated_since: must include a timezone offset", code="invalid_filter")
+    filters = service.ConversationFilter(
+        status=status_,
+        inbox_id=inbox_id,
+        channel=channel,
+        assignee=assignee,
+        label=label,
+        q=q,
+        updated_since=updated_since,
+    )
+    page, next_cursor = await service.list_conversations(
+        session,
+        agent,
+        filters,
+        visible=await visible_inbox_ids(session, agent),
+        cursor=cursor,
+        limit=limit,
+    )
+    return ConversationPage(items=await conversation_views(session, page), next_cursor=next_cursor)
+
+
+@router.get("/conversations/{conversation_id}")
+async def get_conversation(
+    conversation_id: int, agent: CurrentAgent, session: ReadSession
+) -> ConversationOut:
+    conversation = await require_conversation(session, agent, conversation_id)
+    return await conversation_view(session, conversation)
+
+
+@router.patch("/conversations/{conversation_id}")
+async def update_conversation(
+    conversation_id: int, body: ConversationUpdate, agent: CurrentAgent, ctx: ContextDep
+) -> ConversationOut:
+    async with ctx.db.write() as session:
+        conversation = await require_conversation(session, agent, conversation_id)
+        await service.update_conversation(
+            session,
+            conversation,
+            agent,
+            fields=body.model_fields_set,
+            status=body.status,
+            assignee_id=body.assignee_id,
+            team_id=body.team_id,
+            priority=body.priority,
+            labels=body.labels,
+            snoozed_until=body.snoozed_until,
+        )
+        return await conversation_view(session, conversation)
+
+
+@router.post("/conversations/{conversation_id}/read", status_code=status.HTTP_204_NO_CONTENT)
+async def mark_read(conversation_id: int, agent: CurrentAgent, ctx: ContextDep) -> None:
+    async with ctx.db.write() as session:
+        conversation = await require_conversation(session, agent, conversation_id)
+        await service.mark_read(session, conversation)
+
+
+@router.get("/conversations/{conversation_id}/messages")
+async def list_messages(
+    conversation_id: int,
+    agent: CurrentAgent,
+    session: ReadSession,
+    before: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> MessagePage:
+    """Oldest to newest; `before` (a message id) pages back in time."""
+    await require_conversation(session, agent, conversation_id)
+    messages, more = await service.list_messages(
+        session, conversation_id, before=before, limit=limit
+    )
+    return MessagePage(items=await message_views(session, messages), has_more=more)
+
+
+@router.post("/conversations/{conversation_id}/messages", status_code=status.HTTP_201_CREATED)
+async def add_message(
+    conversation_id: int, body: MessageCreate, agent: CurrentAgent, ctx: ContextDep
+) -> MessageOut:
+    """A reply, sent on the conversation's own channel by the delivery worker, or a
+    private note (`private: true`), which is never sent."""
+    async with ctx.db.write() as session:
+        conversation = await require_conversation(session, agent, conversation_id)
+        message = await service.add_message(
+            session, conversation, agent, body=body.body, private=body.private
+        )
+        (view,) = await message_views(session, [message])
+    if not body.private:
+        ctx.outbox_ready.set()
+    return view
+
+
+async def _visible_message(session: ReadSession, agent: CurrentAgent, message_id: int) -> Message:
+    message = await session.get(Message, message_id)
+    if message is None:
+        raise NotFound("message not found")
+    await require_conversation(session, agent, message.conversation_id)
+    return message
+
+
+@router.post("/messages/{message_id}/retry")
+async def retry_message(message_id: int, agent: CurrentAgent, ctx: ContextDep) -> MessageOut:
+    async with ctx.db.write() as session:
+        message = await _visible_message(session, agent, message_id)
+        await service.retry_message(session, message)
+        (view,) = await message_views(session, [message])
+    ctx.outbox_ready.set()
+    return view
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+async def download_attachment(
+    attachment_id: int, agent: CurrentAgent, session: ReadSession, ctx: ContextDep
+) -> Response:
+    attachment = await session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFound("attachment not found")
+    await _visible_message(session, agent, attachment.message_id)
+    if attachment.sha256 is None:
+        raise NotFound(attachment.note or "the file of this attachment was not stored")
+    data = await asyncio.to_thread(ctx.files.read, attachment.sha256)
+    # Served as a download with a sniff-proof type, so a hostile file can't run as a page.
+    return Response(
+        data,
+        media_type=attachment.content_type,
+        headers={
+            "Content-Disposition": _content_disposition(attachment.filename),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",
+        },
+    )
+
+
+def _content_disposition(filename: str) -> str:
+    from urllib.parse import quote
+
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'").replace("\\", "_")
+    ascii_name = "".join(c if c.isprintable() else "_" for c in ascii_name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.tickets.models import DeliveryStatus, Direction, Priority, Status
+
+
+class Ref(BaseModel):
+    id: int
+    name: str | None
+
+
+class AttachmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    filename: str
+    content_type: str
+    size: int | None
+    stored: bool
+    note: str | None
+    url: str | None
+
+
+class MessageOut(BaseModel):
+    id: int
+    conversation_id: int
+    inbox_id: int
+    direction: Direction
+    body_text: str
+    body_html: str | None
+    subject: str | None
+    sender: Ref | None
+    sender_type: str  # contact / agent / system
+    attachments: list[AttachmentOut]
+    external_id: str | None
+    is_auto: bool
+    delivery_status: DeliveryStatus | None
+    error: str | None
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    metadata: dict[str, object] = Field(default_factory=dict)
+
+
+class LastMessage(BaseModel):
+    preview: str | None
+    at: datetime | None
+
+
+class ConversationOut(BaseModel):
+    id: int
+    inbox_id: int
+    channel: str
+    status: Status
+    priority: Priority
+    subject: str | None
+    contact: Ref
+    assignee: Ref | None
+    team_id: int | None
+    labels: list[str]
+    last_message: LastMessage
+    unread_count: int
+    last_message_at: datetime | None
+    last_activity_at: datetime
+    waiting_since: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    snoozed_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationOut]
+    next_cursor: str | None
+
+
+class MessagePage(BaseModel):
+    items: list[MessageOut]
+    has_more: bool
+
+
+Label = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\s,][^,]*$")]
+
+
+class ConversationUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status | None = None
+    assignee_id: int | None = None
+    team_id: int | None = None
+    priority: Priority | None = None
+    labels: list[Label] | None = Field(default=None, max_length=50)
+    snoozed_until: datetime | None = None
+
+    @field_validator("snoozed_until")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must include a timezone offset")
+        return value
+
+
+class MessageCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body: str = Field(min_length=1, max_length=65_536)
+    private: bool = False

@@ -1,0 +1,417 @@
+"""Conversations and messages: every change an agent makes, with its activity line and events."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, delete, exists, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agents.models import Agent, Team
+from app.contacts.models import Contact, ContactIdentity
+from app.db import utcnow
+from app.errors import Invalid, NotFound
+from app.events import log as event_log
+from app.events.types import ConversationUpdated, MessageCreated, MessageUpdated
+from app.inboxes.models import Inbox, inbox_agents
+from app.tickets.models import (
+    Conversation,
+    ConversationLabel,
+    DeliveryStatus,
+    Direction,
+    Message,
+    Priority,
+    Status,
+)
+from app.tickets.sanitize import preview
+from app.tickets.views import conversation_view, message_out, message_views
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationFilter:
+    status: Status | None = None
+    inbox_id: int | None = None
+    channel: str | None = None
+    assignee: str | None = None  # "me", "unassigned" or an agent id
+    label: str | None = None
+    q: str | None = None
+    updated_since: datetime | None = None
+
+
+def encode_cursor(at: datetime, id_: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([at.isoformat(), id_]).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        at, id_ = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(at), int(id_)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise Invalid("cursor is not one this server gave out", code="invalid_cursor") from exc
+
+
+def _filtered(
+    stmt: Select[Conversation], agent: Agent, f: ConversationFilter, visible: set[int] | None
+) -> Select[Conversation]:
+    if visible is not None:
+        stmt = stmt.where(Conversation.inbox_id.in_(visible))
+    if f.status is not None:
+        stmt = stmt.where(Conversation.status == f.status)
+    if f.inbox_id is not None:
+        stmt = stmt.where(Conversation.inbox_id == f.inbox_id)
+    if f.channel is not None:
+        stmt = stmt.where(
+            Conversation.inbox_id.in_(select(Inbox.id).where(Inbox.kind == f.channel))
+        )
+    if f.assignee == "me":
+        stmt = stmt.where(Conversation.assignee_id == agent.id)
+    elif f.assignee == "unassigned":
+        stmt = stmt.where(Conversation.assignee_id.is_(None))
+    elif f.assignee is not None:
+        try:
+            stmt = stmt.where(Conversation.assignee_id == int(f.assignee))
+        except ValueError as exc:
+            raise Invalid(
+                "assignee: 'me', 'unassigned' or an agent id", code="invalid_filter"
+            ) from exc
+    if f.label is not None:
+        stmt = stmt.where(
+            exists().where(
+                ConversationLabel.conversation_id == Conversation.id,
+                ConversationLabel.label == f.label,
+            )
+        )
+    if f.updated_since is not None:
+        stmt = stmt.where(Conversation.updated_at > f.updated_since)
+    if f.q:
+        pattern = f"%{f.q.strip()}%"
+        stmt = stmt.where(
+            or_(
+                Conversation.subject.ilike(pattern),
+                Conversation.contact_id.in_(select(Contact.id).where(Contact.name.ilike(pattern))),
+                Conversation.contact_id.in_(
+                    select(ContactIdentity.contact_id).where(ContactIdentity.address.ilike(pattern))
+                ),
+                exists().where(
+                    Message.conversation_id == Conversation.id, Message.body_text.ilike(pattern)
+                ),
+            )
+        )
+    return stmt
+
+
+async def list_conversations(
+    session: AsyncSession,
+    agent: Agent,
+    f: ConversationFilter,
+    *,
+    visible: set[int] | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Conversation], str | None]:
+    """Newest activity first, keyset-paginated on (last_activity_at, id)."""
+    stmt = _filtered(select(Conversation), agent, f, visible)
+    if cursor:
+        at, id_ = decode_cursor(cursor)
+        stmt = stmt.where(
+            or_(
+                Conversation.last_activity_at < at,
+                and_(Conversation.last_activity_at == at, Conversation.id < id_),
+            )
+        )
+    stmt = stmt.order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(
+        limit + 1
+    )
+    rows = list((await session.scalars(stmt)).all())
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = encode_cursor(page[-1].last_activity_at, page[-1].id) if more and page else None
+    return page, next_cursor
+
+
+async def list_messages(
+    session: AsyncSession, conversation_id: int, *, before: int | None, limit: int
+) -> tuple[list[Message], bool]:
+    """A page ending just before message `before`, oldest first."""
+    stmt = select(Message).where(Message.conversation_id == conversation_id)
+    if before is not None:
+        stmt = stmt.where(Message.id < before)
+    rows = list((await session.scalars(stmt.order_by(Message.id.desc()).limit(limit + 1))).all())
+    more = len(rows) > limit
+    return list(reversed(rows[:limit])), more
+
+
+async def _record_message(session: AsyncSession, message: Message) -> None:
+    (view,) = await message_views(session, [message])
+    public = message.direction in (Direction.inbound, Direction.outbound)
+    event_log.record(
+        session,
+        MessageCreated(message=view),
+        event_log.Scope(
+            inbox_id=message.inbox_id, conversation_id=message.conversation_id, public=public
+        ),
+    )
+
+
+async def record_conversation_change(
+    session: AsyncSession, conversation: Conversation, changes: list[str]
+) -> None:
+    view = await conversation_view(session, conversation)
+    event_log.record(
+        session,
+        ConversationUpdated(conversation=view, changes=changes),
+        event_log.Scope(inbox_id=conversation.inbox_id, conversation_id=conversation.id),
+    )
+
+
+async def record_activity(
+    session: AsyncSession, conversation: Conversation, agent: Agent, text: str
+) -> None:
+    now = utcnow()
+    message = Message(
+        conversation_id=conversation.id,
+        inbox_id=conversation.inbox_id,
+        direction=Direction.activity,
+        sender_agent_id=agent.id,
+        body_text=text,
+        created_at=now,
+        updated_at=now,
+        attempts=0,
+        meta={},
+    )
+    session.add(message)
+    await session.flush()
+    await _record_message(session, message)
+
+
+async def _assignable(session: AsyncSession, agent_id: int, inbox_id: int) -> Agent:
+    assignee = await session.get(Agent, agent_id)
+    if assignee is None or not assignee.is_active:
+        raise Invalid("assignee_id: no active agent with that id", code="invalid_assignee")
+    if not assignee.is_admin:
+        member = await session.scalar(
+            select(inbox_agents.c.agent_id).where(
+                inbox_agents.c.inbox_id == inbox_id, inbox_agents.c.agent_id == agent_id
+            )
+        )
+        if member is None:
+            raise Invalid(
+                "assignee_id: that agent does not work in this inbox", code="invalid_assignee"
+            )
+    return assignee
+
+
+async def update_conversation(
+    session: AsyncSession,
+    conversation: Conversation,
+    agent: Agent,
+    *,
+    fields: set[str],
+    status: Status | None = None,
+    assignee_id: int | None = None,
+    team_id: int | None = None,
+    priority: Priority | None = None,
+    labels: list[str] | None = None,
+    snoozed_until: datetime | None = None,
+) -> Conversation:
+    """Apply the fields the client sent (`fields`); each change leaves an activity line."""
+    now = utcnow()
+    changes: list[str] = []
+    if "snoozed_until" in fields and snoozed_until is not None and status is None:
+        status = Status.snoozed
+    if status is not None and status != conversation.status:
+        if status == Status.snoozed:
+            if snoozed_until is None or snoozed_until <= now:
+                raise Invalid(
+                    "snoozed_until: a future time is needed to snooze", code="invalid_snooze"
+                )
+            conversation.snoozed_until = snoozed_until
+            await record_activity(
+                session,
+                conversation,
+                agent,
+                f"{agent.name} snoozed the conversation until {snoozed_until.isoformat()}",
+            )
+        else:
+            conversation.snoozed_until = None
+            verb = {
+                Status.open: "reopened",
+                Status.pending: "set the conversation to pending",
+                Status.resolved: "resolved the conversation",
+            }[status]
+            await record_activity(session, conversation, agent, f"{agent.name} {verb}")
+        if status == Status.resolved:
+            conversation.resolved_at = now
+            conversation.waiting_since = None
+        else:
+            conversation.resolved_at = None
+        conversation.status = status
+        changes.append("status")
+    elif (
+        status == Status.snoozed
+        and snoozed_until is not None
+        and snoozed_until != conversation.snoozed_until
+    ):
+        if snoozed_until <= now:
+            raise Invalid("snoozed_until: a future time is needed to snooze", code="invalid_snooze")
+        conversation.snoozed_until = snoozed_until
+        changes.append("snoozed_until")
+    if "assignee_id" in fields and assignee_id != conversation.assignee_id:
+        if assignee_id is None:
+            await record_activity(
+                session, conversation, agent, f"{agent.name} unassigned the conversation"
+            )
+        else:
+            assignee = await _assignable(session, assignee_id, conversation.inbox_id)
+            who = "themselves" if assignee.id == agent.id else assignee.name
+            await record_activity(
+                session, conversation, agent, f"{agent.name} assigned the conversation to {who}"
+            )
+        conversation.assignee_id = assignee_id
+        changes.append("assignee")
+    if "team_id" in fields and team_id != conversation.team_id:
+        if team_id is not None:
+            team = await session.get(Team, team_id)
+            if team is None:
+                raise Invalid("team_id: no team with that id", code="invalid_team")
+            await record_activity(
+                session,
+                conversation,
+                agent,
+                f"{agent.name} assigned the conversation to team {team.name}",
+            )
+        conversation.team_id = team_id
+        changes.append("team")
+    if priority is not None and priority != conversation.priority:
+        conversation.priority = priority
+        await record_activity(
+            session, conversation, agent, f"{agent.name} set priority to {priority}"
+        )
+        changes.append("priority")
+    if labels is not None:
+        wanted = {label.strip() for label in labels}
+        current = set(
+            (
+                await session.scalars(
+                    select(ConversationLabel.label).where(
+                        ConversationLabel.conversation_id == conversation.id
+                    )
+                )
+            ).all()
+        )
+        if wanted != current:
+            await session.execute(
+                delete(ConversationLabel).where(
+                    ConversationLabel.conversation_id == conversation.id,
+                    ConversationLabel.label.in_(current - wanted),
+                )
+            )
+            if added := wanted - current:
+                await session.execute(
+                    insert(ConversationLabel),
+                    [
+                        {"conversation_id": conversation.id, "label": label}
+                        for label in sorted(added)
+                    ],
+                )
+            changes.append("labels")
+    if changes:
+        conversation.updated_at = now
+        conversation.last_activity_at = now
+        await session.flush()
+        await record_conversation_change(session, conversation, changes)
+    return conversation
+
+
+async def mark_read(session: AsyncSession, conversation: Conversation) -> None:
+    if conversation.unread_count:
+        conversation.unread_count = 0
+        conversation.updated_at = utcnow()
+        await session.flush()
+        await record_conversation_change(session, conversation, ["unread_count"])
+
+
+async def add_message(
+    session: AsyncSession, conversation: Conversation, agent: Agent, *, body: str, private: bool
+) -> Message:
+    """An agent's reply (queued for the delivery worker) or private note (never sent)."""
+    now = utcnow()
+    message = Message(
+        conversation_id=conversation.id,
+        inbox_id=conversation.inbox_id,
+        direction=Direction.note if private else Direction.outbound,
+        sender_agent_id=agent.id,
+        body_text=body,
+        subject=_reply_subject(conversation.subject) if not private else None,
+        delivery_status=None if private else DeliveryStatus.queued,
+        next_attempt_at=None if private else now,
+        created_at=now,
+        updated_at=now,
+        attempts=0,
+        meta={},
+    )
+    session.add(message)
+    await session.flush()
+    changes = ["last_message"]
+    conversation.last_activity_at = now
+    conversation.updated_at = now
+    if not private:
+        conversation.last_message_at = now
+        conversation.last_message_preview = preview(body)
+        conversation.waiting_since = None
+        conversation.unread_count = 0
+        if conversation.first_response_at is None:
+            conversation.first_response_at = now
+        changes += ["waiting_since", "unread_count"]
+    await session.flush()
+    event_log.record(
+        session,
+        MessageCreated(message=message_out(message, sender_name=agent.name)),
+        event_log.Scope(
+            inbox_id=message.inbox_id, conversation_id=conversation.id, public=not private
+        ),
+    )
+    await record_conversation_change(session, conversation, changes)
+    return message
+
+
+def _reply_subject(subject: str | None) -> str | None:
+    if not subject:
+        return None
+    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+
+
+async def retry_message(session: AsyncSession, message: Message) -> Message:
+    if message.direction != Direction.outbound or message.delivery_status != DeliveryStatus.failed:
+        raise Invalid("only a failed outbound message can be retried", code="not_retryable")
+    message.delivery_status = DeliveryStatus.queued
+    message.error = None
+    message.next_attempt_at = utcnow()
+    message.claimed_until = None
+    message.updated_at = utcnow()
+    await session.flush()
+    await record_message_updated(session, message)
+    return message
+
+
+async def record_message_updated(session: AsyncSession, message: Message) -> None:
+    (view,) = await message_views(session, [message])
+    event_log.record(
+        session,
+        MessageUpdated(message=view),
+        event_log.Scope(
+            inbox_id=message.inbox_id,
+            conversation_id=message.conversation_id,
+            public=message.direction in (Direction.inbound, Direction.outbound),
+        ),
+    )
+
+
+async def get_message(session: AsyncSession, message_id: int) -> Message:
+    message = await session.get(Message, message_id)
+    if message is None:
+        raise NotFound("message not found")
+    return message

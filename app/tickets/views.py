@@ -1,0 +1,176 @@
+"""Turning rows into API shapes in batches: a page costs a fixed number of queries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agents.models import Agent
+from app.contacts.models import Contact
+from app.inboxes.models import Inbox
+from app.tickets.models import Attachment, Conversation, ConversationLabel, Direction, Message
+from app.tickets.schemas import AttachmentOut, ConversationOut, LastMessage, MessageOut, Ref
+
+V = TypeVar("V")
+
+
+async def _pairs(session: AsyncSession, stmt: Select[int, V]) -> dict[int, V]:
+    """`{id: value}` from a two-column select."""
+    return {row[0]: row[1] for row in await session.execute(stmt)}
+
+
+def conversation_out(
+    conv: Conversation,
+    *,
+    channel: str,
+    contact_name: str | None,
+    assignee_name: str | None,
+    labels: Sequence[str],
+) -> ConversationOut:
+    return ConversationOut(
+        id=conv.id,
+        inbox_id=conv.inbox_id,
+        channel=channel,
+        status=conv.status,
+        priority=conv.priority,
+        subject=conv.subject,
+        contact=Ref(id=conv.contact_id, name=contact_name),
+        assignee=Ref(id=conv.assignee_id, name=assignee_name) if conv.assignee_id else None,
+        team_id=conv.team_id,
+        labels=sorted(labels),
+        last_message=LastMessage(preview=conv.last_message_preview, at=conv.last_message_at),
+        unread_count=conv.unread_count,
+        last_message_at=conv.last_message_at,
+        last_activity_at=conv.last_activity_at,
+        waiting_since=conv.waiting_since,
+        first_response_at=conv.first_response_at,
+        resolved_at=conv.resolved_at,
+        snoozed_until=conv.snoozed_until,
+        created_at=conv.created_at,
+        updated_at=conv.updated_at,
+    )
+
+
+async def conversation_views(
+    session: AsyncSession, conversations: Sequence[Conversation]
+) -> list[ConversationOut]:
+    if not conversations:
+        return []
+    ids = [c.id for c in conversations]
+    contact_ids = {c.contact_id for c in conversations}
+    agent_ids = {c.assignee_id for c in conversations if c.assignee_id}
+    inbox_ids = {c.inbox_id for c in conversations}
+
+    contact_names = await _pairs(
+        session, select(Contact.id, Contact.name).where(Contact.id.in_(contact_ids))
+    )
+    agent_names = await _pairs(session, select(Agent.id, Agent.name).where(Agent.id.in_(agent_ids)))
+    kinds = await _pairs(session, select(Inbox.id, Inbox.kind).where(Inbox.id.in_(inbox_ids)))
+    labels: dict[int, list[str]] = defaultdict(list)
+    rows = await session.execute(
+        select(ConversationLabel.conversation_id, ConversationLabel.label).where(
+            ConversationLabel.conversation_id.in_(ids)
+        )
+    )
+    for conversation_id, label in rows:
+        labels[conversation_id].append(label)
+
+    return [
+        conversation_out(
+            c,
+            channel=str(kinds[c.inbox_id]),
+            contact_name=contact_names.get(c.contact_id),
+            assignee_name=agent_names.get(c.assignee_id) if c.assignee_id else None,
+            labels=labels[c.id],
+        )
+        for c in conversations
+    ]
+
+
+async def conversation_view(session: AsyncSession, conversation: Conversation) -> ConversationOut:
+    return (await conversation_views(session, [conversation]))[0]
+
+
+def attachment_out(att: Attachment) -> AttachmentOut:
+    return AttachmentOut(
+        id=att.id,
+        filename=att.filename,
+        content_type=att.content_type,
+        size=att.size,
+        stored=att.sha256 is not None,
+        note=att.note,
+        url=f"/api/v1/attachments/{att.id}" if att.sha256 else None,
+    )
+
+
+def message_out(
+    msg: Message,
+    *,
+    attachments: Sequence[Attachment] = (),
+    sender_name: str | None = None,
+) -> MessageOut:
+    if msg.sender_agent_id is not None:
+        sender: Ref | None = Ref(id=msg.sender_agent_id, name=sender_name)
+        sender_type = "agent"
+    elif msg.sender_contact_id is not None:
+        sender = Ref(id=msg.sender_contact_id, name=sender_name)
+        sender_type = "contact"
+    else:
+        sender, sender_type = None, "system"
+    return MessageOut(
+        id=msg.id,
+        conversation_id=msg.conversation_id,
+        inbox_id=msg.inbox_id,
+        direction=msg.direction,
+        body_text=msg.body_text,
+        body_html=msg.body_html,
+        subject=msg.subject,
+        sender=sender,
+        sender_type=sender_type,
+        attachments=[attachment_out(a) for a in attachments],
+        external_id=msg.external_id,
+        is_auto=msg.is_auto,
+        delivery_status=msg.delivery_status,
+        error=msg.error,
+        attempts=msg.attempts,
+        created_at=msg.created_at,
+        sent_at=msg.sent_at,
+        metadata=dict(msg.meta or {}),
+    )
+
+
+async def message_views(session: AsyncSession, messages: Sequence[Message]) -> list[MessageOut]:
+    if not messages:
+        return []
+    ids = [m.id for m in messages]
+    by_message: dict[int, list[Attachment]] = defaultdict(list)
+    for att in (
+        await session.scalars(
+            select(Attachment).where(Attachment.message_id.in_(ids)).order_by(Attachment.id)
+        )
+    ).all():
+        by_message[att.message_id].append(att)
+    agent_ids = {m.sender_agent_id for m in messages if m.sender_agent_id}
+    contact_ids = {m.sender_contact_id for m in messages if m.sender_contact_id}
+    agent_names = await _pairs(session, select(Agent.id, Agent.name).where(Agent.id.in_(agent_ids)))
+    contact_names = await _pairs(
+        session, select(Contact.id, Contact.name).where(Contact.id.in_(contact_ids))
+    )
+
+    def name_of(m: Message) -> str | None:
+        if m.sender_agent_id:
+            return agent_names.get(m.sender_agent_id)
+        if m.sender_contact_id:
+            return contact_names.get(m.sender_contact_id)
+        return None
+
+    return [message_out(m, attachments=by_message[m.id], sender_name=name_of(m)) for m in messages]
+
+
+def is_public(direction: Direction) -> bool:
+    """Whether the customer's side may see a message (notes and activity: never)."""
+    return direction in (Direction.inbound, Direction.outbound)

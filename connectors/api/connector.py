@@ -1,0 +1,154 @@
+"""The `api` channel: custom integrations (a shop, a CRM, a phone system).
+
+Inbound: the integration POSTs JSON with its own message id as the idempotency key.
+Outbound: replies are POSTed as JSON to the inbox's `outbound_url`, signed with
+`X-Panjereh-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.addresses import InvalidAddress, normalize_email, normalize_phone
+from connectors.api.config import ApiConfig
+from connectors.base import (
+    Address,
+    AddressKind,
+    InboundMessage,
+    OutboundMessage,
+    Party,
+    PayloadError,
+    PermanentSendError,
+    SendResult,
+    TransientSendError,
+)
+
+SIGNATURE_HEADER = "X-Panjereh-Signature"
+
+
+class IncomingSender(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=200)
+    name: str | None = Field(default=None, max_length=300)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class IncomingMessage(BaseModel):
+    """`POST /api/v1/inboxes/{id}/incoming`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    external_id: str = Field(min_length=1, max_length=500)
+    sender: IncomingSender
+    text: str = Field(max_length=65_536)
+    subject: str | None = Field(default=None, max_length=1000)
+    thread_key: str | None = Field(default=None, max_length=500)
+    in_reply_to: str | None = Field(default=None, max_length=500)
+    sent_at: datetime | None = None
+
+
+def sender_address(inbox_id: int, sender_id: str) -> Address:
+    """Integration ids are only unique inside one integration, so they are scoped by inbox."""
+    return Address(AddressKind.api, f"{inbox_id}:{sender_id}")
+
+
+def to_inbound(payload: IncomingMessage, *, inbox_id: int) -> InboundMessage:
+    also: list[Address] = []
+    try:
+        if payload.sender.email:
+            also.append(Address(AddressKind.email, normalize_email(payload.sender.email)))
+        if payload.sender.phone:
+            also.append(Address(AddressKind.phone, normalize_phone(payload.sender.phone)))
+    except InvalidAddress as exc:
+        raise PayloadError(f"sender: {exc}") from exc
+    sent_at = payload.sent_at or datetime.now(UTC)
+    if sent_at.tzinfo is None:
+        raise PayloadError("sent_at: must include a timezone offset")
+    return InboundMessage(
+        external_id=payload.external_id,
+        sender=Party(
+            address=sender_address(inbox_id, payload.sender.id),
+            name=payload.sender.name,
+            also_known_as=tuple(also),
+        ),
+        sent_at=sent_at.astimezone(UTC),
+        text=payload.text,
+        subject=payload.subject,
+        thread_key=payload.thread_key,
+        in_reply_to=payload.in_reply_to,
+        raw=payload.model_dump(mode="json"),
+    )
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class ApiConnector:
+    def __init__(self, config: ApiConfig, http: httpx.AsyncClient) -> None:
+        self._config = config
+        self._http = http
+
+    async def send(self, msg: OutboundMessage) -> SendResult:
+        if self._config.outbound_url is None:
+            raise PermanentSendError("this API inbox has no outbound_url to deliver replies to")
+        _inbox, _, recipient = msg.to.value.partition(":")
+        body = json.dumps(
+            {
+                "event": "message.created",
+                "message": {
+                    "id": msg.id,
+                    "conversation_id": msg.conversation_id,
+                    "recipient": {"id": recipient},
+                    "text": msg.text,
+                    "html": msg.html,
+                    "subject": msg.subject,
+                    "thread_key": msg.thread_key,
+                    "in_reply_to": msg.in_reply_to,
+                    "sender_name": msg.sender_name,
+                },
+            },
+            ensure_ascii=False,
+        ).encode()
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(self._config.hmac_secret, body),
+            # Receivers may deduplicate retries on this.
+            "X-Panjereh-Delivery": str(msg.id),
+        }
+        try:
+            response = await self._http.post(
+                str(self._config.outbound_url), content=body, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            raise TransientSendError(
+                f"could not reach {self._config.outbound_url}: {exc!r}"
+            ) from exc
+        if response.is_success:
+            # The receiver's own ids are not ours to index: replies are matched by our id,
+            # sent as `message.id` and `X-Panjereh-Delivery`.
+            return SendResult(external_id=None)
+        reason = f"receiver answered {response.status_code}: {response.text[:300]}"
+        if response.status_code == 429:
+            raise TransientSendError(reason, retry_after=_retry_after(response))
+        if response.status_code in (408, 425) or response.status_code >= 500:
+            raise TransientSendError(reason)
+        raise PermanentSendError(reason)
+
+    async def aclose(self) -> None:
+        return None  # the HTTP client is shared and closed by its owner
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from connectors.config import ChannelConfig
+
+
+class WebchatConfig(ChannelConfig):
+    allowed_origins: list[str] = Field(default_factory=list)
+    welcome_message: str = Field(default="", max_length=1000)
+    brand_color: str = Field(default="#2563eb", pattern=r"^#[0-9a-fA-F]{6}$")
