@@ -79,6 +79,7 @@ def cmd_create_agent(args: argparse.Namespace) -> int:
             async with ctx.db.write() as session:
                 agent = await service.create_agent(
                     session,
+                    ctx.passwords,
                     email=args.email,
                     name=args.name or args.email.split("@")[0],
                     password=password,

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from app.crypto import SecretBox
+from app.crypto import Passwords, SecretBox
 from app.db import Database
 from app.events import log as event_log
 from app.inbound.ingest import IngestPolicy
@@ -22,6 +22,7 @@ class Context:
     bus: MemoryBus
     files: FileStore
     secret_box: SecretBox
+    passwords: Passwords
     # Set when a reply is queued in this process, so the embedded worker sends at once.
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -45,4 +46,8 @@ def build_context(settings: Settings) -> Context:
         bus=bus,
         files=FileStore(settings.attachments_dir),
         secret_box=SecretBox(settings.secret_key),
+        passwords=Passwords(
+            time_cost=settings.password_hash_time_cost,
+            memory_kib=settings.password_hash_memory_kib,
+        ),
     )

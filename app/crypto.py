@@ -15,18 +15,26 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-_password_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 
+class Passwords:
+    """argon2id password hashing. The cost is configurable (tests use a cheap one); a stored
+    hash carries its own parameters, so verifying always uses the cost it was made with."""
 
-def hash_password(password: str) -> str:
-    return _password_hasher.hash(password)
+    def __init__(self, *, time_cost: int, memory_kib: int) -> None:
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+        # Verifying against this keeps a login for an unknown e-mail as slow as a wrong password.
+        self._decoy = self._hasher.hash(secrets.token_urlsafe(16))
 
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
 
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _password_hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash or self._decoy, password) and bool(
+                password_hash
+            )
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def new_token(nbytes: int = 32) -> str:

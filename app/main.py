@@ -35,7 +35,7 @@ async def seed(ctx: Context) -> None:
     if settings.admin_email and settings.admin_password:
         async with ctx.db.write() as session:
             created = await agents.ensure_admin(
-                session, email=settings.admin_email, password=settings.admin_password
+                session, ctx.passwords, email=settings.admin_email, password=settings.admin_password
             )
         if created is not None:
             log.info("created administrator %s", created.email)

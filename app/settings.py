@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     # after it, the message starts a new conversation.
     reopen_window_hours: float = Field(default=168.0, ge=0)
 
+    # argon2id cost: the library's recommended defaults; lower only for tests.
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=64 * 1024, ge=8)
+
     session_ttl_hours: float = Field(default=24.0 * 14, gt=0)
     max_attachment_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     max_request_bytes: int = Field(default=1024 * 1024, gt=0)

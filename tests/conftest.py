@@ -71,6 +71,9 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "admin_email": ADMIN_EMAIL,
         "admin_password": ADMIN_PASSWORD,
         "run_workers": False,
+        # argon2id at its cheapest: login is exercised, not the cost parameters.
+        "password_hash_time_cost": 1,
+        "password_hash_memory_kib": 64,
         "delivery_backoff_base_seconds": 0.01,
         "delivery_backoff_cap_seconds": 0.05,
     }

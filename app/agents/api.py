@@ -24,7 +24,9 @@ router = APIRouter(prefix="/api/v1", tags=["agents"])
 @auth_router.post("/login")
 async def login(body: LoginRequest, ctx: ContextDep) -> LoginResponse:
     async with ctx.db.write() as session:
-        agent = await service.authenticate(session, email=body.email, password=body.password)
+        agent = await service.authenticate(
+            session, ctx.passwords, email=body.email, password=body.password
+        )
         token, expires_at = await service.open_session(
             session, agent, timedelta(hours=ctx.settings.session_ttl_hours)
         )
@@ -55,6 +57,7 @@ async def create_agent(body: AgentCreate, _admin: AdminAgent, ctx: ContextDep) -
     async with ctx.db.write() as session:
         agent = await service.create_agent(
             session,
+            ctx.passwords,
             email=body.email,
             name=body.name,
             password=body.password,
@@ -82,6 +85,7 @@ async def update_agent(
         agent = await service.get_agent(session, agent_id)
         await service.update_agent(
             session,
+            ctx.passwords,
             agent,
             name=body.name,
             password=body.password,

@@ -8,13 +8,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent, AgentSession, Role, Team, team_members
-from app.crypto import hash_password, new_token, token_digest, verify_password
+from app.crypto import Passwords, new_token, token_digest
 from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound, Unauthorized
 from connectors.addresses import InvalidAddress, normalize_email
-
-# Verifying against this keeps a login for an unknown e-mail as slow as a wrong password.
-_DUMMY_HASH = hash_password("not a real password")
 
 
 def _email(raw: str) -> str:
@@ -25,9 +22,16 @@ def _email(raw: str) -> str:
 
 
 async def create_agent(
-    session: AsyncSession, *, email: str, name: str, password: str, role: Role, language: str = "en"
+    session: AsyncSession,
+    passwords: Passwords,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    role: Role,
+    language: str = "en",
 ) -> Agent:
-    password_hash = await asyncio.to_thread(hash_password, password)
+    password_hash = await asyncio.to_thread(passwords.hash, password)
     agent = Agent(
         email=_email(email), name=name, password_hash=password_hash, role=role, language=language
     )
@@ -40,14 +44,16 @@ async def create_agent(
     return agent
 
 
-async def authenticate(session: AsyncSession, *, email: str, password: str) -> Agent:
+async def authenticate(
+    session: AsyncSession, passwords: Passwords, *, email: str, password: str
+) -> Agent:
     try:
         address = normalize_email(email)
     except InvalidAddress:
         address = email.strip().lower()
     agent = await session.scalar(select(Agent).where(Agent.email == address))
-    stored = agent.password_hash if agent is not None else _DUMMY_HASH
-    ok = await asyncio.to_thread(verify_password, stored, password)
+    stored = agent.password_hash if agent is not None else None
+    ok = await asyncio.to_thread(passwords.verify, stored, password)
     if agent is None or not ok or not agent.is_active:
         raise Unauthorized("wrong e-mail or password", code="bad_credentials")
     return agent
@@ -91,6 +97,7 @@ async def get_agent(session: AsyncSession, agent_id: int) -> Agent:
 
 async def update_agent(
     session: AsyncSession,
+    passwords: Passwords,
     agent: Agent,
     *,
     name: str | None = None,
@@ -102,7 +109,7 @@ async def update_agent(
     if name is not None:
         agent.name = name
     if password is not None:
-        agent.password_hash = await asyncio.to_thread(hash_password, password)
+        agent.password_hash = await asyncio.to_thread(passwords.hash, password)
         # A new password ends every other login.
         await session.execute(delete(AgentSession).where(AgentSession.agent_id == agent.id))
     if role is not None:
@@ -121,13 +128,20 @@ async def list_agents(session: AsyncSession) -> list[Agent]:
     return list((await session.scalars(select(Agent).order_by(Agent.id))).all())
 
 
-async def ensure_admin(session: AsyncSession, *, email: str, password: str) -> Agent | None:
+async def ensure_admin(
+    session: AsyncSession, passwords: Passwords, *, email: str, password: str
+) -> Agent | None:
     """The first-start admin from configuration; does nothing once that agent exists."""
     existing = await session.scalar(select(Agent).where(Agent.email == _email(email)))
     if existing is not None:
         return None
     return await create_agent(
-        session, email=email, name=email.split("@")[0], password=password, role=Role.admin
+        session,
+        passwords,
+        email=email,
+        name=email.split("@")[0],
+        password=password,
+        role=Role.admin,
     )
 
 

@@ -72,6 +72,8 @@ class DeliveryWorker:
         """Deliver until `stop` is set; wake at once when this process queues a reply."""
         settings = self.ctx.settings
         while not stop.is_set():
+            # Cleared before the claim, so a reply queued during this round wakes the next.
+            self.ctx.outbox_ready.clear()
             try:
                 sent = await self.run_once()
             except Exception:
@@ -79,7 +81,6 @@ class DeliveryWorker:
                 sent = 0
             if sent:
                 continue
-            self.ctx.outbox_ready.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     _first(self.ctx.outbox_ready.wait(), stop.wait()),

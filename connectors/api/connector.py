@@ -62,13 +62,17 @@ def sender_address(inbox_id: int, sender_id: str) -> Address:
 
 def to_inbound(payload: IncomingMessage, *, inbox_id: int) -> InboundMessage:
     also: list[Address] = []
-    try:
-        if payload.sender.email:
-            also.append(Address(AddressKind.email, normalize_email(payload.sender.email)))
-        if payload.sender.phone:
-            also.append(Address(AddressKind.phone, normalize_phone(payload.sender.phone)))
-    except InvalidAddress as exc:
-        raise PayloadError(f"sender: {exc}") from exc
+    for field, kind, normalize in (
+        ("email", AddressKind.email, normalize_email),
+        ("phone", AddressKind.phone, normalize_phone),
+    ):
+        raw = getattr(payload.sender, field)
+        if not raw:
+            continue
+        try:
+            also.append(Address(kind, normalize(raw)))
+        except InvalidAddress as exc:
+            raise PayloadError(f"sender.{field}: {exc}") from exc
     sent_at = payload.sent_at or datetime.now(UTC)
     if sent_at.tzinfo is None:
         raise PayloadError("sent_at: must include a timezone offset")

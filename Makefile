@@ -1,0 +1,89 @@
+# Panjereh: day-to-day commands. `make help` lists them.
+
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# requirements.lock pins every version; `make lock` can create it when it is missing
+LOCK := $(wildcard requirements.lock)
+# pytest-xdist workers: one per core, at least 1 and at most 8 (override: make test PYTEST_WORKERS=4)
+PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -gt 8 ] && n=8; [ "$$n" -lt 1 ] && n=1; echo $$n)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv lock frontend system-deps run check test bench clean distclean
+
+# help: list the targets
+help:
+	@echo "make venv         create .venv and install the package with its dev extras"
+	@echo "make lock         regenerate requirements.lock from pyproject.toml"
+	@echo "make frontend     build the agent console (frontend/) if it exists"
+	@echo "make system-deps  install the Debian packages the tests need"
+	@echo "make run          migrate ./data/panjereh.db and serve on http://127.0.0.1:8000"
+	@echo "make check        ruff, ruff format, mypy, import-linter"
+	@echo "make test         check, then the whole test suite (PYTEST_WORKERS=N, ALLOW_NO_TESTS=1)"
+	@echo "make bench        ingestion benchmark"
+	@echo "make clean        remove caches and build output (keeps .venv and data/)"
+	@echo "make distclean    clean, and remove .venv and frontend/node_modules"
+
+# venv: the virtualenv, reinstalled only when pyproject.toml or requirements.lock changed
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml $(LOCK)
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -e '.[dev]' $(if $(LOCK),-c $(LOCK))
+	touch $@
+
+# lock: pin every dependency (dev extras included) into requirements.lock; the index and
+# find-links of this machine's pip config are left out so the file works anywhere
+lock: $(STAMP)
+	$(BIN)/pip-compile --extra dev --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+
+# frontend: install the console's npm packages and build it (nothing to do without frontend/package.json)
+frontend:
+	@if [ -f frontend/package.json ]; then \
+		echo "cd frontend && npm ci && npm run build"; \
+		cd frontend && npm ci && npm run build; \
+	else \
+		echo "frontend: no frontend/package.json, nothing to build"; \
+	fi
+
+# system-deps: PostgreSQL, Redis, Dovecot and Chromium from Debian (no services started)
+system-deps:
+	bash scripts/install-system-deps.sh
+
+# run: everything embedded (SQLite in ./data, in-process events and jobs) on 127.0.0.1:8000
+run: venv frontend
+	mkdir -p data
+	$(BIN)/panjereh migrate
+	$(BIN)/panjereh serve
+
+# check: lint, formatting, types and import boundaries
+check: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+# test: static checks, then the whole suite in parallel against real servers.
+# pytest's exit 5 (no tests collected) fails the target unless ALLOW_NO_TESTS=1.
+test: system-deps venv frontend check
+	@echo "$(BIN)/pytest -n $(PYTEST_WORKERS)"
+	@$(BIN)/pytest -n $(PYTEST_WORKERS) || { rc=$$?; \
+		if [ $$rc -eq 5 ] && [ -n "$(ALLOW_NO_TESTS)" ]; then \
+			echo "make test: pytest collected no tests (allowed: ALLOW_NO_TESTS=$(ALLOW_NO_TESTS))"; \
+		else exit $$rc; fi; }
+
+# bench: ingestion benchmark
+bench: venv
+	$(BIN)/python bench/ingest.py
+
+# clean: caches and build output; never touches data/ or .venv
+clean:
+	rm -rf .mypy_cache .ruff_cache .pytest_cache build dist *.egg-info frontend/dist test-artifacts
+	find . -path ./.venv -prune -o -path ./frontend/node_modules -prune -o \
+		-name __pycache__ -type d -exec rm -rf {} +
+
+# distclean: clean, plus the virtualenv and the npm packages
+distclean: clean
+	rm -rf $(VENV) frontend/node_modules
