@@ -10,6 +10,7 @@ from app.crypto import Passwords, SecretBox
 from app.db import Database
 from app.events import log as event_log
 from app.inbound.ingest import IngestPolicy
+from app.ratelimit import RateLimiter
 from app.realtime.bus import MemoryBus
 from app.settings import Settings
 from app.tickets.storage import FileStore
@@ -23,6 +24,7 @@ class Context:
     files: FileStore
     secret_box: SecretBox
     passwords: Passwords
+    rate_limiter: RateLimiter = field(default_factory=RateLimiter)
     # Set when a reply is queued in this process, so the embedded worker sends at once.
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.deps import ContextDep
 
@@ -107,7 +109,7 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _BodyTooLargeError
+                    raise _BodyTooLargeError(self.max_bytes)
             return message
 
         try:
@@ -116,15 +118,20 @@ class BodySizeLimitMiddleware:
             await _too_large(send, self.max_bytes)
 
 
-class _BodyTooLargeError(Exception):
-    pass
+class _BodyTooLargeError(StarletteHTTPException):
+    """An HTTP error, so that FastAPI, which turns any other exception raised while it reads
+    a body into a 400, lets it through to the error handlers as a 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _limit_detail(limit))
+
+
+def _limit_detail(limit: int) -> str:
+    return f"request body is over the {limit}-byte limit"
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    body = (
-        b'{"detail":"request body is over the ' + str(limit).encode() + b'-byte limit",'
-        b'"code":"payload_too_large"}'
-    )
+    body = json.dumps({"detail": _limit_detail(limit), "code": "payload_too_large"}).encode()
     await send(
         {
             "type": "http.response.start",

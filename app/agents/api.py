@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from app.agents import service
 from app.agents.schemas import (
     AgentCreate,
     AgentOut,
     AgentUpdate,
+    DbId,
     LoginRequest,
     LoginResponse,
     TeamCreate,
@@ -16,13 +17,17 @@ from app.agents.schemas import (
 )
 from app.deps import AdminAgent, BearerToken, ContextDep, CurrentAgent, ReadSession
 from app.errors import Forbidden, Invalid
+from app.ratelimit import LOGIN_PER_EMAIL, LOGIN_PER_IP
 
 auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 router = APIRouter(prefix="/api/v1", tags=["agents"])
 
 
-@auth_router.post("/login")
-async def login(body: LoginRequest, ctx: ContextDep) -> LoginResponse:
+@auth_router.post("/login", responses={429: {"description": "too many attempts"}})
+async def login(body: LoginRequest, request: Request, ctx: ContextDep) -> LoginResponse:
+    client = request.client.host if request.client else "unknown"
+    await ctx.rate_limiter.hit(LOGIN_PER_IP, "login-ip", client)
+    await ctx.rate_limiter.hit(LOGIN_PER_EMAIL, "login-email", body.email.strip().lower())
     async with ctx.db.write() as session:
         agent = await service.authenticate(
             session, ctx.passwords, email=body.email, password=body.password
@@ -69,7 +74,7 @@ async def create_agent(body: AgentCreate, _admin: AdminAgent, ctx: ContextDep) -
 
 @router.patch("/agents/{agent_id}")
 async def update_agent(
-    agent_id: int, body: AgentUpdate, current: CurrentAgent, ctx: ContextDep
+    agent_id: DbId, body: AgentUpdate, current: CurrentAgent, ctx: ContextDep
 ) -> AgentOut:
     """Admins change anyone; an agent may change their own name, password and language."""
     own_fields = {"name", "password", "language"}

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.agents.models import Role
+
+# A row id as clients may send it: a positive 64-bit integer. Larger numbers are refused
+# with a 422 here; the databases cannot even compare with them (SQLite raises OverflowError).
+DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class AgentOut(BaseModel):
@@ -56,7 +61,7 @@ class TeamCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    agent_ids: list[int] = Field(default_factory=list)
+    agent_ids: list[DbId] = Field(default_factory=list)
 
 
 class TeamOut(BaseModel):

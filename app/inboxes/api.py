@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from app.agents.schemas import DbId
 from app.deps import AdminAgent, ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
 from app.errors import NotFound
 from app.inboxes import service
@@ -46,7 +47,7 @@ async def list_inboxes(
 
 @router.get("/{inbox_id}")
 async def get_inbox(
-    inbox_id: int, agent: CurrentAgent, session: ReadSession, ctx: ContextDep
+    inbox_id: DbId, agent: CurrentAgent, session: ReadSession, ctx: ContextDep
 ) -> InboxOut:
     visible = await visible_inbox_ids(session, agent)
     if visible is not None and inbox_id not in visible:
@@ -60,7 +61,7 @@ async def get_inbox(
 
 @router.patch("/{inbox_id}")
 async def update_inbox(
-    inbox_id: int, body: InboxUpdate, _admin: AdminAgent, ctx: ContextDep
+    inbox_id: DbId, body: InboxUpdate, _admin: AdminAgent, ctx: ContextDep
 ) -> InboxOut:
     async with ctx.db.write() as session:
         inbox = await service.get_inbox(session, inbox_id)
@@ -85,7 +86,7 @@ async def update_inbox(
 
 
 @router.delete("/{inbox_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def disable_inbox(inbox_id: int, _admin: AdminAgent, ctx: ContextDep) -> None:
+async def disable_inbox(inbox_id: DbId, _admin: AdminAgent, ctx: ContextDep) -> None:
     """Disables the inbox; its conversations and history stay."""
     async with ctx.db.write() as session:
         inbox = await service.get_inbox(session, inbox_id)

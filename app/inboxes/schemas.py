@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.agents.schemas import DbId
 from app.inboxes.models import InboxKind
 
 
@@ -14,7 +15,7 @@ class InboxCreate(BaseModel):
     kind: InboxKind
     name: str = Field(min_length=1, max_length=200)
     config: dict[str, Any] = Field(default_factory=dict)
-    agent_ids: list[int] = Field(default_factory=list)
+    agent_ids: list[DbId] = Field(default_factory=list)
 
 
 class InboxUpdate(BaseModel):
@@ -24,7 +25,7 @@ class InboxUpdate(BaseModel):
     # Merged into the current settings; a secret given here replaces the stored one.
     config: dict[str, Any] | None = None
     enabled: bool | None = None
-    agent_ids: list[int] | None = None
+    agent_ids: list[DbId] | None = None
     rotate_api_key: bool = False
 
 
