@@ -36,7 +36,9 @@ async def store_with_attachments(running: Running, inbox_id: int, external_id: s
         ),
     )
     async with running.ctx.db.write() as session:
-        result = await ingest(session, InboxRef(inbox_id, "api"), message, running.ctx.ingest_policy)
+        result = await ingest(
+            session, InboxRef(inbox_id, "api"), message, running.ctx.ingest_policy
+        )
     return result.conversation_id
 
 
@@ -45,7 +47,9 @@ async def test_attachments_are_stored_served_and_limited(running: Running, admin
     conversation_id = await store_with_attachments(running, inbox.id, "m1")
     await store_with_attachments(running, inbox.id, "m2")  # the same file again
 
-    (message, _again) = (await admin.get(f"/api/v1/conversations/{conversation_id}/messages")).json()["items"]
+    (message, _again) = (
+        await admin.get(f"/api/v1/conversations/{conversation_id}/messages")
+    ).json()["items"]
     pdf, huge = message["attachments"]
     assert (pdf["filename"], pdf["size"], pdf["stored"]) == ("فاکتور.pdf", len(PDF), True)
     assert (huge["stored"], huge["url"], huge["size"]) == (False, None, LIMIT + 1)
@@ -71,7 +75,9 @@ async def test_attachments_are_stored_served_and_limited(running: Running, admin
 async def test_html_bodies_are_sanitized_before_storage(running: Running, admin: Api) -> None:
     inbox = await create_api_inbox(admin)
     conversation_id = await store_with_attachments(running, inbox.id, "m1")
-    (message,) = (await admin.get(f"/api/v1/conversations/{conversation_id}/messages")).json()["items"]
+    (message,) = (await admin.get(f"/api/v1/conversations/{conversation_id}/messages")).json()[
+        "items"
+    ]
     html = message["body_html"]
     assert "invoice" in html
     for payload in ("<script", "onclick", "javascript:"):
