@@ -29,7 +29,10 @@ async def store_with_attachments(running: Running, inbox_id: int, external_id: s
         sender=Party(Address(AddressKind.api, f"{inbox_id}:cust"), name="Cust"),
         sent_at=datetime.now(UTC),
         text="invoice attached",
-        html='<p onclick="steal()">invoice <script>alert(1)</script><a href="javascript:x()">here</a></p>',
+        html=(
+            '<p onclick="steal()">invoice <script>alert(1)</script>'
+            '<a href="javascript:x()">here</a></p>'
+        ),
         attachments=(
             Attachment("فاکتور.pdf", "application/pdf", PDF),
             Attachment("huge.bin", "application/octet-stream", b"x" * (LIMIT + 1)),
