@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,19 @@ def install_error_handlers(app: FastAPI) -> None:
             {"detail": str(exc.detail), "code": _HTTP_CODES.get(exc.status_code, "error")},
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value (out of range, a character it cannot store) that
+        # input validation let through: the client's data, so a 422, but worth a look.
+        log.warning("database refused a value: %s", exc.orig)
+        return JSONResponse(
+            {
+                "detail": "a value is out of range or has characters that cannot be stored",
+                "code": "unstorable_value",
+            },
+            status_code=422,
         )
 
     @app.exception_handler(Exception)

@@ -78,7 +78,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "delivery_backoff_cap_seconds": 0.05,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from app.agents.schemas import (
     AgentCreate,
     AgentOut,
     AgentUpdate,
-    DbId,
     LoginRequest,
     LoginResponse,
     TeamCreate,
@@ -17,6 +16,7 @@ from app.agents.schemas import (
 )
 from app.deps import AdminAgent, BearerToken, ContextDep, CurrentAgent, ReadSession
 from app.errors import Forbidden, Invalid
+from app.fields import DbId
 from app.ratelimit import LOGIN_PER_EMAIL, LOGIN_PER_IP
 
 auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])

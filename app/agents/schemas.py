@@ -1,15 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.agents.models import Role
-
-# A row id as clients may send it: a positive 64-bit integer. Larger numbers are refused
-# with a 422 here; the databases cannot even compare with them (SQLite raises OverflowError).
-DbId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+from app.fields import DbId, SafeStr
 
 
 class AgentOut(BaseModel):
@@ -26,7 +22,7 @@ class AgentOut(BaseModel):
 
 
 class LoginRequest(BaseModel):
-    email: str = Field(min_length=3, max_length=320)
+    email: SafeStr = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -40,8 +36,8 @@ class LoginResponse(BaseModel):
 class AgentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=3, max_length=320)
-    name: str = Field(min_length=1, max_length=200)
+    email: SafeStr = Field(min_length=3, max_length=320)
+    name: SafeStr = Field(min_length=1, max_length=200)
     password: str = Field(min_length=8, max_length=1024)
     role: Role = Role.agent
     language: str = Field(default="en", pattern="^(en|fa)$")
@@ -50,7 +46,7 @@ class AgentCreate(BaseModel):
 class AgentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: SafeStr | None = Field(default=None, min_length=1, max_length=200)
     password: str | None = Field(default=None, min_length=8, max_length=1024)
     role: Role | None = None
     is_active: bool | None = None
@@ -60,7 +56,7 @@ class AgentUpdate(BaseModel):
 class TeamCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: SafeStr = Field(min_length=1, max_length=200)
     agent_ids: list[DbId] = Field(default_factory=list)
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -9,7 +8,7 @@ from app.callbacks import service
 from app.callbacks.models import CallbackStatus
 from app.callbacks.schemas import CallbackOut, CallbackPage, CallbackUpdate
 from app.deps import ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
-from app.errors import Invalid
+from app.fields import DbId, UtcDatetime
 from app.tickets.service import decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
@@ -20,13 +19,11 @@ async def list_callbacks(
     agent: CurrentAgent,
     session: ReadSession,
     status: CallbackStatus | None = None,
-    due_before: datetime | None = None,
+    due_before: UtcDatetime | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> CallbackPage:
     """The callback queue, soonest due first."""
-    if due_before is not None and due_before.tzinfo is None:
-        raise Invalid("due_before: must include a timezone offset", code="invalid_filter")
     rows = await service.list_callbacks(
         session,
         visible=await visible_inbox_ids(session, agent),
@@ -44,7 +41,7 @@ async def list_callbacks(
 
 @router.patch("/{callback_id}")
 async def update_callback(
-    callback_id: int, body: CallbackUpdate, agent: CurrentAgent, ctx: ContextDep
+    callback_id: DbId, body: CallbackUpdate, agent: CurrentAgent, ctx: ContextDep
 ) -> CallbackOut:
     async with ctx.db.write() as session:
         visible = await visible_inbox_ids(session, agent)

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.callbacks.models import CallbackStatus
+from app.fields import DbId, SafeStr, UtcDatetime
 
 
 class CallbackOut(BaseModel):
@@ -39,13 +40,6 @@ class CallbackUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: CallbackStatus | None = None
-    scheduled_at: datetime | None = None
-    assignee_id: int | None = None
-    outcome_note: str | None = Field(default=None, max_length=5000)
-
-    @field_validator("scheduled_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("must include a timezone offset")
-        return value
+    scheduled_at: UtcDatetime | None = None
+    assignee_id: DbId | None = None
+    outcome_note: SafeStr | None = Field(default=None, max_length=5000)

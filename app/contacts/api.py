@@ -15,6 +15,7 @@ from app.deps import ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
 from app.errors import NotFound
 from app.events import log as event_log
 from app.events.types import ContactUpdated
+from app.fields import DbId, SafeStr
 from app.tickets.models import Conversation
 from app.tickets.views import conversation_views
 
@@ -55,8 +56,8 @@ async def _require_visible(session: AsyncSession, agent: Agent, contact_id: int)
 async def search_contacts(
     agent: CurrentAgent,
     session: ReadSession,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    cursor: Annotated[int | None, Query(ge=1)] = None,
+    q: Annotated[SafeStr | None, Query(max_length=200)] = None,
+    cursor: DbId | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
 ) -> ContactPage:
     visible = await visible_inbox_ids(session, agent)
@@ -67,7 +68,7 @@ async def search_contacts(
 
 
 @router.get("/{contact_id}")
-async def get_contact(contact_id: int, agent: CurrentAgent, session: ReadSession) -> ContactDetail:
+async def get_contact(contact_id: DbId, agent: CurrentAgent, session: ReadSession) -> ContactDetail:
     contact = await _require_visible(session, agent, contact_id)
     return await _detail(session, agent, contact)
 
@@ -82,7 +83,7 @@ async def _record(session: AsyncSession, contact: Contact, merged_ids: list[int]
 
 @router.patch("/{contact_id}")
 async def update_contact(
-    contact_id: int, body: ContactUpdate, agent: CurrentAgent, ctx: ContextDep
+    contact_id: DbId, body: ContactUpdate, agent: CurrentAgent, ctx: ContextDep
 ) -> ContactDetail:
     async with ctx.db.write() as session:
         contact = await _require_visible(session, agent, contact_id)
@@ -96,7 +97,7 @@ async def update_contact(
 
 @router.post("/{contact_id}/merge")
 async def merge_contacts(
-    contact_id: int, body: ContactMerge, agent: CurrentAgent, ctx: ContextDep
+    contact_id: DbId, body: ContactMerge, agent: CurrentAgent, ctx: ContextDep
 ) -> ContactDetail:
     """Moves every identity, conversation and callback of `other_id` here; `other_id` is gone."""
     async with ctx.db.write() as session:

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.fields import DbId, SafeStr
 from app.tickets.schemas import ConversationOut
 from connectors.base import AddressKind
 
@@ -42,10 +43,10 @@ class ContactPage(BaseModel):
 class ContactUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=300)
+    name: SafeStr | None = Field(default=None, min_length=1, max_length=300)
 
 
 class ContactMerge(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    other_id: int
+    other_id: DbId

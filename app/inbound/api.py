@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from app.deps import ContextDep
 from app.errors import Invalid
+from app.fields import DbId
 from app.inbound.ingest import InboxRef, ingest
 from app.inboxes.service import authenticate_api_inbox
 from connectors.api.connector import IncomingMessage, to_inbound
@@ -29,7 +30,7 @@ class IngestOut(BaseModel):
     responses={200: {"description": "a repeat of a stored external_id; nothing was stored"}},
 )
 async def incoming(
-    inbox_id: int,
+    inbox_id: DbId,
     body: IncomingMessage,
     response: Response,
     ctx: ContextDep,

@@ -7,8 +7,10 @@ counters, events. Nothing here knows which channel the message came from.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +33,7 @@ from app.tickets.models import (
 from app.tickets.sanitize import preview, sanitize_html
 from app.tickets.storage import FileStore
 from app.tickets.views import conversation_out, message_out
-from connectors.base import InboundMessage
+from connectors.base import Address, InboundMessage, Party
 
 # Files above this size are written to disk off the event loop.
 _INLINE_WRITE_LIMIT = 256 * 1024
@@ -56,6 +58,48 @@ class IngestResult:
     conversation_id: int
     duplicate: bool
     new_conversation: bool = False
+
+
+def _without_nul(value: Any) -> Any:
+    """The value with NUL characters removed from every string in it: providers do send
+    them (broken MIME, binary junk), and PostgreSQL stores none in text or JSON."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_without_nul(v) for v in value)
+    return value
+
+
+def _storable_address(address: Address) -> Address:
+    return Address(address.kind, _without_nul(address.value))
+
+
+def storable(msg: InboundMessage) -> InboundMessage:
+    """The message as it can be stored: every text field free of NUL characters."""
+    sender = msg.sender
+    return replace(
+        msg,
+        external_id=_without_nul(msg.external_id),
+        sender=Party(
+            address=_storable_address(sender.address),
+            name=_without_nul(sender.name),
+            also_known_as=tuple(_storable_address(a) for a in sender.also_known_as),
+            language=_without_nul(sender.language),
+        ),
+        text=_without_nul(msg.text),
+        thread_key=_without_nul(msg.thread_key),
+        in_reply_to=_without_nul(msg.in_reply_to),
+        references=_without_nul(msg.references),
+        html=_without_nul(msg.html),
+        subject=_without_nul(msg.subject),
+        attachments=tuple(
+            replace(a, filename=_without_nul(a.filename), content_id=_without_nul(a.content_id))
+            for a in msg.attachments
+        ),
+        metadata=_without_nul(dict(msg.metadata)),
+    )
 
 
 async def _existing(session: AsyncSession, inbox_id: int, external_id: str) -> IngestResult | None:
@@ -143,6 +187,10 @@ async def ingest(
     session: AsyncSession, inbox: InboxRef, msg: InboundMessage, policy: IngestPolicy
 ) -> IngestResult:
     """Store one inbound message. A repeat of an external id is a no-op reporting `duplicate`."""
+    raw = (
+        msg.raw if isinstance(msg.raw, bytes) else json.dumps(msg.raw, ensure_ascii=False).encode()
+    )
+    msg = storable(msg)
     existing = await _existing(session, inbox.id, msg.external_id)
     if existing is not None:
         return existing
@@ -197,8 +245,7 @@ async def ingest(
         external_id=msg.external_id,
         in_reply_to=msg.in_reply_to,
         is_auto=msg.is_auto,
-        raw_json=None if isinstance(msg.raw, bytes) else dict(msg.raw),
-        raw_bytes=msg.raw if isinstance(msg.raw, bytes) else None,
+        raw=raw,
         meta=dict(msg.metadata),
         sent_at=msg.sent_at,
         created_at=now,

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.agents.schemas import DbId
 from app.deps import AdminAgent, ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
 from app.errors import NotFound
+from app.fields import DbId
 from app.inboxes import service
 from app.inboxes.schemas import InboxCreate, InboxOut, InboxUpdate
 

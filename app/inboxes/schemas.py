@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.agents.schemas import DbId
+from app.fields import DbId, SafeStr
 from app.inboxes.models import InboxKind
 
 
@@ -13,7 +13,7 @@ class InboxCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: InboxKind
-    name: str = Field(min_length=1, max_length=200)
+    name: SafeStr = Field(min_length=1, max_length=200)
     config: dict[str, Any] = Field(default_factory=dict)
     agent_ids: list[DbId] = Field(default_factory=list)
 
@@ -21,7 +21,7 @@ class InboxCreate(BaseModel):
 class InboxUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: SafeStr | None = Field(default=None, min_length=1, max_length=200)
     # Merged into the current settings; a secret given here replaces the stored one.
     config: dict[str, Any] | None = None
     enabled: bool | None = None

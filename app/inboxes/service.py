@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,8 +19,26 @@ from connectors.config import ChannelConfig
 PUBLIC_KINDS = (InboxKind.webchat, InboxKind.callback)
 
 
+def _nul_at(value: Any, where: str) -> str | None:
+    """Where a NUL character is in these settings, if anywhere (PostgreSQL stores none)."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, dict):
+        items: Iterable[tuple[object, Any]] = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if found := _nul_at(item, f"{where}.{key}"):
+            return found
+    return None
+
+
 def _validated(kind: InboxKind, values: dict[str, Any]) -> ChannelConfig:
     model = CONFIG_MODELS[kind]
+    if where := _nul_at(values, "config"):
+        raise Invalid(f"{where}: must not contain NUL characters", code="invalid_config")
     try:
         return model.model_validate(model.generate_missing(values))
     except ValidationError as exc:

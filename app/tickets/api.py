@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import Response
 
 from app.deps import ContextDep, CurrentAgent, ReadSession, require_conversation, visible_inbox_ids
-from app.errors import Invalid, NotFound
+from app.errors import NotFound
+from app.fields import DbId, SafeStr, UtcDatetime
 from app.inboxes.models import InboxKind
 from app.tickets import service
 from app.tickets.models import Attachment, Message, Status
@@ -30,18 +30,16 @@ async def list_conversations(
     agent: CurrentAgent,
     session: ReadSession,
     status_: Annotated[Status | None, Query(alias="status")] = None,
-    inbox_id: int | None = None,
+    inbox_id: DbId | None = None,
     channel: InboxKind | None = None,
     assignee: Annotated[str | None, Query(pattern=r"^(me|unassigned|\d+)$")] = None,
-    label: Annotated[str | None, Query(max_length=100)] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-    updated_since: datetime | None = None,
+    label: Annotated[SafeStr | None, Query(max_length=100)] = None,
+    q: Annotated[SafeStr | None, Query(min_length=1, max_length=200)] = None,
+    updated_since: UtcDatetime | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
 ) -> ConversationPage:
     """Newest activity first. Pass `next_cursor` back as `cursor` for the next page."""
-    if updated_since is not None and updated_since.tzinfo is None:
-        raise Invalid("updated_since: must include a timezone offset", code="invalid_filter")
     filters = service.ConversationFilter(
         status=status_,
         inbox_id=inbox_id,
@@ -64,7 +62,7 @@ async def list_conversations(
 
 @router.get("/conversations/{conversation_id}")
 async def get_conversation(
-    conversation_id: int, agent: CurrentAgent, session: ReadSession
+    conversation_id: DbId, agent: CurrentAgent, session: ReadSession
 ) -> ConversationOut:
     conversation = await require_conversation(session, agent, conversation_id)
     return await conversation_view(session, conversation)
@@ -72,7 +70,7 @@ async def get_conversation(
 
 @router.patch("/conversations/{conversation_id}")
 async def update_conversation(
-    conversation_id: int, body: ConversationUpdate, agent: CurrentAgent, ctx: ContextDep
+    conversation_id: DbId, body: ConversationUpdate, agent: CurrentAgent, ctx: ContextDep
 ) -> ConversationOut:
     async with ctx.db.write() as session:
         conversation = await require_conversation(session, agent, conversation_id)
@@ -92,7 +90,7 @@ async def update_conversation(
 
 
 @router.post("/conversations/{conversation_id}/read", status_code=status.HTTP_204_NO_CONTENT)
-async def mark_read(conversation_id: int, agent: CurrentAgent, ctx: ContextDep) -> None:
+async def mark_read(conversation_id: DbId, agent: CurrentAgent, ctx: ContextDep) -> None:
     async with ctx.db.write() as session:
         conversation = await require_conversation(session, agent, conversation_id)
         await service.mark_read(session, conversation)
@@ -100,10 +98,10 @@ async def mark_read(conversation_id: int, agent: CurrentAgent, ctx: ContextDep) 
 
 @router.get("/conversations/{conversation_id}/messages")
 async def list_messages(
-    conversation_id: int,
+    conversation_id: DbId,
     agent: CurrentAgent,
     session: ReadSession,
-    before: int | None = None,
+    before: DbId | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MessagePage:
     """Oldest to newest; `before` (a message id) pages back in time."""
@@ -116,7 +114,7 @@ async def list_messages(
 
 @router.post("/conversations/{conversation_id}/messages", status_code=status.HTTP_201_CREATED)
 async def add_message(
-    conversation_id: int, body: MessageCreate, agent: CurrentAgent, ctx: ContextDep
+    conversation_id: DbId, body: MessageCreate, agent: CurrentAgent, ctx: ContextDep
 ) -> MessageOut:
     """A reply, sent on the conversation's own channel by the delivery worker, or a
     private note (`private: true`), which is never sent."""
@@ -140,7 +138,7 @@ async def _visible_message(session: ReadSession, agent: CurrentAgent, message_id
 
 
 @router.post("/messages/{message_id}/retry")
-async def retry_message(message_id: int, agent: CurrentAgent, ctx: ContextDep) -> MessageOut:
+async def retry_message(message_id: DbId, agent: CurrentAgent, ctx: ContextDep) -> MessageOut:
     async with ctx.db.write() as session:
         message = await _visible_message(session, agent, message_id)
         await service.retry_message(session, message)
@@ -155,7 +153,7 @@ async def retry_message(message_id: int, agent: CurrentAgent, ctx: ContextDep) -
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
 async def download_attachment(
-    attachment_id: int, agent: CurrentAgent, session: ReadSession, ctx: ContextDep
+    attachment_id: DbId, agent: CurrentAgent, session: ReadSession, ctx: ContextDep
 ) -> Response:
     attachment = await session.get(Attachment, attachment_id)
     if attachment is None:

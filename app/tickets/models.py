@@ -129,8 +129,9 @@ class Message(Base):
     next_attempt_at: Mapped[datetime | None]
     # A worker's lease on a message it is sending; an expired lease is claimed again.
     claimed_until: Mapped[datetime | None]
-    raw_json: Mapped[Any | None] = mapped_column(JSONType)
-    raw_bytes: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # What the provider sent, byte for byte (JSON payloads as UTF-8 JSON), for audit and
+    # re-parsing; bytes because neither database stores every string a provider may send.
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
     sent_at: Mapped[datetime | None]  # when the provider says it was written
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from app.fields import DbId, SafeStr, UtcDatetime
 from app.tickets.models import DeliveryStatus, Direction, Priority, Status
 
 
@@ -84,29 +85,22 @@ class MessagePage(BaseModel):
     has_more: bool
 
 
-Label = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\s,][^,]*$")]
+Label = Annotated[SafeStr, Field(min_length=1, max_length=100, pattern=r"^[^\s,][^,]*$")]
 
 
 class ConversationUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Status | None = None
-    assignee_id: int | None = None
-    team_id: int | None = None
+    assignee_id: DbId | None = None
+    team_id: DbId | None = None
     priority: Priority | None = None
     labels: list[Label] | None = Field(default=None, max_length=50)
-    snoozed_until: datetime | None = None
-
-    @field_validator("snoozed_until")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("must include a timezone offset")
-        return value
+    snoozed_until: UtcDatetime | None = None
 
 
 class MessageCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(min_length=1, max_length=65_536)
+    body: SafeStr = Field(min_length=1, max_length=65_536)
     private: bool = False

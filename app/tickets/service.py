@@ -17,6 +17,7 @@ from app.db import utcnow
 from app.errors import Invalid, NotFound
 from app.events import log as event_log
 from app.events.types import ConversationUpdated, MessageCreated, MessageUpdated
+from app.fields import MAX_ID, to_utc
 from app.inboxes.models import Inbox, inbox_agents
 from app.tickets.models import (
     Conversation,
@@ -49,9 +50,12 @@ def encode_cursor(at: datetime, id_: int) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         at, id_ = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(at), int(id_)
-    except (ValueError, TypeError, binascii.Error) as exc:
+        position = to_utc(datetime.fromisoformat(at)), int(id_)
+        if not 0 < position[1] <= MAX_ID:
+            raise ValueError("id out of range")
+    except (ValueError, TypeError, OverflowError, binascii.Error) as exc:
         raise Invalid("cursor is not one this server gave out", code="invalid_cursor") from exc
+    return position
 
 
 def _filtered(

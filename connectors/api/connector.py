@@ -76,6 +76,10 @@ def to_inbound(payload: IncomingMessage, *, inbox_id: int) -> InboundMessage:
     sent_at = payload.sent_at or datetime.now(UTC)
     if sent_at.tzinfo is None:
         raise PayloadError("sent_at: must include a timezone offset")
+    try:
+        sent_at = sent_at.astimezone(UTC)
+    except OverflowError as exc:
+        raise PayloadError("sent_at: out of range") from exc
     return InboundMessage(
         external_id=payload.external_id,
         sender=Party(
@@ -83,7 +87,7 @@ def to_inbound(payload: IncomingMessage, *, inbox_id: int) -> InboundMessage:
             name=payload.sender.name,
             also_known_as=tuple(also),
         ),
-        sent_at=sent_at.astimezone(UTC),
+        sent_at=sent_at,
         text=payload.text,
         subject=payload.subject,
         thread_key=payload.thread_key,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 18:03:41.368818
+Create Date: 2026-11-23 18:22:58.802345
 """
 
 from collections.abc import Sequence
@@ -46,6 +46,7 @@ def upgrade() -> None:
     sa.Column('last_seq', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_event_sequence'))
     )
+    # The event counter's one row (see app/events/log.py).
     op.bulk_insert(
         sa.table('event_sequence', sa.column('id', sa.Integer()), sa.column('last_seq', sa.BigInteger())),
         [{'id': 1, 'last_seq': 0}],
@@ -225,8 +226,7 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('claimed_until', app.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('raw_json', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
-    sa.Column('raw_bytes', sa.LargeBinary(), nullable=True),
+    sa.Column('raw', sa.LargeBinary(), nullable=True),
     sa.Column('metadata', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('sent_at', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),

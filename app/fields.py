@@ -1,0 +1,36 @@
+"""Input types shared by the request schemas: what the databases can store, checked at the
+edge so that bad input is a 422, never a 500 from the driver."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+# Row ids are INTEGER columns: 32-bit on PostgreSQL, which refuses to compare them with a
+# larger number (SQLite overflows past 2**63).
+MAX_ID = 2**31 - 1
+DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+# PostgreSQL stores no NUL character in text or JSON; refusing it gives the same 422 on both.
+SafeStr = Annotated[str, AfterValidator(_no_nul)]
+
+
+def to_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must include a timezone offset")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("is out of range") from exc
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(to_utc)]
