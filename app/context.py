@@ -10,6 +10,7 @@ from app.crypto import Passwords, SecretBox
 from app.db import Database
 from app.events import log as event_log
 from app.inbound.ingest import IngestPolicy
+from app.inbound.queue import IngestQueue
 from app.ratelimit import RateLimiter
 from app.realtime.bus import MemoryBus
 from app.settings import Settings
@@ -27,6 +28,10 @@ class Context:
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
     # Set when a reply is queued in this process, so the embedded worker sends at once.
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    inbound: IngestQueue = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.inbound = IngestQueue(self.db, lambda: self.ingest_policy)
 
     @property
     def ingest_policy(self) -> IngestPolicy:

@@ -29,6 +29,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from app.sqlite_inline import inline_creator
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -114,10 +116,14 @@ PublishHook = Callable[[Any], Awaitable[None]]
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
-        kwargs: dict[str, Any] = {"pool_pre_ping": True}
-        if not url.startswith("sqlite"):
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+    def __init__(self, url: str, *, pool_size: int = 32) -> None:
+        kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size}
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            # A file on this machine: no connection to go stale, so no ping per checkout.
+            kwargs["async_creator"] = inline_creator(parsed.database or ":memory:")
+        else:
+            kwargs["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:

@@ -18,7 +18,8 @@ from app.inboxes.models import inbox_agents
 from app.tickets.models import Conversation
 
 
-def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> Context:
+    # async: a plain function would cost every request a trip through the thread pool
     ctx: Context = request.app.state.ctx
     return ctx
 

@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from app.deps import ContextDep
 from app.errors import Invalid
 from app.fields import DbId
-from app.inbound.ingest import InboxRef, ingest
+from app.inbound.ingest import InboxRef
+from app.inboxes.models import InboxKind
 from app.inboxes.service import authenticate_api_inbox
 from connectors.api.connector import IncomingMessage, to_inbound
 from connectors.base import PayloadError
@@ -42,9 +43,9 @@ async def incoming(
         message = to_inbound(body, inbox_id=inbox_id)
     except PayloadError as exc:
         raise Invalid(str(exc), code="invalid_payload") from exc
-    async with ctx.db.write() as session:
-        inbox = await authenticate_api_inbox(session, inbox_id, x_api_key)
-        result = await ingest(session, InboxRef(inbox.id, inbox.kind), message, ctx.ingest_policy)
+    async with ctx.db.read() as session:
+        await authenticate_api_inbox(session, inbox_id, x_api_key)
+    result = await ctx.inbound.submit(InboxRef(inbox_id, InboxKind.api), message)
     if result.duplicate:
         response.status_code = status.HTTP_200_OK
     return IngestOut(

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
-from app.contacts.models import Contact
+from app.contacts.models import Contact, ContactIdentity
 from app.contacts.service import resolve_contact
 from app.db import utcnow
 from app.events import log as event_log
@@ -28,12 +30,13 @@ from app.tickets.models import (
     ConversationLabel,
     Direction,
     Message,
+    Priority,
     Status,
 )
 from app.tickets.sanitize import preview, sanitize_html
 from app.tickets.storage import FileStore
 from app.tickets.views import conversation_out, message_out
-from connectors.base import Address, InboundMessage, Party
+from connectors.base import Address, AddressKind, InboundMessage, Party
 
 # Files above this size are written to disk off the event loop.
 _INLINE_WRITE_LIMIT = 256 * 1024
@@ -102,53 +105,6 @@ def storable(msg: InboundMessage) -> InboundMessage:
     )
 
 
-async def _existing(session: AsyncSession, inbox_id: int, external_id: str) -> IngestResult | None:
-    row = (
-        await session.execute(
-            select(Message.id, Message.conversation_id).where(
-                Message.inbox_id == inbox_id, Message.external_id == external_id
-            )
-        )
-    ).first()
-    return None if row is None else IngestResult(row[0], row[1], duplicate=True)
-
-
-async def _thread_conversation(
-    session: AsyncSession,
-    inbox_id: int,
-    msg: InboundMessage,
-    contact_id: int,
-    now: datetime,
-    reopen_window: timedelta,
-) -> Conversation | None:
-    """The conversation this message continues, or None for a new one."""
-    refs = [r for r in (msg.in_reply_to, *msg.references) if r]
-    if refs:
-        # An explicit reply joins its thread whatever its state (a resolved one reopens).
-        conversation = await session.scalar(
-            select(Conversation)
-            .join(Message, Message.conversation_id == Conversation.id)
-            .where(Message.inbox_id == inbox_id, Message.external_id.in_(refs))
-            .order_by(Message.id.desc())
-            .limit(1)
-        )
-        if conversation is not None:
-            return conversation
-    if msg.thread_key is not None:
-        where = [Conversation.inbox_id == inbox_id, Conversation.thread_key == msg.thread_key]
-    else:
-        where = [Conversation.contact_id == contact_id, Conversation.inbox_id == inbox_id]
-    latest = await session.scalar(
-        select(Conversation).where(*where).order_by(Conversation.last_activity_at.desc()).limit(1)
-    )
-    if latest is None:
-        return None
-    if latest.status in ACTIVE_STATUSES:
-        return latest
-    resolved_at = latest.resolved_at or latest.updated_at
-    return latest if now - resolved_at <= reopen_window else None
-
-
 async def _store_attachments(
     session: AsyncSession, message_id: int, msg: InboundMessage, policy: IngestPolicy
 ) -> list[Attachment]:
@@ -183,126 +139,367 @@ async def _store_attachments(
     return stored
 
 
+@dataclass(frozen=True, slots=True)
+class _Sender:
+    contact_id: int
+    identity_id: int
+    name: str | None
+
+
+async def _stored(
+    session: AsyncSession, keys: set[tuple[int, str]]
+) -> dict[tuple[int, str], tuple[int, int]]:
+    """(inbox, external id) → (message id, conversation id) of what is stored already."""
+    by_inbox: dict[int, list[str]] = defaultdict(list)
+    for inbox_id, external_id in keys:
+        by_inbox[inbox_id].append(external_id)
+    rows = await session.execute(
+        select(Message.inbox_id, Message.external_id, Message.id, Message.conversation_id).where(
+            or_(
+                *(
+                    and_(Message.inbox_id == inbox_id, Message.external_id.in_(ids))
+                    for inbox_id, ids in by_inbox.items()
+                )
+            )
+        )
+    )
+    return {(r[0], r[1]): (r[2], r[3]) for r in rows if r[1] is not None}
+
+
+async def _known_senders(session: AsyncSession, addresses: set[Address]) -> dict[Address, _Sender]:
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for address in addresses:
+        by_kind[address.kind].append(address.value)
+    rows = await session.execute(
+        select(
+            ContactIdentity.kind,
+            ContactIdentity.address,
+            ContactIdentity.id,
+            ContactIdentity.contact_id,
+            Contact.name,
+        )
+        .join(Contact, Contact.id == ContactIdentity.contact_id)
+        .where(
+            or_(
+                *(
+                    and_(ContactIdentity.kind == kind, ContactIdentity.address.in_(values))
+                    for kind, values in by_kind.items()
+                )
+            )
+        )
+    )
+    return {Address(AddressKind(r[0]), r[1]): _Sender(r[3], r[2], r[4]) for r in rows}
+
+
+async def _latest_conversations(
+    session: AsyncSession, partition: tuple[Any, Any], where: Any
+) -> list[Conversation]:
+    """The most recently active conversation in each partition (inbox + contact/thread)."""
+    ranked = (
+        select(
+            Conversation.id,
+            func.row_number()
+            .over(partition_by=partition, order_by=Conversation.last_activity_at.desc())
+            .label("rank"),
+        )
+        .where(where)
+        .subquery()
+    )
+    return list(
+        (
+            await session.scalars(
+                select(Conversation)
+                .join(ranked, ranked.c.id == Conversation.id)
+                .where(ranked.c.rank == 1)
+            )
+        ).all()
+    )
+
+
+def _continues(conversation: Conversation | None, now: datetime, window: timedelta) -> bool:
+    """Whether a message without an explicit reference still belongs to this conversation."""
+    if conversation is None:
+        return False
+    if conversation.status in ACTIVE_STATUSES:
+        return True
+    return now - (conversation.resolved_at or conversation.updated_at) <= window
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A message to store, and the conversation it was decided to belong to."""
+
+    index: int
+    inbox: InboxRef
+    msg: InboundMessage
+    raw: bytes
+    sender: _Sender
+    conversation: Conversation
+    opened: bool  # this message created the conversation
+    reopened: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    pending: _Pending
+    message: Message
+    attachments: list[Attachment]
+
+
 async def ingest(
     session: AsyncSession, inbox: InboxRef, msg: InboundMessage, policy: IngestPolicy
 ) -> IngestResult:
     """Store one inbound message. A repeat of an external id is a no-op reporting `duplicate`."""
-    raw = (
-        msg.raw if isinstance(msg.raw, bytes) else json.dumps(msg.raw, ensure_ascii=False).encode()
-    )
-    msg = storable(msg)
-    existing = await _existing(session, inbox.id, msg.external_id)
-    if existing is not None:
-        return existing
+    (result,) = await ingest_many(session, [(inbox, msg)], policy)
+    return result
 
-    resolved = await resolve_contact(session, msg.sender)
-    # Serialise everything that decides "which conversation" per contact, so concurrent
-    # first messages from one sender open one conversation (a no-op on SQLite, whose
-    # writers are serialised already).
-    await session.execute(
-        select(Contact.id).where(Contact.id == resolved.contact_id).with_for_update()
-    )
-    if not resolved.created:
-        existing = await _existing(session, inbox.id, msg.external_id)
-        if existing is not None:
-            return existing
 
+async def ingest_many(
+    session: AsyncSession,
+    items: Sequence[tuple[InboxRef, InboundMessage]],
+    policy: IngestPolicy,
+) -> list[IngestResult]:
+    """Store a batch of inbound messages in the caller's transaction, with a fixed number
+    of statements for the whole batch on the common path (known senders, no attachments).
+
+    Messages are decided in order, so a later one sees the conversations and contacts that
+    an earlier one in the same batch created.
+    """
     now = utcnow()
-    conversation = await _thread_conversation(
-        session, inbox.id, msg, resolved.contact_id, now, policy.reopen_window
-    )
-    new_conversation = conversation is None
-    changes: list[str] = []
-    if conversation is None:
-        conversation = Conversation(
-            inbox_id=inbox.id,
-            contact_id=resolved.contact_id,
-            identity_id=resolved.identity_id,
-            thread_key=msg.thread_key,
+    prepared = [(inbox, storable(msg), _raw_bytes(msg)) for inbox, msg in items]
+    results: list[IngestResult | None] = [None] * len(prepared)
+    stored = await _stored(session, {(inbox.id, msg.external_id) for inbox, msg, _ in prepared})
+
+    # Senders: the known ones in one query; a first message creates its contact.
+    known = await _known_senders(session, {msg.sender.address for _, msg, _ in prepared})
+    senders: dict[int, _Sender] = {}
+    for index, (_inbox, msg, _raw) in enumerate(prepared):
+        sender = known.get(msg.sender.address)
+        needs_work = msg.sender.also_known_as or (
+            sender is not None and sender.name is None and msg.sender.name
+        )
+        if sender is None or needs_work:
+            resolved = await resolve_contact(session, msg.sender)
+            sender = _Sender(resolved.contact_id, resolved.identity_id, resolved.contact_name)
+            known[msg.sender.address] = sender
+        senders[index] = sender
+
+    if session.get_bind().dialect.name == "postgresql":
+        # Everything that decides "which conversation" is serialised per contact, so
+        # concurrent first messages from one sender open one conversation. Sorted, so two
+        # batches never wait on each other in a cycle.
+        await session.execute(
+            select(Contact.id)
+            .where(Contact.id.in_(sorted({s.contact_id for s in senders.values()})))
+            .order_by(Contact.id)
+            .with_for_update()
+        )
+        stored |= await _stored(session, {(i.id, m.external_id) for i, m, _ in prepared})
+
+    # Candidate conversations, each kind in one query.
+    inbox_ids = {inbox.id for inbox, _, _ in prepared}
+    refs = {(inbox.id, r) for inbox, msg, _ in prepared for r in _refs(msg)}
+    by_ref: dict[tuple[int, str], Conversation] = {}
+    if refs:
+        ref_rows = await session.execute(
+            select(Message.inbox_id, Message.external_id, Conversation)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(or_(*(and_(Message.inbox_id == i, Message.external_id == r) for i, r in refs)))
+            .order_by(Message.id)
+        )
+        by_ref = {(r[0], r[1]): r[2] for r in ref_rows if r[1] is not None}
+    thread_keys = {msg.thread_key for _, msg, _ in prepared if msg.thread_key is not None}
+    by_thread: dict[tuple[int, str | None], Conversation] = {}
+    if thread_keys:
+        for c in await _latest_conversations(
+            session,
+            (Conversation.inbox_id, Conversation.thread_key),
+            and_(Conversation.inbox_id.in_(inbox_ids), Conversation.thread_key.in_(thread_keys)),
+        ):
+            by_thread[(c.inbox_id, c.thread_key)] = c
+    unthreaded = {
+        senders[i].contact_id for i, (_, m, _) in enumerate(prepared) if m.thread_key is None
+    }
+    by_contact: dict[tuple[int, int], Conversation] = {}
+    if unthreaded:
+        for c in await _latest_conversations(
+            session,
+            (Conversation.inbox_id, Conversation.contact_id),
+            and_(Conversation.inbox_id.in_(inbox_ids), Conversation.contact_id.in_(unthreaded)),
+        ):
+            by_contact[(c.inbox_id, c.contact_id)] = c
+
+    # Decide, in order.
+    pending: list[_Pending] = []
+    seen: dict[tuple[int, str], _Pending] = {}
+    for index, (inbox, msg, raw) in enumerate(prepared):
+        key = (inbox.id, msg.external_id)
+        if key in stored:
+            message_id, conversation_id = stored[key]
+            results[index] = IngestResult(message_id, conversation_id, duplicate=True)
+            continue
+        if key in seen:
+            continue  # a repeat inside this batch: answered from the first, below
+        sender = senders[index]
+        # An explicit reply joins its thread, whatever its state (a resolved one reopens),
+        # including a thread that started earlier in this batch.
+        replied = [(inbox.id, r) for r in _refs(msg)]
+        conversation = next((by_ref[k] for k in replied if k in by_ref), None) or next(
+            (seen[k].conversation for k in replied if k in seen), None
+        )
+        if conversation is None:
+            candidate = (
+                by_thread.get((inbox.id, msg.thread_key))
+                if msg.thread_key is not None
+                else by_contact.get((inbox.id, sender.contact_id))
+            )
+            conversation = candidate if _continues(candidate, now, policy.reopen_window) else None
+        opened = conversation is None
+        reopened = False
+        if conversation is None:
+            conversation = Conversation(
+                inbox_id=inbox.id,
+                contact_id=sender.contact_id,
+                identity_id=sender.identity_id,
+                thread_key=msg.thread_key,
+                subject=msg.subject,
+                status=Status.open,
+                priority=Priority.none,
+                unread_count=0,
+                created_at=now,
+                last_activity_at=now,
+                updated_at=now,
+            )
+            session.add(conversation)
+        elif conversation.status != Status.open:
+            reopened = True
+            conversation.status = Status.open
+            conversation.snoozed_until = None
+            conversation.resolved_at = None
+        if msg.thread_key is not None:
+            by_thread[(inbox.id, msg.thread_key)] = conversation
+        else:
+            by_contact[(inbox.id, sender.contact_id)] = conversation
+        item = _Pending(index, inbox, msg, raw, sender, conversation, opened, reopened)
+        seen[key] = item
+        pending.append(item)
+
+    if any(p.opened for p in pending):
+        await session.flush()  # new conversations get their ids
+    messages = []
+    for item in pending:
+        msg = item.msg
+        message = Message(
+            conversation_id=item.conversation.id,
+            inbox_id=item.inbox.id,
+            direction=Direction.inbound,
+            sender_contact_id=item.sender.contact_id,
+            body_text=msg.text,
+            body_html=sanitize_html(msg.html) if msg.html else None,
             subject=msg.subject,
-            status=Status.open,
-            unread_count=0,
+            external_id=msg.external_id,
+            in_reply_to=msg.in_reply_to,
+            is_auto=msg.is_auto,
+            raw=item.raw,
+            meta=dict(msg.metadata),
+            sent_at=msg.sent_at,
             created_at=now,
-            last_activity_at=now,
             updated_at=now,
+            attempts=0,
         )
-        session.add(conversation)
+        session.add(message)
+        messages.append(message)
+        conversation = item.conversation
+        conversation.last_message_at = now
+        conversation.last_activity_at = now
+        conversation.last_message_preview = preview(msg.text or msg.subject or "") or None
+        conversation.unread_count = (conversation.unread_count or 0) + 1
+        if not msg.is_auto and conversation.waiting_since is None:
+            conversation.waiting_since = now
+        conversation.updated_at = now
+    if pending:
         await session.flush()
-    elif conversation.status != Status.open:
-        changes.append("status")
-        conversation.status = Status.open
-        conversation.snoozed_until = None
-        conversation.resolved_at = None
-
-    message = Message(
-        conversation_id=conversation.id,
-        inbox_id=inbox.id,
-        direction=Direction.inbound,
-        sender_contact_id=resolved.contact_id,
-        body_text=msg.text,
-        body_html=sanitize_html(msg.html) if msg.html else None,
-        subject=msg.subject,
-        external_id=msg.external_id,
-        in_reply_to=msg.in_reply_to,
-        is_auto=msg.is_auto,
-        raw=raw,
-        meta=dict(msg.metadata),
-        sent_at=msg.sent_at,
-        created_at=now,
-        updated_at=now,
-        attempts=0,
-    )
-    session.add(message)
-    await session.flush()
-    attachments = await _store_attachments(session, message.id, msg, policy)
-
-    conversation.last_message_at = now
-    conversation.last_activity_at = now
-    conversation.last_message_preview = preview(msg.text or msg.subject or "") or None
-    conversation.unread_count = (conversation.unread_count or 0) + 1
-    if not msg.is_auto and conversation.waiting_since is None:
-        conversation.waiting_since = now
-    conversation.updated_at = now
-    await session.flush()
-
-    assignee_name = None
-    if conversation.assignee_id is not None:
-        assignee_name = await session.scalar(
-            select(Agent.name).where(Agent.id == conversation.assignee_id)
+    stored_now = [
+        _Stored(
+            item,
+            message,
+            await _store_attachments(session, message.id, item.msg, policy)
+            if item.msg.attachments
+            else [],
         )
-    labels = (
-        []
-        if new_conversation
-        else list(
-            (
-                await session.scalars(
-                    select(ConversationLabel.label).where(
-                        ConversationLabel.conversation_id == conversation.id
-                    )
+        for item, message in zip(pending, messages, strict=True)
+    ]
+    await _record_events(session, stored_now)
+    by_key = {(s.pending.inbox.id, s.pending.msg.external_id): s for s in stored_now}
+    for index, (inbox, msg, _raw) in enumerate(prepared):
+        if results[index] is None:
+            first = by_key[(inbox.id, msg.external_id)]
+            duplicate = first.pending.index != index
+            results[index] = IngestResult(
+                first.message.id,
+                first.pending.conversation.id,
+                duplicate=duplicate,
+                new_conversation=first.pending.opened and not duplicate,
+            )
+    return [r for r in results if r is not None]
+
+
+def _refs(msg: InboundMessage) -> list[str]:
+    return [r for r in (msg.in_reply_to, *msg.references) if r]
+
+
+def _raw_bytes(msg: InboundMessage) -> bytes:
+    if isinstance(msg.raw, bytes):
+        return msg.raw
+    return json.dumps(msg.raw, ensure_ascii=False).encode()
+
+
+async def _record_events(session: AsyncSession, stored: list[_Stored]) -> None:
+    if not stored:
+        return
+    pending = [s.pending for s in stored]
+    assignees = {p.conversation.assignee_id for p in pending if p.conversation.assignee_id}
+    assignee_names: dict[int, str] = {}
+    if assignees:
+        rows = await session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(assignees)))
+        assignee_names = {r[0]: r[1] for r in rows}
+    existing = [p.conversation.id for p in pending if not p.opened]
+    labels: dict[int, list[str]] = defaultdict(list)
+    if existing:
+        rows = await session.execute(
+            select(ConversationLabel.conversation_id, ConversationLabel.label).where(
+                ConversationLabel.conversation_id.in_(existing)
+            )
+        )
+        for conversation_id, label in rows:
+            labels[conversation_id].append(label)
+    announced: set[int] = set()
+    for done in stored:
+        item = done.pending
+        conversation = item.conversation
+        view = conversation_out(
+            conversation,
+            channel=item.inbox.kind,
+            contact_name=item.sender.name,
+            assignee_name=assignee_names.get(conversation.assignee_id or 0),
+            labels=labels[conversation.id],
+        )
+        scope = event_log.Scope(inbox_id=item.inbox.id, conversation_id=conversation.id)
+        if item.opened and conversation.id not in announced:
+            event_log.record(session, ConversationCreated(conversation=view), scope)
+        else:
+            changes = ["status"] if item.reopened else []
+            changes += ["last_message", "unread_count"]
+            event_log.record(
+                session, ConversationUpdated(conversation=view, changes=changes), scope
+            )
+        announced.add(conversation.id)
+        event_log.record(
+            session,
+            MessageCreated(
+                message=message_out(
+                    done.message, attachments=done.attachments, sender_name=item.sender.name
                 )
-            ).all()
+            ),
+            event_log.Scope(inbox_id=item.inbox.id, conversation_id=conversation.id, public=True),
         )
-    )
-    view = conversation_out(
-        conversation,
-        channel=inbox.kind,
-        contact_name=resolved.contact_name,
-        assignee_name=assignee_name,
-        labels=labels,
-    )
-    scope = event_log.Scope(inbox_id=inbox.id, conversation_id=conversation.id)
-    if new_conversation:
-        event_log.record(session, ConversationCreated(conversation=view), scope)
-    else:
-        changes += ["last_message", "unread_count"]
-        event_log.record(session, ConversationUpdated(conversation=view, changes=changes), scope)
-    event_log.record(
-        session,
-        MessageCreated(
-            message=message_out(message, attachments=attachments, sender_name=resolved.contact_name)
-        ),
-        event_log.Scope(inbox_id=inbox.id, conversation_id=conversation.id, public=True),
-    )
-    return IngestResult(
-        message.id, conversation.id, duplicate=False, new_conversation=new_conversation
-    )

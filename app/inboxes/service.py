@@ -146,21 +146,24 @@ async def list_inboxes(session: AsyncSession, visible: set[int] | None) -> list[
     return list((await session.scalars(stmt)).all())
 
 
-async def authenticate_api_inbox(
-    session: AsyncSession, inbox_id: int, api_key: str | None
-) -> Inbox:
-    """The enabled `api` inbox this key opens; the same 401 whatever is wrong."""
-    inbox = await session.get(Inbox, inbox_id)
+async def authenticate_api_inbox(session: AsyncSession, inbox_id: int, api_key: str | None) -> int:
+    """The id of the enabled `api` inbox this key opens; the same 401 whatever is wrong.
+    (A column query, not an ORM load: this runs on every inbound API message.)"""
+    row = (
+        await session.execute(
+            select(Inbox.api_key_hash).where(
+                Inbox.id == inbox_id, Inbox.kind == InboxKind.api, Inbox.enabled.is_(True)
+            )
+        )
+    ).first()
     if (
         not api_key
-        or inbox is None
-        or inbox.kind != InboxKind.api
-        or not inbox.enabled
-        or inbox.api_key_hash is None
-        or not digests_equal(inbox.api_key_hash, token_digest(api_key))
+        or row is None
+        or row[0] is None
+        or not digests_equal(row[0], token_digest(api_key))
     ):
         raise Unauthorized("invalid API key for this inbox", code="invalid_api_key")
-    return inbox
+    return inbox_id
 
 
 async def agent_ids_by_inbox(session: AsyncSession, inbox_ids: list[int]) -> dict[int, list[int]]:

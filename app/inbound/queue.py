@@ -1,0 +1,85 @@
+"""Group commit for inbound messages.
+
+Webhooks and pollers `submit()` a message and wait until it is stored. One writer task per
+process takes everything that arrived while the previous batch was being written and stores
+it with `ingest_many` in one transaction, so a burst costs a few statements per batch rather
+than a dozen per message. Each caller is answered only after the commit, as before. If a
+batch fails, its messages are retried one by one, so one bad message never takes the others
+down with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from app.db import Database
+from app.inbound.ingest import InboxRef, IngestPolicy, IngestResult, ingest, ingest_many
+from connectors.base import InboundMessage
+
+log = logging.getLogger(__name__)
+
+_Item = tuple[InboxRef, InboundMessage, "asyncio.Future[IngestResult]"]
+
+
+class IngestQueue:
+    def __init__(
+        self, db: Database, policy: Callable[[], IngestPolicy], *, max_batch: int = 200
+    ) -> None:
+        self._db = db
+        self._policy = policy
+        self._max_batch = max_batch
+        self._waiting: list[_Item] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, inbox: InboxRef, message: InboundMessage) -> IngestResult:
+        """Store one message (with whatever else is waiting); returns once it is committed."""
+        future: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
+        self._waiting.append((inbox, message, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_all(), name="ingest-writer")
+        # Shielded: a caller that goes away (a closed connection) must not cancel the
+        # write of the others' messages; its own message is stored all the same.
+        return await asyncio.shield(future)
+
+    async def _write_all(self) -> None:
+        while self._waiting:
+            batch = self._waiting[: self._max_batch]
+            del self._waiting[: self._max_batch]
+            await self._write(batch)
+
+    async def _write(self, batch: list[_Item]) -> None:
+        policy = self._policy()
+        try:
+            async with self._db.write() as session:
+                results = await ingest_many(session, [(i, m) for i, m, _f in batch], policy)
+        except Exception as exc:
+            if len(batch) == 1:
+                _fail(batch[0], exc)
+                return
+            log.warning("a batch of %d messages failed; storing them one by one", len(batch))
+            for item in batch:
+                await self._write_one(item, policy)
+            return
+        for (_inbox, _message, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+    async def _write_one(self, item: _Item, policy: IngestPolicy) -> None:
+        inbox, message, future = item
+        try:
+            async with self._db.write() as session:
+                result = await ingest(session, inbox, message, policy)
+        except Exception as exc:
+            _fail(item, exc)
+            return
+        if not future.done():
+            future.set_result(result)
+
+
+def _fail(item: _Item, exc: Exception) -> None:
+    inbox, message, future = item
+    log.error("inbound message %r of inbox %d not stored: %r", message.external_id, inbox.id, exc)
+    if not future.done():
+        future.set_exception(exc)

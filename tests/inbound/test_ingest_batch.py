@@ -1,0 +1,63 @@
+"""Group commit: a batch decides its messages in order and isolates a bad one."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from app.inbound.ingest import InboxRef, ingest_many
+from app.tickets.models import Message
+from connectors.base import Address, AddressKind, InboundMessage, Party
+from tests.conftest import Api, Running, create_api_inbox
+
+
+def message(inbox_id: int, external_id: str, sender: str, **extra: object) -> InboundMessage:
+    return InboundMessage(
+        external_id=external_id,
+        sender=Party(Address(AddressKind.api, f"{inbox_id}:{sender}"), name=sender.title()),
+        sent_at=extra.pop("sent_at", datetime.now(UTC)),  # type: ignore[arg-type]
+        text=f"text of {external_id}",
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def test_a_batch_sees_what_earlier_messages_in_it_created(running: Running, admin: Api) -> None:
+    inbox = await create_api_inbox(admin)
+    ref = InboxRef(inbox.id, "api")
+    batch = [
+        (ref, message(inbox.id, "a1", "new-person")),
+        (ref, message(inbox.id, "a2", "new-person")),
+        (ref, message(inbox.id, "a1", "new-person")),  # a repeat inside the batch
+        (ref, message(inbox.id, "b1", "other", thread_key="t-1")),
+        (ref, message(inbox.id, "c1", "third", in_reply_to="b1")),  # answers b1, same batch
+    ]
+    async with running.ctx.db.write() as session:
+        results = await ingest_many(session, batch, running.ctx.ingest_policy)
+
+    a1, a2, a1_again, b1, c1 = results
+    assert (a1.duplicate, a2.duplicate, a1_again.duplicate) == (False, False, True)
+    assert a1.conversation_id == a2.conversation_id
+    assert a1_again.message_id == a1.message_id
+    assert a1.new_conversation and not a2.new_conversation
+    assert c1.conversation_id == b1.conversation_id != a1.conversation_id
+    async with running.ctx.db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Message)) == 4
+
+
+async def test_one_bad_message_does_not_take_its_batch_down(running: Running, admin: Api) -> None:
+    inbox = await create_api_inbox(admin)
+    ref = InboxRef(inbox.id, "api")
+    naive = datetime(2026, 1, 1, 12, 0)  # a connector bug: no timezone
+    good_before = running.ctx.inbound.submit(ref, message(inbox.id, "g1", "x"))
+    bad = running.ctx.inbound.submit(ref, message(inbox.id, "bad", "x", sent_at=naive))
+    good_after = running.ctx.inbound.submit(ref, message(inbox.id, "g2", "y"))
+    first, failed, last = await asyncio.gather(good_before, bad, good_after, return_exceptions=True)
+
+    assert isinstance(failed, Exception)
+    assert not isinstance(first, BaseException) and not first.duplicate
+    assert not isinstance(last, BaseException) and not last.duplicate
+    async with running.ctx.db.read() as session:
+        stored = (await session.scalars(select(Message.external_id).order_by(Message.id))).all()
+    assert sorted(stored) == ["g1", "g2"]
