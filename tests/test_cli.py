@@ -1,0 +1,79 @@
+"""The `panjereh` command, run as a user would: migrate, create-agent, serve."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.servers import free_port
+
+
+def panjereh(*args: str, env: dict[str, str], **kw: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # type: ignore[call-overload, no-any-return]
+        [sys.executable, "-m", "app.cli", *args], env=env, capture_output=True, text=True, **kw
+    )
+
+
+def test_migrate_create_agent_and_serve(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PANJEREH_")},
+        "PANJEREH_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
+        "PANJEREH_DATA_DIR": str(tmp_path / "data"),
+        "PANJEREH_PASSWORD_HASH_TIME_COST": "1",
+        "PANJEREH_PASSWORD_HASH_MEMORY_KIB": "64",
+    }
+    migrated = panjereh("migrate", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    created = panjereh(
+        "create-agent",
+        "--email",
+        "Lead@Example.com",
+        "--password",
+        "long enough",
+        "--role",
+        "admin",
+        env=env,
+    )
+    assert created.returncode == 0, created.stderr
+    assert "created admin lead@example.com" in created.stdout
+    again = panjereh(
+        "create-agent", "--email", "lead@example.com", "--password", "long enough", env=env
+    )
+    assert again.returncode == 1
+    assert "exists" in again.stderr
+    short = panjereh("create-agent", "--email", "x@example.com", "--password", "short", env=env)
+    assert short.returncode == 2
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "--log-level", "warning", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        login = httpx.post(
+            f"{base}/api/v1/auth/login",
+            json={"email": "lead@example.com", "password": "long enough"},
+        )
+        assert login.status_code == 200, login.text
+        assert login.json()["agent"]["role"] == "admin"
+        assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+        metrics = httpx.get(f"{base}/metrics").text
+        assert "panjereh_http_requests_total" in metrics
+        assert httpx.get(f"{base}/docs").status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
