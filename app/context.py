@@ -11,6 +11,7 @@ from app.db import Database
 from app.events import log as event_log
 from app.inbound.ingest import IngestPolicy
 from app.inbound.queue import IngestQueue
+from app.inboxes.service import VerifiedKeys
 from app.ratelimit import RateLimiter
 from app.realtime.bus import MemoryBus
 from app.settings import Settings
@@ -26,6 +27,7 @@ class Context:
     secret_box: SecretBox
     passwords: Passwords
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
+    verified_keys: VerifiedKeys = field(default_factory=VerifiedKeys)
     # Set when a reply is queued in this process, so the embedded worker sends at once.
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
     inbound: IngestQueue = field(init=False)

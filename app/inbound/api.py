@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response, status
 from pydantic import BaseModel
 
+from app.crypto import token_digest
 from app.deps import ContextDep
 from app.errors import Invalid
 from app.fields import DbId
@@ -43,8 +44,11 @@ async def incoming(
         message = to_inbound(body, inbox_id=inbox_id)
     except PayloadError as exc:
         raise Invalid(str(exc), code="invalid_payload") from exc
-    async with ctx.db.read() as session:
-        await authenticate_api_inbox(session, inbox_id, x_api_key)
+    digest = token_digest(x_api_key or "")
+    if not ctx.verified_keys.fresh(inbox_id, digest):
+        async with ctx.db.read() as session:
+            await authenticate_api_inbox(session, inbox_id, x_api_key)
+        ctx.verified_keys.remember(inbox_id, digest)
     result = await ctx.inbound.submit(InboxRef(inbox_id, InboxKind.api), message)
     if result.duplicate:
         response.status_code = status.HTTP_200_OK

@@ -76,6 +76,7 @@ async def update_inbox(
             rotate_api_key=body.rotate_api_key,
         )
         members = await service.agent_ids_by_inbox(session, [inbox_id])
+    ctx.verified_keys.forget(inbox_id)
     return service.inbox_out(
         inbox,
         ctx.secret_box,
@@ -100,3 +101,4 @@ async def disable_inbox(inbox_id: DbId, _admin: AdminAgent, ctx: ContextDep) -> 
             agent_ids=None,
             rotate_api_key=False,
         )
+    ctx.verified_keys.forget(inbox_id)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -201,3 +202,26 @@ def inbox_out(
         created_at=inbox.created_at,
         api_key=api_key,
     )
+
+
+class VerifiedKeys:
+    """API keys verified in the last few seconds, so a busy integration is not looked up in
+    the database on every message. Changing an inbox in this process forgets its keys at
+    once; in other processes a disabled inbox or rotated key stops working within `ttl`."""
+
+    def __init__(self, ttl: float = 5.0) -> None:
+        self._ttl = ttl
+        self._until: dict[tuple[int, str], float] = {}
+
+    def fresh(self, inbox_id: int, digest: str) -> bool:
+        until = self._until.get((inbox_id, digest))
+        return until is not None and until > time.monotonic()
+
+    def remember(self, inbox_id: int, digest: str) -> None:
+        if len(self._until) > 10_000:  # bounded: expired entries are dropped wholesale
+            now = time.monotonic()
+            self._until = {k: v for k, v in self._until.items() if v > now}
+        self._until[(inbox_id, digest)] = time.monotonic() + self._ttl
+
+    def forget(self, inbox_id: int) -> None:
+        self._until = {k: v for k, v in self._until.items() if k[0] != inbox_id}

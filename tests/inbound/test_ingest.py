@@ -244,3 +244,16 @@ async def test_every_stored_message_records_events_in_sequence(
     ]
     seqs = [s for s, _t in events]
     assert seqs == list(range(seqs[0], seqs[0] + 4))
+
+
+async def test_a_key_verified_a_moment_ago_stops_working_when_the_inbox_changes(
+    running: Running, admin: Api
+) -> None:
+    inbox = await create_api_inbox(admin)
+    assert (await post_incoming(running.client, inbox, external_id="1")).status_code == 201
+    rotated = await admin.patch(f"/api/v1/inboxes/{inbox.id}", json={"rotate_api_key": True})
+    assert (await post_incoming(running.client, inbox, external_id="2")).status_code == 401
+    inbox.api_key = rotated.json()["api_key"]
+    assert (await post_incoming(running.client, inbox, external_id="3")).status_code == 201
+    assert (await admin.delete(f"/api/v1/inboxes/{inbox.id}")).status_code == 204
+    assert (await post_incoming(running.client, inbox, external_id="4")).status_code == 401
