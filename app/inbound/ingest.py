@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
@@ -386,29 +386,29 @@ async def ingest_many(
 
     if any(p.opened for p in pending):
         await session.flush()  # new conversations get their ids
-    messages = []
+    rows: list[dict[str, Any]] = []
     for item in pending:
         msg = item.msg
-        message = Message(
-            conversation_id=item.conversation.id,
-            inbox_id=item.inbox.id,
-            direction=Direction.inbound,
-            sender_contact_id=item.sender.contact_id,
-            body_text=msg.text,
-            body_html=sanitize_html(msg.html) if msg.html else None,
-            subject=msg.subject,
-            external_id=msg.external_id,
-            in_reply_to=msg.in_reply_to,
-            is_auto=msg.is_auto,
-            raw=item.raw,
-            meta=dict(msg.metadata),
-            sent_at=msg.sent_at,
-            created_at=now,
-            updated_at=now,
-            attempts=0,
+        rows.append(
+            {
+                "conversation_id": item.conversation.id,
+                "inbox_id": item.inbox.id,
+                "direction": Direction.inbound,
+                "sender_contact_id": item.sender.contact_id,
+                "body_text": msg.text,
+                "body_html": sanitize_html(msg.html) if msg.html else None,
+                "subject": msg.subject,
+                "external_id": msg.external_id,
+                "in_reply_to": msg.in_reply_to,
+                "is_auto": msg.is_auto,
+                "raw": item.raw,
+                "meta": dict(msg.metadata),
+                "sent_at": msg.sent_at,
+                "created_at": now,
+                "updated_at": now,
+                "attempts": 0,
+            }
         )
-        session.add(message)
-        messages.append(message)
         conversation = item.conversation
         conversation.last_message_at = now
         conversation.last_activity_at = now
@@ -417,7 +417,14 @@ async def ingest_many(
         if not msg.is_auto and conversation.waiting_since is None:
             conversation.waiting_since = now
         conversation.updated_at = now
-    if pending:
+    # Messages go in as one multi-row INSERT (no ORM unit of work: this is the hot path);
+    # the conversations' new counters follow with the next flush.
+    messages: list[Message] = []
+    if rows:
+        ids = await session.scalars(
+            insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
+        )
+        messages = [Message(id=id_, **row) for id_, row in zip(ids, rows, strict=True)]
         await session.flush()
     stored_now = [
         _Stored(
