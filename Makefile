@@ -18,7 +18,7 @@ help:
 	@echo "make lock         regenerate requirements.lock from pyproject.toml"
 	@echo "make frontend     build the agent console (frontend/) if it exists"
 	@echo "make system-deps  install the Debian packages the tests need"
-	@echo "make run          migrate ./data/panjereh.db and serve on http://127.0.0.1:8000"
+	@echo "make run          serve on http://127.0.0.1:8000 (migrates ./data/panjereh.db first)"
 	@echo "make check        ruff, ruff format, mypy, import-linter"
 	@echo "make test         check, then the whole test suite (PYTEST_WORKERS=N)"
 	@echo "make bench        ingestion benchmark"
@@ -54,8 +54,6 @@ system-deps:
 
 # run: everything embedded (SQLite in ./data, in-process events and jobs) on 127.0.0.1:8000
 run: venv frontend
-	mkdir -p data
-	$(BIN)/panjereh migrate
 	$(BIN)/panjereh serve
 
 # check: lint, formatting, types and import boundaries
