@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
+from app.db import table, utcnow
 from app.events.models import EventRow, EventSequence
 from app.events.types import Event
 
@@ -69,7 +69,7 @@ async def finalize(session: AsyncSession) -> list[Published]:
         }
         for i, (event, scope) in enumerate(pending)
     ]
-    await session.execute(insert(EventRow), rows)
+    await session.execute(insert(table(EventRow)), rows)
     return [Published(seq=first + i, scope=scope) for i, (_e, scope) in enumerate(pending)]
 
 

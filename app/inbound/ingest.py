@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agents.models import Agent
 from app.contacts.models import Contact, ContactIdentity
 from app.contacts.service import resolve_contact
-from app.db import utcnow
+from app.db import table, utcnow
 from app.events import log as event_log
 from app.events.types import ConversationCreated, ConversationUpdated, MessageCreated
 from app.tickets.models import (
@@ -422,7 +422,9 @@ async def ingest_many(
     messages: list[Message] = []
     if rows:
         ids = await session.scalars(
-            insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
+            insert(table(Message)).returning(table(Message).c.id, sort_by_parameter_order=True),
+            # The table's column is `metadata` (a name the ORM class cannot use).
+            [{"metadata" if k == "meta" else k: v for k, v in row.items()} for row in rows],
         )
         messages = [Message(id=id_, **row) for id_, row in zip(ids, rows, strict=True)]
         await session.flush()
