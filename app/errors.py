@@ -52,11 +52,6 @@ class Invalid(AppError):
     code = "invalid"
 
 
-class PayloadTooLarge(AppError):
-    status_code = 413
-    code = "payload_too_large"
-
-
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",

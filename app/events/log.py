@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import table, utcnow
@@ -71,11 +71,6 @@ async def finalize(session: AsyncSession) -> list[Published]:
     ]
     await session.execute(insert(table(EventRow)), rows)
     return [Published(seq=first + i, scope=scope) for i, (_e, scope) in enumerate(pending)]
-
-
-async def last_seq(session: AsyncSession) -> int:
-    value = (await session.execute(select(EventSequence.last_seq))).scalar_one_or_none()
-    return value or 0
 
 
 async def delete_older_than(session: AsyncSession, days: float) -> int:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agents.models import Agent, Team
 from app.contacts.models import Contact, ContactIdentity
 from app.db import utcnow
-from app.errors import Invalid, NotFound
+from app.errors import Invalid
 from app.events import log as event_log
 from app.events.types import ConversationUpdated, MessageCreated, MessageUpdated
 from app.fields import MAX_ID, to_utc
@@ -412,10 +412,3 @@ async def record_message_updated(session: AsyncSession, message: Message) -> Non
             public=message.direction in (Direction.inbound, Direction.outbound),
         ),
     )
-
-
-async def get_message(session: AsyncSession, message_id: int) -> Message:
-    message = await session.get(Message, message_id)
-    if message is None:
-        raise NotFound("message not found")
-    return message

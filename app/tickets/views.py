@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agents.models import Agent
 from app.contacts.models import Contact
 from app.inboxes.models import Inbox
-from app.tickets.models import Attachment, Conversation, ConversationLabel, Direction, Message
+from app.tickets.models import Attachment, Conversation, ConversationLabel, Message
 from app.tickets.schemas import AttachmentOut, ConversationOut, LastMessage, MessageOut, Ref
 
 V = TypeVar("V")
@@ -169,8 +169,3 @@ async def message_views(session: AsyncSession, messages: Sequence[Message]) -> l
         return None
 
     return [message_out(m, attachments=by_message[m.id], sender_name=name_of(m)) for m in messages]
-
-
-def is_public(direction: Direction) -> bool:
-    """Whether the customer's side may see a message (notes and activity: never)."""
-    return direction in (Direction.inbound, Direction.outbound)
