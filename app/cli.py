@@ -75,14 +75,14 @@ def cmd_create_agent(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         ctx = build_context(get_settings())
+        password_hash = await ctx.passwords.hash(password)
         try:
             async with ctx.db.write() as session:
                 agent = await service.create_agent(
                     session,
-                    ctx.passwords,
                     email=args.email,
                     name=args.name or args.email.split("@")[0],
-                    password=password,
+                    password_hash=password_hash,
                     role=Role(args.role),
                 )
         except AppError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -18,17 +19,22 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 class Passwords:
     """argon2id password hashing. The cost is configurable (tests use a cheap one); a stored
-    hash carries its own parameters, so verifying always uses the cost it was made with."""
+    hash carries its own parameters, so verifying always uses the cost it was made with.
+    Both run in a thread: they take a tenth of a second by design, and callers must not hold
+    a database transaction (on SQLite, the one writer) while they wait for them."""
 
     def __init__(self, *, time_cost: int, memory_kib: int) -> None:
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
         # Verifying against this keeps a login for an unknown e-mail as slow as a wrong password.
         self._decoy = self._hasher.hash(secrets.token_urlsafe(16))
 
-    def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._hasher.hash, password)
 
-    def verify(self, password_hash: str | None, password: str) -> bool:
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        return await asyncio.to_thread(self._verify, password_hash, password)
+
+    def _verify(self, password_hash: str | None, password: str) -> bool:
         try:
             return self._hasher.verify(password_hash or self._decoy, password) and bool(
                 password_hash

@@ -13,10 +13,11 @@ from fastapi import FastAPI
 from app.agents import service as agents
 from app.agents.api import auth_router
 from app.agents.api import router as agents_router
+from app.agents.models import Role
 from app.callbacks.api import router as callbacks_router
 from app.contacts.api import router as contacts_router
 from app.context import Context, build_context
-from app.errors import install_error_handlers
+from app.errors import Conflict, install_error_handlers
 from app.health import BodySizeLimitMiddleware, MetricsMiddleware
 from app.health import router as health_router
 from app.inbound.api import router as inbound_router
@@ -32,13 +33,24 @@ log = logging.getLogger(__name__)
 async def seed(ctx: Context) -> None:
     """First start: the administrator from PANJEREH_ADMIN_EMAIL / PANJEREH_ADMIN_PASSWORD."""
     settings = ctx.settings
-    if settings.admin_email and settings.admin_password:
+    if not (settings.admin_email and settings.admin_password):
+        return
+    async with ctx.db.read() as session:
+        if await agents.agent_exists(session, settings.admin_email):
+            return
+    password_hash = await ctx.passwords.hash(settings.admin_password)
+    try:
         async with ctx.db.write() as session:
-            created = await agents.ensure_admin(
-                session, ctx.passwords, email=settings.admin_email, password=settings.admin_password
+            created = await agents.create_agent(
+                session,
+                email=settings.admin_email,
+                name=settings.admin_email.split("@")[0],
+                password_hash=password_hash,
+                role=Role.admin,
             )
-        if created is not None:
-            log.info("created administrator %s", created.email)
+    except Conflict:
+        return  # another process seeded it first
+    log.info("created administrator %s", created.email)
 
 
 @contextlib.asynccontextmanager

@@ -28,10 +28,11 @@ async def login(body: LoginRequest, request: Request, ctx: ContextDep) -> LoginR
     client = request.client.host if request.client else "unknown"
     await ctx.rate_limiter.hit(LOGIN_PER_IP, "login-ip", client)
     await ctx.rate_limiter.hit(LOGIN_PER_EMAIL, "login-email", body.email.strip().lower())
-    async with ctx.db.write() as session:
+    async with ctx.db.read() as session:
         agent = await service.authenticate(
             session, ctx.passwords, email=body.email, password=body.password
         )
+    async with ctx.db.write() as session:
         token, expires_at = await service.open_session(
             session, agent, timedelta(hours=ctx.settings.session_ttl_hours)
         )
@@ -59,13 +60,13 @@ async def list_agents(_agent: CurrentAgent, session: ReadSession) -> list[AgentO
 
 @router.post("/agents", status_code=status.HTTP_201_CREATED)
 async def create_agent(body: AgentCreate, _admin: AdminAgent, ctx: ContextDep) -> AgentOut:
+    password_hash = await ctx.passwords.hash(body.password)
     async with ctx.db.write() as session:
         agent = await service.create_agent(
             session,
-            ctx.passwords,
             email=body.email,
             name=body.name,
-            password=body.password,
+            password_hash=password_hash,
             role=body.role,
             language=body.language,
         )
@@ -86,14 +87,14 @@ async def update_agent(
         body.is_active is False or body.role not in (None, current.role)
     ):
         raise Invalid("you cannot deactivate or demote yourself", code="self_lockout")
+    password_hash = await ctx.passwords.hash(body.password) if body.password else None
     async with ctx.db.write() as session:
         agent = await service.get_agent(session, agent_id)
         await service.update_agent(
             session,
-            ctx.passwords,
             agent,
             name=body.name,
-            password=body.password,
+            password_hash=password_hash,
             role=body.role,
             is_active=body.is_active,
             language=body.language,

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,15 +22,14 @@ def _email(raw: str) -> str:
 
 async def create_agent(
     session: AsyncSession,
-    passwords: Passwords,
     *,
     email: str,
     name: str,
-    password: str,
+    password_hash: str,
     role: Role,
     language: str = "en",
 ) -> Agent:
-    password_hash = await asyncio.to_thread(passwords.hash, password)
+    """A new agent; the caller hashes the password before opening the transaction."""
     agent = Agent(
         email=_email(email), name=name, password_hash=password_hash, role=role, language=language
     )
@@ -47,13 +45,13 @@ async def create_agent(
 async def authenticate(
     session: AsyncSession, passwords: Passwords, *, email: str, password: str
 ) -> Agent:
+    """The agent these credentials open. Meant for a read session: verifying takes a while."""
     try:
         address = normalize_email(email)
     except InvalidAddress:
         address = email.strip().lower()
     agent = await session.scalar(select(Agent).where(Agent.email == address))
-    stored = agent.password_hash if agent is not None else None
-    ok = await asyncio.to_thread(passwords.verify, stored, password)
+    ok = await passwords.verify(agent.password_hash if agent is not None else None, password)
     if agent is None or not ok or not agent.is_active:
         raise Unauthorized("wrong e-mail or password", code="bad_credentials")
     return agent
@@ -65,8 +63,7 @@ async def open_session(session: AsyncSession, agent: Agent, ttl: timedelta) -> t
     session.add(
         AgentSession(token_hash=token_digest(token), agent_id=agent.id, expires_at=expires_at)
     )
-    agent.last_seen_at = utcnow()
-    await session.flush()
+    await session.execute(update(Agent).where(Agent.id == agent.id).values(last_seen_at=utcnow()))
     return token, expires_at
 
 
@@ -97,19 +94,18 @@ async def get_agent(session: AsyncSession, agent_id: int) -> Agent:
 
 async def update_agent(
     session: AsyncSession,
-    passwords: Passwords,
     agent: Agent,
     *,
     name: str | None = None,
-    password: str | None = None,
+    password_hash: str | None = None,
     role: Role | None = None,
     is_active: bool | None = None,
     language: str | None = None,
 ) -> Agent:
     if name is not None:
         agent.name = name
-    if password is not None:
-        agent.password_hash = await asyncio.to_thread(passwords.hash, password)
+    if password_hash is not None:
+        agent.password_hash = password_hash
         # A new password ends every other login.
         await session.execute(delete(AgentSession).where(AgentSession.agent_id == agent.id))
     if role is not None:
@@ -128,21 +124,8 @@ async def list_agents(session: AsyncSession) -> list[Agent]:
     return list((await session.scalars(select(Agent).order_by(Agent.id))).all())
 
 
-async def ensure_admin(
-    session: AsyncSession, passwords: Passwords, *, email: str, password: str
-) -> Agent | None:
-    """The first-start admin from configuration; does nothing once that agent exists."""
-    existing = await session.scalar(select(Agent).where(Agent.email == _email(email)))
-    if existing is not None:
-        return None
-    return await create_agent(
-        session,
-        passwords,
-        email=email,
-        name=email.split("@")[0],
-        password=password,
-        role=Role.admin,
-    )
+async def agent_exists(session: AsyncSession, email: str) -> bool:
+    return await session.scalar(select(Agent.id).where(Agent.email == _email(email))) is not None
 
 
 async def create_team(
