@@ -14,10 +14,10 @@ import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
@@ -116,58 +116,71 @@ class DeliveryWorker:
             for message in messages:
                 message.claimed_until = now + LEASE
                 message.attempts += 1
-            await session.flush()
-            return [await self._job(session, m, now) for m in messages]
+        # The lease is committed: what the send needs is read outside the write lock.
+        return await self._jobs(messages, now) if messages else []
 
-    async def _job(self, session: AsyncSession, message: Message, now: datetime) -> Job:
-        conversation = await session.get(Conversation, message.conversation_id)
-        inbox = await session.get(Inbox, message.inbox_id)
-        identity = (
-            await session.get(ContactIdentity, conversation.identity_id)
-            if conversation is not None and conversation.identity_id is not None
-            else None
-        )
-
-        def refused(reason: str) -> Job:
-            return Job(message.id, message.attempts, now, inbox, None, reason)
-
-        if conversation is None or inbox is None:
-            return refused("the conversation or inbox of this message no longer exists")
-        if not inbox.enabled:
-            return refused(f"the inbox “{inbox.name}” is disabled")
-        if identity is None:
-            return refused("the customer has no address on this channel to reply to")
-        if not identity.reachable:
-            return refused(
-                identity.unreachable_reason or "the customer cannot be reached on this address"
+    async def _jobs(self, messages: list[Message], now: datetime) -> list[Job]:
+        """What each claimed message needs to be sent, in a fixed number of queries."""
+        async with self.ctx.db.read() as session:
+            conversations = await _by_id(
+                session, Conversation, {m.conversation_id for m in messages}
             )
-        answered = await session.scalar(
-            select(Message.external_id)
-            .where(
-                Message.conversation_id == conversation.id,
-                Message.direction == Direction.inbound,
-                Message.external_id.is_not(None),
+            inboxes = await _by_id(session, Inbox, {m.inbox_id for m in messages})
+            identities = await _by_id(
+                session,
+                ContactIdentity,
+                {c.identity_id for c in conversations.values() if c.identity_id is not None},
             )
-            .order_by(Message.id.desc())
-            .limit(1)
-        )
-        sender_name = (
-            await session.scalar(select(Agent.name).where(Agent.id == message.sender_agent_id))
-            if message.sender_agent_id
-            else None
-        )
-        outbound = OutboundMessage(
-            id=message.id,
-            conversation_id=conversation.id,
-            to=Address(identity.kind, identity.address),
-            text=message.body_text,
-            html=message.body_html,
-            subject=message.subject,
-            thread_key=conversation.thread_key,
-            in_reply_to=answered,
-            sender_name=sender_name,
-        )
-        return Job(message.id, message.attempts, now, inbox, outbound, None)
+            agent_ids = {m.sender_agent_id for m in messages if m.sender_agent_id is not None}
+            sender_names = {
+                row[0]: row[1]
+                for row in await session.execute(
+                    select(Agent.id, Agent.name).where(Agent.id.in_(agent_ids))
+                )
+            }
+            # The customer's latest message in each conversation: the one a reply answers.
+            latest = (
+                select(func.max(Message.id))
+                .where(
+                    Message.conversation_id.in_(conversations),
+                    Message.direction == Direction.inbound,
+                    Message.external_id.is_not(None),
+                )
+                .group_by(Message.conversation_id)
+            )
+            answered = {
+                row[0]: row[1]
+                for row in await session.execute(
+                    select(Message.conversation_id, Message.external_id).where(
+                        Message.id.in_(latest)
+                    )
+                )
+            }
+        jobs = []
+        for message in messages:
+            conversation = conversations.get(message.conversation_id)
+            inbox = inboxes.get(message.inbox_id)
+            identity = (
+                identities.get(conversation.identity_id)
+                if conversation is not None and conversation.identity_id is not None
+                else None
+            )
+            refusal = _refusal(conversation, inbox, identity)
+            outbound = None
+            if refusal is None and conversation is not None and identity is not None:
+                outbound = OutboundMessage(
+                    id=message.id,
+                    conversation_id=conversation.id,
+                    to=Address(identity.kind, identity.address),
+                    text=message.body_text,
+                    html=message.body_html,
+                    subject=message.subject,
+                    thread_key=conversation.thread_key,
+                    in_reply_to=answered.get(conversation.id),
+                    sender_name=sender_names.get(message.sender_agent_id or 0),
+                )
+            jobs.append(Job(message.id, message.attempts, now, inbox, outbound, refusal))
+        return jobs
 
     async def _send(self, job: Job) -> SendResult:
         if job.refusal is not None or job.inbox is None or job.outbound is None:
@@ -244,6 +257,29 @@ class DeliveryWorker:
             await session.flush()
             await record_message_updated(session, message)
         log.info("message %s: %s%s", job.message_id, outcome, f" ({error})" if error else "")
+
+
+M = TypeVar("M", Conversation, Inbox, ContactIdentity)
+
+
+async def _by_id(session: AsyncSession, model: type[M], ids: set[int]) -> dict[int, M]:
+    rows = await session.scalars(select(model).where(model.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+def _refusal(
+    conversation: Conversation | None, inbox: Inbox | None, identity: ContactIdentity | None
+) -> str | None:
+    """Why this reply cannot be sent at all, if it cannot."""
+    if conversation is None or inbox is None:
+        return "the conversation or inbox of this message no longer exists"
+    if not inbox.enabled:
+        return f"the inbox “{inbox.name}” is disabled"
+    if identity is None:
+        return "the customer has no address on this channel to reply to"
+    if not identity.reachable:
+        return identity.unreachable_reason or "the customer cannot be reached on this address"
+    return None
 
 
 async def _first(*aws: Coroutine[Any, Any, Any]) -> None:

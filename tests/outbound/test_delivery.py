@@ -204,3 +204,17 @@ async def test_embedded_worker_delivers_without_being_asked(
                 break
             await asyncio.sleep(0.01)
         assert json.loads(receiver.received[0].body)["message"]["text"] == "on its way"
+
+
+async def test_reply_in_a_disabled_inbox_fails_with_the_reason(
+    running: Running, admin: Api, receiver: Receiver, worker: DeliveryWorker
+) -> None:
+    conversation_id = await start_conversation(running, admin, receiver.url)
+    inbox_id = (await admin.get(f"/api/v1/conversations/{conversation_id}")).json()["inbox_id"]
+    sent = await reply(admin, conversation_id, "hello")
+    assert (await admin.delete(f"/api/v1/inboxes/{inbox_id}")).status_code == 204
+    await drain(worker)
+    failed = await message(admin, conversation_id, sent["id"])
+    assert failed["delivery_status"] == "failed"
+    assert "disabled" in str(failed["error"])
+    assert receiver.received == []
