@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import httpx
 from fastapi import FastAPI
 
 from app.agents import service as agents
@@ -21,6 +20,8 @@ from app.errors import Conflict, install_error_handlers
 from app.health import BodySizeLimitMiddleware, MetricsMiddleware
 from app.health import router as health_router
 from app.inbound.api import router as inbound_router
+from app.inbound.pollers import PollerSupervisor
+from app.inbound.webhooks import router as webhooks_router
 from app.inboxes.api import router as inboxes_router
 from app.outbound.maintenance import run_maintenance
 from app.outbound.worker import DeliveryWorker
@@ -57,16 +58,16 @@ async def seed(ctx: Context) -> None:
 async def background_workers(ctx: Context) -> AsyncIterator[None]:
     """The delivery worker and periodic jobs, in this process (embedded mode and `worker`)."""
     stop = asyncio.Event()
-    async with httpx.AsyncClient(timeout=ctx.settings.delivery_timeout_seconds) as http:
-        tasks = [
-            asyncio.create_task(DeliveryWorker(ctx, http).run(stop), name="delivery"),
-            asyncio.create_task(run_maintenance(ctx, stop), name="maintenance"),
-        ]
-        try:
-            yield
-        finally:
-            stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
+    tasks = [
+        asyncio.create_task(DeliveryWorker(ctx).run(stop), name="delivery"),
+        asyncio.create_task(PollerSupervisor(ctx).run(stop), name="pollers"),
+        asyncio.create_task(run_maintenance(ctx, stop), name="maintenance"),
+    ]
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -82,8 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.run_workers:
                 await stack.enter_async_context(background_workers(ctx))
             yield
-        await ctx.bus.aclose()
-        await ctx.db.dispose()
+        await ctx.aclose()
 
     app = FastAPI(
         title="Panjereh",
@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         agents_router,
         inboxes_router,
         inbound_router,
+        webhooks_router,
         tickets_router,
         contacts_router,
         callbacks_router,

@@ -90,6 +90,7 @@ def storable(msg: InboundMessage) -> InboundMessage:
             name=_without_nul(sender.name),
             also_known_as=tuple(_storable_address(a) for a in sender.also_known_as),
             language=_without_nul(sender.language),
+            attributes=_without_nul(dict(sender.attributes)),
         ),
         text=_without_nul(msg.text),
         thread_key=_without_nul(msg.thread_key),
@@ -275,8 +276,11 @@ async def ingest_many(
     senders: dict[int, _Sender] = {}
     for index, (_inbox, msg, _raw) in enumerate(prepared):
         sender = known.get(msg.sender.address)
-        needs_work = msg.sender.also_known_as or (
-            sender is not None and sender.name is None and msg.sender.name
+        needs_work = (
+            msg.sender.also_known_as
+            or msg.sender.attributes
+            or msg.sender.language
+            or (sender is not None and sender.name is None and msg.sender.name)
         )
         if sender is None or needs_work:
             resolved = await resolve_contact(session, msg.sender)

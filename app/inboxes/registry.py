@@ -30,9 +30,12 @@ CONFIG_MODELS: Mapping[InboxKind, type[ChannelConfig]] = {
 
 @dataclass(frozen=True, slots=True)
 class ConnectorDeps:
+    """What the app lends a connector: nothing that reaches the database."""
+
     inbox_id: int
-    http: httpx.AsyncClient
+    http: httpx.AsyncClient  # shared; a connector never closes it
     public_url: str
+    max_attachment_bytes: int
 
 
 def _api(config: ChannelConfig, deps: ConnectorDeps) -> Connector:
@@ -41,8 +44,10 @@ def _api(config: ChannelConfig, deps: ConnectorDeps) -> Connector:
     return ApiConnector(config, deps.http)
 
 
-# Kinds missing here cannot send yet: their replies fail with a clear reason.
-SENDERS: Mapping[InboxKind, Callable[[ChannelConfig, ConnectorDeps], Connector]] = {
+# Kind → its connector. A kind missing here has none yet: its replies fail with a clear
+# reason. Which protocols a connector speaks (webhook, polling, managed) decides where the
+# app uses it.
+CONNECTORS: Mapping[InboxKind, Callable[[ChannelConfig, ConnectorDeps], Connector]] = {
     InboxKind.api: _api,
 }
 

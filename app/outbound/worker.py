@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-import httpx
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,8 +24,6 @@ from app.contacts.models import ContactIdentity
 from app.context import Context
 from app.db import utcnow
 from app.inboxes.models import Inbox
-from app.inboxes.registry import SENDERS, ConnectorDeps
-from app.inboxes.service import channel_config
 from app.tickets.models import (
     Conversation,
     DeliveryAttempt,
@@ -63,9 +60,8 @@ def backoff(attempt: int, *, base: float, cap: float) -> float:
 
 
 class DeliveryWorker:
-    def __init__(self, ctx: Context, http: httpx.AsyncClient, *, batch_size: int = 50) -> None:
+    def __init__(self, ctx: Context, *, batch_size: int = 50) -> None:
         self.ctx = ctx
-        self.http = http
         self.batch_size = batch_size
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -185,16 +181,12 @@ class DeliveryWorker:
     async def _send(self, job: Job) -> SendResult:
         if job.refusal is not None or job.inbox is None or job.outbound is None:
             raise PermanentSendError(job.refusal or "nothing to send")
-        factory = SENDERS.get(job.inbox.kind)
-        if factory is None:
-            raise PermanentSendError(f"replies on {job.inbox.kind} inboxes are not supported yet")
         try:
-            config = channel_config(job.inbox, self.ctx.secret_box)
+            connector = self.ctx.connector(job.inbox)
         except ValueError as exc:
             raise PermanentSendError(f"the inbox settings cannot be read: {exc}") from exc
-        connector = factory(
-            config, ConnectorDeps(job.inbox.id, self.http, self.ctx.settings.public_url)
-        )
+        if connector is None:
+            raise PermanentSendError(f"replies on {job.inbox.kind} inboxes are not supported yet")
         try:
             return await asyncio.wait_for(
                 connector.send(job.outbound), self.ctx.settings.delivery_timeout_seconds
@@ -225,7 +217,9 @@ class DeliveryWorker:
             message.updated_at = now
             if isinstance(result, SendResult):
                 outcome, error = "sent", None
-                message.delivery_status = DeliveryStatus.sent
+                if message.delivery_status == DeliveryStatus.queued:
+                    # (A provider's report may have arrived first and said more.)
+                    message.delivery_status = DeliveryStatus.sent
                 message.external_id = result.external_id
                 message.error = None
                 message.next_attempt_at = None

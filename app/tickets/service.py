@@ -7,6 +7,7 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, and_, delete, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +29,7 @@ from app.tickets.models import (
     Priority,
     Status,
 )
-from app.tickets.sanitize import preview
+from app.tickets.sanitize import preview, sanitize_html
 from app.tickets.views import conversation_view, message_out, message_views
 
 
@@ -339,15 +340,22 @@ async def mark_read(session: AsyncSession, conversation: Conversation) -> None:
 
 
 async def add_message(
-    session: AsyncSession, conversation: Conversation, agent: Agent, *, body: str, private: bool
+    session: AsyncSession,
+    conversation: Conversation,
+    agent: Agent | None,
+    *,
+    body: str,
+    private: bool,
 ) -> Message:
-    """An agent's reply (queued for the delivery worker) or private note (never sent)."""
+    """An agent's reply (queued for the delivery worker) or private note (never sent).
+    Without an agent it is an automatic reply the channel's settings asked for: sent the
+    same way, but it neither answers the customer's wait nor counts as a first response."""
     now = utcnow()
     message = Message(
         conversation_id=conversation.id,
         inbox_id=conversation.inbox_id,
         direction=Direction.note if private else Direction.outbound,
-        sender_agent_id=agent.id,
+        sender_agent_id=agent.id if agent else None,
         body_text=body,
         subject=_reply_subject(conversation.subject) if not private else None,
         delivery_status=None if private else DeliveryStatus.queued,
@@ -355,7 +363,7 @@ async def add_message(
         created_at=now,
         updated_at=now,
         attempts=0,
-        meta={},
+        meta={} if agent else {"automatic": True},
     )
     session.add(message)
     await session.flush()
@@ -365,15 +373,16 @@ async def add_message(
     if not private:
         conversation.last_message_at = now
         conversation.last_message_preview = preview(body)
-        conversation.waiting_since = None
-        conversation.unread_count = 0
-        if conversation.first_response_at is None:
-            conversation.first_response_at = now
-        changes += ["waiting_since", "unread_count"]
+        if agent is not None:
+            conversation.waiting_since = None
+            conversation.unread_count = 0
+            if conversation.first_response_at is None:
+                conversation.first_response_at = now
+            changes += ["waiting_since", "unread_count"]
     await session.flush()
     event_log.record(
         session,
-        MessageCreated(message=message_out(message, sender_name=agent.name)),
+        MessageCreated(message=message_out(message, sender_name=agent.name if agent else None)),
         event_log.Scope(
             inbox_id=message.inbox_id, conversation_id=conversation.id, public=not private
         ),
@@ -412,3 +421,89 @@ async def record_message_updated(session: AsyncSession, message: Message) -> Non
             public=message.direction in (Direction.inbound, Direction.outbound),
         ),
     )
+
+
+async def edit_inbound(
+    session: AsyncSession,
+    *,
+    inbox_id: int,
+    external_id: str,
+    text: str,
+    html: str | None,
+    edited_at: datetime,
+) -> Message | None:
+    """The customer edited a message: show the new text, keep every earlier one in
+    `metadata.edits`. A repeated edit changes nothing; an unknown message is None."""
+    message = await session.scalar(
+        select(Message).where(
+            Message.inbox_id == inbox_id,
+            Message.external_id == external_id,
+            Message.direction == Direction.inbound,
+        )
+    )
+    if message is None or (message.body_text == text and message.body_html == html):
+        return message
+    edits = list(message.meta.get("edits", []))
+    edits.append({"text": message.body_text, "replaced_at": edited_at.isoformat()})
+    message.meta = {**message.meta, "edits": edits}
+    message.body_text = text
+    message.body_html = sanitize_html(html) if html else None
+    message.updated_at = utcnow()
+    await session.flush()
+    await record_message_updated(session, message)
+    return message
+
+
+# How far along a reply is; a report never moves a message to a lower rank, so callbacks
+# that arrive out of order cannot undo a later state. `failed` outranks `sent` (a carrier
+# gives up after accepting) but never a confirmed delivery.
+_DELIVERY_RANK = {
+    DeliveryStatus.queued: 0,
+    DeliveryStatus.sent: 1,
+    DeliveryStatus.failed: 2,
+    DeliveryStatus.delivered: 3,
+    DeliveryStatus.read: 4,
+}
+
+
+async def report_delivery(
+    session: AsyncSession,
+    *,
+    inbox_id: int,
+    message_id: int | None,
+    external_id: str | None,
+    status: DeliveryStatus,
+    reason: str | None,
+    details: dict[str, Any],
+) -> Message | None:
+    """Apply a provider's report on one of our replies, found by our id or the provider's
+    (always within this inbox). None when no such reply exists."""
+    stmt = select(Message).where(
+        Message.inbox_id == inbox_id, Message.direction == Direction.outbound
+    )
+    if message_id is not None:
+        stmt = stmt.where(Message.id == message_id)
+    elif external_id is not None:
+        stmt = stmt.where(Message.external_id == external_id)
+    else:
+        return None
+    message = await session.scalar(stmt)
+    if message is None:
+        return None
+    current = message.delivery_status or DeliveryStatus.queued
+    if details:
+        message.meta = {**message.meta, **details}
+    if _DELIVERY_RANK[status] > _DELIVERY_RANK[current]:
+        message.delivery_status = status
+        message.error = reason if status == DeliveryStatus.failed else None
+        if external_id and not message.external_id:
+            message.external_id = external_id
+        if current == DeliveryStatus.queued:
+            # Reported before the worker recorded its own result: nothing left to send.
+            message.next_attempt_at = None
+    elif not details:
+        return message
+    message.updated_at = utcnow()
+    await session.flush()
+    await record_message_updated(session, message)
+    return message
