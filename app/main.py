@@ -90,6 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="One window for every customer conversation, on every channel.",
         version="0.1.0",
         lifespan=lifespan,
+        # FastAPI's OpenTelemetry hooks look up the global providers on every request;
+        # Panjereh exports Prometheus metrics at /metrics instead.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     for router in (

@@ -72,14 +72,15 @@ async def resolve_contact(session: AsyncSession, party: Party) -> ResolvedContac
             .values(name=party.name, updated_at=utcnow())
         )
         name = party.name
-    if facts := _facts(party):
+    if facts := party_facts(party):
         await _learn(session, contact_id, facts)
     for extra in party.also_known_as:
         await add_identity(session, contact_id, extra)
     return ResolvedContact(contact_id, name, identity_id, created)
 
 
-def _facts(party: Party) -> dict[str, str]:
+def party_facts(party: Party) -> dict[str, str]:
+    """What a message says about the person, to keep on the contact."""
     facts = dict(party.attributes)
     if party.language:
         facts["language"] = party.language
