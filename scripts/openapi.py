@@ -27,7 +27,7 @@ def schema() -> dict[str, Any]:
         _env_file=None,
         environment="test",
         database_url="sqlite:///:memory:",
-        secret_key="openapi-dump-secret-key-long-enough-for-settings",
+        secret_key="openapi-dump-secret-key-long-enough-for-settings",  # noqa: S106 - never serves
     )
     return create_app(settings).openapi()
 
