@@ -5,7 +5,7 @@ import { Callbacks } from "./Callbacks";
 import { ConversationPane } from "./ConversationPane";
 import { useNow, useT } from "./hooks";
 import { channelName, formatAge, formatNumber, formatShort, type Key, type Lang } from "./i18n";
-import { ChannelIcon } from "./icons";
+import { ChannelIcon, Glyph } from "./icons";
 import { sendPresence, startLive, stopLive } from "./live";
 import { setNotify } from "./notify";
 import {
@@ -14,6 +14,7 @@ import {
   loadDirectory,
   loadList,
   openConversation,
+  watchDirectory,
   setLang,
   setState,
   signOut,
@@ -59,6 +60,7 @@ async function start(agent: NonNullable<ReturnType<typeof getState>["me"]>): Pro
   ]);
   if (match) void openConversation(Number(match[1]));
   void startLive();
+  watchDirectory();
 }
 
 function Login(): ReactElement {
@@ -190,7 +192,7 @@ function Shell(): ReactElement {
     <div className="app">
       <header className="topbar">
         <span className="brand">{t("appName")}</span>
-        <nav aria-label={t("views")} className="tabs">
+        <nav aria-label={t("sections")} className="tabs">
           {tabs.map((tab) => (
             <button
               key={tab.key}
@@ -230,7 +232,7 @@ function Shell(): ReactElement {
           title={notify ? t("notificationsOn") : t("notificationsOff")}
           onClick={() => void setNotify(!notify)}
         >
-          {notify ? "🔔" : "🔕"} <span className="sr-only">{t("notifications")}</span>
+          <Glyph name={notify ? "bell" : "bellOff"} /> <span className="sr-only">{t("notifications")}</span>
         </button>
         <LanguageSwitch />
         <button type="button" className="ghost" onClick={() => setHelp(true)} aria-label={t("shortcuts")}>
@@ -530,7 +532,7 @@ function ConversationList(): ReactElement {
                 <span className="row-meta">
                   {c.waiting_since && (
                     <span className="waiting" title={t("waiting")}>
-                      ⏱ {formatAge(lang, c.waiting_since, now)}
+                      <Glyph name="clock" size={12} /> {formatAge(lang, c.waiting_since, now)}
                     </span>
                   )}
                   {c.priority !== "none" && <span className={`prio prio-${c.priority}`}>{t(c.priority)}</span>}

@@ -3,7 +3,7 @@ import { api, attachmentUrl, ok, type Attachment, type Canned, type Conversation
 import { ContactPanel } from "./ContactPanel";
 import { useNow, useT } from "./hooks";
 import { channelName, formatDateTime, formatShort } from "./i18n";
-import { ChannelIcon } from "./icons";
+import { ChannelIcon, Glyph } from "./icons";
 import { sendTyping } from "./live";
 import { loadMessages, updateConversation, upsertConversation, upsertMessage, useStore } from "./store";
 
@@ -398,7 +398,7 @@ function AttachmentView({ a }: { a: Attachment }): ReactElement {
   if (!a.stored) {
     return (
       <span className="attachment missing" title={a.note ?? ""}>
-        📎 {a.filename} {a.note ? `(${a.note})` : ""}
+        <Glyph name="clip" /> {a.filename} {a.note ? `(${a.note})` : ""}
       </span>
     );
   }
@@ -414,7 +414,7 @@ function AttachmentView({ a }: { a: Attachment }): ReactElement {
     <span className="attachment">
       {image && url && <img src={url} alt={a.filename} />}
       <button type="button" className="link" onClick={() => void download()}>
-        📎 {a.filename} <span className="muted">{humanSize(a.size)}</span> · {t("download")}
+        <Glyph name="clip" /> {a.filename} <span className="muted">{humanSize(a.size)}</span> · {t("download")}
       </button>
     </span>
   );
@@ -524,7 +524,9 @@ function Composer({ c }: { c: Conversation }): ReactElement {
 
   const addressKind = ADDRESS_OF_CHANNEL[c.channel];
   const identity = contact?.identities.find((i) => i.kind === addressKind);
-  const to = identity?.address ?? c.contact.name ?? t("unknown");
+  // API identities are namespaced by inbox ("3:cust-1"); the agent knows them without it.
+  const address = identity && c.channel === "api" ? identity.address.replace(/^\d+:/, "") : identity?.address;
+  const to = address ?? c.contact.name ?? t("unknown");
   const replyLabel = t("replyBy", { channel: channelName(lang, c.channel), to });
 
   return (
@@ -539,7 +541,7 @@ function Composer({ c }: { c: Conversation }): ReactElement {
         <span className="composer-label" data-testid="composer-label">
           {mode === "reply" ? (
             <>
-              <ChannelIcon kind={c.channel} /> <bdi>{replyLabel}</bdi>
+              <ChannelIcon kind={c.channel} decorative /> <bdi>{replyLabel}</bdi>
             </>
           ) : (
             t("noteHint")

@@ -21,7 +21,15 @@ const paths: Record<string, ReactElement> = {
   api: <path d="m8 8-4 4 4 4M16 8l4 4-4 4M13 6l-2 12" />,
 };
 
-export function ChannelIcon({ kind, label }: { kind: string; label?: string }): ReactElement {
+export function ChannelIcon({
+  kind,
+  label,
+  decorative = false,
+}: {
+  kind: string;
+  label?: string;
+  decorative?: boolean;
+}): ReactElement {
   return (
     <svg
       className={`icon channel-${kind}`}
@@ -33,11 +41,44 @@ export function ChannelIcon({ kind, label }: { kind: string; label?: string }): 
       strokeWidth="1.8"
       strokeLinecap="round"
       strokeLinejoin="round"
-      role="img"
-      aria-label={label ?? kind}
+      role={decorative ? undefined : "img"}
+      aria-label={decorative ? undefined : (label ?? kind)}
+      aria-hidden={decorative ? true : undefined}
     >
-      <title>{label ?? kind}</title>
+      {!decorative && <title>{label ?? kind}</title>}
       {paths[kind] ?? paths.webchat}
+    </svg>
+  );
+}
+
+const glyphs: Record<string, ReactElement> = {
+  bell: <path d="M6 16V11a6 6 0 0 1 12 0v5l2 2H4l2-2ZM10 21h4" />,
+  bellOff: <path d="M6 16V11a6 6 0 0 1 9-5.2M18 11v5l2 2H4M10 21h4M3 3l18 18" />,
+  clip: <path d="m20 11-8 8a5 5 0 0 1-7-7l8-8a3.5 3.5 0 0 1 5 5l-8 8a2 2 0 0 1-3-3l7-7" />,
+  clock: (
+    <>
+      <circle cx="12" cy="12" r="9" />
+      <path d="M12 7v5l3 2" />
+    </>
+  ),
+};
+
+/** A small decorative glyph (its meaning is in the text or label beside it). */
+export function Glyph({ name, size = 14 }: { name: keyof typeof glyphs; size?: number }): ReactElement {
+  return (
+    <svg
+      className="glyph"
+      viewBox="0 0 24 24"
+      width={size}
+      height={size}
+      fill="none"
+      stroke="currentColor"
+      strokeWidth="1.8"
+      strokeLinecap="round"
+      strokeLinejoin="round"
+      aria-hidden="true"
+    >
+      {glyphs[name]}
     </svg>
   );
 }

@@ -236,10 +236,16 @@ async function poll(): Promise<void> {
     );
     lastPoll = started;
     const selected = getState().selectedId;
+    let reload = false;
     for (const c of page.items) {
       upsertConversation(c);
-      if (c.id === selected) await loadMessages(c.id);
+      if (c.id === selected) reload = true;
     }
+    // A delivery status changes the message, not the conversation: look again while any
+    // reply in the open conversation is still on its way.
+    const open = selected === null ? [] : (getState().messages[selected] ?? []);
+    if (open.some((m) => m.delivery_status === "queued")) reload = true;
+    if (selected !== null && reload) await loadMessages(selected);
     if (getState().screen === "callbacks") await loadCallbacks();
   } catch {
     /* still unreachable; the next tick tries again */

@@ -314,6 +314,23 @@ export async function loadDirectory(): Promise<void> {
   setState({ inboxes, agents, teams, canned });
 }
 
+let directoryWatched = false;
+let directoryAt = 0;
+/** Inboxes, agents and teams change rarely and send no events: refresh them when the
+ * window regains focus (at most once a minute) and every five minutes. */
+export function watchDirectory(): void {
+  directoryAt = Date.now();
+  if (directoryWatched) return;
+  directoryWatched = true;
+  const refresh = (): void => {
+    if (!getState().me || Date.now() - directoryAt < 60_000) return;
+    directoryAt = Date.now();
+    void loadDirectory().catch(() => undefined);
+  };
+  window.addEventListener("focus", refresh);
+  window.setInterval(refresh, 300_000);
+}
+
 export function setLang(lang: Lang): void {
   localStorage.setItem("panjereh.lang", lang);
   document.documentElement.lang = lang;
