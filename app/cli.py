@@ -60,7 +60,7 @@ def cmd_worker(_args: argparse.Namespace) -> int:
         async with background_workers(ctx):
             logging.getLogger(__name__).info("worker running")
             await stopped.wait()
-        await ctx.db.dispose()
+        await ctx.aclose()
 
     asyncio.run(main())
     return 0

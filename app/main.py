@@ -24,6 +24,7 @@ from app.inbound.api import router as inbound_router
 from app.inboxes.api import router as inboxes_router
 from app.outbound.maintenance import run_maintenance
 from app.outbound.worker import DeliveryWorker
+from app.realtime.api import router as realtime_router
 from app.settings import Settings, get_settings
 from app.tickets.api import router as tickets_router
 
@@ -79,11 +80,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         await seed(ctx)
         async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(ctx.hub.running())
             if settings.run_workers:
                 await stack.enter_async_context(background_workers(ctx))
             yield
-        await ctx.bus.aclose()
-        await ctx.db.dispose()
+        await ctx.aclose()
 
     app = FastAPI(
         title="Panjereh",
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tickets_router,
         contacts_router,
         callbacks_router,
+        realtime_router,
     ):
         app.include_router(router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)

@@ -13,6 +13,7 @@ from app.tickets.models import (
     DeliveryAttempt,
     Message,
 )
+from app.widget.models import VisitorSession
 
 metadata = Base.metadata
 
@@ -31,6 +32,7 @@ __all__ = [
     "Inbox",
     "Message",
     "Team",
+    "VisitorSession",
     "inbox_agents",
     "metadata",
     "team_members",
