@@ -86,8 +86,8 @@ async def test_a_redis_outage_fails_nothing_and_the_bus_comes_back(tmp_path: Pat
             await a.publish([Published(1, Scope())])  # returns at once, raises nothing
             assert await next_notice(mine) == (Published(1, Scope()),)  # this process still hears
             async with asyncio.timeout(5):
-                while PUBLISH_FAILURES.labels("redis_error")._value.get() == before:
-                    await asyncio.sleep(0.02)  # noqa: ASYNC110 - a metric has no event to wait on
+                while PUBLISH_FAILURES.labels("redis_error")._value.get() == before:  # noqa: ASYNC110 - a metric has no event to wait on
+                    await asyncio.sleep(0.02)
             server = start_redis(tmp_path / "r2", port=server.port)
             # The other process re-subscribes and is told to read the log (it missed seq 1).
             assert await next_notice(theirs) == ()

@@ -358,8 +358,8 @@ async def test_a_redis_outage_stops_neither_ingest_nor_delivery(
     finally:
         cluster.redis = start_redis(cluster.tmp / "redis-again", port=cluster.redis.port)
     async with asyncio.timeout(10):
-        while (await sides.a.client.get("/readyz")).status_code != 200:
-            await asyncio.sleep(0.05)  # noqa: ASYNC110 - polling a server from outside
+        while (await sides.a.client.get("/readyz")).status_code != 200:  # noqa: ASYNC110 - polling a server from outside
+            await asyncio.sleep(0.05)
     assert (await post_incoming(sides.a.client, inbox, external_id="up-1")).status_code == 201
     assert (await next_event(on_b, "message.created"))["data"]["message"]["external_id"] == "up-1"
     await on_b.close()
