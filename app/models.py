@@ -15,6 +15,7 @@ from app.tickets.models import (
     DeliveryAttempt,
     Message,
 )
+from app.widget.models import VisitorSession
 
 metadata = Base.metadata
 
@@ -35,6 +36,7 @@ __all__ = [
     "Message",
     "PollerState",
     "Team",
+    "VisitorSession",
     "inbox_agents",
     "metadata",
     "team_members",

@@ -117,6 +117,26 @@ export interface paths {
         patch: operations["update_me_api_v1_auth_me_patch"];
         trace?: never;
     };
+    "/api/v1/bootstrap": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Bootstrap
+         * @description The console's starting state and the `last_event_id` to connect `/ws/agent` with.
+         */
+        get: operations["bootstrap_api_v1_bootstrap_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/callbacks": {
         parameters: {
             query?: never;
@@ -630,6 +650,22 @@ export interface components {
             /** Url */
             url: string | null;
         };
+        /**
+         * Bootstrap
+         * @description The console's starting state. Connect `WS /ws/agent` with `last_event_id` from here:
+         *     every change after this state arrives as an event (some may repeat what this shows).
+         */
+        Bootstrap: {
+            agent: components["schemas"]["AgentOut"];
+            conversations: components["schemas"]["ConversationPage"];
+            counts: components["schemas"]["Counts"];
+            /** Inboxes */
+            inboxes: components["schemas"]["InboxOut"][];
+            /** Last Event Id */
+            last_event_id: number;
+            /** Presence */
+            presence: components["schemas"]["PresenceOut"][];
+        };
         /** CallbackOut */
         CallbackOut: {
             /** Assignee Id */
@@ -871,6 +907,15 @@ export interface components {
             status?: components["schemas"]["Status"] | null;
             /** Team Id */
             team_id?: number | null;
+        };
+        /** Counts */
+        Counts: {
+            /** Mine */
+            mine: number;
+            /** Open */
+            open: number;
+            /** Unassigned */
+            unassigned: number;
         };
         /**
          * DeliveryStatus
@@ -1114,6 +1159,18 @@ export interface components {
             has_more: boolean;
             /** Items */
             items: components["schemas"]["MessageOut"][];
+        };
+        /** PresenceOut */
+        PresenceOut: {
+            /** Agent Id */
+            agent_id: number;
+            /** Last Active At */
+            last_active_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "online" | "away" | "offline";
         };
         /**
          * Priority
@@ -1401,6 +1458,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    bootstrap_api_v1_bootstrap_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Bootstrap"];
                 };
             };
         };
