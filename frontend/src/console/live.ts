@@ -32,18 +32,17 @@ let offlineTimer: number | undefined;
 let lastPoll = new Date().toISOString();
 let stopped = true;
 
-/** The starting point: GET /api/v1/bootstrap when the server has it (its last_event_id). */
+/** The starting point: GET /api/v1/bootstrap gives the last_event_id to resume from
+ * (and who is online). Without it, the socket starts from now. */
 async function bootstrap(): Promise<void> {
   try {
-    const response = await fetch("/api/v1/bootstrap", {
-      headers: { Authorization: `Bearer ${auth.token ?? ""}` },
-    });
-    if (response.ok) {
-      const body = (await response.json()) as { last_event_id?: number | null };
-      if (typeof body.last_event_id === "number") lastEventId = body.last_event_id;
-    }
+    const body = await ok(api.GET("/api/v1/bootstrap"));
+    lastEventId = body.last_event_id;
+    const presenceOf: Record<number, string> = {};
+    for (const p of body.presence) presenceOf[p.agent_id] = p.status;
+    setState({ presenceOf, inboxes: body.inboxes });
   } catch {
-    /* the socket then starts from now */
+    /* the socket then starts from now; polling covers the gap */
   }
 }
 
