@@ -20,11 +20,13 @@ sys.path.insert(0, str(ROOT))
 from playwright.async_api import Page, async_playwright  # noqa: E402
 
 from app.callbacks.models import CallbackRequest  # noqa: E402
+from app.context import Context  # noqa: E402
 from app.db import utcnow  # noqa: E402
 from app.inbound.ingest import InboxRef  # noqa: E402
 from app.inboxes import service as inboxes  # noqa: E402
 from app.inboxes.models import InboxKind  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
+from app.tickets.models import Conversation  # noqa: E402
 from connectors.base import Address, AddressKind, Attachment, InboundMessage, Party  # noqa: E402
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login, make_settings, serve  # noqa: E402
 from tests.console.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
@@ -100,10 +102,7 @@ DEMO = [
 ]
 
 
-async def seed(ctx: object, admin_id: int) -> int:
-    from app.context import Context
-
-    assert isinstance(ctx, Context)
+async def seed(ctx: Context) -> int:
     ids: dict[InboxKind, int] = {}
     async with ctx.db.write() as session:
         for kind, names in [
@@ -140,9 +139,10 @@ async def seed(ctx: object, admin_id: int) -> int:
         )
         first = first or result.conversation_id
     async with ctx.db.write() as session:
-        contact = (
-            await session.get(__import__("app.tickets.models").tickets.models.Conversation, first)
-        ).contact_id
+        conversation = await session.get(Conversation, first)
+        if conversation is None:
+            raise RuntimeError("the demo conversation is missing")
+        contact = conversation.contact_id
         session.add(
             CallbackRequest(
                 inbox_id=ids[InboxKind.callback],
@@ -156,7 +156,6 @@ async def seed(ctx: object, admin_id: int) -> int:
                 due_at=utcnow() - timedelta(minutes=10),
             )
         )
-    del admin_id
     return first
 
 
@@ -178,7 +177,7 @@ async def main() -> None:
                 "/api/v1/canned-responses",
                 json={"shortcut": "thanks", "title": "Thanks", "body": "Thank you for writing!"},
             )
-            first = await seed(live.ctx, admin.agent["id"])
+            first = await seed(live.ctx)
             async with async_playwright() as pw:
                 browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 context = await browser.new_context(
