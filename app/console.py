@@ -1,15 +1,16 @@
 """The agent console: the single-page app built into frontend/dist, served at `/`.
 
 Files that exist in the build are served as they are (hashed assets are cached for a year);
-any other GET falls back to index.html so the console's own routes survive a reload. The
-fallback never answers for the API's prefixes: an unknown /api/... path stays a JSON 404.
+any other page a browser asks for (`Accept: text/html`) falls back to index.html, so the
+console's own routes survive a reload. The fallback never answers for the API's prefixes,
+and a client that is not after a page (an API client, a script) still gets a JSON 404.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from app.errors import NotFound
@@ -62,8 +63,9 @@ def _index(dist: Path) -> Response:
     return FileResponse(index, media_type="text/html", headers=headers)
 
 
-def console_file(dist: Path, path: str) -> Response:
-    """The built file at `path`, else index.html (404 for reserved prefixes)."""
+def console_file(dist: Path, path: str, *, wants_page: bool = True) -> Response:
+    """The built file at `path`, else index.html for a page request (404 for reserved
+    prefixes, and for anything else that is not a page request)."""
     if _reserved(path):
         raise NotFound("not found")
     if path and dist.is_dir():
@@ -75,9 +77,11 @@ def console_file(dist: Path, path: str) -> Response:
             return FileResponse(candidate, headers={"Cache-Control": cache})
         if path.startswith("assets/"):
             raise NotFound("not found")
+    if path and not wants_page:
+        raise NotFound("not found")
     return _index(dist)
 
 
 @router.get("/{path:path}")
-async def console(path: str) -> Response:
-    return console_file(DIST, path)
+async def console(path: str, request: Request) -> Response:
+    return console_file(DIST, path, wants_page="text/html" in request.headers.get("accept", ""))

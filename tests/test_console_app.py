@@ -35,6 +35,9 @@ def test_files_then_the_index_and_never_reserved_paths(dist: Path) -> None:
     # A console route falls back to the index; a missing asset and an escape do not.
     assert Path(getattr(console_file(dist, "c/42"), "path", "")).name == "index.html"
     assert Path(getattr(console_file(dist, "../secret.txt"), "path", "")).name == "index.html"
+    # Only for a page request: anything else is a plain 404.
+    with pytest.raises(NotFound):
+        console_file(dist, "c/42", wants_page=False)
     with pytest.raises(NotFound):
         console_file(dist, "assets/gone.js")
     for reserved in ("api/v1/nope", "ws/agent", "webhooks/x", "healthz", "widget.js", "demo"):
@@ -57,7 +60,8 @@ async def test_served_routes(running: Running) -> None:
     assert (await client.get("/healthz")).status_code == 200
     assert (await client.get("/openapi.json")).json()["info"]["title"] == "Panjereh"
     assert (await client.get("/docs")).status_code == 200
-    page = await client.get("/c/12")
+    assert (await client.get("/c/12")).status_code == 404  # not a browser asking for a page
+    page = await client.get("/c/12", headers={"Accept": "text/html,*/*;q=0.8"})
     assert page.status_code in (200, 503)  # 503 where the console is not built
     assert page.headers["content-type"].startswith("text/html")
 

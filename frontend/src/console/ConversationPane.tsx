@@ -57,7 +57,10 @@ function ConversationHeader({ c }: { c: Conversation }): ReactElement {
   const agents = useStore((s) => s.agents);
   const teams = useStore((s) => s.teams);
   const inbox = useStore((s) => s.inboxes.find((i) => i.id === c.inbox_id));
+  const presenceOf = useStore((s) => s.presenceOf);
   const [label, setLabel] = useState("");
+  const [customSnooze, setCustomSnooze] = useState(false);
+  const [snoozeAt, setSnoozeAt] = useState("");
   const [error, setError] = useState<string | null>(null);
 
   async function run(body: Parameters<typeof updateConversation>[1]): Promise<void> {
@@ -112,6 +115,7 @@ function ConversationHeader({ c }: { c: Conversation }): ReactElement {
               .map((a) => (
                 <option key={a.id} value={`agent:${a.id}`}>
                   {a.name}
+                  {presenceOf[a.id] === "online" ? ` · ${t("online")}` : presenceOf[a.id] === "away" ? ` · ${t("away")}` : ""}
                 </option>
               ))}
             {teams.map((team) => (
@@ -143,6 +147,7 @@ function ConversationHeader({ c }: { c: Conversation }): ReactElement {
             value=""
             onChange={(e) => {
               const v = e.target.value;
+              if (v === "custom") setCustomSnooze(true);
               const until = v === "1h" ? isoIn(1) : v === "tomorrow" ? tomorrowAt9() : v === "week" ? isoIn(24 * 7) : null;
               if (until) void run({ status: "snoozed", snoozed_until: until });
             }}
@@ -151,8 +156,25 @@ function ConversationHeader({ c }: { c: Conversation }): ReactElement {
             <option value="1h">{t("snoozeHour")}</option>
             <option value="tomorrow">{t("snoozeTomorrow")}</option>
             <option value="week">{t("snoozeWeek")}</option>
+            <option value="custom">{t("snoozeUntil")}…</option>
           </select>
         </label>
+        {customSnooze && (
+          <form
+            className="row-form"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (!snoozeAt) return;
+              setCustomSnooze(false);
+              void run({ status: "snoozed", snoozed_until: new Date(snoozeAt).toISOString() });
+            }}
+          >
+            <input type="datetime-local" aria-label={t("snoozeUntil")} value={snoozeAt} onChange={(e) => setSnoozeAt(e.target.value)} required />
+            <button type="submit" className="ghost small">
+              {t("snooze")}
+            </button>
+          </form>
+        )}
         {c.status !== "pending" && c.status !== "resolved" && (
           <button type="button" className="ghost" onClick={() => void run({ status: "pending" })}>
             {t("pending")}

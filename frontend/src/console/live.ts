@@ -8,6 +8,7 @@ import {
   loadCallbacks,
   loadList,
   loadMessages,
+  markReadSoon,
   setState,
   signOut,
   upsertCallback,
@@ -133,9 +134,12 @@ function handle(frame: Frame): void {
       alertAgent("conversation", c);
       break;
     }
-    case "conversation.updated":
-      upsertConversation(data.conversation as Conversation);
+    case "conversation.updated": {
+      const c = data.conversation as Conversation;
+      upsertConversation(c);
+      if (c.id === getState().selectedId && c.unread_count > 0) markReadSoon(c.id);
       break;
+    }
     case "message.created": {
       const m = data.message as Message;
       upsertMessage(m);

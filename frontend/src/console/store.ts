@@ -257,6 +257,20 @@ export async function openConversation(id: number | null): Promise<void> {
   if (c) void loadContact(c.contact.id);
 }
 
+let readTimer: number | undefined;
+/** The agent is looking at this conversation: whatever arrives in it counts as read. */
+export function markReadSoon(id: number): void {
+  window.clearTimeout(readTimer);
+  readTimer = window.setTimeout(() => {
+    const c = getState().conversations[id];
+    if (!c || c.unread_count === 0 || getState().selectedId !== id || !document.hasFocus()) return;
+    upsertConversation({ ...c, unread_count: 0 });
+    void api.POST("/api/v1/conversations/{conversation_id}/read", {
+      params: { path: { conversation_id: id } },
+    });
+  }, 800);
+}
+
 export async function loadContact(id: number): Promise<void> {
   try {
     const contact = await ok(
