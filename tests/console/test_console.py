@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 
 from playwright.async_api import Browser, Page, expect
@@ -13,7 +14,7 @@ from app.db import utcnow
 from app.inbound.ingest import InboxRef
 from app.tickets.models import Message
 from connectors.base import Address, AddressKind, InboundMessage, Party
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, Running
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, Running, create_agent
 from tests.console.conftest import (
     ARTIFACTS,
     Channel,
@@ -364,3 +365,37 @@ async def test_persian_layout_is_right_to_left(channel: Channel, console: Page) 
     await expect(console.locator("html")).to_have_attribute("dir", "rtl")
     await console.get_by_label("زبان").first.select_option("en")
     await expect(console.locator("html")).to_have_attribute("dir", "ltr")
+
+
+async def test_another_agents_typing_and_changes_appear_live(
+    channel: Channel,
+    console: Page,
+    browser: Browser,
+    console_server: Running,
+    console_admin: Api,
+) -> None:
+    colleague = await create_agent(console_admin, f"colleague{channel.inbox_id}@example.com")
+    response = await console_admin.patch(
+        f"/api/v1/inboxes/{channel.inbox_id}", json={"agent_ids": [colleague.agent["id"]]}
+    )
+    assert response.status_code == 200, response.text
+    await channel.deliver("Anyone there?", sender="typing-1", name="Tara Typing")
+    await open_inbox_view(console, channel)
+    await row(console, "Tara Typing").click()
+    await expect(console).to_have_title(re.compile(r"^(\(\d+\) )?Panjereh$"))
+
+    context, other = await open_console(browser, console_server.url, colleague.token)
+    try:
+        await view_button(other, channel.inbox_name).click()
+        await row(other, "Tara Typing").click()
+        await other.get_by_role("textbox", name="Reply by API to typing-1").fill("Let me check")
+        await expect(console.get_by_test_id("thread")).to_contain_text(
+            f"{colleague.agent['name']} is typing"
+        )
+        await other.get_by_test_id("conversation").get_by_role("button", name="Pending").click()
+        await expect(console.get_by_test_id("conversation").locator(".status")).to_have_text(
+            "Pending"
+        )
+        await expect(console.get_by_test_id("thread")).to_contain_text(colleague.agent["name"])
+    finally:
+        await context.close()
