@@ -49,7 +49,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest import (  # noqa: E402 - bench/ is not a package
+from ingest import (  # bench/ is not a package: run as a script, its folder is on the path
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     HOST,
@@ -66,7 +66,7 @@ from ingest import (  # noqa: E402 - bench/ is not a package
     setup_inbox,
 )
 
-from tests.servers import start_postgres, start_redis  # noqa: E402
+from tests.servers import start_postgres, start_redis
 
 CONNECTIONS = 16  # keep-alive connections the posts are spread over
 MARKER = b'"type":"message.created"'
@@ -157,7 +157,8 @@ class RawSocket(asyncio.Protocol):
     def _send(self, opcode: int, payload: bytes) -> None:
         mask = secrets.token_bytes(4)
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        assert self.transport is not None and len(payload) < 126
+        assert self.transport is not None
+        assert len(payload) < 126
         self.transport.write(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
 
     def close(self) -> None:
@@ -301,16 +302,14 @@ async def measure(
 
 
 def print_result(r: Result) -> None:
-    print(
-        f"  posted        {r.posted} messages at {r.rate:.0f}/s for {r.seconds:.0f} s, {r.acked} × 2xx"
-    )
+    load = f"{r.posted} messages at {r.rate:.0f}/s for {r.seconds:.0f} s"
+    print(f"  posted        {load}, {r.acked} × 2xx")
     print(
         f"  delivered     {r.delivered:,} of {r.expected:,} (message, socket) pairs; "
         f"{r.lost_sockets} sockets missed something"
     )
-    print(
-        f"  2xx → socket  p50 {r.p50:.1f} ms, p95 {r.p95:.1f} ms, p99 {r.p99:.1f} ms, max {r.worst:.1f} ms"
-    )
+    tail = f"p99 {r.p99:.1f} ms, max {r.worst:.1f} ms"
+    print(f"  2xx → socket  p50 {r.p50:.1f} ms, p95 {r.p95:.1f} ms, {tail}")
     print(f"  frames        {r.frames_per_s:,.0f} frames/s delivered (all types, all sockets)")
     others = (r.machine_busy or 0.0) - r.server_cpu - r.client_cpu
     print(
@@ -387,11 +386,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=int, default=1000, help="idle sockets for the RSS figure")
     parser.add_argument("--modes", default="embedded,redis")
     args = parser.parse_args(argv)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # servers inherit it
-    print(
-        f"live latency: {machine()}; K={args.agents} sockets, R={args.rate:.0f} msg/s, {args.seconds:.0f} s"
-    )
+    load = f"K={args.agents} sockets, R={args.rate:.0f} msg/s, {args.seconds:.0f} s"
+    print(f"live latency: {machine()}; {load}")
     for mode in args.modes.split(","):
         with tempfile.TemporaryDirectory(prefix=f"live-{mode}-") as tmp:
             workdir = Path(tmp)
@@ -404,7 +402,8 @@ def main(argv: list[str] | None = None) -> int:
                 if mode == "embedded" and args.idle:
                     before, after = asyncio.run(idle_memory(servers[0], token, args.idle))
                     print(
-                        f"  memory        RSS {before / 1024:.0f} MiB before, {after / 1024:.0f} MiB "
+                        f"  memory        RSS {before / 1024:.0f} MiB before, "
+                        f"{after / 1024:.0f} MiB "
                         f"with {args.idle:,} idle agent sockets "
                         f"(~{(after - before) / args.idle:.0f} KiB per socket)"
                     )
