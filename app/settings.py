@@ -59,7 +59,6 @@ class Settings(BaseSettings):
     event_poll_seconds: float = Field(default=1.0, gt=0)
     # How often a socket's login and inbox memberships are checked again.
     socket_recheck_seconds: float = Field(default=10.0, gt=0)
-    visitor_session_ttl_hours: float = Field(default=24.0 * 30, gt=0)
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:

@@ -49,7 +49,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest import (
+from ingest import (  # bench/ is not a package: run as a script, its folder is on the path
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     HOST,
@@ -250,25 +250,29 @@ class Result:
     worst: float
     frames_per_s: float
     server_cpu: float
+    backing_cpu: float  # PostgreSQL and Redis
     client_cpu: float
     machine_busy: float | None
     wall: float
 
 
 async def measure(
-    mode: str, servers: list[Server], token: str, inbox: tuple[int, str], args: argparse.Namespace
+    mode: str, stack: Stack, token: str, inbox: tuple[int, str], args: argparse.Namespace
 ) -> Result:
+    servers = stack.servers
     ports = [s.port for s in servers]
     arrivals = Arrivals()
     sockets = await open_sockets(ports, token, args.agents, arrivals)
     await asyncio.sleep(1.0)  # presence frames of the connects settle
     arrivals.frames = 0
     cpu0 = [s.cpu_seconds() or 0.0 for s in servers]
+    backing0 = sum(tree_cpu(pid) for pid in stack.backing)
     busy0, client0, wall0 = machine_busy_seconds(), time.process_time(), time.monotonic()
     acked, statuses = await post_at_rate(ports, inbox, args.rate, args.seconds, mode)
     await asyncio.sleep(2.0)  # stragglers
     wall = time.monotonic() - wall0
     server_cpu = sum((s.cpu_seconds() or 0.0) - c for s, c in zip(servers, cpu0, strict=True))
+    backing_cpu = sum(tree_cpu(pid) for pid in stack.backing) - backing0
     busy1 = machine_busy_seconds()
     client_cpu = time.process_time() - client0
     for s in sockets:
@@ -295,6 +299,7 @@ async def measure(
         worst=(latencies[-1] if latencies else float("nan")) * 1000,
         frames_per_s=arrivals.frames / wall,
         server_cpu=server_cpu,
+        backing_cpu=backing_cpu,
         client_cpu=client_cpu,
         machine_busy=None if busy0 is None or busy1 is None else busy1 - busy0,
         wall=wall,
@@ -302,24 +307,36 @@ async def measure(
 
 
 def print_result(r: Result) -> None:
-    print(
-        f"  posted        {r.posted} messages at {r.rate:.0f}/s for {r.seconds:.0f} s, "
-        f"{r.acked} × 2xx"
-    )
+    load = f"{r.posted} messages at {r.rate:.0f}/s for {r.seconds:.0f} s"
+    print(f"  posted        {load}, {r.acked} × 2xx")
     print(
         f"  delivered     {r.delivered:,} of {r.expected:,} (message, socket) pairs; "
         f"{r.lost_sockets} sockets missed something"
     )
-    print(
-        f"  2xx → socket  p50 {r.p50:.1f} ms, p95 {r.p95:.1f} ms, p99 {r.p99:.1f} ms, "
-        f"max {r.worst:.1f} ms"
-    )
+    tail = f"p99 {r.p99:.1f} ms, max {r.worst:.1f} ms"
+    print(f"  2xx → socket  p50 {r.p50:.1f} ms, p95 {r.p95:.1f} ms, {tail}")
     print(f"  frames        {r.frames_per_s:,.0f} frames/s delivered (all types, all sockets)")
-    others = (r.machine_busy or 0.0) - r.server_cpu - r.client_cpu
+    others = (r.machine_busy or 0.0) - r.server_cpu - r.backing_cpu - r.client_cpu
+    backing = f", PostgreSQL+Redis {r.backing_cpu / r.wall:.0%}" if r.backing_cpu else ""
     print(
-        f"  CPU           servers {r.server_cpu / r.wall:.0%}, client {r.client_cpu / r.wall:.0%}, "
-        f"others {max(0.0, others) / r.wall:.0%} (of one core; {os.cpu_count()} cores)"
+        f"  CPU           serve {r.server_cpu / r.wall:.0%}{backing}, "
+        f"client {r.client_cpu / r.wall:.0%}, other processes {max(0.0, others) / r.wall:.0%} "
+        f"(% of one core; {os.cpu_count()} cores)"
     )
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children (PostgreSQL forks one per connection)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def rss_kib(pid: int) -> int:
@@ -352,16 +369,22 @@ def login(srv: Server) -> str:
     return str(response.json()["access_token"])
 
 
+@dataclass
+class Stack:
+    servers: list[Server]
+    backing: list[int] = field(default_factory=list)  # PostgreSQL and Redis server pids
+
+
 @contextlib.contextmanager
-def embedded(workdir: Path) -> Iterator[list[Server]]:
+def embedded(workdir: Path) -> Iterator[Stack]:
     env = panjereh_env(workdir, f"sqlite:///{workdir}/bench.db")
     port = free_port()
     with server("embedded", panjereh_cmd(port), env, workdir, workdir / "embedded.log") as srv:
-        yield [srv]
+        yield Stack([srv])
 
 
 @contextlib.contextmanager
-def scaled_out(workdir: Path) -> Iterator[list[Server]]:
+def scaled_out(workdir: Path) -> Iterator[Stack]:
     pg = start_postgres(workdir / "pg")
     redis = start_redis(workdir / "redis")
     try:
@@ -376,7 +399,8 @@ def scaled_out(workdir: Path) -> Iterator[list[Server]]:
                 servers.append(
                     stack.enter_context(server(name, cmd, env, workdir, workdir / f"{name}.log"))
                 )
-            yield servers
+            postmaster = int((pg.datadir / "postmaster.pid").read_text().split()[0])
+            yield Stack(servers, [postmaster, int(redis.pidfile.read_text().strip())])
     finally:
         redis.stop()
         pg.stop()
@@ -392,18 +416,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # servers inherit it
-    print(
-        f"live latency: {machine()}; K={args.agents} sockets, R={args.rate:.0f} msg/s, "
-        f"{args.seconds:.0f} s"
-    )
+    load = f"K={args.agents} sockets, R={args.rate:.0f} msg/s, {args.seconds:.0f} s"
+    print(f"live latency: {machine()}; {load}")
     for mode in args.modes.split(","):
         with tempfile.TemporaryDirectory(prefix=f"live-{mode}-") as tmp:
             workdir = Path(tmp)
-            with (embedded if mode == "embedded" else scaled_out)(workdir) as servers:
+            with (embedded if mode == "embedded" else scaled_out)(workdir) as stack:
+                servers = stack.servers
                 token = login(servers[0])
                 inbox = setup_inbox(servers[0])
                 print(f"\n{mode}: {len(servers)} × panjereh serve")
-                result = asyncio.run(measure(mode, servers, token, inbox, args))
+                result = asyncio.run(measure(mode, stack, token, inbox, args))
                 print_result(result)
                 if mode == "embedded" and args.idle:
                     before, after = asyncio.run(idle_memory(servers[0], token, args.idle))
