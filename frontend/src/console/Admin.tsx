@@ -10,91 +10,121 @@ import { loadDirectory, setState, useStore } from "./store";
 interface Field {
   name: string;
   label: string;
+  fa?: string; // the label in Persian
   type?: "text" | "password" | "number" | "select" | "list" | "url";
   options?: string[];
   placeholder?: string;
   required?: boolean;
 }
 
-export const CHANNEL_FORMS: Record<InboxKind, { fields: Field[]; steps: string[] }> = {
+export const CHANNEL_FORMS: Record<InboxKind, { fields: Field[]; steps: string[]; stepsFa: string[] }> = {
   telegram: {
     fields: [
-      { name: "bot_token", label: "Bot token", type: "password", required: true, placeholder: "123456:ABC…" },
-      { name: "mode", label: "Mode", type: "select", options: ["webhook", "polling"] },
-      { name: "api_base_url", label: "Bot API URL (optional)", type: "url", placeholder: "https://api.telegram.org" },
+      { name: "bot_token", label: "Bot token", fa: "توکن ربات", type: "password", required: true, placeholder: "123456:ABC…" },
+      { name: "mode", label: "Mode", fa: "حالت", type: "select", options: ["webhook", "polling"] },
+      { name: "api_base_url", label: "Bot API URL (optional)", fa: "نشانی Bot API (اختیاری)", type: "url", placeholder: "https://api.telegram.org" },
     ],
     steps: [
       "Open @BotFather in Telegram, send /newbot and follow its questions.",
       "Paste the token it gives you here and press Test connection.",
       "Webhook mode registers the webhook below for you (PANJEREH_PUBLIC_URL must be reachable from the internet); polling mode needs no public address.",
     ],
+    stepsFa: [
+      "در تلگرام به ‎@BotFather‎ پیام دهید، ‎/newbot‎ را بفرستید و به پرسش‌هایش پاسخ دهید.",
+      "توکنی را که می‌دهد اینجا بگذارید و «آزمایش اتصال» را بزنید.",
+      "در حالت webhook، وب‌هوک زیر خودکار ثبت می‌شود (PANJEREH_PUBLIC_URL باید از اینترنت در دسترس باشد)؛ حالت polling نشانی عمومی لازم ندارد.",
+    ],
   },
   email: {
     fields: [
-      { name: "imap_host", label: "IMAP host", required: true },
-      { name: "imap_port", label: "IMAP port", type: "number", placeholder: "993" },
-      { name: "imap_tls", label: "IMAP security", type: "select", options: ["ssl", "starttls", "none"] },
-      { name: "imap_username", label: "IMAP user name" },
-      { name: "imap_password", label: "IMAP password", type: "password" },
-      { name: "imap_folder", label: "Folder", placeholder: "INBOX" },
-      { name: "smtp_host", label: "SMTP host", required: true },
-      { name: "smtp_port", label: "SMTP port", type: "number", placeholder: "465" },
-      { name: "smtp_tls", label: "SMTP security", type: "select", options: ["ssl", "starttls", "none"] },
-      { name: "smtp_username", label: "SMTP user name" },
-      { name: "smtp_password", label: "SMTP password", type: "password" },
-      { name: "from_address", label: "From address", required: true, placeholder: "support@example.com" },
-      { name: "from_name", label: "From name", placeholder: "Example Support" },
+      { name: "imap_host", label: "IMAP host", fa: "میزبان IMAP", required: true },
+      { name: "imap_port", label: "IMAP port", fa: "درگاه IMAP", type: "number", placeholder: "993" },
+      { name: "imap_tls", label: "IMAP security", fa: "امنیت IMAP", type: "select", options: ["ssl", "starttls", "none"] },
+      { name: "imap_username", label: "IMAP user name", fa: "نام کاربری IMAP" },
+      { name: "imap_password", label: "IMAP password", fa: "گذرواژهٔ IMAP", type: "password" },
+      { name: "imap_folder", label: "Folder", fa: "پوشه", placeholder: "INBOX" },
+      { name: "smtp_host", label: "SMTP host", fa: "میزبان SMTP", required: true },
+      { name: "smtp_port", label: "SMTP port", fa: "درگاه SMTP", type: "number", placeholder: "465" },
+      { name: "smtp_tls", label: "SMTP security", fa: "امنیت SMTP", type: "select", options: ["ssl", "starttls", "none"] },
+      { name: "smtp_username", label: "SMTP user name", fa: "نام کاربری SMTP" },
+      { name: "smtp_password", label: "SMTP password", fa: "گذرواژهٔ SMTP", type: "password" },
+      { name: "from_address", label: "From address", fa: "نشانی فرستنده", required: true, placeholder: "support@example.com" },
+      { name: "from_name", label: "From name", fa: "نام فرستنده", placeholder: "Example Support" },
     ],
     steps: [
       "Create (or choose) the mailbox customers write to, e.g. support@yourcompany.",
       "Enter its IMAP (incoming) and SMTP (outgoing) settings from your mail provider; an app password is best.",
       "Press Test connection: Panjereh logs in to both. New mail then arrives within seconds (IMAP IDLE).",
     ],
+    stepsFa: [
+      "صندوق ایمیلی را که مشتریان به آن می‌نویسند بسازید یا برگزینید، مثلاً support@شرکت‌شما.",
+      "تنظیمات IMAP (دریافت) و SMTP (ارسال) را از سرویس‌دهندهٔ ایمیل وارد کنید؛ گذرواژهٔ ویژهٔ برنامه بهتر است.",
+      "«آزمایش اتصال» را بزنید: پنجره به هر دو وارد می‌شود. ایمیل‌های تازه در چند ثانیه می‌رسند (IMAP IDLE).",
+    ],
   },
   sms: {
     fields: [
-      { name: "account_sid", label: "Account SID", required: true, placeholder: "AC…" },
-      { name: "auth_token", label: "Auth token", type: "password", required: true },
-      { name: "from_number", label: "From number (E.164)", placeholder: "+98912…" },
-      { name: "messaging_service_sid", label: "or Messaging Service SID", placeholder: "MG…" },
-      { name: "api_base_url", label: "API URL (optional)", type: "url", placeholder: "https://api.twilio.com" },
+      { name: "account_sid", label: "Account SID", fa: "Account SID", required: true, placeholder: "AC…" },
+      { name: "auth_token", label: "Auth token", fa: "Auth token", type: "password", required: true },
+      { name: "from_number", label: "From number (E.164)", fa: "شمارهٔ فرستنده (E.164)", placeholder: "+98912…" },
+      { name: "messaging_service_sid", label: "or Messaging Service SID", fa: "یا Messaging Service SID", placeholder: "MG…" },
+      { name: "api_base_url", label: "API URL (optional)", fa: "نشانی API (اختیاری)", type: "url", placeholder: "https://api.twilio.com" },
     ],
     steps: [
       "In the Twilio console, copy the Account SID and Auth token.",
       "Give the number (or messaging service) that customers text.",
       "After saving, set the number's “A message comes in” webhook to the webhook URL shown below (HTTP POST).",
     ],
+    stepsFa: [
+      "در کنسول Twilio، Account SID و Auth token را کپی کنید.",
+      "شماره (یا سرویس پیام‌رسانی) را که مشتریان به آن پیامک می‌دهند وارد کنید.",
+      "پس از ذخیره، وب‌هوک «A message comes in» آن شماره را روی نشانی وب‌هوک زیر بگذارید (HTTP POST).",
+    ],
   },
   webchat: {
     fields: [
-      { name: "allowed_origins", label: "Allowed website origins (comma separated)", type: "list", placeholder: "https://www.example.com" },
-      { name: "welcome_message", label: "Welcome message" },
-      { name: "brand_color", label: "Brand colour", placeholder: "#2563eb" },
+      { name: "allowed_origins", label: "Allowed website origins (comma separated)", fa: "وب‌سایت‌های مجاز (با ویرگول جدا کنید)", type: "list", placeholder: "https://www.example.com" },
+      { name: "welcome_message", label: "Welcome message", fa: "پیام خوشامد" },
+      { name: "brand_color", label: "Brand colour", fa: "رنگ برند", placeholder: "#2563eb" },
     ],
     steps: [
       "List the websites that may show the chat.",
       "After saving, paste the snippet into your site's HTML, just before </body>:",
       '<script src="{PUBLIC_URL}/widget.js" data-inbox="{public_token}" async></script>',
     ],
+    stepsFa: [
+      "وب‌سایت‌هایی را که گفتگو را نشان می‌دهند فهرست کنید.",
+      "پس از ذخیره، این کد را درست پیش از ‎</body>‎ در HTML سایت بگذارید:",
+      "<script src=\"{PUBLIC_URL}/widget.js\" data-inbox=\"{public_token}\" async></script>",
+    ],
   },
   callback: {
     fields: [
-      { name: "allowed_origins", label: "Allowed website origins (comma separated)", type: "list" },
-      { name: "timezone", label: "Business time zone", placeholder: "Asia/Tehran" },
-      { name: "default_region", label: "Default phone region", placeholder: "IR" },
-      { name: "confirm_by_sms_inbox_id", label: "Confirm by SMS from inbox id (optional)", type: "number" },
+      { name: "allowed_origins", label: "Allowed website origins (comma separated)", fa: "وب‌سایت‌های مجاز (با ویرگول جدا کنید)", type: "list" },
+      { name: "timezone", label: "Business time zone", fa: "منطقهٔ زمانی کسب‌وکار", placeholder: "Asia/Tehran" },
+      { name: "default_region", label: "Default phone region", fa: "کشور پیش‌فرض شماره‌ها", placeholder: "IR" },
+      { name: "confirm_by_sms_inbox_id", label: "Confirm by SMS from inbox id (optional)", fa: "تأیید با پیامک از صندوق شمارهٔ (اختیاری)", type: "number" },
     ],
     steps: [
       "Customers ask for a call from your website; requests appear under Callbacks.",
       "After saving, your site posts requests to /api/v1/callbacks/{public_token}.",
     ],
+    stepsFa: [
+      "مشتریان از وب‌سایت شما درخواست تماس می‌دهند؛ درخواست‌ها در «تماس‌های برگشتی» دیده می‌شوند.",
+      "پس از ذخیره، سایت شما درخواست‌ها را به ‎/api/v1/callbacks/{public_token}‎ می‌فرستد.",
+    ],
   },
   api: {
-    fields: [{ name: "outbound_url", label: "Outbound URL (replies are POSTed here)", type: "url", placeholder: "https://crm.example.com/panjereh" }],
+    fields: [{ name: "outbound_url", label: "Outbound URL (replies are POSTed here)", fa: "نشانی خروجی (پاسخ‌ها به این نشانی POST می‌شوند)", type: "url", placeholder: "https://crm.example.com/panjereh" }],
     steps: [
       "Your system sends customer messages to POST /api/v1/inboxes/{id}/incoming with the header X-Api-Key.",
       "Replies are POSTed to the outbound URL, signed with X-Panjereh-Signature: sha256=<HMAC of the body>.",
       "The API key is shown once, right after saving: copy it now.",
+    ],
+    stepsFa: [
+      "سامانهٔ شما پیام مشتریان را با سرآیند X-Api-Key به ‎POST /api/v1/inboxes/{id}/incoming‎ می‌فرستد.",
+      "پاسخ‌ها به نشانی خروجی POST می‌شوند، با امضای ‎X-Panjereh-Signature: sha256=<HMAC بدنه>‎.",
+      "کلید API فقط یک بار، درست پس از ذخیره، نمایش داده می‌شود: همان موقع کپی‌اش کنید.",
     ],
   },
 };
@@ -247,7 +277,7 @@ function Inboxes(): ReactElement {
           </label>
           {form.fields.map((f) => (
             <label key={f.name}>
-              {f.label}
+              {lang === "fa" && f.fa ? f.fa : f.label}
               {f.type === "select" ? (
                 <select value={values[f.name] ?? f.options![0]} onChange={(e) => setValues({ ...values, [f.name]: e.target.value })}>
                   {f.options!.map((o) => (
@@ -267,8 +297,10 @@ function Inboxes(): ReactElement {
             </label>
           ))}
           <ol className="steps" aria-label={t("steps")}>
-            {form.steps.map((s) => (
-              <li key={s}>{s}</li>
+            {(lang === "fa" ? form.stepsFa : form.steps).map((s) => (
+              <li key={s} dir="auto">
+                {s}
+              </li>
             ))}
           </ol>
           <div className="row-form">

@@ -389,7 +389,8 @@ function Sidebar(): ReactElement {
   const kinds = [...new Set(inboxes.map((i) => i.kind))];
   const due = callbacks.filter((c) => new Date(c.due_at).getTime() <= now).length;
 
-  function item(v: View, label: string, icon?: ReactElement): ReactElement {
+  const counts = useStore((s) => s.counts);
+  function item(v: View, label: string, icon?: ReactElement, count?: number): ReactElement {
     const active = view.key === v.key;
     return (
       <li key={v.key}>
@@ -404,6 +405,7 @@ function Sidebar(): ReactElement {
         >
           {icon}
           <span>{label}</span>
+          {count !== undefined && count > 0 && <span className="count">{formatNumber(lang, count)}</span>}
         </button>
       </li>
     );
@@ -412,9 +414,9 @@ function Sidebar(): ReactElement {
   return (
     <nav className="sidebar" aria-label={t("views")}>
       <ul>
-        {item({ key: "mine", assignee: "me", status: "open" }, t("mine"))}
-        {item({ key: "unassigned", assignee: "unassigned", status: "open" }, t("unassigned"))}
-        {item({ key: "all", status: "open" }, t("all"))}
+        {item({ key: "mine", assignee: "me", status: "open" }, t("mine"), undefined, counts?.mine)}
+        {item({ key: "unassigned", assignee: "unassigned", status: "open" }, t("unassigned"), undefined, counts?.unassigned)}
+        {item({ key: "all", status: "open" }, t("all"), undefined, counts?.open)}
       </ul>
       <h3>{t("channels")}</h3>
       <ul>

@@ -284,7 +284,7 @@ function MessageItem({ m }: { m: Message }): ReactElement {
   const quoted = typeof m.metadata?.quoted === "string" ? m.metadata.quoted : null;
   const who = m.sender?.name ?? (m.direction === "inbound" ? t("inbound") : "");
   return (
-    <article className={`msg msg-${m.direction}`} data-testid={`message-${m.direction}`} data-message-id={m.id}>
+    <article className={`msg msg-${m.direction}${m.body_html ? " msg-html" : ""}`} data-testid={`message-${m.direction}`} data-message-id={m.id}>
       <header>
         <span className="who" dir="auto">
           {who}

@@ -41,7 +41,7 @@ async function bootstrap(): Promise<void> {
     lastEventId = body.last_event_id;
     const presenceOf: Record<number, string> = {};
     for (const p of body.presence) presenceOf[p.agent_id] = p.status;
-    setState({ presenceOf, inboxes: body.inboxes });
+    setState({ presenceOf, inboxes: body.inboxes, counts: body.counts });
   } catch {
     /* the socket then starts from now; polling covers the gap */
   }
@@ -131,12 +131,15 @@ function handle(frame: Frame): void {
     case "conversation.created": {
       const c = data.conversation as Conversation;
       upsertConversation(c);
+      refreshCountsSoon();
       alertAgent("conversation", c);
       break;
     }
     case "conversation.updated": {
       const c = data.conversation as Conversation;
       upsertConversation(c);
+      const changes = (data.changes as string[] | undefined) ?? [];
+      if (changes.some((k) => k === "status" || k === "assignee" || k === "assignee_id")) refreshCountsSoon();
       if (c.id === getState().selectedId && c.unread_count > 0) markReadSoon(c.id);
       break;
     }
@@ -192,6 +195,19 @@ function handle(frame: Frame): void {
     default:
       break; // heartbeat and anything newer than this console
   }
+}
+
+let countsTimer: number | undefined;
+/** The view counts (open, mine, unassigned) come from the server: read them again a few
+ * seconds after conversations change, once for a whole burst. */
+function refreshCountsSoon(): void {
+  if (countsTimer !== undefined) return;
+  countsTimer = window.setTimeout(() => {
+    countsTimer = undefined;
+    void ok(api.GET("/api/v1/bootstrap"))
+      .then((body) => setState({ counts: body.counts }))
+      .catch(() => undefined);
+  }, 3000);
 }
 
 function clearTyping(conversationId: number): void {

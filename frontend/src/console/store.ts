@@ -56,6 +56,7 @@ export interface State {
   labelsSeen: string[];
   screen: "inbox" | "callbacks" | "admin";
   error: string | null;
+  counts: { open: number; mine: number; unassigned: number } | null;
 }
 
 const initialLang = (localStorage.getItem("panjereh.lang") as Lang | null) ?? "en";
@@ -86,6 +87,7 @@ let state: State = {
   labelsSeen: [],
   screen: "inbox",
   error: null,
+  counts: null,
 };
 
 const listeners = new Set<() => void>();
