@@ -57,6 +57,7 @@ async function resync(): Promise<void> {
 }
 
 export async function startLive(): Promise<void> {
+  if (!stopped) return; // already running (React's development mode starts effects twice)
   stopped = false;
   await bootstrap();
   connect();
