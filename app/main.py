@@ -14,6 +14,7 @@ from app.agents.api import auth_router
 from app.agents.api import router as agents_router
 from app.agents.models import Role
 from app.callbacks.api import router as callbacks_router
+from app.callbacks.public_api import router as public_callbacks_router
 from app.contacts.api import router as contacts_router
 from app.context import Context, build_context
 from app.errors import Conflict, install_error_handlers
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tickets_router,
         contacts_router,
         callbacks_router,
+        public_callbacks_router,
     ):
         app.include_router(router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)

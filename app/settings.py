@@ -49,6 +49,11 @@ class Settings(BaseSettings):
 
     event_retention_days: float = Field(default=7.0, gt=0)
 
+    # How far ahead a visitor may ask to be called, and how long a second request for the
+    # same number is merged into the open one rather than queued again.
+    callback_horizon_days: int = Field(default=30, ge=1)
+    callback_merge_minutes: float = Field(default=30.0, ge=0)
+
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET_KEY:
