@@ -16,8 +16,8 @@ import math
 import secrets
 from collections import deque
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -260,7 +260,7 @@ class running_twilio:  # noqa: N801 - used as `async with running_twilio() as tw
 
     async def __aenter__(self) -> FakeTwilio:
         self.task = asyncio.create_task(self.server.serve())
-        while not self.server.started:  # noqa: ASYNC110 - uvicorn offers no start event
+        while not self.server.started:
             if self.task.done():
                 self.task.result()
             await asyncio.sleep(0.005)

@@ -221,7 +221,8 @@ async def test_mms_media_are_downloaded_with_the_account_credentials(
 
     first, second = await attachments_of(admin, inbox)
     assert (first["content_type"], second["content_type"]) == ("image/jpeg", "image/png")
-    assert first["filename"].startswith("ME") and first["filename"].endswith(".jpg")
+    assert first["filename"].startswith("ME")
+    assert first["filename"].endswith(".jpg")
     assert second["filename"].endswith(".png")
     for attachment, data in ((first, JPEG), (second, PNG)):
         assert attachment["stored"] is True
