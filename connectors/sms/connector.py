@@ -12,7 +12,7 @@ import asyncio
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import httpx
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
@@ -66,8 +66,10 @@ def _signed_params(req: RawRequest) -> _MultiParams | str:
         for name, value in parse_qsl(req.body.decode("utf-8", "replace"), keep_blank_values=True):
             params.setdefault(name, []).append(value)
         return params
-    # A JSON webhook: the URL carries bodySHA256, which the validator checks against it.
-    return req.body.decode("utf-8", "replace")
+    if "bodySHA256" in parse_qs(urlsplit(req.url).query):
+        # A JSON webhook: the signed URL carries the body's SHA-256, checked by the validator.
+        return req.body.decode("utf-8", "replace")
+    return _MultiParams()  # nothing Twilio signs but the URL (and parse refuses it)
 
 
 class TwilioSmsConnector:

@@ -155,6 +155,27 @@ async def test_an_invalid_sender_number_is_a_clear_400(running: Running, inbox: 
     assert await stored_messages(running) == 0
 
 
+async def test_a_body_that_is_not_a_form_is_refused_not_a_crash(
+    running: Running, inbox: SmsInbox
+) -> None:
+    url = inbox.public_url()
+    for headers in ({}, {"Content-Type": "application/json"}, {"Content-Type": "text/plain"}):
+        forged = await running.client.post(
+            f"/webhooks/twilio/{inbox.id}/sms",
+            content=b'{"From": "+12125550178", "Body": "hi"}',
+            headers={**headers, "X-Twilio-Signature": sign(url, {"Body": "hi"})},
+        )
+        assert forged.status_code == 403, forged.text
+        signed = await running.client.post(
+            f"/webhooks/twilio/{inbox.id}/sms",
+            content=b'{"From": "+12125550178", "Body": "hi"}',
+            headers={**headers, "X-Twilio-Signature": sign(url, {})},
+        )
+        assert signed.status_code == 400, signed.text
+        assert "form post" in signed.json()["detail"]
+    assert await stored_messages(running) == 0
+
+
 async def test_a_post_without_a_message_sid_is_a_clear_400(inbox: SmsInbox) -> None:
     params = {"From": CUSTOMER, "Body": "no sid"}
     response = await inbox.post(params)
