@@ -151,6 +151,8 @@ class OutboundMessage:
 @dataclass(frozen=True, slots=True)
 class SendResult:
     external_id: str | None  # the provider's message id
+    # Provider facts kept on the message (SMS segments, price…), as DeliveryUpdate.metadata.
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 class SendError(Exception):
@@ -170,6 +172,11 @@ class PermanentSendError(SendError):
 
 class TransientSendError(SendError):
     permanent = False
+
+
+class RecipientUnreachable(PermanentSendError):
+    """The provider refuses this recipient for good (an SMS opt-out, a blocked bot): the
+    address is marked unreachable with `reason`, so later replies fail without a send."""
 
 
 class SetupError(Exception):

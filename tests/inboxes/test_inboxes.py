@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from app.inboxes.models import Inbox
 from tests.agents.test_auth import assert_error
 from tests.conftest import Api, ApiInbox, Running, create_agent, create_api_inbox, post_incoming
+from tests.fakes.twilio import ACCOUNT_SID, FakeTwilio, running_twilio
 
 HMAC_SECRET = "s3cr3t-hmac-value"
 BOT_TOKEN = "123:SECRETTOKEN"
@@ -31,7 +34,11 @@ SECRETS = (
 INBOXES: dict[str, dict[str, Any]] = {
     "api": {"outbound_url": "https://shop.example.com/hook", "hmac_secret": HMAC_SECRET},
     "telegram": {"bot_token": BOT_TOKEN, "webhook_secret": TELEGRAM_WEBHOOK_SECRET},
-    "sms": {"account_sid": "AC123", "auth_token": SMS_AUTH_TOKEN, "from_number": "+15005550006"},
+    "sms": {
+        "account_sid": ACCOUNT_SID,
+        "auth_token": SMS_AUTH_TOKEN,
+        "from_number": "+15005550006",
+    },
     "email": {
         "imap_host": "imap.example.com",
         "imap_username": "support@example.com",
@@ -65,8 +72,17 @@ async def create_inbox(admin: Api, kind: str, config: dict[str, Any]) -> dict[st
     return body
 
 
-async def test_secrets_are_never_returned(running: Running, admin: Api) -> None:
-    created = {kind: await create_inbox(admin, kind, config) for kind, config in INBOXES.items()}
+@pytest.fixture
+async def twilio() -> AsyncIterator[FakeTwilio]:
+    """SMS credentials are checked with Twilio when an inbox is saved."""
+    async with running_twilio() as fake:
+        fake.auth_token = SMS_AUTH_TOKEN
+        yield fake
+
+
+async def test_secrets_are_never_returned(running: Running, admin: Api, twilio: FakeTwilio) -> None:
+    configs = {**INBOXES, "sms": {**INBOXES["sms"], "api_base_url": twilio.url}}
+    created = {kind: await create_inbox(admin, kind, config) for kind, config in configs.items()}
     agent = await create_agent(admin, "sara@example.com")
     ids = [inbox["id"] for inbox in created.values()]
     responses: list[httpx.Response] = []
