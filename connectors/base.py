@@ -111,6 +111,10 @@ class ReachabilityChange:
     address: Address
     reachable: bool
     reason: str | None = None
+    # The external id of the inbound message that says so (an SMS "STOP"): the change
+    # applies only when that message is new, so a late repeat of an old STOP cannot undo
+    # a START that came after it.
+    cause: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

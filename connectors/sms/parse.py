@@ -99,16 +99,20 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def reachability(form: Mapping[str, str], address: Address) -> ReachabilityChange | None:
+def reachability(
+    form: Mapping[str, str], address: Address, cause: str
+) -> ReachabilityChange | None:
     """STOP (and the other opt-out words) or START, as the whole message. Twilio's Advanced
     Opt-Out also names the kind in OptOutType, which covers keywords an account added."""
     body = form.get("Body", "").strip()
     word = body.casefold()
     kind = form.get("OptOutType", "").strip().upper()
     if word in OPT_OUT or kind == "STOP":
-        return ReachabilityChange(address, reachable=False, reason=opt_out_reason(body.upper()))
+        return ReachabilityChange(
+            address, reachable=False, reason=opt_out_reason(body.upper()), cause=cause
+        )
     if word in OPT_IN or kind == "START":
-        return ReachabilityChange(address, reachable=True)
+        return ReachabilityChange(address, reachable=True, cause=cause)
     return None
 
 
@@ -133,7 +137,7 @@ def parse_incoming(form_or_none: Mapping[str, str] | None, now: datetime) -> lis
         raw=dict(form),
         metadata=metadata,
     )
-    change = reachability(form, address)
+    change = reachability(form, address, sid)
     return [message] if change is None else [message, change]
 
 

@@ -283,6 +283,17 @@ async def test_stop_blocks_replies_and_start_allows_them_again(
     assert created["StatusCallback"].endswith(f"/status?message_id={welcome['id']}")
 
 
+async def test_a_late_retry_of_an_old_stop_does_not_undo_a_later_start(
+    admin: Api, inbox: SmsInbox
+) -> None:
+    await start(admin, inbox)
+    stop = incoming("STOP")
+    assert (await inbox.post(stop)).status_code == 200
+    assert (await inbox.post(incoming("START"))).status_code == 200
+    assert (await inbox.post(stop)).status_code == 200  # Twilio retries the first one
+    assert (await identity(admin, inbox))["reachable"] is True
+
+
 @pytest.mark.parametrize("word", ["STOPALL", "unsubscribe", "Cancel", "END", "quit"])
 async def test_every_opt_out_word_counts_only_as_the_whole_message(
     admin: Api, inbox: SmsInbox, word: str
