@@ -11,9 +11,8 @@ from sqlalchemy import select
 from app.callbacks.models import CallbackRequest
 from app.contacts.models import ContactIdentity
 from app.events.models import EventRow
-from app.inboxes.models import Inbox, InboxKind
 from app.outbound.maintenance import announce_callbacks
-from app.tickets.models import Conversation, DeliveryStatus, Direction, Message
+from app.tickets.models import Conversation, Message
 from tests.conftest import Api, Running, create_api_inbox
 
 SITE = "https://shop.example"
@@ -297,28 +296,3 @@ async def test_no_answer_suggests_a_retry_in_business_hours_and_is_logged(
     thread = (await admin.get(f"/api/v1/conversations/{conversation_id}/messages")).json()
     activity = [m["body_text"] for m in thread["items"] if m["direction"] == "activity"]
     assert any("no answer" in line and "voicemail" in line for line in activity)
-
-
-async def test_confirmation_is_queued_on_the_sms_inbox(running: Running, admin: Api) -> None:
-    async with running.ctx.db.write() as session:
-        sms = Inbox(kind=InboxKind.sms, name="SMS", config={}, public_token="sms-t", enabled=True)
-        session.add(sms)
-        await session.flush()
-        sms_id = sms.id
-    inbox = await create_callback_inbox(admin, confirm_by_sms_inbox_id=sms_id)
-    response = await ask(
-        running, inbox["public_token"], preferred_from=in_hours(2), preferred_to=in_hours(3)
-    )
-    assert response.status_code == 201, response.text
-    async with running.ctx.db.read() as session:
-        queued = (
-            await session.scalars(
-                select(Message).where(
-                    Message.inbox_id == sms_id, Message.direction == Direction.outbound
-                )
-            )
-        ).all()
-    assert len(queued) == 1
-    assert queued[0].delivery_status == DeliveryStatus.queued
-    assert queued[0].body_text.startswith("Thank you, Sara Rahimi. We will call you ")
-    assert "(Asia/Tehran)" in queued[0].body_text
