@@ -97,8 +97,10 @@ class FakeBot:
         self.news.set()
         return update
 
-    def add_file(self, data: bytes, *, size: int | None = None, path: str = "") -> str:
-        file_id = f"file-{len(self.files) + 1}"
+    def add_file(
+        self, data: bytes, *, size: int | None = None, path: str = "", file_id: str = ""
+    ) -> str:
+        file_id = file_id or f"file-{len(self.files) + 1}"
         self.files[file_id] = StoredFile(
             path or f"documents/{file_id}.bin", data, len(data) if size is None else size
         )
@@ -125,13 +127,14 @@ class FakeTelegram:
     async def deliver(
         self,
         bot: FakeBot,
-        update: dict[str, Any],
+        update: dict[str, Any] | bytes,
         app_url: str,
         *,
         secret: str | _Registered | None = REGISTERED,
     ) -> httpx.Response:
-        """POST `update` to the webhook the bot registered, as Telegram does: to its path
-        (on `app_url`, where the app listens in the test) with the registered secret."""
+        """POST `update` (an object, or the exact bytes) to the webhook the bot registered, as
+        Telegram does: to its path (on `app_url`, where the app listens in the test) with
+        the registered secret."""
         assert bot.webhook_url, "no webhook is set for this bot"
         headers = {"Content-Type": "application/json"}
         token = bot.webhook_secret if isinstance(secret, _Registered) else secret
@@ -141,7 +144,9 @@ class FakeTelegram:
         async with httpx.AsyncClient(timeout=10) as client:
             return await client.post(
                 f"{app_url}{path}",
-                content=json.dumps(update, ensure_ascii=False).encode(),
+                content=update
+                if isinstance(update, bytes)
+                else json.dumps(update, ensure_ascii=False).encode(),
                 headers=headers,
             )
 
