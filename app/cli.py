@@ -131,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every request's URL at INFO, and Bot API URLs carry the bot token.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     code: int = args.func(args)
     return code
 

@@ -172,6 +172,12 @@ class TransientSendError(SendError):
     permanent = False
 
 
+class RecipientUnreachable(PermanentSendError):
+    """The provider says this address takes nothing more from us (the customer blocked the
+    bot, opted out of SMS): the reply fails, and the address is marked unreachable with
+    `reason`, so later replies fail at once until the customer is reachable again."""
+
+
 class SetupError(Exception):
     """The channel cannot work with these settings (a bad bot token, a refused login):
     the reason is shown to the admin as it is."""

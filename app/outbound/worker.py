@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
 from app.contacts.models import ContactIdentity
+from app.contacts.service import set_reachability
 from app.context import Context
 from app.db import utcnow
 from app.inboxes.models import Inbox
@@ -36,6 +37,7 @@ from connectors.base import (
     Address,
     OutboundMessage,
     PermanentSendError,
+    RecipientUnreachable,
     SendError,
     SendResult,
 )
@@ -228,6 +230,10 @@ class DeliveryWorker:
                 message.delivery_status = DeliveryStatus.failed
                 message.error = result.reason
                 message.next_attempt_at = None
+                if isinstance(result, RecipientUnreachable) and job.outbound is not None:
+                    await set_reachability(
+                        session, job.outbound.to, reachable=False, reason=result.reason
+                    )
             else:
                 outcome, error = "retry", result.reason
                 delay = result.retry_after or backoff(

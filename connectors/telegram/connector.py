@@ -39,6 +39,7 @@ from connectors.base import (
     PayloadError,
     PermanentSendError,
     RawRequest,
+    RecipientUnreachable,
     SendError,
     SendResult,
     SetupError,
@@ -65,13 +66,14 @@ _READ_MARGIN_SECONDS = 10.0
 _UPDATES_PER_POLL = 100
 _PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 
-# What a refusal from Telegram (403) means for the person writing the reply.
+# What a refusal from Telegram (403) means for the person writing the reply, and whether
+# the customer's private chat takes nothing more from the bot.
 _FORBIDDEN = (
-    ("blocked by the user", BLOCKED_REASON),
-    ("user is deactivated", "the customer's Telegram account was deleted"),
-    ("can't initiate conversation", "the customer has not started a chat with the bot"),
-    ("kicked from the", "the bot was removed from this group"),
-    ("not a member", "the bot is not a member of this group"),
+    ("blocked by the user", BLOCKED_REASON, True),
+    ("user is deactivated", "the customer's Telegram account was deleted", True),
+    ("can't initiate conversation", "the customer has not started a chat with the bot", True),
+    ("kicked from the", "the bot was removed from this group", False),
+    ("not a member", "the bot is not a member of this group", False),
 )
 
 
@@ -246,7 +248,7 @@ class TelegramConnector:
                     await self._send_file(bot, chat_id, attachment, None if sent else reply_to)
                 )
         except TelegramError as exc:
-            raise self._send_error(exc) from exc
+            raise self._send_error(exc, private=chat_id == msg.to.value) from exc
         return SendResult(external_id=message_key(chat_id, sent[0].message_id))
 
     async def _send_file(
@@ -267,7 +269,7 @@ class TelegramConnector:
             chat_id, attachment.data, filename=attachment.filename, reply_parameters=reply_to
         )
 
-    def _send_error(self, exc: TelegramError) -> SendError:
+    def _send_error(self, exc: TelegramError, *, private: bool) -> SendError:
         reason = self._reason(exc)
         if isinstance(exc, RetryAfter):
             with warnings.catch_warnings():
@@ -279,11 +281,12 @@ class TelegramConnector:
                 f"Telegram asked to slow down (retry in {seconds:g} s)", retry_after=seconds
             )
         if isinstance(exc, Forbidden):
-            meaning = next(
-                (m for key, m in _FORBIDDEN if key in reason.lower()),
-                "Telegram refused to deliver the message",
+            meaning, gone = next(
+                ((m, g) for key, m, g in _FORBIDDEN if key in reason.lower()),
+                ("Telegram refused to deliver the message", False),
             )
-            return PermanentSendError(f"{meaning} (Telegram: {reason})")
+            refusal = RecipientUnreachable if gone and private else PermanentSendError
+            return refusal(f"{meaning} (Telegram: {reason})")
         if isinstance(exc, InvalidToken):
             return PermanentSendError(
                 "Telegram rejected the bot token: paste a new one in the inbox settings"

@@ -6,7 +6,7 @@ import unicodedata
 
 from telegram.constants import MessageLimit
 
-_ZWJ = "\u200d"
+_JOINERS = ("\u200c", "\u200d")  # ZWNJ (Persian words use it) extends; ZWJ binds emoji
 
 
 def utf16_length(text: str) -> int:
@@ -56,10 +56,10 @@ def _cut(text: str, end: int) -> int:
 
 def _boundary(text: str, index: int) -> bool:
     """Whether a cut before `text[index]` leaves every grapheme whole (approximately:
-    combining marks, ZWJ sequences, variation selectors, skin tones, tags, flags)."""
+    combining marks, joiners, ZWJ sequences, variation selectors, skin tones, tags, flags)."""
     char, before = text[index], text[index - 1]
     code = ord(char)
-    if unicodedata.category(char) in ("Mn", "Mc", "Me") or _ZWJ in (char, before):
+    if unicodedata.category(char) in ("Mn", "Mc", "Me") or char in _JOINERS or before == "\u200d":
         return False
     if 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF:  # variation selectors
         return False

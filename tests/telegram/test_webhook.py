@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy import update as sql_update
 
@@ -320,6 +321,20 @@ async def test_a_blocked_customer_fails_with_a_clear_reason(
     assert failed["attempts"] == 1
     assert str(failed["error"]).startswith("the customer blocked the bot")
 
+    # The identity is marked unreachable: the next reply fails at once, without a call.
+    conversation = (await admin.get(f"/api/v1/conversations/{question['conversation_id']}")).json()
+    contact = (await admin.get(f"/api/v1/contacts/{conversation['contact']['id']}")).json()
+    (identity,) = contact["identities"]
+    assert identity["reachable"] is False
+    assert identity["unreachable_reason"] == failed["error"]
+    calls = len(bot.calls)
+    again = await reply(admin, question["conversation_id"], "still there?")
+    await drain(DeliveryWorker(running.ctx))
+    assert (await message(admin, question["conversation_id"], again["id"]))["error"] == failed[
+        "error"
+    ]
+    assert len(bot.calls) == calls
+
 
 async def test_blocking_and_unblocking_the_bot_switch_replies_off_and_on(
     running: Running, admin: Api, telegram: FakeTelegram, bot: FakeBot
@@ -355,6 +370,8 @@ async def test_blocking_and_unblocking_the_bot_switch_replies_off_and_on(
     assert [s.text for s in bot.sent] == ["welcome back"]
 
 
+# PTB's RetryAfter warns, as it is built, that its `retry_after` will become a timedelta.
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 async def test_flood_control_and_server_errors_are_retried(
     running: Running, admin: Api, telegram: FakeTelegram, bot: FakeBot
 ) -> None:
