@@ -157,24 +157,22 @@ class TelegramConnector:
             ) from exc
 
     async def activate(self, webhook_url: str | None) -> None:
+        polling = self._config.mode == "polling"
+        if not polling and webhook_url is None:
+            raise SetupError("there is no public URL for Telegram to send updates to")
         try:
-            if self._config.mode == "polling":
+            if polling:
                 # getUpdates is refused while a webhook is set.
                 await self._bot().delete_webhook(drop_pending_updates=False)
-                return
-            if webhook_url is None:
-                raise SetupError("there is no public URL for Telegram to send updates to")
-            await self._bot().set_webhook(
-                url=webhook_url,
-                secret_token=self._config.webhook_secret,
-                allowed_updates=list(ALLOWED_UPDATES),
-            )
+            else:
+                await self._bot().set_webhook(
+                    url=str(webhook_url),
+                    secret_token=self._config.webhook_secret,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                )
         except TelegramError as exc:
-            raise SetupError(
-                f"Telegram refused to set up {self._config.mode} mode"
-                f"{f' for {webhook_url}' if self._config.mode == 'webhook' else ''}: "
-                f"{self._reason(exc)}"
-            ) from exc
+            what = "polling" if polling else f"the webhook {webhook_url}"
+            raise SetupError(f"Telegram refused {what}: {self._reason(exc)}") from exc
 
     async def deactivate(self) -> None:
         if self._config.mode != "webhook":

@@ -82,6 +82,26 @@ async def test_a_bad_token_is_refused_and_nothing_is_saved(
     assert (await admin.get("/api/v1/inboxes")).json() == []
 
 
+async def test_a_refused_webhook_is_a_setup_error_and_nothing_is_kept(
+    admin: Api, telegram: FakeTelegram, bot: FakeBot
+) -> None:
+    bot.fail_next(
+        "setWebhook", 400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+    )
+    response = await admin.post(
+        "/api/v1/inboxes",
+        json={
+            "kind": "telegram",
+            "name": "Bot",
+            "config": {"bot_token": TOKEN, "api_base_url": telegram.url},
+        },
+    )
+    body = assert_error(response, 422)
+    assert body["code"] == "channel_setup_failed"
+    assert "an https url must be provided" in body["detail"]
+    assert (await admin.get("/api/v1/inboxes")).json() == []
+
+
 async def test_an_unreachable_bot_api_is_a_clear_setup_error(admin: Api) -> None:
     response = await admin.post(
         "/api/v1/inboxes",
