@@ -179,8 +179,9 @@ class TransientSendError(SendError):
 
 
 class RecipientUnreachable(PermanentSendError):
-    """The provider refuses this recipient for good (an SMS opt-out, a blocked bot): the
-    address is marked unreachable with `reason`, so later replies fail without a send."""
+    """The provider says this address takes nothing more from us (the customer blocked the
+    bot, opted out of SMS): the reply fails, and the address is marked unreachable with
+    `reason`, so later replies fail at once until the customer is reachable again."""
 
 
 class SetupError(Exception):
