@@ -469,3 +469,16 @@ async def test_group_messages_are_stored_and_answered_in_the_group_when_allowed(
     await DeliveryWorker(running.ctx).run_once()
     (answer,) = bot.sent
     assert answer.chat_id == str(group["id"])
+
+
+async def test_a_new_bot_token_unregisters_the_old_bots_webhook(
+    admin: Api, telegram: FakeTelegram, bot: FakeBot
+) -> None:
+    inbox = await create_telegram_inbox(admin, telegram)
+    other = telegram.add_bot("987654:ANOTHERBOTTOKEN", username="other_bot")
+    response = await admin.patch(
+        f"/api/v1/inboxes/{inbox['id']}", json={"config": {"bot_token": "987654:ANOTHERBOTTOKEN"}}
+    )
+    assert response.status_code == 200, response.text
+    assert bot.webhook_url == ""  # the old bot no longer delivers here
+    assert other.webhook_url == inbox["webhook_url"]
