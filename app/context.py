@@ -7,6 +7,7 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import httpx
 from redis.asyncio import Redis
 
 from app.crypto import Passwords, SecretBox
@@ -14,7 +15,9 @@ from app.db import Database
 from app.events import log as event_log
 from app.inbound.ingest import IngestPolicy
 from app.inbound.queue import IngestQueue
-from app.inboxes.service import VerifiedKeys
+from app.inboxes.models import Inbox, InboxKind
+from app.inboxes.registry import CONNECTORS, ConnectorDeps
+from app.inboxes.service import VerifiedKeys, channel_config
 from app.ratelimit import RateLimiter
 from app.realtime.bus import Bus, MemoryBus
 from app.realtime.hub import Hub
@@ -22,6 +25,8 @@ from app.realtime.presence import MemoryPresenceStore, Presence, PresenceStore, 
 from app.realtime.redis_bus import RedisBus
 from app.settings import Settings
 from app.tickets.storage import FileStore
+from connectors.base import Connector
+from connectors.config import ChannelConfig
 
 
 @dataclass
@@ -39,14 +44,40 @@ class Context:
     # Set when a reply is queued in this process, so the embedded worker sends at once.
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
     inbound: IngestQueue = field(init=False)
+    # Shared by every connector in this process (connection pooling); closed with it.
+    http: httpx.AsyncClient = field(init=False)
     # Started only by `serve` (app.main); a worker just publishes.
     hub: Hub = field(init=False)
 
     def __post_init__(self) -> None:
         self.inbound = IngestQueue(self.db, lambda: self.ingest_policy)
+        self.http = httpx.AsyncClient(timeout=self.settings.delivery_timeout_seconds)
         self.hub = Hub(self.db, self.bus, self.presence, self.settings)
 
+    def connector(self, inbox: Inbox) -> Connector | None:
+        """The inbox's connector, or None for a kind that has none. ValueError when its
+        stored settings cannot be read."""
+        return self.channel_connector(
+            inbox.kind, channel_config(inbox, self.secret_box), inbox_id=inbox.id
+        )
+
+    def channel_connector(
+        self, kind: InboxKind, config: ChannelConfig, *, inbox_id: int
+    ) -> Connector | None:
+        """A connector for these settings (an inbox being set up has no id yet: 0)."""
+        factory = CONNECTORS.get(kind)
+        if factory is None:
+            return None
+        deps = ConnectorDeps(
+            inbox_id=inbox_id,
+            http=self.http,
+            public_url=self.settings.public_url,
+            max_attachment_bytes=self.settings.max_attachment_bytes,
+        )
+        return factory(config, deps)
+
     async def aclose(self) -> None:
+        await self.http.aclose()
         await self.bus.aclose()
         if self.redis is not None:
             with contextlib.suppress(Exception):

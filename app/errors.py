@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,13 @@ class Conflict(AppError):
 class Invalid(AppError):
     status_code = 422
     code = "invalid"
+
+
+class BadGateway(AppError):
+    """A provider we called refused or failed (a bad bot token, an unreachable server)."""
+
+    status_code = 502
+    code = "provider_error"
 
 
 _HTTP_CODES = {
@@ -109,6 +116,17 @@ def install_error_handlers(app: FastAPI) -> None:
                 "code": "unstorable_value",
             },
             status_code=422,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(_request: Request, exc: OperationalError) -> JSONResponse:
+        # The database is unreachable or busy: nothing was stored, so a provider (or a
+        # client) must try again, which 503 tells it.
+        log.error("database unavailable: %s", exc.orig)
+        return JSONResponse(
+            {"detail": "the database is unavailable; try again shortly", "code": "unavailable"},
+            status_code=503,
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(Exception)

@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import httpx
 from fastapi import FastAPI
 
 from app.agents import service as agents
@@ -15,12 +14,15 @@ from app.agents.api import auth_router
 from app.agents.api import router as agents_router
 from app.agents.models import Role
 from app.callbacks.api import router as callbacks_router
+from app.callbacks.public_api import router as public_callbacks_router
 from app.contacts.api import router as contacts_router
 from app.context import Context, build_context
 from app.errors import Conflict, install_error_handlers
 from app.health import BodySizeLimitMiddleware, MetricsMiddleware
 from app.health import router as health_router
 from app.inbound.api import router as inbound_router
+from app.inbound.pollers import PollerSupervisor
+from app.inbound.webhooks import router as webhooks_router
 from app.inboxes.api import router as inboxes_router
 from app.outbound.maintenance import run_maintenance
 from app.outbound.worker import DeliveryWorker
@@ -58,16 +60,16 @@ async def seed(ctx: Context) -> None:
 async def background_workers(ctx: Context) -> AsyncIterator[None]:
     """The delivery worker and periodic jobs, in this process (embedded mode and `worker`)."""
     stop = asyncio.Event()
-    async with httpx.AsyncClient(timeout=ctx.settings.delivery_timeout_seconds) as http:
-        tasks = [
-            asyncio.create_task(DeliveryWorker(ctx, http).run(stop), name="delivery"),
-            asyncio.create_task(run_maintenance(ctx, stop), name="maintenance"),
-        ]
-        try:
-            yield
-        finally:
-            stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
+    tasks = [
+        asyncio.create_task(DeliveryWorker(ctx).run(stop), name="delivery"),
+        asyncio.create_task(PollerSupervisor(ctx).run(stop), name="pollers"),
+        asyncio.create_task(run_maintenance(ctx, stop), name="maintenance"),
+    ]
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -91,6 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="One window for every customer conversation, on every channel.",
         version="0.1.0",
         lifespan=lifespan,
+        # FastAPI's OpenTelemetry hooks look up the global providers on every request;
+        # Panjereh exports Prometheus metrics at /metrics instead.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     for router in (
@@ -99,9 +104,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         agents_router,
         inboxes_router,
         inbound_router,
+        webhooks_router,
         tickets_router,
         contacts_router,
         callbacks_router,
+        public_callbacks_router,
         realtime_router,
     ):
         app.include_router(router)

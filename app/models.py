@@ -5,6 +5,7 @@ from app.callbacks.models import CallbackRequest
 from app.contacts.models import Contact, ContactIdentity
 from app.db import Base
 from app.events.models import EventRow, EventSequence
+from app.inbound.models import PollerState
 from app.inboxes.models import Inbox, inbox_agents
 from app.tickets.models import (
     Attachment,
@@ -31,6 +32,7 @@ __all__ = [
     "EventSequence",
     "Inbox",
     "Message",
+    "PollerState",
     "Team",
     "VisitorSession",
     "inbox_agents",

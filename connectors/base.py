@@ -37,6 +37,8 @@ class Party:
     # to an integration): they become identities of the same contact.
     also_known_as: tuple[Address, ...] = ()
     language: str | None = None
+    # Facts about the person worth keeping on the contact (a deep-link payload…).
+    attributes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,9 @@ class Attachment:
     size: int | None = None
     content_id: str | None = None  # for inline `cid:` images
     note: str | None = None  # why `data` is missing
+    # Where the provider keeps the file when `parse` could only point at it (a Telegram
+    # file_id, a Twilio media URL); the connector's `fetch` downloads it.
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,64 @@ class InboundMessage:
     raw: bytes | Mapping[str, Any] = field(default_factory=dict)
     # Provider facts worth keeping beside the message (Telegram entities, parse warnings…).
     metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEdit:
+    """The customer changed a message they sent (Telegram `edited_message`): the stored
+    message shows the new text and keeps the old."""
+
+    external_id: str  # of the edited message, as its InboundMessage gave it
+    text: str
+    edited_at: datetime
+    html: str | None = None
+
+
+class DeliveryState(StrEnum):
+    sent = "sent"
+    delivered = "delivered"
+    read = "read"
+    failed = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryUpdate:
+    """What the provider reports about one of our replies (a Twilio status callback).
+    Out-of-order reports never move a message backwards."""
+
+    state: DeliveryState
+    at: datetime
+    external_id: str | None = None  # the provider's id of our message
+    message_id: int | None = None  # our id, when the provider echoes it back
+    reason: str | None = None  # readable, for `failed`
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # segments, price…
+
+
+@dataclass(frozen=True, slots=True)
+class ReachabilityChange:
+    """The customer can (no longer) be reached at this address: a blocked bot, an SMS
+    opt-out. Replies to an unreachable address fail at once with `reason`."""
+
+    address: Address
+    reachable: bool
+    reason: str | None = None
+    # The external id of the inbound message that says so (an SMS "STOP"): the change
+    # applies only when that message is new, so a late repeat of an old STOP cannot undo
+    # a START that came after it.
+    cause: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AutoReply:
+    """An answer the channel's settings ask for (a Telegram welcome on /start), sent like
+    any reply into the conversation of the message it answers."""
+
+    in_reply_to: str  # external id of the inbound message it answers
+    text: str
+
+
+# Everything a webhook or a poll can bring in.
+InboundItem = InboundMessage | MessageEdit | DeliveryUpdate | ReachabilityChange | AutoReply
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +155,8 @@ class OutboundMessage:
 @dataclass(frozen=True, slots=True)
 class SendResult:
     external_id: str | None  # the provider's message id
+    # Provider facts kept on the message (SMS segments, price…), as DeliveryUpdate.metadata.
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 class SendError(Exception):
@@ -113,6 +178,17 @@ class TransientSendError(SendError):
     permanent = False
 
 
+class RecipientUnreachable(PermanentSendError):
+    """The provider says this address takes nothing more from us (the customer blocked the
+    bot, opted out of SMS): the reply fails, and the address is marked unreachable with
+    `reason`, so later replies fail at once until the customer is reachable again."""
+
+
+class SetupError(Exception):
+    """The channel cannot work with these settings (a bad bot token, a refused login):
+    the reason is shown to the admin as it is."""
+
+
 class VerificationError(Exception):
     """A webhook whose signature or secret does not match: answer 403, store nothing."""
 
@@ -124,9 +200,18 @@ class PayloadError(ValueError):
 @dataclass(frozen=True, slots=True)
 class RawRequest:
     url: str  # as the provider called it (public URL + path + query)
-    headers: Mapping[str, str]
+    headers: Mapping[str, str]  # lower-cased names
     body: bytes
-    form: Mapping[str, str] | None = None
+    endpoint: str = ""  # the path after the inbox id: "" or "sms", "status"…
+    form: Mapping[str, str] | None = None  # a form post's fields, in order
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """What the provider expects as the body of a 2xx (Twilio: empty TwiML)."""
+
+    media_type: str = "application/json"
+    body: bytes = b"{}"
 
 
 @runtime_checkable
@@ -136,11 +221,42 @@ class Connector(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
 class WebhookConnector(Connector, Protocol):
-    def verify(self, req: RawRequest) -> None: ...
+    def verify(self, req: RawRequest) -> None:
+        """Raise VerificationError unless the provider signed or authenticated `req`."""
 
-    def parse(self, req: RawRequest) -> list[InboundMessage]: ...
+    def parse(self, req: RawRequest) -> list[InboundItem]:
+        """Pure. [] for a known event that is deliberately ignored (logged with a reason);
+        PayloadError for something the provider does not send."""
+
+    async def fetch(self, items: list[InboundItem]) -> list[InboundItem]:
+        """The items with every attachment that has a `source` downloaded (within the size
+        limit; one that cannot be keeps its metadata and a `note`)."""
+
+    def acknowledgement(self, req: RawRequest) -> Acknowledgement: ...
 
 
+@runtime_checkable
 class PollingConnector(Connector, Protocol):
-    async def poll(self, cursor: str | None) -> tuple[list[InboundMessage], str | None]: ...
+    async def poll(self, cursor: str | None) -> tuple[list[InboundItem], str | None]:
+        """What arrived after `cursor`, and the cursor to store with it. May wait (IMAP
+        IDLE, long polling) but returns within about 30 s, with [] when nothing came."""
+
+    async def committed(self, cursor: str | None) -> None:
+        """Called once the items of the last poll and `cursor` are durably stored (IMAP
+        flags `\\Seen` here, never before)."""
+
+
+@runtime_checkable
+class ManagedConnector(Connector, Protocol):
+    """A channel that checks its credentials and registers itself with the provider."""
+
+    async def check(self) -> None:
+        """Raise SetupError unless the credentials work (getMe, an IMAP login…)."""
+
+    async def activate(self, webhook_url: str | None) -> None:
+        """The inbox is enabled: register the webhook (or nothing for polling)."""
+
+    async def deactivate(self) -> None:
+        """The inbox is disabled: unregister the webhook."""

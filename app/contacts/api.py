@@ -13,8 +13,6 @@ from app.contacts.schemas import ContactDetail, ContactMerge, ContactOut, Contac
 from app.db import utcnow
 from app.deps import ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
 from app.errors import NotFound
-from app.events import log as event_log
-from app.events.types import ContactUpdated
 from app.fields import DbId, SafeStr
 from app.tickets.models import Conversation
 from app.tickets.views import conversation_views
@@ -73,14 +71,6 @@ async def get_contact(contact_id: DbId, agent: CurrentAgent, session: ReadSessio
     return await _detail(session, agent, contact)
 
 
-async def _record(session: AsyncSession, contact: Contact, merged_ids: list[int]) -> None:
-    event_log.record(
-        session,
-        ContactUpdated(contact=ContactOut.model_validate(contact), merged_ids=merged_ids),
-        event_log.Scope(),
-    )
-
-
 @router.patch("/{contact_id}")
 async def update_contact(
     contact_id: DbId, body: ContactUpdate, agent: CurrentAgent, ctx: ContextDep
@@ -91,7 +81,7 @@ async def update_contact(
             contact.name = body.name
             contact.updated_at = utcnow()
             await session.flush()
-            await _record(session, contact, [])
+            service.record_contact_updated(session, contact, [])
         return await _detail(session, agent, contact)
 
 
@@ -104,5 +94,5 @@ async def merge_contacts(
         await _require_visible(session, agent, contact_id)
         await _require_visible(session, agent, body.other_id)
         contact = await service.merge(session, keep_id=contact_id, other_id=body.other_id)
-        await _record(session, contact, [body.other_id])
+        service.record_contact_updated(session, contact, [body.other_id])
         return await _detail(session, agent, contact)

@@ -9,8 +9,11 @@ from sqlalchemy.orm import selectinload
 
 from app.callbacks.models import CallbackRequest
 from app.contacts.models import Contact, ContactIdentity
+from app.contacts.schemas import ContactOut
 from app.db import utcnow
 from app.errors import Invalid, NotFound
+from app.events import log as event_log
+from app.events.types import ContactUpdated
 from app.tickets.models import Conversation, Message
 from app.widget.models import VisitorSession
 from connectors.base import Address, Party
@@ -70,9 +73,60 @@ async def resolve_contact(session: AsyncSession, party: Party) -> ResolvedContac
             .values(name=party.name, updated_at=utcnow())
         )
         name = party.name
+    if facts := party_facts(party):
+        await _learn(session, contact_id, facts)
     for extra in party.also_known_as:
         await add_identity(session, contact_id, extra)
     return ResolvedContact(contact_id, name, identity_id, created)
+
+
+def party_facts(party: Party) -> dict[str, str]:
+    """What a message says about the person, to keep on the contact."""
+    facts = dict(party.attributes)
+    if party.language:
+        facts["language"] = party.language
+    return facts
+
+
+async def _learn(session: AsyncSession, contact_id: int, facts: dict[str, str]) -> None:
+    """Merge what a channel learned about the person into their attributes (the newest
+    value of a fact wins)."""
+    contact = await session.get(Contact, contact_id)
+    if contact is not None and any(contact.attributes.get(k) != v for k, v in facts.items()):
+        contact.attributes = {**contact.attributes, **facts}
+        contact.updated_at = utcnow()
+        await session.flush()
+
+
+async def set_reachability(
+    session: AsyncSession, address: Address, *, reachable: bool, reason: str | None
+) -> Contact | None:
+    """Mark an address (un)reachable, e.g. an SMS opt-out or a bot the user blocked. Replies
+    to an unreachable address fail at once with `reason`. None for an unknown address."""
+    identity = await session.scalar(
+        select(ContactIdentity).where(
+            ContactIdentity.kind == address.kind, ContactIdentity.address == address.value
+        )
+    )
+    if identity is None:
+        return None
+    new_reason = None if reachable else reason
+    if identity.reachable == reachable and identity.unreachable_reason == new_reason:
+        return None
+    identity.reachable = reachable
+    identity.unreachable_reason = new_reason
+    await session.flush()
+    contact = await get_contact(session, identity.contact_id)
+    record_contact_updated(session, contact, [])
+    return contact
+
+
+def record_contact_updated(session: AsyncSession, contact: Contact, merged_ids: list[int]) -> None:
+    event_log.record(
+        session,
+        ContactUpdated(contact=ContactOut.model_validate(contact), merged_ids=merged_ids),
+        event_log.Scope(),
+    )
 
 
 async def add_identity(session: AsyncSession, contact_id: int, address: Address) -> None:

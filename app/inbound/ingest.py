@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
 from app.contacts.models import Contact, ContactIdentity
-from app.contacts.service import resolve_contact
+from app.contacts.service import party_facts, resolve_contact
 from app.db import table, utcnow
 from app.events import log as event_log
 from app.events.types import ConversationCreated, ConversationUpdated, MessageCreated
@@ -35,7 +36,7 @@ from app.tickets.models import (
 )
 from app.tickets.sanitize import preview, sanitize_html
 from app.tickets.storage import FileStore
-from app.tickets.views import conversation_out, message_out
+from app.tickets.views import conversation_out, message_row_out
 from connectors.base import Address, AddressKind, InboundMessage, Party
 
 # Files above this size are written to disk off the event loop.
@@ -90,6 +91,7 @@ def storable(msg: InboundMessage) -> InboundMessage:
             name=_without_nul(sender.name),
             also_known_as=tuple(_storable_address(a) for a in sender.also_known_as),
             language=_without_nul(sender.language),
+            attributes=_without_nul(dict(sender.attributes)),
         ),
         text=_without_nul(msg.text),
         thread_key=_without_nul(msg.thread_key),
@@ -144,6 +146,13 @@ class _Sender:
     contact_id: int
     identity_id: int
     name: str | None
+    attributes: dict[str, Any]
+
+    def learns_from(self, party: Party) -> bool:
+        """Whether this message tells us something new about the person."""
+        if party.also_known_as or (self.name is None and party.name):
+            return True
+        return any(self.attributes.get(k) != v for k, v in party_facts(party).items())
 
 
 async def _stored(
@@ -177,6 +186,7 @@ async def _known_senders(session: AsyncSession, addresses: set[Address]) -> dict
             ContactIdentity.id,
             ContactIdentity.contact_id,
             Contact.name,
+            Contact.attributes,
         )
         .join(Contact, Contact.id == ContactIdentity.contact_id)
         .where(
@@ -188,7 +198,66 @@ async def _known_senders(session: AsyncSession, addresses: set[Address]) -> dict
             )
         )
     )
-    return {Address(AddressKind(r[0]), r[1]): _Sender(r[3], r[2], r[4]) for r in rows}
+    return {Address(AddressKind(r[0]), r[1]): _Sender(r[3], r[2], r[4], r[5] or {}) for r in rows}
+
+
+async def _create_contacts(
+    session: AsyncSession, parties: list[Party], now: datetime
+) -> dict[Address, _Sender]:
+    """A contact and identity for each of these first-time senders, in two multi-row
+    INSERTs. If another transaction created one of them meanwhile, nothing is created here
+    ({}), and the caller resolves them one by one."""
+    facts = [party_facts(p) for p in parties]
+    try:
+        async with session.begin_nested():
+            # RETURNING order is not guaranteed (and asking SQLAlchemy to sort makes SQLite
+            # insert row by row), so the new ids are matched by content: new contacts with
+            # the same name and facts are interchangeable.
+            contact_ids: dict[tuple[str | None, str], list[int]] = defaultdict(list)
+            for row in await session.execute(
+                insert(table(Contact)).returning(
+                    table(Contact).c.id, table(Contact).c.name, table(Contact).c.attributes
+                ),
+                [
+                    {"name": p.name, "attributes": f, "created_at": now, "updated_at": now}
+                    for p, f in zip(parties, facts, strict=True)
+                ],
+            ):
+                contact_ids[(row[1], _fact_key(row[2]))].append(row[0])
+            contacts = [
+                contact_ids[(p.name, _fact_key(f))].pop()
+                for p, f in zip(parties, facts, strict=True)
+            ]
+            identity_ids = {
+                (row[1], row[2]): row[0]
+                for row in await session.execute(
+                    insert(table(ContactIdentity)).returning(
+                        table(ContactIdentity).c.id,
+                        table(ContactIdentity).c.kind,
+                        table(ContactIdentity).c.address,
+                    ),
+                    [
+                        {
+                            "contact_id": contact_id,
+                            "kind": p.address.kind,
+                            "address": p.address.value,
+                            "reachable": True,
+                            "created_at": now,
+                        }
+                        for p, contact_id in zip(parties, contacts, strict=True)
+                    ],
+                )
+            }
+    except IntegrityError:
+        return {}
+    return {
+        p.address: _Sender(contact_id, identity_ids[(p.address.kind, p.address.value)], p.name, f)
+        for p, contact_id, f in zip(parties, contacts, facts, strict=True)
+    }
+
+
+def _fact_key(facts: dict[str, Any] | None) -> str:
+    return json.dumps(facts or {}, sort_keys=True)
 
 
 async def _latest_conversations(
@@ -242,7 +311,8 @@ class _Pending:
 @dataclass(frozen=True, slots=True)
 class _Stored:
     pending: _Pending
-    message: Message
+    message_id: int
+    row: dict[str, Any]  # the message's column values, as inserted
     attachments: list[Attachment]
 
 
@@ -265,22 +335,33 @@ async def ingest_many(
     Messages are decided in order, so a later one sees the conversations and contacts that
     an earlier one in the same batch created.
     """
+    if not items:
+        return []
     now = utcnow()
     prepared = [(inbox, storable(msg), _raw_bytes(msg)) for inbox, msg in items]
     results: list[IngestResult | None] = [None] * len(prepared)
     stored = await _stored(session, {(inbox.id, msg.external_id) for inbox, msg, _ in prepared})
 
-    # Senders: the known ones in one query; a first message creates its contact.
+    # Senders: the known ones in one query; first-time senders get their contacts in one
+    # go; anything more (another address to link, a new fact) goes through resolve_contact.
     known = await _known_senders(session, {msg.sender.address for _, msg, _ in prepared})
+    first_time: dict[Address, Party] = {}
+    for _inbox, msg, _raw in prepared:
+        if msg.sender.address not in known and not msg.sender.also_known_as:
+            first_time.setdefault(msg.sender.address, msg.sender)
+    if first_time:
+        known |= await _create_contacts(session, list(first_time.values()), now)
     senders: dict[int, _Sender] = {}
     for index, (_inbox, msg, _raw) in enumerate(prepared):
         sender = known.get(msg.sender.address)
-        needs_work = msg.sender.also_known_as or (
-            sender is not None and sender.name is None and msg.sender.name
-        )
-        if sender is None or needs_work:
+        if sender is None or sender.learns_from(msg.sender):
             resolved = await resolve_contact(session, msg.sender)
-            sender = _Sender(resolved.contact_id, resolved.identity_id, resolved.contact_name)
+            sender = _Sender(
+                resolved.contact_id,
+                resolved.identity_id,
+                resolved.contact_name,
+                {**(sender.attributes if sender else {}), **party_facts(msg.sender)},
+            )
             known[msg.sender.address] = sender
         senders[index] = sender
 
@@ -419,24 +500,33 @@ async def ingest_many(
         conversation.updated_at = now
     # Messages go in as one multi-row INSERT (no ORM unit of work: this is the hot path);
     # the conversations' new counters follow with the next flush.
-    messages: list[Message] = []
+    ids: list[int] = []
     if rows:
-        ids = await session.scalars(
-            insert(table(Message)).returning(table(Message).c.id, sort_by_parameter_order=True),
-            # The table's column is `metadata` (a name the ORM class cannot use).
-            [{"metadata" if k == "meta" else k: v for k, v in row.items()} for row in rows],
-        )
-        messages = [Message(id=id_, **row) for id_, row in zip(ids, rows, strict=True)]
+        # Matched by (inbox, external id), unique in a batch: RETURNING order is not
+        # guaranteed, and asking SQLAlchemy to sort makes SQLite insert row by row.
+        messages = table(Message)
+        inserted = {
+            (row[1], row[2]): row[0]
+            for row in await session.execute(
+                insert(messages).returning(
+                    messages.c.id, messages.c.inbox_id, messages.c.external_id
+                ),
+                # The table's column is `metadata` (a name the ORM class cannot use).
+                [{"metadata" if k == "meta" else k: v for k, v in row.items()} for row in rows],
+            )
+        }
+        ids = [inserted[(row["inbox_id"], row["external_id"])] for row in rows]
         await session.flush()
     stored_now = [
         _Stored(
             item,
-            message,
-            await _store_attachments(session, message.id, item.msg, policy)
+            message_id,
+            row,
+            await _store_attachments(session, message_id, item.msg, policy)
             if item.msg.attachments
             else [],
         )
-        for item, message in zip(pending, messages, strict=True)
+        for item, message_id, row in zip(pending, ids, rows, strict=True)
     ]
     await _record_events(session, stored_now)
     by_key = {(s.pending.inbox.id, s.pending.msg.external_id): s for s in stored_now}
@@ -445,7 +535,7 @@ async def ingest_many(
             first = by_key[(inbox.id, msg.external_id)]
             duplicate = first.pending.index != index
             results[index] = IngestResult(
-                first.message.id,
+                first.message_id,
                 first.pending.conversation.id,
                 duplicate=duplicate,
                 new_conversation=first.pending.opened and not duplicate,
@@ -506,8 +596,10 @@ async def _record_events(session: AsyncSession, stored: list[_Stored]) -> None:
         event_log.record(
             session,
             MessageCreated(
-                message=message_out(
-                    done.message, attachments=done.attachments, sender_name=item.sender.name
+                message=message_row_out(
+                    {**done.row, "id": done.message_id},
+                    attachments=done.attachments,
+                    sender_name=item.sender.name,
                 )
             ),
             event_log.Scope(inbox_id=item.inbox.id, conversation_id=conversation.id, public=True),

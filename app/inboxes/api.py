@@ -1,27 +1,97 @@
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, status
 
+from app.context import Context
 from app.deps import AdminAgent, ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
-from app.errors import NotFound
+from app.errors import Invalid, NotFound
 from app.fields import DbId
 from app.inboxes import service
+from app.inboxes.models import Inbox, InboxKind
+from app.inboxes.registry import webhook_url
 from app.inboxes.schemas import InboxCreate, InboxOut, InboxUpdate
+from connectors.base import ManagedConnector, SetupError
+from connectors.config import ChannelConfig
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/inboxes", tags=["inboxes"])
+
+# The provider is called outside any transaction (a slow provider must not hold the
+# database), before saving for a credentials check and after commit to register webhooks.
+
+
+def _setup_failed(exc: SetupError) -> Invalid:
+    return Invalid(str(exc), code="channel_setup_failed")
+
+
+async def _check(ctx: Context, kind: InboxKind, config: ChannelConfig) -> None:
+    connector = ctx.channel_connector(kind, config, inbox_id=0)
+    if not isinstance(connector, ManagedConnector):
+        return
+    try:
+        await connector.check()
+    except SetupError as exc:
+        raise _setup_failed(exc) from exc
+    finally:
+        await connector.aclose()
+
+
+async def _switch(ctx: Context, inbox: Inbox, *, on: bool) -> None:
+    """Register (on) or unregister (off) the inbox with its provider; SetupError on failure."""
+    connector = ctx.connector(inbox)
+    if not isinstance(connector, ManagedConnector):
+        return
+    try:
+        if on:
+            await connector.activate(webhook_url(inbox.kind, inbox.id, ctx.settings.public_url))
+        else:
+            await connector.deactivate()
+    finally:
+        await connector.aclose()
+
+
+async def _disable(ctx: Context, inbox_id: int) -> Inbox:
+    async with ctx.db.write() as session:
+        inbox = await service.get_inbox(session, inbox_id)
+        await service.update_inbox(
+            session,
+            ctx.secret_box,
+            inbox,
+            name=None,
+            config=None,
+            enabled=False,
+            agent_ids=None,
+            rotate_api_key=False,
+        )
+    ctx.verified_keys.forget(inbox_id)
+    return inbox
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_inbox(body: InboxCreate, _admin: AdminAgent, ctx: ContextDep) -> InboxOut:
+    """Channels with credentials (a bot token, a mail login) are checked before the inbox is
+    saved, and registered with their provider (a webhook) right after: 422
+    `channel_setup_failed` with the provider's reason if either fails, and nothing saved."""
+    config = service.validated_config(body.kind, body.config)
+    await _check(ctx, body.kind, config)
     async with ctx.db.write() as session:
         inbox, api_key = await service.create_inbox(
             session,
             ctx.secret_box,
             kind=body.kind,
             name=body.name,
-            config=body.config,
+            config=config,
             agent_ids=body.agent_ids,
         )
+    try:
+        await _switch(ctx, inbox, on=True)
+    except SetupError as exc:
+        async with ctx.db.write() as session:
+            await service.delete_unused_inbox(session, inbox.id)
+        raise _setup_failed(exc) from exc
     return service.inbox_out(
         inbox,
         ctx.secret_box,
@@ -63,6 +133,16 @@ async def get_inbox(
 async def update_inbox(
     inbox_id: DbId, body: InboxUpdate, _admin: AdminAgent, ctx: ContextDep
 ) -> InboxOut:
+    """New credentials are checked before they are saved. Enabling registers the inbox
+    with its provider again; if the provider refuses, the inbox is left disabled (422)."""
+    async with ctx.db.read() as session:
+        before = await service.get_inbox(session, inbox_id)
+    was_enabled = before.enabled
+    config = None
+    if body.config is not None:
+        config = service.changed_config(before, ctx.secret_box, body.config)
+        if body.enabled is not False:
+            await _check(ctx, before.kind, config)
     async with ctx.db.write() as session:
         inbox = await service.get_inbox(session, inbox_id)
         api_key = await service.update_inbox(
@@ -70,13 +150,32 @@ async def update_inbox(
             ctx.secret_box,
             inbox,
             name=body.name,
-            config=body.config,
+            config=config,
             enabled=body.enabled,
             agent_ids=body.agent_ids,
             rotate_api_key=body.rotate_api_key,
         )
         members = await service.agent_ids_by_inbox(session, [inbox_id])
     ctx.verified_keys.forget(inbox_id)
+    if was_enabled and config is not None:
+        # Unregister what the old settings registered (an old bot token's webhook would
+        # otherwise keep delivering here); the new settings register themselves below.
+        try:
+            await _switch(ctx, before, on=False)
+        except SetupError as exc:
+            log.warning("inbox %d: unregistering the old settings failed: %s", inbox_id, exc)
+    try:
+        if inbox.enabled and (not was_enabled or config is not None):
+            await _switch(ctx, inbox, on=True)
+        elif was_enabled and not inbox.enabled:
+            await _switch(ctx, before, on=False)
+    except SetupError as exc:
+        if inbox.enabled:
+            await _disable(ctx, inbox_id)
+            raise Invalid(
+                f"{exc} (the inbox was left disabled)", code="channel_setup_failed"
+            ) from exc
+        log.warning("inbox %d: unregistering from the provider failed: %s", inbox_id, exc)
     return service.inbox_out(
         inbox,
         ctx.secret_box,
@@ -88,17 +187,9 @@ async def update_inbox(
 
 @router.delete("/{inbox_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def disable_inbox(inbox_id: DbId, _admin: AdminAgent, ctx: ContextDep) -> None:
-    """Disables the inbox; its conversations and history stay."""
-    async with ctx.db.write() as session:
-        inbox = await service.get_inbox(session, inbox_id)
-        await service.update_inbox(
-            session,
-            ctx.secret_box,
-            inbox,
-            name=None,
-            config=None,
-            enabled=False,
-            agent_ids=None,
-            rotate_api_key=False,
-        )
-    ctx.verified_keys.forget(inbox_id)
+    """Disables the inbox (and unregisters its webhook); its conversations and history stay."""
+    inbox = await _disable(ctx, inbox_id)
+    try:
+        await _switch(ctx, inbox, on=False)
+    except SetupError as exc:
+        log.warning("inbox %d: unregistering from the provider failed: %s", inbox_id, exc)

@@ -36,7 +36,9 @@ def _nul_at(value: Any, where: str) -> str | None:
     return None
 
 
-def _validated(kind: InboxKind, values: dict[str, Any]) -> ChannelConfig:
+def validated_config(kind: InboxKind, values: dict[str, Any]) -> ChannelConfig:
+    """The settings as the channel's model reads them (secrets generated where absent);
+    422 with the first problem otherwise."""
     model = CONFIG_MODELS[kind]
     if where := _nul_at(values, "config"):
         raise Invalid(f"{where}: must not contain NUL characters", code="invalid_config")
@@ -61,6 +63,12 @@ def channel_config(inbox: Inbox, box: SecretBox) -> ChannelConfig:
     return model.model_validate({**inbox.config, **box.open(inbox.secrets_encrypted)})
 
 
+def changed_config(inbox: Inbox, box: SecretBox, changes: dict[str, Any]) -> ChannelConfig:
+    """The inbox's settings with `changes` applied (secrets left out keep their value)."""
+    current = {**inbox.config, **box.open(inbox.secrets_encrypted)}
+    return validated_config(inbox.kind, {**current, **changes})
+
+
 async def _set_agents(session: AsyncSession, inbox_id: int, agent_ids: list[int]) -> None:
     known = set((await session.scalars(select(Agent.id).where(Agent.id.in_(agent_ids)))).all())
     if missing := set(agent_ids) - known:
@@ -78,11 +86,11 @@ async def create_inbox(
     *,
     kind: InboxKind,
     name: str,
-    config: dict[str, Any],
+    config: ChannelConfig,
     agent_ids: list[int],
 ) -> tuple[Inbox, str | None]:
     """The new inbox, and its API key (for the `api` kind) in plain text, shown once."""
-    public, secrets = _split(_validated(kind, config))
+    public, secrets = _split(config)
     api_key = new_token() if kind == InboxKind.api else None
     inbox = Inbox(
         kind=kind,
@@ -105,7 +113,7 @@ async def update_inbox(
     inbox: Inbox,
     *,
     name: str | None,
-    config: dict[str, Any] | None,
+    config: ChannelConfig | None,
     enabled: bool | None,
     agent_ids: list[int] | None,
     rotate_api_key: bool,
@@ -116,8 +124,7 @@ async def update_inbox(
     if enabled is not None:
         inbox.enabled = enabled
     if config is not None:
-        current = {**inbox.config, **box.open(inbox.secrets_encrypted)}
-        public, secrets = _split(_validated(inbox.kind, {**current, **config}))
+        public, secrets = _split(config)
         inbox.config = public
         inbox.secrets_encrypted = box.seal(secrets) if secrets else None
     if agent_ids is not None:
@@ -131,6 +138,12 @@ async def update_inbox(
     inbox.updated_at = utcnow()
     await session.flush()
     return api_key
+
+
+async def delete_unused_inbox(session: AsyncSession, inbox_id: int) -> None:
+    """Remove an inbox that was just created and never used (its setup failed)."""
+    await session.execute(delete(inbox_agents).where(inbox_agents.c.inbox_id == inbox_id))
+    await session.execute(delete(Inbox).where(Inbox.id == inbox_id))
 
 
 async def get_inbox(session: AsyncSession, inbox_id: int) -> Inbox:

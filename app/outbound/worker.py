@@ -16,17 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-import httpx
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
+from app.contacts import service as contacts
 from app.contacts.models import ContactIdentity
 from app.context import Context
 from app.db import utcnow
 from app.inboxes.models import Inbox
-from app.inboxes.registry import SENDERS, ConnectorDeps
-from app.inboxes.service import channel_config
 from app.tickets.models import (
     Conversation,
     DeliveryAttempt,
@@ -39,6 +37,7 @@ from connectors.base import (
     Address,
     OutboundMessage,
     PermanentSendError,
+    RecipientUnreachable,
     SendError,
     SendResult,
 )
@@ -63,9 +62,8 @@ def backoff(attempt: int, *, base: float, cap: float) -> float:
 
 
 class DeliveryWorker:
-    def __init__(self, ctx: Context, http: httpx.AsyncClient, *, batch_size: int = 50) -> None:
+    def __init__(self, ctx: Context, *, batch_size: int = 50) -> None:
         self.ctx = ctx
-        self.http = http
         self.batch_size = batch_size
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -185,16 +183,12 @@ class DeliveryWorker:
     async def _send(self, job: Job) -> SendResult:
         if job.refusal is not None or job.inbox is None or job.outbound is None:
             raise PermanentSendError(job.refusal or "nothing to send")
-        factory = SENDERS.get(job.inbox.kind)
-        if factory is None:
-            raise PermanentSendError(f"replies on {job.inbox.kind} inboxes are not supported yet")
         try:
-            config = channel_config(job.inbox, self.ctx.secret_box)
+            connector = self.ctx.connector(job.inbox)
         except ValueError as exc:
             raise PermanentSendError(f"the inbox settings cannot be read: {exc}") from exc
-        connector = factory(
-            config, ConnectorDeps(job.inbox.id, self.http, self.ctx.settings.public_url)
-        )
+        if connector is None:
+            raise PermanentSendError(f"replies on {job.inbox.kind} inboxes are not supported yet")
         try:
             return await asyncio.wait_for(
                 connector.send(job.outbound), self.ctx.settings.delivery_timeout_seconds
@@ -225,15 +219,24 @@ class DeliveryWorker:
             message.updated_at = now
             if isinstance(result, SendResult):
                 outcome, error = "sent", None
-                message.delivery_status = DeliveryStatus.sent
+                if message.delivery_status == DeliveryStatus.queued:
+                    # (A provider's report may have arrived first and said more.)
+                    message.delivery_status = DeliveryStatus.sent
                 message.external_id = result.external_id
                 message.error = None
                 message.next_attempt_at = None
+                if result.metadata:
+                    message.meta = {**message.meta, **result.metadata}
             elif result.permanent or job.attempt >= settings.delivery_max_attempts:
                 outcome, error = "failed", result.reason
                 message.delivery_status = DeliveryStatus.failed
                 message.error = result.reason
                 message.next_attempt_at = None
+                if isinstance(result, RecipientUnreachable) and job.outbound is not None:
+                    # Later replies to this address fail at once, with the same reason.
+                    await contacts.set_reachability(
+                        session, job.outbound.to, reachable=False, reason=result.reason
+                    )
             else:
                 outcome, error = "retry", result.reason
                 delay = result.retry_after or backoff(

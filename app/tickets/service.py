@@ -7,7 +7,7 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +17,12 @@ from app.contacts.models import Contact, ContactIdentity
 from app.db import utcnow
 from app.errors import Invalid
 from app.events import log as event_log
-from app.events.types import ConversationUpdated, MessageCreated, MessageUpdated
+from app.events.types import (
+    ConversationCreated,
+    ConversationUpdated,
+    MessageCreated,
+    MessageUpdated,
+)
 from app.fields import MAX_ID, to_utc
 from app.inboxes.models import Inbox, inbox_agents
 from app.tickets.models import (
@@ -29,7 +34,7 @@ from app.tickets.models import (
     Priority,
     Status,
 )
-from app.tickets.sanitize import preview
+from app.tickets.sanitize import preview, sanitize_html
 from app.tickets.views import conversation_view, message_out, message_views
 
 T = TypeVar("T")
@@ -349,15 +354,22 @@ async def mark_read(session: AsyncSession, conversation: Conversation) -> None:
 
 
 async def add_message(
-    session: AsyncSession, conversation: Conversation, agent: Agent, *, body: str, private: bool
+    session: AsyncSession,
+    conversation: Conversation,
+    agent: Agent | None,
+    *,
+    body: str,
+    private: bool,
 ) -> Message:
-    """An agent's reply (queued for the delivery worker) or private note (never sent)."""
+    """An agent's reply (queued for the delivery worker) or private note (never sent).
+    Without an agent it is an automatic reply the channel's settings asked for: sent the
+    same way, but it neither answers the customer's wait nor counts as a first response."""
     now = utcnow()
     message = Message(
         conversation_id=conversation.id,
         inbox_id=conversation.inbox_id,
         direction=Direction.note if private else Direction.outbound,
-        sender_agent_id=agent.id,
+        sender_agent_id=agent.id if agent else None,
         body_text=body,
         subject=_reply_subject(conversation.subject) if not private else None,
         delivery_status=None if private else DeliveryStatus.queued,
@@ -365,7 +377,7 @@ async def add_message(
         created_at=now,
         updated_at=now,
         attempts=0,
-        meta={},
+        meta={} if agent else {"automatic": True},
     )
     session.add(message)
     await session.flush()
@@ -375,21 +387,59 @@ async def add_message(
     if not private:
         conversation.last_message_at = now
         conversation.last_message_preview = preview(body)
-        conversation.waiting_since = None
-        conversation.unread_count = 0
-        if conversation.first_response_at is None:
-            conversation.first_response_at = now
-        changes += ["waiting_since", "unread_count"]
+        if agent is not None:
+            conversation.waiting_since = None
+            conversation.unread_count = 0
+            if conversation.first_response_at is None:
+                conversation.first_response_at = now
+            changes += ["waiting_since", "unread_count"]
     await session.flush()
     event_log.record(
         session,
-        MessageCreated(message=message_out(message, sender_name=agent.name)),
+        MessageCreated(message=message_out(message, sender_name=agent.name if agent else None)),
         event_log.Scope(
             inbox_id=message.inbox_id, conversation_id=conversation.id, public=not private
         ),
     )
     await record_conversation_change(session, conversation, changes)
     return message
+
+
+async def outreach_conversation(
+    session: AsyncSession, *, inbox_id: int, contact_id: int, identity_id: int
+) -> Conversation:
+    """Where a message we start (a confirmation, not an answer) goes: the contact's latest
+    conversation in that inbox, else a new one, resolved from the start so that it does
+    not wait in anyone's queue (an answer from the customer reopens it)."""
+    conversation = await session.scalar(
+        select(Conversation)
+        .where(Conversation.inbox_id == inbox_id, Conversation.contact_id == contact_id)
+        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+        .limit(1)
+    )
+    if conversation is not None:
+        return conversation
+    now = utcnow()
+    conversation = Conversation(
+        inbox_id=inbox_id,
+        contact_id=contact_id,
+        identity_id=identity_id,
+        status=Status.resolved,
+        priority=Priority.none,
+        unread_count=0,
+        resolved_at=now,
+        created_at=now,
+        last_activity_at=now,
+        updated_at=now,
+    )
+    session.add(conversation)
+    await session.flush()
+    event_log.record(
+        session,
+        ConversationCreated(conversation=await conversation_view(session, conversation)),
+        event_log.Scope(inbox_id=inbox_id, conversation_id=conversation.id),
+    )
+    return conversation
 
 
 def _reply_subject(subject: str | None) -> str | None:
@@ -422,3 +472,89 @@ async def record_message_updated(session: AsyncSession, message: Message) -> Non
             public=message.direction in (Direction.inbound, Direction.outbound),
         ),
     )
+
+
+async def edit_inbound(
+    session: AsyncSession,
+    *,
+    inbox_id: int,
+    external_id: str,
+    text: str,
+    html: str | None,
+    edited_at: datetime,
+) -> Message | None:
+    """The customer edited a message: show the new text, keep every earlier one in
+    `metadata.edits`. A repeated edit changes nothing; an unknown message is None."""
+    message = await session.scalar(
+        select(Message).where(
+            Message.inbox_id == inbox_id,
+            Message.external_id == external_id,
+            Message.direction == Direction.inbound,
+        )
+    )
+    if message is None or (message.body_text == text and message.body_html == html):
+        return message
+    edits = list(message.meta.get("edits", []))
+    edits.append({"text": message.body_text, "replaced_at": edited_at.isoformat()})
+    message.meta = {**message.meta, "edits": edits}
+    message.body_text = text
+    message.body_html = sanitize_html(html) if html else None
+    message.updated_at = utcnow()
+    await session.flush()
+    await record_message_updated(session, message)
+    return message
+
+
+# How far along a reply is; a report never moves a message to a lower rank, so callbacks
+# that arrive out of order cannot undo a later state. `failed` outranks `sent` (a carrier
+# gives up after accepting) but never a confirmed delivery.
+_DELIVERY_RANK = {
+    DeliveryStatus.queued: 0,
+    DeliveryStatus.sent: 1,
+    DeliveryStatus.failed: 2,
+    DeliveryStatus.delivered: 3,
+    DeliveryStatus.read: 4,
+}
+
+
+async def report_delivery(
+    session: AsyncSession,
+    *,
+    inbox_id: int,
+    message_id: int | None,
+    external_id: str | None,
+    status: DeliveryStatus,
+    reason: str | None,
+    details: dict[str, Any],
+) -> Message | None:
+    """Apply a provider's report on one of our replies, found by our id or the provider's
+    (always within this inbox). None when no such reply exists."""
+    stmt = select(Message).where(
+        Message.inbox_id == inbox_id, Message.direction == Direction.outbound
+    )
+    if message_id is not None:
+        stmt = stmt.where(Message.id == message_id)
+    elif external_id is not None:
+        stmt = stmt.where(Message.external_id == external_id)
+    else:
+        return None
+    message = await session.scalar(stmt)
+    if message is None:
+        return None
+    current = message.delivery_status or DeliveryStatus.queued
+    if details:
+        message.meta = {**message.meta, **details}
+    if _DELIVERY_RANK[status] > _DELIVERY_RANK[current]:
+        message.delivery_status = status
+        message.error = reason if status == DeliveryStatus.failed else None
+        if external_id and not message.external_id:
+            message.external_id = external_id
+        if current == DeliveryStatus.queued:
+            # Reported before the worker recorded its own result: nothing left to send.
+            message.next_attempt_at = None
+    elif not details:
+        return message
+    message.updated_at = utcnow()
+    await session.flush()
+    await record_message_updated(session, message)
+    return message

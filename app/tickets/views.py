@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -107,39 +107,77 @@ def attachment_out(att: Attachment) -> AttachmentOut:
     )
 
 
+# What a message view is made of: the same names on a Message and on a row dict.
+_MESSAGE_FIELDS = (
+    "id",
+    "conversation_id",
+    "inbox_id",
+    "direction",
+    "body_text",
+    "body_html",
+    "subject",
+    "sender_agent_id",
+    "sender_contact_id",
+    "external_id",
+    "is_auto",
+    "delivery_status",
+    "error",
+    "attempts",
+    "created_at",
+    "sent_at",
+    "meta",
+)
+
+
 def message_out(
     msg: Message,
     *,
     attachments: Sequence[Attachment] = (),
     sender_name: str | None = None,
 ) -> MessageOut:
-    if msg.sender_agent_id is not None:
-        sender: Ref | None = Ref(id=msg.sender_agent_id, name=sender_name)
+    return message_row_out(
+        {name: getattr(msg, name) for name in _MESSAGE_FIELDS},
+        attachments=attachments,
+        sender_name=sender_name,
+    )
+
+
+def message_row_out(
+    row: Mapping[str, Any],
+    *,
+    attachments: Sequence[Attachment] = (),
+    sender_name: str | None = None,
+) -> MessageOut:
+    """The view of a message given as its column values (ingest inserts rows, not objects);
+    absent columns take their defaults."""
+    agent_id, contact_id = row.get("sender_agent_id"), row.get("sender_contact_id")
+    if agent_id is not None:
+        sender: Ref | None = Ref(id=agent_id, name=sender_name)
         sender_type = "agent"
-    elif msg.sender_contact_id is not None:
-        sender = Ref(id=msg.sender_contact_id, name=sender_name)
+    elif contact_id is not None:
+        sender = Ref(id=contact_id, name=sender_name)
         sender_type = "contact"
     else:
         sender, sender_type = None, "system"
     return MessageOut(
-        id=msg.id,
-        conversation_id=msg.conversation_id,
-        inbox_id=msg.inbox_id,
-        direction=msg.direction,
-        body_text=msg.body_text,
-        body_html=msg.body_html,
-        subject=msg.subject,
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        inbox_id=row["inbox_id"],
+        direction=row["direction"],
+        body_text=row["body_text"],
+        body_html=row.get("body_html"),
+        subject=row.get("subject"),
         sender=sender,
         sender_type=sender_type,
         attachments=[attachment_out(a) for a in attachments],
-        external_id=msg.external_id,
-        is_auto=msg.is_auto,
-        delivery_status=msg.delivery_status,
-        error=msg.error,
-        attempts=msg.attempts,
-        created_at=msg.created_at,
-        sent_at=msg.sent_at,
-        metadata=dict(msg.meta or {}),
+        external_id=row.get("external_id"),
+        is_auto=row.get("is_auto") or False,
+        delivery_status=row.get("delivery_status"),
+        error=row.get("error"),
+        attempts=row.get("attempts") or 0,
+        created_at=row["created_at"],
+        sent_at=row.get("sent_at"),
+        metadata=dict(row.get("meta") or {}),
     )
 
 

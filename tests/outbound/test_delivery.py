@@ -10,7 +10,6 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -40,9 +39,8 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-async def worker(running: Running) -> AsyncIterator[DeliveryWorker]:
-    async with httpx.AsyncClient(timeout=5) as http:
-        yield DeliveryWorker(running.ctx, http)
+def worker(running: Running) -> DeliveryWorker:
+    return DeliveryWorker(running.ctx)
 
 
 async def start_conversation(running: Running, admin: Api, outbound_url: str) -> int:
