@@ -134,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Bot API URLs carry the bot token: httpx logs every request's URL at INFO, PTB its base
+    # URL at DEBUG.
+    for name, floor in (("httpx", logging.WARNING), ("telegram", logging.INFO)):
+        logging.getLogger(name).setLevel(max(floor, logging.getLogger().level))
     code: int = args.func(args)
     return code
 

@@ -37,3 +37,6 @@ class RateLimiter:
 
 LOGIN_PER_IP = parse("20/minute")
 LOGIN_PER_EMAIL = parse("10/minute")
+# A callback form is filled in once, maybe twice: more is a bot or a prank.
+CALLBACK_PER_IP = parse("10/hour")
+CALLBACK_PER_PHONE = parse("3/hour")

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
 
     event_retention_days: float = Field(default=7.0, gt=0)
 
+    # How far ahead a visitor may ask to be called, and how long a second request for the
+    # same number is merged into the open one rather than queued again.
+    callback_horizon_days: int = Field(default=30, ge=1)
+    callback_merge_minutes: float = Field(default=30.0, ge=0)
+
     # Live events (app/realtime). Each socket gets a bounded queue of this many frames; a
     # client that falls that far behind is closed with 4001 and resumes from its last id.
     socket_queue_frames: int = Field(default=1000, ge=1)

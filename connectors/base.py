@@ -111,6 +111,10 @@ class ReachabilityChange:
     address: Address
     reachable: bool
     reason: str | None = None
+    # The external id of the inbound message that says so (an SMS "STOP"): the change
+    # applies only when that message is new, so a late repeat of an old STOP cannot undo
+    # a START that came after it.
+    cause: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +155,8 @@ class OutboundMessage:
 @dataclass(frozen=True, slots=True)
 class SendResult:
     external_id: str | None  # the provider's message id
+    # Provider facts kept on the message (SMS segments, price…), as DeliveryUpdate.metadata.
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 class SendError(Exception):
@@ -170,6 +176,12 @@ class PermanentSendError(SendError):
 
 class TransientSendError(SendError):
     permanent = False
+
+
+class RecipientUnreachable(PermanentSendError):
+    """The provider says this address takes nothing more from us (the customer blocked the
+    bot, opted out of SMS): the reply fails, and the address is marked unreachable with
+    `reason`, so later replies fail at once until the customer is reachable again."""
 
 
 class SetupError(Exception):

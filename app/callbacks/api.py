@@ -5,11 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.callbacks import service
-from app.callbacks.models import CallbackStatus
+from app.callbacks.models import CallbackStatus, CallbackView
 from app.callbacks.schemas import CallbackOut, CallbackPage, CallbackUpdate
 from app.deps import ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
 from app.fields import DbId, UtcDatetime
+from app.inboxes.service import channel_config, get_inbox
 from app.tickets.service import decode_cursor, encode_cursor
+from connectors.callback.config import CallbackConfig
 
 router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
 
@@ -18,15 +20,19 @@ router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
 async def list_callbacks(
     agent: CurrentAgent,
     session: ReadSession,
+    view: CallbackView | None = None,
     status: CallbackStatus | None = None,
     due_before: UtcDatetime | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> CallbackPage:
-    """The callback queue, soonest due first."""
+    """The callback queue, soonest due first. `view`: `due_now` (the window is open),
+    `overdue` (the window passed), `scheduled` (later), `done` (completed, no answer,
+    cancelled)."""
     rows = await service.list_callbacks(
         session,
         visible=await visible_inbox_ids(session, agent),
+        view=view,
         status=status,
         due_before=due_before,
         after=decode_cursor(cursor) if cursor else None,
@@ -46,10 +52,12 @@ async def update_callback(
     async with ctx.db.write() as session:
         visible = await visible_inbox_ids(session, agent)
         callback = await service.get_callback(session, callback_id, visible)
+        config = channel_config(await get_inbox(session, callback.inbox_id), ctx.secret_box)
         await service.update_callback(
             session,
             callback,
             agent,
+            config if isinstance(config, CallbackConfig) else CallbackConfig(),
             fields=body.model_fields_set,
             status=body.status,
             scheduled_at=body.scheduled_at,

@@ -18,6 +18,20 @@ class CallbackStatus(StrEnum):
 
 
 OPEN_CALLBACK_STATUSES = (CallbackStatus.requested, CallbackStatus.scheduled)
+DONE_CALLBACK_STATUSES = (
+    CallbackStatus.completed,
+    CallbackStatus.no_answer,
+    CallbackStatus.cancelled,
+)
+
+
+class CallbackView(StrEnum):
+    """The agent queue's tabs."""
+
+    due_now = "due_now"  # open, its time has come, not yet missed
+    overdue = "overdue"  # open, missed
+    scheduled = "scheduled"  # open, later
+    done = "done"
 
 
 class CallbackRequest(Base):
@@ -40,6 +54,15 @@ class CallbackRequest(Base):
     # When the call should happen: the scheduled time, else the start of the preferred
     # window, else the request time. Kept denormalized so the queue sorts on an index.
     due_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # After this the call counts as missed: the end of the preferred window, else an hour
+    # after it fell due.
+    missed_after: Mapped[datetime] = mapped_column(default=utcnow)
+    # When `callback.due` was announced for the window opening and for a miss (reset when
+    # the call is rescheduled), so each fires once.
+    due_announced_at: Mapped[datetime | None]
+    missed_announced_at: Mapped[datetime | None]
+    # After "no answer": when to try again (in business hours), for the agent to accept.
+    retry_suggested_at: Mapped[datetime | None]
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
     outcome_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

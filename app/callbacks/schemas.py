@@ -25,6 +25,7 @@ class CallbackOut(BaseModel):
     status: CallbackStatus
     scheduled_at: datetime | None
     due_at: datetime
+    retry_suggested_at: datetime | None
     assignee_id: int | None
     outcome_note: str | None
     created_at: datetime

@@ -335,6 +335,8 @@ async def ingest_many(
     Messages are decided in order, so a later one sees the conversations and contacts that
     an earlier one in the same batch created.
     """
+    if not items:
+        return []
     now = utcnow()
     prepared = [(inbox, storable(msg), _raw_bytes(msg)) for inbox, msg in items]
     results: list[IngestResult | None] = [None] * len(prepared)

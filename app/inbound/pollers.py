@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=120)  # several polls long: a poll returns within ~30 s
 SCAN_SECONDS = 5.0
+BACKOFF_START_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 60.0
 
 
@@ -94,16 +95,29 @@ class PollerSupervisor:
             return False
 
     async def _stop(self, inbox_ids: Sequence[int]) -> None:
+        """Stop these loops and hand their leases back, so that a restarted (or another)
+        process takes over at once rather than when the lease runs out."""
         loops = [self.loops.pop(i) for i in inbox_ids]
         for loop in loops:
             loop.task.cancel()
         await asyncio.gather(*(loop.task for loop in loops), return_exceptions=True)
+        if not inbox_ids:
+            return
+        try:
+            async with self.ctx.db.write() as session:
+                await session.execute(
+                    update(PollerState)
+                    .where(PollerState.inbox_id.in_(inbox_ids), PollerState.holder == self.holder)
+                    .values(holder=None, lease_until=None, updated_at=utcnow())
+                )
+        except Exception:
+            log.warning("could not release the leases of inboxes %s", list(inbox_ids))
 
     async def _pull(self, inbox: Inbox) -> None:
         """Pull one inbox for as long as the supervisor wants it: take the lease, poll and
         store, and after any error back off and start over with a fresh connection."""
         ref = InboxRef(inbox.id, inbox.kind)
-        delay = 1.0
+        delay = BACKOFF_START_SECONDS
         while True:
             if not await self._take_lease(inbox.id):
                 await asyncio.sleep(LEASE.total_seconds() / 4)
@@ -118,7 +132,7 @@ class PollerSupervisor:
                     await self._store(ref, items, next_cursor)
                     await connector.committed(next_cursor)
                     cursor = next_cursor
-                    delay = 1.0
+                    delay = BACKOFF_START_SECONDS
             except asyncio.CancelledError:
                 raise
             except LeaseLost:

@@ -21,6 +21,7 @@ from connectors.base import InboundMessage
 log = logging.getLogger(__name__)
 
 _GATHER_TURNS = 3
+_STRAGGLER_WAIT = 0.001
 
 _Item = tuple[InboxRef, InboundMessage, "asyncio.Future[IngestResult]"]
 
@@ -46,13 +47,20 @@ class IngestQueue:
         return await asyncio.shield(future)
 
     async def _write_all(self) -> None:
+        last_batch = 0
         while self._waiting:
             # Let the requests already on the wire join this batch: a few turns of the
             # event loop (no timer, so an idle server answers as fast as before).
             for _ in range(_GATHER_TURNS):
                 await asyncio.sleep(0)
+            if len(self._waiting) * 4 < last_batch:
+                # Under load, the callers just answered are sending their next messages:
+                # a moment's wait lets them share one transaction instead of a trickle
+                # of tiny ones (each costs the same fixed work).
+                await asyncio.sleep(_STRAGGLER_WAIT)
             batch = self._waiting[: self._max_batch]
             del self._waiting[: self._max_batch]
+            last_batch = len(batch)
             await self._write(batch)
 
     async def _write(self, batch: list[_Item]) -> None:

@@ -71,7 +71,7 @@ async def apply_updates(
                     inbox.id,
                     item.message_id or item.external_id,
                 )
-        elif isinstance(item, ReachabilityChange):
+        elif isinstance(item, ReachabilityChange) and (item.cause is None or item.cause in fresh):
             await contacts.set_reachability(
                 session, item.address, reachable=item.reachable, reason=item.reason
             )

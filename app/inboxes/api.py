@@ -182,6 +182,13 @@ async def update_inbox(
         )
         members = await service.agent_ids_by_inbox(session, [inbox_id])
     ctx.verified_keys.forget(inbox_id)
+    if was_enabled and config is not None:
+        # Unregister what the old settings registered (an old bot token's webhook would
+        # otherwise keep delivering here); the new settings register themselves below.
+        try:
+            await _switch(ctx, before, on=False)
+        except SetupError as exc:
+            log.warning("inbox %d: unregistering the old settings failed: %s", inbox_id, exc)
     try:
         if inbox.enabled and (not was_enabled or config is not None):
             await _switch(ctx, inbox, on=True)

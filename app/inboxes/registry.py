@@ -15,7 +15,9 @@ from connectors.callback.config import CallbackConfig
 from connectors.config import ChannelConfig
 from connectors.email.config import EmailConfig
 from connectors.sms.config import SmsConfig
+from connectors.sms.connector import TwilioSmsConnector
 from connectors.telegram.config import TelegramConfig
+from connectors.telegram.connector import telegram_connector
 from connectors.webchat.config import WebchatConfig
 
 CONFIG_MODELS: Mapping[InboxKind, type[ChannelConfig]] = {
@@ -44,11 +46,36 @@ def _api(config: ChannelConfig, deps: ConnectorDeps) -> Connector:
     return ApiConnector(config, deps.http)
 
 
+def _sms(config: ChannelConfig, deps: ConnectorDeps) -> Connector:
+    if not isinstance(config, SmsConfig):  # pragma: no cover - CONFIG_MODELS guarantees it
+        raise TypeError(type(config))
+    return TwilioSmsConnector(
+        config,
+        inbox_id=deps.inbox_id,
+        http=deps.http,
+        public_url=deps.public_url,
+        max_attachment_bytes=deps.max_attachment_bytes,
+    )
+
+
+def _telegram(config: ChannelConfig, deps: ConnectorDeps) -> Connector:
+    if not isinstance(config, TelegramConfig):  # pragma: no cover - CONFIG_MODELS guarantees it
+        raise TypeError(type(config))
+    return telegram_connector(
+        config,
+        http=deps.http,
+        max_attachment_bytes=deps.max_attachment_bytes,
+        inbox_id=deps.inbox_id,
+    )
+
+
 # Kind → its connector. A kind missing here has none yet: its replies fail with a clear
 # reason. Which protocols a connector speaks (webhook, polling, managed) decides where the
 # app uses it.
 CONNECTORS: Mapping[InboxKind, Callable[[ChannelConfig, ConnectorDeps], Connector]] = {
     InboxKind.api: _api,
+    InboxKind.sms: _sms,
+    InboxKind.telegram: _telegram,
 }
 
 

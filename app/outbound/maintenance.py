@@ -1,4 +1,4 @@
-"""Periodic jobs: wake snoozed conversations, trim the event log."""
+"""Periodic jobs: wake snoozed conversations, announce due callbacks, trim the event log."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 
 from sqlalchemy import select
 
+from app.callbacks import service as callbacks
 from app.context import Context
 from app.db import utcnow
 from app.events import log as event_log
@@ -16,8 +17,8 @@ from app.tickets.service import record_conversation_change
 
 log = logging.getLogger(__name__)
 
-INTERVAL_SECONDS = 30.0
-RETENTION_EVERY = 120  # rounds: about once an hour
+INTERVAL_SECONDS = 10.0  # how late a snooze ends or a callback window is announced, at most
+RETENTION_EVERY = 360  # rounds: about once an hour
 
 
 async def wake_snoozed(ctx: Context) -> int:
@@ -42,6 +43,11 @@ async def wake_snoozed(ctx: Context) -> int:
     return len(due)
 
 
+async def announce_callbacks(ctx: Context) -> int:
+    async with ctx.db.write() as session:
+        return await callbacks.announce_due(session, utcnow())
+
+
 async def trim_events(ctx: Context) -> int:
     async with ctx.db.write() as session:
         return await event_log.delete_older_than(session, ctx.settings.event_retention_days)
@@ -52,6 +58,7 @@ async def run_maintenance(ctx: Context, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             await wake_snoozed(ctx)
+            await announce_callbacks(ctx)
             if rounds % RETENTION_EVERY == 0:
                 trimmed = await trim_events(ctx)
                 if trimmed:

@@ -20,6 +20,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
+from app.contacts import service as contacts
 from app.contacts.models import ContactIdentity
 from app.context import Context
 from app.db import utcnow
@@ -36,6 +37,7 @@ from connectors.base import (
     Address,
     OutboundMessage,
     PermanentSendError,
+    RecipientUnreachable,
     SendError,
     SendResult,
 )
@@ -223,11 +225,18 @@ class DeliveryWorker:
                 message.external_id = result.external_id
                 message.error = None
                 message.next_attempt_at = None
+                if result.metadata:
+                    message.meta = {**message.meta, **result.metadata}
             elif result.permanent or job.attempt >= settings.delivery_max_attempts:
                 outcome, error = "failed", result.reason
                 message.delivery_status = DeliveryStatus.failed
                 message.error = result.reason
                 message.next_attempt_at = None
+                if isinstance(result, RecipientUnreachable) and job.outbound is not None:
+                    # Later replies to this address fail at once, with the same reason.
+                    await contacts.set_reachability(
+                        session, job.outbound.to, reachable=False, reason=result.reason
+                    )
             else:
                 outcome, error = "retry", result.reason
                 delay = result.retry_after or backoff(

@@ -17,7 +17,12 @@ from app.contacts.models import Contact, ContactIdentity
 from app.db import utcnow
 from app.errors import Invalid
 from app.events import log as event_log
-from app.events.types import ConversationUpdated, MessageCreated, MessageUpdated
+from app.events.types import (
+    ConversationCreated,
+    ConversationUpdated,
+    MessageCreated,
+    MessageUpdated,
+)
 from app.fields import MAX_ID, to_utc
 from app.inboxes.models import Inbox, inbox_agents
 from app.tickets.models import (
@@ -398,6 +403,43 @@ async def add_message(
     )
     await record_conversation_change(session, conversation, changes)
     return message
+
+
+async def outreach_conversation(
+    session: AsyncSession, *, inbox_id: int, contact_id: int, identity_id: int
+) -> Conversation:
+    """Where a message we start (a confirmation, not an answer) goes: the contact's latest
+    conversation in that inbox, else a new one, resolved from the start so that it does
+    not wait in anyone's queue (an answer from the customer reopens it)."""
+    conversation = await session.scalar(
+        select(Conversation)
+        .where(Conversation.inbox_id == inbox_id, Conversation.contact_id == contact_id)
+        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+        .limit(1)
+    )
+    if conversation is not None:
+        return conversation
+    now = utcnow()
+    conversation = Conversation(
+        inbox_id=inbox_id,
+        contact_id=contact_id,
+        identity_id=identity_id,
+        status=Status.resolved,
+        priority=Priority.none,
+        unread_count=0,
+        resolved_at=now,
+        created_at=now,
+        last_activity_at=now,
+        updated_at=now,
+    )
+    session.add(conversation)
+    await session.flush()
+    event_log.record(
+        session,
+        ConversationCreated(conversation=await conversation_view(session, conversation)),
+        event_log.Scope(inbox_id=inbox_id, conversation_id=conversation.id),
+    )
+    return conversation
 
 
 def _reply_subject(subject: str | None) -> str | None:

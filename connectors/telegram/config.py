@@ -13,5 +13,10 @@ class TelegramConfig(ChannelConfig):
 
     bot_token: str = Field(default="", max_length=200)
     mode: Literal["webhook", "polling"] = "webhook"
-    webhook_secret: str = Field(default="", max_length=256)
+    # Telegram accepts only these characters in a webhook's secret_token.
+    webhook_secret: str = Field(default="", max_length=256, pattern=r"^[A-Za-z0-9_-]*$")
     api_base_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
+    # Sent as a reply to /start (empty: no welcome).
+    welcome_message: str = Field(default="", max_length=4096)
+    # Groups the bot is a member of become conversations too (one per group); off by default.
+    allow_groups: bool = False

@@ -1,8 +1,8 @@
 """canned responses
 
 Revision ID: 0006
-Revises: 0002, 0002_live (both branches' second revisions meet here since the console
-merged the live branch; the lead re-chains revisions at merge)
+Revises: 0003 (the head of main + live when the console merged them; the lead re-chains
+revisions at merge)
 Create Date: 2026-11-23 19:15:48.684538
 """
 
@@ -15,7 +15,7 @@ import app.db
 
 
 revision: str = '0006'
-down_revision: str | tuple[str, ...] | None = ('0002', '0002_live')
+down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from app.inboxes.models import Inbox
 from tests.agents.test_auth import assert_error
 from tests.conftest import Api, ApiInbox, Running, create_agent, create_api_inbox, post_incoming
+from tests.fakes.telegram import fake_telegram
+from tests.fakes.twilio import ACCOUNT_SID, FakeTwilio, running_twilio
 
 HMAC_SECRET = "s3cr3t-hmac-value"
 BOT_TOKEN = "123:SECRETTOKEN"
@@ -31,7 +35,11 @@ SECRETS = (
 INBOXES: dict[str, dict[str, Any]] = {
     "api": {"outbound_url": "https://shop.example.com/hook", "hmac_secret": HMAC_SECRET},
     "telegram": {"bot_token": BOT_TOKEN, "webhook_secret": TELEGRAM_WEBHOOK_SECRET},
-    "sms": {"account_sid": "AC123", "auth_token": SMS_AUTH_TOKEN, "from_number": "+15005550006"},
+    "sms": {
+        "account_sid": ACCOUNT_SID,
+        "auth_token": SMS_AUTH_TOKEN,
+        "from_number": "+15005550006",
+    },
     "email": {
         "imap_host": "imap.example.com",
         "imap_username": "support@example.com",
@@ -50,6 +58,14 @@ EXPECTED_SECRETS_SET = {
 }
 
 
+@pytest.fixture(autouse=True)
+async def telegram_api() -> AsyncIterator[str]:
+    """Telegram inboxes check their token (getMe) and register their webhook: at a fake."""
+    async with fake_telegram(BOT_TOKEN, NEW_BOT_TOKEN, "1:x", "1:abc") as fake:
+        INBOXES["telegram"]["api_base_url"] = fake.url
+        yield fake.url
+
+
 def assert_no_secret(response: httpx.Response) -> None:
     for secret in SECRETS:
         assert secret not in response.text, (secret, response.request.url, response.text)
@@ -65,8 +81,17 @@ async def create_inbox(admin: Api, kind: str, config: dict[str, Any]) -> dict[st
     return body
 
 
-async def test_secrets_are_never_returned(running: Running, admin: Api) -> None:
-    created = {kind: await create_inbox(admin, kind, config) for kind, config in INBOXES.items()}
+@pytest.fixture
+async def twilio() -> AsyncIterator[FakeTwilio]:
+    """SMS credentials are checked with Twilio when an inbox is saved."""
+    async with running_twilio() as fake:
+        fake.auth_token = SMS_AUTH_TOKEN
+        yield fake
+
+
+async def test_secrets_are_never_returned(running: Running, admin: Api, twilio: FakeTwilio) -> None:
+    configs = {**INBOXES, "sms": {**INBOXES["sms"], "api_base_url": twilio.url}}
+    created = {kind: await create_inbox(admin, kind, config) for kind, config in configs.items()}
     agent = await create_agent(admin, "sara@example.com")
     ids = [inbox["id"] for inbox in created.values()]
     responses: list[httpx.Response] = []
@@ -117,10 +142,15 @@ async def test_secrets_are_never_returned(running: Running, admin: Api) -> None:
         assert secret not in stored
 
 
-async def test_generated_secrets_are_listed_but_not_shown(admin: Api) -> None:
+async def test_generated_secrets_are_listed_but_not_shown(admin: Api, telegram_api: str) -> None:
     api = await admin.post("/api/v1/inboxes", json={"kind": "api", "name": "A", "config": {}})
     telegram = await admin.post(
-        "/api/v1/inboxes", json={"kind": "telegram", "name": "T", "config": {"bot_token": "1:x"}}
+        "/api/v1/inboxes",
+        json={
+            "kind": "telegram",
+            "name": "T",
+            "config": {"bot_token": "1:x", "api_base_url": telegram_api},
+        },
     )
     assert api.status_code == 201, api.text
     assert telegram.status_code == 201, telegram.text
@@ -174,8 +204,10 @@ async def test_api_key_is_shown_once_and_can_be_rotated(running: Running, admin:
     assert_error(no_key, 401)
 
 
-async def test_rotating_a_key_needs_an_api_inbox(admin: Api) -> None:
-    telegram = await create_inbox(admin, "telegram", {"bot_token": "1:abc"})
+async def test_rotating_a_key_needs_an_api_inbox(admin: Api, telegram_api: str) -> None:
+    telegram = await create_inbox(
+        admin, "telegram", {"bot_token": "1:abc", "api_base_url": telegram_api}
+    )
     response = await admin.patch(f"/api/v1/inboxes/{telegram['id']}", json={"rotate_api_key": True})
     assert_error(response, 422)
     assert "api_key" not in response.json()
@@ -225,9 +257,11 @@ async def test_inbox_kind_and_config_are_validated(admin: Api) -> None:
     assert (await admin.get("/api/v1/inboxes")).json() == []
 
 
-async def test_refused_change_leaves_the_inbox_as_it_was(admin: Api) -> None:
+async def test_refused_change_leaves_the_inbox_as_it_was(admin: Api, telegram_api: str) -> None:
     agent = await create_agent(admin, "sara@example.com")
-    inbox = await create_inbox(admin, "telegram", {"bot_token": "1:x", "mode": "webhook"})
+    inbox = await create_inbox(
+        admin, "telegram", {"bot_token": "1:x", "mode": "webhook", "api_base_url": telegram_api}
+    )
     path = f"/api/v1/inboxes/{inbox['id']}"
     before = (await admin.get(path)).json()
 

@@ -368,3 +368,18 @@ async def test_a_slow_socket_is_closed_4001_and_the_others_get_everything(
         assert ids == sorted(ids)
         assert len(ids) < 2 * n
         await fast.close()
+
+
+async def test_heartbeats_keep_coming_with_no_id(settings: Settings) -> None:
+    quick = settings.model_copy(update={"heartbeat_seconds": 0.1})
+    async with serve(quick) as live:
+        admin = await login(live.client, "admin@example.com", "correct horse battery staple")
+        ws = await agent_socket(live.url, admin.token)
+        for _ in range(2):
+            beat = await next_frame(ws, lambda f: f["type"] == "heartbeat", within=2)
+            assert beat["id"] is None
+            assert beat["data"] == {}
+        # Presence survives its own refreshes: still online, not flapping.
+        boot = (await admin.get("/api/v1/bootstrap")).json()
+        assert [p["status"] for p in boot["presence"]] == ["online"]
+        await ws.close()

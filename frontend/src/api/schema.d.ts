@@ -146,7 +146,9 @@ export interface paths {
         };
         /**
          * List Callbacks
-         * @description The callback queue, soonest due first.
+         * @description The callback queue, soonest due first. `view`: `due_now` (the window is open),
+         *     `overdue` (the window passed), `scheduled` (later), `done` (completed, no answer,
+         *     cancelled).
          */
         get: operations["list_callbacks_api_v1_callbacks_get"];
         put?: never;
@@ -172,6 +174,28 @@ export interface paths {
         head?: never;
         /** Update Callback */
         patch: operations["update_callback_api_v1_callbacks__callback_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/callbacks/{public_token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request Callback
+         * @description Ask to be called back. The number is normalized to E.164 (a local number is read in
+         *     the inbox's `default_region`); the window must be in the future, start before it ends,
+         *     fall within the booking horizon and overlap the business hours.
+         */
+        post: operations["request_callback_api_v1_callbacks__public_token__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/canned-responses": {
@@ -702,6 +726,8 @@ export interface components {
             preferred_from: string | null;
             /** Preferred To */
             preferred_to: string | null;
+            /** Retry Suggested At */
+            retry_suggested_at: string | null;
             /** Scheduled At */
             scheduled_at: string | null;
             status: components["schemas"]["CallbackStatus"];
@@ -720,6 +746,38 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** CallbackRequestIn */
+        CallbackRequestIn: {
+            /** Name */
+            name: string;
+            /** Note */
+            note?: string | null;
+            /** Page Url */
+            page_url?: string | null;
+            /** Phone */
+            phone: string;
+            /** Preferred From */
+            preferred_from?: string | null;
+            /** Preferred To */
+            preferred_to?: string | null;
+            /** Timezone */
+            timezone?: string | null;
+            /** Website */
+            website?: string | null;
+        };
+        /** CallbackRequestOut */
+        CallbackRequestOut: {
+            /** Id */
+            id: number;
+            /**
+             * Merged
+             * @default false
+             */
+            merged?: boolean;
+            /** Phone E164 */
+            phone_e164: string;
+            status: components["schemas"]["CallbackStatus"];
+        };
         /**
          * CallbackStatus
          * @enum {string}
@@ -735,6 +793,12 @@ export interface components {
             scheduled_at?: string | null;
             status?: components["schemas"]["CallbackStatus"] | null;
         };
+        /**
+         * CallbackView
+         * @description The agent queue's tabs.
+         * @enum {string}
+         */
+        CallbackView: "due_now" | "overdue" | "scheduled" | "done";
         /** CannedCreate */
         CannedCreate: {
             /** Body */
@@ -1485,6 +1549,7 @@ export interface operations {
     list_callbacks_api_v1_callbacks_get: {
         parameters: {
             query?: {
+                view?: components["schemas"]["CallbackView"] | null;
                 status?: components["schemas"]["CallbackStatus"] | null;
                 due_before?: string | null;
                 cursor?: string | null;
@@ -1548,6 +1613,60 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    request_callback_api_v1_callbacks__public_token__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                public_token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CallbackRequestIn"];
+            };
+        };
+        responses: {
+            /** @description merged into this number's open request */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallbackRequestOut"];
+                };
+            };
+            /** @description the page's Origin is not in the inbox's allowed_origins */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description an invalid phone number, window or timezone */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description too many requests from this address or for this number */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -1,0 +1,117 @@
+"""A Telegram inbox in polling mode: getUpdates in the worker, the offset stored with the
+messages, so a restart neither loses nor repeats an update."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from app.db import utcnow
+from app.inbound.models import PollerState
+from app.inbound.pollers import PollerSupervisor
+from tests.agents.test_auth import assert_error
+from tests.conftest import Api, Running
+from tests.fakes.telegram import FakeBot, FakeTelegram
+from tests.telegram.conftest import create_telegram_inbox, inbound_messages, private_message
+
+CHAT = 6120045577
+
+
+@asynccontextmanager
+async def polling(running: Running) -> AsyncIterator[PollerSupervisor]:
+    """The worker's poller supervisor, running until the block ends."""
+    supervisor = PollerSupervisor(running.ctx, scan_seconds=0.05)
+    stop = asyncio.Event()
+    task = asyncio.create_task(supervisor.run(stop))
+    try:
+        yield supervisor
+    finally:
+        stop.set()
+        await task
+
+
+async def wait_for_texts(admin: Api, inbox_id: int, expected: list[str]) -> None:
+    """Until the inbox's messages read `expected` (polling is asynchronous)."""
+    texts: list[str] = []
+    for _ in range(500):
+        texts = [m["body_text"] for m in await inbound_messages(admin, inbox_id)]
+        if texts == expected:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"stored {texts}, expected {expected}")
+
+
+async def cursor(running: Running, inbox_id: int) -> str | None:
+    async with running.ctx.db.read() as session:
+        return await session.scalar(
+            select(PollerState.cursor).where(PollerState.inbox_id == inbox_id)
+        )
+
+
+async def test_polling_survives_a_restart_without_loss_or_repeat(
+    running: Running, admin: Api, telegram: FakeTelegram, bot: FakeBot
+) -> None:
+    bot.webhook_url = "https://old.example/hook"  # left over from an earlier setup
+    inbox = await create_telegram_inbox(admin, telegram, mode="polling")
+    assert bot.calls[:2] == ["getMe", "deleteWebhook"]
+    assert bot.webhook_url == ""
+    photo = bot.add_file(b"\xff\xd8 photo bytes", path="photos/p.jpg")
+
+    bot.push({"message": private_message(CHAT, 1, text="اول")})
+    second = bot.push(
+        {"message": private_message(CHAT, 2, photo=[{"file_id": photo, "width": 9, "height": 9}])}
+    )
+    async with polling(running):
+        await wait_for_texts(admin, inbox["id"], ["اول", ""])
+    assert await cursor(running, inbox["id"]) == str(second["update_id"] + 1)
+    (_, with_photo) = await inbound_messages(admin, inbox["id"])
+    (attachment,) = with_photo["attachments"]
+    assert (await admin.get(attachment["url"])).content == b"\xff\xd8 photo bytes"
+
+    # Updates that arrive while no worker runs wait at Telegram.
+    bot.push({"message": private_message(CHAT, 3, text="سوم")})
+    last = bot.push(
+        {"edited_message": {**private_message(CHAT, 1, text="اول (ویرایش)"), "edit_date": 1}}
+    )
+    # The old worker died: its lease runs out and a new one takes over.
+    async with running.ctx.db.write() as session:
+        await session.execute(
+            update(PollerState)
+            .where(PollerState.inbox_id == inbox["id"])
+            .values(lease_until=utcnow() - timedelta(seconds=1))
+        )
+    asked_before = len(bot.offsets)
+    async with polling(running):
+        await wait_for_texts(admin, inbox["id"], ["اول (ویرایش)", "", "سوم"])
+
+    # The new worker went on from the stored offset: what was stored before the restart was
+    # not asked for again, and everything since was stored once.
+    assert bot.offsets[asked_before] == second["update_id"] + 1
+    assert await cursor(running, inbox["id"]) == str(last["update_id"] + 1)
+
+
+async def test_a_polling_inbox_takes_no_webhook_calls(
+    running: Running, admin: Api, telegram: FakeTelegram, bot: FakeBot
+) -> None:
+    inbox = await create_telegram_inbox(admin, telegram, mode="polling")
+    response = await running.client.post(
+        f"/webhooks/telegram/{inbox['id']}",
+        json={"update_id": 1, "message": private_message(CHAT, 1, text="hi")},
+    )
+    assert_error(response, 404)
+
+
+async def test_switching_to_webhook_mode_registers_the_webhook(
+    admin: Api, telegram: FakeTelegram, bot: FakeBot
+) -> None:
+    inbox = await create_telegram_inbox(admin, telegram, mode="polling")
+    switched = await admin.patch(
+        f"/api/v1/inboxes/{inbox['id']}", json={"config": {"mode": "webhook"}}
+    )
+    assert switched.status_code == 200, switched.text
+    assert bot.webhook_url.endswith(f"/webhooks/telegram/{inbox['id']}")
+    assert bot.webhook_secret
