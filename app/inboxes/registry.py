@@ -14,6 +14,7 @@ from connectors.base import Connector
 from connectors.callback.config import CallbackConfig
 from connectors.config import ChannelConfig
 from connectors.email.config import EmailConfig
+from connectors.email.connector import EmailConnector, EmailSender
 from connectors.sms.config import SmsConfig
 from connectors.telegram.config import TelegramConfig
 from connectors.webchat.config import WebchatConfig
@@ -44,11 +45,19 @@ def _api(config: ChannelConfig, deps: ConnectorDeps) -> Connector:
     return ApiConnector(config, deps.http)
 
 
+def _email(config: ChannelConfig, deps: ConnectorDeps) -> Connector:
+    if not isinstance(config, EmailConfig):  # pragma: no cover - CONFIG_MODELS guarantees it
+        raise TypeError(type(config))
+    kind = EmailConnector if config.imap_host else EmailSender  # no IMAP server: send only
+    return kind(config, inbox_id=deps.inbox_id, max_attachment_bytes=deps.max_attachment_bytes)
+
+
 # Kind → its connector. A kind missing here has none yet: its replies fail with a clear
 # reason. Which protocols a connector speaks (webhook, polling, managed) decides where the
 # app uses it.
 CONNECTORS: Mapping[InboxKind, Callable[[ChannelConfig, ConnectorDeps], Connector]] = {
     InboxKind.api: _api,
+    InboxKind.email: _email,
 }
 
 
