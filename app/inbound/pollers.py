@@ -102,6 +102,15 @@ class PollerSupervisor:
     async def _pull(self, inbox: Inbox) -> None:
         """Pull one inbox for as long as the supervisor wants it: take the lease, poll and
         store, and after any error back off and start over with a fresh connection."""
+        try:
+            await self._pull_leased(inbox)
+        finally:
+            # Stopped (settings changed, shutting down): the next holder need not wait for
+            # the lease to run out.
+            with contextlib.suppress(Exception):
+                await self._release(inbox.id)
+
+    async def _pull_leased(self, inbox: Inbox) -> None:
         ref = InboxRef(inbox.id, inbox.kind)
         delay = 1.0
         while True:
@@ -139,6 +148,14 @@ class PollerSupervisor:
                     async with session.begin_nested():
                         session.add(PollerState(inbox_id=inbox_id, updated_at=now))
             return await self._renew(session, inbox_id, now)
+
+    async def _release(self, inbox_id: int) -> None:
+        async with self.ctx.db.write() as session:
+            await session.execute(
+                update(PollerState)
+                .where(PollerState.inbox_id == inbox_id, PollerState.holder == self.holder)
+                .values(holder=None, lease_until=None, updated_at=utcnow())
+            )
 
     async def _renew(self, session: AsyncSession, inbox_id: int, now: datetime) -> bool:
         result = await session.execute(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from connectors.email.parser import ParseOptions, is_own_id, parse_email
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-IDLE_SECONDS = 25.0  # a poll returns within ~30 s, so the cursor and lease are saved
+IDLE_SECONDS = 10.0  # bounded: the cursor and lease are saved, and a missed notice costs little
 BATCH_MESSAGES = 200  # per poll (and per transaction)
 BATCH_BYTES = 48 * 1024 * 1024  # per poll, so memory stays bounded on big mail
 FETCH_CHUNK = 100  # UIDs per FETCH command
@@ -104,7 +105,9 @@ class EmailConnector(EmailSender):
         self.mailbox = Mailbox(config)
         self.folder: Folder | None = None
         self.pending: list[int] = []  # UIDs of the last poll, marked once stored
-        self.busy = False
+        # Held by the thread talking to the server, for as long as it does (a cancelled
+        # poll's thread may still be in IDLE): closing then means cutting the line.
+        self.talking = threading.Lock()
         self.next_check = 0.0  # when polling without IDLE
         self.import_until: int | None = None  # last UID of a first import, for progress
         self.options = ParseOptions(
@@ -114,11 +117,11 @@ class EmailConnector(EmailSender):
         )
 
     async def _run(self, call: Callable[..., T], *args: object) -> T:
-        self.busy = True
-        try:
-            return await asyncio.to_thread(call, *args)
-        finally:
-            self.busy = False
+        return await asyncio.to_thread(self._talk, call, *args)
+
+    def _talk(self, call: Callable[..., T], *args: object) -> T:
+        with self.talking:
+            return call(*args)
 
     async def check(self) -> None:
         await super().check()
@@ -144,9 +147,9 @@ class EmailConnector(EmailSender):
         idle = self.config.imap_idle and self.mailbox.idle_supported
         if not idle and not await self._due():
             return [], state.dump()
-        uids = await self._run(self.mailbox.uids_after, state.uid)
-        if not uids and idle:
-            await self._run(self.mailbox.idle, IDLE_SECONDS)
+        if idle:
+            uids = await self._run(self.mailbox.wait_after, state.uid, IDLE_SECONDS)
+        else:
             uids = await self._run(self.mailbox.uids_after, state.uid)
         if not uids:
             return [], state.dump()
@@ -180,10 +183,10 @@ class EmailConnector(EmailSender):
 
     async def aclose(self) -> None:
         self.folder = None
-        if self.busy:
-            self.mailbox.abort()  # a thread is waiting in IDLE: cut it short
+        if self.talking.locked():
+            self.mailbox.abort()  # a thread is still waiting in IDLE: cut it short
         else:
-            await asyncio.to_thread(self.mailbox.close)
+            await self._run(self.mailbox.close)
 
     async def _due(self) -> bool:
         """Polling without IDLE: wait for the next check (at most IDLE_SECONDS, so the

@@ -102,15 +102,21 @@ class Mailbox:
         text = next((bytes(v or b"") for k, v in data.items() if k.startswith(b"BODY[TEXT]")), b"")
         return Fetched(uid, header + text, full_size)
 
-    def idle(self, seconds: float) -> bool:
-        """Wait up to `seconds` for the server to announce new mail; whether it did."""
+    def wait_after(self, uid: int, seconds: float) -> list[int]:
+        """The UIDs after `uid`, waiting up to `seconds` in IDLE when there are none yet.
+
+        The search and the IDLE go out back to back: Dovecot announces only mail that
+        arrives while it idles, so any gap between them is mail noticed one wait late."""
+        found = self.uids_after(uid)
+        if found:
+            return found
         client = self._client()
         client.idle()
         try:
-            responses = client.idle_check(timeout=seconds)
+            client.idle_check(timeout=seconds)
         finally:
             client.idle_done()  # raises if the connection dropped meanwhile
-        return any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+        return self.uids_after(uid)
 
     def noop(self) -> None:
         self._client().noop()

@@ -65,6 +65,7 @@ _CHARSET_ALIASES = {
     "x-sjis": "cp932",
     "big5": "big5hkscs",
     "unicode-1-1-utf-7": "utf-7",
+    "iso-2022-jp": "iso2022_jp_2",
     "utf8": "utf-8",
 }
 
@@ -341,9 +342,17 @@ def _header(msg: EmailMessage, name: str, state: _State) -> str | None:
 def _decode_words(value: str) -> str:
     unfolded = re.sub(r"\r?\n[ \t]", " ", value).strip()
     try:
-        return str(make_header(decode_header(unfolded)))
-    except (LookupError, UnicodeError, ValueError, AssertionError):
+        chunks = decode_header(unfolded)
+    except (ValueError, AssertionError, IndexError):
         return unfolded
+    try:
+        return str(make_header(chunks))
+    except (LookupError, UnicodeError, ValueError, AssertionError):
+        # A word not valid in its own charset: decoded leniently, one chunk at a time.
+        return "".join(
+            chunk if isinstance(chunk, str) else chunk.decode(_codec(charset) or "utf-8", "replace")
+            for chunk, charset in chunks
+        )
 
 
 def _addresses(value: str | None) -> list[tuple[str, str]]:
