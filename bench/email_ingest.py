@@ -22,20 +22,20 @@ import resource
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.inbound.pollers import PollerSupervisor  # noqa: E402
-from app.migrate import upgrade  # noqa: E402
-from app.tickets.models import Conversation, Direction, Message  # noqa: E402
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login, make_settings, serve  # noqa: E402
-from tests.mailservers import MailUser, start_dovecot  # noqa: E402
+from app.inbound.pollers import PollerSupervisor
+from app.migrate import upgrade
+from app.tickets.models import Conversation, Direction, Message
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login, make_settings, serve
+from tests.mailservers import MailUser, start_dovecot
 
 CORPUS = Path("/work/shared/corpus/email")
 PERSIAN = [
