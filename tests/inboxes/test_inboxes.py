@@ -35,7 +35,6 @@ INBOXES: dict[str, dict[str, Any]] = {
     "email": {
         # No servers (creating an email inbox with servers logs in to them): the secrets
         # are what this test is about.
-        "from_address": "support@example.com",
         "imap_username": "support@example.com",
         "imap_password": IMAP_PASSWORD,
         "smtp_username": "support@example.com",
