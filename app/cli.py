@@ -43,6 +43,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
+        # Event frames are small and go to many sockets: compressing each one once per
+        # socket would cost more CPU than the bandwidth is worth (bench/live_latency.py).
+        ws_per_message_deflate=False,
     )
     return 0
 

@@ -1,12 +1,14 @@
-"""What one running process shares: settings, database, bus, file store, secret box."""
+"""What one running process shares: settings, database, bus, hub, file store, secret box."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
+from redis.asyncio import Redis
 
 from app.crypto import Passwords, SecretBox
 from app.db import Database
@@ -17,7 +19,10 @@ from app.inboxes.models import Inbox, InboxKind
 from app.inboxes.registry import CONNECTORS, ConnectorDeps
 from app.inboxes.service import VerifiedKeys, channel_config
 from app.ratelimit import RateLimiter
-from app.realtime.bus import MemoryBus
+from app.realtime.bus import Bus, MemoryBus
+from app.realtime.hub import Hub
+from app.realtime.presence import MemoryPresenceStore, Presence, PresenceStore, RedisPresenceStore
+from app.realtime.redis_bus import RedisBus
 from app.settings import Settings
 from app.tickets.storage import FileStore
 from connectors.base import Connector
@@ -28,7 +33,9 @@ from connectors.config import ChannelConfig
 class Context:
     settings: Settings
     db: Database
-    bus: MemoryBus
+    bus: Bus
+    presence: Presence
+    redis: Redis | None
     files: FileStore
     secret_box: SecretBox
     passwords: Passwords
@@ -39,10 +46,13 @@ class Context:
     inbound: IngestQueue = field(init=False)
     # Shared by every connector in this process (connection pooling); closed with it.
     http: httpx.AsyncClient = field(init=False)
+    # Started only by `serve` (app.main); a worker just publishes.
+    hub: Hub = field(init=False)
 
     def __post_init__(self) -> None:
         self.inbound = IngestQueue(self.db, lambda: self.ingest_policy)
         self.http = httpx.AsyncClient(timeout=self.settings.delivery_timeout_seconds)
+        self.hub = Hub(self.db, self.bus, self.presence, self.settings)
 
     def connector(self, inbox: Inbox) -> Connector | None:
         """The inbox's connector, or None for a kind that has none. ValueError when its
@@ -69,6 +79,9 @@ class Context:
     async def aclose(self) -> None:
         await self.http.aclose()
         await self.bus.aclose()
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                await self.redis.aclose()
         await self.db.dispose()
 
     @property
@@ -82,13 +95,28 @@ class Context:
 
 def build_context(settings: Settings) -> Context:
     db = Database(settings.database_url)
-    bus = MemoryBus()
+    redis: Redis | None = None
+    bus: Bus
+    store: PresenceStore
+    if settings.redis_url:
+        # Short timeouts: a Redis that hangs must not hold up the hub or a bootstrap.
+        redis = Redis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=2,
+            socket_timeout=2,
+            health_check_interval=10,
+        )
+        bus, store = RedisBus(redis), RedisPresenceStore(redis)
+    else:
+        bus, store = MemoryBus(), MemoryPresenceStore()
     db.before_commit = event_log.finalize
     db.after_commit = bus.publish
     return Context(
         settings=settings,
         db=db,
         bus=bus,
+        presence=Presence(store, ttl_seconds=settings.heartbeat_seconds * 2.5),
+        redis=redis,
         files=FileStore(settings.attachments_dir),
         secret_box=SecretBox(settings.secret_key),
         passwords=Passwords(

@@ -26,6 +26,7 @@ from app.inbound.webhooks import router as webhooks_router
 from app.inboxes.api import router as inboxes_router
 from app.outbound.maintenance import run_maintenance
 from app.outbound.worker import DeliveryWorker
+from app.realtime.api import router as realtime_router
 from app.settings import Settings, get_settings
 from app.tickets.api import router as tickets_router
 
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         await seed(ctx)
         async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(ctx.hub.running())
             if settings.run_workers:
                 await stack.enter_async_context(background_workers(ctx))
             yield
@@ -107,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         contacts_router,
         callbacks_router,
         public_callbacks_router,
+        realtime_router,
     ):
         app.include_router(router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)

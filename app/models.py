@@ -14,6 +14,7 @@ from app.tickets.models import (
     DeliveryAttempt,
     Message,
 )
+from app.widget.models import VisitorSession
 
 metadata = Base.metadata
 
@@ -33,6 +34,7 @@ __all__ = [
     "Message",
     "PollerState",
     "Team",
+    "VisitorSession",
     "inbox_agents",
     "metadata",
     "team_members",

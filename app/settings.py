@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     callback_horizon_days: int = Field(default=30, ge=1)
     callback_merge_minutes: float = Field(default=30.0, ge=0)
 
+    # Live events (app/realtime). Each socket gets a bounded queue of this many frames; a
+    # client that falls that far behind is closed with 4001 and resumes from its last id.
+    socket_queue_frames: int = Field(default=1000, ge=1)
+    # A heartbeat frame this often; presence entries are refreshed at the same pace.
+    heartbeat_seconds: float = Field(default=30.0, gt=0)
+    # The hub reads the event log this often even without a notification, so events whose
+    # notification was lost (Redis down, a dropped pub/sub message) still arrive.
+    event_poll_seconds: float = Field(default=1.0, gt=0)
+    # How often a socket's login and inbox memberships are checked again.
+    socket_recheck_seconds: float = Field(default=10.0, gt=0)
+
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET_KEY:

@@ -20,7 +20,7 @@ from app.context import Context
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Settings
-from tests.servers import PostgresServer, free_port, start_postgres
+from tests.servers import PostgresServer, RedisServer, free_port, start_postgres, start_redis
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -32,6 +32,13 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServe
     server = start_postgres(tmp_path_factory.mktemp("pg"))
     template = server.create_database("panjereh_template")
     upgrade(template)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = start_redis(tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()
 

@@ -339,8 +339,9 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def start_redis(tmpdir: Path) -> RedisServer:
-    """Start a non-persistent Redis on a free loopback port, working in ``tmpdir``."""
+def start_redis(tmpdir: Path, port: int | None = None) -> RedisServer:
+    """Start a non-persistent Redis on a free loopback port (or ``port``, e.g. to restart
+    one that was stopped), working in ``tmpdir``."""
     server_bin = shutil.which("redis-server")
     if server_bin is None:
         raise _missing("redis-server", "redis-server")
@@ -351,8 +352,9 @@ def start_redis(tmpdir: Path) -> RedisServer:
     root = Path(tempfile.mkdtemp(prefix="redis-", dir=tmpdir.resolve()))
     pidfile, logfile = root / "redis.pid", root / "redis.log"
     last_error = ""
+    wanted = port
     for _ in range(_START_ATTEMPTS):
-        port = free_port()
+        port = wanted or free_port()
         result = subprocess.run(
             [
                 server_bin,

@@ -9,10 +9,10 @@ has seen event N has seen every event below N.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import table, utcnow
@@ -77,3 +77,57 @@ async def delete_older_than(session: AsyncSession, days: float) -> int:
     cutoff = utcnow() - timedelta(days=days)
     result = await session.execute(delete(EventRow).where(EventRow.created_at < cutoff))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """A committed event as read back from the log."""
+
+    seq: int
+    type: str
+    inbox_id: int | None
+    conversation_id: int | None
+    agent_id: int | None
+    public: bool
+    data: dict[str, Any]
+    created_at: datetime
+
+
+async def read_after(
+    session: AsyncSession,
+    after: int,
+    *,
+    limit: int,
+    where: ColumnElement[bool] | None = None,
+) -> list[Logged]:
+    """Events with seq > `after` (and matching `where`), oldest first."""
+    t = table(EventRow)
+    stmt = select(
+        t.c.seq,
+        t.c.type,
+        t.c.inbox_id,
+        t.c.conversation_id,
+        t.c.agent_id,
+        t.c.public,
+        t.c.data,
+        t.c.created_at,
+    ).where(t.c.seq > after)
+    if where is not None:
+        stmt = stmt.where(where)
+    rows = await session.execute(stmt.order_by(t.c.seq).limit(limit))
+    return [Logged(*row) for row in rows]
+
+
+async def last_seq(session: AsyncSession) -> int:
+    """The newest committed event's seq (0 before the first)."""
+    return int(
+        (
+            await session.execute(select(EventSequence.last_seq).where(EventSequence.id == 1))
+        ).scalar_one()
+    )
+
+
+async def retained_from(session: AsyncSession) -> int:
+    """The oldest seq still in the log; past the newest one when the log is empty."""
+    oldest = (await session.execute(select(func.min(EventRow.seq)))).scalar_one_or_none()
+    return int(oldest) if oldest is not None else await last_seq(session) + 1

@@ -1,8 +1,13 @@
-"""The bus carries only `{seq, scope}` of committed events; the database is the truth.
+"""The bus: how every process's hub learns that events were committed, in any process.
 
-This is the in-process backend of the embedded mode. Subscribers get bounded queues: a
-subscriber that falls behind loses notifications, never memory, and catches up from the
-event log by sequence number.
+Only `{seq, scope}` of committed events travels; the database is the truth and a hub reads
+the rows itself. Ephemeral signals (typing, presence changes) travel here too: they are
+never stored, and losing one costs a typing indicator, not data.
+
+Backends, chosen by configuration (`PANJEREH_REDIS_URL`): `MemoryBus` (embedded, one
+process) and `app.realtime.redis_bus.RedisBus` (several processes). Subscribers get bounded
+queues: a subscriber that falls behind loses notifications, never memory, and catches up
+from the event log by sequence number.
 """
 
 from __future__ import annotations
@@ -10,24 +15,63 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
-from app.events.log import Published
+from app.events.log import Published, Scope
+
+SignalKind = Literal["typing", "presence"]
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """An ephemeral notice for the sockets in `scope`; `data` is JSON-safe and not stored."""
+
+    kind: SignalKind
+    scope: Scope
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+# What a subscriber receives: the events of one commit, or one signal. An empty tuple means
+# "notifications may have been lost": read the log.
+Notice = tuple[Published, ...] | Signal
+
+
+class Bus(Protocol):
+    async def publish(self, items: Sequence[Published]) -> None:
+        """Announce committed events. Never raises and never waits on the network."""
+
+    async def signal(self, signal: Signal) -> None:
+        """Send an ephemeral signal to every process. Never raises."""
+
+    def subscribe(self) -> AbstractAsyncContextManager[asyncio.Queue[Notice]]:
+        """A bounded queue of notices from every process, this one included."""
+
+    async def aclose(self) -> None: ...
 
 
 class MemoryBus:
+    """One process: notices go straight to the local subscribers' queues."""
+
     def __init__(self, queue_size: int = 10_000) -> None:
-        self._subscribers: set[asyncio.Queue[Published]] = set()
+        self._subscribers: set[asyncio.Queue[Notice]] = set()
         self._queue_size = queue_size
 
-    async def publish(self, items: Sequence[Published]) -> None:
+    def deliver(self, notice: Notice) -> None:
         for queue in self._subscribers:
-            for item in items:
-                with contextlib.suppress(asyncio.QueueFull):
-                    queue.put_nowait(item)
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(notice)
+
+    async def publish(self, items: Sequence[Published]) -> None:
+        self.deliver(tuple(items))
+
+    async def signal(self, signal: Signal) -> None:
+        self.deliver(signal)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[Published]]:
-        queue: asyncio.Queue[Published] = asyncio.Queue(self._queue_size)
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[Notice]]:
+        queue: asyncio.Queue[Notice] = asyncio.Queue(self._queue_size)
         self._subscribers.add(queue)
         try:
             yield queue

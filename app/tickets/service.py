@@ -7,9 +7,9 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, delete, exists, insert, or_, select
+from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent, Team
@@ -36,6 +36,8 @@ from app.tickets.models import (
 )
 from app.tickets.sanitize import preview, sanitize_html
 from app.tickets.views import conversation_view, message_out, message_views
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +67,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 def _filtered(
-    stmt: Select[Conversation], agent: Agent, f: ConversationFilter, visible: set[int] | None
-) -> Select[Conversation]:
+    stmt: Select[T], agent: Agent, f: ConversationFilter, visible: set[int] | None
+) -> Select[T]:
     if visible is not None:
         stmt = stmt.where(Conversation.inbox_id.in_(visible))
     if f.status is not None:
@@ -140,6 +142,13 @@ async def list_conversations(
     page, more = rows[:limit], len(rows) > limit
     next_cursor = encode_cursor(page[-1].last_activity_at, page[-1].id) if more and page else None
     return page, next_cursor
+
+
+async def count_conversations(
+    session: AsyncSession, agent: Agent, f: ConversationFilter, *, visible: set[int] | None
+) -> int:
+    stmt = _filtered(select(func.count()).select_from(Conversation), agent, f, visible)
+    return int((await session.execute(stmt)).scalar_one())
 
 
 async def list_messages(

@@ -1,0 +1,152 @@
+"""The bus across processes: Redis pub/sub (`PANJEREH_REDIS_URL`).
+
+A notice goes to this process's own subscribers at once (as with `MemoryBus`) and to Redis
+for the others; a process ignores its own messages coming back. Publishing happens in a
+background task fed by a bounded queue, so a slow or absent Redis never delays or fails the
+request that committed: a failure is logged and counted
+(`panjereh_bus_publish_failures_total`), and the other processes' hubs still find the events
+by polling the log. The listener reconnects by itself; after a (re)connect it tells the
+local subscribers to read the log, since messages sent meanwhile are gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from prometheus_client import Counter
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from app.events.log import Published, Scope
+from app.realtime.bus import MemoryBus, Notice, Signal
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "panjereh:bus"
+OUTBOX_SIZE = 10_000
+RECONNECT_DELAY_MAX = 2.0  # seconds between attempts to re-subscribe
+LISTEN_TIMEOUT = 5.0  # seconds; each wake-up also lets redis-py health-check the connection
+CLOSE_TIMEOUT = 2.0  # seconds for the background tasks to end on close
+
+PUBLISH_FAILURES = Counter(
+    "panjereh_bus_publish_failures_total",
+    "Bus messages that could not be sent to Redis (the hubs catch up from the event log)",
+    ["reason"],
+)
+
+
+def encode(origin: str, notice: Notice) -> bytes:
+    body: dict[str, Any] = {"o": origin}
+    if isinstance(notice, Signal):
+        body["s"] = [notice.kind, dataclasses.asdict(notice.scope), notice.data]
+    else:
+        body["e"] = [[p.seq, dataclasses.asdict(p.scope)] for p in notice]
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def decode(raw: bytes) -> tuple[str, Notice]:
+    body = json.loads(raw)
+    if "s" in body:
+        kind, scope, data = body["s"]
+        return body["o"], Signal(kind, Scope(**scope), data)
+    return body["o"], tuple(Published(seq, Scope(**scope)) for seq, scope in body["e"])
+
+
+class RedisBus:
+    def __init__(self, client: Redis) -> None:
+        self._redis = client
+        self._local = MemoryBus()
+        self._origin = uuid.uuid4().hex
+        self._outbox: asyncio.Queue[bytes] = asyncio.Queue(OUTBOX_SIZE)
+        self._sender: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()  # set while the listener is subscribed
+        self._closed = False
+
+    async def publish(self, items: Sequence[Published]) -> None:
+        notice = tuple(items)
+        self._local.deliver(notice)
+        self._send(notice)
+
+    async def signal(self, signal: Signal) -> None:
+        self._local.deliver(signal)
+        self._send(signal)
+
+    def _send(self, notice: Notice) -> None:
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send_loop(), name="bus-redis-publish")
+        try:
+            self._outbox.put_nowait(encode(self._origin, notice))
+        except asyncio.QueueFull:
+            PUBLISH_FAILURES.labels("outbox_full").inc()
+
+    async def _send_loop(self) -> None:
+        failing = False
+        while True:
+            message = await self._outbox.get()
+            try:
+                await self._redis.publish(CHANNEL, message)
+            except (RedisError, OSError) as exc:
+                PUBLISH_FAILURES.labels("redis_error").inc()
+                if not failing:  # one line per outage, not one per message
+                    log.warning("cannot publish to Redis (%s); hubs fall back to polling", exc)
+                failing = True
+            else:
+                if failing:
+                    log.info("publishing to Redis again")
+                failing = False
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[Notice]]:
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen_loop(), name="bus-redis-listen")
+        async with self._local.subscribe() as queue:
+            yield queue
+
+    async def _listen_loop(self) -> None:
+        delay = 0.05
+        # Not `while True`: redis-py can turn the cancellation of a read into a
+        # ConnectionError, which this loop would otherwise treat as an outage.
+        while not self._closed:
+            try:
+                async with self._redis.pubsub() as pubsub:
+                    await pubsub.subscribe(CHANNEL)
+                    self.connected.set()
+                    delay = 0.05
+                    self._local.deliver(())  # whatever was sent while we were away is gone
+                    while True:
+                        message = await pubsub.get_message(
+                            ignore_subscribe_messages=True, timeout=LISTEN_TIMEOUT
+                        )
+                        if message is None or message["type"] != "message":
+                            continue
+                        try:
+                            origin, notice = decode(message["data"])
+                        except (ValueError, KeyError, TypeError):
+                            log.warning("ignored a malformed bus message")
+                            continue
+                        if origin != self._origin:
+                            self._local.deliver(notice)
+            except (RedisError, OSError) as exc:
+                if self.connected.is_set():
+                    log.warning("lost the Redis subscription (%s); reconnecting", exc)
+                self.connected.clear()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_DELAY_MAX)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        tasks = [t for t in (self._sender, self._listener) if t is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=CLOSE_TIMEOUT)
+        self._sender = self._listener = None
+        await self._local.aclose()

@@ -1,0 +1,446 @@
+"""Live-event latency: from a webhook's 2xx to the event's arrival at every agent socket.
+
+    .venv/bin/python bench/live_latency.py [--seconds 30] [--agents 100] [--rate 200]
+                                           [--idle 1000] [--modes embedded,redis]
+
+For each mode it starts real servers as subprocesses (the CLI, as in production), opens
+`--agents` agent sockets, then posts `--rate` inbound messages per second (open loop: on a
+fixed schedule, whatever the answers do) to an `api` inbox for `--seconds`, and prints:
+
+- p50/p95/p99/max of the time from reading a POST's 2xx to the arrival of its
+  `message.created` frame, over every (message, socket) pair; a frame that arrives before
+  its 2xx counts as 0;
+- frames delivered per second (all types) and whether any socket missed a message;
+- the CPU the servers and this client used, and the machine's other load.
+
+Modes: `embedded` is one `panjereh serve` on SQLite with the in-process bus; `redis` is two
+`panjereh serve` processes on one PostgreSQL and a Redis (started here from the Debian
+packages, as the tests do), the sockets split between them and the posts alternating.
+
+Then, in embedded mode, `--idle` agent sockets are opened and left idle, and the server's
+resident memory is printed before and after.
+
+The client must not steal the servers' CPU on a small machine, so sockets are read by a
+minimal RFC 6455 client (asyncio protocol, no compression, one parse per frame, only
+`message.created` frames are decoded), and posts go over the keep-alive raw HTTP client of
+bench/ingest.py. It prints figures; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import resource
+import secrets
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ingest import (  # bench/ is not a package: run as a script, its folder is on the path
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    HOST,
+    TEXTS,
+    RawConnection,
+    Server,
+    free_port,
+    machine,
+    machine_busy_seconds,
+    panjereh_cmd,
+    panjereh_env,
+    percentile,
+    server,
+    setup_inbox,
+)
+
+from tests.servers import start_postgres, start_redis
+
+CONNECTIONS = 16  # keep-alive connections the posts are spread over
+MARKER = b'"type":"message.created"'
+EXTERNAL_ID = b'"external_id":"'
+
+
+# --------------------------------------------------------------------------- sockets
+
+
+@dataclass
+class Arrivals:
+    """What every socket received: (external id, arrival time) of message.created frames."""
+
+    seen: list[tuple[bytes, float]] = field(default_factory=list)
+    frames: int = 0
+    per_socket: Counter[int] = field(default_factory=Counter)
+    closed: Counter[int] = field(default_factory=Counter)  # close codes
+
+
+class RawSocket(asyncio.Protocol):
+    """Just enough of a websocket client: upgrade, read unmasked server frames, answer pings."""
+
+    def __init__(self, index: int, path: str, arrivals: Arrivals) -> None:
+        self.index = index
+        self.path = path
+        self.arrivals = arrivals
+        self.buffer = bytearray()
+        self.upgraded = False
+        self.ready = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        key = base64.b64encode(secrets.token_bytes(16)).decode()
+        transport.write(
+            f"GET {self.path} HTTP/1.1\r\nHost: {HOST}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if not self.upgraded:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if b" 101 " not in self.buffer[: self.buffer.find(b"\r\n")]:
+                self.ready.set_exception(RuntimeError(bytes(self.buffer[:200]).decode()))
+                return
+            del self.buffer[: end + 4]
+            self.upgraded = True
+        self._frames()
+
+    def _frames(self) -> None:
+        buf, now = self.buffer, time.monotonic()
+        while len(buf) >= 2:
+            opcode, length, pos = buf[0] & 0x0F, buf[1] & 0x7F, 2
+            if length == 126:
+                if len(buf) < 4:
+                    return
+                length, pos = int.from_bytes(buf[2:4], "big"), 4
+            elif length == 127:
+                if len(buf) < 10:
+                    return
+                length, pos = int.from_bytes(buf[2:10], "big"), 10
+            if len(buf) < pos + length:
+                return
+            payload = bytes(buf[pos : pos + length])
+            del buf[: pos + length]
+            if opcode == 1:
+                self._text(payload, now)
+            elif opcode == 9:  # ping: answer, or uvicorn drops us after ws_ping_timeout
+                self._send(0xA, payload)
+            elif opcode == 8:
+                code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+                self.arrivals.closed[code] += 1
+
+    def _text(self, payload: bytes, now: float) -> None:
+        self.arrivals.frames += 1
+        if not self.ready.done() and b'"type":"ready"' in payload:
+            self.ready.set_result(None)
+        if MARKER in payload:
+            start = payload.index(EXTERNAL_ID) + len(EXTERNAL_ID)
+            self.arrivals.seen.append((payload[start : payload.index(b'"', start)], now))
+            self.arrivals.per_socket[self.index] += 1
+
+    def _send(self, opcode: int, payload: bytes) -> None:
+        mask = secrets.token_bytes(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        assert self.transport is not None
+        assert len(payload) < 126
+        self.transport.write(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def open_sockets(
+    ports: list[int], token: str, count: int, arrivals: Arrivals
+) -> list[RawSocket]:
+    loop = asyncio.get_running_loop()
+    sockets: list[RawSocket] = []
+
+    async def one(i: int) -> None:
+        path = f"/ws/agent?token={token}"
+        _, proto = await loop.create_connection(
+            lambda: RawSocket(i, path, arrivals), HOST, ports[i % len(ports)]
+        )
+        await asyncio.wait_for(proto.ready, 60)
+        sockets.append(proto)
+
+    for start in range(0, count, 100):  # in waves: a thousand handshakes at once is a DoS
+        await asyncio.gather(*(one(i) for i in range(start, min(count, start + 100))))
+    return sockets
+
+
+# --------------------------------------------------------------------------- the load
+
+
+async def post_at_rate(
+    ports: list[int], inbox: tuple[int, str], rate: float, seconds: float, tag: str
+) -> tuple[dict[bytes, float], Counter[int]]:
+    """POST `rate` messages per second for `seconds`; the 2xx time of each external id."""
+    inbox_id, api_key = inbox
+    path = f"/api/v1/inboxes/{inbox_id}/incoming"
+    pool: asyncio.Queue[RawConnection] = asyncio.Queue()
+    for i in range(CONNECTIONS):
+        pool.put_nowait(RawConnection(ports[i % len(ports)], path, api_key))
+    acked: dict[bytes, float] = {}
+    statuses: Counter[int] = Counter()
+    total = int(rate * seconds)
+    start = time.monotonic() + 0.5
+
+    async def send(n: int) -> None:
+        external_id = f"{tag}-{n}"
+        body = json.dumps(
+            {
+                "external_id": external_id,
+                "sender": {"id": f"cust-{n % 500}", "name": f"Customer {n % 500}"},
+                "text": TEXTS[n % len(TEXTS)],
+            },
+            ensure_ascii=False,
+        ).encode()
+        connection = await pool.get()
+        try:
+            status = await connection.post(body)
+        finally:
+            pool.put_nowait(connection)
+        statuses[status] += 1
+        if 200 <= status < 300:
+            acked[external_id.encode()] = time.monotonic()
+
+    tasks = []
+    for n in range(total):
+        delay = start + n / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(n)))
+    await asyncio.gather(*tasks)
+    while not pool.empty():
+        await pool.get_nowait().close()
+    return acked, statuses
+
+
+@dataclass
+class Result:
+    mode: str
+    agents: int
+    rate: float
+    seconds: float
+    posted: int
+    acked: int
+    expected: int
+    delivered: int
+    lost_sockets: int
+    p50: float
+    p95: float
+    p99: float
+    worst: float
+    frames_per_s: float
+    server_cpu: float
+    backing_cpu: float  # PostgreSQL and Redis
+    client_cpu: float
+    machine_busy: float | None
+    wall: float
+
+
+async def measure(
+    mode: str, stack: Stack, token: str, inbox: tuple[int, str], args: argparse.Namespace
+) -> Result:
+    servers = stack.servers
+    ports = [s.port for s in servers]
+    arrivals = Arrivals()
+    sockets = await open_sockets(ports, token, args.agents, arrivals)
+    await asyncio.sleep(1.0)  # presence frames of the connects settle
+    arrivals.frames = 0
+    cpu0 = [s.cpu_seconds() or 0.0 for s in servers]
+    backing0 = sum(tree_cpu(pid) for pid in stack.backing)
+    busy0, client0, wall0 = machine_busy_seconds(), time.process_time(), time.monotonic()
+    acked, statuses = await post_at_rate(ports, inbox, args.rate, args.seconds, mode)
+    await asyncio.sleep(2.0)  # stragglers
+    wall = time.monotonic() - wall0
+    server_cpu = sum((s.cpu_seconds() or 0.0) - c for s, c in zip(servers, cpu0, strict=True))
+    backing_cpu = sum(tree_cpu(pid) for pid in stack.backing) - backing0
+    busy1 = machine_busy_seconds()
+    client_cpu = time.process_time() - client0
+    for s in sockets:
+        s.close()
+    latencies = sorted(max(0.0, at - acked[eid]) for eid, at in arrivals.seen if eid in acked)
+    expected = len(acked) * args.agents
+    delivered = len(latencies)
+    lost = sum(1 for i in range(args.agents) if arrivals.per_socket[i] < len(acked))
+    if sum(statuses.values()) != len(acked):
+        print(f"  non-2xx answers: {dict(statuses)}")
+    return Result(
+        mode=mode,
+        agents=args.agents,
+        rate=args.rate,
+        seconds=args.seconds,
+        posted=sum(statuses.values()),
+        acked=len(acked),
+        expected=expected,
+        delivered=delivered,
+        lost_sockets=lost,
+        p50=percentile(latencies, 0.50) * 1000,
+        p95=percentile(latencies, 0.95) * 1000,
+        p99=percentile(latencies, 0.99) * 1000,
+        worst=(latencies[-1] if latencies else float("nan")) * 1000,
+        frames_per_s=arrivals.frames / wall,
+        server_cpu=server_cpu,
+        backing_cpu=backing_cpu,
+        client_cpu=client_cpu,
+        machine_busy=None if busy0 is None or busy1 is None else busy1 - busy0,
+        wall=wall,
+    )
+
+
+def print_result(r: Result) -> None:
+    load = f"{r.posted} messages at {r.rate:.0f}/s for {r.seconds:.0f} s"
+    print(f"  posted        {load}, {r.acked} × 2xx")
+    print(
+        f"  delivered     {r.delivered:,} of {r.expected:,} (message, socket) pairs; "
+        f"{r.lost_sockets} sockets missed something"
+    )
+    tail = f"p99 {r.p99:.1f} ms, max {r.worst:.1f} ms"
+    print(f"  2xx → socket  p50 {r.p50:.1f} ms, p95 {r.p95:.1f} ms, {tail}")
+    print(f"  frames        {r.frames_per_s:,.0f} frames/s delivered (all types, all sockets)")
+    others = (r.machine_busy or 0.0) - r.server_cpu - r.backing_cpu - r.client_cpu
+    backing = f", PostgreSQL+Redis {r.backing_cpu / r.wall:.0%}" if r.backing_cpu else ""
+    print(
+        f"  CPU           serve {r.server_cpu / r.wall:.0%}{backing}, "
+        f"client {r.client_cpu / r.wall:.0%}, other processes {max(0.0, others) / r.wall:.0%} "
+        f"(% of one core; {os.cpu_count()} cores)"
+    )
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children (PostgreSQL forks one per connection)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def idle_memory(srv: Server, token: str, count: int) -> tuple[int, int]:
+    before = rss_kib(srv.proc.pid)
+    sockets = await open_sockets([srv.port], token, count, Arrivals())
+    await asyncio.sleep(2.0)
+    after = rss_kib(srv.proc.pid)
+    for s in sockets:
+        s.close()
+    return before, after
+
+
+# --------------------------------------------------------------------------- servers
+
+
+def login(srv: Server) -> str:
+    response = httpx.post(
+        f"{srv.base_url}/api/v1/auth/login",
+        json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+@dataclass
+class Stack:
+    servers: list[Server]
+    backing: list[int] = field(default_factory=list)  # PostgreSQL and Redis server pids
+
+
+@contextlib.contextmanager
+def embedded(workdir: Path) -> Iterator[Stack]:
+    env = panjereh_env(workdir, f"sqlite:///{workdir}/bench.db")
+    port = free_port()
+    with server("embedded", panjereh_cmd(port), env, workdir, workdir / "embedded.log") as srv:
+        yield Stack([srv])
+
+
+@contextlib.contextmanager
+def scaled_out(workdir: Path) -> Iterator[Stack]:
+    pg = start_postgres(workdir / "pg")
+    redis = start_redis(workdir / "redis")
+    try:
+        url = pg.create_database("bench")
+        env = panjereh_env(workdir, url) | {"PANJEREH_REDIS_URL": redis.url}
+        with contextlib.ExitStack() as stack:
+            servers = []
+            for name in ("a", "b"):
+                cmd = panjereh_cmd(free_port())
+                if name == "b":  # A migrated the database; B must not race it
+                    cmd.append("--no-migrate")
+                servers.append(
+                    stack.enter_context(server(name, cmd, env, workdir, workdir / f"{name}.log"))
+                )
+            postmaster = int((pg.datadir / "postmaster.pid").read_text().split()[0])
+            yield Stack(servers, [postmaster, int(redis.pidfile.read_text().strip())])
+    finally:
+        redis.stop()
+        pg.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--agents", type=int, default=100, help="agent sockets (K)")
+    parser.add_argument("--rate", type=float, default=200.0, help="inbound messages per second")
+    parser.add_argument("--idle", type=int, default=1000, help="idle sockets for the RSS figure")
+    parser.add_argument("--modes", default="embedded,redis")
+    args = parser.parse_args(argv)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # servers inherit it
+    load = f"K={args.agents} sockets, R={args.rate:.0f} msg/s, {args.seconds:.0f} s"
+    print(f"live latency: {machine()}; {load}")
+    for mode in args.modes.split(","):
+        with tempfile.TemporaryDirectory(prefix=f"live-{mode}-") as tmp:
+            workdir = Path(tmp)
+            with (embedded if mode == "embedded" else scaled_out)(workdir) as stack:
+                servers = stack.servers
+                token = login(servers[0])
+                inbox = setup_inbox(servers[0])
+                print(f"\n{mode}: {len(servers)} × panjereh serve")
+                result = asyncio.run(measure(mode, stack, token, inbox, args))
+                print_result(result)
+                if mode == "embedded" and args.idle:
+                    before, after = asyncio.run(idle_memory(servers[0], token, args.idle))
+                    print(
+                        f"  memory        RSS {before / 1024:.0f} MiB before, "
+                        f"{after / 1024:.0f} MiB "
+                        f"with {args.idle:,} idle agent sockets "
+                        f"(~{(after - before) / args.idle:.0f} KiB per socket)"
+                    )
+                for srv in servers:
+                    if complaints := srv.complaints():
+                        print(f"  {srv.name} logged: " + " | ".join(complaints[:5]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

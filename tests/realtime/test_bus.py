@@ -1,0 +1,100 @@
+"""The bus, the same tests for every backend: in memory (one process) and Redis (two
+processes, here two buses on one real Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from app.events.log import Published, Scope
+from app.realtime.bus import Bus, MemoryBus, Notice, Signal
+from app.realtime.redis_bus import PUBLISH_FAILURES, RedisBus
+from tests.servers import RedisServer, start_redis
+
+_db = itertools.count(1)
+
+
+async def next_notice(queue: asyncio.Queue[Notice]) -> Notice:
+    return await asyncio.wait_for(queue.get(), 5)
+
+
+async def settled(bus: Bus, queue: asyncio.Queue[Notice]) -> None:
+    """Until a Redis bus's listener is subscribed; drops its first notice (an empty
+    wake-up: "read the log, you may have missed something")."""
+    if isinstance(bus, RedisBus):
+        await asyncio.wait_for(bus.connected.wait(), 5)
+        assert queue.get_nowait() == ()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def pair(
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[tuple[Bus, Bus]]:
+    """(publisher's bus, another process's bus); one shared bus in memory mode."""
+    if request.param == "memory":
+        bus = MemoryBus()
+        yield bus, bus
+        return
+    server: RedisServer = request.getfixturevalue("redis_server")
+    clients = [Redis.from_url(server.url_for(next(_db) % 16)) for _ in range(2)]
+    a, b = RedisBus(clients[0]), RedisBus(clients[1])
+    yield a, b
+    for bus, client in ((a, clients[0]), (b, clients[1])):
+        await bus.aclose()
+        await client.aclose()
+
+
+async def test_committed_events_reach_every_subscriber_once(pair: tuple[Bus, Bus]) -> None:
+    publisher, other = pair
+    items = [Published(7, Scope(inbox_id=1, conversation_id=2, public=True)), Published(8, Scope())]
+    async with publisher.subscribe() as mine, other.subscribe() as theirs:
+        await settled(publisher, mine)
+        if other is not publisher:
+            await settled(other, theirs)
+        await publisher.publish(items)
+        for queue in {id(mine): mine, id(theirs): theirs}.values():
+            assert await next_notice(queue) == tuple(items)
+        await asyncio.sleep(0.1)
+        assert mine.empty()
+        assert theirs.empty()  # nobody gets it twice (a process ignores its own echo)
+
+
+async def test_signals_travel_with_their_scope_and_data(pair: tuple[Bus, Bus]) -> None:
+    publisher, other = pair
+    signal = Signal("typing", Scope(inbox_id=3, conversation_id=4, public=True), {"name": "Sara"})
+    async with other.subscribe() as theirs:
+        await settled(other, theirs)
+        await publisher.signal(signal)
+        assert await next_notice(theirs) == signal
+
+
+async def test_a_redis_outage_fails_nothing_and_the_bus_comes_back(tmp_path: Path) -> None:
+    server = start_redis(tmp_path / "r1")
+    a_client, b_client = Redis.from_url(server.url), Redis.from_url(server.url)
+    a, b = RedisBus(a_client), RedisBus(b_client)
+    try:
+        async with a.subscribe() as mine, b.subscribe() as theirs:
+            await settled(a, mine)
+            await settled(b, theirs)
+            server.stop()
+            before = PUBLISH_FAILURES.labels("redis_error")._value.get()
+            await a.publish([Published(1, Scope())])  # returns at once, raises nothing
+            assert await next_notice(mine) == (Published(1, Scope()),)  # this process still hears
+            async with asyncio.timeout(5):
+                while PUBLISH_FAILURES.labels("redis_error")._value.get() == before:  # noqa: ASYNC110 - a metric has no event to wait on
+                    await asyncio.sleep(0.02)
+            server = start_redis(tmp_path / "r2", port=server.port)
+            # The other process re-subscribes and is told to read the log (it missed seq 1).
+            assert await next_notice(theirs) == ()
+            await a.publish([Published(2, Scope())])
+            assert await next_notice(theirs) == (Published(2, Scope()),)
+    finally:
+        for bus, client in ((a, a_client), (b, b_client)):
+            await bus.aclose()
+            await client.aclose()
+        server.stop()
