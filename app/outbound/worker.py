@@ -154,6 +154,7 @@ class DeliveryWorker:
                     )
                 )
             }
+            threads = await _thread_ids(session, set(conversations))
         jobs = []
         for message in messages:
             conversation = conversations.get(message.conversation_id)
@@ -172,9 +173,10 @@ class DeliveryWorker:
                     to=Address(identity.kind, identity.address),
                     text=message.body_text,
                     html=message.body_html,
-                    subject=message.subject,
+                    subject=message.subject or conversation.subject,
                     thread_key=conversation.thread_key,
                     in_reply_to=answered.get(conversation.id),
+                    references=threads.get(conversation.id, ()),
                     sender_name=sender_names.get(message.sender_agent_id or 0),
                 )
             jobs.append(Job(message.id, message.attempts, now, inbox, outbound, refusal))
@@ -263,6 +265,44 @@ class DeliveryWorker:
 
 
 M = TypeVar("M", Conversation, Inbox, ContactIdentity)
+
+# Provider ids of a conversation handed to a reply (e-mail References): the first and the
+# most recent, as RFC 5322 suggests for long threads.
+THREAD_IDS = 20
+
+
+async def _thread_ids(
+    session: AsyncSession, conversation_ids: set[int]
+) -> dict[int, tuple[str, ...]]:
+    """Each conversation's provider message ids (both directions), oldest first, capped."""
+    numbered = (
+        select(
+            Message.conversation_id,
+            Message.external_id,
+            Message.id,
+            func.row_number()
+            .over(partition_by=Message.conversation_id, order_by=Message.id)
+            .label("first"),
+            func.row_number()
+            .over(partition_by=Message.conversation_id, order_by=Message.id.desc())
+            .label("last"),
+        )
+        .where(
+            Message.conversation_id.in_(conversation_ids),
+            Message.external_id.is_not(None),
+            Message.direction.in_((Direction.inbound, Direction.outbound)),
+        )
+        .subquery()
+    )
+    rows = await session.execute(
+        select(numbered.c.conversation_id, numbered.c.external_id)
+        .where(or_(numbered.c.first == 1, numbered.c.last < THREAD_IDS))
+        .order_by(numbered.c.conversation_id, numbered.c.id)
+    )
+    threads: dict[int, list[str]] = {}
+    for conversation_id, external_id in rows:
+        threads.setdefault(conversation_id, []).append(external_id)
+    return {k: tuple(v) for k, v in threads.items()}
 
 
 async def _by_id(session: AsyncSession, model: type[M], ids: set[int]) -> dict[int, M]:
