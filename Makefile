@@ -46,6 +46,7 @@ lock: $(STAMP)
 # source did
 FRONTEND := frontend
 FRONTEND_SRC := $(shell find $(FRONTEND)/src $(FRONTEND)/index.html $(FRONTEND)/vite.config.ts \
+	$(FRONTEND)/vite.widget.config.ts $(FRONTEND)/scripts \
 	$(FRONTEND)/tsconfig.json -type f 2>/dev/null)
 NPM_STAMP := $(FRONTEND)/node_modules/.installed
 BUILD_STAMP := $(FRONTEND)/dist/.built

@@ -19,6 +19,8 @@ from app.canned.api import router as canned_router
 from app.console import router as console_router
 from app.contacts.api import router as contacts_router
 from app.context import Context, build_context
+from app.demo import router as demo_router
+from app.demo import seed_demo
 from app.errors import Conflict, install_error_handlers
 from app.health import BodySizeLimitMiddleware, MetricsMiddleware
 from app.health import router as health_router
@@ -28,9 +30,13 @@ from app.inbound.webhooks import router as webhooks_router
 from app.inboxes.api import router as inboxes_router
 from app.outbound.maintenance import run_maintenance
 from app.outbound.worker import DeliveryWorker
+from app.public import PublicErrorCorsMiddleware
 from app.realtime.api import router as realtime_router
 from app.settings import Settings, get_settings
 from app.tickets.api import router as tickets_router
+from app.widget.api import UPLOAD_PATH
+from app.widget.api import router as widget_router
+from app.widget.assets import router as widget_assets_router
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.ctx = ctx
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         await seed(ctx)
+        await seed_demo(ctx)
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(ctx.hub.running())
             if settings.run_workers:
@@ -111,11 +118,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         contacts_router,
         callbacks_router,
         public_callbacks_router,
+        widget_router,
+        widget_assets_router,
+        demo_router,
         realtime_router,
         canned_router,
         console_router,  # last: its catch-all serves the console
     ):
         app.include_router(router)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(PublicErrorCorsMiddleware)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        # A visitor's picture or PDF: the attachment limit, and room for the form around it.
+        larger={UPLOAD_PATH: settings.max_attachment_bytes + 64 * 1024},
+    )
     app.add_middleware(MetricsMiddleware)
     return app

@@ -40,3 +40,7 @@ LOGIN_PER_EMAIL = parse("10/minute")
 # A callback form is filled in once, maybe twice: more is a bot or a prank.
 CALLBACK_PER_IP = parse("10/hour")
 CALLBACK_PER_PHONE = parse("3/hour")
+# The widget: a person opens a chat a few times a day and types at human speed.
+WIDGET_SESSION_PER_IP = parse("20/hour")
+WIDGET_PER_VISITOR = parse("30/minute")
+WIDGET_PER_IP = parse("120/minute")

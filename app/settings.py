@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = Field(default=64 * 1024, ge=8)
 
     session_ttl_hours: float = Field(default=24.0 * 14, gt=0)
+    # How long a website visitor's widget keeps its conversation (the token in their browser).
+    visitor_session_days: float = Field(default=90.0, gt=0)
     max_attachment_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     max_request_bytes: int = Field(default=1024 * 1024, gt=0)
 

@@ -20,6 +20,7 @@ from connectors.sms.connector import TwilioSmsConnector
 from connectors.telegram.config import TelegramConfig
 from connectors.telegram.connector import telegram_connector
 from connectors.webchat.config import WebchatConfig
+from connectors.webchat.connector import WebchatConnector
 
 CONFIG_MODELS: Mapping[InboxKind, type[ChannelConfig]] = {
     InboxKind.api: ApiConfig,
@@ -77,6 +78,11 @@ def _email(config: ChannelConfig, deps: ConnectorDeps) -> Connector:
     return kind(config, inbox_id=deps.inbox_id, max_attachment_bytes=deps.max_attachment_bytes)
 
 
+def _webchat(config: ChannelConfig, deps: ConnectorDeps) -> Connector:
+    del config, deps  # the widget reads replies from our own API: nothing to configure
+    return WebchatConnector()
+
+
 # Kind → its connector. A kind missing here has none yet: its replies fail with a clear
 # reason. Which protocols a connector speaks (webhook, polling, managed) decides where the
 # app uses it.
@@ -85,6 +91,7 @@ CONNECTORS: Mapping[InboxKind, Callable[[ChannelConfig, ConnectorDeps], Connecto
     InboxKind.sms: _sms,
     InboxKind.telegram: _telegram,
     InboxKind.email: _email,
+    InboxKind.webchat: _webchat,
 }
 
 

@@ -17,8 +17,11 @@ from app.agents.schemas import AgentOut
 from app.context import Context
 from app.crypto import token_digest
 from app.deps import ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
+from app.errors import Forbidden
 from app.events import log as event_log
 from app.inboxes import service as inboxes
+from app.inboxes.models import Inbox
+from app.public import allowed_origin
 from app.realtime.connection import reject, serve_socket
 from app.realtime.hub import (
     CLOSE_BAD_REQUEST,
@@ -189,8 +192,16 @@ async def widget_socket(websocket: WebSocket) -> None:
             if visitor is not None
             else set()
         )
-    if visitor is None:
+        inbox = await session.get(Inbox, visitor.inbox_id) if visitor is not None else None
+    if visitor is None or inbox is None:
         await reject(websocket, CLOSE_UNAUTHORIZED, "invalid or expired visitor token")
+        return
+    try:
+        # The page's Origin, as for the widget's HTTP calls: a token copied to another site
+        # does not open the socket there.
+        allowed_origin(websocket, widget.webchat_config(inbox, ctx.secret_box).allowed_origins)
+    except Forbidden:
+        await reject(websocket, CLOSE_FORBIDDEN_ORIGIN, "origin not allowed")
         return
     socket = VisitorSocket(
         websocket.send_text,

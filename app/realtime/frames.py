@@ -65,7 +65,8 @@ def visitor_message(message: dict[str, Any]) -> dict[str, Any]:
     agent_reply = message.get("sender_type") == "agent" and isinstance(sender, dict)
     view["sender_name"] = sender.get("name") if agent_reply and isinstance(sender, dict) else None
     view["attachments"] = [
-        {key: a.get(key) for key in ("filename", "content_type", "size")}
+        # The id is what the visitor downloads it by (a visitor-scoped route checks it).
+        {key: a.get(key) for key in ("id", "filename", "content_type", "size")}
         for a in message.get("attachments") or ()
         if isinstance(a, dict)
     ]

@@ -5,11 +5,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.context import Context
 from app.deps import ContextDep, CurrentAgent, ReadSession, require_conversation, visible_inbox_ids
-from app.errors import NotFound
+from app.errors import Invalid, NotFound
 from app.fields import DbId, SafeStr, UtcDatetime
-from app.inboxes.models import InboxKind
+from app.inboxes.models import Inbox, InboxKind
 from app.tickets import service
 from app.tickets.models import Attachment, Message, Status
 from app.tickets.schemas import (
@@ -120,6 +123,13 @@ async def add_message(
     private note (`private: true`), which is never sent."""
     async with ctx.db.write() as session:
         conversation = await require_conversation(session, agent, conversation_id)
+        if not body.private and await _is_callback(session, conversation.inbox_id):
+            # A callback request is answered by phone: there is no channel to send text on.
+            raise Invalid(
+                "a callback request is answered by phone; write a private note instead "
+                "(private: true) and set the callback's status",
+                code="reply_not_possible",
+            )
         message = await service.add_message(
             session, conversation, agent, body=body.body, private=body.private
         )
@@ -127,6 +137,11 @@ async def add_message(
     if not body.private:
         ctx.outbox_ready.set()
     return view
+
+
+async def _is_callback(session: AsyncSession, inbox_id: int) -> bool:
+    kind = await session.scalar(select(Inbox.kind).where(Inbox.id == inbox_id))
+    return kind == InboxKind.callback
 
 
 async def _visible_message(session: ReadSession, agent: CurrentAgent, message_id: int) -> Message:
@@ -159,6 +174,12 @@ async def download_attachment(
     if attachment is None:
         raise NotFound("attachment not found")
     await _visible_message(session, agent, attachment.message_id)
+    return await attachment_response(ctx, attachment)
+
+
+async def attachment_response(ctx: Context, attachment: Attachment) -> Response:
+    """The attachment's file for someone allowed to see it (an agent, or the visitor whose
+    conversation it is)."""
     if attachment.sha256 is None:
         raise NotFound(attachment.note or "the file of this attachment was not stored")
     data = await asyncio.to_thread(ctx.files.read, attachment.sha256)

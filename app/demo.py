@@ -1,0 +1,104 @@
+"""Try it in a minute: on the embedded default (SQLite, development), a website chat inbox
+and a callback inbox are created on first start, and `GET /demo` is a small shop page that
+embeds the widget with both, so one tab is the customer and another the console.
+
+Never in production (nor in tests, whose environment is `test`)."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.context import Context
+from app.deps import ContextDep
+from app.errors import NotFound
+from app.inboxes import service as inboxes
+from app.inboxes.models import Inbox, InboxKind
+from connectors.callback.config import CallbackConfig
+from connectors.config import ChannelConfig
+from connectors.webchat.config import WebchatConfig
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+
+
+def demo_enabled(ctx: Context) -> bool:
+    return ctx.settings.environment == "development" and ctx.settings.is_sqlite
+
+
+async def _first_token(session: AsyncSession, kind: InboxKind) -> str | None:
+    return await session.scalar(
+        select(Inbox.public_token)
+        .where(Inbox.kind == kind, Inbox.enabled.is_(True))
+        .order_by(Inbox.id)
+        .limit(1)
+    )
+
+
+async def seed_demo(ctx: Context) -> None:
+    """A webchat and a callback inbox, each only if no inbox of its kind exists yet."""
+    if not demo_enabled(ctx):
+        return
+    origin = ctx.settings.public_url.rstrip("/")
+    wanted: list[tuple[InboxKind, str, ChannelConfig]] = [
+        (
+            InboxKind.webchat,
+            "Website chat (demo)",
+            WebchatConfig(
+                allowed_origins=[origin],
+                welcome_message="Hi! Ask us anything about your order.",
+            ),
+        ),
+        (InboxKind.callback, "Call me back (demo)", CallbackConfig(allowed_origins=[origin])),
+    ]
+    async with ctx.db.write() as session:
+        for kind, name, config in wanted:
+            exists = await session.scalar(select(Inbox.id).where(Inbox.kind == kind).limit(1))
+            if exists is None:
+                await inboxes.create_inbox(
+                    session, ctx.secret_box, kind=kind, name=name, config=config, agent_ids=[]
+                )
+                log.info("created the demo inbox %r (see %s/demo)", name, origin)
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Demo shop</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:system-ui,sans-serif;max-width:44rem;margin:3rem auto;padding:0 1rem;
+color:#1f2937}} .item{{border:1px solid #e5e7eb;border-radius:8px;padding:1rem;margin:1rem 0}}
+</style></head><body>
+<h1>Demo shop</h1>
+<p>A page of a customer's website. The chat button at the bottom corner is the Panjereh
+widget; open the <a href="/" target="_blank">agent console</a> in another tab, write here
+and answer there. "Call me back" puts a request in the console's Callbacks.</p>
+<div class="item"><h2>Persian rug</h2><p>Hand-knotted, 2×3 m.</p></div>
+<div class="item"><h2>Saffron, 10 g</h2><p>This year's harvest.</p></div>
+<p>The snippet on this page:</p><pre>{snippet}</pre>
+{script}
+</body></html>"""
+
+
+@router.get("/demo")
+async def demo_page(ctx: ContextDep) -> HTMLResponse:
+    if not demo_enabled(ctx):
+        raise NotFound("not found")
+    async with ctx.db.read() as session:
+        chat = await _first_token(session, InboxKind.webchat)
+        callback = await _first_token(session, InboxKind.callback)
+    if chat is None:
+        raise NotFound("no website chat inbox: create one in the console's settings")
+    attrs = f' data-inbox="{html.escape(chat)}"'
+    if callback:
+        attrs += f' data-callback="{html.escape(callback)}"'
+    src = html.escape(ctx.settings.public_url.rstrip("/") + "/widget.js")
+    script = f'<script src="{src}"{attrs} async></script>'
+    return HTMLResponse(
+        _PAGE.format(snippet=html.escape(script), script=script),
+        headers={"Cache-Control": "no-cache"},
+    )

@@ -1,0 +1,78 @@
+// The widget's own texts. English and Persian built in; the page picks by <html lang>
+// (or data-lang), and data-labels / the inbox's settings override single texts.
+
+export const EN = {
+  open: "Chat with us",
+  close: "Close",
+  title: "Chat with us",
+  chat: "Chat",
+  callback: "Call me back",
+  name: "Your name",
+  email: "Email",
+  start: "Start chatting",
+  offline: "We're offline right now. Leave your email and we'll answer there.",
+  online: "We're online",
+  message: "Write a message…",
+  send: "Send",
+  attach: "Attach a picture or PDF",
+  typing: "An agent is typing…",
+  you: "You",
+  agent: "Support",
+  failed: "Could not send. Try again.",
+  phone: "Phone number",
+  date: "Day",
+  from: "From",
+  to: "To",
+  note: "Note (optional)",
+  request: "Request a call",
+  requested: "Thanks! We'll call you.",
+  unread: "unread messages",
+};
+
+export type Labels = typeof EN;
+export type LabelKey = keyof Labels;
+
+const FA: Labels = {
+  open: "گفتگو با ما",
+  close: "بستن",
+  title: "گفتگو با ما",
+  chat: "گفتگو",
+  callback: "با من تماس بگیرید",
+  name: "نام شما",
+  email: "ایمیل",
+  start: "شروع گفتگو",
+  offline: "الان آنلاین نیستیم. ایمیل خود را بگذارید تا همان‌جا پاسخ دهیم.",
+  online: "آنلاین هستیم",
+  message: "پیامی بنویسید…",
+  send: "ارسال",
+  attach: "پیوست تصویر یا PDF",
+  typing: "پشتیبان در حال نوشتن است…",
+  you: "شما",
+  agent: "پشتیبانی",
+  failed: "ارسال نشد. دوباره تلاش کنید.",
+  phone: "شماره تلفن",
+  date: "روز",
+  from: "از ساعت",
+  to: "تا ساعت",
+  note: "توضیح (اختیاری)",
+  request: "درخواست تماس",
+  requested: "ممنون! با شما تماس می‌گیریم.",
+  unread: "پیام خوانده‌نشده",
+};
+
+export function pickLanguage(attribute: string | undefined, pageLang: string): "en" | "fa" {
+  const lang = (attribute || pageLang || "en").toLowerCase();
+  return lang.startsWith("fa") ? "fa" : "en";
+}
+
+/** The labels for a language, with overrides applied (unknown keys and non-strings ignored). */
+export function labelsFor(lang: "en" | "fa", ...overrides: unknown[]): Labels {
+  const labels: Labels = { ...(lang === "fa" ? FA : EN) };
+  for (const extra of overrides) {
+    if (!extra || typeof extra !== "object") continue;
+    for (const [key, value] of Object.entries(extra)) {
+      if (key in labels && typeof value === "string") labels[key as LabelKey] = value;
+    }
+  }
+  return labels;
+}
