@@ -24,6 +24,7 @@ from app.inbound.ingest import InboxRef
 from app.inboxes.models import Inbox, InboxKind
 from app.public import allowed_origin, client_address, cors
 from app.ratelimit import WIDGET_PER_IP, WIDGET_PER_VISITOR, WIDGET_SESSION_PER_IP
+from app.realtime.frames import visitor_message
 from app.tickets.api import attachment_response
 from app.tickets.models import Message
 from app.tickets.schemas import MessageOut
@@ -155,7 +156,7 @@ async def open_session(
 
 def _visitor_view(view: MessageOut) -> VisitorMessage:
     # The same reduced view the visitor's websocket frames carry.
-    return _visitor_view(view)
+    return VisitorMessage.model_validate(visitor_message(view.model_dump(mode="json")))
 
 
 @router.get("/messages")

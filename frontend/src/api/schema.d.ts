@@ -498,6 +498,116 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/widget/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Attachment
+         * @description A picture or PDF (multipart `file`, with an optional `body` as its caption), up to
+         *     the server's attachment size limit.
+         */
+        post: operations["send_attachment_api_v1_widget_attachments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/widget/attachments/{attachment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Attachment
+         * @description A file of the visitor's own conversation (404 for any other, whoever's it is).
+         */
+        get: operations["download_attachment_api_v1_widget_attachments__attachment_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/widget/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Messages
+         * @description This visitor's own conversation: the latest `limit` messages they may see (after the
+         *     message id `after`, if given), oldest first.
+         */
+        get: operations["list_messages_api_v1_widget_messages_get"];
+        put?: never;
+        /**
+         * Send Message
+         * @description The visitor writes. Answered with the stored message once it is committed; a repeat
+         *     with the same `idempotency_key` answers the same message.
+         */
+        post: operations["send_message_api_v1_widget_messages_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/widget/{public_token}/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Widget Config
+         * @description What the widget shows before a chat starts: the welcome message, brand colour, the
+         *     site's label overrides, and whether an agent of this inbox is online (else the widget
+         *     offers to leave an e-mail address).
+         */
+        get: operations["widget_config_api_v1_widget__public_token__config_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/widget/{public_token}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open Session
+         * @description A new visitor. Keep `visitor_token` (the widget keeps it in localStorage): it is the
+         *     only key to this visitor's conversation, and it is not shown again.
+         */
+        post: operations["open_session_api_v1_widget__public_token__sessions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -673,6 +783,18 @@ export interface components {
             stored: boolean;
             /** Url */
             url: string | null;
+        };
+        /** Body_send_attachment_api_v1_widget_attachments_post */
+        Body_send_attachment_api_v1_widget_attachments_post: {
+            /**
+             * Body
+             * @default
+             */
+            body?: string;
+            /** File */
+            file: string;
+            /** Idempotency Key */
+            idempotency_key?: string | null;
         };
         /**
          * Bootstrap
@@ -1176,6 +1298,13 @@ export interface components {
              */
             private?: boolean;
         };
+        /** MessageIn */
+        MessageIn: {
+            /** Body */
+            body: string;
+            /** Idempotency Key */
+            idempotency_key?: string | null;
+        };
         /** MessageOut */
         MessageOut: {
             /** Attachments */
@@ -1224,6 +1353,13 @@ export interface components {
             /** Items */
             items: components["schemas"]["MessageOut"][];
         };
+        /** MessagesOut */
+        MessagesOut: {
+            /** Items */
+            items: components["schemas"]["VisitorMessage"][];
+            /** Last Event Id */
+            last_event_id: number;
+        };
         /** PresenceOut */
         PresenceOut: {
             /** Agent Id */
@@ -1253,6 +1389,20 @@ export interface components {
          * @enum {string}
          */
         Role: "admin" | "agent";
+        /** SessionIn */
+        SessionIn: {
+            /** Email */
+            email?: string | null;
+            /** Name */
+            name?: string | null;
+        };
+        /** SessionOut */
+        SessionOut: {
+            /** Conversation Id */
+            conversation_id?: number | null;
+            /** Visitor Token */
+            visitor_token: string;
+        };
         /**
          * Status
          * @enum {string}
@@ -1286,6 +1436,61 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /** VisitorAttachment */
+        VisitorAttachment: {
+            /** Content Type */
+            content_type: string;
+            /** Filename */
+            filename: string;
+            /** Id */
+            id: number;
+            /** Size */
+            size: number | null;
+        };
+        /**
+         * VisitorMessage
+         * @description The fields of `app.realtime.frames.visitor_message`, typed for the REST answer.
+         */
+        VisitorMessage: {
+            /** Attachments */
+            attachments: components["schemas"]["VisitorAttachment"][];
+            /** Body Html */
+            body_html: string | null;
+            /** Body Text */
+            body_text: string;
+            /** Conversation Id */
+            conversation_id: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Delivery Status */
+            delivery_status: string | null;
+            /** Direction */
+            direction: string;
+            /** Id */
+            id: number;
+            /** Sender Name */
+            sender_name: string | null;
+            /** Sender Type */
+            sender_type: string;
+            /** Sent At */
+            sent_at: string | null;
+        };
+        /** WidgetConfigOut */
+        WidgetConfigOut: {
+            /** Agent Online */
+            agent_online: boolean;
+            /** Brand Color */
+            brand_color: string;
+            /** Labels */
+            labels: {
+                [key: string]: string;
+            };
+            /** Welcome Message */
+            welcome_message: string;
         };
     };
     responses: never;
@@ -2430,6 +2635,222 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    send_attachment_api_v1_widget_attachments_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_send_attachment_api_v1_widget_attachments_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    download_attachment_api_v1_widget_attachments__attachment_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                attachment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_messages_api_v1_widget_messages_get: {
+        parameters: {
+            query?: {
+                after?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessagesOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    send_message_api_v1_widget_messages_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitorMessage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    widget_config_api_v1_widget__public_token__config_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                public_token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetConfigOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    open_session_api_v1_widget__public_token__sessions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                public_token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description the page's Origin is not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -1,4 +1,4 @@
-// Everything lives in a closed shadow root: the page's selectors can't reach inside. Only
+// Everything lives in a shadow root: the page's selectors can't reach inside. Only
 // the host element itself is visible to page CSS, so its rules are !important (inside a
 // shadow tree, !important :host rules beat the page's own !important rules).
 export function css(brand: string): string {

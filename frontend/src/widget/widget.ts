@@ -1,5 +1,6 @@
 // The embeddable website widget: <script src=".../widget.js" data-inbox="TOKEN" async>.
-// Plain DOM in a closed shadow root; every text from visitors or agents goes in as
+// Plain DOM in a shadow root (open, so assistive tools and tests can read it; a page that
+// means to tamper with its own widget could anyway); every text from visitors or agents goes in as
 // textContent, never as HTML.
 import { css } from "./style";
 import { labelsFor, pickLanguage, type Labels } from "./labels";
@@ -98,7 +99,7 @@ class Widget {
     this.saved = this.load();
     this.labels = labelsFor(lang, pageLabels);
     const host = document.createElement("panjereh-widget");
-    this.root = host.attachShadow({ mode: "closed" });
+    this.root = host.attachShadow({ mode: "open" });
     this.root.append(this.style, this.panel, this.launcher);
     this.style.textContent = css("#2563eb");
     document.body.append(host);

@@ -1,0 +1,52 @@
+"""Builders for the widget's tests: a webchat inbox and a visitor, through the public API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from tests.conftest import Api
+
+SITE = "https://shop.example"
+
+
+@dataclass
+class Visitor:
+    token: str
+    origin: str = SITE
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", "Origin": self.origin}
+
+
+async def create_webchat_inbox(admin: Api, *origins: str, **config: Any) -> dict[str, Any]:
+    values = {"allowed_origins": list(origins or (SITE,))} | config
+    response = await admin.post(
+        "/api/v1/inboxes", json={"kind": "webchat", "name": "Website", "config": values}
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def start_visitor(
+    client: httpx.AsyncClient, public_token: str, origin: str = SITE, **body: Any
+) -> Visitor:
+    response = await client.post(
+        f"/api/v1/widget/{public_token}/sessions", json=body, headers={"Origin": origin}
+    )
+    assert response.status_code == 201, response.text
+    assert response.headers["access-control-allow-origin"] == origin
+    return Visitor(response.json()["visitor_token"], origin)
+
+
+async def say(client: httpx.AsyncClient, visitor: Visitor, text: str) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/widget/messages", json={"body": text}, headers=visitor.headers
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
