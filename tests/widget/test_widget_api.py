@@ -74,7 +74,8 @@ async def test_a_visitor_token_reaches_only_its_own_conversation(
 
     # Guessing ids: another visitor's attachment is a 404, like one that does not exist.
     own = await client.get(f"/api/v1/widget/attachments/{attachment['id']}", headers=sara.headers)
-    assert own.status_code == 200 and own.content == PNG
+    assert own.status_code == 200
+    assert own.content == PNG
     for visitor in (bob, mallory):
         guessed = await client.get(
             f"/api/v1/widget/attachments/{attachment['id']}", headers=visitor.headers
@@ -104,10 +105,11 @@ async def test_a_visitor_token_reaches_only_its_own_conversation(
         assert live["data"]["message"]["body_text"] == "more"
         with pytest.raises(TimeoutError):
             await next_frame(bob_ws, lambda f: f["type"] != "heartbeat", within=0.5)
+    guessed = await open_socket(running.url, "/ws/widget", token="guessed-token")
     with pytest.raises(ConnectionClosed) as closed:
-        ws = await open_socket(running.url, "/ws/widget", token="guessed-token")
-        await ws.recv()
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        await guessed.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401
 
 
 async def test_the_origin_must_be_allowed_over_http_and_websocket(
@@ -133,7 +135,9 @@ async def test_the_origin_must_be_allowed_over_http_and_websocket(
     )
     assert allowed.status_code == 204
     assert allowed.headers["access-control-allow-origin"] == SITE
-    assert (await client.get(f"/api/v1/widget/{token}/config", headers={"Origin": evil})).status_code == 403
+    assert (
+        await client.get(f"/api/v1/widget/{token}/config", headers={"Origin": evil})
+    ).status_code == 403
 
     visitor = await start_visitor(client, token)
     stolen = {"Authorization": f"Bearer {visitor.token}", "Origin": evil}
@@ -144,7 +148,8 @@ async def test_the_origin_must_be_allowed_over_http_and_websocket(
     with pytest.raises(ConnectionClosed) as closed:
         async with connect(ws_url(running, visitor.token), origin=evil) as ws:  # type: ignore[arg-type]
             await ws.recv()
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4403
     async with connect(ws_url(running, visitor.token), origin=SITE) as ws:  # type: ignore[arg-type]
         await ready(ws)
 
@@ -154,7 +159,11 @@ async def test_rate_limits_answer_429_with_retry_after(running: Running, admin: 
     client, token = running.client, inbox["public_token"]
     visitor = await start_visitor(client, token)
     statuses = [
-        (await client.post("/api/v1/widget/messages", json={"body": f"m{i}"}, headers=visitor.headers))
+        (
+            await client.post(
+                "/api/v1/widget/messages", json={"body": f"m{i}"}, headers=visitor.headers
+            )
+        )
         for i in range(31)
     ]
     assert [r.status_code for r in statuses[:30]] == [201] * 30
@@ -164,10 +173,13 @@ async def test_rate_limits_answer_429_with_retry_after(running: Running, admin: 
     # The page can read it (the CORS headers are on the error too).
     assert limited.headers["access-control-allow-origin"] == SITE
     sessions = [
-        (await client.post(f"/api/v1/widget/{token}/sessions", json={}, headers={"Origin": SITE})).status_code
+        (
+            await client.post(f"/api/v1/widget/{token}/sessions", json={}, headers={"Origin": SITE})
+        ).status_code
         for _ in range(20)
     ]
-    assert sessions[-1] == 429 and int(sessions.count(201)) == 19  # one was opened above
+    assert sessions[-1] == 429
+    assert int(sessions.count(201)) == 19
 
 
 async def test_replies_to_visitors_are_sent_and_callback_requests_take_notes(
@@ -180,7 +192,8 @@ async def test_replies_to_visitors_are_sent_and_callback_requests_take_notes(
     assert reply.json()["delivery_status"] == "queued"
     await DeliveryWorker(running.ctx).run_once()
     messages = (await admin.get(f"/api/v1/conversations/{conversation}/messages")).json()["items"]
-    assert messages[-1]["delivery_status"] == "sent" and messages[-1]["error"] is None
+    assert messages[-1]["delivery_status"] == "sent"
+    assert messages[-1]["error"] is None
 
     callback_inbox = await admin.post(
         "/api/v1/inboxes",
@@ -196,7 +209,8 @@ async def test_replies_to_visitors_are_sent_and_callback_requests_take_notes(
     refused = await admin.post(
         f"/api/v1/conversations/{item['conversation_id']}/messages", json={"body": "hello?"}
     )
-    assert refused.status_code == 422 and refused.json()["code"] == "reply_not_possible"
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "reply_not_possible"
     noted = await admin.post(
         f"/api/v1/conversations/{item['conversation_id']}/messages",
         json={"body": "called, no answer", "private": True},

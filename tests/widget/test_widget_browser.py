@@ -1,0 +1,171 @@
+"""The widget in a real Chromium, embedded in a page served from another origin (its own
+HTTP server on another port) with hostile global CSS and JavaScript, against the app served
+for real with the delivery worker running."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from playwright.async_api import Browser, expect
+
+from app.widget.assets import WIDGET_JS
+from tests.conftest import Api, Running
+from tests.console.conftest import api_get
+from tests.servers import free_port
+from tests.widget.helpers import create_webchat_inbox
+
+BUDGET = 40 * 1024
+
+# A page that tries its best to break whatever it embeds.
+HOSTILE = """
+<style>
+  * { color: red !important; font-size: 4px !important; display: inline !important;
+      visibility: hidden !important; }
+  html, body { visibility: visible !important; }
+  panjereh-widget { display: none !important; opacity: 0 !important; }
+  button, input, textarea { display: none !important; }
+</style>
+<script>
+  // After the widget has loaded: break the globals it would need later.
+  addEventListener("load", () => {
+    window.fetch = () => Promise.reject(new Error("hostile page"));
+    window.WebSocket = function () { throw new Error("hostile page"); };
+    document.querySelectorAll("button").forEach((b) => b.remove());
+  });
+</script>"""
+
+
+def test_the_widget_is_small() -> None:
+    gzipped = len(gzip.compress(WIDGET_JS.read_bytes(), compresslevel=9))
+    print(f"widget.js: {gzipped} bytes gzipped (budget {BUDGET})")
+    assert gzipped < BUDGET
+
+
+async def test_chat_and_callback_from_another_origin_on_a_hostile_page(
+    browser: Browser, console_server: Running, console_admin: Api
+) -> None:
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    chat = await create_webchat_inbox(console_admin, origin, welcome_message="Hi there!")
+    callback = await console_admin.post(
+        "/api/v1/inboxes",
+        json={"kind": "callback", "name": "Calls", "config": {"allowed_origins": [origin]}},
+    )
+    assert callback.status_code == 201, callback.text
+    snippet = (
+        f'<script src="{console_server.url}/widget.js" data-inbox="{chat["public_token"]}" '
+        f'data-callback="{callback.json()["public_token"]}" async></script>'
+    )
+    page_html = (
+        f"<!doctype html><html lang='en'><body><h1>Shop</h1>{HOSTILE}{snippet}</body></html>"
+    )
+
+    # The page must be served on exactly the allowed origin: bind that port.
+    with _site_on(port, page_html):
+        context = await browser.new_context(locale="en-GB", timezone_id="Asia/Tehran")
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        try:
+            await page.goto(origin)
+            widget = page.locator("panjereh-widget")
+            launcher = widget.get_by_role("button", name="Chat with us")
+            await expect(launcher).to_be_visible()
+            await page.wait_for_load_state("load")  # the page's hostile script has run
+            await launcher.click()
+            await expect(widget.get_by_text("Hi there!")).to_be_visible()
+            prechat = widget.locator("form.prechat")
+            # No agent is online: the widget asks for an e-mail to answer at.
+            await expect(widget.get_by_text("We're offline right now.")).to_be_visible()
+            await prechat.get_by_label("Your name").fill("Nina Visitor")
+            await prechat.get_by_label("Email").fill("nina@visitor.example")
+            await widget.get_by_role("button", name="Start chatting").click()
+            box = widget.get_by_role("textbox", name="Write a message…")
+            await box.fill("<b>Is the rug in stock?</b>")
+            await box.press("Enter")
+            # Shown as text, never as markup.
+            await expect(widget.get_by_text("<b>Is the rug in stock?</b>")).to_be_visible()
+
+            found = await api_get(
+                console_admin.client, console_admin, f"/api/v1/conversations?inbox_id={chat['id']}"
+            )
+            (conversation,) = found["items"]
+            assert conversation["contact"]["name"] == "Nina Visitor"
+            reply = await console_admin.post(
+                f"/api/v1/conversations/{conversation['id']}/messages",
+                json={"body": "بله، موجود است. Yes, in stock!"},
+            )
+            assert reply.status_code == 201
+            shown = widget.get_by_text("بله، موجود است. Yes, in stock!")
+            await expect(shown).to_be_visible()  # live, without a reload
+            assert await shown.get_attribute("dir") == "auto"
+
+            # The reply is "sent" (the webchat connector), not failed for want of one.
+            async def status() -> str:
+                items = (
+                    await api_get(
+                        console_admin.client,
+                        console_admin,
+                        f"/api/v1/conversations/{conversation['id']}/messages",
+                    )
+                )["items"]
+                return str(items[-1]["delivery_status"])
+
+            for _ in range(50):
+                if await status() == "sent":
+                    break
+                await page.wait_for_timeout(100)
+            assert await status() == "sent"
+
+            # The conversation survives a reload (the token is in localStorage).
+            await page.reload()
+            await widget.get_by_role("button", name="Chat with us").click()
+            await expect(widget.get_by_text("Yes, in stock!")).to_be_visible()
+
+            # Call me back: the server's 422 next to the field, then a request in the queue.
+            await widget.get_by_role("tab", name="Call me back").click()
+            form = widget.locator("form.callback")
+            await form.get_by_label("Your name").fill("Nina Visitor")
+            await form.get_by_label("Phone number").fill("12")
+            await form.get_by_role("button", name="Request a call").click()
+            await expect(form.locator("[data-for=phone]")).to_contain_text("phone")
+            await form.get_by_label("Phone number").fill("+98 912 765 4321")
+            await form.get_by_role("button", name="Request a call").click()
+            await expect(form.get_by_role("status")).to_have_text("Thanks! We'll call you.")
+            queue = await api_get(console_admin.client, console_admin, "/api/v1/callbacks")
+            mine = [c for c in queue["items"] if c["phone_e164"] == "+989127654321"]
+            assert len(mine) == 1
+            assert mine[0]["timezone"] == "Asia/Tehran"
+            assert not errors, errors
+        finally:
+            await context.close()
+
+
+@contextlib.contextmanager
+def _site_on(port: int, page_html: str) -> Iterator[None]:
+    body = page_html.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
