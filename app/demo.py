@@ -46,16 +46,21 @@ async def seed_demo(ctx: Context) -> None:
     if not demo_enabled(ctx):
         return
     origin = ctx.settings.public_url.rstrip("/")
+    origins = [origin]
+    # A newcomer may open http://localhost:8000/demo as well as 127.0.0.1: both are allowed.
+    for a, b in (("//127.0.0.1", "//localhost"), ("//localhost", "//127.0.0.1")):
+        if a in origin:
+            origins.append(origin.replace(a, b))
     wanted: list[tuple[InboxKind, str, ChannelConfig]] = [
         (
             InboxKind.webchat,
             "Website chat (demo)",
             WebchatConfig(
-                allowed_origins=[origin],
+                allowed_origins=origins,
                 welcome_message="Hi! Ask us anything about your order.",
             ),
         ),
-        (InboxKind.callback, "Call me back (demo)", CallbackConfig(allowed_origins=[origin])),
+        (InboxKind.callback, "Call me back (demo)", CallbackConfig(allowed_origins=origins)),
     ]
     async with ctx.db.write() as session:
         for kind, name, config in wanted:

@@ -199,7 +199,7 @@ async def widget_socket(websocket: WebSocket) -> None:
     try:
         # The page's Origin, as for the widget's HTTP calls: a token copied to another site
         # does not open the socket there.
-        allowed_origin(websocket, widget.webchat_config(inbox, ctx.secret_box).allowed_origins)
+        allowed_origin(websocket, widget.page_origins(inbox, ctx.secret_box))
     except Forbidden:
         await reject(websocket, CLOSE_FORBIDDEN_ORIGIN, "origin not allowed")
         return

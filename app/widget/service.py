@@ -74,6 +74,15 @@ def webchat_config(inbox: Inbox, box: SecretBox) -> WebchatConfig:
     return config
 
 
+def page_origins(inbox: Inbox, box: SecretBox) -> list[str]:
+    """The sites whose pages may use this inbox's visitor sessions: a webchat inbox's
+    allowed_origins. Another kind's (a session opened by a tool, never by the widget)
+    are used from no page at all."""
+    if inbox.kind != InboxKind.webchat:
+        return []
+    return webchat_config(inbox, box).allowed_origins
+
+
 async def webchat_inbox(session: AsyncSession, public_token: str) -> Inbox | None:
     return await session.scalar(
         select(Inbox).where(
