@@ -112,6 +112,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         realtime_router,
     ):
         app.include_router(router)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        upload_max_bytes=settings.max_attachment_bytes,
+    )
     app.add_middleware(MetricsMiddleware)
     return app
