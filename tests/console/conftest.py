@@ -8,9 +8,11 @@ other's conversations when they open their inbox's view."""
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,8 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from app.console import DIST
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, Running, login, make_settings, serve
-from tests.receiver import Receiver, receiving
+from tests.fakes.telegram import fake_telegram
+from tests.receiver import receiving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -134,47 +137,140 @@ async def console(
 @dataclass
 class Channel:
     """A channel under test: an inbox of that kind, how a customer's message reaches it,
-    and where replies arrive. New channels add a builder to CHANNELS."""
+    and what the customer received back. A new channel adds a builder to CHANNELS, and the
+    tests that take `channel` run on it too."""
 
     kind: str
+    label: str  # the channel's name in the console ("Reply by {label} to …")
     inbox_id: int
     inbox_name: str
-    deliver: Callable[..., Awaitable[None]]  # deliver(text, sender=..., name=...)
-    replies: Receiver
+    # deliver(text, sender=KEY, name=NAME): a customer message, from the customer KEY
+    deliver: Callable[..., Awaitable[None]]
+    address: Callable[[str], str]  # the customer KEY's address, as the composer shows it
+    received: Callable[[], list[str]]  # the texts the customers received, in order
+    fail_next_reply: Callable[[str], None]  # the provider refuses the next reply for REASON
 
 
-async def api_channel(admin: Api, receiver: Receiver) -> Channel:
-    name = f"Shop {next(_names)}"
-    response = await admin.post(
-        "/api/v1/inboxes",
-        json={"kind": "api", "name": name, "config": {"outbound_url": receiver.url}},
-    )
-    assert response.status_code == 201, response.text
-    body = response.json()
-    key = body["api_key"]
-    counter = itertools.count(1)
-
-    async def deliver(text: str, *, sender: str = "cust-1", name: str | None = None) -> None:
-        payload = {
-            "external_id": f"{body['id']}-{next(counter)}",
-            "sender": {"id": sender, "name": name},
-            "text": text,
-        }
-        r = await admin.client.post(
-            f"/api/v1/inboxes/{body['id']}/incoming", json=payload, headers={"X-Api-Key": key}
+@asynccontextmanager
+async def api_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
+    del app_url
+    async with receiving() as receiver:
+        name = f"Shop {next(_names)}"
+        response = await admin.post(
+            "/api/v1/inboxes",
+            json={"kind": "api", "name": name, "config": {"outbound_url": receiver.url}},
         )
-        assert r.status_code == 201, r.text
+        assert response.status_code == 201, response.text
+        body = response.json()
+        key = body["api_key"]
+        counter = itertools.count(1)
 
-    return Channel("api", body["id"], name, deliver, receiver)
+        async def deliver(text: str, *, sender: str = "cust-1", name: str | None = None) -> None:
+            payload = {
+                "external_id": f"{body['id']}-{next(counter)}",
+                "sender": {"id": sender, "name": name},
+                "text": text,
+            }
+            r = await admin.client.post(
+                f"/api/v1/inboxes/{body['id']}/incoming",
+                json=payload,
+                headers={"X-Api-Key": key},
+            )
+            assert r.status_code == 201, r.text
+
+        def received() -> list[str]:
+            return [json.loads(r.body)["message"]["text"] for r in receiver.received]
+
+        def fail_next_reply(reason: str) -> None:
+            del reason
+            receiver.answers.append(400)
+
+        yield Channel(
+            "api",
+            "API",
+            body["id"],
+            name,
+            deliver,
+            lambda sender: sender,
+            received,
+            fail_next_reply,
+        )
 
 
-CHANNELS: dict[str, Callable[[Api, Receiver], Awaitable[Channel]]] = {"api": api_channel}
+@asynccontextmanager
+async def telegram_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
+    """A Telegram bot in webhook mode, its Bot API a local fake; customers write to it."""
+    token = f"70{next(_names):08d}:AAF-panjereh-console-test-token"
+    async with fake_telegram(token) as telegram:
+        bot = telegram.bots[token]
+        name = f"Bot {next(_names)}"
+        response = await admin.post(
+            "/api/v1/inboxes",
+            json={
+                "kind": "telegram",
+                "name": name,
+                "config": {"bot_token": token, "api_base_url": telegram.url},
+            },
+        )
+        assert response.status_code == 201, response.text
+        inbox_id = response.json()["id"]
+        chats: dict[str, int] = {}
+        message_ids = itertools.count(1)
+
+        def chat(sender: str) -> int:
+            return chats.setdefault(sender, 880_000_000 + 1_000 * inbox_id + len(chats))
+
+        async def deliver(text: str, *, sender: str = "cust-1", name: str | None = None) -> None:
+            chat_id = chat(sender)
+            first = name or sender
+            message = {
+                "message_id": next(message_ids),
+                "from": {"id": chat_id, "is_bot": False, "first_name": first},
+                "chat": {"id": chat_id, "type": "private", "first_name": first},
+                "date": 1_779_436_800,
+                "text": text,
+            }
+            r = await telegram.deliver(bot, {"message": message}, app_url)
+            assert r.status_code == 200, r.text
+
+        def received() -> list[str]:
+            return [s.text or "" for s in bot.sent]
+
+        def fail_next_reply(reason: str) -> None:
+            bot.fail_next("sendMessage", 400, f"Bad Request: {reason}")
+
+        yield Channel(
+            "telegram",
+            "Telegram",
+            inbox_id,
+            name,
+            deliver,
+            lambda sender: str(chat(sender)),
+            received,
+            fail_next_reply,
+        )
+
+
+CHANNELS: dict[str, Callable[[Api, str], AbstractAsyncContextManager[Channel]]] = {
+    "api": api_channel,
+    "telegram": telegram_channel,
+}
 
 
 @pytest.fixture(params=sorted(CHANNELS))
-async def channel(request: pytest.FixtureRequest, console_admin: Api) -> AsyncIterator[Channel]:
-    async with receiving() as receiver:
-        yield await CHANNELS[request.param](console_admin, receiver)
+async def channel(
+    request: pytest.FixtureRequest, console_admin: Api, console_server: Running
+) -> AsyncIterator[Channel]:
+    """Each channel in turn (tests that are about channels take this)."""
+    async with CHANNELS[request.param](console_admin, console_server.url) as built:
+        yield built
+
+
+@pytest.fixture
+async def shop(console_admin: Api, console_server: Running) -> AsyncIterator[Channel]:
+    """An `api` inbox, for tests that are not about a channel."""
+    async with api_channel(console_admin, console_server.url) as built:
+        yield built
 
 
 def view_button(page: Page, name: str, *, nav: str = "Views") -> Any:

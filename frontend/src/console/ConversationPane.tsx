@@ -342,7 +342,7 @@ function DeliveryLine({ m }: { m: Message }): ReactElement {
             onClick={() => {
               setBusy(true);
               void ok(api.POST("/api/v1/messages/{message_id}/retry", { params: { path: { message_id: m.id } } }))
-                .then(upsertMessage)
+                .then((updated) => upsertMessage(updated, true))
                 .finally(() => setBusy(false));
             }}
           >
@@ -511,7 +511,7 @@ function Composer({ c }: { c: Conversation }): ReactElement {
           body: { body, private: mode === "note" },
         }),
       );
-      upsertMessage(m);
+      upsertMessage(m, true);
       change("");
       if (mode === "reply") {
         upsertConversation({ ...c, waiting_since: null, unread_count: 0, last_activity_at: m.created_at });
