@@ -24,6 +24,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from app.console import DIST
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, Running, login, make_settings, serve
 from tests.fakes.telegram import fake_telegram
+from tests.fakes.twilio import TwilioError, post_signed, running_twilio, sid
 from tests.receiver import receiving
 
 CHROMIUM = "/usr/bin/chromium"
@@ -149,6 +150,8 @@ class Channel:
     address: Callable[[str], str]  # the customer KEY's address, as the composer shows it
     received: Callable[[], list[str]]  # the texts the customers received, in order
     fail_next_reply: Callable[[str], None]  # the provider refuses the next reply for REASON
+    # How the console names the customer KEY called NAME (SMS has numbers, not names).
+    shown_as: Callable[[str, str], str] = lambda _sender, name: name
 
 
 @asynccontextmanager
@@ -251,8 +254,72 @@ async def telegram_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
         )
 
 
+@asynccontextmanager
+async def sms_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
+    """An SMS number at a local fake of Twilio's REST API; customers text it (signed posts)."""
+    async with running_twilio() as twilio:
+        response = await admin.post(
+            "/api/v1/inboxes",
+            json={
+                "kind": "sms",
+                "name": (name := f"SMS {next(_names)}"),
+                "config": {
+                    "account_sid": twilio.account_sid,
+                    "auth_token": twilio.auth_token,
+                    "api_base_url": twilio.url,
+                    "from_number": "+14155550143",
+                },
+            },
+        )
+        assert response.status_code == 201, response.text
+        inbox_id = response.json()["id"]
+        webhook = response.json()["webhook_url"]
+        numbers: dict[str, str] = {}
+
+        def number(sender: str) -> str:
+            return numbers.setdefault(
+                sender, f"+1212555{(inbox_id * 7 + len(numbers)) % 10000:04d}"
+            )
+
+        async def deliver(text: str, *, sender: str = "cust-1", name: str | None = None) -> None:
+            del name  # an SMS carries a number, not a name
+            message_sid = sid("SM")
+            params = {
+                "MessageSid": message_sid,
+                "SmsMessageSid": message_sid,
+                "AccountSid": twilio.account_sid,
+                "From": number(sender),
+                "To": "+14155550143",
+                "Body": text,
+                "NumMedia": "0",
+                "NumSegments": "1",
+                "ApiVersion": "2010-04-01",
+            }
+            r = await post_signed(app_url, webhook, params, twilio.auth_token)
+            assert r.status_code == 200, r.text
+
+        def received() -> list[str]:
+            return [m.get("Body", "") for m in twilio.created]
+
+        def fail_next_reply(reason: str) -> None:
+            twilio.errors.append(TwilioError(400, 21211, reason))
+
+        yield Channel(
+            "sms",
+            "SMS",
+            inbox_id,
+            name,
+            deliver,
+            number,
+            received,
+            fail_next_reply,
+            lambda sender, _name: number(sender),
+        )
+
+
 CHANNELS: dict[str, Callable[[Api, str], AbstractAsyncContextManager[Channel]]] = {
     "api": api_channel,
+    "sms": sms_channel,
     "telegram": telegram_channel,
 }
 

@@ -5,7 +5,7 @@ import { useNow, useT } from "./hooks";
 import { channelName, formatDateTime, formatShort } from "./i18n";
 import { ChannelIcon, Glyph } from "./icons";
 import { sendTyping } from "./live";
-import { loadMessages, updateConversation, upsertConversation, upsertMessage, useStore } from "./store";
+import { loadMessages, updateConversation, upsertConversation, upsertMessage, useContactLabel, useStore } from "./store";
 
 /** Which identity a reply on this channel goes to. */
 export const ADDRESS_OF_CHANNEL: Record<string, string> = {
@@ -58,6 +58,7 @@ function ConversationHeader({ c }: { c: Conversation }): ReactElement {
   const teams = useStore((s) => s.teams);
   const inbox = useStore((s) => s.inboxes.find((i) => i.id === c.inbox_id));
   const presenceOf = useStore((s) => s.presenceOf);
+  const contactLabel = useContactLabel(c.contact);
   const [label, setLabel] = useState("");
   const [customSnooze, setCustomSnooze] = useState(false);
   const [snoozeAt, setSnoozeAt] = useState("");
@@ -78,7 +79,7 @@ function ConversationHeader({ c }: { c: Conversation }): ReactElement {
     <header className="conv-head">
       <div className="conv-title">
         <ChannelIcon kind={c.channel} label={channelName(lang, c.channel)} />
-        <h2 dir="auto">{c.contact.name ?? t("unknown")}</h2>
+        <h2 dir="auto">{contactLabel ?? t("unknown")}</h2>
         <span className="muted">
           {channelName(lang, c.channel)}
           {inbox ? ` · ${inbox.name}` : ""}

@@ -279,6 +279,20 @@ export function markReadSoon(id: number): void {
   }, 800);
 }
 
+const contactsAsked = new Set<number>();
+/** What to call a contact: their name, else an address (an SMS customer is a number). The
+ * address needs the contact's details: they are fetched once, in the background. */
+export function useContactLabel(ref: { id: number; name: string | null }): string | null {
+  const contact = useStore((s) => (ref.name ? undefined : s.contacts[ref.id]));
+  if (ref.name) return ref.name;
+  if (contact) return contact.identities[0]?.address.replace(/^\d+:/, "") ?? null;
+  if (!contactsAsked.has(ref.id)) {
+    contactsAsked.add(ref.id);
+    queueMicrotask(() => void loadContact(ref.id));
+  }
+  return null;
+}
+
 export async function loadContact(id: number): Promise<void> {
   try {
     const contact = await ok(
