@@ -33,6 +33,7 @@ CHANNEL = "panjereh:bus"
 OUTBOX_SIZE = 10_000
 RECONNECT_DELAY_MAX = 2.0  # seconds between attempts to re-subscribe
 LISTEN_TIMEOUT = 5.0  # seconds; each wake-up also lets redis-py health-check the connection
+CLOSE_TIMEOUT = 2.0  # seconds for the background tasks to end on close
 
 PUBLISH_FAILURES = Counter(
     "panjereh_bus_publish_failures_total",
@@ -67,6 +68,7 @@ class RedisBus:
         self._sender: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()  # set while the listener is subscribed
+        self._closed = False
 
     async def publish(self, items: Sequence[Published]) -> None:
         notice = tuple(items)
@@ -110,7 +112,9 @@ class RedisBus:
 
     async def _listen_loop(self) -> None:
         delay = 0.05
-        while True:
+        # Not `while True`: redis-py can turn the cancellation of a read into a
+        # ConnectionError, which this loop would otherwise treat as an outage.
+        while not self._closed:
             try:
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.subscribe(CHANNEL)
@@ -138,10 +142,11 @@ class RedisBus:
                 delay = min(delay * 2, RECONNECT_DELAY_MAX)
 
     async def aclose(self) -> None:
-        for task in (self._sender, self._listener):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        self._closed = True
+        tasks = [t for t in (self._sender, self._listener) if t is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=CLOSE_TIMEOUT)
         self._sender = self._listener = None
         await self._local.aclose()
