@@ -116,6 +116,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         console_router,  # last: its catch-all serves the console
     ):
         app.include_router(router)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        upload_max_bytes=settings.max_attachment_bytes,
+    )
     app.add_middleware(MetricsMiddleware)
     return app

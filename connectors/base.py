@@ -70,6 +70,9 @@ class InboundMessage:
     raw: bytes | Mapping[str, Any] = field(default_factory=dict)
     # Provider facts worth keeping beside the message (Telegram entities, parse warnings…).
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # A conversation the message names itself (an e-mail subject's "[#123]"), used only when
+    # no reference matched, and only if that conversation is the sender's, in this inbox.
+    conversation_hint: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -285,6 +285,16 @@ async def _latest_conversations(
     )
 
 
+def _named(
+    conversation: Conversation | None, inbox: InboxRef, sender: _Sender
+) -> Conversation | None:
+    """The conversation a message names, if it is the sender's own in this inbox: a number
+    in a stranger's subject never attaches their message to someone else's ticket."""
+    if conversation is None or conversation.inbox_id != inbox.id:
+        return None
+    return conversation if conversation.contact_id == sender.contact_id else None
+
+
 def _continues(conversation: Conversation | None, now: datetime, window: timedelta) -> bool:
     """Whether a message without an explicit reference still belongs to this conversation."""
     if conversation is None:
@@ -401,6 +411,16 @@ async def ingest_many(
     unthreaded = {
         senders[i].contact_id for i, (_, m, _) in enumerate(prepared) if m.thread_key is None
     }
+    # Conversations messages name themselves ("[#123]"), trusted only for their own contact.
+    hinted_ids = {msg.conversation_hint for _, msg, _ in prepared if msg.conversation_hint}
+    hinted: dict[int, Conversation] = {}
+    if hinted_ids:
+        hinted = {
+            c.id: c
+            for c in await session.scalars(
+                select(Conversation).where(Conversation.id.in_(hinted_ids))
+            )
+        }
     by_contact: dict[tuple[int, int], Conversation] = {}
     if unthreaded:
         for c in await _latest_conversations(
@@ -425,8 +445,10 @@ async def ingest_many(
         # An explicit reply joins its thread, whatever its state (a resolved one reopens),
         # including a thread that started earlier in this batch.
         replied = [(inbox.id, r) for r in _refs(msg)]
-        conversation = next((by_ref[k] for k in replied if k in by_ref), None) or next(
-            (seen[k].conversation for k in replied if k in seen), None
+        conversation = (
+            next((by_ref[k] for k in replied if k in by_ref), None)
+            or next((seen[k].conversation for k in replied if k in seen), None)
+            or _named(hinted.get(msg.conversation_hint or 0), inbox, sender)
         )
         if conversation is None:
             candidate = (

@@ -95,27 +95,23 @@ class PollerSupervisor:
             return False
 
     async def _stop(self, inbox_ids: Sequence[int]) -> None:
-        """Stop these loops and hand their leases back, so that a restarted (or another)
-        process takes over at once rather than when the lease runs out."""
         loops = [self.loops.pop(i) for i in inbox_ids]
         for loop in loops:
             loop.task.cancel()
         await asyncio.gather(*(loop.task for loop in loops), return_exceptions=True)
-        if not inbox_ids:
-            return
-        try:
-            async with self.ctx.db.write() as session:
-                await session.execute(
-                    update(PollerState)
-                    .where(PollerState.inbox_id.in_(inbox_ids), PollerState.holder == self.holder)
-                    .values(holder=None, lease_until=None, updated_at=utcnow())
-                )
-        except Exception:
-            log.warning("could not release the leases of inboxes %s", list(inbox_ids))
 
     async def _pull(self, inbox: Inbox) -> None:
         """Pull one inbox for as long as the supervisor wants it: take the lease, poll and
         store, and after any error back off and start over with a fresh connection."""
+        try:
+            await self._pull_leased(inbox)
+        finally:
+            # Stopped (settings changed, shutting down): the next holder need not wait for
+            # the lease to run out.
+            with contextlib.suppress(Exception):
+                await self._release(inbox.id)
+
+    async def _pull_leased(self, inbox: Inbox) -> None:
         ref = InboxRef(inbox.id, inbox.kind)
         delay = BACKOFF_START_SECONDS
         while True:
@@ -153,6 +149,14 @@ class PollerSupervisor:
                     async with session.begin_nested():
                         session.add(PollerState(inbox_id=inbox_id, updated_at=now))
             return await self._renew(session, inbox_id, now)
+
+    async def _release(self, inbox_id: int) -> None:
+        async with self.ctx.db.write() as session:
+            await session.execute(
+                update(PollerState)
+                .where(PollerState.inbox_id == inbox_id, PollerState.holder == self.holder)
+                .values(holder=None, lease_until=None, updated_at=utcnow())
+            )
 
     async def _renew(self, session: AsyncSession, inbox_id: int, now: datetime) -> bool:
         result = await session.execute(

@@ -14,6 +14,7 @@ from connectors.base import Connector
 from connectors.callback.config import CallbackConfig
 from connectors.config import ChannelConfig
 from connectors.email.config import EmailConfig
+from connectors.email.connector import EmailConnector, EmailSender
 from connectors.sms.config import SmsConfig
 from connectors.sms.connector import TwilioSmsConnector
 from connectors.telegram.config import TelegramConfig
@@ -69,6 +70,13 @@ def _telegram(config: ChannelConfig, deps: ConnectorDeps) -> Connector:
     )
 
 
+def _email(config: ChannelConfig, deps: ConnectorDeps) -> Connector:
+    if not isinstance(config, EmailConfig):  # pragma: no cover - CONFIG_MODELS guarantees it
+        raise TypeError(type(config))
+    kind = EmailConnector if config.imap_host else EmailSender  # no IMAP server: send only
+    return kind(config, inbox_id=deps.inbox_id, max_attachment_bytes=deps.max_attachment_bytes)
+
+
 # Kind → its connector. A kind missing here has none yet: its replies fail with a clear
 # reason. Which protocols a connector speaks (webhook, polling, managed) decides where the
 # app uses it.
@@ -76,6 +84,7 @@ CONNECTORS: Mapping[InboxKind, Callable[[ChannelConfig, ConnectorDeps], Connecto
     InboxKind.api: _api,
     InboxKind.sms: _sms,
     InboxKind.telegram: _telegram,
+    InboxKind.email: _email,
 }
 
 

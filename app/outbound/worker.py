@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import defaultdict
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from app.context import Context
 from app.db import utcnow
 from app.inboxes.models import Inbox
 from app.tickets.models import (
+    Attachment,
     Conversation,
     DeliveryAttempt,
     DeliveryStatus,
@@ -35,6 +37,7 @@ from app.tickets.models import (
 from app.tickets.service import record_message_updated
 from connectors.base import (
     Address,
+    OutboundAttachment,
     OutboundMessage,
     PermanentSendError,
     RecipientUnreachable,
@@ -154,6 +157,8 @@ class DeliveryWorker:
                     )
                 )
             }
+            threads = await _thread_ids(session, set(conversations))
+            files = await self._files(session, [m.id for m in messages])
         jobs = []
         for message in messages:
             conversation = conversations.get(message.conversation_id)
@@ -172,13 +177,34 @@ class DeliveryWorker:
                     to=Address(identity.kind, identity.address),
                     text=message.body_text,
                     html=message.body_html,
-                    subject=message.subject,
+                    subject=message.subject or conversation.subject,
                     thread_key=conversation.thread_key,
                     in_reply_to=answered.get(conversation.id),
+                    references=threads.get(conversation.id, ()),
+                    attachments=files.get(message.id, ()),
                     sender_name=sender_names.get(message.sender_agent_id or 0),
                 )
             jobs.append(Job(message.id, message.attempts, now, inbox, outbound, refusal))
         return jobs
+
+    async def _files(
+        self, session: AsyncSession, message_ids: list[int]
+    ) -> dict[int, tuple[OutboundAttachment, ...]]:
+        """The stored files of each message, read off the event loop."""
+        rows = (
+            await session.scalars(
+                select(Attachment)
+                .where(Attachment.message_id.in_(message_ids), Attachment.sha256.is_not(None))
+                .order_by(Attachment.id)
+            )
+        ).all()
+        files: dict[int, list[OutboundAttachment]] = defaultdict(list)
+        for row in rows:
+            if row.message_id is None or row.sha256 is None:  # pragma: no cover - filtered
+                continue
+            data = await asyncio.to_thread(self.ctx.files.read, row.sha256)
+            files[row.message_id].append(OutboundAttachment(row.filename, row.content_type, data))
+        return {message_id: tuple(items) for message_id, items in files.items()}
 
     async def _send(self, job: Job) -> SendResult:
         if job.refusal is not None or job.inbox is None or job.outbound is None:
@@ -263,6 +289,44 @@ class DeliveryWorker:
 
 
 M = TypeVar("M", Conversation, Inbox, ContactIdentity)
+
+# Provider ids of a conversation handed to a reply (e-mail References): the first and the
+# most recent, as RFC 5322 suggests for long threads.
+THREAD_IDS = 20
+
+
+async def _thread_ids(
+    session: AsyncSession, conversation_ids: set[int]
+) -> dict[int, tuple[str, ...]]:
+    """Each conversation's provider message ids (both directions), oldest first, capped."""
+    numbered = (
+        select(
+            Message.conversation_id,
+            Message.external_id,
+            Message.id,
+            func.row_number()
+            .over(partition_by=Message.conversation_id, order_by=Message.id)
+            .label("first"),
+            func.row_number()
+            .over(partition_by=Message.conversation_id, order_by=Message.id.desc())
+            .label("last"),
+        )
+        .where(
+            Message.conversation_id.in_(conversation_ids),
+            Message.external_id.is_not(None),
+            Message.direction.in_((Direction.inbound, Direction.outbound)),
+        )
+        .subquery()
+    )
+    rows = await session.execute(
+        select(numbered.c.conversation_id, numbered.c.external_id)
+        .where(or_(numbered.c.first == 1, numbered.c.last < THREAD_IDS))
+        .order_by(numbered.c.conversation_id, numbered.c.id)
+    )
+    threads: dict[int, list[str]] = {}
+    for conversation_id, external_id in rows:
+        threads.setdefault(conversation_id, []).append(external_id)
+    return {k: tuple(v) for k, v in threads.items()}
 
 
 async def _by_id(session: AsyncSession, model: type[M], ids: set[int]) -> dict[int, M]:

@@ -7,6 +7,7 @@ Outbound: replies are POSTed as JSON to the inbox's `outbound_url`, signed with
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -122,6 +123,15 @@ class ApiConnector:
                     "thread_key": msg.thread_key,
                     "in_reply_to": msg.in_reply_to,
                     "sender_name": msg.sender_name,
+                    "attachments": [
+                        {
+                            "filename": a.filename,
+                            "content_type": a.content_type,
+                            "size": len(a.data),
+                            "data_base64": base64.b64encode(a.data).decode(),
+                        }
+                        for a in msg.attachments
+                    ],
                 },
             },
             ensure_ascii=False,

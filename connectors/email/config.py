@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -18,6 +19,19 @@ class EmailConfig(ChannelConfig):
     imap_username: str = ""
     imap_password: str = ""
     imap_folder: str = "INBOX"
+    # IDLE where the server offers it; otherwise (or when off) the folder is checked every
+    # `poll_interval_seconds`.
+    imap_idle: bool = True
+    poll_interval_seconds: float = Field(default=60.0, ge=1, le=3600)
+    # After a message is stored it is flagged \Seen, or moved here when set.
+    processed_folder: str = ""
+    # Mail already in the folder when the inbox is first connected: none by default (only
+    # new mail); otherwise the newest `import_existing` messages, optionally only those
+    # received on or after `import_since`.
+    import_existing: int = Field(default=0, ge=0, le=100_000)
+    import_since: date | None = None
+    # A bigger message keeps its headers and text; its attachments are listed, not stored.
+    max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=64 * 1024)
     smtp_host: str = ""
     smtp_port: int = Field(default=465, ge=1, le=65535)
     smtp_tls: Tls = "ssl"

@@ -41,10 +41,10 @@ INBOXES: dict[str, dict[str, Any]] = {
         "from_number": "+15005550006",
     },
     "email": {
-        "imap_host": "imap.example.com",
+        # No servers (creating an email inbox with servers logs in to them): the secrets
+        # are what this test is about.
         "imap_username": "support@example.com",
         "imap_password": IMAP_PASSWORD,
-        "smtp_host": "smtp.example.com",
         "smtp_username": "support@example.com",
         "smtp_password": SMTP_PASSWORD,
         "from_address": "support@example.com",
@@ -131,7 +131,7 @@ async def test_secrets_are_never_returned(running: Running, admin: Api, twilio: 
         assert listed[kind]["name"] == "Renamed"
     assert listed["telegram"]["config"]["mode"] == "polling"
     assert listed["sms"]["config"]["from_number"] == "+15005550006"
-    assert listed["email"]["config"]["imap_host"] == "imap.example.com"
+    assert listed["email"]["config"]["from_address"] == "support@example.com"
     assert listed["api"]["config"]["outbound_url"] == "https://shop.example.com/hook"
 
     # Stored encrypted: no secret in plain text anywhere in the inbox rows.

@@ -1,0 +1,594 @@
+"""One raw e-mail → one InboundMessage. Pure: no I/O, never raises on bad input.
+
+Whatever the sender's software got wrong (unknown charsets, raw 8-bit headers, broken MIME),
+the message is stored with its raw bytes and what could be read, and each problem is listed
+in `metadata["parse_warnings"]` for the agents.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import hashlib
+import mimetypes
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.header import decode_header, make_header
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+from typing import Any
+
+from charset_normalizer import from_bytes
+
+from connectors.addresses import InvalidAddress, normalize_email
+from connectors.base import Address, AddressKind, Attachment, InboundMessage, Party
+from connectors.email.text import html_to_text, split_reply
+
+# Our own Message-IDs start with this, so a copy of our reply coming back in (a Bcc, a
+# forwarding rule) is recognised and never answered.
+OWN_ID_PREFIX = "panjereh."
+UNKNOWN_SENDER = "unknown-sender@invalid"
+
+_MAX_HEADER_FIELD = 16 * 1024  # longer header fields are cut before parsing (hostile input)
+_MAX_TEXT = 512 * 1024  # characters of body text kept in the message (the raw keeps it all)
+_MAX_REFERENCES = 50
+_MAX_WARNINGS = 20
+_DETECT_SAMPLE = 64 * 1024
+_SUBJECT_NUMBER = re.compile(r"\[#(\d{1,12})\]")
+_MSGID = re.compile(r"<([^<>\s]+)>")
+
+# Names mail software writes that Python does not know, or knows as a subset of what is
+# really meant (HTML5's rules: Latin-1 labels mean windows-1252, GB2312 means GB18030).
+_CHARSET_ALIASES = {
+    "x-mac-cyrillic": "mac_cyrillic",
+    "x-mac-roman": "mac_roman",
+    "macintosh": "mac_roman",
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "iso-8859-8-i": "iso-8859-8",
+    "iso-8859-6-i": "iso-8859-6",
+    "iso-8859-6-e": "iso-8859-6",
+    "windows-874": "cp874",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "ks_c_5601-1987": "cp949",
+    "euc-kr": "cp949",
+    "shift_jis": "cp932",
+    "x-sjis": "cp932",
+    "big5": "big5hkscs",
+    "unicode-1-1-utf-7": "utf-7",
+    "iso-2022-jp": "iso2022_jp_2",
+    "utf8": "utf-8",
+}
+
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(auto(matic)?[ -]?(reply|response|antwort)|out of (the )?office|abwesenheit|"
+    r"réponse automatique|respuesta automática|risposta automatica|automatyczna odpowied|"
+    r"automatisch antwoord|undeliverable|undelivered mail|delivery status notification|"
+    r"mail delivery (failed|failure|subsystem)|returned mail|پاسخ خودکار)",
+    re.IGNORECASE,
+)
+_EXTENSIONS = {"image/jpg": ".jpg", "image/pjpeg": ".jpg", "text/rfc822-headers": ".txt"}
+_BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon)@", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class ParseOptions:
+    own_addresses: frozenset[str] = frozenset()  # lower-cased: mail from these is ours
+    max_attachment_bytes: int = 25 * 1024 * 1024
+    # Set when `raw` is only the beginning of a message of this many bytes (over the size
+    # limit): its attachments are listed, not stored.
+    full_size: int | None = None
+    max_message_bytes: int | None = None
+
+
+@dataclass
+class _State:
+    options: ParseOptions
+    warnings: list[str] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)  # charsets declared anywhere in the mail
+
+    def warn(self, text: str) -> None:
+        if text not in self.warnings and len(self.warnings) < _MAX_WARNINGS:
+            self.warnings.append(text)
+
+
+def message_ids(value: str | None) -> list[str]:
+    """The Message-IDs in a header value, without angle brackets, in order."""
+    if not value:
+        return []
+    found = _MSGID.findall(value)
+    if found:
+        return found
+    return [token.strip("<>,") for token in value.split() if "@" in token]
+
+
+def is_own_id(message_id: str) -> bool:
+    return message_id.startswith(OWN_ID_PREFIX)
+
+
+def raw_id(raw: bytes) -> str:
+    """A stable id for a message without a Message-ID: the same bytes get the same id, so a
+    re-scan stores it once."""
+    return f"sha256-{hashlib.sha256(raw).hexdigest()[:40]}@panjereh.invalid"
+
+
+def parse_email(raw: bytes, options: ParseOptions | None = None) -> InboundMessage:
+    state = _State(options or ParseOptions())
+    try:
+        return _parse(raw, state)
+    except Exception as exc:
+        state.warn(f"the message could not be parsed ({type(exc).__name__}: {exc})")
+        return _unreadable(raw, state)
+
+
+def _unreadable(raw: bytes, state: _State) -> InboundMessage:
+    return InboundMessage(
+        external_id=raw_id(raw),
+        sender=Party(Address(AddressKind.email, UNKNOWN_SENDER)),
+        sent_at=datetime.now(UTC),
+        text=raw[:_MAX_TEXT].decode("utf-8", "replace"),
+        thread_key=raw_id(raw),
+        raw=raw,
+        metadata={"parse_warnings": state.warnings},
+    )
+
+
+def _cap_header_fields(raw: bytes, state: _State) -> bytes:
+    """The message with every header field cut to a sane length, so a hostile 200 KB
+    header costs no more than a normal one. The stored raw keeps the original."""
+    end = raw.find(b"\n\n")
+    end_crlf = raw.find(b"\r\n\r\n")
+    if end_crlf != -1 and (end == -1 or end_crlf < end):
+        end = end_crlf
+    head = raw if end == -1 else raw[:end]
+    if len(head) <= _MAX_HEADER_FIELD:
+        return raw
+    fields: list[list[bytes]] = []
+    for line in head.splitlines(keepends=True):
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1].append(line)
+        else:
+            fields.append([line])
+    kept: list[bytes] = []
+    for lines in fields:
+        size = 0
+        for i, line in enumerate(lines):
+            size += len(line)
+            if size > _MAX_HEADER_FIELD:
+                name = lines[0].split(b":", 1)[0].decode("ascii", "replace")
+                state.warn(f"header {name} was longer than {_MAX_HEADER_FIELD} bytes; cut")
+                lines = lines[:i] or [lines[0][:_MAX_HEADER_FIELD] + b"\r\n"]
+                break
+        kept.extend(lines)
+    return b"".join(kept) + (b"" if end == -1 else raw[end:])
+
+
+def _parse(raw: bytes, state: _State) -> InboundMessage:
+    if state.options.full_size is not None:
+        state.warn(
+            f"the message is {state.options.full_size} bytes, over the "
+            f"{state.options.max_message_bytes}-byte limit: its headers and the start of "
+            "its text are kept, its attachments only listed"
+        )
+    source = _cap_header_fields(raw, state)
+    msg = BytesParser(policy=policy.default).parsebytes(source)
+    assert isinstance(msg, EmailMessage)  # noqa: S101 - policy.default builds EmailMessage
+    _collect_hints(msg, state)
+    _collect_defects(msg, state)
+
+    sender = _sender(msg, state)
+    own_id = _first_id(msg, "Message-ID", state)
+    external_id = own_id or raw_id(raw)
+    in_reply_to = next(iter(message_ids(_header(msg, "In-Reply-To", state))), None)
+    references = message_ids(_header(msg, "References", state))
+    if len(references) > _MAX_REFERENCES:  # the root and the most recent ones matter
+        references = [references[0], *references[-(_MAX_REFERENCES - 1) :]]
+    subject = _header(msg, "Subject", state)
+    subject = " ".join(subject.split())[:1000] if subject else None
+
+    body = _Body(state)
+    body.read(msg)
+    text = body.text
+    if not text.strip() and body.html:
+        text = html_to_text(body.html)
+    if not text.strip() and body.forwarded:
+        text = body.forwarded[0].get("text", "")
+    if len(text) > _MAX_TEXT:
+        state.warn(f"the text was longer than {_MAX_TEXT} characters; the rest is in the raw")
+        text = text[:_MAX_TEXT]
+    reply = split_reply(text)
+
+    auto_reason = _auto_reason(msg, sender.address.value, state)
+    metadata: dict[str, Any] = {"message_id": external_id}
+    for name in ("To", "Cc", "Reply-To"):
+        addresses = _addresses(_header(msg, name, state))
+        if addresses:
+            metadata[name.lower().replace("-", "_")] = [a for _, a in addresses][:50]
+    if reply.quoted:
+        metadata["quoted"] = reply.quoted
+    if body.forwarded:
+        metadata["forwarded"] = body.forwarded
+    if auto_reason:
+        metadata["auto_reason"] = auto_reason
+    if own_id is None:
+        state.warn("no Message-ID: an id was made from the message's bytes")
+    if state.warnings:
+        metadata["parse_warnings"] = state.warnings
+
+    hint = _SUBJECT_NUMBER.search(subject or "")
+    root = references[0] if references else in_reply_to or external_id
+    return InboundMessage(
+        external_id=external_id,
+        sender=sender,
+        sent_at=_date(msg, state),
+        text=reply.new,
+        # Scoped by sender: two customers answering one newsletter are two conversations.
+        thread_key=f"{sender.address.value} {root}",
+        in_reply_to=in_reply_to,
+        references=tuple(r for r in references if r != in_reply_to),
+        html=body.html,
+        subject=subject,
+        attachments=tuple(body.attachments),
+        is_auto=auto_reason is not None,
+        raw=raw,
+        metadata=metadata,
+        conversation_hint=int(hint.group(1)) if hint else None,
+    )
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def _collect_hints(msg: Message, state: _State) -> None:
+    for part in msg.walk():
+        charset = part.get_param("charset")
+        if isinstance(charset, str):
+            known = _codec(charset)
+            if known and known not in state.hints:
+                state.hints.append(known)
+
+
+def _collect_defects(msg: Message, state: _State) -> None:
+    for part in msg.walk():
+        for defect in part.defects:
+            state.warn(f"{type(defect).__name__}: {defect}".rstrip(": "))
+
+
+def _codec(charset: str | None) -> str | None:
+    """Python's codec for a declared charset, or None when Python knows no such charset."""
+    if not charset:
+        return None
+    name = charset.strip().strip("\"'").lower()
+    name = _CHARSET_ALIASES.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except (LookupError, ValueError):
+        return None
+
+
+def decode_bytes(data: bytes, declared: str | None, state: _State) -> str:
+    """Declared charset, then what the rest of the message suggests (UTF-8 first), then
+    UTF-8 with replacement characters: text is always readable, never an error."""
+    codec = _codec(declared)
+    if declared and codec is None:
+        state.warn(f"unknown charset {declared!r}; decoded by guessing")
+    candidates = [c for c in (codec, "utf-8", *state.hints) if c]
+    if codec == "cp1252" and data.isascii():
+        return _lines(data.decode("ascii"))
+    if codec in {"cp1252", "ascii"}:
+        # Mislabelled 8-bit text is most often UTF-8 (or the message's other charset).
+        candidates = ["utf-8", *state.hints, "cp1252"]
+    for candidate in dict.fromkeys(candidates):
+        try:
+            return _lines(data.decode(candidate))
+        except (UnicodeDecodeError, LookupError):
+            continue
+    # UTF-8 with a few broken sequences (a cut multi-byte character) is still UTF-8.
+    lenient = data.decode("utf-8", "replace")
+    bad = lenient.count("\ufffd")
+    if bad <= 1 or bad * 10 <= sum(1 for b in data[:_DETECT_SAMPLE] if b > 0x7F):
+        state.warn(f"text not valid in charset {declared or 'utf-8'!r}; bad bytes replaced")
+        return _lines(lenient)
+    # Detection looks at a bounded sample: hostile input costs no more than a normal mail.
+    guess = from_bytes(data[:_DETECT_SAMPLE]).best()
+    # (Mail text is never UTF-16/32 without saying so; a detector guessing it is wrong.)
+    if guess is not None and not guess.encoding.startswith(("utf_16", "utf_32")):
+        state.warn(f"text not valid in charset {declared or 'utf-8'!r}; read as {guess.encoding}")
+        return _lines(data.decode(guess.encoding, "replace"))
+    state.warn(f"text not valid in charset {declared or 'utf-8'!r}; undecodable bytes replaced")
+    return _lines(data.decode(codec or "utf-8", "replace"))
+
+
+def _lines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _raw_header(msg: Message, name: str) -> str | None:
+    wanted = name.lower()
+    for key, value in msg.raw_items():
+        if key.lower() == wanted:
+            return str(value)
+    return None
+
+
+def _header(msg: EmailMessage, name: str, state: _State) -> str | None:
+    """A header's decoded text (RFC 2047 words, raw 8-bit bytes in any charset), or None."""
+    raw = _raw_header(msg, name)
+    if raw is None:
+        return None
+    if any("\udc80" <= ch <= "\udcff" for ch in raw):
+        # Raw 8-bit bytes in a header (not allowed, but common): the parser kept them as
+        # surrogates; decode them like body text.
+        raw = decode_bytes(raw.encode("ascii", "surrogateescape"), None, state)
+        return _decode_words(raw)
+    try:
+        value = str(msg[name])
+    except Exception:
+        state.warn(f"header {name} is malformed; shown as written")
+        return _decode_words(raw)
+    # Encoded words the policy left alone (inside other words, odd charsets).
+    return _decode_words(value) if "=?" in value and "?=" in value else value
+
+
+def _decode_words(value: str) -> str:
+    unfolded = re.sub(r"\r?\n[ \t]", " ", value).strip()
+    try:
+        chunks = decode_header(unfolded)
+    except (ValueError, AssertionError, IndexError):
+        return unfolded
+    try:
+        return str(make_header(chunks))
+    except (LookupError, UnicodeError, ValueError, AssertionError):
+        # A word not valid in its own charset: decoded leniently, one chunk at a time.
+        return "".join(
+            chunk if isinstance(chunk, str) else chunk.decode(_codec(charset) or "utf-8", "replace")
+            for chunk, charset in chunks
+        )
+
+
+def _addresses(value: str | None) -> list[tuple[str, str]]:
+    if not value:
+        return []
+    return [(name, addr) for name, addr in getaddresses([value]) if "@" in addr]
+
+
+def _sender(msg: EmailMessage, state: _State) -> Party:
+    for name in ("From", "Sender", "Reply-To", "Return-Path"):
+        found = _addresses(_header(msg, name, state))
+        if not found:
+            continue
+        display, addr = found[0]
+        try:
+            value = normalize_email(addr)
+        except InvalidAddress:
+            state.warn(f"sender address {addr!r} is not valid; kept as written")
+            value = addr.strip().lower()
+        if name != "From":
+            state.warn(f"no usable From header; the sender is taken from {name}")
+        return Party(Address(AddressKind.email, value), display.strip() or None)
+    state.warn("no sender address in the message")
+    return Party(Address(AddressKind.email, UNKNOWN_SENDER))
+
+
+def _first_id(msg: EmailMessage, name: str, state: _State) -> str | None:
+    ids = message_ids(_header(msg, name, state))
+    return ids[0][:900] if ids else None
+
+
+def _date(msg: EmailMessage, state: _State) -> datetime:
+    value = _raw_header(msg, "Date")
+    if value:
+        try:
+            sent = parsedate_to_datetime(" ".join(value.split()))
+        except (TypeError, ValueError, IndexError):
+            state.warn(f"unreadable Date {value.strip()[:80]!r}; the time of arrival is used")
+        else:
+            if sent.tzinfo is None:
+                sent = sent.replace(tzinfo=UTC)
+            return sent.astimezone(UTC)
+    return datetime.now(UTC)
+
+
+def _auto_reason(msg: EmailMessage, sender: str, state: _State) -> str | None:
+    """Why this message was sent by a machine (and must never be answered by one)."""
+    auto_submitted = (_header(msg, "Auto-Submitted", state) or "").strip().lower()
+    precedence = (_header(msg, "Precedence", state) or "").strip().lower()
+    subject = _header(msg, "Subject", state) or ""
+    if auto_submitted and auto_submitted != "no":
+        return f"Auto-Submitted: {auto_submitted}"
+    for name in ("X-Autoreply", "X-Autorespond", "X-Autogenerated", "X-AutoReply-From"):
+        if _raw_header(msg, name) is not None:
+            return f"{name} header"
+    if precedence in {"bulk", "junk", "list", "auto_reply"}:
+        return f"Precedence: {precedence}"
+    if msg.get_content_type() == "multipart/report":
+        report = msg.get_param("report-type")
+        return f"report ({report})" if isinstance(report, str) else "report"
+    if _BOUNCE_SENDERS.match(sender):
+        return "sent by a mail system"
+    if (_raw_header(msg, "Return-Path") or "").strip() == "<>":
+        return "empty Return-Path (a notification)"
+    if _raw_header(msg, "List-Id") is not None or _raw_header(msg, "List-Unsubscribe"):
+        return "mailing list"
+    if sender in state.options.own_addresses:
+        return "sent from this inbox's own address"
+    if _AUTO_SUBJECT.match(subject):
+        return "subject of an automatic message"
+    return None
+
+
+# --------------------------------------------------------------------------- bodies
+
+
+def _leaves(part: Message) -> Iterator[Message]:
+    """The content parts, in order; an enclosed message is one part (not opened)."""
+    if part.get_content_maintype() == "message":
+        yield part
+    elif part.is_multipart():
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            for sub in payload:
+                if isinstance(sub, Message):
+                    yield from _leaves(sub)
+    else:
+        yield part
+
+
+def _safe_filename(name: str) -> str:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]  # "C:\\TEMP\\a.png" → "a.png"
+    cleaned = re.sub(r"[\x00-\x1f\x7f]+", " ", base).strip(" .")
+    return cleaned[:255]
+
+
+def _lenient_base64(payload: object) -> bytes | None:
+    """Base64 as senders write it: stray characters skipped, a dangling last character
+    (4n+1) dropped, missing padding added. None when it is not text at all."""
+    if not isinstance(payload, str):
+        return None
+    data = re.sub(r"[^A-Za-z0-9+/]", "", payload)
+    data = data[: len(data) - len(data) % 4] if len(data) % 4 == 1 else data
+    try:
+        return base64.b64decode(data + "=" * (-len(data) % 4))
+    except (binascii.Error, ValueError):
+        return None
+
+
+class _Body:
+    def __init__(self, state: _State) -> None:
+        self.state = state
+        self.texts: list[str] = []
+        self.html: str | None = None
+        self.attachments: list[Attachment] = []
+        self.forwarded: list[dict[str, str]] = []
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(t.strip("\n") for t in self.texts if t.strip())
+
+    def read(self, msg: Message) -> None:
+        for part in _leaves(msg):
+            try:
+                self._part(part)
+            except Exception as exc:
+                self.state.warn(f"a {part.get_content_type()} part is unreadable ({exc!r})")
+
+    def _part(self, part: Message) -> None:
+        ctype = part.get_content_type()
+        disposition = (part.get_content_disposition() or "").lower()
+        filename = self._filename(part)
+        is_body = disposition != "attachment" and not filename
+        if ctype == "text/plain" and is_body:
+            self.texts.append(self._text(part))
+        elif ctype == "text/html" and is_body and self.html is None:
+            self.html = self._text(part)
+        elif part.get_content_maintype() == "multipart":
+            # A multipart part the parser could not split (a bad boundary): show it as text.
+            self.state.warn(f"{ctype} part without usable boundaries; shown as text")
+            self.texts.append(self._text(part))
+        elif part.get_content_maintype() == "message":
+            self._enclosed(part, filename)
+        else:
+            self._attach(part, filename, self._payload(part))
+
+    def _payload(self, part: Message) -> bytes:
+        if str(part.get("Content-Transfer-Encoding", "")).strip().lower() == "base64":
+            decoded = _lenient_base64(part.get_payload())
+            if decoded is not None:
+                return decoded
+        data = part.get_payload(decode=True)
+        if isinstance(data, bytes):
+            return data
+        payload = part.get_payload()
+        return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
+
+    def _text(self, part: Message) -> str:
+        charset = part.get_param("charset")
+        return decode_bytes(
+            self._payload(part), charset if isinstance(charset, str) else None, self.state
+        )
+
+    def _filename(self, part: Message) -> str | None:
+        try:
+            name = part.get_filename()
+        except Exception:
+            name = None
+            self.state.warn("an attachment's file name is unreadable")
+        if not name:
+            return None
+        if any("\udc80" <= ch <= "\udcff" for ch in name):
+            name = decode_bytes(name.encode("ascii", "surrogateescape"), None, self.state)
+        elif "=?" in name:
+            name = _decode_words(name)
+        return _safe_filename(name) or None
+
+    def _enclosed(self, part: Message, filename: str | None) -> None:
+        """A forwarded message (or a bounce's report) is kept whole, as an attachment."""
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        if part.get_content_subtype() in {"rfc822", "global"} and isinstance(inner, Message):
+            data = _as_bytes(inner)
+            self.forwarded.append(self._summary(data))
+            name = filename or _safe_filename(str(self.forwarded[-1].get("subject") or ""))
+            self._attach(part, f"{name or 'forwarded message'}.eml", data)
+        elif isinstance(payload, list):
+            data = b"\n".join(_as_bytes(p) for p in payload if isinstance(p, Message))
+            self._attach(part, filename, data)
+        else:
+            self._attach(part, filename, self._payload(part))
+
+    def _summary(self, data: bytes) -> dict[str, str]:
+        inner = parse_email(data, ParseOptions(max_attachment_bytes=0))
+        summary = {"from": inner.sender.address.value, "text": inner.text[:20_000]}
+        if inner.subject:
+            summary["subject"] = inner.subject
+        summary["date"] = inner.sent_at.isoformat()
+        return summary
+
+    def _attach(self, part: Message, filename: str | None, data: bytes) -> None:
+        ctype = part.get_content_type()
+        if not filename:
+            ext = mimetypes.guess_extension(ctype) or _EXTENSIONS.get(ctype, ".bin")
+            filename = f"attachment-{len(self.attachments) + 1}{ext}"
+        content_id = part.get("Content-ID")
+        cid = str(content_id).strip().strip("<>") or None if content_id else None
+        options = self.state.options
+        note = None
+        kept: bytes | None = data
+        if options.full_size is not None:
+            kept = None
+            note = (
+                f"not stored: the message is {options.full_size} bytes, over the "
+                f"{options.max_message_bytes}-byte limit"
+            )
+        elif len(data) > options.max_attachment_bytes:
+            kept = None
+            limit = options.max_attachment_bytes
+            note = f"not stored: {len(data)} bytes is over the {limit}-byte limit"
+        self.attachments.append(
+            Attachment(
+                filename=filename,
+                content_type=ctype,
+                data=kept,
+                size=len(data),
+                content_id=cid,
+                note=note,
+            )
+        )
+
+
+def _as_bytes(msg: Message) -> bytes:
+    for kind in (policy.default, policy.compat32):
+        try:
+            return msg.as_bytes(policy=kind)
+        except Exception:  # noqa: S112 - the other policy may write it; last resort below
+            continue
+    return str(msg).encode("utf-8", "replace")
