@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import timedelta
+from pathlib import Path
 
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import update
@@ -400,3 +401,20 @@ async def test_another_agents_typing_and_changes_appear_live(
         await expect(console.get_by_test_id("thread")).to_contain_text(colleague.agent["name"])
     finally:
         await context.close()
+
+
+async def test_a_reply_with_a_file(shop: Channel, console: Page, tmp_path: Path) -> None:
+    await open_inbox_view(console, shop)
+    await shop.deliver("Send me the invoice", sender="file-1", name="Fati File")
+    await row(console, "Fati File").click()
+    invoice = tmp_path / "invoice.txt"
+    invoice.write_text("total: 42")
+    await console.get_by_label("Attach", exact=True).set_input_files(str(invoice))
+    await expect(console.locator(".uploads")).to_contain_text("invoice.txt")
+    await console.get_by_role("textbox", name="Reply by API to file-1").fill("Here it is")
+    await console.get_by_role("button", name="Send", exact=True).click()
+    reply = console.get_by_test_id("message-outbound").filter(has_text="Here it is")
+    await expect(reply).to_contain_text("invoice.txt")
+    await expect(reply.get_by_test_id("delivery")).to_have_attribute("data-status", "sent")
+    assert shop.received() == ["Here it is"]
+    await expect(console.locator(".uploads")).to_have_count(0)
