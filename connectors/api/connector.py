@@ -61,17 +61,18 @@ def sender_address(inbox_id: int, sender_id: str) -> Address:
     return Address(AddressKind.api, f"{inbox_id}:{sender_id}")
 
 
-def to_inbound(payload: IncomingMessage, *, inbox_id: int) -> InboundMessage:
+def to_inbound(payload: IncomingMessage, *, inbox_id: int, raw: bytes) -> InboundMessage:
+    """The message, keeping `raw` (the request body as the integration sent it)."""
     also: list[Address] = []
     for field, kind, normalize in (
         ("email", AddressKind.email, normalize_email),
         ("phone", AddressKind.phone, normalize_phone),
     ):
-        raw = getattr(payload.sender, field)
-        if not raw:
+        given = getattr(payload.sender, field)
+        if not given:
             continue
         try:
-            also.append(Address(kind, normalize(raw)))
+            also.append(Address(kind, normalize(given)))
         except InvalidAddress as exc:
             raise PayloadError(f"sender.{field}: {exc}") from exc
     sent_at = payload.sent_at or datetime.now(UTC)
@@ -93,7 +94,7 @@ def to_inbound(payload: IncomingMessage, *, inbox_id: int) -> InboundMessage:
         subject=payload.subject,
         thread_key=payload.thread_key,
         in_reply_to=payload.in_reply_to,
-        raw=payload.model_dump(mode="json"),
+        raw=raw,
     )
 
 

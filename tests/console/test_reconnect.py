@@ -4,8 +4,10 @@ last event id it saw, and shows what arrived while it was away, without a reload
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,34 +15,34 @@ import httpx
 import uvicorn
 from playwright.async_api import Browser, expect
 
+from app.main import create_app
 from app.settings import Settings
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running, login, serve
 from tests.console.conftest import console_settings, open_console, row, view_button
 
 
-class serve_at(serve):  # noqa: N801 - used as `async with serve_at(settings, listener)`
-    """`serve` on a listening socket this test holds for its whole length, so the restarted
+@contextlib.asynccontextmanager
+async def serve_at(settings: Settings, listener: socket.socket) -> AsyncIterator[Running]:
+    """`serve`, on a listening socket this test holds for its whole length: the restarted
     server is where the browser left it, and no other test can take the port meanwhile (a
     connection made while no server runs waits in the socket's queue)."""
-
-    def __init__(self, settings: Settings, listener: socket.socket) -> None:
-        super().__init__(settings)
-        self.listener = listener
-        self.port = listener.getsockname()[1]
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
-        )
-        self.server = uvicorn.Server(config)
-
-    async def __aenter__(self) -> Running:
-        self.task = asyncio.create_task(self.server.serve(sockets=[self.listener.dup()]))
-        while not self.server.started:
-            if self.task.done():
-                self.task.result()
-            await asyncio.sleep(0.005)
-        url = f"http://127.0.0.1:{self.port}"
-        self.client = httpx.AsyncClient(base_url=url, timeout=10)
-        return Running(url=url, ctx=self.app.state.ctx, client=self.client)
+    app = create_app(settings)
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve(sockets=[listener.dup()]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.005)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+            yield Running(url=url, ctx=app.state.ctx, client=client)
+    finally:
+        server.should_exit = True
+        await task
 
 
 async def test_reconnect_after_a_restart_shows_what_arrived_meanwhile(
