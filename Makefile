@@ -10,13 +10,15 @@ LOCK := $(wildcard requirements.lock)
 PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -gt 8 ] && n=8; [ "$$n" -lt 1 ] && n=1; echo $$n)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock frontend system-deps run check test bench corpus clean distclean
+.PHONY: help venv lock frontend frontend-check openapi system-deps run check test bench corpus clean distclean
 
 # help: list the targets
 help:
 	@echo "make venv         create .venv and install the package with its dev extras"
 	@echo "make lock         regenerate requirements.lock from pyproject.toml"
 	@echo "make frontend     build the agent console (frontend/) if it exists"
+	@echo "make frontend-check  the console's API schema is current; tsc and eslint"
+	@echo "make openapi      regenerate the console's API client from the app's OpenAPI schema"
 	@echo "make system-deps  install the Debian packages the tests need"
 	@echo "make run          serve on http://127.0.0.1:8000 (migrates ./data/panjereh.db first)"
 	@echo "make check        ruff, ruff format, mypy, import-linter"
@@ -40,14 +42,39 @@ lock: $(STAMP)
 	$(BIN)/pip-compile --extra dev --strip-extras --allow-unsafe \
 		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
-# frontend: install the console's npm packages and build it (nothing to do without frontend/package.json)
+# frontend: install the console's npm packages and build it (nothing to do without
+# frontend/package.json); `npm ci` runs only when the lock changed, the build only when a
+# source did
+FRONTEND := frontend
+FRONTEND_SRC := $(shell find $(FRONTEND)/src $(FRONTEND)/index.html $(FRONTEND)/vite.config.ts \
+	$(FRONTEND)/tsconfig.json -type f 2>/dev/null)
+NPM_STAMP := $(FRONTEND)/node_modules/.installed
+BUILD_STAMP := $(FRONTEND)/dist/.built
+
 frontend:
-	@if [ -f frontend/package.json ]; then \
-		echo "cd frontend && npm ci && npm run build"; \
-		cd frontend && npm ci && npm run build; \
+	@if [ -f $(FRONTEND)/package.json ]; then \
+		$(MAKE) --no-print-directory $(BUILD_STAMP); \
 	else \
 		echo "frontend: no frontend/package.json, nothing to build"; \
 	fi
+
+$(NPM_STAMP): $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+	cd $(FRONTEND) && npm ci --no-audit --no-fund
+	touch $@
+
+$(BUILD_STAMP): $(NPM_STAMP) $(FRONTEND_SRC)
+	cd $(FRONTEND) && npm run build
+	touch $@
+
+# frontend-check: the committed API schema and client types match the app; types and lint
+frontend-check: venv $(NPM_STAMP)
+	$(BIN)/python scripts/openapi.py --check
+	cd $(FRONTEND) && npm run --silent check:schema && npm run --silent check
+
+# openapi: regenerate frontend/src/api/openapi.json and schema.d.ts from create_app()
+openapi: venv $(NPM_STAMP)
+	$(BIN)/python scripts/openapi.py
+	cd $(FRONTEND) && npm run --silent openapi
 
 # system-deps: PostgreSQL, Redis, Dovecot and Chromium from Debian (no services started)
 system-deps:
@@ -65,7 +92,7 @@ check: venv
 	$(BIN)/lint-imports
 
 # test: static checks, then the whole suite in parallel against real servers
-test: system-deps venv frontend check
+test: system-deps venv frontend check frontend-check
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 # bench: ingestion benchmark

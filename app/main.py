@@ -15,6 +15,8 @@ from app.agents.api import router as agents_router
 from app.agents.models import Role
 from app.callbacks.api import router as callbacks_router
 from app.callbacks.public_api import router as public_callbacks_router
+from app.canned.api import router as canned_router
+from app.console import router as console_router
 from app.contacts.api import router as contacts_router
 from app.context import Context, build_context
 from app.errors import Conflict, install_error_handlers
@@ -110,6 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         callbacks_router,
         public_callbacks_router,
         realtime_router,
+        canned_router,
+        console_router,  # last: its catch-all serves the console
     ):
         app.include_router(router)
     app.add_middleware(

@@ -2,6 +2,7 @@
 
 from app.agents.models import Agent, AgentSession, Team, team_members
 from app.callbacks.models import CallbackRequest
+from app.canned.models import CannedResponse
 from app.contacts.models import Contact, ContactIdentity
 from app.db import Base
 from app.events.models import EventRow, EventSequence
@@ -23,6 +24,7 @@ __all__ = [
     "AgentSession",
     "Attachment",
     "CallbackRequest",
+    "CannedResponse",
     "Contact",
     "ContactIdentity",
     "Conversation",

@@ -11,6 +11,7 @@ from app.agents.schemas import (
     AgentUpdate,
     LoginRequest,
     LoginResponse,
+    MeUpdate,
     TeamCreate,
     TeamOut,
 )
@@ -51,6 +52,15 @@ async def logout(_agent: CurrentAgent, token: BearerToken, ctx: ContextDep) -> N
 @auth_router.get("/me")
 async def me(agent: CurrentAgent) -> AgentOut:
     return AgentOut.model_validate(agent)
+
+
+@auth_router.patch("/me")
+async def update_me(body: MeUpdate, agent: CurrentAgent, ctx: ContextDep) -> AgentOut:
+    """The signed-in agent's own name and language (`en` or `fa`)."""
+    async with ctx.db.write() as session:
+        me = await service.get_agent(session, agent.id)
+        await service.update_agent(session, me, name=body.name, language=body.language)
+        return AgentOut.model_validate(me)
 
 
 @router.get("/agents")

@@ -64,3 +64,12 @@ class TeamOut(BaseModel):
     id: int
     name: str
     agent_ids: list[int]
+
+
+class MeUpdate(BaseModel):
+    """What an agent changes about themself from the console."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: SafeStr | None = Field(default=None, min_length=1, max_length=200)
+    language: str | None = Field(default=None, pattern="^(en|fa)$")

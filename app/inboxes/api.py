@@ -11,7 +11,13 @@ from app.fields import DbId
 from app.inboxes import service
 from app.inboxes.models import Inbox, InboxKind
 from app.inboxes.registry import webhook_url
-from app.inboxes.schemas import InboxCreate, InboxOut, InboxUpdate
+from app.inboxes.schemas import (
+    InboxCreate,
+    InboxOut,
+    InboxTest,
+    InboxTestResult,
+    InboxUpdate,
+)
 from connectors.base import ManagedConnector, SetupError
 from connectors.config import ChannelConfig
 
@@ -99,6 +105,25 @@ async def create_inbox(body: InboxCreate, _admin: AdminAgent, ctx: ContextDep) -
         agent_ids=body.agent_ids,
         api_key=api_key,
     )
+
+
+@router.post("/test")
+async def try_inbox_settings(
+    body: InboxTest, _admin: AdminAgent, ctx: ContextDep
+) -> InboxTestResult:
+    """Tries settings without saving them: the channel's credentials check (a bot token,
+    a mail login), where the channel has one. `ok: false` carries the provider's reason."""
+    try:
+        config = service.validated_config(body.kind, body.config)
+        await _check(ctx, body.kind, config)
+    except Invalid as exc:
+        return InboxTestResult(ok=False, detail=exc.detail)
+    connector = ctx.channel_connector(body.kind, config, inbox_id=0)
+    managed = isinstance(connector, ManagedConnector)
+    if connector is not None:
+        await connector.aclose()
+    detail = "connected" if managed else "settings are valid (this channel has nothing to call)"
+    return InboxTestResult(ok=True, detail=detail)
 
 
 @router.get("")

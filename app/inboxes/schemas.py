@@ -42,3 +42,15 @@ class InboxOut(BaseModel):
     created_at: datetime
     # Shown once: when created, and when rotated.
     api_key: str | None = None
+
+
+class InboxTest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: InboxKind
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class InboxTestResult(BaseModel):
+    ok: bool
+    detail: str

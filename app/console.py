@@ -1,0 +1,87 @@
+"""The agent console: the single-page app built into frontend/dist, served at `/`.
+
+Files that exist in the build are served as they are (hashed assets are cached for a year);
+any other page a browser asks for (`Accept: text/html`) falls back to index.html, so the
+console's own routes survive a reload. The fallback never answers for the API's prefixes,
+and a client that is not after a page (an API client, a script) still gets a JSON 404.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from app.errors import NotFound
+
+DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
+
+# Paths the console never shadows: the API, websockets, provider webhooks, docs, health,
+# and the public widget's entry points.
+RESERVED = (
+    "api",
+    "ws",
+    "webhooks",
+    "docs",
+    "redoc",
+    "openapi.json",
+    "healthz",
+    "readyz",
+    "metrics",
+    "widget.js",
+    "demo",
+)
+
+# The console runs only its own scripts. Sandboxed e-mail frames inherit this policy, so
+# remote images (tracking pixels) in a customer's e-mail are not loaded either.
+CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self' ws: wss:; "
+    "frame-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+_MISSING = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Panjereh</title>
+<body style="font-family:sans-serif;margin:3rem"><h1>Panjereh</h1>
+<p>The agent console is not built. Run <code>make frontend</code> (or <code>make run</code>),
+then reload. The API is at <a href="/docs">/docs</a>.</p></body></html>"""
+
+router = APIRouter(include_in_schema=False)
+
+
+def _reserved(path: str) -> bool:
+    head = path.split("/", 1)[0]
+    return head in RESERVED
+
+
+def _index(dist: Path) -> Response:
+    index = dist / "index.html"
+    headers = {"Cache-Control": "no-cache", "Content-Security-Policy": CONSOLE_CSP}
+    if not index.is_file():
+        return HTMLResponse(_MISSING, status_code=503, headers=headers)
+    return FileResponse(index, media_type="text/html", headers=headers)
+
+
+def console_file(dist: Path, path: str, *, wants_page: bool = True) -> Response:
+    """The built file at `path`, else index.html for a page request (404 for reserved
+    prefixes, and for anything else that is not a page request)."""
+    if _reserved(path):
+        raise NotFound("not found")
+    if path and dist.is_dir():
+        root = dist.resolve()
+        candidate = (root / path).resolve()
+        if candidate.is_relative_to(root) and candidate.is_file() and candidate != root:
+            immutable = candidate.is_relative_to(root / "assets")
+            cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
+            return FileResponse(candidate, headers={"Cache-Control": cache})
+        if path.startswith("assets/"):
+            raise NotFound("not found")
+    if path and not wants_page:
+        raise NotFound("not found")
+    return _index(dist)
+
+
+@router.get("/{path:path}")
+async def console(path: str, request: Request) -> Response:
+    return console_file(DIST, path, wants_page="text/html" in request.headers.get("accept", ""))

@@ -1,0 +1,361 @@
+"""Browser tests of the agent console: Debian's Chromium driven by Playwright against the app
+served for real (uvicorn in this event loop, SQLite, the delivery worker running).
+
+The server, the admin's API client and the browser start once per test session (per xdist
+worker); each test gets a fresh browser context and its own inbox, so tests do not see each
+other's conversations when they open their inbox's view."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+
+from app.console import DIST
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, Running, login, make_settings, serve
+from tests.fakes.telegram import fake_telegram
+from tests.fakes.twilio import TwilioError, post_signed, running_twilio, sid
+from tests.receiver import receiving
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+_names = itertools.count(1)
+
+expect.set_options(timeout=10_000)
+
+
+def require_console_build() -> None:
+    if not (DIST / "index.html").is_file():
+        pytest.fail("the console is not built: run `make frontend` (make test does)")
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    require_console_build()
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+def console_settings(url: str, data_dir: Path, **overrides: Any) -> Any:
+    return make_settings(
+        url,
+        data_dir,
+        run_workers=True,
+        delivery_poll_seconds=0.2,
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+async def console_server(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Running]:
+    base = tmp_path_factory.mktemp("console")
+    shutil.copyfile(sqlite_template, base / "panjereh.db")
+    settings = console_settings(f"sqlite:///{base / 'panjereh.db'}", base / "data")
+    async with serve(settings) as live:
+        yield live
+
+
+@pytest.fixture(scope="session")
+async def console_admin(console_server: Running) -> Api:
+    return await login(console_server.client, ADMIN_EMAIL, ADMIN_PASSWORD)
+
+
+async def open_console(
+    browser: Browser, url: str, token: str | None, *, locale: str = "en-GB"
+) -> tuple[BrowserContext, Page]:
+    """A fresh browser context on the console; signed in already when a token is given."""
+    context = await browser.new_context(
+        base_url=url,
+        locale=locale,
+        timezone_id="Asia/Tehran",
+        viewport={"width": 1440, "height": 900},
+    )
+    if token:
+        await context.add_init_script(f"localStorage.setItem('panjereh.token', {token!r});")
+    page = await context.new_page()
+    await page.goto("/")
+    return context, page
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+async def console(
+    browser: Browser, console_server: Running, console_admin: Api, request: pytest.FixtureRequest
+) -> AsyncIterator[Page]:
+    """The console, signed in as the admin, in a fresh browser context. A failing test
+    leaves a screenshot in test-artifacts/."""
+    reset = await console_admin.patch("/api/v1/auth/me", json={"language": "en"})
+    assert reset.status_code == 200, reset.text  # a failed Persian test leaves no trace
+    context, page = await open_console(browser, console_server.url, console_admin.token)
+    messages: list[str] = []
+    page.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    yield page
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = re.sub(r"[^\w.-]+", "_", request.node.name)
+        await page.screenshot(path=str(ARTIFACTS / f"failed-{name}.png"))
+        (ARTIFACTS / f"failed-{name}.log").write_text("\n".join(messages), encoding="utf-8")
+    await context.close()
+
+
+# ---- channels: "deliver a message on channel X" ------------------------------------------
+
+
+@dataclass
+class Channel:
+    """A channel under test: an inbox of that kind, how a customer's message reaches it,
+    and what the customer received back. A new channel adds a builder to CHANNELS, and the
+    tests that take `channel` run on it too."""
+
+    kind: str
+    label: str  # the channel's name in the console ("Reply by {label} to …")
+    inbox_id: int
+    inbox_name: str
+    # deliver(text, sender=KEY, name=NAME): a customer message, from the customer KEY
+    deliver: Callable[..., Awaitable[None]]
+    address: Callable[[str], str]  # the customer KEY's address, as the composer shows it
+    received: Callable[[], list[str]]  # the texts the customers received, in order
+    fail_next_reply: Callable[[str], None]  # the provider refuses the next reply for REASON
+    # How the console names the customer KEY called NAME (SMS has numbers, not names).
+    shown_as: Callable[[str, str], str] = lambda _sender, name: name
+
+
+@asynccontextmanager
+async def api_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
+    del app_url
+    async with receiving() as receiver:
+        name = f"Shop {next(_names)}"
+        response = await admin.post(
+            "/api/v1/inboxes",
+            json={"kind": "api", "name": name, "config": {"outbound_url": receiver.url}},
+        )
+        assert response.status_code == 201, response.text
+        body = response.json()
+        key = body["api_key"]
+        counter = itertools.count(1)
+
+        async def deliver(text: str, *, sender: str = "cust-1", name: str | None = None) -> None:
+            payload = {
+                "external_id": f"{body['id']}-{next(counter)}",
+                "sender": {"id": sender, "name": name},
+                "text": text,
+            }
+            r = await admin.client.post(
+                f"/api/v1/inboxes/{body['id']}/incoming",
+                json=payload,
+                headers={"X-Api-Key": key},
+            )
+            assert r.status_code == 201, r.text
+
+        def received() -> list[str]:
+            return [json.loads(r.body)["message"]["text"] for r in receiver.received]
+
+        def fail_next_reply(reason: str) -> None:
+            del reason
+            receiver.answers.append(400)
+
+        yield Channel(
+            "api",
+            "API",
+            body["id"],
+            name,
+            deliver,
+            lambda sender: sender,
+            received,
+            fail_next_reply,
+        )
+
+
+@asynccontextmanager
+async def telegram_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
+    """A Telegram bot in webhook mode, its Bot API a local fake; customers write to it."""
+    token = f"70{next(_names):08d}:AAF-panjereh-console-test-token"
+    async with fake_telegram(token) as telegram:
+        bot = telegram.bots[token]
+        name = f"Bot {next(_names)}"
+        response = await admin.post(
+            "/api/v1/inboxes",
+            json={
+                "kind": "telegram",
+                "name": name,
+                "config": {"bot_token": token, "api_base_url": telegram.url},
+            },
+        )
+        assert response.status_code == 201, response.text
+        inbox_id = response.json()["id"]
+        chats: dict[str, int] = {}
+        message_ids = itertools.count(1)
+
+        def chat(sender: str) -> int:
+            return chats.setdefault(sender, 880_000_000 + 1_000 * inbox_id + len(chats))
+
+        async def deliver(text: str, *, sender: str = "cust-1", name: str | None = None) -> None:
+            chat_id = chat(sender)
+            first = name or sender
+            message = {
+                "message_id": next(message_ids),
+                "from": {"id": chat_id, "is_bot": False, "first_name": first},
+                "chat": {"id": chat_id, "type": "private", "first_name": first},
+                "date": 1_779_436_800,
+                "text": text,
+            }
+            r = await telegram.deliver(bot, {"message": message}, app_url)
+            assert r.status_code == 200, r.text
+
+        def received() -> list[str]:
+            return [s.text or "" for s in bot.sent]
+
+        def fail_next_reply(reason: str) -> None:
+            bot.fail_next("sendMessage", 400, f"Bad Request: {reason}")
+
+        yield Channel(
+            "telegram",
+            "Telegram",
+            inbox_id,
+            name,
+            deliver,
+            lambda sender: str(chat(sender)),
+            received,
+            fail_next_reply,
+        )
+
+
+@asynccontextmanager
+async def sms_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
+    """An SMS number at a local fake of Twilio's REST API; customers text it (signed posts)."""
+    async with running_twilio() as twilio:
+        response = await admin.post(
+            "/api/v1/inboxes",
+            json={
+                "kind": "sms",
+                "name": (name := f"SMS {next(_names)}"),
+                "config": {
+                    "account_sid": twilio.account_sid,
+                    "auth_token": twilio.auth_token,
+                    "api_base_url": twilio.url,
+                    "from_number": "+14155550143",
+                },
+            },
+        )
+        assert response.status_code == 201, response.text
+        inbox_id = response.json()["id"]
+        webhook = response.json()["webhook_url"]
+        numbers: dict[str, str] = {}
+
+        def number(sender: str) -> str:
+            return numbers.setdefault(
+                sender, f"+1212555{(inbox_id * 7 + len(numbers)) % 10000:04d}"
+            )
+
+        async def deliver(text: str, *, sender: str = "cust-1", name: str | None = None) -> None:
+            del name  # an SMS carries a number, not a name
+            message_sid = sid("SM")
+            params = {
+                "MessageSid": message_sid,
+                "SmsMessageSid": message_sid,
+                "AccountSid": twilio.account_sid,
+                "From": number(sender),
+                "To": "+14155550143",
+                "Body": text,
+                "NumMedia": "0",
+                "NumSegments": "1",
+                "ApiVersion": "2010-04-01",
+            }
+            r = await post_signed(app_url, webhook, params, twilio.auth_token)
+            assert r.status_code == 200, r.text
+
+        def received() -> list[str]:
+            return [m.get("Body", "") for m in twilio.created]
+
+        def fail_next_reply(reason: str) -> None:
+            twilio.errors.append(TwilioError(400, 21211, reason))
+
+        yield Channel(
+            "sms",
+            "SMS",
+            inbox_id,
+            name,
+            deliver,
+            number,
+            received,
+            fail_next_reply,
+            lambda sender, _name: number(sender),
+        )
+
+
+CHANNELS: dict[str, Callable[[Api, str], AbstractAsyncContextManager[Channel]]] = {
+    "api": api_channel,
+    "sms": sms_channel,
+    "telegram": telegram_channel,
+}
+
+
+@pytest.fixture(params=sorted(CHANNELS))
+async def channel(
+    request: pytest.FixtureRequest, console_admin: Api, console_server: Running
+) -> AsyncIterator[Channel]:
+    """Each channel in turn (tests that are about channels take this)."""
+    async with CHANNELS[request.param](console_admin, console_server.url) as built:
+        yield built
+
+
+@pytest.fixture
+async def shop(console_admin: Api, console_server: Running) -> AsyncIterator[Channel]:
+    """An `api` inbox, for tests that are not about a channel."""
+    async with api_channel(console_admin, console_server.url) as built:
+        yield built
+
+
+def view_button(page: Page, name: str, *, nav: str = "Views") -> Any:
+    """A view in the sidebar; its name may follow a channel icon's label."""
+    exact = re.compile(rf"(^|\s){re.escape(name)}$")
+    return page.get_by_role("navigation", name=nav).get_by_role("button", name=exact)
+
+
+async def open_inbox_view(page: Page, channel: Channel) -> None:
+    await view_button(page, channel.inbox_name).click()
+    await expect(page.get_by_role("heading", name=channel.inbox_name)).to_be_visible()
+
+
+def row(page: Page, contact_name: str) -> Any:
+    return page.get_by_test_id("conversation-list").locator(".conv-row", has_text=contact_name)
+
+
+async def api_get(client: httpx.AsyncClient, admin: Api, path: str) -> Any:
+    response = await admin.get(path)
+    assert response.status_code == 200, response.text
+    return response.json()
