@@ -10,7 +10,7 @@ LOCK := $(wildcard requirements.lock)
 PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -gt 8 ] && n=8; [ "$$n" -lt 1 ] && n=1; echo $$n)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock frontend frontend-check openapi system-deps run check test bench clean distclean
+.PHONY: help venv lock frontend frontend-check openapi system-deps run check test bench corpus clean distclean
 
 # help: list the targets
 help:
@@ -24,6 +24,7 @@ help:
 	@echo "make check        ruff, ruff format, mypy, import-linter"
 	@echo "make test         check, then the whole test suite (PYTEST_WORKERS=N)"
 	@echo "make bench        ingestion benchmark"
+	@echo "make corpus       copy ../shared/corpus into tests/corpus"
 	@echo "make clean        remove caches and build output (keeps .venv and data/)"
 	@echo "make distclean    clean, and remove .venv and frontend/node_modules"
 
@@ -98,6 +99,12 @@ test: system-deps venv frontend check frontend-check
 # bench: ingestion benchmark
 bench: venv
 	$(BIN)/python bench/ingest.py
+
+# corpus: copy the shared corpus of real payloads into tests/corpus (CI has only the copy)
+corpus:
+	rm -rf tests/corpus/email tests/corpus/telegram tests/corpus/twilio
+	cp -a ../shared/corpus/email ../shared/corpus/telegram ../shared/corpus/twilio \
+		../shared/corpus/SOURCES.md tests/corpus/
 
 # clean: caches and build output; never touches data/ or .venv
 clean:

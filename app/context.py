@@ -117,6 +117,7 @@ def build_context(settings: Settings) -> Context:
         bus=bus,
         presence=Presence(store, ttl_seconds=settings.heartbeat_seconds * 2.5),
         redis=redis,
+        rate_limiter=RateLimiter(settings.redis_url),
         files=FileStore(settings.attachments_dir),
         secret_box=SecretBox(settings.secret_key),
         passwords=Passwords(

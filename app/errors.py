@@ -52,11 +52,9 @@ class Invalid(AppError):
     code = "invalid"
 
 
-class BadGateway(AppError):
-    """A provider we called refused or failed (a bad bot token, an unreachable server)."""
-
-    status_code = 502
-    code = "provider_error"
+class PayloadTooLarge(AppError):
+    status_code = 413
+    code = "payload_too_large"
 
 
 _HTTP_CODES = {

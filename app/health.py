@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import APIRouter
@@ -94,23 +94,27 @@ class MetricsMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuses request bodies over the limit with 413, declared or streamed."""
+    """Refuses request bodies over the limit with 413, declared or streamed. File uploads
+    (a path ending in `/attachments`) may be as large as an attachment may be."""
 
-    def __init__(
-        self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None
-    ) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int) -> None:
         self.app = app
-        self.default_max = max_bytes
-        self.larger = dict(larger or {})  # path → its own limit (file uploads)
+        self.max_bytes = max_bytes
+        # The file plus its multipart envelope.
+        self.upload_max_bytes = upload_max_bytes + 64 * 1024
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        max_bytes = self.larger.get(scope["path"], self.default_max)
+        limit = (
+            self.upload_max_bytes
+            if scope.get("path", "").endswith("/attachments")
+            else self.max_bytes
+        )
         for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
-                await _too_large(send, max_bytes)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await _too_large(send, limit)
                 return
         received = 0
 
@@ -119,14 +123,14 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > max_bytes:
-                    raise _BodyTooLargeError(max_bytes)
+                if received > limit:
+                    raise _BodyTooLargeError(limit)
             return message
 
         try:
             await self.app(scope, limited_receive, send)
         except _BodyTooLargeError:
-            await _too_large(send, max_bytes)
+            await _too_large(send, limit)
 
 
 class _BodyTooLargeError(StarletteHTTPException):

@@ -34,7 +34,6 @@ from app.public import PublicErrorCorsMiddleware
 from app.realtime.api import router as realtime_router
 from app.settings import Settings, get_settings
 from app.tickets.api import router as tickets_router
-from app.widget.api import UPLOAD_PATH
 from app.widget.api import router as widget_router
 from app.widget.assets import router as widget_assets_router
 
@@ -130,8 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_request_bytes,
-        # A visitor's picture or PDF: the attachment limit, and room for the form around it.
-        larger={UPLOAD_PATH: settings.max_attachment_bytes + 64 * 1024},
+        upload_max_bytes=settings.max_attachment_bytes,
     )
     app.add_middleware(MetricsMiddleware)
     return app

@@ -1,15 +1,23 @@
-"""Rate limits for public endpoints (the `limits` library, moving windows)."""
+"""Rate limits for public endpoints (the `limits` library, moving windows).
+
+Embedded, the counters live in the process. With PANJEREH_REDIS_URL they live in Redis, so
+a limit holds across every `serve` process behind the proxy. If Redis is away the limits
+are not enforced (logged) rather than turning every public request into an error.
+"""
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from app.errors import AppError
+
+log = logging.getLogger(__name__)
 
 
 class RateLimited(AppError):
@@ -18,17 +26,23 @@ class RateLimited(AppError):
 
 
 class RateLimiter:
-    """In-process counters. Behind several `serve` processes each keeps its own, so the
-    effective limit is per process; that still stops a brute force from one client."""
-
-    def __init__(self) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+    def __init__(self, redis_url: str | None = None) -> None:
+        storage: Storage = (
+            RedisStorage(f"async+{redis_url}", implementation="redispy", key_prefix="panjereh-rl")
+            if redis_url
+            else MemoryStorage()
+        )
+        self._limiter = MovingWindowRateLimiter(storage)
 
     async def hit(self, limit: RateLimitItem, *key: str) -> None:
         """Count one request; raise 429 with Retry-After when over the limit."""
-        if await self._limiter.hit(limit, *key):
+        try:
+            if await self._limiter.hit(limit, *key):
+                return
+            stats = await self._limiter.get_window_stats(limit, *key)
+        except Exception as exc:  # the counters' store is down: let the request through
+            log.warning("rate limits not enforced: their store failed (%r)", exc)
             return
-        stats = await self._limiter.get_window_stats(limit, *key)
         wait = max(1, math.ceil(stats.reset_time - time.time()))
         raise RateLimited(
             f"too many requests; try again in {wait} s", headers={"Retry-After": str(wait)}

@@ -37,7 +37,7 @@ from app.tickets.models import Conversation, Direction, Message
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login, make_settings, serve
 from tests.mailservers import MailUser, start_dovecot
 
-CORPUS = Path("/work/shared/corpus/email")
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "corpus" / "email"
 PERSIAN = [
     "سلام، سفارش شماره {n} هنوز نرسیده است. لطفاً پیگیری کنید.",
     "مبلغ دو بار از کارتم کسر شد؛ لطفاً یکی را برگردانید. شماره پیگیری {n}",

@@ -3,7 +3,7 @@ for real over HTTP on loopback, and small builders for agents and inboxes."""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import itertools
 import os
 import shutil
@@ -14,13 +14,19 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from app.context import Context
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Settings
-from tests.servers import PostgresServer, RedisServer, free_port, start_postgres, start_redis
+from tests.servers import (
+    PostgresServer,
+    RedisServer,
+    free_port,
+    serving,
+    start_postgres,
+    start_redis,
+)
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -107,34 +113,18 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         yield live
 
 
-class serve:  # noqa: N801 - used as `async with serve(settings)`
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.port = free_port()
-        self.app = create_app(settings)
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
-        )
-        self.server = uvicorn.Server(config)
-        self.task: asyncio.Task[None] | None = None
-        self.client: httpx.AsyncClient | None = None
-
-    async def __aenter__(self) -> Running:
-        self.task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            if self.task.done():
-                self.task.result()
-            await asyncio.sleep(0.005)
-        url = f"http://127.0.0.1:{self.port}"
-        self.client = httpx.AsyncClient(base_url=url, timeout=10)
-        return Running(url=url, ctx=self.app.state.ctx, client=self.client)
-
-    async def __aexit__(self, *_exc: object) -> None:
-        if self.client is not None:
-            await self.client.aclose()
-        self.server.should_exit = True
-        if self.task is not None:
-            await self.task
+@contextlib.asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[Running]:
+    """`create_app(settings)` served on a loopback port in this event loop, lifespan and
+    all (the embedded workers too, if the settings run them)."""
+    app = create_app(settings)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    async with (
+        serving(app, port, lifespan="on"),
+        httpx.AsyncClient(base_url=url, timeout=10) as client,
+    ):
+        yield Running(url=url, ctx=app.state.ctx, client=client)
 
 
 @dataclass

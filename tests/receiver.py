@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.servers import free_port
+from tests.servers import free_port, serving
 
 
 @dataclass
@@ -36,24 +36,12 @@ class Receiver:
         return JSONResponse({"id": f"r{len(self.received)}"}, status_code=status, headers=headers)
 
 
-class receiving:  # noqa: N801 - used as `async with receiving() as receiver`
-    def __init__(self) -> None:
-        self.receiver = Receiver()
-        port = free_port()
-        self.receiver.url = f"http://127.0.0.1:{port}/hook"
-        app = Starlette(routes=[Route("/hook", self.receiver._handle, methods=["POST"])])
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-        )
-        self.task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> Receiver:
-        self.task = asyncio.create_task(self.server.serve())
-        while not self.server.started:  # noqa: ASYNC110 - uvicorn offers no start event
-            await asyncio.sleep(0.005)
-        return self.receiver
-
-    async def __aexit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        if self.task is not None:
-            await self.task
+@contextlib.asynccontextmanager
+async def receiving() -> AsyncIterator[Receiver]:
+    """A receiver listening at `receiver.url` for the length of the block."""
+    receiver = Receiver()
+    port = free_port()
+    receiver.url = f"http://127.0.0.1:{port}/hook"
+    app = Starlette(routes=[Route("/hook", receiver._handle, methods=["POST"])])
+    async with serving(app, port):
+        yield receiver

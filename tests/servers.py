@@ -1,4 +1,6 @@
-"""Real PostgreSQL and Redis servers for the tests, from the Debian packages.
+"""Real PostgreSQL and Redis servers for the tests, from the Debian packages; and
+`serving()`, which runs an ASGI app (the app itself, a receiver, a fake provider) on a
+loopback port in the test's own event loop.
 
 Each server listens on loopback only, on a free port, keeps its data in a
 temporary directory and is stopped with ``stop()`` (also registered with
@@ -13,7 +15,9 @@ directory is owned by ``postgres``.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import contextlib
 import os
 import pwd
 import shutil
@@ -21,16 +25,21 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import psycopg
+import uvicorn
 from psycopg import sql
+from starlette.types import ASGIApp
 
 __all__ = [
     "PostgresServer",
     "RedisServer",
     "free_port",
+    "serving",
     "start_postgres",
     "start_redis",
 ]
@@ -405,3 +414,24 @@ def start_redis(tmpdir: Path, port: int | None = None) -> RedisServer:
         last_error = f"{result.stdout}\n{result.stderr}\n{_tail(logfile)}"
         pidfile.unlink(missing_ok=True)
     raise RuntimeError(f"Redis did not start:\n{last_error}")
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    app: ASGIApp, port: int, *, lifespan: Literal["on", "off"] = "off"
+) -> AsyncIterator[uvicorn.Server]:
+    """An ASGI app served by uvicorn on a loopback port, in this event loop, until the
+    block ends (the app, a receiver, a fake provider)."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # it failed to start: say why
+            await asyncio.sleep(0.005)
+        yield server
+    finally:
+        server.should_exit = True
+        await task

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Header, Request, Response, status
 from pydantic import BaseModel
 
 from app.crypto import token_digest
@@ -34,6 +34,7 @@ class IngestOut(BaseModel):
 async def incoming(
     inbox_id: DbId,
     body: IncomingMessage,
+    request: Request,
     response: Response,
     ctx: ContextDep,
     x_api_key: Annotated[str | None, Header()] = None,
@@ -41,7 +42,8 @@ async def incoming(
     """A message from a custom integration, authenticated by the inbox's `X-Api-Key`.
     Answers after the message is stored; a repeated `external_id` answers 200 and stores nothing."""
     try:
-        message = to_inbound(body, inbox_id=inbox_id)
+        # (FastAPI has read the body already: this is its cached copy.)
+        message = to_inbound(body, inbox_id=inbox_id, raw=await request.body())
     except PayloadError as exc:
         raise Invalid(str(exc), code="invalid_payload") from exc
     digest = token_digest(x_api_key or "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -13,12 +14,13 @@ from app.context import Context
 from app.db import utcnow
 from app.events import log as event_log
 from app.tickets.models import Conversation, Status
-from app.tickets.service import record_conversation_change
+from app.tickets.service import delete_stale_uploads, record_conversation_change
 
 log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 10.0  # how late a snooze ends or a callback window is announced, at most
 RETENTION_EVERY = 360  # rounds: about once an hour
+UNUSED_UPLOAD_AGE = timedelta(days=1)
 
 
 async def wake_snoozed(ctx: Context) -> int:
@@ -53,6 +55,11 @@ async def trim_events(ctx: Context) -> int:
         return await event_log.delete_older_than(session, ctx.settings.event_retention_days)
 
 
+async def drop_unused_uploads(ctx: Context) -> int:
+    async with ctx.db.write() as session:
+        return await delete_stale_uploads(session, UNUSED_UPLOAD_AGE)
+
+
 async def run_maintenance(ctx: Context, stop: asyncio.Event) -> None:
     rounds = 0
     while not stop.is_set():
@@ -63,6 +70,7 @@ async def run_maintenance(ctx: Context, stop: asyncio.Event) -> None:
                 trimmed = await trim_events(ctx)
                 if trimmed:
                     log.info("trimmed %d events older than retention", trimmed)
+                await drop_unused_uploads(ctx)
         except Exception:
             log.exception("maintenance round failed")
         rounds += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import defaultdict
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from app.context import Context
 from app.db import utcnow
 from app.inboxes.models import Inbox
 from app.tickets.models import (
+    Attachment,
     Conversation,
     DeliveryAttempt,
     DeliveryStatus,
@@ -35,6 +37,7 @@ from app.tickets.models import (
 from app.tickets.service import record_message_updated
 from connectors.base import (
     Address,
+    OutboundAttachment,
     OutboundMessage,
     PermanentSendError,
     RecipientUnreachable,
@@ -155,6 +158,7 @@ class DeliveryWorker:
                 )
             }
             threads = await _thread_ids(session, set(conversations))
+            files = await self._files(session, [m.id for m in messages])
         jobs = []
         for message in messages:
             conversation = conversations.get(message.conversation_id)
@@ -177,10 +181,30 @@ class DeliveryWorker:
                     thread_key=conversation.thread_key,
                     in_reply_to=answered.get(conversation.id),
                     references=threads.get(conversation.id, ()),
+                    attachments=files.get(message.id, ()),
                     sender_name=sender_names.get(message.sender_agent_id or 0),
                 )
             jobs.append(Job(message.id, message.attempts, now, inbox, outbound, refusal))
         return jobs
+
+    async def _files(
+        self, session: AsyncSession, message_ids: list[int]
+    ) -> dict[int, tuple[OutboundAttachment, ...]]:
+        """The stored files of each message, read off the event loop."""
+        rows = (
+            await session.scalars(
+                select(Attachment)
+                .where(Attachment.message_id.in_(message_ids), Attachment.sha256.is_not(None))
+                .order_by(Attachment.id)
+            )
+        ).all()
+        files: dict[int, list[OutboundAttachment]] = defaultdict(list)
+        for row in rows:
+            if row.message_id is None or row.sha256 is None:  # pragma: no cover - filtered
+                continue
+            data = await asyncio.to_thread(self.ctx.files.read, row.sha256)
+            files[row.message_id].append(OutboundAttachment(row.filename, row.content_type, data))
+        return {message_id: tuple(items) for message_id, items in files.items()}
 
     async def _send(self, job: Job) -> SendResult:
         if job.refusal is not None or job.inbox is None or job.outbound is None:

@@ -3,19 +3,20 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, UploadFile, status
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Context
 from app.deps import ContextDep, CurrentAgent, ReadSession, require_conversation, visible_inbox_ids
-from app.errors import Invalid, NotFound
+from app.errors import Invalid, NotFound, PayloadTooLarge
 from app.fields import DbId, SafeStr, UtcDatetime
 from app.inboxes.models import Inbox, InboxKind
 from app.tickets import service
 from app.tickets.models import Attachment, Message, Status
 from app.tickets.schemas import (
+    AttachmentOut,
     ConversationOut,
     ConversationPage,
     ConversationUpdate,
@@ -23,7 +24,12 @@ from app.tickets.schemas import (
     MessageOut,
     MessagePage,
 )
-from app.tickets.views import conversation_view, conversation_views, message_views
+from app.tickets.views import (
+    attachment_out,
+    conversation_view,
+    conversation_views,
+    message_views,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["conversations"])
 
@@ -131,7 +137,12 @@ async def add_message(
                 code="reply_not_possible",
             )
         message = await service.add_message(
-            session, conversation, agent, body=body.body, private=body.private
+            session,
+            conversation,
+            agent,
+            body=body.body,
+            private=body.private,
+            attachment_ids=body.attachment_ids,
         )
         (view,) = await message_views(session, [message])
     if not body.private:
@@ -142,6 +153,33 @@ async def add_message(
 async def _is_callback(session: AsyncSession, inbox_id: int) -> bool:
     kind = await session.scalar(select(Inbox.kind).where(Inbox.id == inbox_id))
     return kind == InboxKind.callback
+
+
+@router.post(
+    "/conversations/{conversation_id}/attachments",
+    status_code=status.HTTP_201_CREATED,
+    responses={413: {"description": "the file is over PANJEREH_MAX_ATTACHMENT_BYTES"}},
+)
+async def upload_attachment(
+    conversation_id: DbId, file: UploadFile, agent: CurrentAgent, ctx: ContextDep
+) -> AttachmentOut:
+    """A file for a reply or note of this conversation: upload it, then name its id in
+    `attachment_ids` when posting the message (one left unused is removed after a day)."""
+    limit = ctx.settings.max_attachment_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"the file is over the {limit}-byte limit")
+    async with ctx.db.write() as session:
+        conversation = await require_conversation(session, agent, conversation_id)
+        attachment = await service.upload(
+            session,
+            ctx.files,
+            conversation,
+            data=data,
+            filename=file.filename or "attachment",
+            content_type=file.content_type or "application/octet-stream",
+        )
+    return attachment_out(attachment)
 
 
 async def _visible_message(session: ReadSession, agent: CurrentAgent, message_id: int) -> Message:
@@ -173,7 +211,12 @@ async def download_attachment(
     attachment = await session.get(Attachment, attachment_id)
     if attachment is None:
         raise NotFound("attachment not found")
-    await _visible_message(session, agent, attachment.message_id)
+    if attachment.message_id is not None:
+        await _visible_message(session, agent, attachment.message_id)
+    elif attachment.conversation_id is not None:
+        await require_conversation(session, agent, attachment.conversation_id)
+    else:  # pragma: no cover - every attachment has one or the other
+        raise NotFound("attachment not found")
     return await attachment_response(ctx, attachment)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.fields import DbId, SafeStr, UtcDatetime
 from app.tickets.models import DeliveryStatus, Direction, Priority, Status
@@ -102,5 +102,13 @@ class ConversationUpdate(BaseModel):
 class MessageCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    body: SafeStr = Field(min_length=1, max_length=65_536)
+    body: SafeStr = Field(default="", max_length=65_536)
     private: bool = False
+    # Files uploaded to this conversation first (POST …/attachments), sent with the reply.
+    attachment_ids: list[DbId] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> MessageCreate:
+        if not self.body.strip() and not self.attachment_ids:
+            raise ValueError("body: a message needs text or an attachment")
+        return self

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select
@@ -26,6 +28,7 @@ from app.events.types import (
 from app.fields import MAX_ID, to_utc
 from app.inboxes.models import Inbox, inbox_agents
 from app.tickets.models import (
+    Attachment,
     Conversation,
     ConversationLabel,
     DeliveryStatus,
@@ -35,6 +38,7 @@ from app.tickets.models import (
     Status,
 )
 from app.tickets.sanitize import preview, sanitize_html
+from app.tickets.storage import FileStore
 from app.tickets.views import conversation_view, message_out, message_views
 
 T = TypeVar("T")
@@ -360,10 +364,12 @@ async def add_message(
     *,
     body: str,
     private: bool,
+    attachment_ids: Sequence[int] = (),
 ) -> Message:
-    """An agent's reply (queued for the delivery worker) or private note (never sent).
-    Without an agent it is an automatic reply the channel's settings asked for: sent the
-    same way, but it neither answers the customer's wait nor counts as a first response."""
+    """An agent's reply (queued for the delivery worker) or private note (never sent),
+    with files uploaded to this conversation beforehand. Without an agent it is an
+    automatic reply the channel's settings asked for: sent the same way, but it neither
+    answers the customer's wait nor counts as a first response."""
     now = utcnow()
     message = Message(
         conversation_id=conversation.id,
@@ -381,6 +387,7 @@ async def add_message(
     )
     session.add(message)
     await session.flush()
+    attachments = await _attach_uploads(session, conversation.id, message.id, attachment_ids)
     changes = ["last_message"]
     conversation.last_activity_at = now
     conversation.updated_at = now
@@ -396,7 +403,11 @@ async def add_message(
     await session.flush()
     event_log.record(
         session,
-        MessageCreated(message=message_out(message, sender_name=agent.name if agent else None)),
+        MessageCreated(
+            message=message_out(
+                message, attachments=attachments, sender_name=agent.name if agent else None
+            )
+        ),
         event_log.Scope(
             inbox_id=message.inbox_id, conversation_id=conversation.id, public=not private
         ),
@@ -440,6 +451,69 @@ async def outreach_conversation(
         event_log.Scope(inbox_id=inbox_id, conversation_id=conversation.id),
     )
     return conversation
+
+
+async def upload(
+    session: AsyncSession,
+    files: FileStore,
+    conversation: Conversation,
+    *,
+    data: bytes,
+    filename: str,
+    content_type: str,
+) -> Attachment:
+    """A file an agent means to send (or keep in a note) in this conversation; it joins the
+    message that names it. One never named is removed after a day."""
+    sha256 = await asyncio.to_thread(files.put, data)
+    attachment = Attachment(
+        message_id=None,
+        conversation_id=conversation.id,
+        filename=filename[:500] or "attachment",
+        content_type=content_type[:200] or "application/octet-stream",
+        size=len(data),
+        sha256=sha256,
+    )
+    session.add(attachment)
+    await session.flush()
+    return attachment
+
+
+async def _attach_uploads(
+    session: AsyncSession, conversation_id: int, message_id: int, ids: Sequence[int]
+) -> list[Attachment]:
+    if not ids:
+        return []
+    uploads = list(
+        (
+            await session.scalars(
+                select(Attachment)
+                .where(
+                    Attachment.id.in_(ids),
+                    Attachment.conversation_id == conversation_id,
+                    Attachment.message_id.is_(None),
+                )
+                .order_by(Attachment.id)
+            )
+        ).all()
+    )
+    if missing := set(ids) - {a.id for a in uploads}:
+        raise Invalid(
+            f"attachment_ids: {sorted(missing)} are not unsent uploads of this conversation",
+            code="invalid_attachment",
+        )
+    for attachment in uploads:
+        attachment.message_id = message_id
+    await session.flush()
+    return uploads
+
+
+async def delete_stale_uploads(session: AsyncSession, older_than: timedelta) -> int:
+    result = await session.execute(
+        delete(Attachment).where(
+            Attachment.message_id.is_(None), Attachment.created_at < utcnow() - older_than
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _reply_subject(subject: str | None) -> str | None:

@@ -191,7 +191,8 @@ async def message_views(session: AsyncSession, messages: Sequence[Message]) -> l
             select(Attachment).where(Attachment.message_id.in_(ids)).order_by(Attachment.id)
         )
     ).all():
-        by_message[att.message_id].append(att)
+        if att.message_id is not None:
+            by_message[att.message_id].append(att)
     agent_ids = {m.sender_agent_id for m in messages if m.sender_agent_id}
     contact_ids = {m.sender_contact_id for m in messages if m.sender_contact_id}
     agent_names = await _pairs(session, select(Agent.id, Agent.name).where(Agent.id.in_(agent_ids)))

@@ -17,7 +17,7 @@ from pydantic import Field
 from app.context import Context
 from app.db import utcnow
 from app.deps import BearerToken, ContextDep
-from app.errors import Invalid, NotFound, Unauthorized
+from app.errors import Invalid, NotFound, PayloadTooLarge, Unauthorized
 from app.events import log as event_log
 from app.fields import DbId
 from app.inbound.ingest import InboxRef
@@ -50,7 +50,6 @@ PublicToken = Annotated[str, Field(max_length=64)]
 ATTACHMENT_TYPES = frozenset(
     {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"}
 )
-UPLOAD_PATH = "/api/v1/widget/attachments"
 
 
 async def _inbox(ctx: Context, public_token: str) -> tuple[Inbox, WebchatConfig]:
@@ -225,7 +224,12 @@ async def send_message(
     return await _submit(ctx, visitor, inbox, text=body.body, key=body.idempotency_key)
 
 
-@router.post(UPLOAD_PATH.removeprefix("/api/v1/widget"), status_code=status.HTTP_201_CREATED)
+# A path ending in /attachments: the body size limit lets attachment-sized uploads through.
+@router.post(
+    "/attachments",
+    status_code=status.HTTP_201_CREATED,
+    responses={413: {"description": "the file is over PANJEREH_MAX_ATTACHMENT_BYTES"}},
+)
 async def send_attachment(
     token: BearerToken,
     request: Request,
@@ -247,7 +251,7 @@ async def send_attachment(
     limit = ctx.settings.max_attachment_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
-        raise Invalid(f"file: larger than the {limit}-byte limit", code="attachment_too_large")
+        raise PayloadTooLarge(f"the file is over the {limit}-byte limit")
     attachment = Attachment(
         filename=(file.filename or "attachment")[:200], content_type=content_type, data=data
     )

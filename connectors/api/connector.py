@@ -7,6 +7,7 @@ Outbound: replies are POSTed as JSON to the inbox's `outbound_url`, signed with
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -60,17 +61,18 @@ def sender_address(inbox_id: int, sender_id: str) -> Address:
     return Address(AddressKind.api, f"{inbox_id}:{sender_id}")
 
 
-def to_inbound(payload: IncomingMessage, *, inbox_id: int) -> InboundMessage:
+def to_inbound(payload: IncomingMessage, *, inbox_id: int, raw: bytes) -> InboundMessage:
+    """The message, keeping `raw` (the request body as the integration sent it)."""
     also: list[Address] = []
     for field, kind, normalize in (
         ("email", AddressKind.email, normalize_email),
         ("phone", AddressKind.phone, normalize_phone),
     ):
-        raw = getattr(payload.sender, field)
-        if not raw:
+        given = getattr(payload.sender, field)
+        if not given:
             continue
         try:
-            also.append(Address(kind, normalize(raw)))
+            also.append(Address(kind, normalize(given)))
         except InvalidAddress as exc:
             raise PayloadError(f"sender.{field}: {exc}") from exc
     sent_at = payload.sent_at or datetime.now(UTC)
@@ -92,7 +94,7 @@ def to_inbound(payload: IncomingMessage, *, inbox_id: int) -> InboundMessage:
         subject=payload.subject,
         thread_key=payload.thread_key,
         in_reply_to=payload.in_reply_to,
-        raw=payload.model_dump(mode="json"),
+        raw=raw,
     )
 
 
@@ -122,6 +124,15 @@ class ApiConnector:
                     "thread_key": msg.thread_key,
                     "in_reply_to": msg.in_reply_to,
                     "sender_name": msg.sender_name,
+                    "attachments": [
+                        {
+                            "filename": a.filename,
+                            "content_type": a.content_type,
+                            "size": len(a.data),
+                            "data_base64": base64.b64encode(a.data).decode(),
+                        }
+                        for a in msg.attachments
+                    ],
                 },
             },
             ensure_ascii=False,

@@ -10,16 +10,18 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import functools
 import hashlib
 import mimetypes
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
@@ -78,6 +80,33 @@ _AUTO_SUBJECT = re.compile(
 )
 _EXTENSIONS = {"image/jpg": ".jpg", "image/pjpeg": ".jpg", "text/rfc822-headers": ".txt"}
 _BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon)@", re.IGNORECASE)
+
+
+class _ReadingPolicy(EmailPolicy):
+    """`policy.default`, except that a header value is parsed once: the standard library
+    parses it again on every access (Content-Type alone is read a score of times per
+    part while walking a message), which made header parsing most of the cost of a mail."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        if hasattr(value, "name"):  # already a header object
+            return value
+        value = "".join(_LINE_BREAK.split(value))  # as the standard policy does
+        factory: Callable[[str, str], str] = self.header_factory
+        if len(value) > _CACHED_HEADER_CHARS:  # (bounded memory on hostile headers)
+            return factory(name, value)
+        return _parsed_header(factory, name, value)
+
+
+_CACHED_HEADER_CHARS = 1000
+_LINE_BREAK = re.compile(r"\n|\r")  # email.policy's own (not str.splitlines: fewer breaks)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_header(factory: Callable[[str, str], str], name: str, value: str) -> str:
+    return factory(name, value)
+
+
+READING = _ReadingPolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +209,8 @@ def _parse(raw: bytes, state: _State) -> InboundMessage:
             "its text are kept, its attachments only listed"
         )
     source = _cap_header_fields(raw, state)
-    msg = BytesParser(policy=policy.default).parsebytes(source)
-    assert isinstance(msg, EmailMessage)  # noqa: S101 - policy.default builds EmailMessage
+    msg = BytesParser(policy=READING).parsebytes(source)
+    assert isinstance(msg, EmailMessage)  # noqa: S101 - an EmailPolicy builds EmailMessage
     _collect_hints(msg, state)
     _collect_defects(msg, state)
 

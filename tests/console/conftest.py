@@ -8,9 +8,11 @@ other's conversations when they open their inbox's view."""
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,9 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from app.console import DIST
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, Running, login, make_settings, serve
-from tests.receiver import Receiver, receiving
+from tests.fakes.telegram import fake_telegram
+from tests.fakes.twilio import TwilioError, post_signed, running_twilio, sid
+from tests.receiver import receiving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -134,47 +138,206 @@ async def console(
 @dataclass
 class Channel:
     """A channel under test: an inbox of that kind, how a customer's message reaches it,
-    and where replies arrive. New channels add a builder to CHANNELS."""
+    and what the customer received back. A new channel adds a builder to CHANNELS, and the
+    tests that take `channel` run on it too."""
 
     kind: str
+    label: str  # the channel's name in the console ("Reply by {label} to …")
     inbox_id: int
     inbox_name: str
-    deliver: Callable[..., Awaitable[None]]  # deliver(text, sender=..., name=...)
-    replies: Receiver
+    # deliver(text, sender=KEY, name=NAME): a customer message, from the customer KEY
+    deliver: Callable[..., Awaitable[None]]
+    address: Callable[[str], str]  # the customer KEY's address, as the composer shows it
+    received: Callable[[], list[str]]  # the texts the customers received, in order
+    fail_next_reply: Callable[[str], None]  # the provider refuses the next reply for REASON
+    # How the console names the customer KEY called NAME (SMS has numbers, not names).
+    shown_as: Callable[[str, str], str] = lambda _sender, name: name
 
 
-async def api_channel(admin: Api, receiver: Receiver) -> Channel:
-    name = f"Shop {next(_names)}"
-    response = await admin.post(
-        "/api/v1/inboxes",
-        json={"kind": "api", "name": name, "config": {"outbound_url": receiver.url}},
-    )
-    assert response.status_code == 201, response.text
-    body = response.json()
-    key = body["api_key"]
-    counter = itertools.count(1)
-
-    async def deliver(text: str, *, sender: str = "cust-1", name: str | None = None) -> None:
-        payload = {
-            "external_id": f"{body['id']}-{next(counter)}",
-            "sender": {"id": sender, "name": name},
-            "text": text,
-        }
-        r = await admin.client.post(
-            f"/api/v1/inboxes/{body['id']}/incoming", json=payload, headers={"X-Api-Key": key}
+@asynccontextmanager
+async def api_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
+    del app_url
+    async with receiving() as receiver:
+        name = f"Shop {next(_names)}"
+        response = await admin.post(
+            "/api/v1/inboxes",
+            json={"kind": "api", "name": name, "config": {"outbound_url": receiver.url}},
         )
-        assert r.status_code == 201, r.text
+        assert response.status_code == 201, response.text
+        body = response.json()
+        key = body["api_key"]
+        counter = itertools.count(1)
 
-    return Channel("api", body["id"], name, deliver, receiver)
+        async def deliver(text: str, *, sender: str = "cust-1", name: str | None = None) -> None:
+            payload = {
+                "external_id": f"{body['id']}-{next(counter)}",
+                "sender": {"id": sender, "name": name},
+                "text": text,
+            }
+            r = await admin.client.post(
+                f"/api/v1/inboxes/{body['id']}/incoming",
+                json=payload,
+                headers={"X-Api-Key": key},
+            )
+            assert r.status_code == 201, r.text
+
+        def received() -> list[str]:
+            return [json.loads(r.body)["message"]["text"] for r in receiver.received]
+
+        def fail_next_reply(reason: str) -> None:
+            del reason
+            receiver.answers.append(400)
+
+        yield Channel(
+            "api",
+            "API",
+            body["id"],
+            name,
+            deliver,
+            lambda sender: sender,
+            received,
+            fail_next_reply,
+        )
 
 
-CHANNELS: dict[str, Callable[[Api, Receiver], Awaitable[Channel]]] = {"api": api_channel}
+@asynccontextmanager
+async def telegram_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
+    """A Telegram bot in webhook mode, its Bot API a local fake; customers write to it."""
+    token = f"70{next(_names):08d}:AAF-panjereh-console-test-token"
+    async with fake_telegram(token) as telegram:
+        bot = telegram.bots[token]
+        name = f"Bot {next(_names)}"
+        response = await admin.post(
+            "/api/v1/inboxes",
+            json={
+                "kind": "telegram",
+                "name": name,
+                "config": {"bot_token": token, "api_base_url": telegram.url},
+            },
+        )
+        assert response.status_code == 201, response.text
+        inbox_id = response.json()["id"]
+        chats: dict[str, int] = {}
+        message_ids = itertools.count(1)
+
+        def chat(sender: str) -> int:
+            return chats.setdefault(sender, 880_000_000 + 1_000 * inbox_id + len(chats))
+
+        async def deliver(text: str, *, sender: str = "cust-1", name: str | None = None) -> None:
+            chat_id = chat(sender)
+            first = name or sender
+            message = {
+                "message_id": next(message_ids),
+                "from": {"id": chat_id, "is_bot": False, "first_name": first},
+                "chat": {"id": chat_id, "type": "private", "first_name": first},
+                "date": 1_779_436_800,
+                "text": text,
+            }
+            r = await telegram.deliver(bot, {"message": message}, app_url)
+            assert r.status_code == 200, r.text
+
+        def received() -> list[str]:
+            return [s.text or "" for s in bot.sent]
+
+        def fail_next_reply(reason: str) -> None:
+            bot.fail_next("sendMessage", 400, f"Bad Request: {reason}")
+
+        yield Channel(
+            "telegram",
+            "Telegram",
+            inbox_id,
+            name,
+            deliver,
+            lambda sender: str(chat(sender)),
+            received,
+            fail_next_reply,
+        )
+
+
+@asynccontextmanager
+async def sms_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
+    """An SMS number at a local fake of Twilio's REST API; customers text it (signed posts)."""
+    async with running_twilio() as twilio:
+        response = await admin.post(
+            "/api/v1/inboxes",
+            json={
+                "kind": "sms",
+                "name": (name := f"SMS {next(_names)}"),
+                "config": {
+                    "account_sid": twilio.account_sid,
+                    "auth_token": twilio.auth_token,
+                    "api_base_url": twilio.url,
+                    "from_number": "+14155550143",
+                },
+            },
+        )
+        assert response.status_code == 201, response.text
+        inbox_id = response.json()["id"]
+        webhook = response.json()["webhook_url"]
+        numbers: dict[str, str] = {}
+
+        def number(sender: str) -> str:
+            return numbers.setdefault(
+                sender, f"+1212555{(inbox_id * 7 + len(numbers)) % 10000:04d}"
+            )
+
+        async def deliver(text: str, *, sender: str = "cust-1", name: str | None = None) -> None:
+            del name  # an SMS carries a number, not a name
+            message_sid = sid("SM")
+            params = {
+                "MessageSid": message_sid,
+                "SmsMessageSid": message_sid,
+                "AccountSid": twilio.account_sid,
+                "From": number(sender),
+                "To": "+14155550143",
+                "Body": text,
+                "NumMedia": "0",
+                "NumSegments": "1",
+                "ApiVersion": "2010-04-01",
+            }
+            r = await post_signed(app_url, webhook, params, twilio.auth_token)
+            assert r.status_code == 200, r.text
+
+        def received() -> list[str]:
+            return [m.get("Body", "") for m in twilio.created]
+
+        def fail_next_reply(reason: str) -> None:
+            twilio.errors.append(TwilioError(400, 21211, reason))
+
+        yield Channel(
+            "sms",
+            "SMS",
+            inbox_id,
+            name,
+            deliver,
+            number,
+            received,
+            fail_next_reply,
+            lambda sender, _name: number(sender),
+        )
+
+
+CHANNELS: dict[str, Callable[[Api, str], AbstractAsyncContextManager[Channel]]] = {
+    "api": api_channel,
+    "sms": sms_channel,
+    "telegram": telegram_channel,
+}
 
 
 @pytest.fixture(params=sorted(CHANNELS))
-async def channel(request: pytest.FixtureRequest, console_admin: Api) -> AsyncIterator[Channel]:
-    async with receiving() as receiver:
-        yield await CHANNELS[request.param](console_admin, receiver)
+async def channel(
+    request: pytest.FixtureRequest, console_admin: Api, console_server: Running
+) -> AsyncIterator[Channel]:
+    """Each channel in turn (tests that are about channels take this)."""
+    async with CHANNELS[request.param](console_admin, console_server.url) as built:
+        yield built
+
+
+@pytest.fixture
+async def shop(console_admin: Api, console_server: Running) -> AsyncIterator[Channel]:
+    """An `api` inbox, for tests that are not about a channel."""
+    async with api_channel(console_admin, console_server.url) as built:
+        yield built
 
 
 def view_button(page: Page, name: str, *, nav: str = "Views") -> Any:

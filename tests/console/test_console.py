@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import timedelta
+from pathlib import Path
 
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import update
@@ -53,7 +54,8 @@ async def test_a_message_appears_in_the_list_and_the_open_conversation_without_r
 ) -> None:
     await open_inbox_view(console, channel)
     await channel.deliver("Where is my order?", sender="live-1", name="Sara Live")
-    first = row(console, "Sara Live")
+    sara, bob = channel.shown_as("live-1", "Sara Live"), channel.shown_as("live-2", "Bob Live")
+    first = row(console, sara)
     await expect(first).to_contain_text("Where is my order?")
     await expect(first.locator(".badge")).to_have_text("1")
     await first.click()
@@ -62,13 +64,13 @@ async def test_a_message_appears_in_the_list_and_the_open_conversation_without_r
 
     # Another customer writes: a new row, on top.
     await channel.deliver("Hello from Bob", sender="live-2", name="Bob Live")
-    await expect(row(console, "Bob Live")).to_be_visible()
-    await expect(console.locator(".conv-row").first).to_contain_text("Bob Live")
+    await expect(row(console, bob)).to_be_visible()
+    await expect(console.locator(".conv-row").first).to_contain_text(bob)
 
     # The open conversation grows in place; its row moves back to the top.
     await channel.deliver("It was order 1234", sender="live-1", name="Sara Live")
     await expect(thread).to_contain_text("It was order 1234")
-    await expect(console.locator(".conv-row").first).to_contain_text("Sara Live")
+    await expect(console.locator(".conv-row").first).to_contain_text(sara)
 
 
 async def test_reply_is_sent_on_the_channel_and_a_note_is_not(
@@ -76,17 +78,16 @@ async def test_reply_is_sent_on_the_channel_and_a_note_is_not(
 ) -> None:
     await open_inbox_view(console, channel)
     await channel.deliver("Can you help?", sender="reply-1", name="Reza Reply")
-    await row(console, "Reza Reply").click()
+    await row(console, channel.shown_as("reply-1", "Reza Reply")).click()
 
-    label = console.get_by_test_id("composer-label")
-    await expect(label).to_contain_text("Reply by API to reply-1")
-    box = console.get_by_role("textbox", name="Reply by API to reply-1")
+    reply_by = f"Reply by {channel.label} to {channel.address('reply-1')}"
+    await expect(console.get_by_test_id("composer-label")).to_contain_text(reply_by)
+    box = console.get_by_role("textbox", name=reply_by)
     await box.fill("Of course, one moment.")
     await box.press("Control+Enter")
     reply = console.get_by_test_id("message-outbound").filter(has_text="Of course, one moment.")
     await expect(reply.get_by_test_id("delivery")).to_have_attribute("data-status", "sent")
-    assert len(channel.replies.received) == 1
-    assert b"Of course, one moment." in channel.replies.received[0].body
+    assert channel.received() == ["Of course, one moment."]
 
     # A private note: shown as a note, never sent.
     await console.keyboard.press("Escape")
@@ -99,28 +100,31 @@ async def test_reply_is_sent_on_the_channel_and_a_note_is_not(
     await expect(note).to_contain_text("Private note")
     await expect(note.get_by_test_id("delivery")).to_have_count(0)
     await asyncio.sleep(0.5)
-    assert len(channel.replies.received) == 1
+    assert channel.received() == ["Of course, one moment."]
 
 
 async def test_a_failed_reply_shows_the_reason_and_retries(channel: Channel, console: Page) -> None:
-    channel.replies.answers.extend([400])
+    channel.fail_next_reply("chat not found")
     await open_inbox_view(console, channel)
     await channel.deliver("Please answer", sender="fail-1", name="Farid Fail")
-    await row(console, "Farid Fail").click()
-    await console.get_by_role("textbox", name="Reply by API to fail-1").fill("First try")
+    await row(console, channel.shown_as("fail-1", "Farid Fail")).click()
+    reply_by = f"Reply by {channel.label} to {channel.address('fail-1')}"
+    await console.get_by_role("textbox", name=reply_by).fill("First try")
     await console.get_by_role("button", name="Send").click()
     message = console.get_by_test_id("message-outbound").filter(has_text="First try")
     delivery = message.get_by_test_id("delivery")
     await expect(delivery).to_have_attribute("data-status", "failed", timeout=15_000)
+    await expect(delivery).to_contain_text("Failed")
     await delivery.get_by_role("button", name="Retry").click()
     await expect(delivery).to_have_attribute("data-status", "sent", timeout=15_000)
+    assert channel.received()[-1] == "First try"  # (a receiver also saw the refused try)
 
 
 async def test_assign_snooze_resolve(
-    channel: Channel, console: Page, console_admin: Api, console_server: Running
+    shop: Channel, console: Page, console_admin: Api, console_server: Running
 ) -> None:
-    await open_inbox_view(console, channel)
-    await channel.deliver("Refund please", sender="act-1", name="Ali Actions")
+    await open_inbox_view(console, shop)
+    await shop.deliver("Refund please", sender="act-1", name="Ali Actions")
     await row(console, "Ali Actions").click()
     conversation_id = int(await row(console, "Ali Actions").get_attribute("data-id") or 0)
 
@@ -153,10 +157,10 @@ async def test_assign_snooze_resolve(
     assert (await state())["labels"] == ["refund"]
 
 
-async def test_keyboard_and_bulk_actions(channel: Channel, console: Page) -> None:
-    await open_inbox_view(console, channel)
+async def test_keyboard_and_bulk_actions(shop: Channel, console: Page) -> None:
+    await open_inbox_view(console, shop)
     for n in (1, 2, 3):
-        await channel.deliver(f"message {n}", sender=f"kb-{n}", name=f"Kim {n}")
+        await shop.deliver(f"message {n}", sender=f"kb-{n}", name=f"Kim {n}")
     await expect(console.locator(".conv-row")).to_have_count(3)
     await console.locator("body").press("j")
     await console.keyboard.press("j")
@@ -181,20 +185,18 @@ async def test_keyboard_and_bulk_actions(channel: Channel, console: Page) -> Non
     await expect(row(console, "Kim 3")).to_be_visible()
 
 
-async def test_canned_response_on_slash(
-    channel: Channel, console: Page, console_admin: Api
-) -> None:
+async def test_canned_response_on_slash(shop: Channel, console: Page, console_admin: Api) -> None:
     response = await console_admin.post(
         "/api/v1/canned-responses",
-        json={"shortcut": f"thanks{channel.inbox_id}", "title": "Thanks", "body": "Thank you!"},
+        json={"shortcut": f"thanks{shop.inbox_id}", "title": "Thanks", "body": "Thank you!"},
     )
     assert response.status_code == 201, response.text
     await console.reload()
-    await open_inbox_view(console, channel)
-    await channel.deliver("hi", sender="canned-1", name="Cora Canned")
+    await open_inbox_view(console, shop)
+    await shop.deliver("hi", sender="canned-1", name="Cora Canned")
     await row(console, "Cora Canned").click()
     box = console.get_by_role("textbox", name="Reply by API to canned-1")
-    await box.fill(f"Hi! /thanks{channel.inbox_id}")
+    await box.fill(f"Hi! /thanks{shop.inbox_id}")
     await expect(console.get_by_role("listbox", name="Canned responses")).to_be_visible()
     await box.press("Enter")
     await expect(box).to_have_value("Hi! Thank you!")
@@ -215,14 +217,14 @@ PAYLOAD = (
 
 
 async def test_email_html_is_sanitized_and_sandboxed(
-    channel: Channel, console: Page, console_server: Running
+    shop: Channel, console: Page, console_server: Running
 ) -> None:
     """The app sanitizes HTML at ingest; even HTML that was not sanitized (stored directly
     here, as if the sanitizer missed something) runs nothing in the console."""
     ctx = console_server.ctx
     sender = Party(Address(AddressKind.api, "mail-1"), name="Mina Mail")
     result = await ctx.inbound.submit(
-        InboxRef(channel.inbox_id, channel.kind),
+        InboxRef(shop.inbox_id, shop.kind),
         InboundMessage(
             external_id="html-1",
             sender=sender,
@@ -234,7 +236,7 @@ async def test_email_html_is_sanitized_and_sandboxed(
         ),
     )
     unsanitized = await ctx.inbound.submit(
-        InboxRef(channel.inbox_id, channel.kind),
+        InboxRef(shop.inbox_id, shop.kind),
         InboundMessage(
             external_id="html-2",
             sender=sender,
@@ -251,7 +253,7 @@ async def test_email_html_is_sanitized_and_sandboxed(
         )
     assert result.conversation_id == unsanitized.conversation_id
 
-    await open_inbox_view(console, channel)
+    await open_inbox_view(console, shop)
     await row(console, "Mina Mail").click()
     frames = console.locator("iframe.email-frame")
     await expect(frames).to_have_count(2)
@@ -276,11 +278,11 @@ async def test_email_html_is_sanitized_and_sandboxed(
 
 
 async def test_callback_queue(
-    channel: Channel, console: Page, console_server: Running, console_admin: Api
+    shop: Channel, console: Page, console_server: Running, console_admin: Api
 ) -> None:
     ctx = console_server.ctx
     result = await ctx.inbound.submit(
-        InboxRef(channel.inbox_id, channel.kind),
+        InboxRef(shop.inbox_id, shop.kind),
         InboundMessage(
             external_id="cb-contact",
             sender=Party(Address(AddressKind.api, "cb-1"), name="Callum Back"),
@@ -299,7 +301,7 @@ async def test_callback_queue(
         )["contact"]["id"]
         rows = [
             CallbackRequest(
-                inbox_id=channel.inbox_id,
+                inbox_id=shop.inbox_id,
                 contact_id=conversation_contact,
                 conversation_id=result.conversation_id,
                 name=name,
@@ -341,12 +343,12 @@ async def test_callback_queue(
     assert done[0]["outcome_note"] == "Sorted on the phone"
 
 
-async def test_persian_layout_is_right_to_left(channel: Channel, console: Page) -> None:
-    await channel.deliver("سلام، سفارشم کجاست؟", sender="fa-1", name="مریم")
+async def test_persian_layout_is_right_to_left(shop: Channel, console: Page) -> None:
+    await shop.deliver("سلام، سفارشم کجاست؟", sender="fa-1", name="مریم")
     await console.get_by_label("Language").first.select_option("fa")
     await expect(console.locator("html")).to_have_attribute("dir", "rtl")
     await expect(console.locator("html")).to_have_attribute("lang", "fa")
-    await view_button(console, channel.inbox_name, nav="نماها").click()
+    await view_button(console, shop.inbox_name, nav="نماها").click()
     await row(console, "مریم").click()
     await expect(console.get_by_test_id("thread")).to_contain_text("سفارشم")
     sidebar = await console.locator(".sidebar").bounding_box()
@@ -368,25 +370,25 @@ async def test_persian_layout_is_right_to_left(channel: Channel, console: Page) 
 
 
 async def test_another_agents_typing_and_changes_appear_live(
-    channel: Channel,
+    shop: Channel,
     console: Page,
     browser: Browser,
     console_server: Running,
     console_admin: Api,
 ) -> None:
-    colleague = await create_agent(console_admin, f"colleague{channel.inbox_id}@example.com")
+    colleague = await create_agent(console_admin, f"colleague{shop.inbox_id}@example.com")
     response = await console_admin.patch(
-        f"/api/v1/inboxes/{channel.inbox_id}", json={"agent_ids": [colleague.agent["id"]]}
+        f"/api/v1/inboxes/{shop.inbox_id}", json={"agent_ids": [colleague.agent["id"]]}
     )
     assert response.status_code == 200, response.text
-    await channel.deliver("Anyone there?", sender="typing-1", name="Tara Typing")
-    await open_inbox_view(console, channel)
+    await shop.deliver("Anyone there?", sender="typing-1", name="Tara Typing")
+    await open_inbox_view(console, shop)
     await row(console, "Tara Typing").click()
     await expect(console).to_have_title(re.compile(r"^(\(\d+\) )?Panjereh$"))
 
     context, other = await open_console(browser, console_server.url, colleague.token)
     try:
-        await view_button(other, channel.inbox_name).click()
+        await view_button(other, shop.inbox_name).click()
         await row(other, "Tara Typing").click()
         await other.get_by_role("textbox", name="Reply by API to typing-1").fill("Let me check")
         await expect(console.get_by_test_id("thread")).to_contain_text(
@@ -399,3 +401,20 @@ async def test_another_agents_typing_and_changes_appear_live(
         await expect(console.get_by_test_id("thread")).to_contain_text(colleague.agent["name"])
     finally:
         await context.close()
+
+
+async def test_a_reply_with_a_file(shop: Channel, console: Page, tmp_path: Path) -> None:
+    await open_inbox_view(console, shop)
+    await shop.deliver("Send me the invoice", sender="file-1", name="Fati File")
+    await row(console, "Fati File").click()
+    invoice = tmp_path / "invoice.txt"
+    invoice.write_text("total: 42")
+    await console.get_by_label("Attach", exact=True).set_input_files(str(invoice))
+    await expect(console.locator(".uploads")).to_contain_text("invoice.txt")
+    await console.get_by_role("textbox", name="Reply by API to file-1").fill("Here it is")
+    await console.get_by_role("button", name="Send", exact=True).click()
+    reply = console.get_by_test_id("message-outbound").filter(has_text="Here it is")
+    await expect(reply).to_contain_text("invoice.txt")
+    await expect(reply.get_by_test_id("delivery")).to_have_attribute("data-status", "sent")
+    assert shop.received() == ["Here it is"]
+    await expect(console.locator(".uploads")).to_have_count(0)

@@ -3,7 +3,11 @@ last event id it saw, and shows what arrived while it was away, without a reload
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import shutil
+import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -11,22 +15,34 @@ import httpx
 import uvicorn
 from playwright.async_api import Browser, expect
 
+from app.main import create_app
 from app.settings import Settings
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login, serve
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running, login, serve
 from tests.console.conftest import console_settings, open_console, row, view_button
-from tests.servers import free_port
 
 
-class serve_at(serve):  # noqa: N801 - used as `async with serve_at(settings, port)`
-    """`serve` on a given port, so a restarted server is where the browser left it."""
-
-    def __init__(self, settings: Settings, port: int) -> None:
-        super().__init__(settings)
-        self.port = port
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-        )
-        self.server = uvicorn.Server(config)
+@contextlib.asynccontextmanager
+async def serve_at(settings: Settings, listener: socket.socket) -> AsyncIterator[Running]:
+    """`serve`, on a listening socket this test holds for its whole length: the restarted
+    server is where the browser left it, and no other test can take the port meanwhile (a
+    connection made while no server runs waits in the socket's queue)."""
+    app = create_app(settings)
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve(sockets=[listener.dup()]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.005)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+            yield Running(url=url, ctx=app.state.ctx, client=client)
+    finally:
+        server.should_exit = True
+        await task
 
 
 async def test_reconnect_after_a_restart_shows_what_arrived_meanwhile(
@@ -34,7 +50,7 @@ async def test_reconnect_after_a_restart_shows_what_arrived_meanwhile(
 ) -> None:
     shutil.copyfile(sqlite_template, tmp_path / "panjereh.db")
     settings = console_settings(f"sqlite:///{tmp_path / 'panjereh.db'}", tmp_path / "data")
-    port = free_port()
+    listener = socket.create_server(("127.0.0.1", 0))
 
     async def post(
         client: httpx.AsyncClient, inbox: dict[str, Any], key: str, n: int, who: str
@@ -50,7 +66,7 @@ async def test_reconnect_after_a_restart_shows_what_arrived_meanwhile(
         )
         assert response.status_code == 201, response.text
 
-    async with serve_at(settings, port) as first:
+    async with serve_at(settings, listener) as first:
         admin = await login(first.client, ADMIN_EMAIL, ADMIN_PASSWORD)
         created = await admin.post(
             "/api/v1/inboxes", json={"kind": "api", "name": "Restart shop", "config": {}}
@@ -72,7 +88,7 @@ async def test_reconnect_after_a_restart_shows_what_arrived_meanwhile(
             await post(elsewhere.client, inbox, inbox["api_key"], 2, "rita")
             await post(elsewhere.client, inbox, inbox["api_key"], 3, "nima")
 
-        async with serve_at(settings, port):
+        async with serve_at(settings, listener):
             await expect(page.get_by_test_id("offline-banner")).to_have_count(0, timeout=30_000)
             await expect(page.get_by_test_id("thread")).to_contain_text("message 2")
             await expect(row(page, "Nima")).to_contain_text("message 3")
@@ -80,3 +96,4 @@ async def test_reconnect_after_a_restart_shows_what_arrived_meanwhile(
             assert resumed, sockets
     finally:
         await context.close()
+        listener.close()

@@ -13,12 +13,11 @@ from connectors.base import Address, AddressKind, OutboundAttachment, OutboundMe
 from connectors.email.config import EmailConfig
 from connectors.email.parser import ParseOptions, parse_email
 from connectors.email.smtp import compose, subject_for
+from tests.corpus import corpus_files
 from tests.email.conftest import mail
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "email"
-if not CORPUS.is_dir():  # the worktree lives beside /work/shared
-    CORPUS = Path("/work/shared/corpus/email")
-FILES = sorted(CORPUS.glob("*.eml"))
+FILES = corpus_files("email", "*.eml")
+CORPUS = FILES[0].parent
 # Files that are machine-written by their nature (bounces, auto-replies, abuse reports).
 AUTOMATIC = ("bounce-", "autoreply-", "feedback-report-", "arabic-utf8-base64-autoreply")
 ENCODED_WORD = re.compile(r"=\?[\w-]+\?[bq]\?", re.IGNORECASE)

@@ -16,19 +16,19 @@ import itertools
 import json
 import re
 from collections import defaultdict, deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.servers import free_port
+from tests.servers import free_port, serving
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DOWNLOAD_LIMIT = 20 * 1000 * 1000  # what bots may download through the cloud Bot API
@@ -353,31 +353,15 @@ async def _first(*aws: Any) -> None:
             task.cancel()
 
 
-class fake_telegram:  # noqa: N801 - used as `async with fake_telegram(token) as telegram`
+@contextlib.asynccontextmanager
+async def fake_telegram(*tokens: str) -> AsyncIterator[FakeTelegram]:
     """The fake on a free loopback port, with a bot for each token given."""
-
-    def __init__(self, *tokens: str) -> None:
-        port = free_port()
-        self.fake = FakeTelegram(port)
-        for token in tokens:
-            self.fake.add_bot(token)
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                self.fake.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-            )
-        )
-        self.task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> FakeTelegram:
-        self.task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            if self.task.done():
-                self.task.result()
-            await asyncio.sleep(0.005)
-        return self.fake
-
-    async def __aexit__(self, *_exc: object) -> None:
-        self.fake.closing.set()  # long polls answer at once, so the server can stop
-        self.server.should_exit = True
-        if self.task is not None:
-            await self.task
+    port = free_port()
+    fake = FakeTelegram(port)
+    for token in tokens:
+        fake.add_bot(token)
+    async with serving(fake.app(), port):
+        try:
+            yield fake
+        finally:
+            fake.closing.set()  # long polls answer at once, so the server can stop

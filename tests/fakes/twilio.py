@@ -9,12 +9,13 @@ callbacks to the `StatusCallback` a message was created with.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
+import contextlib
 import math
 import secrets
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -22,14 +23,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from tests.servers import free_port
+from tests.servers import free_port, serving
 
 ACCOUNT_SID = "AC" + "5ef8732a3c49700934481addd5ce1659"
 AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
@@ -246,27 +246,11 @@ async def post_signed(
         )
 
 
-class running_twilio:  # noqa: N801 - used as `async with running_twilio() as twilio`
-    def __init__(self) -> None:
-        self.fake = FakeTwilio()
-        port = free_port()
-        self.fake.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                self.fake.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-            )
-        )
-        self.task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> FakeTwilio:
-        self.task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            if self.task.done():
-                self.task.result()
-            await asyncio.sleep(0.005)
-        return self.fake
-
-    async def __aexit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        if self.task is not None:
-            await self.task
+@contextlib.asynccontextmanager
+async def running_twilio() -> AsyncIterator[FakeTwilio]:
+    """The fake on a free loopback port (its `url`), for the length of the block."""
+    fake = FakeTwilio()
+    port = free_port()
+    fake.url = f"http://127.0.0.1:{port}"
+    async with serving(fake.app(), port):
+        yield fake

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,7 +32,6 @@ from tests.conftest import (
     Api,
     create_agent,
     create_api_inbox,
-    login,
     post_incoming,
 )
 from tests.realtime.live import (
@@ -56,6 +56,18 @@ class Cluster:
     database_url: str
     redis: RedisServer
     tmp: Path
+    # The administrator's login, made once: with Redis, login rate limits hold across both
+    # processes, and a test per login would soon meet them.
+    login: dict[str, Any]
+
+
+def _login_once(url: str) -> dict[str, Any]:
+    response = httpx.post(
+        f"{url}/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def _serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -120,7 +132,7 @@ def cluster(
             procs.append(proc)
             urls.append(f"http://127.0.0.1:{port}")
             _wait_ready(urls[-1], proc, log)
-        yield Cluster(urls[0], urls[1], database_url, redis, tmp)
+        yield Cluster(urls[0], urls[1], database_url, redis, tmp, _login_once(urls[0]))
     finally:
         for proc in procs:
             proc.terminate()
@@ -148,11 +160,8 @@ async def sides(cluster: Cluster) -> AsyncIterator[Sides]:
         db = Database(cluster.database_url, pool_size=2)
         db.before_commit = event_log.finalize
         try:
-            yield Sides(
-                await login(ca, ADMIN_EMAIL, ADMIN_PASSWORD),
-                await login(cb, ADMIN_EMAIL, ADMIN_PASSWORD),
-                db,
-            )
+            token, agent = cluster.login["access_token"], cluster.login["agent"]
+            yield Sides(Api(ca, token, agent), Api(cb, token, agent), db)
         finally:
             await db.dispose()
 

@@ -5,7 +5,6 @@ signatures checked against the URLs Twilio signed them for."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -18,6 +17,7 @@ from connectors.base import RawRequest, VerificationError
 from connectors.sms.config import SmsConfig
 from connectors.sms.connector import TwilioSmsConnector
 from tests.conftest import Api, Running
+from tests.corpus import corpus_files
 from tests.fakes.twilio import ACCOUNT_SID, sign
 from tests.outbound.test_delivery import drain, reply
 from tests.sms.conftest import (
@@ -30,12 +30,8 @@ from tests.sms.conftest import (
     only_conversation,
 )
 
-CORPUS = Path(
-    os.environ.get(
-        "PANJEREH_TWILIO_CORPUS", Path(__file__).resolve().parents[3] / "shared/corpus/twilio"
-    )
-)
-FILES = sorted(CORPUS.glob("*.json"))
+FILES = corpus_files("twilio", "*.json")
+CORPUS = FILES[0].parent
 UNDELIVERED_30008 = "Twilio error 30008: unknown error from the carrier"
 
 # What a person sees after each known post; a file added later is held to the general rules

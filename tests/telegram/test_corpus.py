@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, Running, login, make_settings, serve
+from tests.corpus import corpus_files
 from tests.fakes.telegram import FakeBot, FakeTelegram, fake_telegram
 from tests.telegram.conftest import TOKEN, create_telegram_inbox, inbound_messages
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "telegram"
-FILES = {path.name: path.read_bytes() for path in sorted(CORPUS.glob("*.json"))}
+FILES = {path.name: path.read_bytes() for path in corpus_files("telegram", "*.json")}
 
 
 @dataclass(frozen=True)

@@ -74,3 +74,17 @@ export async function attachmentUrl(id: number): Promise<string> {
   if (!response.ok) throw new ApiError(response.status, "attachment unavailable");
   return URL.createObjectURL(await response.blob());
 }
+
+/** Upload a file for a reply or note of this conversation; name its id in attachment_ids. */
+export async function uploadAttachment(conversationId: number, file: File): Promise<Attachment> {
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const response = await fetch(`/api/v1/conversations/${conversationId}/attachments`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${auth.token ?? ""}` },
+    body: form,
+  });
+  const body = (await response.json().catch(() => ({}))) as { detail?: string; code?: string };
+  if (!response.ok) throw new ApiError(response.status, body.detail ?? response.statusText, body.code);
+  return body as unknown as Attachment;
+}

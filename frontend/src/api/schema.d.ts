@@ -330,6 +330,27 @@ export interface paths {
         patch: operations["update_conversation_api_v1_conversations__conversation_id__patch"];
         trace?: never;
     };
+    "/api/v1/conversations/{conversation_id}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload Attachment
+         * @description A file for a reply or note of this conversation: upload it, then name its id in
+         *     `attachment_ids` when posting the message (one left unused is removed after a day).
+         */
+        post: operations["upload_attachment_api_v1_conversations__conversation_id__attachments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/conversations/{conversation_id}/messages": {
         parameters: {
             query?: never;
@@ -795,6 +816,11 @@ export interface components {
             file: string;
             /** Idempotency Key */
             idempotency_key?: string | null;
+        };
+        /** Body_upload_attachment_api_v1_conversations__conversation_id__attachments_post */
+        Body_upload_attachment_api_v1_conversations__conversation_id__attachments_post: {
+            /** File */
+            file: string;
         };
         /**
          * Bootstrap
@@ -1290,8 +1316,13 @@ export interface components {
         };
         /** MessageCreate */
         MessageCreate: {
-            /** Body */
-            body: string;
+            /** Attachment Ids */
+            attachment_ids?: number[];
+            /**
+             * Body
+             * @default
+             */
+            body?: string;
             /**
              * Private
              * @default false
@@ -2231,6 +2262,48 @@ export interface operations {
             };
         };
     };
+    upload_attachment_api_v1_conversations__conversation_id__attachments_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_upload_attachment_api_v1_conversations__conversation_id__attachments_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentOut"];
+                };
+            };
+            /** @description the file is over PANJEREH_MAX_ATTACHMENT_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_messages_api_v1_conversations__conversation_id__messages_get: {
         parameters: {
             query?: {
@@ -2659,6 +2732,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["VisitorMessage"];
                 };
+            };
+            /** @description the file is over PANJEREH_MAX_ATTACHMENT_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {

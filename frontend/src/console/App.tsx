@@ -19,6 +19,7 @@ import {
   setState,
   signOut,
   updateConversation,
+  useContactLabel,
   useStore,
   type View,
 } from "./store";
@@ -505,7 +506,7 @@ function ConversationList(): ReactElement {
               <input
                 type="checkbox"
                 className="check"
-                aria-label={`${t("selected", { n: "" }).trim()}: ${c.contact.name ?? id}`}
+                aria-label={`${t("selected", { n: "" }).trim()}: ${c.contact.name ?? `#${id}`}`}
                 checked={checked.includes(id)}
                 onChange={(e) =>
                   setState((s) => ({
@@ -522,9 +523,7 @@ function ConversationList(): ReactElement {
               >
                 <span className="row-top">
                   <ChannelIcon kind={c.channel} label={channelName(lang, c.channel)} />
-                  <span className="contact-name" dir="auto">
-                    {c.contact.name ?? t("unknown")}
-                  </span>
+                  <ContactLabel contact={c.contact} />
                   <time dateTime={c.last_activity_at}>{formatShort(lang, c.last_message_at ?? c.last_activity_at)}</time>
                 </span>
                 <span className="preview" dir="auto">
@@ -562,6 +561,16 @@ function ConversationList(): ReactElement {
         )}
       </ul>
     </section>
+  );
+}
+
+function ContactLabel({ contact }: { contact: { id: number; name: string | null } }): ReactElement {
+  const t = useT();
+  const label = useContactLabel(contact);
+  return (
+    <span className="contact-name" dir="auto">
+      {label ?? t("unknown")}
+    </span>
   );
 }
 

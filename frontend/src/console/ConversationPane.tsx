@@ -1,11 +1,11 @@
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactElement } from "react";
-import { api, attachmentUrl, ok, type Attachment, type Canned, type Conversation, type Message } from "../api/client";
+import { api, attachmentUrl, ok, uploadAttachment, type Attachment, type Canned, type Conversation, type Message } from "../api/client";
 import { ContactPanel } from "./ContactPanel";
 import { useNow, useT } from "./hooks";
 import { channelName, formatDateTime, formatShort } from "./i18n";
 import { ChannelIcon, Glyph } from "./icons";
 import { sendTyping } from "./live";
-import { loadMessages, updateConversation, upsertConversation, upsertMessage, useStore } from "./store";
+import { loadMessages, updateConversation, upsertConversation, upsertMessage, useContactLabel, useStore } from "./store";
 
 /** Which identity a reply on this channel goes to. */
 export const ADDRESS_OF_CHANNEL: Record<string, string> = {
@@ -58,6 +58,7 @@ function ConversationHeader({ c }: { c: Conversation }): ReactElement {
   const teams = useStore((s) => s.teams);
   const inbox = useStore((s) => s.inboxes.find((i) => i.id === c.inbox_id));
   const presenceOf = useStore((s) => s.presenceOf);
+  const contactLabel = useContactLabel(c.contact);
   const [label, setLabel] = useState("");
   const [customSnooze, setCustomSnooze] = useState(false);
   const [snoozeAt, setSnoozeAt] = useState("");
@@ -78,7 +79,7 @@ function ConversationHeader({ c }: { c: Conversation }): ReactElement {
     <header className="conv-head">
       <div className="conv-title">
         <ChannelIcon kind={c.channel} label={channelName(lang, c.channel)} />
-        <h2 dir="auto">{c.contact.name ?? t("unknown")}</h2>
+        <h2 dir="auto">{contactLabel ?? t("unknown")}</h2>
         <span className="muted">
           {channelName(lang, c.channel)}
           {inbox ? ` · ${inbox.name}` : ""}
@@ -342,7 +343,7 @@ function DeliveryLine({ m }: { m: Message }): ReactElement {
             onClick={() => {
               setBusy(true);
               void ok(api.POST("/api/v1/messages/{message_id}/retry", { params: { path: { message_id: m.id } } }))
-                .then(upsertMessage)
+                .then((updated) => upsertMessage(updated, true))
                 .finally(() => setBusy(false));
             }}
           >
@@ -460,7 +461,26 @@ function Composer({ c }: { c: Conversation }): ReactElement {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [pick, setPick] = useState(0);
+  const [files, setFiles] = useState<Attachment[]>([]);
+  const [uploading, setUploading] = useState(0);
   const area = useRef<HTMLTextAreaElement>(null);
+  const picker = useRef<HTMLInputElement>(null);
+
+  async function attach(list: FileList | null): Promise<void> {
+    if (!list) return;
+    setError(null);
+    for (const file of Array.from(list)) {
+      setUploading((n) => n + 1);
+      try {
+        const uploaded = await uploadAttachment(c.id, file);
+        setFiles((f) => [...f, uploaded]);
+      } catch (e) {
+        setError(e instanceof Error ? e.message : t("error"));
+      } finally {
+        setUploading((n) => n - 1);
+      }
+    }
+  }
 
   useEffect(() => {
     function onCompose(e: Event): void {
@@ -501,18 +521,19 @@ function Composer({ c }: { c: Conversation }): ReactElement {
 
   async function submit(): Promise<void> {
     const body = text.trim();
-    if (!body || busy) return;
+    if ((!body && files.length === 0) || busy || uploading > 0) return;
     setBusy(true);
     setError(null);
     try {
       const m = await ok(
         api.POST("/api/v1/conversations/{conversation_id}/messages", {
           params: { path: { conversation_id: c.id } },
-          body: { body, private: mode === "note" },
+          body: { body, private: mode === "note", attachment_ids: files.map((f) => f.id) },
         }),
       );
-      upsertMessage(m);
+      upsertMessage(m, true);
       change("");
+      setFiles([]);
       if (mode === "reply") {
         upsertConversation({ ...c, waiting_since: null, unread_count: 0, last_activity_at: m.created_at });
       }
@@ -598,7 +619,38 @@ function Composer({ c }: { c: Conversation }): ReactElement {
         onChange={(e) => change(e.target.value)}
         onKeyDown={onKey}
       />
+      {files.length > 0 && (
+        <ul className="uploads" aria-label={t("attach")}>
+          {files.map((f) => (
+            <li key={f.id} className="label">
+              <Glyph name="clip" /> {f.filename}
+              <button
+                type="button"
+                className="x"
+                aria-label={`${t("delete")} ${f.filename}`}
+                onClick={() => setFiles((all) => all.filter((x) => x.id !== f.id))}
+              >
+                ×
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
       <div className="composer-foot">
+        <input
+          ref={picker}
+          type="file"
+          multiple
+          hidden
+          aria-label={t("attach")}
+          onChange={(e) => {
+            void attach(e.target.files);
+            e.target.value = "";
+          }}
+        />
+        <button type="button" className="ghost" onClick={() => picker.current?.click()} disabled={uploading > 0}>
+          <Glyph name="clip" /> {uploading > 0 ? t("loadingMore") : t("attach")}
+        </button>
         {error && (
           <span className="error" role="alert">
             {error}
@@ -606,7 +658,12 @@ function Composer({ c }: { c: Conversation }): ReactElement {
         )}
         <span className="spacer" />
         <kbd className="hint">Ctrl+Enter</kbd>
-        <button type="button" className="primary" disabled={busy || !text.trim()} onClick={() => void submit()}>
+        <button
+          type="button"
+          className="primary"
+          disabled={busy || uploading > 0 || (!text.trim() && files.length === 0)}
+          onClick={() => void submit()}
+        >
           {mode === "reply" ? t("send") : t("addNote")}
         </button>
       </div>

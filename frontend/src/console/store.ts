@@ -169,7 +169,9 @@ export async function loadList(view: View, more = false): Promise<void> {
     setState((s) => {
       const conversations = { ...s.conversations };
       for (const c of page.items) conversations[c.id] = c;
-      const ids = more ? [...s.listIds, ...page.items.map((c) => c.id)] : page.items.map((c) => c.id);
+      // Rows that events placed in this view while the page was on its way stay.
+      const kept = s.listIds.filter((id) => conversations[id] && matches(view, conversations[id]!, s.me));
+      const ids = [...kept, ...page.items.map((c) => c.id)];
       return {
         conversations,
         listIds: sortIds(ids, conversations),
@@ -197,11 +199,15 @@ export function upsertConversation(c: Conversation): void {
   });
 }
 
-export function upsertMessage(m: Message): void {
+/** A message changed. `ours` marks the answer to the agent's own request (send, retry): the
+ * live events about the same message may have overtaken it (the worker is quick), and a
+ * stale answer must not turn a delivered reply back into a queued one. */
+export function upsertMessage(m: Message, ours = false): void {
   setState((s) => {
     const current = s.messages[m.conversation_id];
     if (!current) return {};
     const at = current.findIndex((x) => x.id === m.id);
+    if (ours && at >= 0 && current[at]!.delivery_status !== "failed") return {};
     const next = at >= 0 ? current.map((x) => (x.id === m.id ? m : x)) : [...current, m];
     next.sort((a, b) => a.id - b.id);
     return { messages: { ...s.messages, [m.conversation_id]: next } };
@@ -271,6 +277,20 @@ export function markReadSoon(id: number): void {
       params: { path: { conversation_id: id } },
     });
   }, 800);
+}
+
+const contactsAsked = new Set<number>();
+/** What to call a contact: their name, else an address (an SMS customer is a number). The
+ * address needs the contact's details: they are fetched once, in the background. */
+export function useContactLabel(ref: { id: number; name: string | null }): string | null {
+  const contact = useStore((s) => (ref.name ? undefined : s.contacts[ref.id]));
+  if (ref.name) return ref.name;
+  if (contact) return contact.identities[0]?.address.replace(/^\d+:/, "") ?? null;
+  if (!contactsAsked.has(ref.id)) {
+    contactsAsked.add(ref.id);
+    queueMicrotask(() => void loadContact(ref.id));
+  }
+  return null;
 }
 
 export async function loadContact(id: number): Promise<void> {
