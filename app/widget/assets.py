@@ -14,7 +14,7 @@ router = APIRouter(include_in_schema=False)
 WIDGET_JS = DIST / "widget.js"
 
 
-@router.get("/widget.js")
+@router.api_route("/widget.js", methods=["GET", "HEAD"])
 async def widget_js() -> FileResponse:
     if not WIDGET_JS.is_file():
         raise NotFound("the widget is not built: run `make frontend`", code="widget_not_built")

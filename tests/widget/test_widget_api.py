@@ -239,3 +239,34 @@ async def test_config_says_whether_an_agent_is_online(running: Running, admin: A
         assert online["agent_online"] is True
     finally:
         await agent_ws.close()
+
+
+async def test_a_retried_message_is_stored_once_and_only_pictures_and_pdfs_attach(
+    running: Running, admin: Api
+) -> None:
+    inbox = await create_webchat_inbox(admin)
+    visitor = await start_visitor(running.client, inbox["public_token"], name="Nina")
+    sent = [
+        await running.client.post(
+            "/api/v1/widget/messages",
+            json={"body": "hello", "idempotency_key": "k1"},
+            headers=visitor.headers,
+        )
+        for _ in range(2)
+    ]
+    assert [r.status_code for r in sent] == [201, 201]
+    assert sent[0].json()["id"] == sent[1].json()["id"]
+    listed = (await running.client.get("/api/v1/widget/messages", headers=visitor.headers)).json()
+    assert [m["body_text"] for m in listed["items"]] == ["hello"]
+    assert listed["items"][0]["sender_type"] == "contact"
+
+    script = await running.client.post(
+        "/api/v1/widget/attachments",
+        files={"file": ("x.html", b"<script>alert(1)</script>", "text/html")},
+        headers=visitor.headers,
+    )
+    assert script.status_code == 422
+    assert script.json()["code"] == "unsupported_attachment"
+    # Agents see the visitor under the name they gave.
+    conversation = await admin.get(f"/api/v1/conversations/{sent[0].json()['conversation_id']}")
+    assert conversation.json()["contact"]["name"] == "Nina"

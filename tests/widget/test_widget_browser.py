@@ -169,3 +169,29 @@ def _site_on(port: int, page_html: str) -> Iterator[None]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+async def test_persian_page_and_label_overrides(
+    browser: Browser, console_server: Running, console_admin: Api
+) -> None:
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    chat = await create_webchat_inbox(console_admin, origin, labels={"title": "از ما بپرسید"})
+    labels = '{"start": "بزن بریم"}'
+    snippet = (
+        f'<script src="{console_server.url}/widget.js" data-inbox="{chat["public_token"]}" '
+        f"data-labels='{labels}' async></script>"
+    )
+    with _site_on(port, f"<!doctype html><html lang='fa-IR'><body>{snippet}</body>"):
+        context = await browser.new_context()
+        page = await context.new_page()
+        try:
+            await page.goto(origin)
+            widget = page.locator("panjereh-widget")
+            await widget.get_by_role("button", name="گفتگو با ما").click()
+            # The inbox's label and the page's override; the rest in Persian, right to left.
+            await expect(widget.get_by_role("heading", name="از ما بپرسید")).to_be_visible()
+            await expect(widget.get_by_role("button", name="بزن بریم")).to_be_visible()
+            assert await widget.get_by_role("dialog").get_attribute("dir") == "rtl"
+        finally:
+            await context.close()

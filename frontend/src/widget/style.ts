@@ -16,8 +16,9 @@ width:56px;height:56px;border-radius:50%;background:${brand};color:#fff;box-shad
 .badge{position:absolute;top:-4px;inset-inline-end:-4px;min-width:20px;height:20px;padding:0 5px;border-radius:10px;
 background:#dc2626;color:#fff;font-size:12px;line-height:20px;text-align:center}
 .badge[hidden],[hidden]{display:none!important}
-.panel{position:absolute;bottom:68px;inset-inline-end:0;width:min(370px,calc(100vw - 40px));height:min(560px,calc(100vh - 110px));
+.panel{position:absolute;bottom:68px;right:0;width:min(370px,calc(100vw - 40px));height:min(560px,calc(100vh - 110px));
 display:flex;flex-direction:column;background:#fff;border-radius:12px;overflow:hidden;box-shadow:0 10px 40px rgba(0,0,0,.25)}
+.panel.left{left:0;right:auto}
 .head{background:${brand};color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}
 .head h2{font-size:16px;font-weight:600;flex:1;color:#fff}
 .head button{all:unset;cursor:pointer;color:#fff;font-size:20px;padding:0 4px}
@@ -34,13 +35,14 @@ display:flex;flex-direction:column;background:#fff;border-radius:12px;overflow:h
 .typing{font-size:12px;color:#6b7280;padding:0 12px 4px}
 form{display:flex;flex-direction:column;gap:8px}
 label{display:flex;flex-direction:column;gap:2px;font-size:13px;color:#374151}
-input,textarea{border:1px solid #d1d5db;border-radius:6px;padding:7px 8px;background:#fff;color:#111827;width:100%}
-.row{display:flex;gap:6px}.row>*{flex:1}
+input,textarea{box-sizing:border-box;min-width:0;border:1px solid #d1d5db;border-radius:6px;padding:7px 8px;background:#fff;color:#111827;width:100%}
+.row{display:flex;gap:6px}.row>*{flex:1;min-width:0}
 .err{color:#b91c1c;font-size:12px}
-.compose{display:flex;gap:6px;padding:8px;border-top:1px solid #e5e7eb;align-items:flex-end;background:#fff}
-.compose textarea{resize:none;height:40px;flex:1}
+.compose{display:flex;flex-direction:row;gap:6px;padding:8px;border-top:1px solid #e5e7eb;align-items:flex-end;background:#fff}
+.compose textarea{resize:none;height:40px;flex:1;min-width:0;width:auto}
 .primary{all:unset;cursor:pointer;background:${brand};color:#fff;border-radius:6px;padding:8px 12px;text-align:center}
-.icon{all:unset;cursor:pointer;padding:8px;color:#4b5563;font-size:18px}
+.icon{all:unset;cursor:pointer;padding:8px;display:flex}
+.icon svg{width:20px;height:20px;fill:#4b5563}
 .hp{position:absolute;left:-9999px;width:1px;height:1px;overflow:hidden}
 `;
 }

@@ -63,8 +63,20 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
-const CHAT_ICON =
-  "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z";
+const CHAT_ICON = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z";
+const CLIP_ICON =
+  "M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z";
+
+function svgIcon(d: string): SVGSVGElement {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", d);
+  svg.append(path);
+  return svg;
+}
 
 class Widget {
   private readonly key: string;
@@ -103,6 +115,9 @@ class Widget {
     this.root.append(this.style, this.panel, this.launcher);
     this.style.textContent = css("#2563eb");
     document.body.append(host);
+    // The button sits at the page's inline end (left on a right-to-left page); the panel
+    // opens above it on that side, whatever direction the widget's own text runs.
+    this.panel.classList.toggle("left", getComputedStyle(host).direction === "rtl");
     this.launcher.addEventListener("click", () => this.toggle());
     this.render();
     window.addEventListener("storage", (e) => {
@@ -272,7 +287,7 @@ class Widget {
     const rtl = this.lang === "fa";
     this.panel.setAttribute("dir", rtl ? "rtl" : "ltr");
     this.panel.setAttribute("aria-label", l.title);
-    this.launcher.replaceChildren(this.svgIcon(), this.badge);
+    this.launcher.replaceChildren(svgIcon(CHAT_ICON), this.badge);
     const close = el("button", { type: "button", "aria-label": l.close }, "×");
     close.addEventListener("click", () => this.toggle());
     const head = el("div", { class: "head" }, el("h2", {}, l.title), close);
@@ -286,17 +301,6 @@ class Widget {
     this.renderMessages();
     this.renderCompose();
     if (this.callbackToken) this.renderCallback();
-  }
-
-  private svgIcon(): SVGSVGElement {
-    const ns = "http://www.w3.org/2000/svg";
-    const svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("aria-hidden", "true");
-    const path = document.createElementNS(ns, "path");
-    path.setAttribute("d", CHAT_ICON);
-    svg.append(path);
-    return svg;
   }
 
   private tabs(): HTMLElement {
@@ -410,7 +414,7 @@ class Widget {
     const l = this.labels;
     const text = el("textarea", { name: "message", "aria-label": l.message, placeholder: l.message, dir: "auto" });
     const file = el("input", { type: "file", accept: "image/png,image/jpeg,image/gif,image/webp,application/pdf", hidden: "" });
-    const attach = el("button", { type: "button", class: "icon", "aria-label": l.attach, title: l.attach }, "📎");
+    const attach = el("button", { type: "button", class: "icon", "aria-label": l.attach, title: l.attach }, svgIcon(CLIP_ICON));
     const send = el("button", { type: "submit", class: "primary" }, l.send);
     const error = this.composeError;
     attach.addEventListener("click", () => file.click());
