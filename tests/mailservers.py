@@ -230,11 +230,15 @@ class SmtpSink:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.refuse: str | None = None
+        self.refuse_once: str | None = None  # refuses the next recipient only
         self.changed = threading.Condition()
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
+        if self.refuse_once is not None:
+            refusal, self.refuse_once = self.refuse_once, None
+            return refusal
         if self.refuse is not None:
             return self.refuse
         envelope.rcpt_tos.append(address)
@@ -259,7 +263,7 @@ class SmtpSink:
     def reset(self) -> None:
         with self.changed:
             self.received.clear()
-            self.refuse = None
+            self.refuse = self.refuse_once = None
 
 
 @dataclass

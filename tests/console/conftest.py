@@ -7,6 +7,7 @@ other's conversations when they open their inbox's view."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -14,6 +15,7 @@ import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,10 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from app.console import DIST
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, Running, login, make_settings, serve
+from tests.email.conftest import inbox_config, mail
 from tests.fakes.telegram import fake_telegram
 from tests.fakes.twilio import TwilioError, post_signed, running_twilio, sid
+from tests.mailservers import start_dovecot, start_smtp
 from tests.receiver import receiving
 
 CHROMIUM = "/usr/bin/chromium"
@@ -317,8 +321,80 @@ async def sms_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
         )
 
 
+@asynccontextmanager
+async def email_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
+    """A mailbox in a real Dovecot (read by the embedded poller) and a real SMTP server;
+    customers write, and answer in the thread of what they wrote before."""
+    del app_url
+    dovecot, smtp = start_dovecot(), start_smtp()
+    try:
+        mailbox = dovecot.add_user()
+        name = f"Mail {next(_names)}"
+        response = await admin.post(
+            "/api/v1/inboxes",
+            json={
+                "kind": "email",
+                "name": name,
+                # Mail appended before the poller's first look counts as new, too.
+                "config": inbox_config(mailbox, smtp.port, import_existing=100),
+            },
+        )
+        assert response.status_code == 201, response.text
+        inbox_id = response.json()["id"]
+        last_sent: dict[str, str] = {}  # the customer's latest Message-ID, to answer in thread
+
+        async def deliver(text: str, *, sender: str = "cust-1", name: str | None = None) -> None:
+            message_id = make_msgid(domain="customer.test")[1:-1]
+            previous = last_sent.get(sender)
+            raw = mail(
+                text,
+                sender=f"{name or sender} <{sender}@customer.test>",
+                subject="Re: My order" if previous else "My order",
+                message_id=f"<{message_id}>",
+                in_reply_to=previous,
+                references=(previous,) if previous else (),
+            )
+            last_sent[sender] = message_id
+            await asyncio.to_thread(mailbox.append, raw)
+            # Stored (the poller's own pace: up to one IDLE round); the console's part,
+            # showing it live, is what the tests time.
+            await stored(admin, inbox_id, text, within=30)
+
+        def received() -> list[str]:
+            replies = [m.message.get_body(preferencelist=("plain",)) for m in smtp.sink.received]
+            return [str(part.get_content()).strip() if part else "" for part in replies]
+
+        def fail_next_reply(reason: str) -> None:
+            smtp.sink.refuse_once = f"550 5.1.1 {reason}"
+
+        yield Channel(
+            "email",
+            "Email",
+            inbox_id,
+            name,
+            deliver,
+            lambda sender: f"{sender}@customer.test",
+            received,
+            fail_next_reply,
+        )
+    finally:
+        smtp.stop()
+        dovecot.stop()
+
+
+async def stored(admin: Api, inbox_id: int, text: str, *, within: float) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        page = await admin.get("/api/v1/conversations", params={"inbox_id": inbox_id})
+        if any(text in (c["last_message"]["preview"] or "") for c in page.json()["items"]):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{text!r} was not stored within {within} s")
+
+
 CHANNELS: dict[str, Callable[[Api, str], AbstractAsyncContextManager[Channel]]] = {
     "api": api_channel,
+    "email": email_channel,
     "sms": sms_channel,
     "telegram": telegram_channel,
 }
