@@ -1,8 +1,7 @@
 """canned responses
 
 Revision ID: 0006
-Revises: 0008 (main's head when the console last merged it; the lead re-chains
-revisions at merge)
+Revises: 0005
 Create Date: 2026-11-23 19:15:48.684538
 """
 
@@ -15,7 +14,7 @@ import app.db
 
 
 revision: str = '0006'
-down_revision: str | None = '0008'
+down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """reply attachments
 
-Revision ID: 0008
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-23 19:54:50.133979
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import app.db
 
 
-revision: str = '0008'
-down_revision: str | None = '0003'
+revision: str = '0005'
+down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """live events: visitor sessions for the widget socket
 
-Revision ID: 0003
-Revises: 0007
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-23 20:00:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import app.db
 
-revision: str = '0003'  # issue 3; numbered like the others, after main's head
-down_revision: str | None = '0007'
+revision: str = '0004'
+down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
 """callback announcements
 
-Revision ID: 0007
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-23 19:18:37.445354
 """
@@ -13,7 +13,7 @@ from alembic import op
 import app.db
 
 
-revision: str = '0007'
+revision: str = '0003'
 down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
