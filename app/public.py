@@ -72,10 +72,11 @@ class PublicErrorCorsMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        origin = Headers(scope=scope).get("origin") if scope["type"] == "http" else None
-        if origin is None or not any(
+        public = scope["type"] == "http" and any(
             path.startswith(p) and len(path) > len(p) for p in PUBLIC_PREFIXES
-        ):
+        )
+        origin = Headers(scope=scope).get("origin") if public else None
+        if origin is None:
             await self.app(scope, receive, send)
             return
 
