@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import and_, func, insert, null, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -175,7 +175,11 @@ async def _stored(
     return {(r[0], r[1]): (r[2], r[3]) for r in rows if r[1] is not None}
 
 
-async def _known_senders(session: AsyncSession, addresses: set[Address]) -> dict[Address, _Sender]:
+async def _known_senders(
+    session: AsyncSession, addresses: set[Address], *, with_attributes: bool
+) -> dict[Address, _Sender]:
+    """The contacts behind these addresses; their attributes only when asked (decoding
+    every sender's JSON costs, and most channels tell nothing new about a person)."""
     by_kind: dict[str, list[str]] = defaultdict(list)
     for address in addresses:
         by_kind[address.kind].append(address.value)
@@ -186,7 +190,7 @@ async def _known_senders(session: AsyncSession, addresses: set[Address]) -> dict
             ContactIdentity.id,
             ContactIdentity.contact_id,
             Contact.name,
-            Contact.attributes,
+            Contact.attributes if with_attributes else null(),
         )
         .join(Contact, Contact.id == ContactIdentity.contact_id)
         .where(
@@ -354,7 +358,11 @@ async def ingest_many(
 
     # Senders: the known ones in one query; first-time senders get their contacts in one
     # go; anything more (another address to link, a new fact) goes through resolve_contact.
-    known = await _known_senders(session, {msg.sender.address for _, msg, _ in prepared})
+    known = await _known_senders(
+        session,
+        {msg.sender.address for _, msg, _ in prepared},
+        with_attributes=any(party_facts(msg.sender) for _, msg, _ in prepared),
+    )
     first_time: dict[Address, Party] = {}
     for _inbox, msg, _raw in prepared:
         if msg.sender.address not in known and not msg.sender.also_known_as:
