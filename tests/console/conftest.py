@@ -24,6 +24,8 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from app.console import DIST
+from app.crypto import token_digest
+from app.widget.service import visitor_address
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, Running, login, make_settings, serve
 from tests.email.conftest import inbox_config, mail
 from tests.fakes.telegram import fake_telegram
@@ -152,7 +154,7 @@ class Channel:
     # deliver(text, sender=KEY, name=NAME): a customer message, from the customer KEY
     deliver: Callable[..., Awaitable[None]]
     address: Callable[[str], str]  # the customer KEY's address, as the composer shows it
-    received: Callable[[], list[str]]  # the texts the customers received, in order
+    received: Callable[[], Awaitable[list[str]]]  # the texts customers received, in order
     fail_next_reply: Callable[[str], None]  # the provider refuses the next reply for REASON
     # How the console names the customer KEY called NAME (SMS has numbers, not names).
     shown_as: Callable[[str, str], str] = lambda _sender, name: name
@@ -185,7 +187,7 @@ async def api_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
             )
             assert r.status_code == 201, r.text
 
-        def received() -> list[str]:
+        async def received() -> list[str]:
             return [json.loads(r.body)["message"]["text"] for r in receiver.received]
 
         def fail_next_reply(reason: str) -> None:
@@ -240,7 +242,7 @@ async def telegram_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
             r = await telegram.deliver(bot, {"message": message}, app_url)
             assert r.status_code == 200, r.text
 
-        def received() -> list[str]:
+        async def received() -> list[str]:
             return [s.text or "" for s in bot.sent]
 
         def fail_next_reply(reason: str) -> None:
@@ -302,7 +304,7 @@ async def sms_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
             r = await post_signed(app_url, webhook, params, twilio.auth_token)
             assert r.status_code == 200, r.text
 
-        def received() -> list[str]:
+        async def received() -> list[str]:
             return [m.get("Body", "") for m in twilio.created]
 
         def fail_next_reply(reason: str) -> None:
@@ -360,7 +362,7 @@ async def email_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
             # showing it live, is what the tests time.
             await stored(admin, inbox_id, text, within=30)
 
-        def received() -> list[str]:
+        async def received() -> list[str]:
             replies = [m.message.get_body(preferencelist=("plain",)) for m in smtp.sink.received]
             return [str(part.get_content()).strip() if part else "" for part in replies]
 
@@ -392,12 +394,75 @@ async def stored(admin: Api, inbox_id: int, text: str, *, within: float) -> None
     raise AssertionError(f"{text!r} was not stored within {within} s")
 
 
+@asynccontextmanager
+async def webchat_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
+    """The website widget's API, as the widget calls it from a shop's page."""
+    del app_url
+    name = f"Chat {next(_names)}"
+    response = await admin.post(
+        "/api/v1/inboxes",
+        json={"kind": "webchat", "name": name, "config": {"allowed_origins": [SHOP_PAGE]}},
+    )
+    assert response.status_code == 201, response.text
+    inbox = response.json()
+    page = {"Origin": SHOP_PAGE}
+    tokens: dict[str, str] = {}
+
+    async def visitor(sender: str, name: str | None) -> dict[str, str]:
+        if sender not in tokens:
+            r = await admin.client.post(
+                f"/api/v1/widget/{inbox['public_token']}/sessions",
+                json={"name": name or sender},
+                headers=page,
+            )
+            assert r.status_code == 201, r.text
+            tokens[sender] = r.json()["visitor_token"]
+        return {**page, "Authorization": f"Bearer {tokens[sender]}"}
+
+    async def deliver(text: str, *, sender: str = "cust-1", name: str | None = None) -> None:
+        r = await admin.client.post(
+            "/api/v1/widget/messages", json={"body": text}, headers=await visitor(sender, name)
+        )
+        assert r.status_code == 201, r.text
+
+    async def received() -> list[str]:
+        texts: list[tuple[str, str]] = []
+        for sender in tokens:
+            r = await admin.client.get(
+                "/api/v1/widget/messages", headers=await visitor(sender, None)
+            )
+            texts += [
+                (m["created_at"], m["body_text"])
+                for m in r.json()["items"]
+                if m["direction"] == "outbound"
+            ]
+        return [text for _at, text in sorted(texts)]
+
+    def cannot_fail(reason: str) -> None:
+        raise AssertionError(f"a web chat reply cannot be refused ({reason})")
+
+    yield Channel(
+        "webchat",
+        "Web chat",
+        inbox["id"],
+        name,
+        deliver,
+        lambda sender: visitor_address(token_digest(tokens[sender])).value,
+        received,
+        cannot_fail,
+    )
+
+
 CHANNELS: dict[str, Callable[[Api, str], AbstractAsyncContextManager[Channel]]] = {
     "api": api_channel,
     "email": email_channel,
     "sms": sms_channel,
     "telegram": telegram_channel,
+    "webchat": webchat_channel,
 }
+# Channels whose provider can refuse a reply (a web chat reply is only stored).
+REFUSING = sorted(set(CHANNELS) - {"webchat"})
+SHOP_PAGE = "https://shop.example"
 
 
 @pytest.fixture(params=sorted(CHANNELS))
@@ -405,6 +470,15 @@ async def channel(
     request: pytest.FixtureRequest, console_admin: Api, console_server: Running
 ) -> AsyncIterator[Channel]:
     """Each channel in turn (tests that are about channels take this)."""
+    async with CHANNELS[request.param](console_admin, console_server.url) as built:
+        yield built
+
+
+@pytest.fixture(params=REFUSING)
+async def refusing_channel(
+    request: pytest.FixtureRequest, console_admin: Api, console_server: Running
+) -> AsyncIterator[Channel]:
+    """Each channel whose provider can refuse a reply."""
     async with CHANNELS[request.param](console_admin, console_server.url) as built:
         yield built
 

@@ -87,7 +87,7 @@ async def test_reply_is_sent_on_the_channel_and_a_note_is_not(
     await box.press("Control+Enter")
     reply = console.get_by_test_id("message-outbound").filter(has_text="Of course, one moment.")
     await expect(reply.get_by_test_id("delivery")).to_have_attribute("data-status", "sent")
-    assert channel.received() == ["Of course, one moment."]
+    assert await channel.received() == ["Of course, one moment."]
 
     # A private note: shown as a note, never sent.
     await console.keyboard.press("Escape")
@@ -100,10 +100,13 @@ async def test_reply_is_sent_on_the_channel_and_a_note_is_not(
     await expect(note).to_contain_text("Private note")
     await expect(note.get_by_test_id("delivery")).to_have_count(0)
     await asyncio.sleep(0.5)
-    assert channel.received() == ["Of course, one moment."]
+    assert await channel.received() == ["Of course, one moment."]
 
 
-async def test_a_failed_reply_shows_the_reason_and_retries(channel: Channel, console: Page) -> None:
+async def test_a_failed_reply_shows_the_reason_and_retries(
+    refusing_channel: Channel, console: Page
+) -> None:
+    channel = refusing_channel
     channel.fail_next_reply("chat not found")
     await open_inbox_view(console, channel)
     await channel.deliver("Please answer", sender="fail-1", name="Farid Fail")
@@ -117,7 +120,7 @@ async def test_a_failed_reply_shows_the_reason_and_retries(channel: Channel, con
     await expect(delivery).to_contain_text("Failed")
     await delivery.get_by_role("button", name="Retry").click()
     await expect(delivery).to_have_attribute("data-status", "sent", timeout=15_000)
-    assert channel.received()[-1] == "First try"  # (a receiver also saw the refused try)
+    assert (await channel.received())[-1] == "First try"  # (a receiver also saw the refused try)
 
 
 async def test_assign_snooze_resolve(
@@ -416,5 +419,5 @@ async def test_a_reply_with_a_file(shop: Channel, console: Page, tmp_path: Path)
     reply = console.get_by_test_id("message-outbound").filter(has_text="Here it is")
     await expect(reply).to_contain_text("invoice.txt")
     await expect(reply.get_by_test_id("delivery")).to_have_attribute("data-status", "sent")
-    assert shop.received() == ["Here it is"]
+    assert await shop.received() == ["Here it is"]
     await expect(console.locator(".uploads")).to_have_count(0)
