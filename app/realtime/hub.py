@@ -367,8 +367,13 @@ class Hub:
             notice = await notices.get()
             if isinstance(notice, Signal):
                 self._on_signal(notice)
-            elif not notice or max(p.seq for p in notice) > self.last_seq:
+            elif not notice:
                 self._wake.set()
+            elif (newest := max(p.seq for p in notice)) > self.last_seq:
+                if self._agents or self._visitors:
+                    self._wake.set()
+                else:  # nobody to tell (see _read_new)
+                    self.last_seq = newest
 
     async def _poll(self) -> None:
         self._wake.set()
