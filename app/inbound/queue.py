@@ -21,7 +21,7 @@ from connectors.base import InboundMessage
 log = logging.getLogger(__name__)
 
 _GATHER_TURNS = 3
-_STRAGGLER_WAIT = 0.001
+_STRAGGLER_WAIT = 0.003
 
 _Item = tuple[InboxRef, InboundMessage, "asyncio.Future[IngestResult]"]
 
@@ -47,17 +47,19 @@ class IngestQueue:
         return await asyncio.shield(future)
 
     async def _write_all(self) -> None:
+        loop = asyncio.get_running_loop()
         last_batch = 0
         while self._waiting:
             # Let the requests already on the wire join this batch: a few turns of the
             # event loop (no timer, so an idle server answers as fast as before).
             for _ in range(_GATHER_TURNS):
                 await asyncio.sleep(0)
-            if len(self._waiting) * 4 < last_batch:
-                # Under load, the callers just answered are sending their next messages:
-                # a moment's wait lets them share one transaction instead of a trickle
-                # of tiny ones (each costs the same fixed work).
-                await asyncio.sleep(_STRAGGLER_WAIT)
+            # Under load, the callers just answered are sending their next messages: a
+            # moment's wait (a few ms at most) lets them share one transaction instead of
+            # a trickle of small ones, each costing the same fixed work.
+            deadline = loop.time() + _STRAGGLER_WAIT
+            while len(self._waiting) * 4 < last_batch * 3 and loop.time() < deadline:
+                await asyncio.sleep(_STRAGGLER_WAIT / 6)
             batch = self._waiting[: self._max_batch]
             del self._waiting[: self._max_batch]
             last_batch = len(batch)
