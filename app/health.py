@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -89,8 +90,20 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - start)
+            _request_counter(scope["method"], route, status).inc()
+            _latency_histogram(scope["method"], route).observe(time.perf_counter() - start)
+
+
+# The labelled children, looked up once per (method, route[, status]): `labels()` takes a
+# lock and builds its key on every call, and there are only so many routes.
+@functools.lru_cache(maxsize=1024)
+def _request_counter(method: str, route: str, status: int) -> Counter:
+    return REQUESTS.labels(method, route, str(status))
+
+
+@functools.lru_cache(maxsize=1024)
+def _latency_histogram(method: str, route: str) -> Histogram:
+    return LATENCY.labels(method, route)
 
 
 class BodySizeLimitMiddleware:

@@ -11,6 +11,7 @@ down with it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -35,19 +36,20 @@ class IngestQueue:
         self._max_batch = max_batch
         self._waiting: list[_Item] = []
         self._writer: asyncio.Task[None] | None = None
+        self._arrived = asyncio.Event()  # a message joined the queue
 
     async def submit(self, inbox: InboxRef, message: InboundMessage) -> IngestResult:
         """Store one message (with whatever else is waiting); returns once it is committed."""
         future: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
         self._waiting.append((inbox, message, future))
+        self._arrived.set()
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_all(), name="ingest-writer")
-        # Shielded: a caller that goes away (a closed connection) must not cancel the
-        # write of the others' messages; its own message is stored all the same.
-        return await asyncio.shield(future)
+        # A caller that goes away (a closed connection) cancels only its own future: the
+        # writer is its own task, stores the message all the same, and skips answering.
+        return await future
 
     async def _write_all(self) -> None:
-        loop = asyncio.get_running_loop()
         last_batch = 0
         while self._waiting:
             # Let the requests already on the wire join this batch: a few turns of the
@@ -57,9 +59,12 @@ class IngestQueue:
             # Under load, the callers just answered are sending their next messages: a
             # moment's wait (a few ms at most) lets them share one transaction instead of
             # a trickle of small ones, each costing the same fixed work.
-            deadline = loop.time() + _STRAGGLER_WAIT
-            while len(self._waiting) * 4 < last_batch * 3 and loop.time() < deadline:
-                await asyncio.sleep(_STRAGGLER_WAIT / 6)
+            if len(self._waiting) * 4 < last_batch * 3:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(_STRAGGLER_WAIT):
+                        while len(self._waiting) * 4 < last_batch * 3:
+                            self._arrived.clear()
+                            await self._arrived.wait()
             batch = self._waiting[: self._max_batch]
             del self._waiting[: self._max_batch]
             last_batch = len(batch)
