@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 
+import pydantic_core
 from sqlalchemy import DateTime, MetaData, Table, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import (
@@ -110,7 +111,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def make_sync_engine(url: str) -> Engine:
-    engine = create_engine(sync_url(url), pool_pre_ping=True)
+    engine = create_engine(sync_url(url), pool_pre_ping=True, **JSON_CODEC)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
@@ -120,9 +121,26 @@ CommitHook = Callable[[AsyncSession], Awaitable[Any]]
 PublishHook = Callable[[Any], Awaitable[None]]
 
 
+def _to_json(value: Any) -> str:
+    return pydantic_core.to_json(value).decode()
+
+
+# JSON columns (event data, metadata, attributes) through pydantic-core's encoder and
+# decoder: the same JSON as the json module's, several times faster, and every event of
+# the ingest hot path goes through them.
+JSON_CODEC: dict[str, Any] = {
+    "json_serializer": _to_json,
+    "json_deserializer": pydantic_core.from_json,
+}
+
+
 class Database:
     def __init__(self, url: str, *, pool_size: int = 32) -> None:
-        kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size}
+        kwargs: dict[str, Any] = {
+            "pool_size": pool_size,
+            "max_overflow": pool_size,
+            **JSON_CODEC,
+        }
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
             # A file on this machine: no connection to go stale, so no ping per checkout.
