@@ -23,7 +23,10 @@ def as_utc(value: datetime, zone: ZoneInfo) -> datetime:
     the visitor's timezone."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # year 1 or 9999 shifted out of the calendar
+        raise WindowError("preferred_from/preferred_to: the date is out of range") from exc
 
 
 def _opening_hours(
@@ -83,14 +86,14 @@ def checked_window(
     if preferred_from is None and preferred_to is None:
         return None, None
     start = preferred_from or now
+    # Checked before any arithmetic on the times: far-off dates cannot overflow below.
+    if start > now + horizon:
+        raise WindowError(f"preferred_from: must be within the next {horizon.days} days")
     end = preferred_to or start + DEFAULT_LENGTH
     if end <= start:
         raise WindowError("preferred_to: must be after preferred_from")
     if end <= now or start < now - START_GRACE:
         raise WindowError("preferred_from: the window must be in the future")
-    if start > now + horizon:
-        days = horizon.days
-        raise WindowError(f"preferred_from: must be within the next {days} days")
     if not overlaps_hours(start, end, hours, business_zone):
         opening = ", ".join(f"{day} {hours[day]}" for day in WEEKDAYS if day in hours)
         raise WindowError(

@@ -133,6 +133,18 @@ async def test_phone_numbers_are_normalized_or_refused(
         ),
         ({"preferred_from": in_hours(24 * 90)}, "preferred_from: must be within the next 30 days"),
         ({"timezone": "Mars/Olympus"}, "timezone: 'Mars/Olympus' is not an IANA timezone"),
+        (
+            {"preferred_from": "0001-01-01T00:00:00"},
+            "preferred_from/preferred_to: the date is out of range",
+        ),
+        (
+            {"preferred_from": "9999-12-31T23:59:59+00:00"},
+            "preferred_from: must be within the next 30 days",
+        ),
+        (
+            {"preferred_to": "0001-01-01T00:30:00+00:00"},
+            "preferred_to: must be after preferred_from",
+        ),
     ],
 )
 async def test_bad_requests_get_a_clear_422_and_store_nothing(
