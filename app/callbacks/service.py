@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 MISSED_WITHOUT_WINDOW = timedelta(hours=1)
 # After "no answer", try again this much later (moved into business hours).
 RETRY_AFTER_NO_ANSWER = timedelta(hours=2)
+# How far ahead an agent may schedule a call (and, past the calendar's end, no overflow).
+SCHEDULE_HORIZON = timedelta(days=366)
 
 
 async def list_callbacks(
@@ -107,6 +109,8 @@ async def update_callback(
     if scheduled_at is not None:
         if scheduled_at <= now:
             raise Invalid("scheduled_at: must be in the future", code="invalid_schedule")
+        if scheduled_at > now + SCHEDULE_HORIZON:
+            raise Invalid("scheduled_at: must be within the next year", code="invalid_schedule")
         callback.scheduled_at = scheduled_at
         _set_due(callback, scheduled_at, None)
         callback.retry_suggested_at = None

@@ -281,6 +281,11 @@ async def test_due_and_missed_are_announced_once_and_the_queue_has_views(
     assert await view("due_now") == [now_]
     assert await view("overdue") == [missed]
     assert await view("scheduled") == [later]
+    too_late = await admin.patch(
+        f"/api/v1/callbacks/{later}", json={"scheduled_at": "9999-12-31T23:59:59Z"}
+    )
+    assert too_late.status_code == 422
+    assert too_late.json()["detail"] == "scheduled_at: must be within the next year"
     done = await admin.patch(
         f"/api/v1/callbacks/{now_}", json={"status": "completed", "outcome_note": "sorted"}
     )
