@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import getpass
 import logging
 import signal
@@ -23,6 +24,18 @@ def _migrate() -> None:
     upgrade(settings.database_url)
 
 
+def _settle_heap() -> None:
+    """Garbage-collector settings for a long-running server process, called once its code is
+    imported. Everything alive now (modules, classes, the app) lives as long as the process:
+    frozen, it is left out of every later collection. And a request allocates thousands of
+    objects, nearly all freed by reference counting: with CPython's default threshold (700)
+    the young generation was collected several times per request, a sixth of the server's
+    CPU in bench/ingest.py, and the occasional full collection added ~60 ms to p99."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
 def cmd_migrate(_args: argparse.Namespace) -> int:
     _migrate()
     print("database is at the latest schema")
@@ -36,8 +49,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if not args.no_migrate:
         _migrate()
+    app = create_app(get_settings())
+    _settle_heap()
     uvicorn.run(
-        create_app(get_settings()),
+        app,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
@@ -56,6 +71,7 @@ def cmd_worker(_args: argparse.Namespace) -> int:
 
     async def main() -> None:
         ctx = build_context(get_settings())
+        _settle_heap()
         stopped = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
