@@ -29,8 +29,8 @@ asserts a time):
    a message costs.
 5. Prints requests/s, stored messages/s, p50/p99 latency, 5xx and transport errors, the
    CPU seconds the server and the client used (and how much other processes took: the
-   figures mean little on a busy machine), anything the server logged at WARNING or
-   above, and a markdown table for the README.
+   figures mean little on a busy machine), the server's peak resident memory, anything
+   the server logged at WARNING or above, and a markdown table for the README.
 
 The client. It shares the machine (2 cores where this was written) with the server, so it
 must be cheap. By default it is a minimal HTTP/1.1 keep-alive client on asyncio streams
@@ -364,6 +364,14 @@ class Server:
         fields = stat.rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def peak_rss_mib(self) -> float | None:
+        """The server process's peak resident memory so far (VmHWM), from /proc."""
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return None
+
     def wait_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT
         with httpx.Client(timeout=5.0) as client:
@@ -599,6 +607,7 @@ class Figures:
     machine_busy: float | None = None  # CPU seconds all cores were busy around the load
     machine_wall: float = 0.0  # ... in this many seconds (client processes' start included)
     stored: int | None = None
+    peak_rss_mib: float | None = None  # the server's, at the end of the load
 
     @property
     def rps(self) -> float:
@@ -655,6 +664,8 @@ def print_figures(f: Figures) -> None:
             f"core-seconds busy; other processes used ~{others:.1f} s"
             + ("  (!! the machine was not quiet)" if others > 0.1 * f.machine_wall else "")
         )
+    if f.peak_rss_mib is not None:
+        print(f"  memory        server peak RSS {f.peak_rss_mib:,.0f} MiB")
 
 
 def measured(
@@ -669,6 +680,7 @@ def measured(
     f = figures(name, result, server_cpu)
     if busy0 is not None and busy1 is not None:
         f.machine_busy, f.machine_wall = busy1 - busy0, wall1 - wall0
+    f.peak_rss_mib = srv.peak_rss_mib()
     if spy is not None and profile is not None:
         try:
             _, err = spy.communicate(timeout=seconds + 30)
