@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.callbacks import service
 from app.callbacks.models import CallbackStatus
-from app.callbacks.windows import WindowError, as_utc, checked_window
+from app.callbacks.windows import WindowError, as_utc, checked_window, country_of
 from app.context import Context
 from app.db import utcnow
 from app.deps import ContextDep
@@ -109,20 +109,23 @@ async def request_callback(
     ctx: ContextDep,
 ) -> CallbackRequestOut:
     """Ask to be called back. The number is normalized to E.164 (a local number is read in
-    the inbox's `default_region`); the window must be in the future, start before it ends,
-    fall within the booking horizon and overlap the business hours."""
+    the inbox's `default_region`, else in the country of the visitor's timezone); the window
+    must be in the future, start before it ends, fall within the booking horizon and
+    overlap the business hours."""
     inbox, config = await _callback_inbox(ctx, public_token)
     origin = allowed_origin(request, config.allowed_origins)
     cors(response, origin, methods="POST")
     await ctx.rate_limiter.hit(CALLBACK_PER_IP, "callback-ip", client_address(request))
     if body.website:
         raise Invalid("this request looks automated and was not accepted", code="rejected")
+    timezone = body.timezone or config.timezone
     try:
-        phone = normalize_phone(body.phone, config.default_region)
+        # A number without +country is read in the inbox's region or, without one, in the
+        # country of the visitor's own timezone: what they most likely dialled locally.
+        phone = normalize_phone(body.phone, config.default_region or country_of(timezone))
     except InvalidAddress as exc:
         raise Invalid(f"phone: {exc}", code="invalid_phone") from exc
     await ctx.rate_limiter.hit(CALLBACK_PER_PHONE, "callback-phone", phone)
-    timezone = body.timezone or config.timezone
     visitor_zone = _zone(timezone)
     try:
         preferred_from, preferred_to = checked_window(

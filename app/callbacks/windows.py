@@ -3,7 +3,10 @@ the business's hours, and finding the next time the business calls."""
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from connectors.callback.config import WEEKDAYS
@@ -16,6 +19,25 @@ DEFAULT_LENGTH = timedelta(hours=1)
 
 class WindowError(ValueError):
     """A window a person must correct; the message says how."""
+
+
+@functools.cache
+def _countries_by_zone() -> dict[str, str]:
+    """IANA zone → ISO 3166 country, from the tz database's zone.tab (one country per zone;
+    empty if this system has none)."""
+    for root in zoneinfo.TZPATH:
+        try:
+            lines = (Path(root) / "zone.tab").read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        rows = (line.split("\t") for line in lines if line and not line.startswith("#"))
+        return {row[2]: row[0] for row in rows if len(row) >= 3}
+    return {}
+
+
+def country_of(timezone: str) -> str | None:
+    """The country a timezone belongs to (`Asia/Tehran` → `IR`), or None (`UTC`)."""
+    return _countries_by_zone().get(timezone)
 
 
 def as_utc(value: datetime, zone: ZoneInfo) -> datetime:

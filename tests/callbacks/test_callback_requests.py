@@ -119,6 +119,27 @@ async def test_phone_numbers_are_normalized_or_refused(
 
 
 @pytest.mark.parametrize(
+    ("timezone", "expected"),
+    [
+        ("Asia/Tehran", "+989121234567"),  # a visitor in Iran dialled an Iranian number
+        ("Europe/Berlin", "+499121234567"),  # the same digits, dialled in Germany
+        ("UTC", None),  # no country: the number needs its +country
+    ],
+)
+async def test_without_a_region_a_local_number_is_read_in_the_visitors_country(
+    running: Running, admin: Api, timezone: str, expected: str | None
+) -> None:
+    inbox = await create_callback_inbox(admin, default_region=None, timezone="UTC")
+    response = await ask(running, inbox["public_token"], phone="0912 123 4567", timezone=timezone)
+    if expected is None:
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "invalid_phone"
+    else:
+        assert response.status_code == 201, response.text
+        assert response.json()["phone_e164"] == expected
+
+
+@pytest.mark.parametrize(
     ("window", "message"),
     [
         ({"phone": "12"}, "phone: '12' is not a valid phone number"),

@@ -188,8 +188,9 @@ export interface paths {
         /**
          * Request Callback
          * @description Ask to be called back. The number is normalized to E.164 (a local number is read in
-         *     the inbox's `default_region`); the window must be in the future, start before it ends,
-         *     fall within the booking horizon and overlap the business hours.
+         *     the inbox's `default_region`, else in the country of the visitor's timezone); the window
+         *     must be in the future, start before it ends, fall within the booking horizon and
+         *     overlap the business hours.
          */
         post: operations["request_callback_api_v1_callbacks__public_token__post"];
         delete?: never;
