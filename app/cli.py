@@ -118,7 +118,7 @@ def cmd_create_agent(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="panjereh", description=__doc__)
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
@@ -145,8 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--name")
     create.add_argument("--role", default="agent", choices=[r.value for r in Role])
     create.set_defaults(func=cmd_create_agent)
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

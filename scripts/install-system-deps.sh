@@ -4,6 +4,8 @@
 #   redis-server   real Redis servers (tests/servers.py)
 #   dovecot-imapd  a real IMAP server for the email connector
 #   chromium       the browser Playwright drives (never `playwright install`)
+#   docker-compose validates docker-compose.yml against the Compose specification
+#                  (tests/test_deployment.py; no Docker daemon needed)
 #
 # Idempotent: when everything is present it only says so (no apt-get update).
 # It never starts a service: the tests start their own servers on loopback.
@@ -24,14 +26,16 @@ have_dovecot() {
         && dpkg -s dovecot-imapd >/dev/null 2>&1
 }
 have_chromium() { command -v chromium >/dev/null; }
+have_compose() { command -v docker-compose >/dev/null; }
 
 have_postgresql || missing+=(postgresql)
 have_redis || missing+=(redis-server)
 have_dovecot || missing+=(dovecot-imapd)
 have_chromium || missing+=(chromium)
+have_compose || missing+=(docker-compose)
 
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "install-system-deps: postgresql, redis-server, dovecot-imapd, chromium already installed"
+    echo "install-system-deps: postgresql, redis-server, dovecot-imapd, chromium, docker-compose already installed"
     exit 0
 fi
 
@@ -81,6 +85,7 @@ have_postgresql || still+=(postgresql)
 have_redis || still+=(redis-server)
 have_dovecot || still+=(dovecot-imapd)
 have_chromium || still+=(chromium)
+have_compose || still+=(docker-compose)
 if [ ${#still[@]} -ne 0 ]; then
     echo "install-system-deps: still missing after install: ${still[*]}" >&2
     exit 1
