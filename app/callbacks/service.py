@@ -4,6 +4,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -104,7 +105,8 @@ async def update_callback(
     assignee_id: int | None,
     outcome_note: str | None,
 ) -> CallbackRequest:
-    lines: list[str] = []
+    lines: list[str] = []  # the activity line, in English
+    changes: list[dict[str, Any]] = []  # the same, for a console in another language
     now = utcnow()
     if scheduled_at is not None:
         if scheduled_at <= now:
@@ -117,29 +119,39 @@ async def update_callback(
         if status is None or status == CallbackStatus.no_answer:
             status = CallbackStatus.scheduled
         lines.append(f"scheduled the callback for {scheduled_at.isoformat()}")
+        changes.append({"change": "scheduled", "at": scheduled_at.isoformat()})
     if status is not None and status != callback.status:
         if status == CallbackStatus.scheduled and callback.scheduled_at is None:
             raise Invalid("scheduled_at: needed to schedule a callback", code="invalid_schedule")
         callback.status = status
         lines.append(f"marked the callback {status.value.replace('_', ' ')}")
+        changes.append({"change": "status", "status": status.value})
         if status == CallbackStatus.no_answer:
             zone = ZoneInfo(business.timezone)
             callback.retry_suggested_at = next_open(
                 now + RETRY_AFTER_NO_ANSWER, business.business_hours, zone
             )
             lines.append(f"suggested trying again at {callback.retry_suggested_at.isoformat()}")
+            changes.append(
+                {"change": "retry_suggested", "at": callback.retry_suggested_at.isoformat()}
+            )
     if "assignee_id" in fields and assignee_id != callback.assignee_id:
         if assignee_id is not None:
             assignee = await session.get(Agent, assignee_id)
             if assignee is None or not assignee.is_active:
                 raise Invalid("assignee_id: no active agent with that id", code="invalid_assignee")
             lines.append(f"assigned the callback to {assignee.name}")
+            changes.append(
+                {"change": "assignee", "assignee": {"id": assignee.id, "name": assignee.name}}
+            )
         else:
             lines.append("unassigned the callback")
+            changes.append({"change": "assignee", "assignee": None})
         callback.assignee_id = assignee_id
     if outcome_note is not None and outcome_note != callback.outcome_note:
         callback.outcome_note = outcome_note
         lines.append(f"noted: {outcome_note}")
+        changes.append({"change": "note", "note": outcome_note})
     if not lines:
         return callback
     callback.updated_at = now
@@ -147,7 +159,13 @@ async def update_callback(
     if callback.conversation_id is not None:
         conversation = await session.get(Conversation, callback.conversation_id)
         if conversation is not None:
-            await record_activity(session, conversation, agent, f"{agent.name} " + "; ".join(lines))
+            await record_activity(
+                session,
+                conversation,
+                agent,
+                f"{agent.name} " + "; ".join(lines),
+                {"action": "callback", "changes": changes},
+            )
     event_log.record(
         session,
         CallbackUpdated(callback=CallbackOut.model_validate(callback)),

@@ -191,8 +191,14 @@ async def record_conversation_change(
 
 
 async def record_activity(
-    session: AsyncSession, conversation: Conversation, agent: Agent, text: str
+    session: AsyncSession,
+    conversation: Conversation,
+    agent: Agent,
+    text: str,
+    activity: dict[str, Any],
 ) -> None:
+    """An activity line: `text` in English for any client, and `activity` (in the message's
+    metadata, `{"action": ..., ...}`) for a client that says it in the agent's language."""
     now = utcnow()
     message = Message(
         conversation_id=conversation.id,
@@ -203,7 +209,7 @@ async def record_activity(
         created_at=now,
         updated_at=now,
         attempts=0,
-        meta={},
+        meta={"activity": activity},
     )
     session.add(message)
     await session.flush()
@@ -257,6 +263,7 @@ async def update_conversation(
                 conversation,
                 agent,
                 f"{agent.name} snoozed the conversation until {snoozed_until.isoformat()}",
+                {"action": "status", "status": status.value, "until": snoozed_until.isoformat()},
             )
         else:
             conversation.snoozed_until = None
@@ -265,7 +272,13 @@ async def update_conversation(
                 Status.pending: "set the conversation to pending",
                 Status.resolved: "resolved the conversation",
             }[status]
-            await record_activity(session, conversation, agent, f"{agent.name} {verb}")
+            await record_activity(
+                session,
+                conversation,
+                agent,
+                f"{agent.name} {verb}",
+                {"action": "status", "status": status.value},
+            )
         if status == Status.resolved:
             conversation.resolved_at = now
             conversation.waiting_since = None
@@ -285,18 +298,34 @@ async def update_conversation(
     if "assignee_id" in fields and assignee_id != conversation.assignee_id:
         if assignee_id is None:
             await record_activity(
-                session, conversation, agent, f"{agent.name} unassigned the conversation"
+                session,
+                conversation,
+                agent,
+                f"{agent.name} unassigned the conversation",
+                {"action": "assignee", "assignee": None},
             )
         else:
             assignee = await _assignable(session, assignee_id, conversation.inbox_id)
             who = "themselves" if assignee.id == agent.id else assignee.name
             await record_activity(
-                session, conversation, agent, f"{agent.name} assigned the conversation to {who}"
+                session,
+                conversation,
+                agent,
+                f"{agent.name} assigned the conversation to {who}",
+                {"action": "assignee", "assignee": {"id": assignee.id, "name": assignee.name}},
             )
         conversation.assignee_id = assignee_id
         changes.append("assignee")
     if "team_id" in fields and team_id != conversation.team_id:
-        if team_id is not None:
+        if team_id is None:
+            await record_activity(
+                session,
+                conversation,
+                agent,
+                f"{agent.name} removed the conversation from its team",
+                {"action": "team", "team": None},
+            )
+        else:
             team = await session.get(Team, team_id)
             if team is None:
                 raise Invalid("team_id: no team with that id", code="invalid_team")
@@ -305,13 +334,18 @@ async def update_conversation(
                 conversation,
                 agent,
                 f"{agent.name} assigned the conversation to team {team.name}",
+                {"action": "team", "team": {"id": team.id, "name": team.name}},
             )
         conversation.team_id = team_id
         changes.append("team")
     if priority is not None and priority != conversation.priority:
         conversation.priority = priority
         await record_activity(
-            session, conversation, agent, f"{agent.name} set priority to {priority}"
+            session,
+            conversation,
+            agent,
+            f"{agent.name} set priority to {priority}",
+            {"action": "priority", "priority": priority.value},
         )
         changes.append("priority")
     if labels is not None:
@@ -340,6 +374,16 @@ async def update_conversation(
                         for label in sorted(added)
                     ],
                 )
+            removed = current - wanted
+            said = [f"added labels: {', '.join(sorted(added))}"] if added else []
+            said += [f"removed labels: {', '.join(sorted(removed))}"] if removed else []
+            await record_activity(
+                session,
+                conversation,
+                agent,
+                f"{agent.name} {'; '.join(said)}",
+                {"action": "labels", "added": sorted(added), "removed": sorted(removed)},
+            )
             changes.append("labels")
     if changes:
         conversation.updated_at = now

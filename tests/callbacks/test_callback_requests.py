@@ -332,5 +332,14 @@ async def test_no_answer_suggests_a_retry_in_business_hours_and_is_logged(
     assert 9 <= suggested.hour < 17
     conversation_id = response.json()["conversation_id"]
     thread = (await admin.get(f"/api/v1/conversations/{conversation_id}/messages")).json()
-    activity = [m["body_text"] for m in thread["items"] if m["direction"] == "activity"]
-    assert any("no answer" in line and "voicemail" in line for line in activity)
+    (line,) = [m for m in thread["items"] if m["direction"] == "activity"]
+    assert "no answer" in line["body_text"]
+    assert "voicemail" in line["body_text"]
+    assert line["metadata"]["activity"] == {
+        "action": "callback",
+        "changes": [
+            {"change": "status", "status": "no_answer"},
+            {"change": "retry_suggested", "at": suggested.isoformat()},
+            {"change": "note", "note": "voicemail"},
+        ],
+    }

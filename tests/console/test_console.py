@@ -363,6 +363,9 @@ async def test_persian_layout_is_right_to_left(shop: Channel, console: Page) -> 
     title = await console.locator(".msg time").first.get_attribute("title") or ""
     assert any(d in title for d in "۰۱۲۳۴۵۶۷۸۹"), title
     assert await console.locator(".msg .body").first.get_attribute("dir") == "auto"
+    # An activity line is said in the agent's language (the API stores it in English too).
+    await console.get_by_test_id("conversation").get_by_role("button", name="معلق").click()
+    await expect(console.get_by_test_id("activity").last).to_contain_text("گفتگو را معلق کرد")
     ARTIFACTS.mkdir(exist_ok=True)
     await console.screenshot(path=str(ARTIFACTS / "console-fa.png"))
     # The language is the agent's setting: it follows them to the next sign-in.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from app.db import utcnow
 from tests.conftest import Api, Running, create_agent, create_api_inbox, post_incoming
@@ -58,6 +58,15 @@ async def test_status_transitions_and_their_activity_lines(running: Running, adm
     assert len(lines) == 4
     assert "resolved the conversation" in lines[1]
     assert "snoozed" in lines[3]
+    items = (await admin.get(f"{url}/messages")).json()["items"]
+    said = [m["metadata"]["activity"] for m in items if m["direction"] == "activity"]
+    assert said[:3] == [
+        {"action": "status", "status": "pending"},
+        {"action": "status", "status": "resolved"},
+        {"action": "status", "status": "open"},
+    ]
+    assert said[3]["status"] == "snoozed"
+    assert datetime.fromisoformat(said[3]["until"]) == until
 
 
 async def test_assign_priority_labels(running: Running, admin: Api) -> None:
@@ -79,9 +88,28 @@ async def test_assign_priority_labels(running: Running, admin: Api) -> None:
     assert unassigned["assignee"] is None
     nobody = await admin.patch(url, json={"assignee_id": 987654})
     assert nobody.status_code == 422
-    lines = await activity(admin, cid)
-    assert any("assigned the conversation to themselves" in line for line in lines)
-    assert any("unassigned" in line for line in lines)
+    items = (await admin.get(f"{url}/messages")).json()["items"]
+    lines = [
+        (m["body_text"], m["metadata"]["activity"]) for m in items if m["direction"] == "activity"
+    ]
+    name = admin.agent["name"]
+    # Each change: an English sentence, and what happened for a console in another language.
+    assert lines == [
+        (
+            f"{name} assigned the conversation to themselves",
+            {"action": "assignee", "assignee": {"id": me, "name": name}},
+        ),
+        (f"{name} set priority to high", {"action": "priority", "priority": "high"}),
+        (
+            f"{name} added labels: refund, vip",
+            {"action": "labels", "added": ["refund", "vip"], "removed": []},
+        ),
+        (
+            f"{name} added labels: شکایت; removed labels: refund",
+            {"action": "labels", "added": ["شکایت"], "removed": ["refund"]},
+        ),
+        (f"{name} unassigned the conversation", {"action": "assignee", "assignee": None}),
+    ]
 
 
 async def test_list_filters(running: Running, admin: Api) -> None:

@@ -1,5 +1,6 @@
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactElement } from "react";
 import { api, attachmentUrl, ok, uploadAttachment, type Attachment, type Canned, type Conversation, type Message } from "../api/client";
+import { activitySentence } from "./activity";
 import { ContactPanel } from "./ContactPanel";
 import { useNow, useT } from "./hooks";
 import { channelName, formatDateTime, formatShort } from "./i18n";
@@ -276,9 +277,12 @@ function MessageItem({ m }: { m: Message }): ReactElement {
   const lang = useStore((s) => s.lang);
   const [showQuoted, setShowQuoted] = useState(false);
   if (m.direction === "activity") {
+    const said = activitySentence(lang, m.sender?.name ?? "", m.sender?.id ?? null, m.metadata);
     return (
-      <p className="activity" dir="auto" data-testid="activity">
-        {m.body_text} · <time dateTime={m.created_at}>{formatShort(lang, m.created_at)}</time>
+      // A sentence of ours reads in the console's direction, even when it starts with a
+      // Latin agent name; a stored line in its own.
+      <p className="activity" dir={said === null ? "auto" : lang === "fa" ? "rtl" : "ltr"} data-testid="activity">
+        {said ?? m.body_text} · <time dateTime={m.created_at}>{formatShort(lang, m.created_at)}</time>
       </p>
     );
   }

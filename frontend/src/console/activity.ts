@@ -1,0 +1,95 @@
+// An activity line ("Sara resolved the conversation") said in the agent's language. The
+// server stores an English sentence in body_text for every client, and what happened in
+// metadata.activity; a line it does not describe (older rows, new kinds) stays as stored.
+import { formatDateTime, translate, type Key, type Lang } from "./i18n";
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+const text = (v: unknown): string | null => (typeof v === "string" ? v : null);
+const texts = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+const nameOf = (v: unknown): string | null => (isObject(v) ? text(v.name) : null);
+
+const STATUS_KEYS: Record<string, Key> = { open: "actReopened", pending: "actPending", resolved: "actResolved" };
+const CALLBACK_STATUS_KEYS: Record<string, Key> = {
+  requested: "requested",
+  scheduled: "scheduled",
+  completed: "completed",
+  no_answer: "noAnswer",
+  cancelled: "cancelled",
+};
+const PRIORITY_KEYS: Record<string, Key> = { none: "none", low: "low", medium: "medium", high: "high", urgent: "urgent" };
+
+function callbackClause(lang: Lang, change: Json): string | null {
+  const t = (key: Key, vars?: Record<string, string>): string => translate(lang, key, vars);
+  const at = text(change.at);
+  switch (change.change) {
+    case "scheduled":
+      return at ? t("actCallbackScheduled", { at: formatDateTime(lang, at) }) : null;
+    case "retry_suggested":
+      return at ? t("actCallbackRetry", { at: formatDateTime(lang, at) }) : null;
+    case "status": {
+      const key = CALLBACK_STATUS_KEYS[text(change.status) ?? ""];
+      return key ? t("actCallbackStatus", { status: t(key) }) : null;
+    }
+    case "assignee": {
+      const name = nameOf(change.assignee);
+      return change.assignee === null ? t("actCallbackUnassigned") : name ? t("actCallbackAssigned", { name }) : null;
+    }
+    case "note": {
+      const note = text(change.note);
+      return note === null ? null : t("actCallbackNote", { note });
+    }
+    default:
+      return null;
+  }
+}
+
+/** What `who` (agent `actorId`) did, in `lang`; null when `metadata` does not describe it. */
+export function activitySentence(lang: Lang, who: string, actorId: number | null, metadata: unknown): string | null {
+  const activity = isObject(metadata) ? metadata.activity : null;
+  if (!isObject(activity)) return null;
+  const t = (key: Key, vars?: Record<string, string>): string => translate(lang, key, { who, ...vars });
+  switch (activity.action) {
+    case "status": {
+      const until = text(activity.until);
+      if (activity.status === "snoozed") return until ? t("actSnoozed", { until: formatDateTime(lang, until) }) : null;
+      const key = STATUS_KEYS[text(activity.status) ?? ""];
+      return key ? t(key) : null;
+    }
+    case "assignee": {
+      if (activity.assignee === null) return t("actUnassigned");
+      const assignee = activity.assignee;
+      const name = nameOf(assignee);
+      if (!isObject(assignee) || name === null) return null;
+      return assignee.id === actorId ? t("actTookIt") : t("actAssigned", { name });
+    }
+    case "team": {
+      if (activity.team === null) return t("actNoTeam");
+      const name = nameOf(activity.team);
+      return name ? t("actTeam", { name }) : null;
+    }
+    case "priority": {
+      const key = PRIORITY_KEYS[text(activity.priority) ?? ""];
+      return key ? t("actPriority", { priority: translate(lang, key) }) : null;
+    }
+    case "labels": {
+      const separator = translate(lang, "listSeparator");
+      const added = texts(activity.added);
+      const removed = texts(activity.removed);
+      const clauses = [
+        ...(added.length ? [translate(lang, "actLabelsAdded", { labels: added.join(separator) })] : []),
+        ...(removed.length ? [translate(lang, "actLabelsRemoved", { labels: removed.join(separator) })] : []),
+      ];
+      return clauses.length ? `${who} ${clauses.join(translate(lang, "clauseSeparator"))}` : null;
+    }
+    case "callback": {
+      const changes = Array.isArray(activity.changes) ? activity.changes.filter(isObject) : [];
+      const clauses = changes.map((c) => callbackClause(lang, c));
+      if (!clauses.length || clauses.some((c) => c === null)) return null;
+      return `${who} ${clauses.join(translate(lang, "clauseSeparator"))}`;
+    }
+    default:
+      return null;
+  }
+}
