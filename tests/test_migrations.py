@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from app.db import make_sync_engine
-from app.migrate import downgrade, upgrade
+from app.migrate import described_by_models, downgrade, upgrade
 from app.models import metadata
 from tests.servers import PostgresServer
 
@@ -32,7 +32,12 @@ def test_upgrade_head_matches_the_models_and_downgrade_base_empties(
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(
-                conn, opts={"compare_type": True, "render_as_batch": conn.dialect.name == "sqlite"}
+                conn,
+                opts={
+                    "compare_type": True,
+                    "render_as_batch": conn.dialect.name == "sqlite",
+                    "include_object": described_by_models,
+                },
             )
             diff = compare_metadata(context, metadata)
         assert diff == []

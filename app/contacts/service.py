@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -14,6 +14,7 @@ from app.db import utcnow
 from app.errors import Invalid, NotFound
 from app.events import log as event_log
 from app.events.types import ContactUpdated
+from app.search import contact_match
 from app.tickets.models import Conversation, Message
 from app.widget.models import VisitorSession
 from connectors.base import Address, Party
@@ -168,16 +169,8 @@ async def search(
                 select(Conversation.contact_id).where(Conversation.inbox_id.in_(visible))
             )
         )
-    if q:
-        pattern = f"%{q.strip().lower()}%"
-        stmt = stmt.where(
-            or_(
-                Contact.name.ilike(pattern),
-                Contact.id.in_(
-                    select(ContactIdentity.contact_id).where(ContactIdentity.address.ilike(pattern))
-                ),
-            )
-        )
+    if q and q.strip():
+        stmt = stmt.where(contact_match(session, q))
     if after_id is not None:
         stmt = stmt.where(Contact.id < after_id)
     return list((await session.scalars(stmt.limit(limit))).all())

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import search
 from app.agents.models import Agent, Team
-from app.contacts.models import Contact, ContactIdentity
 from app.db import utcnow
 from app.errors import Invalid
 from app.events import log as event_log
@@ -70,8 +70,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     return position
 
 
-def _filtered(
-    stmt: Select[T], agent: Agent, f: ConversationFilter, visible: set[int] | None
+async def _filtered(
+    session: AsyncSession,
+    stmt: Select[T],
+    agent: Agent,
+    f: ConversationFilter,
+    visible: set[int] | None,
 ) -> Select[T]:
     if visible is not None:
         stmt = stmt.where(Conversation.inbox_id.in_(visible))
@@ -103,20 +107,8 @@ def _filtered(
         )
     if f.updated_since is not None:
         stmt = stmt.where(Conversation.updated_at > f.updated_since)
-    if f.q:
-        pattern = f"%{f.q.strip()}%"
-        stmt = stmt.where(
-            or_(
-                Conversation.subject.ilike(pattern),
-                Conversation.contact_id.in_(select(Contact.id).where(Contact.name.ilike(pattern))),
-                Conversation.contact_id.in_(
-                    select(ContactIdentity.contact_id).where(ContactIdentity.address.ilike(pattern))
-                ),
-                exists().where(
-                    Message.conversation_id == Conversation.id, Message.body_text.ilike(pattern)
-                ),
-            )
-        )
+    if f.q and f.q.strip():
+        stmt = stmt.where(await search.conversation_match(session, f.q))
     return stmt
 
 
@@ -130,7 +122,7 @@ async def list_conversations(
     limit: int,
 ) -> tuple[list[Conversation], str | None]:
     """Newest activity first, keyset-paginated on (last_activity_at, id)."""
-    stmt = _filtered(select(Conversation), agent, f, visible)
+    stmt = await _filtered(session, select(Conversation), agent, f, visible)
     if cursor:
         at, id_ = decode_cursor(cursor)
         stmt = stmt.where(
@@ -151,7 +143,9 @@ async def list_conversations(
 async def count_conversations(
     session: AsyncSession, agent: Agent, f: ConversationFilter, *, visible: set[int] | None
 ) -> int:
-    stmt = _filtered(select(func.count()).select_from(Conversation), agent, f, visible)
+    stmt = await _filtered(
+        session, select(func.count()).select_from(Conversation), agent, f, visible
+    )
     return int((await session.execute(stmt)).scalar_one())
 
 
