@@ -60,7 +60,9 @@ def parse_sender(raw: str) -> Sender:
         return Sender(Address(AddressKind.phone, f"{channel}:{rest}"), unsupported_channel(channel))
     number = _number(rest)
     address = Address(AddressKind.phone, f"{WHATSAPP}:{number.address.value}")
-    return Sender(address, number.unreachable)
+    if number.unreachable is None:
+        return Sender(address)
+    return Sender(address, f"{text} is not a WhatsApp number: replies cannot be sent to it")
 
 
 def _number(text: str) -> Sender:

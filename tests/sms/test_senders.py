@@ -180,10 +180,7 @@ UNANSWERABLE = [
         "messenger:4512871253412",
         "replies over Twilio's messenger channel are not supported by this inbox",
     ),
-    (
-        "whatsapp:+12345",
-        "+12345 is not a valid phone number: replies cannot be sent to it",
-    ),
+    ("whatsapp:12345", "whatsapp:12345 is not a WhatsApp number: replies cannot be sent to it"),
 ]
 
 
