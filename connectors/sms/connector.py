@@ -1,9 +1,11 @@
 """The `sms` channel: a Twilio number (or Messaging Service) through the twilio SDK.
 
-Inbound: Twilio posts each SMS/MMS to /webhooks/twilio/{inbox}/sms and each status report on
-our replies to /webhooks/twilio/{inbox}/status, both signed with X-Twilio-Signature (HMAC of
-the URL Twilio called and the form, keyed with the account's auth token).
-Outbound: Messages.json create, with a status callback that carries our message id.
+Inbound: Twilio posts each SMS/MMS (or WhatsApp message) to /webhooks/twilio/{inbox}/sms and
+each status report on our replies to /webhooks/twilio/{inbox}/status, both signed with
+X-Twilio-Signature (HMAC of the URL Twilio called and the form, keyed with the account's auth
+token).
+Outbound: Messages.json create, with a status callback that carries our message id; a reply
+to a WhatsApp sender goes out over WhatsApp.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from connectors.sms.errors import (
     opt_out_reason,
 )
 from connectors.sms.parse import parse_incoming, parse_status
+from connectors.sms.senders import WHATSAPP, channel_of, unsupported_channel
 from connectors.sms.transport import MediaRefused, TwilioHttp, download
 
 log = logging.getLogger(__name__)
@@ -160,13 +163,20 @@ class TwilioSmsConnector:
     async def send(self, msg: OutboundMessage) -> SendResult:
         if msg.to.kind != AddressKind.phone:
             raise PermanentSendError(f"an SMS inbox cannot reply to a {msg.to.kind} address")
+        channel = channel_of(msg.to)
+        if channel not in (None, WHATSAPP):
+            raise PermanentSendError(unsupported_channel(channel))
         if msg.attachments:
             raise PermanentSendError("files cannot be sent by SMS from here; send a link instead")
         client, transport = self._client()
+        # A reply leaves on the channel it answers: Twilio takes the channel from the prefix
+        # of `To` (`whatsapp:+…`), and a number sends on it as `whatsapp:` + that number. A
+        # Messaging Service picks its own sender for the channel.
+        number = self._config.from_number or ""
         sender: dict[str, str] = (
             {"messaging_service_sid": self._config.messaging_service_sid}
             if self._config.messaging_service_sid
-            else {"from_": self._config.from_number or ""}
+            else {"from_": f"{channel}:{number}" if channel else number}
         )
         try:
             # Long bodies are split by Twilio (up to 1,600 characters); it says how many parts.

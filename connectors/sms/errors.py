@@ -27,6 +27,9 @@ _REASONS: dict[int, str] = {
     30007: "carrier filtered: the carrier flagged the message as spam",
     30008: "unknown error from the carrier",
     30034: "the sending number is not registered for A2P 10DLC messaging",
+    63007: "the sending number is not a WhatsApp sender on this Twilio account",
+    63016: "WhatsApp accepts a free-form reply only within 24 hours of the customer's last "
+    "message; after that only an approved template can reach them",
 }
 
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 import mimetypes
 import re
 from collections.abc import Mapping
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
-from connectors.addresses import InvalidAddress, normalize_phone
 from connectors.base import (
-    Address,
-    AddressKind,
     Attachment,
     DeliveryState,
     DeliveryUpdate,
@@ -23,6 +21,7 @@ from connectors.base import (
     ReachabilityChange,
 )
 from connectors.sms.errors import error_reason, opt_out_reason
+from connectors.sms.senders import Sender, channel_of, parse_sender
 
 log = logging.getLogger(__name__)
 
@@ -58,20 +57,6 @@ def _message_sid(form: Mapping[str, str]) -> str | None:
     return None
 
 
-def sender_address(raw: str) -> Address:
-    """The sender's phone number in E.164: the same identity as their callback requests."""
-    channel, colon, _number = raw.partition(":")
-    if colon and channel.isalpha():
-        raise PayloadError(
-            f"From: {raw!r} is a {channel} address; this inbox handles SMS and MMS from "
-            "phone numbers"
-        )
-    try:
-        return Address(AddressKind.phone, normalize_phone(raw))
-    except InvalidAddress as exc:
-        raise PayloadError(f"From: {exc}") from exc
-
-
 def _media(form: Mapping[str, str], message_sid: str) -> tuple[Attachment, ...]:
     """MediaUrlN/MediaContentTypeN as attachments to download (`source` is the URL)."""
     indexes = sorted(int(m.group(1)) for key in form if (m := _MEDIA_URL.fullmatch(key)))
@@ -99,45 +84,91 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def reachability(
-    form: Mapping[str, str], address: Address, cause: str
-) -> ReachabilityChange | None:
-    """STOP (and the other opt-out words) or START, as the whole message. Twilio's Advanced
-    Opt-Out also names the kind in OptOutType, which covers keywords an account added."""
+def reachability(form: Mapping[str, str], sender: Sender, cause: str) -> ReachabilityChange | None:
+    """Whether replies can reach the sender after this message.
+
+    A sender no reply can reach (a short code, an alphanumeric ID) says so with every message,
+    without a `cause`: the change is true whenever it is applied, so Twilio's retry of a message
+    whose change was not stored yet completes it. Otherwise: STOP (and the other opt-out words)
+    or START as the whole message, Twilio's SMS keywords; Twilio's Advanced Opt-Out also names
+    the kind in OptOutType, which covers keywords an account added, and any channel.
+    """
+    if sender.unreachable is not None:
+        return ReachabilityChange(sender.address, reachable=False, reason=sender.unreachable)
     body = form.get("Body", "").strip()
-    word = body.casefold()
+    word = body.casefold() if channel_of(sender.address) is None else ""
     kind = form.get("OptOutType", "").strip().upper()
     if word in OPT_OUT or kind == "STOP":
         return ReachabilityChange(
-            address, reachable=False, reason=opt_out_reason(body.upper()), cause=cause
+            sender.address, reachable=False, reason=opt_out_reason(body.upper()), cause=cause
         )
     if word in OPT_IN or kind == "START":
-        return ReachabilityChange(address, reachable=True, cause=cause)
+        return ReachabilityChange(sender.address, reachable=True, cause=cause)
     return None
 
 
+def _float(value: str | None) -> float | None:
+    try:
+        number = float(value or "")
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _map_link(lat: float, lon: float) -> str:
+    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=16/{lat}/{lon}"
+
+
+def _location(form: Mapping[str, str], facts: dict[str, object]) -> str | None:
+    """A WhatsApp location pin (it has no Body), in words and a map link as Telegram's are."""
+    lat, lon = _float(form.get("Latitude")), _float(form.get("Longitude"))
+    if lat is None or lon is None:
+        return None
+    place = {k: v for k in ("Label", "Address") if (v := form.get(k, "").strip())}
+    point = {"latitude": lat, "longitude": lon}
+    facts["location"] = point | {k.lower(): v for k, v in place.items()}
+    lines = [f"Location: {lat}, {lon}", ", ".join(place.values()), _map_link(lat, lon)]
+    return "\n".join(line for line in lines if line)
+
+
+def _text(form: Mapping[str, str], facts: dict[str, object]) -> str:
+    """The Body as sent; else the WhatsApp quick-reply button tapped; a location after it."""
+    text = form.get("Body", "")
+    button = {k: v for k in ("ButtonText", "ButtonPayload") if (v := form.get(k, "").strip())}
+    if button:
+        facts["button"] = {k.removeprefix("Button").lower(): v for k, v in button.items()}
+        if not text.strip():
+            text = button.get("ButtonText", text)
+    location = _location(form, facts)
+    if location is None:
+        return text
+    return f"{text}\n{location}" if text.strip() else location
+
+
 def parse_incoming(form_or_none: Mapping[str, str] | None, now: datetime) -> list[InboundItem]:
-    """An inbound SMS or MMS: the message, and an opt-out or opt-in if it was one."""
+    """An inbound SMS, MMS or WhatsApp message: the message, and what it says about whether
+    the sender can be answered."""
     form = _form(form_or_none)
     sid = _message_sid(form)
     if sid is None:
         raise PayloadError("MessageSid is missing: not an incoming Twilio message")
-    address = sender_address(form.get("From", ""))
+    sender = parse_sender(form.get("From", ""))
     metadata: dict[str, object] = {"twilio_to": form.get("To", "")}
     if (segments := _int(form.get("NumSegments"))) is not None:
         metadata["num_segments"] = segments
     if country := form.get("FromCountry", "").strip():
         metadata["from_country"] = country
+    text = _text(form, metadata)
     message = InboundMessage(
         external_id=sid,
-        sender=Party(address=address, name=form.get("ProfileName", "").strip() or None),
+        sender=Party(address=sender.address, name=form.get("ProfileName", "").strip() or None),
         sent_at=now,  # Twilio posts at once and says no time of its own
-        text=form.get("Body", ""),
+        text=text,
         attachments=_media(form, sid),
         raw=dict(form),
         metadata=metadata,
     )
-    change = reachability(form, address, sid)
+    change = reachability(form, sender, sid)
     return [message] if change is None else [message, change]
 
 
@@ -161,8 +192,10 @@ def parse_status(
         raise PayloadError("MessageSid is missing: cannot tell which message this is about")
     state = _STATES.get(status)
     if state is None:
-        if status not in _NO_NEWS:
-            log.info("Twilio status %r for %s ignored", status, sid or message_id)
+        # Every message passes the no-news statuses; a status Twilio added (or one such as
+        # partially_delivered, which says less than sent or delivered) is worth a look.
+        level = logging.DEBUG if status in _NO_NEWS else logging.INFO
+        log.log(level, "Twilio status %r for %s ignored", status, sid or message_id)
         return []
     metadata: dict[str, object] = {}
     if (segments := _int(form.get("NumSegments"))) is not None:

@@ -49,6 +49,12 @@ def segments(body: str) -> int:
     return 1 if len(body) <= single else math.ceil(len(body) / part)
 
 
+def _channel(address: str) -> str:
+    """`whatsapp` for `whatsapp:+1…`, "" for a plain number: Twilio sends on that channel."""
+    channel, colon, _ = address.partition(":")
+    return channel if colon else ""
+
+
 def sign(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> str:
     """X-Twilio-Signature for a form post to `url`, as Twilio computes it."""
     return str(RequestValidator(token).compute_signature(url, params))
@@ -151,6 +157,14 @@ class FakeTwilio:
             return self._error(TwilioError(400, 21604, "A 'To' phone number is required."))
         if not (form.get("From") or form.get("MessagingServiceSid")):
             return self._error(TwilioError(400, 21603, "A 'From' phone number is required."))
+        if "From" in form and _channel(form["From"]) != _channel(form["To"]):
+            return self._error(
+                TwilioError(
+                    400,
+                    21910,
+                    "Invalid From and To pair. From and To should be of the same channel",
+                )
+            )
         body = form.get("Body", "")
         if len(body) > 1600:
             return self._error(TwilioError(400, 21617, "The concatenated message body exceeds"))
