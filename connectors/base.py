@@ -140,6 +140,16 @@ class OutboundAttachment:
     data: bytes
 
 
+@dataclass(slots=True)
+class SendProgress:
+    """What a send delivered so far, when one reply goes out as several provider messages (a
+    long Telegram text): the connector appends each part's provider id as it is accepted,
+    and the worker keeps the list across attempts, so a retry sends only the parts after it
+    and nothing twice."""
+
+    parts: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
     id: int  # our message id, for the provider's idempotency where it has one
@@ -153,6 +163,7 @@ class OutboundMessage:
     references: tuple[str, ...] = ()
     attachments: tuple[OutboundAttachment, ...] = ()
     sender_name: str | None = None  # the agent who wrote it
+    progress: SendProgress = field(default_factory=SendProgress)
 
 
 @dataclass(frozen=True, slots=True)

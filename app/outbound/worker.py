@@ -42,12 +42,15 @@ from connectors.base import (
     PermanentSendError,
     RecipientUnreachable,
     SendError,
+    SendProgress,
     SendResult,
 )
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
+# Where a message keeps the provider ids of the parts an unfinished send delivered.
+PARTS_SENT = "parts_sent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +186,7 @@ class DeliveryWorker:
                     references=threads.get(conversation.id, ()),
                     attachments=files.get(message.id, ()),
                     sender_name=sender_names.get(message.sender_agent_id or 0),
+                    progress=SendProgress(_parts_sent(message.meta)),
                 )
             jobs.append(Job(message.id, message.attempts, now, inbox, outbound, refusal))
         return jobs
@@ -251,8 +255,8 @@ class DeliveryWorker:
                 message.external_id = result.external_id
                 message.error = None
                 message.next_attempt_at = None
-                if result.metadata:
-                    message.meta = {**message.meta, **result.metadata}
+                meta = {k: v for k, v in message.meta.items() if k != PARTS_SENT}
+                message.meta = {**meta, **result.metadata}
             elif result.permanent or job.attempt >= settings.delivery_max_attempts:
                 outcome, error = "failed", result.reason
                 message.delivery_status = DeliveryStatus.failed
@@ -272,6 +276,10 @@ class DeliveryWorker:
                 )
                 message.error = f"{result.reason} (attempt {job.attempt}; retrying)"
                 message.next_attempt_at = now + timedelta(seconds=delay)
+            if not isinstance(result, SendResult) and job.outbound and job.outbound.progress.parts:
+                # Kept until the reply is sent, so neither a retry nor an agent's re-queue of a
+                # failed reply sends these parts again.
+                message.meta = {**message.meta, PARTS_SENT: list(job.outbound.progress.parts)}
             session.add(
                 DeliveryAttempt(
                     message_id=message.id,
@@ -286,6 +294,12 @@ class DeliveryWorker:
             await session.flush()
             await record_message_updated(session, message)
         log.info("message %s: %s%s", job.message_id, outcome, f" ({error})" if error else "")
+
+
+def _parts_sent(meta: dict[str, Any]) -> list[str]:
+    """The parts an earlier attempt delivered (see SendProgress)."""
+    parts = meta.get(PARTS_SENT)
+    return [p for p in parts if isinstance(p, str)] if isinstance(parts, list) else []
 
 
 M = TypeVar("M", Conversation, Inbox, ContactIdentity)

@@ -20,3 +20,6 @@ class TelegramConfig(ChannelConfig):
     welcome_message: str = Field(default="", max_length=4096)
     # Groups the bot is a member of become conversations too (one per group); off by default.
     allow_groups: bool = False
+    # Posts in channels the bot administers become conversations too (one per channel); off
+    # by default, as a channel's posts are usually the business's own announcements.
+    allow_channels: bool = False

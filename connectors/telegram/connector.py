@@ -48,12 +48,13 @@ from connectors.base import (
 )
 from connectors.telegram.config import TelegramConfig
 from connectors.telegram.parse import (
-    ALLOWED_UPDATES,
     BLOCKED_REASON,
     ParseOptions,
+    allowed_updates,
     message_key,
     parse_body,
     parse_update,
+    split_chat_key,
 )
 from connectors.telegram.request import SharedClientRequest
 from connectors.telegram.text import split_text
@@ -116,7 +117,9 @@ class TelegramConnector:
         self._api = str(config.api_base_url).rstrip("/")
         self._inbox_id = inbox_id
         self._options = ParseOptions(
-            allow_groups=config.allow_groups, welcome_message=config.welcome_message
+            allow_groups=config.allow_groups,
+            allow_channels=config.allow_channels,
+            welcome_message=config.welcome_message,
         )
         self._bot_instance: _Bot | None = None
 
@@ -168,7 +171,7 @@ class TelegramConnector:
                 await self._bot().set_webhook(
                     url=str(webhook_url),
                     secret_token=self._config.webhook_secret,
-                    allowed_updates=list(ALLOWED_UPDATES),
+                    allowed_updates=allowed_updates(self._options),
                 )
         except TelegramError as exc:
             what = "polling" if polling else f"the webhook {webhook_url}"
@@ -227,27 +230,31 @@ class TelegramConnector:
     # Outbound
 
     async def send(self, msg: OutboundMessage) -> SendResult:
-        chat_id = msg.thread_key or msg.to.value
-        parts = split_text(msg.text)
-        if not parts and not msg.attachments:
+        """The reply as one Telegram message per text part, then one per file. Each part
+        Telegram accepts is recorded in `msg.progress`, and the parts recorded by an earlier
+        attempt are not sent again."""
+        key = msg.thread_key or msg.to.value
+        chat_id, business = split_chat_key(key)
+        parts: list[str | OutboundAttachment] = [*split_text(msg.text), *msg.attachments]
+        if not parts:
             raise PermanentSendError("the reply is empty")
-        reply_to = _replied_message(chat_id, msg.in_reply_to)
-        sent: list[Message] = []  # the first answers to the customer's message
+        reply_to = _replied_message(key, msg.in_reply_to)
+        sent = msg.progress.parts
         try:
             bot = self._bot()
-            for text in parts:
-                sent.append(
-                    await bot.send_message(
-                        chat_id, text, reply_parameters=None if sent else reply_to
+            for part in parts[len(sent) :]:
+                # Only the first message answers the customer's.
+                answer = None if sent else reply_to
+                if isinstance(part, str):
+                    message = await bot.send_message(
+                        chat_id, part, reply_parameters=answer, business_connection_id=business
                     )
-                )
-            for attachment in msg.attachments:
-                sent.append(
-                    await self._send_file(bot, chat_id, attachment, None if sent else reply_to)
-                )
+                else:
+                    message = await self._send_file(bot, chat_id, part, answer, business)
+                sent.append(message_key(key, message.message_id))
         except TelegramError as exc:
-            raise self._send_error(exc, private=chat_id == msg.to.value) from exc
-        return SendResult(external_id=message_key(chat_id, sent[0].message_id))
+            raise self._send_error(exc, private=key == msg.to.value) from exc
+        return SendResult(external_id=sent[0])
 
     async def _send_file(
         self,
@@ -255,16 +262,25 @@ class TelegramConnector:
         chat_id: str,
         attachment: OutboundAttachment,
         reply_to: ReplyParameters | None,
+        business: str | None,
     ) -> Message:
         if (
             attachment.content_type in _PHOTO_TYPES
             and len(attachment.data) <= FileSizeLimit.PHOTOSIZE_UPLOAD
         ):
             return await bot.send_photo(
-                chat_id, attachment.data, filename=attachment.filename, reply_parameters=reply_to
+                chat_id,
+                attachment.data,
+                filename=attachment.filename,
+                reply_parameters=reply_to,
+                business_connection_id=business,
             )
         return await bot.send_document(
-            chat_id, attachment.data, filename=attachment.filename, reply_parameters=reply_to
+            chat_id,
+            attachment.data,
+            filename=attachment.filename,
+            reply_parameters=reply_to,
+            business_connection_id=business,
         )
 
     def _send_error(self, exc: TelegramError, *, private: bool) -> SendError:
@@ -299,13 +315,13 @@ class TelegramConnector:
         return None  # the HTTP client is shared and closed by its owner
 
 
-def _replied_message(chat_id: str, in_reply_to: str | None) -> ReplyParameters | None:
-    """Quote the customer's message the reply answers, if it is one of this chat's; sent
-    anyway if the customer deleted it meanwhile."""
+def _replied_message(key: str, in_reply_to: str | None) -> ReplyParameters | None:
+    """Quote the customer's message the reply answers, if it is one of this chat's (`key`, a
+    chat key); sent anyway if the customer deleted it meanwhile."""
     if not in_reply_to:
         return None
     chat, _, message_id = in_reply_to.rpartition(":")
-    if chat != chat_id or not message_id.isdigit():
+    if chat != key or not message_id.isdigit():
         return None
     return ReplyParameters(message_id=int(message_id), allow_sending_without_reply=True)
 
@@ -353,7 +369,9 @@ class TelegramPollingConnector(TelegramConnector):
         offset = _offset(cursor)
         try:
             updates = await self._bot().raw_updates(
-                offset=offset, wait_seconds=self._long_poll_seconds, allowed=ALLOWED_UPDATES
+                offset=offset,
+                wait_seconds=self._long_poll_seconds,
+                allowed=allowed_updates(self._options),
             )
         except TelegramError as exc:
             # Raised again without the token; the poller backs off and retries.

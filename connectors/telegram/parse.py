@@ -5,9 +5,15 @@ insists on fields that real updates from older clients and servers lack (`file_u
 files, `chat_instance` on callback queries, `persistent_id` on polls), and an update that cannot
 be read must never hold up the ones behind it. PTB's constants name the types and statuses.
 
-A message's identity is `"{chat_id}:{message_id}"` (message ids are per chat): the same scheme
+A message's identity is `"{chat}:{message_id}"` (message ids are per chat): the same scheme
 names our replies (SendResult), so a customer's reply to one of them threads to it, and a
-webhook redelivery or a polling overlap stores nothing twice.
+webhook redelivery or a polling overlap stores nothing twice. `chat` is the chat id, or, for
+a customer writing to a business account the bot answers for, `business:{connection}:{chat id}`
+(that chat is not the customer's chat with the bot, and its message ids are its own).
+
+What a customer says is stored, whatever it is: a kind of message this parser does not know
+yet becomes a placeholder text (the raw update is kept for a re-parse). Everything else an
+update can bring is acknowledged and ignored, with a log line saying why.
 """
 
 from __future__ import annotations
@@ -39,15 +45,44 @@ from connectors.base import (
 
 log = logging.getLogger(__name__)
 
-# The update types this connector acts on: registered with setWebhook and asked of getUpdates,
-# so Telegram does not send the rest at all.
-ALLOWED_UPDATES: tuple[str, ...] = (
+BLOCKED_REASON = "the customer blocked the bot"
+
+_EDITS = frozenset(
+    {UpdateType.EDITED_MESSAGE, UpdateType.EDITED_CHANNEL_POST, UpdateType.EDITED_BUSINESS_MESSAGE}
+)
+_CHANNEL_POSTS = frozenset({UpdateType.CHANNEL_POST, UpdateType.EDITED_CHANNEL_POST})
+_BUSINESS_MESSAGES = frozenset({UpdateType.BUSINESS_MESSAGE, UpdateType.EDITED_BUSINESS_MESSAGE})
+# Updates that carry a message, in the order they are looked for.
+_MESSAGE_UPDATES: tuple[str, ...] = (
     UpdateType.MESSAGE,
     UpdateType.EDITED_MESSAGE,
-    UpdateType.MY_CHAT_MEMBER,
+    UpdateType.BUSINESS_MESSAGE,
+    UpdateType.EDITED_BUSINESS_MESSAGE,
+    UpdateType.CHANNEL_POST,
+    UpdateType.EDITED_CHANNEL_POST,
 )
 
-BLOCKED_REASON = "the customer blocked the bot"
+# Why each other update type Telegram sends is acknowledged and dropped.
+_IGNORED_UPDATES: dict[str, str] = {
+    UpdateType.INLINE_QUERY: "inline mode is not a support channel",
+    UpdateType.CHOSEN_INLINE_RESULT: "inline mode is not a support channel",
+    UpdateType.CALLBACK_QUERY: "Panjereh sends no inline buttons",
+    UpdateType.SHIPPING_QUERY: "Panjereh sends no invoices",
+    UpdateType.PRE_CHECKOUT_QUERY: "Panjereh sends no invoices",
+    UpdateType.PURCHASED_PAID_MEDIA: "Panjereh sells no paid media",
+    UpdateType.POLL: "Panjereh sends no polls",
+    UpdateType.POLL_ANSWER: "Panjereh sends no polls",
+    UpdateType.MESSAGE_REACTION: "reactions are not messages",
+    UpdateType.MESSAGE_REACTION_COUNT: "reactions are not messages",
+    UpdateType.CHAT_MEMBER: "group members are not tracked",
+    UpdateType.CHAT_JOIN_REQUEST: "join requests are left to the group's admins",
+    UpdateType.CHAT_BOOST: "boosts are not tracked",
+    UpdateType.REMOVED_CHAT_BOOST: "boosts are not tracked",
+    UpdateType.BUSINESS_CONNECTION: "each business message names its connection",
+    UpdateType.DELETED_BUSINESS_MESSAGES: "a conversation keeps what the customer deleted",
+    UpdateType.MANAGED_BOT: "Panjereh manages no bots",
+    UpdateType.GUEST_MESSAGE: "guest queries are answered with answerGuestQuery, not a reply",
+}
 
 # /start, /start@SomeBot, with the deep-link payload (t.me/bot?start=PAYLOAD) after a space.
 _START = re.compile(r"^/start(?:@\w+)?(?:\s+(?P<payload>\S.*?))?\s*$", re.DOTALL)
@@ -60,6 +95,7 @@ _FILE_KINDS: tuple[tuple[str, str, str], ...] = (
     ("video", "video", "video/mp4"),
     ("video_note", "video_note", "video/mp4"),
     ("voice", "voice", "audio/ogg"),
+    ("live_photo", "live_photo", "video/mp4"),
 )
 # The extensions people expect, where `mimetypes` picks a rarer one (.oga, .mpga, .jpe).
 _EXTENSIONS = {"audio/ogg": ".ogg", "audio/mpeg": ".mp3", "image/jpeg": ".jpg", "video/mp4": ".mp4"}
@@ -68,7 +104,23 @@ _EXTENSIONS = {"audio/ogg": ".ogg", "audio/mpeg": ".mp3", "image/jpeg": ".jpg", 
 @dataclass(frozen=True, slots=True)
 class ParseOptions:
     allow_groups: bool = False
+    allow_channels: bool = False
     welcome_message: str = ""
+
+
+def allowed_updates(options: ParseOptions) -> list[str]:
+    """The update types this connector acts on: registered with setWebhook and asked of
+    getUpdates, so Telegram does not send the rest at all."""
+    kinds: list[str] = [
+        UpdateType.MESSAGE,
+        UpdateType.EDITED_MESSAGE,
+        UpdateType.MY_CHAT_MEMBER,
+        UpdateType.BUSINESS_MESSAGE,
+        UpdateType.EDITED_BUSINESS_MESSAGE,
+    ]
+    if options.allow_channels:
+        kinds += [UpdateType.CHANNEL_POST, UpdateType.EDITED_CHANNEL_POST]
+    return kinds
 
 
 def parse_body(body: bytes, options: ParseOptions) -> list[InboundItem]:
@@ -85,14 +137,16 @@ def parse_body(body: bytes, options: ParseOptions) -> list[InboundItem]:
 def parse_update(update: Mapping[str, Any], options: ParseOptions) -> list[InboundItem]:
     """The items one update brings: [] for an update ignored by design (logged with why)."""
     update_id = update.get("update_id")
-    if UpdateType.MESSAGE in update:
-        return _message(update, UpdateType.MESSAGE, options)
-    if UpdateType.EDITED_MESSAGE in update:
-        return _message(update, UpdateType.EDITED_MESSAGE, options)
+    for key in _MESSAGE_UPDATES:
+        if key in update:
+            return _message(update, key, options)
     if UpdateType.MY_CHAT_MEMBER in update:
         return _membership(update, _object(update, UpdateType.MY_CHAT_MEMBER, "update"))
+    for key, reason in _IGNORED_UPDATES.items():
+        if key in update:
+            return _ignored(update_id, f"{key}: {reason}")
     kinds = sorted(k for k in update if k != "update_id")
-    return _ignored(update_id, f"update type {', '.join(kinds) or '(none)'} is not handled")
+    return _ignored(update_id, f"update type {', '.join(kinds) or '(none)'} is not known")
 
 
 def _ignored(update_id: object, reason: str) -> list[InboundItem]:
@@ -112,11 +166,21 @@ def _optional_object(parent: Mapping[str, Any], key: str) -> Mapping[str, Any] |
     return value if isinstance(value, dict) else None
 
 
+def _objects(parent: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    value = parent.get(key)
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def _int(parent: Mapping[str, Any], key: str, where: str) -> int:
     value = parent.get(key)
     if not isinstance(value, int) or isinstance(value, bool):
         raise PayloadError(f"{where}.{key} must be an integer")
     return value
+
+
+def _optional_int(parent: Mapping[str, Any], key: str) -> int | None:
+    value = parent.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _str(parent: Mapping[str, Any], key: str) -> str | None:
@@ -131,8 +195,27 @@ def _time(parent: Mapping[str, Any], key: str, where: str) -> datetime:
         raise PayloadError(f"{where}.{key} is out of range") from exc
 
 
-def message_key(chat_id: int | str, message_id: int | str) -> str:
-    return f"{chat_id}:{message_id}"
+_BUSINESS_PREFIX = "business:"
+
+
+def chat_key(chat_id: int | str, business_connection: str | None = None) -> str:
+    """A conversation's thread key: the chat, or a business account's chat with the customer
+    (the customer's chat with the bot is another conversation)."""
+    if business_connection:
+        return f"{_BUSINESS_PREFIX}{business_connection}:{chat_id}"
+    return str(chat_id)
+
+
+def split_chat_key(key: str) -> tuple[str, str | None]:
+    """The chat id and the business connection (if any) of a `chat_key`."""
+    if key.startswith(_BUSINESS_PREFIX):
+        connection, _, chat_id = key.removeprefix(_BUSINESS_PREFIX).rpartition(":")
+        return chat_id, connection or None
+    return key, None
+
+
+def message_key(chat: int | str, message_id: int | str) -> str:
+    return f"{chat}:{message_id}"
 
 
 def _full_name(person: Mapping[str, Any]) -> str | None:
@@ -158,51 +241,54 @@ class _Content:
     facts: dict[str, Any] = field(default_factory=dict)
     phone: str | None = None  # the sender's own number, shared as a contact
 
+    def describe(self, description: str) -> None:
+        """Put what a non-text message is in words, above its caption."""
+        self.text = f"{description}\n{self.text}" if self.text else description
+
+
+@dataclass(frozen=True, slots=True)
+class _Chat:
+    """Where a message was written, and by whom, as far as a conversation cares."""
+
+    key: str  # chat_key: the thread, and the prefix of the message's external id
+    sender: Party
+    private: bool  # the customer's own chat with the bot, where /start and a welcome apply
+    facts: dict[str, Any]
+
 
 def _message(update: Mapping[str, Any], key: str, options: ParseOptions) -> list[InboundItem]:
     update_id = update.get("update_id")
     msg = _object(update, key, "update")
     chat = _object(msg, "chat", key)
     chat_id = _int(chat, "id", f"{key}.chat")
+    where = _chat(msg, chat, chat_id, key, options)
+    if isinstance(where, str):
+        return _ignored(update_id, where)
     message_id = _int(msg, "message_id", key)
     sent_at = _time(msg, "date", key)
-    user = _optional_object(msg, "from")
-    private = _is_private(chat, chat_id)
-    if not private:
-        if chat.get("type") not in (ChatType.GROUP, ChatType.SUPERGROUP, ChatType.PRIVATE):
-            return _ignored(update_id, f"messages in a {chat.get('type')!r} chat are not handled")
-        if not options.allow_groups:
-            return _ignored(update_id, f"group chat {chat_id}: groups are off for this inbox")
-        if user is None:
-            return _ignored(update_id, f"group chat {chat_id}: message without a sender")
     content = _content(msg, message_id)
     if content is None:
         kinds = sorted(k for k in msg if k not in _ENVELOPE)
-        return _ignored(update_id, f"message without content we store ({', '.join(kinds)})")
+        return _ignored(update_id, f"a service message ({', '.join(kinds) or 'empty'})")
 
-    external_id = message_key(chat_id, message_id)
-    facts: dict[str, Any] = {"update_id": update_id, **content.facts}
-    if not private:
-        facts["chat"] = {"id": chat_id, "type": chat.get("type"), "title": _str(chat, "title")}
+    external_id = message_key(where.key, message_id)
+    facts: dict[str, Any] = {"update_id": update_id, **where.facts, **content.facts}
     text = content.text
     if origin := _forwarded_from(msg):
         facts["forwarded_from"] = origin
         text = f"Forwarded from {origin}:\n{text}" if text else f"Forwarded from {origin}"
+    facts.update(_context(msg))
     in_reply_to = None
     if (replied := _optional_object(msg, "reply_to_message")) is not None:
-        replied_id = replied.get("message_id")
-        if isinstance(replied_id, int):
-            in_reply_to = message_key(chat_id, replied_id)
-            quoted = _str(replied, "text") or _str(replied, "caption")
-            facts["reply_to"] = {"message_id": replied_id, "text": (quoted or "")[:300]}
-    if media_group := _str(msg, "media_group_id"):
-        facts["media_group_id"] = media_group
+        replied_id = _optional_int(replied, "message_id")
+        if replied_id is not None:
+            in_reply_to = message_key(where.key, replied_id)
 
-    start = _START.match(content.text) if private and key == UpdateType.MESSAGE else None
+    start = _START.match(content.text) if where.private and key == UpdateType.MESSAGE else None
     attributes: dict[str, str] = {}
     if start is not None and start.group("payload"):
         attributes["telegram_start"] = start.group("payload")[:512]
-    sender = _party(user, chat, chat_id if private else _int(user or {}, "id", f"{key}.from"))
+    sender = where.sender
     if attributes or content.phone:
         also = (Address(AddressKind.phone, content.phone),) if content.phone else ()
         sender = Party(
@@ -213,7 +299,7 @@ def _message(update: Mapping[str, Any], key: str, options: ParseOptions) -> list
             attributes={**sender.attributes, **attributes},
         )
     edited_at = None
-    if key == UpdateType.EDITED_MESSAGE:
+    if key in _EDITS:
         edited_at = _time(msg, "edit_date", key) if "edit_date" in msg else sent_at
         facts["edited_at"] = edited_at.isoformat()
 
@@ -222,7 +308,7 @@ def _message(update: Mapping[str, Any], key: str, options: ParseOptions) -> list
         sender=sender,
         sent_at=sent_at,
         text=text,
-        thread_key=str(chat_id),
+        thread_key=where.key,
         in_reply_to=in_reply_to,
         attachments=tuple(content.attachments),
         raw=update,
@@ -237,7 +323,91 @@ def _message(update: Mapping[str, Any], key: str, options: ParseOptions) -> list
     return [message]
 
 
-# Keys every message has, whatever it carries.
+def _chat(
+    msg: Mapping[str, Any],
+    chat: Mapping[str, Any],
+    chat_id: int,
+    key: str,
+    options: ParseOptions,
+) -> _Chat | str:
+    """Where the message was written and who wrote it, or why it is not a customer's."""
+    user = _optional_object(msg, "from")
+    if key in _BUSINESS_MESSAGES:
+        return _business_chat(msg, chat, chat_id, user)
+    if key in _CHANNEL_POSTS:
+        if not options.allow_channels:
+            return f"channel {chat_id}: channels are off for this inbox"
+        # A post is the channel's own words (signed by an admin, maybe).
+        facts: dict[str, Any] = {"chat": _chat_facts(chat, chat_id)}
+        if signature := _str(msg, "author_signature"):
+            facts["author_signature"] = signature
+        return _Chat(str(chat_id), _party(None, chat, chat_id), private=False, facts=facts)
+    if _is_private(chat, chat_id):
+        return _Chat(str(chat_id), _party(user, chat, chat_id), private=True, facts={})
+    if chat.get("type") not in (ChatType.GROUP, ChatType.SUPERGROUP, ChatType.PRIVATE):
+        return f"messages in a {chat.get('type')!r} chat are not handled"
+    if not options.allow_groups:
+        return f"group chat {chat_id}: groups are off for this inbox"
+    if msg.get("is_automatic_forward") is True:
+        return f"group chat {chat_id}: a copy of its linked channel's post"
+    facts = {"chat": _chat_facts(chat, chat_id)}
+    # An anonymous admin writes as the group, a member may write as one of their channels:
+    # `from` is then a placeholder bot, and `sender_chat` who is speaking.
+    sender_chat = _optional_object(msg, "sender_chat")
+    speaker_chat = _optional_int(sender_chat, "id") if sender_chat is not None else None
+    if sender_chat is not None and speaker_chat is not None:
+        return _Chat(str(chat_id), _party(None, sender_chat, speaker_chat), False, facts)
+    if user is None or (user_id := _optional_int(user, "id")) is None:
+        return f"group chat {chat_id}: a message without a sender"
+    return _Chat(str(chat_id), _party(user, chat, user_id), private=False, facts=facts)
+
+
+def _business_chat(
+    msg: Mapping[str, Any], chat: Mapping[str, Any], chat_id: int, user: Mapping[str, Any] | None
+) -> _Chat | str:
+    """A customer writing to a business account that lets the bot answer for it."""
+    connection = _str(msg, "business_connection_id")
+    if connection is None:
+        return "a business message without its business_connection_id"
+    if not _is_private(chat, chat_id):
+        return f"business chat {chat_id} is not a private chat"
+    # In the business account's chat with a customer, the customer's id is the chat's.
+    if "sender_business_bot" in msg or (user is not None and user.get("id") != chat_id):
+        return f"business chat {chat_id}: written by the business account, not the customer"
+    facts = {"business_connection_id": connection}
+    return _Chat(chat_key(chat_id, connection), _party(user, chat, chat_id), False, facts)
+
+
+def _chat_facts(chat: Mapping[str, Any], chat_id: int) -> dict[str, Any]:
+    return {"id": chat_id, "type": chat.get("type"), "title": _str(chat, "title")}
+
+
+def _context(msg: Mapping[str, Any]) -> dict[str, Any]:
+    """What a message answers or came through, beyond its chat: kept for the agent."""
+    facts: dict[str, Any] = {}
+    if (replied := _optional_object(msg, "reply_to_message")) is not None:
+        quoted = _str(replied, "text") or _str(replied, "caption")
+        facts["reply_to"] = {"message_id": replied.get("message_id"), "text": (quoted or "")[:300]}
+    if (quote := _optional_object(msg, "quote")) is not None and (part := _str(quote, "text")):
+        facts.setdefault("reply_to", {})["quote"] = part[:300]
+    if (external := _optional_object(msg, "external_reply")) is not None:
+        # A reply to a message of another chat: who wrote it, as a forward would say.
+        facts["external_reply"] = {
+            "from": _origin(_optional_object(external, "origin")) or "another chat",
+            "message_id": external.get("message_id"),
+        }
+    if (story := _optional_object(msg, "reply_to_story")) is not None:
+        facts["reply_to_story"] = _story_facts(story)
+    if msg.get("is_topic_message") is True and (topic := _optional_int(msg, "message_thread_id")):
+        facts["topic_id"] = topic
+    if (via := _optional_object(msg, "via_bot")) is not None and (name := _str(via, "username")):
+        facts["via_bot"] = f"@{name}"
+    if media_group := _str(msg, "media_group_id"):
+        facts["media_group_id"] = media_group
+    return facts
+
+
+# Keys a message may have whatever it carries.
 _ENVELOPE = frozenset(
     {
         "message_id",
@@ -246,6 +416,7 @@ _ENVELOPE = frozenset(
         "sender_chat",
         "sender_boost_count",
         "sender_business_bot",
+        "sender_tag",
         "date",
         "chat",
         "edit_date",
@@ -253,12 +424,16 @@ _ENVELOPE = frozenset(
         "is_automatic_forward",
         "is_topic_message",
         "is_from_offline",
+        "is_paid_post",
+        "paid_star_count",
         "author_signature",
         "media_group_id",
         "reply_to_message",
         "external_reply",
         "quote",
         "reply_to_story",
+        "reply_to_checklist_task_id",
+        "reply_to_poll_option_id",
         "via_bot",
         "forward_origin",
         "forward_from",
@@ -273,6 +448,63 @@ _ENVELOPE = frozenset(
         "show_caption_above_media",
         "has_media_spoiler",
         "business_connection_id",
+        "direct_messages_topic",
+        "suggested_post_info",
+        "guest_query_id",
+        "guest_bot_caller_user",
+        "guest_bot_caller_chat",
+        "entities",
+        "caption_entities",
+    }
+)
+
+# Service messages: the chat's housekeeping, not something a customer said.
+_SERVICE = frozenset(
+    {
+        "new_chat_members",
+        "left_chat_member",
+        "new_chat_title",
+        "new_chat_photo",
+        "delete_chat_photo",
+        "group_chat_created",
+        "supergroup_chat_created",
+        "channel_chat_created",
+        "message_auto_delete_timer_changed",
+        "migrate_to_chat_id",
+        "migrate_from_chat_id",
+        "pinned_message",
+        "connected_website",
+        "write_access_allowed",
+        "proximity_alert_triggered",
+        "boost_added",
+        "chat_background_set",
+        "forum_topic_created",
+        "forum_topic_edited",
+        "forum_topic_closed",
+        "forum_topic_reopened",
+        "general_forum_topic_hidden",
+        "general_forum_topic_unhidden",
+        "giveaway_created",
+        "giveaway_completed",
+        "video_chat_scheduled",
+        "video_chat_started",
+        "video_chat_ended",
+        "video_chat_participants_invited",
+        "paid_message_price_changed",
+        "direct_message_price_changed",
+        "checklist_tasks_done",
+        "checklist_tasks_added",
+        "suggested_post_approved",
+        "suggested_post_approval_failed",
+        "suggested_post_declined",
+        "suggested_post_paid",
+        "suggested_post_refunded",
+        "gift_upgrade_sent",
+        "chat_owner_changed",
+        "chat_owner_left",
+        "managed_bot_created",
+        "poll_option_added",
+        "poll_option_deleted",
     }
 )
 
@@ -290,37 +522,30 @@ def _party(user: Mapping[str, Any] | None, chat: Mapping[str, Any], address_id: 
 
 
 def _content(msg: Mapping[str, Any], message_id: int) -> _Content | None:
-    """What the customer sent, as text, files and facts; None for a message that carries
-    nothing we store (a service message: someone joined, a pin…)."""
+    """What the customer sent, as text, files and facts; None for a service message
+    (someone joined, a pin…)."""
     content = _Content(text=_str(msg, "text") or _str(msg, "caption") or "")
     entities = msg.get("entities") or msg.get("caption_entities")
     if isinstance(entities, list) and entities:
         # Offsets count UTF-16 code units of the Telegram text (before any forward line).
         content.facts["entities"] = entities
     _files(msg, message_id, content)
-    if (venue := _optional_object(msg, "venue")) is not None:
-        _describe_venue(venue, content)
-    elif (location := _optional_object(msg, "location")) is not None:
-        _describe_location(location, content)
-    if (contact := _optional_object(msg, "contact")) is not None:
-        _describe_contact(msg, contact, content)
-    if (dice := _optional_object(msg, "dice")) is not None:
-        content.text = f"{_str(dice, 'emoji') or '🎲'} {dice.get('value')}"
-        content.facts["dice"] = dict(dice)
-    if (poll := _optional_object(msg, "poll")) is not None:
-        options = [o.get("text") for o in poll.get("options") or () if isinstance(o, dict)]
-        lines = [f"Poll: {_str(poll, 'question') or ''}", *(f"• {o}" for o in options if o)]
-        content.text = "\n".join(lines)
-    if not content.text and not content.attachments:
+    for key, describe in _DESCRIBERS:
+        if (item := _optional_object(msg, key)) is not None:
+            describe(msg, item, content)
+    if content.text or content.attachments:
+        return content
+    unknown = sorted(k for k in msg if k not in _ENVELOPE and k not in _SERVICE)
+    if not unknown:
         return None
+    # Something this parser does not know (yet): the customer said it all the same.
+    content.text = f"(a Telegram message Panjereh cannot show yet: {', '.join(unknown)})"
+    content.facts["unsupported"] = unknown
     return content
 
 
 def _files(msg: Mapping[str, Any], message_id: int, content: _Content) -> None:
-    photo = msg.get("photo")
-    if isinstance(photo, list) and (sizes := [p for p in photo if isinstance(p, dict)]):
-        # Telegram sends every size it made; the largest is the photo.
-        largest = max(sizes, key=lambda p: (_area(p), p.get("file_size") or 0))
+    if (largest := _largest(_objects(msg, "photo"))) is not None:
         content.attachments.append(
             _attachment(largest, f"photo_{message_id}.jpg", "image/jpeg", named=False)
         )
@@ -339,14 +564,21 @@ def _files(msg: Mapping[str, Any], message_id: int, content: _Content) -> None:
         item = _optional_object(msg, key)
         if item is None:
             continue
-        content_type = _str(item, "mime_type") or default_type
-        extension = _EXTENSIONS.get(content_type) or mimetypes.guess_extension(content_type) or ""
-        content.attachments.append(
-            _attachment(item, f"{stem}_{message_id}{extension}", content_type, named=True)
-        )
+        content.attachments.append(_file(item, f"{stem}_{message_id}", default_type))
         content.facts["media"] = _media_facts(key, item)
         if key == "animation":
             break  # an animation comes with a `document` copy of itself
+
+
+def _largest(sizes: list[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """Telegram sends every size of a photo it made; the largest is the photo."""
+    return max(sizes, key=lambda p: (_area(p), p.get("file_size") or 0), default=None)
+
+
+def _file(item: Mapping[str, Any], stem: str, default_type: str) -> Attachment:
+    content_type = _str(item, "mime_type") or default_type
+    extension = _EXTENSIONS.get(content_type) or mimetypes.guess_extension(content_type) or ""
+    return _attachment(item, f"{stem}{extension}", content_type, named=True)
 
 
 def _area(size: Mapping[str, Any]) -> int:
@@ -388,21 +620,23 @@ def _map_link(lat: float, lon: float) -> str:
     return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=16/{lat}/{lon}"
 
 
-def _describe_location(location: Mapping[str, Any], content: _Content) -> None:
-    if (point := _coordinates(location)) is None:
-        return
+def _describe_location(
+    msg: Mapping[str, Any], location: Mapping[str, Any], content: _Content
+) -> None:
+    if "venue" in msg or (point := _coordinates(location)) is None:
+        return  # a venue carries its location and says more
     content.facts["location"] = {"latitude": point[0], "longitude": point[1]}
-    content.text = f"Location: {point[0]}, {point[1]}\n{_map_link(*point)}"
+    content.describe(f"Location: {point[0]}, {point[1]}\n{_map_link(*point)}")
 
 
-def _describe_venue(venue: Mapping[str, Any], content: _Content) -> None:
+def _describe_venue(msg: Mapping[str, Any], venue: Mapping[str, Any], content: _Content) -> None:
     where = _optional_object(venue, "location")
     point = _coordinates(where) if where is not None else None
     title, address = _str(venue, "title") or "", _str(venue, "address") or ""
     lines = [f"Venue: {', '.join(p for p in (title, address) if p)}"]
     if point is not None:
         lines.append(_map_link(*point))
-    content.text = "\n".join(lines)
+    content.describe("\n".join(lines))
     content.facts["venue"] = {
         "title": title,
         "address": address,
@@ -415,7 +649,7 @@ def _describe_contact(
 ) -> None:
     raw_phone = _str(contact, "phone_number") or ""
     name = _full_name(contact) or ""
-    content.text = f"Contact: {', '.join(p for p in (name, raw_phone) if p)}"
+    content.describe(f"Contact: {', '.join(p for p in (name, raw_phone) if p)}")
     facts: dict[str, Any] = {"name": name, "phone_number": raw_phone}
     sender = _optional_object(msg, "from")
     shared_user = contact.get("user_id")
@@ -429,6 +663,168 @@ def _describe_contact(
     if shared_user is not None:
         facts["user_id"] = shared_user
     content.facts["contact"] = facts
+
+
+def _describe_dice(msg: Mapping[str, Any], dice: Mapping[str, Any], content: _Content) -> None:
+    content.describe(f"{_str(dice, 'emoji') or '🎲'} {dice.get('value')}")
+    content.facts["dice"] = dict(dice)
+
+
+def _describe_poll(msg: Mapping[str, Any], poll: Mapping[str, Any], content: _Content) -> None:
+    options = [_str(o, "text") for o in _objects(poll, "options")]
+    lines = [f"Poll: {_str(poll, 'question') or ''}", *(f"• {o}" for o in options if o)]
+    content.describe("\n".join(lines))
+
+
+def _describe_checklist(
+    msg: Mapping[str, Any], checklist: Mapping[str, Any], content: _Content
+) -> None:
+    tasks = [_str(t, "text") for t in _objects(checklist, "tasks")]
+    lines = [f"Checklist: {_str(checklist, 'title') or ''}", *(f"• {t}" for t in tasks if t)]
+    content.describe("\n".join(lines))
+
+
+def _describe_paid_media(
+    msg: Mapping[str, Any], paid: Mapping[str, Any], content: _Content
+) -> None:
+    items = _objects(paid, "paid_media")
+    message_id = msg.get("message_id")
+    for number, item in enumerate(items, start=1):
+        # A preview (media not paid for yet) has no file.
+        if (photo := _largest(_objects(item, "photo"))) is not None:
+            name = f"paid_photo_{message_id}_{number}.jpg"
+            content.attachments.append(_attachment(photo, name, "image/jpeg", named=False))
+        elif (video := _optional_object(item, "video")) is not None:
+            content.attachments.append(
+                _file(video, f"paid_video_{message_id}_{number}", "video/mp4")
+            )
+    stars = paid.get("star_count")
+    content.describe(f"Paid media: {len(items)} item(s) for {stars} ⭐")
+
+
+def _describe_story(msg: Mapping[str, Any], story: Mapping[str, Any], content: _Content) -> None:
+    facts = _story_facts(story)
+    content.describe(f"Story from {facts['from']}")
+    content.facts["story"] = facts
+
+
+def _story_facts(story: Mapping[str, Any]) -> dict[str, Any]:
+    chat = _optional_object(story, "chat")
+    return {
+        "from": (_display_name(chat) if chat is not None else None) or "a chat",
+        "chat_id": chat.get("id") if chat is not None else None,
+        "story_id": story.get("id"),
+    }
+
+
+def _describe_game(msg: Mapping[str, Any], game: Mapping[str, Any], content: _Content) -> None:
+    content.describe(f"Game: {_str(game, 'title') or ''}")
+
+
+def _describe_giveaway(
+    msg: Mapping[str, Any], giveaway: Mapping[str, Any], content: _Content
+) -> None:
+    prize = _str(giveaway, "prize_description")
+    winners = giveaway.get("winner_count")
+    content.describe(f"Giveaway: {winners} winner(s)" + (f", {prize}" if prize else ""))
+
+
+def _describe_giveaway_winners(
+    msg: Mapping[str, Any], result: Mapping[str, Any], content: _Content
+) -> None:
+    names = [_display_name(w) or str(w.get("id")) for w in _objects(result, "winners")]
+    content.describe(f"Giveaway winners: {', '.join(names) or result.get('winner_count')}")
+
+
+def _describe_invoice(
+    msg: Mapping[str, Any], invoice: Mapping[str, Any], content: _Content
+) -> None:
+    content.describe(f"Invoice: {_str(invoice, 'title') or ''} — {_amount(invoice)}")
+
+
+def _describe_payment(
+    msg: Mapping[str, Any], payment: Mapping[str, Any], content: _Content
+) -> None:
+    content.describe(f"Payment received: {_amount(payment)}")
+    content.facts["payment"] = _payment_facts(payment)
+
+
+def _describe_refund(msg: Mapping[str, Any], refund: Mapping[str, Any], content: _Content) -> None:
+    content.describe(f"Payment refunded: {_amount(refund)}")
+    content.facts["refunded_payment"] = _payment_facts(refund)
+
+
+def _payment_facts(payment: Mapping[str, Any]) -> dict[str, Any]:
+    keep = ("currency", "total_amount", "invoice_payload", "telegram_payment_charge_id")
+    return {k: payment[k] for k in keep if k in payment}
+
+
+# Currencies Telegram counts in whole units (Telegram Stars, yen…); the others in cents.
+_WHOLE_UNITS = frozenset({"XTR", "JPY", "KRW", "VND", "CLP", "ISK", "UGX", "PYG"})
+
+
+def _amount(bill: Mapping[str, Any]) -> str:
+    currency = _str(bill, "currency") or ""
+    total = _optional_int(bill, "total_amount")
+    if total is None:
+        return f"an unknown amount {currency}".strip()
+    if currency in _WHOLE_UNITS:
+        return f"{total} {currency}"
+    return f"{total / 100:.2f} {currency}"
+
+
+def _describe_web_app_data(
+    msg: Mapping[str, Any], data: Mapping[str, Any], content: _Content
+) -> None:
+    button = _str(data, "button_text") or "web app"
+    content.describe(f"{button}: {_str(data, 'data') or ''}")
+
+
+def _describe_users_shared(
+    msg: Mapping[str, Any], shared: Mapping[str, Any], content: _Content
+) -> None:
+    users = [_shared_name(u, "user_id") for u in _objects(shared, "users")]
+    content.describe(f"Shared users: {', '.join(users)}")
+
+
+def _describe_chat_shared(
+    msg: Mapping[str, Any], shared: Mapping[str, Any], content: _Content
+) -> None:
+    content.describe(f"Shared chat: {_shared_name(shared, 'chat_id')}")
+
+
+def _shared_name(shared: Mapping[str, Any], id_key: str) -> str:
+    name = _display_name(shared)
+    return f"{name} ({shared.get(id_key)})" if name else str(shared.get(id_key))
+
+
+def _describe_passport(
+    msg: Mapping[str, Any], passport: Mapping[str, Any], content: _Content
+) -> None:
+    content.describe("Telegram Passport data (encrypted, not shown)")
+
+
+# A message that is not text or files, put in words: (key, describer), in the order shown.
+_DESCRIBERS = (
+    ("venue", _describe_venue),
+    ("location", _describe_location),
+    ("contact", _describe_contact),
+    ("dice", _describe_dice),
+    ("poll", _describe_poll),
+    ("checklist", _describe_checklist),
+    ("paid_media", _describe_paid_media),
+    ("story", _describe_story),
+    ("game", _describe_game),
+    ("giveaway", _describe_giveaway),
+    ("giveaway_winners", _describe_giveaway_winners),
+    ("invoice", _describe_invoice),
+    ("successful_payment", _describe_payment),
+    ("refunded_payment", _describe_refund),
+    ("web_app_data", _describe_web_app_data),
+    ("users_shared", _describe_users_shared),
+    ("chat_shared", _describe_chat_shared),
+    ("passport_data", _describe_passport),
+)
 
 
 def _membership(update: Mapping[str, Any], change: Mapping[str, Any]) -> list[InboundItem]:
@@ -449,22 +845,28 @@ def _membership(update: Mapping[str, Any], change: Mapping[str, Any]) -> list[In
 
 def _forwarded_from(msg: Mapping[str, Any]) -> str | None:
     """Who wrote a forwarded message, as Telegram lets us know (or None if not forwarded)."""
-    origin = _optional_object(msg, "forward_origin")
-    if origin is not None:
-        kind = origin.get("type")
-        if kind == MessageOriginType.USER:
-            user = _optional_object(origin, "sender_user")
-            return (_display_name(user) if user else None) or "a Telegram user"
-        if kind == MessageOriginType.HIDDEN_USER:
-            return _str(origin, "sender_user_name") or "a hidden user"
-        if kind in (MessageOriginType.CHAT, MessageOriginType.CHANNEL):
-            source = _optional_object(origin, "sender_chat") or _optional_object(origin, "chat")
-            title = (_display_name(source) if source else None) or "a chat"
-            signature = _str(origin, "author_signature")
-            return f"{title} ({signature})" if signature else title
-        return "an unknown origin"
+    if (origin := _optional_object(msg, "forward_origin")) is not None:
+        return _origin(origin) or "an unknown origin"
     # Before Bot API 7.0.
     legacy = _optional_object(msg, "forward_from") or _optional_object(msg, "forward_from_chat")
     if legacy is not None:
         return _display_name(legacy) or "a Telegram user"
     return _str(msg, "forward_sender_name")
+
+
+def _origin(origin: Mapping[str, Any] | None) -> str | None:
+    """Who wrote a message (a MessageOrigin) shown in words; None for an unknown kind."""
+    kind = origin.get("type") if origin is not None else None
+    if origin is None or kind is None:
+        return None
+    if kind == MessageOriginType.USER:
+        user = _optional_object(origin, "sender_user")
+        return (_display_name(user) if user else None) or "a Telegram user"
+    if kind == MessageOriginType.HIDDEN_USER:
+        return _str(origin, "sender_user_name") or "a hidden user"
+    if kind in (MessageOriginType.CHAT, MessageOriginType.CHANNEL):
+        source = _optional_object(origin, "sender_chat") or _optional_object(origin, "chat")
+        title = (_display_name(source) if source else None) or "a chat"
+        signature = _str(origin, "author_signature")
+        return f"{title} ({signature})" if signature else title
+    return None

@@ -59,6 +59,7 @@ class Sent:
     message_id: int
     text: str | None = None
     reply_to_message_id: int | None = None
+    business_connection_id: str | None = None
     filename: str | None = None
     data: bytes | None = None
 
@@ -84,7 +85,8 @@ class FakeBot:
     files: dict[str, StoredFile] = field(default_factory=dict)
     sent: list[Sent] = field(default_factory=list)
     blocked: set[str] = field(default_factory=set)  # chats whose user blocked the bot
-    failures: dict[str, deque[ApiError]] = field(default_factory=lambda: defaultdict(deque))
+    # Per method, what its next calls do: fail with an error, or (None) succeed.
+    failures: dict[str, deque[ApiError | None]] = field(default_factory=lambda: defaultdict(deque))
     calls: list[str] = field(default_factory=list)
     news: asyncio.Event = field(default_factory=asyncio.Event)
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(700_000))
@@ -107,8 +109,16 @@ class FakeBot:
         return file_id
 
     def fail_next(
-        self, method: str, code: int, description: str, retry_after: int | None = None
+        self,
+        method: str,
+        code: int,
+        description: str,
+        retry_after: int | None = None,
+        *,
+        after: int = 0,
     ) -> None:
+        """Fail the next call of `method`, or the one after `after` calls that succeed."""
+        self.failures[method].extend([None] * after)
         self.failures[method].append(ApiError(code, description, retry_after))
 
 
@@ -160,8 +170,8 @@ class FakeTelegram:
         bot.calls.append(method)
         handler = getattr(self, f"_{method}", None)
         try:
-            if bot.failures[method]:
-                raise bot.failures[method].popleft()
+            if bot.failures[method] and (failure := bot.failures[method].popleft()):
+                raise failure
             if handler is None:
                 raise ApiError(404, "Not Found")
             result = await handler(bot, await _params(request))
@@ -270,6 +280,7 @@ class FakeTelegram:
             message_id=next(bot._message_ids),
             text=text,
             reply_to_message_id=reply.get("message_id"),
+            business_connection_id=params.get("business_connection_id"),
             filename=upload.filename if isinstance(upload, _Upload) else None,
             data=upload.data if isinstance(upload, _Upload) else None,
         )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Api
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, Running, login, make_settings, serve
 from tests.fakes.telegram import FakeBot, FakeTelegram, fake_telegram
 
 TOKEN = "7012345678:AAF-panjereh-test-token_0123456789"
@@ -38,6 +41,45 @@ async def create_telegram_inbox(
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+@dataclass
+class Live:
+    running: Running
+    admin: Api
+    telegram: FakeTelegram
+    bot: FakeBot
+
+    def add_files(self, update: Any) -> None:
+        """Every file the update points at, downloadable from the fake."""
+        for file_id in file_ids(update):
+            self.bot.add_file(f"bytes of {file_id}".encode(), file_id=file_id, path=f"f/{file_id}")
+
+
+@pytest.fixture(scope="module")
+async def live(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Live]:
+    """One server for a whole module of updates (parsing does not depend on the database):
+    each test creates an inbox of its own."""
+    tmp = tmp_path_factory.mktemp("telegram")
+    shutil.copyfile(sqlite_template, tmp / "panjereh.db")
+    settings = make_settings(f"sqlite:///{tmp / 'panjereh.db'}", tmp / "data")
+    async with fake_telegram(TOKEN) as telegram, serve(settings) as running:
+        admin = await login(running.client, ADMIN_EMAIL, ADMIN_PASSWORD)
+        yield Live(running, admin, telegram, telegram.bots[TOKEN])
+
+
+def file_ids(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "file_id" and isinstance(item, str):
+                yield item
+            else:
+                yield from file_ids(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from file_ids(item)
 
 
 def person(user_id: int, first_name: str = "سارا", **extra: Any) -> dict[str, Any]:

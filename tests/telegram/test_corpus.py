@@ -4,18 +4,12 @@ running server: stored with the right sender, text and files, or ignored by desi
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, Running, login, make_settings, serve
 from tests.corpus import corpus_files
-from tests.fakes.telegram import FakeBot, FakeTelegram, fake_telegram
-from tests.telegram.conftest import TOKEN, create_telegram_inbox, inbound_messages
+from tests.telegram.conftest import Live, create_telegram_inbox, inbound_messages
 
 FILES = {path.name: path.read_bytes() for path in corpus_files("telegram", "*.json")}
 
@@ -82,9 +76,9 @@ STORED = {
     "update-message-text.json": Stored("1", "John", "message-text"),
 }
 
-# Ignored by design (each logged with its reason): groups and channels (off by default),
-# Telegram Business, buttons, inline mode, polls' answers, join requests, unknown types, and
-# a group chat id (negative) that claims to be a private chat.
+# Ignored by design (each logged with its reason): groups and channels (off by default), a
+# business message without its connection, buttons, inline mode, polls' answers, join
+# requests, unknown update types, and a group chat id (negative) that claims to be private.
 IGNORED = {
     "fa-tg-group-message-ignore.json",
     "getupdates-response-list.json",
@@ -106,46 +100,11 @@ IGNORED = {
 }
 
 
-@dataclass
-class Live:
-    running: Running
-    admin: Api
-    telegram: FakeTelegram
-    bot: FakeBot
-
-
-@pytest.fixture(scope="module")
-async def live(
-    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Live]:
-    """One server for the whole corpus (parsing does not depend on the database); each
-    file gets an inbox of its own."""
-    tmp = tmp_path_factory.mktemp("corpus")
-    shutil.copyfile(sqlite_template, tmp / "panjereh.db")
-    settings = make_settings(f"sqlite:///{tmp / 'panjereh.db'}", tmp / "data")
-    async with fake_telegram(TOKEN) as telegram, serve(settings) as running:
-        admin = await login(running.client, ADMIN_EMAIL, ADMIN_PASSWORD)
-        yield Live(running, admin, telegram, telegram.bots[TOKEN])
-
-
-def file_ids(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "file_id" and isinstance(item, str):
-                yield item
-            else:
-                yield from file_ids(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from file_ids(item)
-
-
 @pytest.mark.parametrize("name", FILES)
 async def test_corpus_update(live: Live, name: str) -> None:
     body = FILES[name]
     payload = json.loads(body)
-    for file_id in file_ids(payload):
-        live.bot.add_file(f"bytes of {file_id}".encode(), file_id=file_id, path=f"f/{file_id}")
+    live.add_files(payload)
     inbox = await create_telegram_inbox(live.admin, live.telegram)
 
     response = await live.telegram.deliver(live.bot, body, live.running.url)

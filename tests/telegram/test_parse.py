@@ -17,7 +17,13 @@ from connectors.base import (
     PayloadError,
     ReachabilityChange,
 )
-from connectors.telegram.parse import ParseOptions, parse_body, parse_update
+from connectors.telegram.parse import (
+    ParseOptions,
+    chat_key,
+    parse_body,
+    parse_update,
+    split_chat_key,
+)
 from connectors.telegram.text import split_text, utf16_length
 from tests.telegram.conftest import person, private_message
 
@@ -296,3 +302,12 @@ def test_an_unbroken_run_is_cut_between_whole_characters(unit: str) -> None:
     for part in parts:
         assert utf16_length(part) <= 100
         assert len(part) % len(unit) == 0, part  # every cut falls between two units
+
+
+@pytest.mark.parametrize(
+    ("chat", "connection"), [("5230118842", None), ("-100123", None), ("5230118842", "b:c:1")]
+)
+def test_a_chat_key_names_the_chat_and_its_business_connection(
+    chat: str, connection: str | None
+) -> None:
+    assert split_chat_key(chat_key(chat, connection)) == (chat, connection)

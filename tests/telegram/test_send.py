@@ -19,6 +19,7 @@ from connectors.base import (
 )
 from connectors.telegram.config import TelegramConfig
 from connectors.telegram.connector import TelegramConnector, telegram_connector
+from connectors.telegram.text import split_text
 from tests.fakes.telegram import FakeBot, FakeTelegram
 from tests.servers import free_port
 from tests.telegram.conftest import TOKEN
@@ -102,3 +103,27 @@ async def test_what_failures_become(
     with pytest.raises(TransientSendError) as unreachable:
         await connector(http, closed).send(outbound("hi"))
     assert TOKEN not in unreachable.value.reason
+
+
+async def test_a_send_that_fails_midway_resumes_after_the_parts_telegram_took(
+    http: httpx.AsyncClient, telegram: FakeTelegram, bot: FakeBot
+) -> None:
+    text = "\n".join(f"بخش {n}: " + "کلمه " * 700 for n in range(1, 5))
+    parts = split_text(text)
+    assert len(parts) == 4
+    pdf = OutboundAttachment("invoice.pdf", "application/pdf", b"%PDF-1.7")
+    reply = outbound(text, pdf)
+    bot.fail_next("sendMessage", 502, "Bad Gateway", after=2)
+
+    with pytest.raises(TransientSendError):
+        await connector(http, telegram.url).send(reply)
+    first, second = bot.sent
+    assert reply.progress.parts == [f"{CHAT}:{first.message_id}", f"{CHAT}:{second.message_id}"]
+
+    result = await connector(http, telegram.url).send(reply)
+
+    assert [s.text for s in bot.sent[:4]] == parts  # each part once, in order
+    assert bot.sent[4].data == b"%PDF-1.7"
+    assert [s.reply_to_message_id for s in bot.sent] == [41, None, None, None, None]
+    assert result.external_id == f"{CHAT}:{first.message_id}"
+    assert len(reply.progress.parts) == 5

@@ -59,7 +59,13 @@ async def test_creating_an_inbox_checks_the_token_and_registers_the_webhook(
     assert bot.webhook_url == expected_url
     assert bot.webhook_secret == await stored_secret(running, inbox["id"])
     assert len(bot.webhook_secret or "") >= 32
-    assert bot.allowed_updates == ["message", "edited_message", "my_chat_member"]
+    assert bot.allowed_updates == [
+        "message",
+        "edited_message",
+        "my_chat_member",
+        "business_message",
+        "edited_business_message",
+    ]
     assert TOKEN not in str(inbox)
 
 
@@ -323,6 +329,50 @@ async def test_a_long_reply_is_split_without_breaking_characters(
     assert all("\u200d" not in (p[0], p[-1]) for p in parts)
     assert "".join(parts) == text
     assert [s.reply_to_message_id for s in bot.sent] == [1, None, None]
+
+
+@pytest.mark.parametrize(
+    ("code", "description", "permanent"),
+    [(502, "Bad Gateway", False), (400, "Bad Request: message is too long", True)],
+    ids=["retried-by-the-worker", "failed-then-retried-by-the-agent"],
+)
+async def test_a_long_reply_that_fails_midway_is_resumed_not_repeated(
+    running: Running,
+    admin: Api,
+    telegram: FakeTelegram,
+    bot: FakeBot,
+    code: int,
+    description: str,
+    permanent: bool,
+) -> None:
+    inbox = await create_telegram_inbox(admin, telegram)
+    await post(telegram, bot, running, update(**private_message(CHAT, 1, text="hi")))
+    (question,) = await inbound_messages(admin, inbox["id"])
+    conversation_id = question["conversation_id"]
+    text = "\n".join(f"بخش {n}: " + "کلمه " * 700 for n in range(1, 5))  # four messages
+    worker = DeliveryWorker(running.ctx)
+    bot.fail_next("sendMessage", code, description, after=2)  # the third part fails
+
+    sent = await reply(admin, conversation_id, text)
+    await drain(worker)
+    shown = await message(admin, conversation_id, sent["id"])
+    if permanent:
+        assert shown["delivery_status"] == "failed"
+        assert "too long" in str(shown["error"])
+        assert len(shown["metadata"]["parts_sent"]) == 2  # what the agent's retry skips
+        retried = await admin.post(f"/api/v1/messages/{sent['id']}/retry")
+        assert retried.status_code == 200, retried.text
+        await drain(worker)
+        shown = await message(admin, conversation_id, sent["id"])
+
+    assert shown["delivery_status"] == "sent"
+    parts = [s.text for s in bot.sent]
+    assert len(parts) == 4  # each part once
+    assert "".join(p or "" for p in parts) == text
+    assert [s.reply_to_message_id for s in bot.sent] == [1, None, None, None]
+    assert shown["external_id"] == f"{CHAT}:{bot.sent[0].message_id}"
+    assert "parts_sent" not in shown["metadata"]
+    assert bot.calls.count("sendMessage") == 5  # four parts and the one failed call
 
 
 async def test_a_blocked_customer_fails_with_a_clear_reason(
