@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,6 +18,8 @@ log = logging.getLogger(__name__)
 
 # Socket timeout for every command; an IDLE wait is bounded separately (and shorter).
 TIMEOUT_SECONDS = 60.0
+# RFC 2177: a client re-issues IDLE within 29 minutes, or the server may drop it.
+REIDLE_SECONDS = 20 * 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +40,11 @@ class Mailbox:
         self.config = config
         self.client: IMAPClient | None = None
         self.idle_supported = False
+        # A second connection that stays in IDLE (see `wait_after`), and since when.
+        self.watcher: IMAPClient | None = None
+        self.watching_since = 0.0
 
-    def open(self) -> Folder:
+    def _connect(self, *, readonly: bool) -> tuple[IMAPClient, dict[bytes, object]]:
         config = self.config
         client = IMAPClient(
             config.imap_host,
@@ -51,14 +57,20 @@ class Mailbox:
             if config.imap_tls == "starttls":
                 client.starttls(ssl.create_default_context())
             client.login(config.imap_username, config.imap_password)
-            info = client.select_folder(config.imap_folder)
-            self.idle_supported = client.has_capability("IDLE")
+            info = client.select_folder(config.imap_folder, readonly=readonly)
         except BaseException:
             _quietly_close(client)
             raise
+        return client, info
+
+    def open(self) -> Folder:
+        client, info = self._connect(readonly=False)
+        self.idle_supported = client.has_capability("IDLE")
         self.client = client
         uidnext = info.get(b"UIDNEXT")
-        return Folder(int(info[b"UIDVALIDITY"]), int(uidnext) if uidnext is not None else None)
+        validity = info[b"UIDVALIDITY"]
+        assert isinstance(validity, int)  # noqa: S101 - imapclient parses it as a number
+        return Folder(validity, int(uidnext) if isinstance(uidnext, int) else None)
 
     def _client(self) -> IMAPClient:
         if self.client is None:
@@ -66,8 +78,12 @@ class Mailbox:
         return self.client
 
     def uids_after(self, uid: int) -> list[int]:
+        client = self._client()
+        # Dovecot's SEARCH skips re-reading the folder when it read it seconds ago; NOOP
+        # always reads it, so mail that another connection saw arrive is found.
+        client.noop()
         # "N:*" always matches the highest UID, even below N: filter.
-        found = self._client().search(["UID", f"{uid + 1}:*"])
+        found = client.search(["UID", f"{uid + 1}:*"])
         return sorted(u for u in found if u > uid)
 
     def first_uid(self, criteria: list[str | date]) -> int | None:
@@ -103,20 +119,53 @@ class Mailbox:
         return Fetched(uid, header + text, full_size)
 
     def wait_after(self, uid: int, seconds: float) -> list[int]:
-        """The UIDs after `uid`, waiting up to `seconds` in IDLE when there are none yet.
+        """The UIDs after `uid`, waiting up to `seconds` for new mail when there are none yet.
 
-        The search and the IDLE go out back to back: Dovecot announces only mail that
-        arrives while it idles, so any gap between them is mail noticed one wait late."""
+        A server announces in IDLE only mail that arrives after the IDLE began (Dovecot
+        does not even look at mail that came a moment before), so a connection that
+        searches, then idles, misses whatever arrives in between until its next search.
+        The wait is on a second connection that is already idling before the search:
+        whatever arrives after the search, it announces."""
+        watcher = self._watching()
         found = self.uids_after(uid)
         if found:
             return found
-        client = self._client()
-        client.idle()
-        try:
-            client.idle_check(timeout=seconds)
-        finally:
-            client.idle_done()  # raises if the connection dropped meanwhile
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            started = time.monotonic()
+            responses = watcher.idle_check(timeout=remaining)
+            if any(_is_exists(r) for r in responses):
+                break
+            if not responses and time.monotonic() - started < remaining * 0.9:
+                # Readable, yet nothing to read: the server closed the connection.
+                self._stop_watching()
+                raise ConnectionError("the IMAP connection waiting for new mail was closed")
         return self.uids_after(uid)
+
+    def _watching(self) -> IMAPClient:
+        """The idling connection, with what it announced so far read and dropped: the
+        search that follows covers it."""
+        watcher = self.watcher
+        if watcher is not None and time.monotonic() - self.watching_since < REIDLE_SECONDS:
+            watcher.idle_check(timeout=0)
+            return watcher
+        if watcher is not None:
+            try:
+                watcher.idle_done()
+            except BaseException:
+                self._stop_watching()
+                raise
+        else:
+            watcher, _ = self._connect(readonly=True)
+            self.watcher = watcher
+        watcher.idle()
+        self.watching_since = time.monotonic()
+        return watcher
+
+    def _stop_watching(self) -> None:
+        watcher, self.watcher = self.watcher, None
+        if watcher is not None:
+            _quietly_close(watcher)
 
     def noop(self) -> None:
         self._client().noop()
@@ -135,15 +184,21 @@ class Mailbox:
             client.uid_expunge(uids)
 
     def close(self) -> None:
+        self._stop_watching()
         client, self.client = self.client, None
         if client is not None:
             _quietly_close(client, logout=True)
 
     def abort(self) -> None:
-        """Cut the connection from another thread (unblocks a waiting IDLE)."""
-        client = self.client
-        if client is not None:
-            _quietly_close(client)
+        """Cut the connections from another thread (unblocks a waiting IDLE)."""
+        for client in (self.watcher, self.client):
+            if client is not None:
+                _quietly_close(client)
+
+
+def _is_exists(response: object) -> bool:
+    """Whether an IDLE response announces new mail (`* 12 EXISTS`)."""
+    return isinstance(response, tuple) and len(response) > 1 and response[1] == b"EXISTS"
 
 
 def _quietly_close(client: IMAPClient, *, logout: bool = False) -> None:

@@ -16,7 +16,7 @@ import mimetypes
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
@@ -34,13 +34,16 @@ from connectors.email.text import html_to_text, split_reply
 # Our own Message-IDs start with this, so a copy of our reply coming back in (a Bcc, a
 # forwarding rule) is recognised and never answered.
 OWN_ID_PREFIX = "panjereh."
-UNKNOWN_SENDER = "unknown-sender@invalid"
+# A message without a sender address is its own unknown sender (`unknown-sender.<digest>
+# @invalid`): one shared address would make every such stranger one contact.
+UNKNOWN_SENDER_PREFIX = "unknown-sender."
 
 _MAX_HEADER_FIELD = 16 * 1024  # longer header fields are cut before parsing (hostile input)
 _MAX_TEXT = 512 * 1024  # characters of body text kept in the message (the raw keeps it all)
 _MAX_REFERENCES = 50
 _MAX_WARNINGS = 20
 _DETECT_SAMPLE = 64 * 1024
+_FUTURE_SLACK = timedelta(days=1)  # a Date further ahead than this is a wrong clock, not news
 _SUBJECT_NUMBER = re.compile(r"\[#(\d{1,12})\]")
 _MSGID = re.compile(r"<([^<>\s]+)>")
 
@@ -69,6 +72,7 @@ _CHARSET_ALIASES = {
     "unicode-1-1-utf-7": "utf-7",
     "iso-2022-jp": "iso2022_jp_2",
     "utf8": "utf-8",
+    "utf8mb4": "utf-8",  # MySQL's name for UTF-8, leaking out of web forms
 }
 
 _AUTO_SUBJECT = re.compile(
@@ -78,7 +82,22 @@ _AUTO_SUBJECT = re.compile(
     r"mail delivery (failed|failure|subsystem)|returned mail|پاسخ خودکار)",
     re.IGNORECASE,
 )
-_EXTENSIONS = {"image/jpg": ".jpg", "image/pjpeg": ".jpg", "text/rfc822-headers": ".txt"}
+_EXTENSIONS = {
+    "image/jpg": ".jpg",
+    "image/pjpeg": ".jpg",
+    "text/rfc822-headers": ".txt",
+    "message/delivery-status": ".txt",
+    "message/global-delivery-status": ".txt",
+}
+_ENCRYPTED = frozenset(
+    {"application/pkcs7-mime", "application/x-pkcs7-mime", "multipart/encrypted"}
+)
+# "begin 644 name" … "end": uuencoded files pasted into a text body by old mail software.
+_UUENCODED = re.compile(
+    r"^begin [0-7]{3,4} (?P<name>[^\n]+)\n(?P<data>(?:[^\n]*\n){1,200000}?)end[ \t]*$",
+    re.MULTILINE,
+)
+_BOUNDARY_LINE = re.compile(r"^--(\S{1,70}?)(--)?[ \t]*\r?$", re.MULTILINE)
 _BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon)@", re.IGNORECASE)
 
 
@@ -117,17 +136,34 @@ class ParseOptions:
     # limit): its attachments are listed, not stored.
     full_size: int | None = None
     max_message_bytes: int | None = None
+    # A forwarded message is summarised (sender, subject, text) for the agent; the messages
+    # forwarded inside it are not, so a hostile chain of forwards costs two parses, not n².
+    summarize_forwards: bool = True
 
 
 @dataclass
 class _State:
     options: ParseOptions
+    raw: bytes = b""
     warnings: list[str] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)  # charsets declared anywhere in the mail
+    guessed: str | None = None  # the whole message's undeclared charset, once detected
 
     def warn(self, text: str) -> None:
         if text not in self.warnings and len(self.warnings) < _MAX_WARNINGS:
             self.warnings.append(text)
+
+    def message_charset(self) -> str | None:
+        """One guess for all the undeclared 8-bit text of the message. A subject or a name
+        alone is too short to detect (KOI8-R words read as Big5); with the rest of the
+        message's 8-bit lines, all written by one program, the guess holds."""
+        if self.guessed is None:
+            lines = self.raw[: 16 * _DETECT_SAMPLE].splitlines()
+            sample = b"\n".join(line for line in lines if not line.isascii())[:_DETECT_SAMPLE]
+            best = from_bytes(sample).best() if sample else None
+            usable = best is not None and not best.encoding.startswith(("utf_16", "utf_32"))
+            self.guessed = best.encoding if best is not None and usable else ""
+        return self.guessed or None
 
 
 def message_ids(value: str | None) -> list[str]:
@@ -151,18 +187,28 @@ def raw_id(raw: bytes) -> str:
 
 
 def parse_email(raw: bytes, options: ParseOptions | None = None) -> InboundMessage:
-    state = _State(options or ParseOptions())
+    state = _State(options or ParseOptions(), raw)
     try:
         return _parse(raw, state)
     except Exception as exc:
         state.warn(f"the message could not be parsed ({type(exc).__name__}: {exc})")
+    try:
+        # Its structure is beyond the parser (a thousand nested parts): the headers still
+        # say who wrote it and when, and the body is shown as written.
+        return _parse(raw, state, structure=False)
+    except Exception as exc:
+        state.warn(f"its headers could not be read either ({type(exc).__name__}: {exc})")
         return _unreadable(raw, state)
+
+
+def unknown_sender(raw: bytes) -> str:
+    return f"{UNKNOWN_SENDER_PREFIX}{hashlib.sha256(raw).hexdigest()[:16]}@invalid"
 
 
 def _unreadable(raw: bytes, state: _State) -> InboundMessage:
     return InboundMessage(
         external_id=raw_id(raw),
-        sender=Party(Address(AddressKind.email, UNKNOWN_SENDER)),
+        sender=Party(Address(AddressKind.email, unknown_sender(raw))),
         sent_at=datetime.now(UTC),
         text=raw[:_MAX_TEXT].decode("utf-8", "replace"),
         thread_key=raw_id(raw),
@@ -201,7 +247,7 @@ def _cap_header_fields(raw: bytes, state: _State) -> bytes:
     return b"".join(kept) + (b"" if end == -1 else raw[end:])
 
 
-def _parse(raw: bytes, state: _State) -> InboundMessage:
+def _parse(raw: bytes, state: _State, *, structure: bool = True) -> InboundMessage:
     if state.options.full_size is not None:
         state.warn(
             f"the message is {state.options.full_size} bytes, over the "
@@ -209,12 +255,12 @@ def _parse(raw: bytes, state: _State) -> InboundMessage:
             "its text are kept, its attachments only listed"
         )
     source = _cap_header_fields(raw, state)
-    msg = BytesParser(policy=READING).parsebytes(source)
+    msg = BytesParser(policy=READING).parsebytes(source, headersonly=not structure)
     assert isinstance(msg, EmailMessage)  # noqa: S101 - an EmailPolicy builds EmailMessage
     _collect_hints(msg, state)
     _collect_defects(msg, state)
 
-    sender = _sender(msg, state)
+    sender = _sender(msg, state, raw)
     own_id = _first_id(msg, "Message-ID", state)
     external_id = own_id or raw_id(raw)
     in_reply_to = next(iter(message_ids(_header(msg, "In-Reply-To", state))), None)
@@ -225,7 +271,10 @@ def _parse(raw: bytes, state: _State) -> InboundMessage:
     subject = " ".join(subject.split())[:1000] if subject else None
 
     body = _Body(state)
-    body.read(msg)
+    if structure:
+        body.read(msg)
+    else:
+        body.texts.append(body.text_of(msg))
     text = body.text
     if not text.strip() and body.html:
         text = html_to_text(body.html)
@@ -327,6 +376,15 @@ def decode_bytes(data: bytes, declared: str | None, state: _State) -> str:
     if bad <= 1 or bad * 10 <= sum(1 for b in data[:_DETECT_SAMPLE] if b > 0x7F):
         state.warn(f"text not valid in charset {declared or 'utf-8'!r}; bad bytes replaced")
         return _lines(lenient)
+    guessed = state.message_charset()
+    if guessed is not None:
+        try:
+            text = data.decode(guessed)
+        except UnicodeDecodeError:
+            pass
+        else:
+            state.warn(f"text not valid in charset {declared or 'utf-8'!r}; read as {guessed}")
+            return _lines(text)
     # Detection looks at a bounded sample: hostile input costs no more than a normal mail.
     guess = from_bytes(data[:_DETECT_SAMPLE]).best()
     # (Mail text is never UTF-16/32 without saying so; a detector guessing it is wrong.)
@@ -390,9 +448,10 @@ def _addresses(value: str | None) -> list[tuple[str, str]]:
     return [(name, addr) for name, addr in getaddresses([value]) if "@" in addr]
 
 
-def _sender(msg: EmailMessage, state: _State) -> Party:
+def _sender(msg: EmailMessage, state: _State, raw: bytes) -> Party:
+    written = _header(msg, "From", state)
     for name in ("From", "Sender", "Reply-To", "Return-Path"):
-        found = _addresses(_header(msg, name, state))
+        found = _addresses(written if name == "From" else _header(msg, name, state))
         if not found:
             continue
         display, addr = found[0]
@@ -403,9 +462,21 @@ def _sender(msg: EmailMessage, state: _State) -> Party:
             value = addr.strip().lower()
         if name != "From":
             state.warn(f"no usable From header; the sender is taken from {name}")
-        return Party(Address(AddressKind.email, value), display.strip() or None)
-    state.warn("no sender address in the message")
-    return Party(Address(AddressKind.email, UNKNOWN_SENDER))
+        elif len(found) > 1:
+            others = ", ".join(a for _, a in found[1:4])
+            state.warn(f"From names {len(found)} people; replies go to {addr}, not {others}")
+        return Party(Address(AddressKind.email, value), display.strip() or _name_only(written))
+    state.warn("no sender address in the message; replies cannot be sent")
+    return Party(Address(AddressKind.email, unknown_sender(raw)), _name_only(written))
+
+
+def _name_only(written: str | None) -> str | None:
+    """The sender's name from a From header that holds only a name ("Maryam Ahmadi"), not
+    an address or a group ("undisclosed-recipients:;")."""
+    name = " ".join((written or "").split()).strip("\"' ")
+    if not name or any(c in name for c in "@<>:;,"):
+        return None
+    return name[:200]
 
 
 def _first_id(msg: EmailMessage, name: str, state: _State) -> str | None:
@@ -415,16 +486,22 @@ def _first_id(msg: EmailMessage, name: str, state: _State) -> str | None:
 
 def _date(msg: EmailMessage, state: _State) -> datetime:
     value = _raw_header(msg, "Date")
-    if value:
-        try:
-            sent = parsedate_to_datetime(" ".join(value.split()))
-        except (TypeError, ValueError, IndexError):
-            state.warn(f"unreadable Date {value.strip()[:80]!r}; the time of arrival is used")
-        else:
-            if sent.tzinfo is None:
-                sent = sent.replace(tzinfo=UTC)
-            return sent.astimezone(UTC)
-    return datetime.now(UTC)
+    now = datetime.now(UTC)
+    if not value:
+        return now
+    try:
+        sent = parsedate_to_datetime(" ".join(value.split()))
+        if sent.tzinfo is None:
+            sent = sent.replace(tzinfo=UTC)
+        # (A date at the calendar's edge overflows when moved to UTC.)
+        sent = sent.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        state.warn(f"unreadable Date {value.strip()[:80]!r}; the time of arrival is used")
+        return now
+    if sent > now + _FUTURE_SLACK:
+        state.warn(f"Date {value.strip()[:80]!r} is in the future; the time of arrival is used")
+        return now
+    return sent
 
 
 def _auto_reason(msg: EmailMessage, sender: str, state: _State) -> str | None:
@@ -515,18 +592,51 @@ class _Body:
         disposition = (part.get_content_disposition() or "").lower()
         filename = self._filename(part)
         is_body = disposition != "attachment" and not filename
+        if ctype in _ENCRYPTED or part.get_param("smime-type") == "enveloped-data":
+            self.state.warn("the message is encrypted: only its encrypted file is kept")
         if ctype == "text/plain" and is_body:
-            self.texts.append(self._text(part))
+            self.texts.append(self._without_uuencoded(self.text_of(part)))
         elif ctype == "text/html" and is_body and self.html is None:
-            self.html = self._text(part)
+            self.html = self.text_of(part)
         elif part.get_content_maintype() == "multipart":
-            # A multipart part the parser could not split (a bad boundary): show it as text.
-            self.state.warn(f"{ctype} part without usable boundaries; shown as text")
-            self.texts.append(self._text(part))
+            self._unsplit(part)
         elif part.get_content_maintype() == "message":
             self._enclosed(part, filename)
         else:
             self._attach(part, filename, self._payload(part))
+
+    def _unsplit(self, part: Message) -> None:
+        """A multipart part the parser could not split. Without a boundary parameter, the
+        body's first delimiter line names it: parsed again with it. Otherwise (or if that
+        fails too) the part is shown as text, so nothing written is hidden."""
+        ctype = part.get_content_type()
+        payload = part.get_payload()
+        found = _BOUNDARY_LINE.search(payload) if isinstance(payload, str) else None
+        if found and part.get_boundary() is None:
+            part.set_param("boundary", found.group(1))
+            again = BytesParser(policy=READING).parsebytes(_as_bytes(part))
+            if isinstance(again.get_payload(), list):
+                self.state.warn(f"{ctype} part without a boundary parameter; boundary guessed")
+                self.read(again)
+                return
+        self.state.warn(f"{ctype} part without usable boundaries; shown as text")
+        self.texts.append(self.text_of(part))
+
+    def _without_uuencoded(self, text: str) -> str:
+        """The text with its uuencoded files ("begin 644 name" … "end") made attachments."""
+        kept: list[str] = []
+        end = 0
+        for block in _UUENCODED.finditer(text):
+            data = _uudecode(block.group("data"))
+            if data is None:
+                continue
+            name = _safe_filename(block.group("name").strip()) or None
+            ctype = mimetypes.guess_type(name or "")[0] or "application/octet-stream"
+            self._attach_data(ctype, name, data, None)
+            self.state.warn(f"uuencoded file {name or ''!r} in the text; made an attachment")
+            kept.append(text[end : block.start()])
+            end = block.end()
+        return "".join([*kept, text[end:]]) if kept else text
 
     def _payload(self, part: Message) -> bytes:
         if str(part.get("Content-Transfer-Encoding", "")).strip().lower() == "base64":
@@ -539,7 +649,7 @@ class _Body:
         payload = part.get_payload()
         return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
 
-    def _text(self, part: Message) -> str:
+    def text_of(self, part: Message) -> str:
         charset = part.get_param("charset")
         return decode_bytes(
             self._payload(part), charset if isinstance(charset, str) else None, self.state
@@ -565,9 +675,10 @@ class _Body:
         inner = payload[0] if isinstance(payload, list) and payload else None
         if part.get_content_subtype() in {"rfc822", "global"} and isinstance(inner, Message):
             data = _as_bytes(inner)
-            self.forwarded.append(self._summary(data))
-            name = filename or _safe_filename(str(self.forwarded[-1].get("subject") or ""))
-            self._attach(part, f"{name or 'forwarded message'}.eml", data)
+            if self.state.options.summarize_forwards:
+                self.forwarded.append(self._summary(data))
+                filename = filename or _safe_filename(self.forwarded[-1].get("subject") or "")
+            self._attach(part, f"{filename or 'forwarded message'}.eml", data)
         elif isinstance(payload, list):
             data = b"\n".join(_as_bytes(p) for p in payload if isinstance(p, Message))
             self._attach(part, filename, data)
@@ -575,7 +686,7 @@ class _Body:
             self._attach(part, filename, self._payload(part))
 
     def _summary(self, data: bytes) -> dict[str, str]:
-        inner = parse_email(data, ParseOptions(max_attachment_bytes=0))
+        inner = parse_email(data, ParseOptions(max_attachment_bytes=0, summarize_forwards=False))
         summary = {"from": inner.sender.address.value, "text": inner.text[:20_000]}
         if inner.subject:
             summary["subject"] = inner.subject
@@ -583,12 +694,14 @@ class _Body:
         return summary
 
     def _attach(self, part: Message, filename: str | None, data: bytes) -> None:
-        ctype = part.get_content_type()
+        content_id = part.get("Content-ID")
+        cid = str(content_id).strip().strip("<>") or None if content_id else None
+        self._attach_data(part.get_content_type(), filename, data, cid)
+
+    def _attach_data(self, ctype: str, filename: str | None, data: bytes, cid: str | None) -> None:
         if not filename:
             ext = mimetypes.guess_extension(ctype) or _EXTENSIONS.get(ctype, ".bin")
             filename = f"attachment-{len(self.attachments) + 1}{ext}"
-        content_id = part.get("Content-ID")
-        cid = str(content_id).strip().strip("<>") or None if content_id else None
         options = self.state.options
         note = None
         kept: bytes | None = data
@@ -612,6 +725,25 @@ class _Body:
                 note=note,
             )
         )
+
+
+def _uudecode(data: str) -> bytes | None:
+    """A uuencoded block's bytes, read as leniently as the `uu` module did (encoders that
+    pad lines wrongly); None when it is not uuencoding after all."""
+    out = bytearray()
+    for line in data.splitlines():
+        if not line.strip() or line.strip() == "`":
+            continue
+        raw = line.encode("latin-1", "replace")
+        try:
+            out += binascii.a2b_uu(raw)
+        except binascii.Error:
+            length = (((raw[0] - 32) & 63) * 4 + 5) // 3
+            try:
+                out += binascii.a2b_uu(raw[:length])
+            except binascii.Error:
+                return None
+    return bytes(out)
 
 
 def _as_bytes(msg: Message) -> bytes:
