@@ -93,6 +93,6 @@ async def stalled_socket(base_url: str, token: str) -> ClientConnection:
     sock.setblocking(False)
     await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
     url = f"ws://{host}:{port}/ws/agent?{urlencode({'token': token})}"
-    ws = await connect(url, sock=sock, max_queue=1)
+    ws = await connect(url, sock=sock, max_queue=1, compression=None)  # every byte on the wire
     ws.transport.pause_reading()
     return ws
