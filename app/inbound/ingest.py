@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, null, or_, select
+from sqlalchemy import and_, bindparam, func, insert, null, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.agents.models import Agent
 from app.contacts.models import Contact, ContactIdentity
@@ -484,9 +485,7 @@ async def ingest_many(
             session.add(conversation)
         elif conversation.status != Status.open:
             reopened = True
-            conversation.status = Status.open
-            conversation.snoozed_until = None
-            conversation.resolved_at = None
+            _change(conversation, status=Status.open, snoozed_until=None, resolved_at=None)
         if msg.thread_key is not None:
             by_thread[(inbox.id, msg.thread_key)] = conversation
         else:
@@ -513,7 +512,7 @@ async def ingest_many(
                 "in_reply_to": msg.in_reply_to,
                 "is_auto": msg.is_auto,
                 "raw": item.raw,
-                "meta": dict(msg.metadata),
+                "metadata": dict(msg.metadata),
                 "sent_at": msg.sent_at,
                 "created_at": now,
                 "updated_at": now,
@@ -521,15 +520,18 @@ async def ingest_many(
             }
         )
         conversation = item.conversation
-        conversation.last_message_at = now
-        conversation.last_activity_at = now
-        conversation.last_message_preview = preview(msg.text or msg.subject or "") or None
-        conversation.unread_count = (conversation.unread_count or 0) + 1
-        if not msg.is_auto and conversation.waiting_since is None:
-            conversation.waiting_since = now
-        conversation.updated_at = now
-    # Messages go in as one multi-row INSERT (no ORM unit of work: this is the hot path);
-    # the conversations' new counters follow with the next flush.
+        _change(
+            conversation,
+            last_message_at=now,
+            last_activity_at=now,
+            last_message_preview=preview(msg.text or msg.subject or "") or None,
+            unread_count=(conversation.unread_count or 0) + 1,
+            waiting_since=conversation.waiting_since or (None if msg.is_auto else now),
+            updated_at=now,
+        )
+    # Messages go in as one multi-row INSERT, and the conversations' new state as one
+    # UPDATE (no ORM unit of work: this is the hot path).
+    await _save_changes(session, {item.conversation.id: item.conversation for item in pending})
     ids: list[int] = []
     if rows:
         # Matched by (inbox, external id), unique in a batch: RETURNING order is not
@@ -541,12 +543,10 @@ async def ingest_many(
                 insert(messages).returning(
                     messages.c.id, messages.c.inbox_id, messages.c.external_id
                 ),
-                # The table's column is `metadata` (a name the ORM class cannot use).
-                [{"metadata" if k == "meta" else k: v for k, v in row.items()} for row in rows],
+                rows,
             )
         }
         ids = [inserted[(row["inbox_id"], row["external_id"])] for row in rows]
-        await session.flush()
     stored_now = [
         _Stored(
             item,
@@ -571,6 +571,39 @@ async def ingest_many(
                 new_conversation=first.pending.opened and not duplicate,
             )
     return [r for r in results if r is not None]
+
+
+# What ingest changes on a conversation, written by `_save_changes`.
+_CHANGED = (
+    "status",
+    "snoozed_until",
+    "resolved_at",
+    "last_message_at",
+    "last_activity_at",
+    "last_message_preview",
+    "unread_count",
+    "waiting_since",
+    "updated_at",
+)
+
+
+def _change(conversation: Conversation, **values: Any) -> None:
+    """Set attributes as if already saved: the ORM's flush would write each conversation in
+    its own UPDATE; `_save_changes` writes the whole batch in one."""
+    for key, value in values.items():
+        set_committed_value(conversation, key, value)
+
+
+async def _save_changes(session: AsyncSession, changed: dict[int, Conversation]) -> None:
+    if not changed:
+        return
+    conversations = table(Conversation)
+    await session.execute(
+        update(conversations)
+        .where(conversations.c.id == bindparam("_id"))
+        .values({name: bindparam(name) for name in _CHANGED}),
+        [{"_id": c.id, **{name: getattr(c, name) for name in _CHANGED}} for c in changed.values()],
+    )
 
 
 def _refs(msg: InboundMessage) -> list[str]:

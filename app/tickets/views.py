@@ -125,7 +125,6 @@ _MESSAGE_FIELDS = (
     "attempts",
     "created_at",
     "sent_at",
-    "meta",
 )
 
 
@@ -136,7 +135,7 @@ def message_out(
     sender_name: str | None = None,
 ) -> MessageOut:
     return message_row_out(
-        {name: getattr(msg, name) for name in _MESSAGE_FIELDS},
+        {name: getattr(msg, name) for name in _MESSAGE_FIELDS} | {"metadata": msg.meta},
         attachments=attachments,
         sender_name=sender_name,
     )
@@ -148,8 +147,8 @@ def message_row_out(
     attachments: Sequence[Attachment] = (),
     sender_name: str | None = None,
 ) -> MessageOut:
-    """The view of a message given as its column values (ingest inserts rows, not objects);
-    absent columns take their defaults."""
+    """The view of a message given as its column values, by the table's column names
+    (ingest inserts rows, not objects); absent columns take their defaults."""
     agent_id, contact_id = row.get("sender_agent_id"), row.get("sender_contact_id")
     if agent_id is not None:
         sender: Ref | None = Ref(id=agent_id, name=sender_name)
@@ -177,7 +176,7 @@ def message_row_out(
         attempts=row.get("attempts") or 0,
         created_at=row["created_at"],
         sent_at=row.get("sent_at"),
-        metadata=dict(row.get("meta") or {}),
+        metadata=dict(row.get("metadata") or {}),
     )
 
 
