@@ -20,6 +20,7 @@ from connectors.base import (
     PayloadError,
     ReachabilityChange,
 )
+from connectors.geo import map_link
 from connectors.sms.errors import error_reason, opt_out_reason
 from connectors.sms.senders import Sender, channel_of, parse_sender
 
@@ -115,10 +116,6 @@ def _float(value: str | None) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _map_link(lat: float, lon: float) -> str:
-    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=16/{lat}/{lon}"
-
-
 def _location(form: Mapping[str, str], facts: dict[str, object]) -> str | None:
     """A WhatsApp location pin (it has no Body), in words and a map link as Telegram's are."""
     lat, lon = _float(form.get("Latitude")), _float(form.get("Longitude"))
@@ -127,7 +124,7 @@ def _location(form: Mapping[str, str], facts: dict[str, object]) -> str | None:
     place = {k: v for k in ("Label", "Address") if (v := form.get(k, "").strip())}
     point = {"latitude": lat, "longitude": lon}
     facts["location"] = point | {k.lower(): v for k, v in place.items()}
-    lines = [f"Location: {lat}, {lon}", ", ".join(place.values()), _map_link(lat, lon)]
+    lines = [f"Location: {lat}, {lon}", ", ".join(place.values()), map_link(lat, lon)]
     return "\n".join(line for line in lines if line)
 
 

@@ -42,6 +42,7 @@ from connectors.base import (
     PayloadError,
     ReachabilityChange,
 )
+from connectors.geo import map_link
 
 log = logging.getLogger(__name__)
 
@@ -616,17 +617,13 @@ def _coordinates(location: Mapping[str, Any]) -> tuple[float, float] | None:
     return None
 
 
-def _map_link(lat: float, lon: float) -> str:
-    return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=16/{lat}/{lon}"
-
-
 def _describe_location(
     msg: Mapping[str, Any], location: Mapping[str, Any], content: _Content
 ) -> None:
     if "venue" in msg or (point := _coordinates(location)) is None:
         return  # a venue carries its location and says more
     content.facts["location"] = {"latitude": point[0], "longitude": point[1]}
-    content.describe(f"Location: {point[0]}, {point[1]}\n{_map_link(*point)}")
+    content.describe(f"Location: {point[0]}, {point[1]}\n{map_link(*point)}")
 
 
 def _describe_venue(msg: Mapping[str, Any], venue: Mapping[str, Any], content: _Content) -> None:
@@ -635,7 +632,7 @@ def _describe_venue(msg: Mapping[str, Any], venue: Mapping[str, Any], content: _
     title, address = _str(venue, "title") or "", _str(venue, "address") or ""
     lines = [f"Venue: {', '.join(p for p in (title, address) if p)}"]
     if point is not None:
-        lines.append(_map_link(*point))
+        lines.append(map_link(*point))
     content.describe("\n".join(lines))
     content.facts["venue"] = {
         "title": title,

@@ -95,6 +95,16 @@ async def test_a_request_reaches_the_queue_as_the_same_contact_as_their_sms(
     assert {c["channel"] for c in contact["conversations"]} == {"api", "callback"}
 
 
+def assert_read_as(response: Any, expected: str | None) -> None:
+    """The request was taken with the number read as `expected`, or refused (None)."""
+    if expected is None:
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "invalid_phone"
+    else:
+        assert response.status_code == 201, response.text
+        assert response.json()["phone_e164"] == expected
+
+
 @pytest.mark.parametrize(
     ("phone", "expected"),
     [
@@ -110,12 +120,7 @@ async def test_phone_numbers_are_normalized_or_refused(
 ) -> None:
     inbox = await create_callback_inbox(admin)
     response = await ask(running, inbox["public_token"], phone=phone)
-    if expected is None:
-        assert response.status_code == 422, response.text
-        assert response.json()["code"] == "invalid_phone"
-    else:
-        assert response.status_code == 201, response.text
-        assert response.json()["phone_e164"] == expected
+    assert_read_as(response, expected)
 
 
 @pytest.mark.parametrize(
@@ -131,12 +136,7 @@ async def test_without_a_region_a_local_number_is_read_in_the_visitors_country(
 ) -> None:
     inbox = await create_callback_inbox(admin, default_region=None, timezone="UTC")
     response = await ask(running, inbox["public_token"], phone="0912 123 4567", timezone=timezone)
-    if expected is None:
-        assert response.status_code == 422, response.text
-        assert response.json()["code"] == "invalid_phone"
-    else:
-        assert response.status_code == 201, response.text
-        assert response.json()["phone_e164"] == expected
+    assert_read_as(response, expected)
 
 
 @pytest.mark.parametrize(
