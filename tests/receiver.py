@@ -42,6 +42,6 @@ async def receiving() -> AsyncIterator[Receiver]:
     receiver = Receiver()
     port = free_port()
     receiver.url = f"http://127.0.0.1:{port}/hook"
-    app = Starlette(routes=[Route("/hook", receiver._handle, methods=["POST"])])
+    app = Starlette(routes=[Route("/hook", receiver._handle, methods=["GET", "POST"])])
     async with serving(app, port):
         yield receiver

@@ -24,6 +24,8 @@ class AttachmentOut(BaseModel):
     stored: bool
     note: str | None
     url: str | None
+    # An inline e-mail image's Content-ID (without <>): the HTML shows it as `cid:<this>`.
+    content_id: str | None = None
 
 
 class MessageOut(BaseModel):

@@ -104,6 +104,7 @@ def attachment_out(att: Attachment) -> AttachmentOut:
         stored=att.sha256 is not None,
         note=att.note,
         url=f"/api/v1/attachments/{att.id}" if att.sha256 else None,
+        content_id=att.content_id,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from app.callbacks.models import CallbackRequest, CallbackStatus
 from app.db import utcnow
 from app.inbound.ingest import InboxRef
 from app.tickets.models import Message
-from connectors.base import Address, AddressKind, InboundMessage, Party
+from connectors.base import Address, AddressKind, Attachment, InboundMessage, Party
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, Running, create_agent
 from tests.console.conftest import (
     ARTIFACTS,
@@ -25,6 +26,7 @@ from tests.console.conftest import (
     row,
     view_button,
 )
+from tests.receiver import receiving
 
 
 async def test_sign_in_and_out(browser: Browser, console_server: Running) -> None:
@@ -278,6 +280,46 @@ async def test_email_html_is_sanitized_and_sandboxed(
     await expect(console.get_by_test_id("thread")).to_contain_text("Invoice question")
     await console.get_by_role("button", name="Show quoted text").click()
     await expect(console.get_by_test_id("thread")).to_contain_text("the old thread")
+
+
+# A 1×1 PNG.
+PIXEL = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
+
+
+async def test_inline_images_show_and_remote_ones_never_load(
+    shop: Channel, console: Page, console_server: Running
+) -> None:
+    """A screenshot pasted into an e-mail (`cid:`) shows from its attachment; a remote image
+    (a tracking pixel) is never fetched, so opening a message tells the sender nothing."""
+    async with receiving() as tracker:
+        html = (
+            '<p>Here is the error:</p><img src="cid:shot@mail.example" alt="screenshot">'
+            f'<img src="{tracker.url}?opened=1" alt="pixel">'
+        )
+        await console_server.ctx.inbound.submit(
+            InboxRef(shop.inbox_id, shop.kind),
+            InboundMessage(
+                external_id="inline-1",
+                sender=Party(Address(AddressKind.api, "inline-1"), name="Ilya Inline"),
+                sent_at=utcnow(),
+                text="Here is the error:",
+                html=html,
+                attachments=(
+                    Attachment(
+                        "screenshot.png", "image/png", PIXEL, content_id="shot@mail.example"
+                    ),
+                ),
+            ),
+        )
+        await open_inbox_view(console, shop)
+        await row(console, "Ilya Inline").click()
+        shot = console.frame_locator("iframe.email-frame").locator('img[alt="screenshot"]')
+        await expect(shot).to_have_attribute("src", re.compile(r"^blob:"))
+        await expect(shot).to_have_js_property("naturalWidth", 1)
+        await asyncio.sleep(0.5)
+        assert tracker.received == []
 
 
 async def test_callback_queue(

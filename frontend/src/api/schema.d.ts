@@ -791,6 +791,8 @@ export interface components {
         };
         /** AttachmentOut */
         AttachmentOut: {
+            /** Content Id */
+            content_id?: string | null;
             /** Content Type */
             content_type: string;
             /** Filename */

@@ -304,7 +304,13 @@ function MessageItem({ m }: { m: Message }): ReactElement {
           {m.subject}
         </p>
       )}
-      {m.body_html ? <EmailFrame html={m.body_html} /> : <div className="body" dir="auto">{m.body_text}</div>}
+      {m.body_html ? (
+        <EmailFrame html={m.body_html} attachments={m.attachments} />
+      ) : (
+        <div className="body" dir="auto">
+          {m.body_text}
+        </div>
+      )}
       {quoted && (
         <div className="quoted">
           <button type="button" className="link" aria-expanded={showQuoted} onClick={() => setShowQuoted(!showQuoted)}>
@@ -374,9 +380,47 @@ export function emailDocument(html: string): string {
   );
 }
 
-function EmailFrame({ html }: { html: string }): ReactElement {
+/** The HTML with its inline images (`cid:` sources) pointing at their attachments' blob
+ * URLs (the frame allows blob: images and nothing remote, so no tracking pixel loads). */
+function withInlineImages(html: string, urls: Map<string, string>): string {
+  if (urls.size === 0) return html;
+  const doc = new DOMParser().parseFromString(html, "text/html"); // inert: nothing runs
+  for (const img of Array.from(doc.querySelectorAll<HTMLImageElement>('img[src^="cid:"]'))) {
+    const url = urls.get((img.getAttribute("src") ?? "").slice(4).replace(/^<|>$/g, ""));
+    if (url) img.setAttribute("src", url);
+  }
+  return doc.body.innerHTML;
+}
+
+/** Blob URLs of the message's stored inline images, by Content-ID, once fetched. */
+function useInlineImages(html: string, attachments: Attachment[]): Map<string, string> {
+  const [urls, setUrls] = useState<Map<string, string>>(new Map());
+  const inline = attachments.filter((a) => a.stored && a.content_id && html.includes(`cid:${a.content_id}`));
+  const key = inline.map((a) => a.id).join(",");
+  useEffect(() => {
+    if (!key) return;
+    let live = true;
+    let made: (readonly [string, string])[] = [];
+    void Promise.all(
+      inline.map(async (a) => [a.content_id ?? "", await attachmentUrl(a.id).catch(() => "")] as const),
+    ).then((pairs) => {
+      made = pairs.filter(([, url]) => url !== "");
+      if (live) setUrls(new Map(made));
+      else made.forEach(([, url]) => URL.revokeObjectURL(url));
+    });
+    return () => {
+      live = false;
+      made.forEach(([, url]) => URL.revokeObjectURL(url));
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- `key` names the attachments
+  }, [key]);
+  return urls;
+}
+
+function EmailFrame({ html, attachments }: { html: string; attachments: Attachment[] }): ReactElement {
   const ref = useRef<HTMLIFrameElement>(null);
   const [height, setHeight] = useState(60);
+  const images = useInlineImages(html, attachments);
   return (
     <iframe
       ref={ref}
@@ -384,7 +428,7 @@ function EmailFrame({ html }: { html: string }): ReactElement {
       title="email"
       sandbox="allow-same-origin allow-popups allow-popups-to-escape-sandbox"
       referrerPolicy="no-referrer"
-      srcDoc={emailDocument(html)}
+      srcDoc={emailDocument(withInlineImages(html, images))}
       style={{ height }}
       onLoad={() => {
         const doc = ref.current?.contentDocument;
