@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +37,8 @@ from tests.conftest import Api, Running, create_api_inbox
 class Feed:
     """The provider's side: messages in order; a poll returns those after the cursor."""
 
+    # The outbound URL that marks this test's inboxes as the feed's.
+    marker: str = field(default_factory=lambda: f"https://feed.invalid/{uuid.uuid4().hex}")
     texts: list[str] = field(default_factory=list)
     polls: list[str | None] = field(default_factory=list)  # the cursor each poll got
     committed: list[str | None] = field(default_factory=list)
@@ -77,11 +80,16 @@ class ScriptedPoller:
 
 @pytest.fixture
 def feed(monkeypatch: pytest.MonkeyPatch) -> Feed:
-    """Api inboxes poll the feed for the length of a test."""
+    """The test's api inboxes (those with the feed's marker) poll the feed for the length of
+    the test. Only those: a server another test left running in this process (the console's,
+    for the session) must not poll the feed with its own inboxes."""
     the_feed = Feed()
+    api = registry.CONNECTORS[InboxKind.api]
 
-    def factory(_config: ChannelConfig, _deps: registry.ConnectorDeps) -> ScriptedPoller:
-        return ScriptedPoller(the_feed)
+    def factory(config: ChannelConfig, deps: registry.ConnectorDeps) -> Any:
+        if str(getattr(config, "outbound_url", "")) == the_feed.marker:
+            return ScriptedPoller(the_feed)
+        return api(config, deps)
 
     connectors: dict[InboxKind, Callable[..., Any]] = dict(registry.CONNECTORS)
     connectors[InboxKind.api] = factory
@@ -113,7 +121,7 @@ async def run_supervisor(
 async def test_polled_messages_are_stored_with_their_cursor_and_not_repeated_after_restart(
     running: Running, admin: Api, feed: Feed
 ) -> None:
-    inbox = await create_api_inbox(admin)
+    inbox = await create_api_inbox(admin, outbound_url=feed.marker)
     feed.texts += ["first", "second"]
     _sup, stop, task = await run_supervisor(running.ctx)
 
@@ -144,7 +152,7 @@ async def test_polled_messages_are_stored_with_their_cursor_and_not_repeated_aft
 
 
 async def test_one_holder_per_inbox(running: Running, admin: Api, feed: Feed) -> None:
-    await create_api_inbox(admin)
+    await create_api_inbox(admin, outbound_url=feed.marker)
     feed.texts.append("only once")
     first, stop_first, task_first = await run_supervisor(running.ctx)
     await eventually(lambda: bool(feed.polls))
@@ -167,7 +175,7 @@ async def test_a_failing_poll_is_retried_and_recorded(
     running: Running, admin: Api, feed: Feed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("app.inbound.pollers.BACKOFF_START_SECONDS", 0.01)
-    inbox = await create_api_inbox(admin)
+    inbox = await create_api_inbox(admin, outbound_url=feed.marker)
     feed.texts.append("after the outage")
     feed.fail_next = 2
     _sup, stop, task = await run_supervisor(running.ctx)
@@ -186,7 +194,7 @@ async def test_a_failing_poll_is_retried_and_recorded(
 
 
 async def test_disabling_the_inbox_stops_its_loop(running: Running, admin: Api, feed: Feed) -> None:
-    inbox = await create_api_inbox(admin)
+    inbox = await create_api_inbox(admin, outbound_url=feed.marker)
     supervisor, stop, task = await run_supervisor(running.ctx)
     await eventually(lambda: inbox.id in supervisor.loops)
     response = await admin.delete(f"/api/v1/inboxes/{inbox.id}")
