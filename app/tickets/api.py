@@ -8,13 +8,14 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.contacts.models import ContactIdentity
 from app.context import Context
 from app.deps import ContextDep, CurrentAgent, ReadSession, require_conversation, visible_inbox_ids
 from app.errors import Invalid, NotFound, PayloadTooLarge
 from app.fields import DbId, SafeStr, UtcDatetime
 from app.inboxes.models import Inbox, InboxKind
 from app.tickets import service
-from app.tickets.models import Attachment, Message, Status
+from app.tickets.models import Attachment, Conversation, Message, Status
 from app.tickets.schemas import (
     AttachmentOut,
     ConversationOut,
@@ -129,13 +130,8 @@ async def add_message(
     private note (`private: true`), which is never sent."""
     async with ctx.db.write() as session:
         conversation = await require_conversation(session, agent, conversation_id)
-        if not body.private and await _is_callback(session, conversation.inbox_id):
-            # A callback request is answered by phone: there is no channel to send text on.
-            raise Invalid(
-                "a callback request is answered by phone; write a private note instead "
-                "(private: true) and set the callback's status",
-                code="reply_not_possible",
-            )
+        if not body.private and (why := await _why_no_reply(session, conversation)):
+            raise Invalid(why, code="reply_not_possible")
         message = await service.add_message(
             session,
             conversation,
@@ -150,9 +146,28 @@ async def add_message(
     return view
 
 
-async def _is_callback(session: AsyncSession, inbox_id: int) -> bool:
-    kind = await session.scalar(select(Inbox.kind).where(Inbox.id == inbox_id))
-    return kind == InboxKind.callback
+async def _why_no_reply(session: AsyncSession, conversation: Conversation) -> str | None:
+    """Why a reply in this conversation could never be sent, in words for the agent; None
+    when it can be. (An address that stops working later fails in the delivery worker.)"""
+    kind = await session.scalar(select(Inbox.kind).where(Inbox.id == conversation.inbox_id))
+    if kind == InboxKind.callback:
+        # A callback request is answered by phone: there is no channel to send text on.
+        return (
+            "a callback request is answered by phone; write a private note instead "
+            "(private: true) and set the callback's status"
+        )
+    identity = (
+        await session.get(ContactIdentity, conversation.identity_id)
+        if conversation.identity_id is not None
+        else None
+    )
+    if identity is not None and not identity.reachable:
+        reason = identity.unreachable_reason or "it is marked unreachable"
+        return (
+            f"{identity.address} cannot receive replies ({reason}); write a private note "
+            "instead (private: true), or answer on another of the customer's channels"
+        )
+    return None
 
 
 @router.post(

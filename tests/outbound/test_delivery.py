@@ -63,6 +63,17 @@ async def reply(
     return message
 
 
+async def refused_reply(admin: Api, conversation_id: int, body: str) -> str:
+    """A reply the API refuses because it could never be sent: the reason it gives."""
+    response = await admin.post(
+        f"/api/v1/conversations/{conversation_id}/messages", json={"body": body}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "reply_not_possible"
+    detail: str = response.json()["detail"]
+    return detail
+
+
 async def message(admin: Api, conversation_id: int, message_id: object) -> dict[str, object]:
     page = (await admin.get(f"/api/v1/conversations/{conversation_id}/messages")).json()
     (found,) = [m for m in page["items"] if m["id"] == message_id]
