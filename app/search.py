@@ -2,13 +2,13 @@
 names and addresses.
 
 What an agent types may be any part of a word, in any script, so search is a
-case-insensitive substring match. A plain `LIKE '%…%'` reads every row: fine for a few
-thousand messages, most of a second at half a million. So each searched column has a
-trigram index, which finds the rows holding a rare string at once: on PostgreSQL a pg_trgm
-GIN index (the planner uses it for ILIKE), on SQLite an FTS5 table with the `trigram`
-tokenizer over the column (external content, kept in step by triggers; LIKE on it uses the
-index). Both are created by migration 0007, outside the models, which have no words for
-them.
+case-insensitive substring match (on SQLite, ASCII letters only, as its LIKE). A plain
+`LIKE '%…%'` reads every row: fine for a few thousand messages, most of a second at half a
+million. So each searched column has a trigram index, which finds the rows holding a rare
+string at once: on PostgreSQL a pg_trgm GIN index (the planner uses it for ILIKE), on SQLite
+an FTS5 table with the `trigram` tokenizer over the column (external content, kept in step
+by triggers; LIKE on it uses the index). Both are created by migration 0007, outside the
+models, which have no words for them.
 
 A trigram index answers "which rows hold this" fast when they are few; when they are
 many (a common word), walking the conversations newest first and stopping at the first
