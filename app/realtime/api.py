@@ -33,7 +33,7 @@ from app.realtime.hub import (
 from app.realtime.presence import presence_out
 from app.realtime.schemas import Bootstrap, Counts, PresenceOut
 from app.tickets import service as tickets
-from app.tickets.models import Conversation, Status
+from app.tickets.models import Conversation
 from app.tickets.schemas import ConversationPage
 from app.tickets.views import conversation_views
 from app.widget import service as widget
@@ -62,10 +62,7 @@ async def bootstrap(agent: CurrentAgent, session: ReadSession, ctx: ContextDep) 
         limit=BOOTSTRAP_PAGE,
     )
 
-    async def count(assignee: str | None) -> int:
-        f = tickets.ConversationFilter(status=Status.open, assignee=assignee)
-        return await tickets.count_conversations(session, agent, f, visible=visible)
-
+    open_, mine, unassigned = await tickets.count_open(session, agent, visible=visible)
     try:
         presence = [
             PresenceOut.model_validate(presence_out(p))
@@ -85,9 +82,7 @@ async def bootstrap(agent: CurrentAgent, session: ReadSession, ctx: ContextDep) 
         conversations=ConversationPage(
             items=await conversation_views(session, page), next_cursor=next_cursor
         ),
-        counts=Counts(
-            open=await count(None), mine=await count("me"), unassigned=await count("unassigned")
-        ),
+        counts=Counts(open=open_, mine=mine, unassigned=unassigned),
         presence=presence,
         last_event_id=last_event_id,
     )

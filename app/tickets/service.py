@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,7 +41,7 @@ from app.tickets.sanitize import preview, sanitize_html
 from app.tickets.storage import FileStore
 from app.tickets.views import conversation_view, message_out, message_views
 
-T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +72,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 async def _filtered(
     session: AsyncSession,
-    stmt: Select[T],
+    stmt: Select[*Ts],
     agent: Agent,
     f: ConversationFilter,
     visible: set[int] | None,
-) -> Select[T]:
+) -> Select[*Ts]:
     if visible is not None:
         stmt = stmt.where(Conversation.inbox_id.in_(visible))
     if f.status is not None:
@@ -140,13 +140,24 @@ async def list_conversations(
     return page, next_cursor
 
 
-async def count_conversations(
-    session: AsyncSession, agent: Agent, f: ConversationFilter, *, visible: set[int] | None
-) -> int:
+async def count_open(
+    session: AsyncSession, agent: Agent, *, visible: set[int] | None
+) -> tuple[int, int, int]:
+    """Open conversations in the agent's inboxes: (all, the agent's, nobody's), read in one
+    pass over the open ones."""
     stmt = await _filtered(
-        session, select(func.count()).select_from(Conversation), agent, f, visible
+        session,
+        select(
+            func.count(),
+            func.count().filter(Conversation.assignee_id == agent.id),
+            func.count().filter(Conversation.assignee_id.is_(None)),
+        ).select_from(Conversation),
+        agent,
+        ConversationFilter(status=Status.open),
+        visible,
     )
-    return int((await session.execute(stmt)).scalar_one())
+    total, mine, unassigned = (await session.execute(stmt)).one()
+    return int(total), int(mine), int(unassigned)
 
 
 async def list_messages(

@@ -44,6 +44,18 @@ async def test_bootstrap_then_socket_gets_every_change_after_it(
     assert [i["id"] for i in boot["inboxes"]] == [inbox.id]
     assert len(boot["conversations"]["items"]) == 1
     assert boot["counts"] == {"open": 1, "mine": 0, "unassigned": 1}
+    # Counts follow assignment and status: two more open, one of them mine; one resolved.
+    for n in (2, 3, 4):
+        stored = await post_incoming(
+            running.client, inbox, external_id=f"counted-{n}", sender=f"counted-{n}"
+        )
+        assert stored.status_code == 201
+        conversation = f"/api/v1/conversations/{stored.json()['conversation_id']}"
+        change = {2: {"assignee_id": admin.agent["id"]}, 3: {}, 4: {"status": "resolved"}}[n]
+        assert (await admin.patch(conversation, json=change)).status_code == 200
+    counts = (await admin.get("/api/v1/bootstrap")).json()["counts"]
+    assert counts == {"open": 3, "mine": 1, "unassigned": 2}
+    boot = (await admin.get("/api/v1/bootstrap")).json()
     last = boot["last_event_id"]
     assert last >= 2
 
