@@ -1,4 +1,4 @@
-"""`panjereh`: serve, worker, migrate, create-agent."""
+"""`panjereh`: serve, worker, migrate, create-agent, demo."""
 
 from __future__ import annotations
 
@@ -85,6 +85,27 @@ def cmd_worker(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(_args: argparse.Namespace) -> int:
+    from app.context import build_context
+    from app.demo import SAMPLE_INBOX, create_demo_inboxes, create_sample_conversations
+
+    _migrate()
+
+    async def main() -> tuple[list[str], int]:
+        ctx = build_context(get_settings())
+        try:
+            return await create_demo_inboxes(ctx), await create_sample_conversations(ctx)
+        finally:
+            await ctx.aclose()
+
+    created, stored = asyncio.run(main())
+    settings = get_settings()
+    print(f"demo inboxes created: {', '.join(created) or 'none (they exist already)'}")
+    print(f"sample messages stored in {SAMPLE_INBOX!r}: {stored}")
+    print(f"the console: {settings.public_url.rstrip('/')}/")
+    return 0
+
+
 def cmd_create_agent(args: argparse.Namespace) -> int:
     from app.agents import service
     from app.context import build_context
@@ -138,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="upgrade the database to the latest schema").set_defaults(
         func=cmd_migrate
     )
+
+    sub.add_parser(
+        "demo", help="demo inboxes and a few sample conversations, to try the console"
+    ).set_defaults(func=cmd_demo)
 
     create = sub.add_parser("create-agent", help="add an agent or administrator")
     create.add_argument("--email", required=True)

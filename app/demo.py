@@ -2,7 +2,9 @@
 and a callback inbox are created on first start, and `GET /demo` is a small shop page that
 embeds the widget with both, so one tab is the customer and another the console.
 
-Never in production (nor in tests, whose environment is `test`)."""
+Never in production (nor in tests, whose environment is `test`), unless asked for:
+`panjereh demo` creates the same inboxes in any database, and a few sample conversations
+so that the console has something to show."""
 
 from __future__ import annotations
 
@@ -17,8 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import Context
 from app.deps import ContextDep
 from app.errors import NotFound
+from app.inbound.ingest import InboxRef, ingest_many
 from app.inboxes import service as inboxes
 from app.inboxes.models import Inbox, InboxKind
+from connectors.api.config import ApiConfig
+from connectors.api.connector import IncomingMessage, IncomingSender, to_inbound
 from connectors.callback.config import CallbackConfig
 from connectors.config import ChannelConfig
 from connectors.webchat.config import WebchatConfig
@@ -42,9 +47,15 @@ async def _first_token(session: AsyncSession, kind: InboxKind) -> str | None:
 
 
 async def seed_demo(ctx: Context) -> None:
-    """A webchat and a callback inbox, each only if no inbox of its kind exists yet."""
-    if not demo_enabled(ctx):
-        return
+    """On the embedded default, the demo inboxes (see `create_demo_inboxes`)."""
+    if demo_enabled(ctx):
+        await create_demo_inboxes(ctx)
+
+
+async def create_demo_inboxes(ctx: Context) -> list[str]:
+    """A webchat and a callback inbox, each only if no inbox of its kind exists yet;
+    returns the names of those it created."""
+    created = []
     origin = ctx.settings.public_url.rstrip("/")
     origins = [origin]
     # A newcomer may open http://localhost:8000/demo as well as 127.0.0.1: both are allowed.
@@ -70,6 +81,53 @@ async def seed_demo(ctx: Context) -> None:
                     session, ctx.secret_box, kind=kind, name=name, config=config, agent_ids=[]
                 )
                 log.info("created the demo inbox %r (see %s/demo)", name, origin)
+                created.append(name)
+    return created
+
+
+SAMPLE_INBOX = "Demo shop (samples)"
+# (customer id, name, e-mail, text): each customer's messages, in order.
+SAMPLES = (
+    ("sara", "Sara Rahimi", "sara@example.com", "Hi, my order #1042 hasn't arrived yet."),
+    ("sara", "Sara Rahimi", "sara@example.com", "It's been ten days. Can you check?"),
+    ("maryam", "مریم احمدی", None, "سلام، آیا امکان تعویض سایز کفش وجود دارد؟"),
+    ("john", "John Smith", "john@example.com", "I was charged twice for my subscription."),
+    ("ali", "علی رضایی", None, "ممنون از پاسخ سریع‌تان، مشکل حل شد."),
+    ("john", "John Smith", "john@example.com", "Here is the receipt number: R-58213."),
+)
+
+
+async def create_sample_conversations(ctx: Context) -> int:
+    """An `api` inbox with a few customers' conversations, in English and Persian; run again,
+    it stores nothing twice. Returns how many messages it stored."""
+    async with ctx.db.write() as session:
+        inbox = await session.scalar(
+            select(Inbox).where(Inbox.kind == InboxKind.api, Inbox.name == SAMPLE_INBOX)
+        )
+        if inbox is None:
+            inbox, _key = await inboxes.create_inbox(
+                session,
+                ctx.secret_box,
+                kind=InboxKind.api,
+                name=SAMPLE_INBOX,
+                config=ApiConfig(),
+                agent_ids=[],
+            )
+        ref = InboxRef(inbox.id, inbox.kind)
+        messages = [
+            to_inbound(
+                IncomingMessage(
+                    external_id=f"sample-{n}",
+                    sender=IncomingSender(id=customer, name=name, email=email),
+                    text=text,
+                ),
+                inbox_id=inbox.id,
+                raw=text.encode(),
+            )
+            for n, (customer, name, email, text) in enumerate(SAMPLES, 1)
+        ]
+        results = await ingest_many(session, [(ref, m) for m in messages], ctx.ingest_policy)
+    return sum(not r.duplicate for r in results)
 
 
 _PAGE = """<!doctype html>

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -77,3 +79,27 @@ def test_migrate_create_agent_and_serve(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_demo_creates_its_inboxes_and_sample_conversations_once(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PANJEREH_")},
+        "PANJEREH_DATABASE_URL": f"sqlite:///{tmp_path}/demo.db",
+        "PANJEREH_DATA_DIR": str(tmp_path / "data"),
+    }
+    first = panjereh("demo", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "Website chat (demo), Call me back (demo)" in first.stdout
+    assert "sample messages stored in 'Demo shop (samples)': 6" in first.stdout
+    again = panjereh("demo", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "none (they exist already)" in again.stdout
+    assert "sample messages stored in 'Demo shop (samples)': 0" in again.stdout
+
+    with contextlib.closing(sqlite3.connect(tmp_path / "demo.db")) as db:
+        kinds = sorted(kind for (kind,) in db.execute("SELECT kind FROM inboxes"))
+        conversations = db.execute("SELECT count(*) FROM conversations").fetchone()[0]
+        messages = db.execute("SELECT count(*) FROM messages").fetchone()[0]
+        persian = db.execute("SELECT count(*) FROM contacts WHERE name = 'مریم احمدی'").fetchone()
+    assert kinds == ["api", "callback", "webchat"]
+    assert (conversations, messages, persian[0]) == (4, 6, 1)
