@@ -209,7 +209,10 @@ async def _visible_message(session: ReadSession, agent: CurrentAgent, message_id
 async def retry_message(message_id: DbId, agent: CurrentAgent, ctx: ContextDep) -> MessageOut:
     async with ctx.db.write() as session:
         message = await _visible_message(session, agent, message_id)
-        await service.retry_message(session, message)
+        await service.retry_message(session, message)  # a retryable one, or a 422
+        conversation = await session.get(Conversation, message.conversation_id)
+        if conversation is not None and (why := await _why_no_reply(session, conversation)):
+            raise Invalid(why, code="reply_not_possible")  # rolls the re-queue back
         (view,) = await message_views(session, [message])
     ctx.outbox_ready.set()
     return view

@@ -185,7 +185,7 @@ UNANSWERABLE = [
 
 
 @pytest.mark.parametrize(("sender", "reason"), UNANSWERABLE, ids=[s for s, _ in UNANSWERABLE])
-async def test_a_sender_nobody_can_answer_is_stored_and_replies_fail_with_the_reason(
+async def test_a_sender_nobody_can_answer_is_stored_and_replies_are_refused_with_the_reason(
     admin: Api,
     inbox: SmsInbox,
     twilio: FakeTwilio,

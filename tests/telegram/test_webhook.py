@@ -400,6 +400,9 @@ async def test_a_blocked_customer_fails_with_a_clear_reason(
     calls = len(bot.calls)
     refused = await refused_reply(admin, question["conversation_id"], "still there?")
     assert str(failed["error"]) in refused
+    retried = await admin.post(f"/api/v1/messages/{sent['id']}/retry")
+    assert retried.status_code == 422, retried.text  # nor is the failed one sent again
+    assert retried.json()["code"] == "reply_not_possible"
     await drain(DeliveryWorker(running.ctx))
     assert len(bot.calls) == calls
 
