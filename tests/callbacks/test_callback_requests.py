@@ -181,14 +181,16 @@ async def test_bad_requests_get_a_clear_422_and_store_nothing(
 async def test_business_hours_and_the_visitors_wall_clock(running: Running, admin: Api) -> None:
     every_day = dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "09:00-17:00")
     inbox = await create_callback_inbox(admin, business_hours=every_day)
-    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    # Two days ahead, so 03:00 in Tehran (23:30 UTC the day before) is in the future
+    # whatever the hour of the run.
+    day = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
     # Wall-clock times (no offset) are read in the visitor's timezone: 03:00–04:00 in
     # Tehran is closed, 10:00–11:00 is open.
     closed = await ask(
         running,
         inbox["public_token"],
-        preferred_from=f"{tomorrow}T03:00:00",
-        preferred_to=f"{tomorrow}T04:00:00",
+        preferred_from=f"{day}T03:00:00",
+        preferred_to=f"{day}T04:00:00",
         timezone="Asia/Tehran",
     )
     assert closed.status_code == 422
@@ -196,13 +198,13 @@ async def test_business_hours_and_the_visitors_wall_clock(running: Running, admi
     open_ = await ask(
         running,
         inbox["public_token"],
-        preferred_from=f"{tomorrow}T10:00:00",
-        preferred_to=f"{tomorrow}T11:00:00",
+        preferred_from=f"{day}T10:00:00",
+        preferred_to=f"{day}T11:00:00",
         timezone="Asia/Tehran",
     )
     assert open_.status_code == 201, open_.text
     (callback,) = (await admin.get("/api/v1/callbacks")).json()["items"]
-    assert callback["preferred_from"] == f"{tomorrow}T06:30:00Z"  # Tehran is UTC+3:30
+    assert callback["preferred_from"] == f"{day}T06:30:00Z"  # Tehran is UTC+3:30
     assert callback["timezone"] == "Asia/Tehran"
 
 

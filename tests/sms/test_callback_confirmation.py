@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from app.outbound.worker import DeliveryWorker
 from tests.callbacks.test_callback_requests import ask, create_callback_inbox
@@ -31,7 +32,10 @@ async def test_the_customer_gets_a_confirmation_text(
     (sent,) = twilio.created
     assert (sent["To"], sent["From"]) == ("+14155552671", OUR_NUMBER)
     assert sent["Body"].startswith("Thank you, Sara Rahimi. We will call you ")
-    assert "between 23:00 and 01:00 (America/Los_Angeles)" in sent["Body"]
+    # Said on the customer's wall clock, which moves with daylight saving time.
+    local = start.astimezone(ZoneInfo("America/Los_Angeles"))
+    until = local + timedelta(hours=2)
+    assert f"between {local:%H:%M} and {until:%H:%M} (America/Los_Angeles)" in sent["Body"]
     # The confirmation is part of the customer's SMS history, and waits in nobody's queue.
     conversation = await only_conversation(admin, inbox.id)
     assert conversation["status"] == "resolved"
