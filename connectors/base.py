@@ -73,6 +73,10 @@ class InboundMessage:
     # A conversation the message names itself (an e-mail subject's "[#123]"), used only when
     # no reference matched, and only if that conversation is the sender's, in this inbox.
     conversation_hint: int | None = None
+    # For providers whose ids the sender's software writes and may reuse (an e-mail's
+    # Message-ID): what makes this message itself. A message under a stored id with another
+    # fingerprint is a different message and is stored too; an equal one is a repeat.
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -176,6 +176,44 @@ async def _stored(
     return {(r[0], r[1]): (r[2], r[3]) for r in rows if r[1] is not None}
 
 
+async def _tell_apart(
+    session: AsyncSession,
+    prepared: list[tuple[InboxRef, InboundMessage, bytes]],
+    stored: dict[tuple[int, str], tuple[int, int]],
+) -> list[tuple[InboxRef, InboundMessage, bytes]]:
+    """The batch with a message that reuses an id held by a different message (stored, or
+    earlier in the batch) under its id qualified by its fingerprint, so it is stored too;
+    a repeat of the same message keeps the id and stays a duplicate."""
+    reused = {(i.id, m.external_id) for i, m, _ in prepared if m.fingerprint} & stored.keys()
+    holders: dict[tuple[int, str], str | None] = {}
+    if reused:
+        rows = await session.execute(
+            select(Message.inbox_id, Message.external_id, Message.meta).where(
+                Message.id.in_([stored[key][0] for key in reused])
+            )
+        )
+        # A message stored before fingerprints were kept counts as the same: a re-scan
+        # must not store old mail twice.
+        holders = {(r[0], r[1]): r[2].get("fingerprint", _ANY) for r in rows}
+    distinct = []
+    for inbox, msg, raw in prepared:
+        key = (inbox.id, msg.external_id)
+        holder = holders.setdefault(key, msg.fingerprint or _ANY)
+        if msg.fingerprint and holder not in (msg.fingerprint, _ANY):
+            msg = replace(msg, external_id=f"{msg.external_id}#{msg.fingerprint[:16]}")
+        distinct.append((inbox, msg, raw))
+    return distinct
+
+
+_ANY = "*"  # the fingerprint of a stored message that has none: it matches every message
+
+
+def _metadata(msg: InboundMessage) -> dict[str, Any]:
+    if msg.fingerprint is None:
+        return dict(msg.metadata)
+    return {**msg.metadata, "fingerprint": msg.fingerprint}
+
+
 async def _known_senders(
     session: AsyncSession, addresses: set[Address], *, with_attributes: bool
 ) -> dict[Address, _Sender]:
@@ -356,6 +394,9 @@ async def ingest_many(
     prepared = [(inbox, storable(msg), _raw_bytes(msg)) for inbox, msg in items]
     results: list[IngestResult | None] = [None] * len(prepared)
     stored = await _stored(session, {(inbox.id, msg.external_id) for inbox, msg, _ in prepared})
+    if any(msg.fingerprint for _, msg, _ in prepared):
+        prepared = await _tell_apart(session, prepared, stored)
+        stored |= await _stored(session, {(i.id, m.external_id) for i, m, _ in prepared})
 
     # Senders: the known ones in one query; first-time senders get their contacts in one
     # go; anything more (another address to link, a new fact) goes through resolve_contact.
@@ -512,7 +553,7 @@ async def ingest_many(
                 "in_reply_to": msg.in_reply_to,
                 "is_auto": msg.is_auto,
                 "raw": item.raw,
-                "metadata": dict(msg.metadata),
+                "metadata": _metadata(msg),
                 "sent_at": msg.sent_at,
                 "created_at": now,
                 "updated_at": now,

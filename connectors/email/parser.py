@@ -183,7 +183,15 @@ def is_own_id(message_id: str) -> bool:
 def raw_id(raw: bytes) -> str:
     """A stable id for a message without a Message-ID: the same bytes get the same id, so a
     re-scan stores it once."""
-    return f"sha256-{hashlib.sha256(raw).hexdigest()[:40]}@panjereh.invalid"
+    return f"sha256-{_digest(raw)[:40]}@panjereh.invalid"
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fingerprint(*parts: str) -> str:
+    return _digest("\0".join(parts).encode("utf-8", "surrogatepass"))
 
 
 def parse_email(raw: bytes, options: ParseOptions | None = None) -> InboundMessage:
@@ -202,7 +210,7 @@ def parse_email(raw: bytes, options: ParseOptions | None = None) -> InboundMessa
 
 
 def unknown_sender(raw: bytes) -> str:
-    return f"{UNKNOWN_SENDER_PREFIX}{hashlib.sha256(raw).hexdigest()[:16]}@invalid"
+    return f"{UNKNOWN_SENDER_PREFIX}{_digest(raw)[:16]}@invalid"
 
 
 def _unreadable(raw: bytes, state: _State) -> InboundMessage:
@@ -302,6 +310,16 @@ def _parse(raw: bytes, state: _State, *, structure: bool = True) -> InboundMessa
     if state.warnings:
         metadata["parse_warnings"] = state.warnings
 
+    # What the sender wrote, not how it travelled: copies of one message that came by two
+    # routes (different Received headers, re-encoded bodies) are one message.
+    fingerprint = _fingerprint(
+        sender.address.value,
+        " ".join((_raw_header(msg, "Date") or "").split()),
+        subject or "",
+        text,
+        body.html or "",
+        *(f"{a.filename} {a.size} {_digest(a.data or b'')}" for a in body.attachments),
+    )
     hint = _SUBJECT_NUMBER.search(subject or "")
     root = references[0] if references else in_reply_to or external_id
     return InboundMessage(
@@ -318,6 +336,7 @@ def _parse(raw: bytes, state: _State, *, structure: bool = True) -> InboundMessa
         attachments=tuple(body.attachments),
         is_auto=auto_reason is not None,
         raw=raw,
+        fingerprint=fingerprint if own_id else None,
         metadata=metadata,
         conversation_hint=int(hint.group(1)) if hint else None,
     )

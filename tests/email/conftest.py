@@ -69,12 +69,14 @@ def mail(
     in_reply_to: str | None = None,
     references: tuple[str, ...] = (),
     headers: dict[str, str] | None = None,
+    date: datetime | None = None,
+    cte: str | None = None,
 ) -> bytes:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = SUPPORT
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(datetime.now(UTC))
+    msg["Date"] = format_datetime(date or datetime.now(UTC))
     msg["Message-ID"] = message_id or make_msgid(domain="customer.test")
     if in_reply_to:
         msg["In-Reply-To"] = f"<{in_reply_to}>"
@@ -82,7 +84,7 @@ def mail(
         msg["References"] = " ".join(f"<{r}>" for r in references)
     for name, value in (headers or {}).items():
         msg[name] = value
-    msg.set_content(body)
+    msg.set_content(body, cte=cte)
     return msg.as_bytes()
 
 

@@ -8,6 +8,7 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy import func, select
@@ -72,6 +73,23 @@ async def test_restart_stores_nothing_twice_and_misses_nothing(
         await desk.message_with("third")
         await desk.message_with("second")
     assert await stored_count(desk) == 3
+
+
+async def test_a_reused_message_id_loses_no_mail_and_a_copy_is_stored_once(
+    desk: Desk,
+) -> None:
+    # Some mailers give every message one Message-ID; and one message can reach the
+    # mailbox twice (to two of our addresses), relayed and re-encoded on the way.
+    reused = "always-the-same@broken-mailer.test"
+    written = datetime.now(UTC)
+    question = "Where is my order? سفارشم کجاست"
+    desk.user.append(mail(question, message_id=reused, date=written))
+    relayed = mail(question, message_id=reused, date=written, cte="base64")
+    desk.user.append(b"Received: from relay.customer.test by mx.shop.test\r\n" + relayed)
+    desk.user.append(mail("Please also change the address.", message_id=reused))
+    await desk.message_with("change the address")
+    texts = sorted(m["body_text"] for m in await desk.all_messages())
+    assert texts == ["Please also change the address.", question]
 
 
 async def test_uidvalidity_change_rescans_without_duplicates(

@@ -65,3 +65,61 @@ async def test_one_bad_message_does_not_take_its_batch_down(running: Running, ad
     async with running.ctx.db.read() as session:
         stored = (await session.scalars(select(Message.external_id).order_by(Message.id))).all()
     assert sorted(stored) == ["g1", "g2"]
+
+
+async def test_a_reused_id_with_other_content_is_another_message(
+    running: Running, admin: Api
+) -> None:
+    """Ids that the sender's software writes (an e-mail's Message-ID) can be reused for a
+    different message: the fingerprint tells a repeat from a newcomer, in a batch and
+    against what is stored."""
+    inbox = await create_api_inbox(admin)
+    ref = InboxRef(inbox.id, "api")
+
+    def version(fingerprint: str | None) -> InboundMessage:
+        return message(inbox.id, "reused", "sender", fingerprint=fingerprint)
+
+    async def ingest(*messages: InboundMessage) -> list[tuple[int, bool]]:
+        async with running.ctx.db.write() as session:
+            results = await ingest_many(
+                session, [(ref, m) for m in messages], running.ctx.ingest_policy
+            )
+        return [(r.message_id, r.duplicate) for r in results]
+
+    (a, a_dup), (b, b_dup), (a_again, a_again_dup) = await ingest(
+        version("fp-a"), version("fp-b"), version("fp-a")
+    )
+    assert (a_dup, b_dup, a_again_dup) == (False, False, True)
+    assert a != b
+    assert a_again == a
+    # Later batches: both are repeats, a third content is a third message.
+    assert await ingest(version("fp-b"), version("fp-a")) == [(b, True), (a, True)]
+    ((c, c_dup),) = await ingest(version("fp-c"))
+    assert not c_dup
+    assert c not in (a, b)
+    async with running.ctx.db.read() as session:
+        rows = (await session.execute(select(Message.external_id, Message.meta))).all()
+    assert sorted((external_id, meta["fingerprint"]) for external_id, meta in rows) == [
+        ("reused", "fp-a"),
+        ("reused#fp-b", "fp-b"),
+        ("reused#fp-c", "fp-c"),
+    ]
+
+
+async def test_a_message_stored_without_a_fingerprint_matches_any(
+    running: Running, admin: Api
+) -> None:
+    """Mail stored before fingerprints were kept is not stored again when re-scanned."""
+    inbox = await create_api_inbox(admin)
+    ref = InboxRef(inbox.id, "api")
+    async with running.ctx.db.write() as session:
+        (old,) = await ingest_many(
+            session, [(ref, message(inbox.id, "old", "x"))], running.ctx.ingest_policy
+        )
+        (again,) = await ingest_many(
+            session,
+            [(ref, message(inbox.id, "old", "x", fingerprint="fp-new"))],
+            running.ctx.ingest_policy,
+        )
+    assert again.duplicate
+    assert again.message_id == old.message_id
