@@ -33,11 +33,13 @@ RESERVED = (
     "demo",
 )
 
-# The console runs only its own scripts. Sandboxed e-mail frames inherit this policy, so
-# remote images (tracking pixels) in a customer's e-mail are not loaded either.
+# The console runs only its own scripts. Sandboxed e-mail frames inherit this policy and add
+# their own, which keeps a customer's remote images (tracking pixels) from loading until the
+# agent asks for them: so remote images are allowed here.
 CONSOLE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self' ws: wss:; "
+    "img-src 'self' blob: data: https: http:; media-src 'self' blob:; "
+    "connect-src 'self' ws: wss:; "
     "frame-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )

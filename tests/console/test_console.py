@@ -288,11 +288,12 @@ PIXEL = base64.b64decode(
 )
 
 
-async def test_inline_images_show_and_remote_ones_never_load(
+async def test_inline_images_show_and_remote_ones_load_only_when_asked(
     shop: Channel, console: Page, console_server: Running
 ) -> None:
     """A screenshot pasted into an e-mail (`cid:`) shows from its attachment; a remote image
-    (a tracking pixel) is never fetched, so opening a message tells the sender nothing."""
+    (a tracking pixel) is not fetched until the agent asks, so opening a message tells the
+    sender nothing."""
     async with receiving() as tracker:
         html = (
             '<p>Here is the error:</p><img src="cid:shot@mail.example" alt="screenshot">'
@@ -320,6 +321,14 @@ async def test_inline_images_show_and_remote_ones_never_load(
         await expect(shot).to_have_js_property("naturalWidth", 1)
         await asyncio.sleep(0.5)
         assert tracker.received == []
+        notice = console.get_by_test_id("remote-images")
+        await expect(notice).to_contain_text("Remote images are hidden")
+        await notice.get_by_role("button", name="Show images").click()
+        await expect(notice).to_have_count(0)
+        async with asyncio.timeout(5):
+            while not tracker.received:  # noqa: ASYNC110 - the browser fetches on its own
+                await asyncio.sleep(0.05)
+        await expect(shot).to_have_js_property("naturalWidth", 1)
 
 
 async def test_callback_queue(

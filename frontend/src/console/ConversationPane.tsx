@@ -367,14 +367,17 @@ function DeliveryLine({ m }: { m: Message }): ReactElement {
 
 // Customer HTML (already sanitized by the server) in a sandboxed frame: no allow-scripts, so
 // nothing in it can run even if sanitizing missed something; a CSP inside the document too.
-// allow-same-origin (without scripts) only lets the console measure its height.
-const FRAME_CSP =
-  "default-src 'none'; img-src data: blob:; style-src 'unsafe-inline'; font-src data:; script-src 'none'";
+// allow-same-origin (without scripts) only lets the console measure its height. Remote
+// images (tracking pixels among them) load only when the agent asks for them.
+function frameCsp(remoteImages: boolean): string {
+  const images = remoteImages ? "data: blob: https: http:" : "data: blob:";
+  return `default-src 'none'; img-src ${images}; style-src 'unsafe-inline'; font-src data:; script-src 'none'`;
+}
 
-export function emailDocument(html: string): string {
+export function emailDocument(html: string, remoteImages = false): string {
   return (
     `<!doctype html><html><head><meta charset="utf-8">` +
-    `<meta http-equiv="Content-Security-Policy" content="${FRAME_CSP}">` +
+    `<meta http-equiv="Content-Security-Policy" content="${frameCsp(remoteImages)}">` +
     `<base target="_blank"><style>body{margin:0;font:14px/1.5 system-ui,sans-serif;color:#1f2933;` +
     `overflow-wrap:anywhere}img{max-width:100%;height:auto}</style></head><body>${html}</body></html>`
   );
@@ -417,24 +420,39 @@ function useInlineImages(html: string, attachments: Attachment[]): Map<string, s
   return urls;
 }
 
+// The sanitizer keeps no style attributes, so an <img> is the only way HTML loads a file.
+const REMOTE_IMAGE = /<img\b[^>]*\ssrc="https?:/i;
+
 function EmailFrame({ html, attachments }: { html: string; attachments: Attachment[] }): ReactElement {
+  const t = useT();
   const ref = useRef<HTMLIFrameElement>(null);
   const [height, setHeight] = useState(60);
+  const [remoteImages, setRemoteImages] = useState(false);
   const images = useInlineImages(html, attachments);
   return (
-    <iframe
-      ref={ref}
-      className="email-frame"
-      title="email"
-      sandbox="allow-same-origin allow-popups allow-popups-to-escape-sandbox"
-      referrerPolicy="no-referrer"
-      srcDoc={emailDocument(withInlineImages(html, images))}
-      style={{ height }}
-      onLoad={() => {
-        const doc = ref.current?.contentDocument;
-        if (doc?.body) setHeight(Math.min(2000, doc.documentElement.scrollHeight + 4));
-      }}
-    />
+    <>
+      {!remoteImages && REMOTE_IMAGE.test(html) && (
+        <p className="remote-images" data-testid="remote-images">
+          {t("remoteImagesHidden")}{" "}
+          <button type="button" className="link" onClick={() => setRemoteImages(true)}>
+            {t("showImages")}
+          </button>
+        </p>
+      )}
+      <iframe
+        ref={ref}
+        className="email-frame"
+        title="email"
+        sandbox="allow-same-origin allow-popups allow-popups-to-escape-sandbox"
+        referrerPolicy="no-referrer"
+        srcDoc={emailDocument(withInlineImages(html, images), remoteImages)}
+        style={{ height }}
+        onLoad={() => {
+          const doc = ref.current?.contentDocument;
+          if (doc?.body) setHeight(Math.min(2000, doc.documentElement.scrollHeight + 4));
+        }}
+      />
+    </>
   );
 }
 
