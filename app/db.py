@@ -91,11 +91,26 @@ def async_url(url: str) -> str:
     return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
+# SQLite's LIKE and lower() fold the case of ASCII letters only; search folds every
+# script's ("Über" finds "über"), through this function.
+SQLITE_CONTAINS_FOLDED = "contains_folded"
+
+
+def _contains_folded(text: str | None, part: str | None) -> bool | None:
+    if text is None or part is None:
+        return None
+    return part.lower() in text.lower()
+
+
 def _configure_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys, and explicit BEGINs (pysqlite's own transaction handling is off)."""
+    """WAL, foreign keys, explicit BEGINs (pysqlite's own transaction handling is off), and
+    the functions search needs."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.create_function(
+            SQLITE_CONTAINS_FOLDED, 2, _contains_folded, deterministic=True
+        )
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")

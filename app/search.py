@@ -2,13 +2,15 @@
 names and addresses.
 
 What an agent types may be any part of a word, in any script, so search is a
-case-insensitive substring match (on SQLite, ASCII letters only, as its LIKE). A plain
+case-insensitive substring match ("über" finds "Über"; on SQLite, whose LIKE folds ASCII
+letters only, through a function of ours where the query has other cased letters). A plain
 `LIKE '%…%'` reads every row: fine for a few thousand messages, most of a second at half a
 million. So each searched column has a trigram index, which finds the rows holding a rare
 string at once: on PostgreSQL a pg_trgm GIN index (the planner uses it for ILIKE), on SQLite
 an FTS5 table with the `trigram` tokenizer over the column (external content, kept in step
-by triggers; LIKE on it uses the index). Both are created by migration 0007, outside the
-models, which have no words for them.
+by triggers; a phrase MATCH on it finds a substring of three characters or more, folding
+any script's case). Both are created by migration 0007, outside the models, which have no
+words for them.
 
 A trigram index answers "which rows hold this" fast when they are few; when they are
 many (a common word), walking the conversations newest first and stopping at the first
@@ -25,6 +27,7 @@ from sqlalchemy import (
     Select,
     column,
     exists,
+    func,
     or_,
     select,
     table,
@@ -34,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from app.contacts.models import Contact, ContactIdentity
-from app.db import Base
+from app.db import SQLITE_CONTAINS_FOLDED, Base
 from app.tickets.models import Conversation, Message
 
 metadata = Base.metadata
@@ -48,6 +51,8 @@ SEARCHED = {
 }
 # More matching rows than this: the string is common, and walking stops sooner.
 PROBE_LIMIT = 1000
+# The shortest query a trigram index can answer; a shorter one is checked row by row.
+TRIGRAM = 3
 
 
 def fts_table(table_name: str) -> str:
@@ -77,11 +82,19 @@ def _contains(
     """`text` holds `q`, case-insensitively, `q`'s own `%`, `_` and `\\` taken literally.
     (SQLite's LIKE ignores ASCII case already, and is much faster than its ILIKE, which
     lowers both sides.)"""
-    escaped = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    q = q.strip()
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = f"%{escaped}%"
-    if _is_sqlite(session):
-        return text.like(pattern, escape="\\")
-    return text.ilike(pattern, escape="\\")
+    if not _is_sqlite(session):
+        return text.ilike(pattern, escape="\\")
+    if _has_non_ascii_case(q):
+        folded: ColumnElement[Any] = getattr(func, SQLITE_CONTAINS_FOLDED)(text, q)
+        return folded.is_(True)
+    return text.like(pattern, escape="\\")
+
+
+def _has_non_ascii_case(q: str) -> bool:
+    return any(not c.isascii() and c.lower() != c.upper() for c in q)
 
 
 def _rows_holding(session: AsyncSession, table_name: str, q: str) -> tuple[FromClause, Select[()]]:
@@ -89,19 +102,19 @@ def _rows_holding(session: AsyncSession, table_name: str, q: str) -> tuple[FromC
     index: (the table, a SELECT without columns over it, to join and pick from)."""
     searched = metadata.tables[table_name]
     column_name = SEARCHED[table_name]
-    exactly = _contains(session, searched.c[column_name], q)
-    if not _is_sqlite(session):
+    q = q.strip()
+    if not _is_sqlite(session) or len(q) < TRIGRAM:
+        exactly = _contains(session, searched.c[column_name], q)
         return searched, select().select_from(searched).where(exactly)
-    # FTS5 uses the index only for a LIKE without ESCAPE, where the query's own % and _
-    # are wildcards: then its rows are candidates, checked exactly. A join (not IN) lets
-    # a LIMIT stop the index's scan early.
+    # A phrase: every character literal (a quote doubled). A join (not IN) lets a LIMIT
+    # stop the index's scan early.
     index = table(fts_table(table_name), column("rowid"), column(column_name))
-    rows = (
+    phrase = '"' + q.replace('"', '""') + '"'
+    return searched, (
         select()
         .select_from(index.join(searched, searched.c.id == index.c.rowid))
-        .where(index.c[column_name].like(f"%{q.strip()}%"))
+        .where(index.c[column_name].match(phrase))
     )
-    return searched, rows.where(exactly) if any(c in q for c in "%_") else rows
 
 
 async def conversation_match(session: AsyncSession, q: str) -> ColumnElement[bool]:

@@ -48,6 +48,9 @@ async def test_text_subject_name_and_address_are_found(
     percent = await say(running, shop, "pc", 1, "I want a 100% refund")
     thousand = await say(running, shop, "th", 1, "I paid 1000 dollars")
     under = await say(running, shop, "u", 1, "my user name is a_b")
+    german = await say(running, shop, "g", 1, "Die ÜBERWEISUNG kam nicht an", name="Jörg Müller")
+    russian = await say(running, shop, "r", 1, "Спасибо за помощь")
+    quoted = await say(running, shop, "q", 1, 'he said "ok" twice')
 
     assert await found(admin, "zanzibar") == [parcel]  # any message, any case
     assert await found(admin, "ZANZ") == [parcel]
@@ -59,6 +62,11 @@ async def test_text_subject_name_and_address_are_found(
     assert await found(admin, "100") == sorted([percent, thousand])
     assert await found(admin, "a_b") == [under]
     assert await found(admin, "lo") == sorted([parcel, vip])  # under three letters, too
+    assert await found(admin, "überweisung") == [german]  # every script's case
+    assert await found(admin, "MÜLLER") == [german]
+    assert await found(admin, "ü") == [german]
+    assert await found(admin, "СПАСИБО") == [russian]
+    assert await found(admin, '"ok"') == [quoted]
     assert await found(admin, "nowhere-to-be-found") == []
     assert (await admin.get("/api/v1/conversations", params={"q": "  "})).status_code == 200
 
