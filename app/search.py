@@ -99,7 +99,8 @@ def _has_non_ascii_case(q: str) -> bool:
 
 def _rows_holding(session: AsyncSession, table_name: str, q: str) -> tuple[FromClause, Select[()]]:
     """The rows of `table_name` whose searched column holds `q`, found through its trigram
-    index: (the table, a SELECT without columns over it, to join and pick from)."""
+    index where `q` is long enough: (the table, a SELECT without columns over it, to join
+    and pick from)."""
     searched = metadata.tables[table_name]
     column_name = SEARCHED[table_name]
     q = q.strip()

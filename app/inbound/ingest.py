@@ -185,7 +185,7 @@ async def _tell_apart(
     earlier in the batch) under its id qualified by its fingerprint, so it is stored too;
     a repeat of the same message keeps the id and stays a duplicate."""
     reused = {(i.id, m.external_id) for i, m, _ in prepared if m.fingerprint} & stored.keys()
-    holders: dict[tuple[int, str], str | None] = {}
+    holders: dict[tuple[int, str], str] = {}
     if reused:
         rows = await session.execute(
             select(Message.inbox_id, Message.external_id, Message.meta).where(
@@ -194,7 +194,7 @@ async def _tell_apart(
         )
         # A message stored before fingerprints were kept counts as the same: a re-scan
         # must not store old mail twice.
-        holders = {(r[0], r[1]): r[2].get("fingerprint", _ANY) for r in rows}
+        holders = {(r[0], r[1]): (r[2] or {}).get("fingerprint", _ANY) for r in rows}
     distinct = []
     for inbox, msg, raw in prepared:
         key = (inbox.id, msg.external_id)
