@@ -65,46 +65,56 @@ class IngestResult:
     new_conversation: bool = False
 
 
-def _without_nul(value: Any) -> Any:
-    """The value with NUL characters removed from every string in it: providers do send
-    them (broken MIME, binary junk), and PostgreSQL stores none in text or JSON."""
+def _storable_value(value: Any) -> Any:
+    """The value with every string in it storable: NUL characters removed, and a lone UTF-16
+    surrogate (JSON may escape one, "\\ud800") made U+FFFD. Providers do send both
+    (broken MIME, binary junk), and neither database can store them as text."""
     if isinstance(value, str):
-        return value.replace("\x00", "") if "\x00" in value else value
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return value
     if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+        return {_storable_value(k): _storable_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(_without_nul(v) for v in value)
+        return type(value)(_storable_value(v) for v in value)
     return value
 
 
 def _storable_address(address: Address) -> Address:
-    return Address(address.kind, _without_nul(address.value))
+    return Address(address.kind, _storable_value(address.value))
 
 
 def storable(msg: InboundMessage) -> InboundMessage:
-    """The message as it can be stored: every text field free of NUL characters."""
+    """The message as it can be stored: every text in it storable (`_storable_value`)."""
     sender = msg.sender
     return replace(
         msg,
-        external_id=_without_nul(msg.external_id),
+        external_id=_storable_value(msg.external_id),
         sender=Party(
             address=_storable_address(sender.address),
-            name=_without_nul(sender.name),
+            name=_storable_value(sender.name),
             also_known_as=tuple(_storable_address(a) for a in sender.also_known_as),
-            language=_without_nul(sender.language),
-            attributes=_without_nul(dict(sender.attributes)),
+            language=_storable_value(sender.language),
+            attributes=_storable_value(dict(sender.attributes)),
         ),
-        text=_without_nul(msg.text),
-        thread_key=_without_nul(msg.thread_key),
-        in_reply_to=_without_nul(msg.in_reply_to),
-        references=_without_nul(msg.references),
-        html=_without_nul(msg.html),
-        subject=_without_nul(msg.subject),
+        text=_storable_value(msg.text),
+        thread_key=_storable_value(msg.thread_key),
+        in_reply_to=_storable_value(msg.in_reply_to),
+        references=_storable_value(msg.references),
+        html=_storable_value(msg.html),
+        subject=_storable_value(msg.subject),
         attachments=tuple(
-            replace(a, filename=_without_nul(a.filename), content_id=_without_nul(a.content_id))
+            replace(
+                a, filename=_storable_value(a.filename), content_id=_storable_value(a.content_id)
+            )
             for a in msg.attachments
         ),
-        metadata=_without_nul(dict(msg.metadata)),
+        metadata=_storable_value(dict(msg.metadata)),
     )
 
 
@@ -654,7 +664,10 @@ def _refs(msg: InboundMessage) -> list[str]:
 def _raw_bytes(msg: InboundMessage) -> bytes:
     if isinstance(msg.raw, bytes):
         return msg.raw
-    return json.dumps(msg.raw, ensure_ascii=False).encode()
+    try:
+        return json.dumps(msg.raw, ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate: kept as the escape it came as
+        return json.dumps(msg.raw).encode()
 
 
 async def _record_events(session: AsyncSession, stored: list[_Stored]) -> None:

@@ -3,6 +3,7 @@ updates posted to the running app as Telegram posts them, replies sent by the wo
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -151,6 +152,24 @@ async def test_a_repeated_update_is_stored_once(
     assert stored["body_text"] == "سلام 👋"
     assert stored["external_id"] == f"{CHAT}:7"
     assert stored["sender"]["name"] == "سارا"
+
+
+async def test_a_lone_surrogate_escape_is_stored_not_a_500(
+    running: Running, admin: Api, telegram: FakeTelegram, bot: FakeBot
+) -> None:
+    """JSON may escape half an emoji ("\\ud83d" alone); no database stores that as text. The
+    message is stored with U+FFFD in its place, and the raw update as it came."""
+    inbox = await create_telegram_inbox(admin, telegram)
+    written = {"update_id": 5101, **update(**private_message(CHAT, 8, text="ok MARK then"))}
+    sent = json.dumps(written).replace("MARK", "\\ud83d").encode()
+    response = await telegram.deliver(bot, sent, running.url)
+    assert response.status_code == 200, response.text
+    (stored,) = await inbound_messages(admin, inbox["id"])
+    assert stored["body_text"] == "ok \ufffd then"
+    async with running.ctx.db.read() as session:
+        raw = await session.scalar(select(Message.raw).where(Message.id == stored["id"]))
+    assert raw is not None
+    assert b"ok \\ud83d then" in raw
 
 
 async def test_photos_and_voice_notes_are_downloaded(
