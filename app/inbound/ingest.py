@@ -65,7 +65,7 @@ class IngestResult:
     new_conversation: bool = False
 
 
-def _storable_value(value: Any) -> Any:
+def storable_value(value: Any) -> Any:
     """The value with every string in it storable: NUL characters removed, and a lone UTF-16
     surrogate (JSON may escape one, "\\ud800") made U+FFFD. Providers do send both
     (broken MIME, binary junk), and neither database can store them as text."""
@@ -79,42 +79,40 @@ def _storable_value(value: Any) -> Any:
                 value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
         return value
     if isinstance(value, dict):
-        return {_storable_value(k): _storable_value(v) for k, v in value.items()}
+        return {storable_value(k): storable_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(_storable_value(v) for v in value)
+        return type(value)(storable_value(v) for v in value)
     return value
 
 
 def _storable_address(address: Address) -> Address:
-    return Address(address.kind, _storable_value(address.value))
+    return Address(address.kind, storable_value(address.value))
 
 
 def storable(msg: InboundMessage) -> InboundMessage:
-    """The message as it can be stored: every text in it storable (`_storable_value`)."""
+    """The message as it can be stored: every text in it storable (`storable_value`)."""
     sender = msg.sender
     return replace(
         msg,
-        external_id=_storable_value(msg.external_id),
+        external_id=storable_value(msg.external_id),
         sender=Party(
             address=_storable_address(sender.address),
-            name=_storable_value(sender.name),
+            name=storable_value(sender.name),
             also_known_as=tuple(_storable_address(a) for a in sender.also_known_as),
-            language=_storable_value(sender.language),
-            attributes=_storable_value(dict(sender.attributes)),
+            language=storable_value(sender.language),
+            attributes=storable_value(dict(sender.attributes)),
         ),
-        text=_storable_value(msg.text),
-        thread_key=_storable_value(msg.thread_key),
-        in_reply_to=_storable_value(msg.in_reply_to),
-        references=_storable_value(msg.references),
-        html=_storable_value(msg.html),
-        subject=_storable_value(msg.subject),
+        text=storable_value(msg.text),
+        thread_key=storable_value(msg.thread_key),
+        in_reply_to=storable_value(msg.in_reply_to),
+        references=storable_value(msg.references),
+        html=storable_value(msg.html),
+        subject=storable_value(msg.subject),
         attachments=tuple(
-            replace(
-                a, filename=_storable_value(a.filename), content_id=_storable_value(a.content_id)
-            )
+            replace(a, filename=storable_value(a.filename), content_id=storable_value(a.content_id))
             for a in msg.attachments
         ),
-        metadata=_storable_value(dict(msg.metadata)),
+        metadata=storable_value(dict(msg.metadata)),
     )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts import service as contacts
 from app.context import Context
-from app.inbound.ingest import InboxRef, IngestResult
+from app.inbound.ingest import InboxRef, IngestResult, storable_value
 from app.tickets import service as tickets
 from app.tickets.models import Conversation, DeliveryStatus, Message
 from connectors.base import (
@@ -49,8 +49,8 @@ async def apply_updates(
                 session,
                 inbox_id=inbox.id,
                 external_id=item.external_id,
-                text=item.text,
-                html=item.html,
+                text=storable_value(item.text),
+                html=storable_value(item.html),
                 edited_at=item.edited_at,
             )
             if edited is None:
@@ -62,8 +62,8 @@ async def apply_updates(
                 message_id=item.message_id,
                 external_id=item.external_id,
                 status=DeliveryStatus(item.state.value),
-                reason=item.reason,
-                details=dict(item.metadata),
+                reason=storable_value(item.reason),
+                details=storable_value(dict(item.metadata)),
             )
             if reported is None:
                 log.info(
@@ -73,7 +73,7 @@ async def apply_updates(
                 )
         elif isinstance(item, ReachabilityChange) and (item.cause is None or item.cause in fresh):
             await contacts.set_reachability(
-                session, item.address, reachable=item.reachable, reason=item.reason
+                session, item.address, reachable=item.reachable, reason=storable_value(item.reason)
             )
         elif isinstance(item, AutoReply) and item.in_reply_to in fresh:
             conversation = await session.scalar(

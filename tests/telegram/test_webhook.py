@@ -170,6 +170,17 @@ async def test_a_lone_surrogate_escape_is_stored_not_a_500(
         raw = await session.scalar(select(Message.raw).where(Message.id == stored["id"]))
     assert raw is not None
     assert b"ok \\ud83d then" in raw
+    # An edit may carry one too.
+    edited = {
+        "update_id": 5102,
+        **update("edited_message", **private_message(CHAT, 8, text="MARK fixed", edit_date=1)),
+    }
+    response = await telegram.deliver(
+        bot, json.dumps(edited).replace("MARK", "\\udc00").encode(), running.url
+    )
+    assert response.status_code == 200, response.text
+    (stored,) = await inbound_messages(admin, inbox["id"])
+    assert stored["body_text"] == "\ufffd fixed"
 
 
 async def test_photos_and_voice_notes_are_downloaded(
