@@ -165,18 +165,23 @@ async def list_messages(
     response: Response,
     ctx: ContextDep,
     after: DbId | None = None,
+    before: DbId | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
 ) -> MessagesOut:
     """This visitor's own conversation: the latest `limit` messages they may see (after the
-    message id `after`, if given), oldest first."""
+    message id `after`, before the message id `before`, if given), oldest first;
+    `has_more` says whether older ones are left (page back with `before`)."""
     visitor, _inbox_ref = await _visitor(ctx, token, request, response)
     async with ctx.db.read() as session:
         # First, so that anything committed while the rest is read is replayed live.
         last_event_id = await event_log.last_seq(session)
-        messages = await service.visitor_messages(session, visitor, after=after, limit=limit)
+        messages, more = await service.visitor_messages(
+            session, visitor, after=after, before=before, limit=limit
+        )
         views = await message_views(session, messages)
     return MessagesOut(
         items=[_visitor_view(v) for v in views],
+        has_more=more,
         last_event_id=last_event_id,
     )
 

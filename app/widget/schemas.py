@@ -55,6 +55,7 @@ class VisitorMessage(BaseModel):
 
 class MessagesOut(BaseModel):
     items: list[VisitorMessage]
+    has_more: bool  # older messages are left: ask again with `before` the first item's id
     # Connect `/ws/widget` with this to get everything after what `items` shows.
     last_event_id: int
 

@@ -124,13 +124,19 @@ async def start_visitor(
 
 
 async def visitor_messages(
-    session: AsyncSession, visitor: VisitorSession, *, after: int | None, limit: int
-) -> list[Message]:
-    """The visitor's own conversations' messages the customer may see (never notes or
-    internal activity), oldest first."""
+    session: AsyncSession,
+    visitor: VisitorSession,
+    *,
+    after: int | None,
+    before: int | None,
+    limit: int,
+) -> tuple[list[Message], bool]:
+    """The latest `limit` of the visitor's own conversations' messages the customer may see
+    (never notes or internal activity) between the message ids `after` and `before`, oldest
+    first; and whether there are older ones."""
     conversations = await visitor_conversation_ids(session, visitor)
     if not conversations:
-        return []
+        return [], False
     stmt = (
         select(Message)
         .where(
@@ -138,11 +144,14 @@ async def visitor_messages(
             Message.direction.in_((Direction.inbound, Direction.outbound)),
         )
         .order_by(Message.id.desc())
-        .limit(limit)
+        .limit(limit + 1)
     )
     if after is not None:
         stmt = stmt.where(Message.id > after)
-    return list(reversed((await session.scalars(stmt)).all()))
+    if before is not None:
+        stmt = stmt.where(Message.id < before)
+    found = list((await session.scalars(stmt)).all())
+    return list(reversed(found[:limit])), len(found) > limit
 
 
 async def visitor_attachment(

@@ -72,6 +72,16 @@ async def test_a_visitor_token_reaches_only_its_own_conversation(
         "sender_name", "delivery_status", "created_at", "sent_at", "attachments",
     }  # fmt: skip
 
+    # Paging back: the newest first page, then what is before it; never the note.
+    async def page(**params: object) -> tuple[list[str], bool]:
+        r = await client.get("/api/v1/widget/messages", params=params, headers=sara.headers)
+        assert r.status_code == 200, r.text
+        return [m["body_text"] for m in r.json()["items"]], r.json()["has_more"]
+
+    assert await page(limit=2) == (["the receipt", "On its way!"], True)
+    assert await page(limit=2, before=sara_view["items"][1]["id"]) == (["my order 1234?"], False)
+    assert await page(limit=3) == (["my order 1234?", "the receipt", "On its way!"], False)
+
     # Guessing ids: another visitor's attachment is a 404, like one that does not exist.
     own = await client.get(f"/api/v1/widget/attachments/{attachment['id']}", headers=sara.headers)
     assert own.status_code == 200

@@ -146,6 +146,55 @@ async def test_chat_and_callback_from_another_origin_on_a_hostile_page(
             await context.close()
 
 
+async def test_a_long_conversation_pages_back_to_its_first_message(
+    browser: Browser, console_server: Running, console_admin: Api
+) -> None:
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    chat = await create_webchat_inbox(console_admin, origin)
+    snippet = (
+        f'<script src="{console_server.url}/widget.js" data-inbox="{chat["public_token"]}" '
+        "async></script>"
+    )
+    with _site_on(port, f"<!doctype html><html lang='en'><body>{snippet}</body>"):
+        context = await browser.new_context()
+        page = await context.new_page()
+        try:
+            await page.goto(origin)
+            widget = page.locator("panjereh-widget")
+            await widget.get_by_role("button", name="Chat with us").click()
+            await widget.get_by_label("Your name").fill("Lena Long")
+            await widget.get_by_label("Email").fill("lena@visitor.example")  # nobody online
+            await widget.get_by_role("button", name="Start chatting").click()
+            box = widget.get_by_role("textbox", name="Write a message…")
+            await box.fill("The very first question")
+            await box.press("Enter")
+            await expect(widget.get_by_text("The very first question")).to_be_visible()
+            found = await api_get(
+                console_admin.client, console_admin, f"/api/v1/conversations?inbox_id={chat['id']}"
+            )
+            (conversation,) = found["items"]
+            for i in range(105):  # more than the widget's first page of 100
+                reply = await console_admin.post(
+                    f"/api/v1/conversations/{conversation['id']}/messages",
+                    json={"body": f"answer number {i}"},
+                )
+                assert reply.status_code == 201, reply.text
+
+            await page.reload()
+            await widget.get_by_role("button", name="Chat with us").click()
+            await expect(widget.get_by_text("answer number 104", exact=True)).to_be_visible()
+            await expect(widget.get_by_text("The very first question")).to_have_count(0)
+            older = widget.get_by_role("button", name="Earlier messages")
+            await older.click()
+            await expect(widget.get_by_text("The very first question")).to_be_visible()
+            await expect(widget.get_by_text("answer number 0", exact=True)).to_be_visible()
+            await expect(older).to_have_count(0)
+            await expect(widget.locator(".msg")).to_have_count(106)
+        finally:
+            await context.close()
+
+
 @contextlib.contextmanager
 def _site_on(port: int, page_html: str) -> Iterator[None]:
     body = page_html.encode()

@@ -571,7 +571,8 @@ export interface paths {
         /**
          * List Messages
          * @description This visitor's own conversation: the latest `limit` messages they may see (after the
-         *     message id `after`, if given), oldest first.
+         *     message id `after`, before the message id `before`, if given), oldest first;
+         *     `has_more` says whether older ones are left (page back with `before`).
          */
         get: operations["list_messages_api_v1_widget_messages_get"];
         put?: never;
@@ -1389,6 +1390,8 @@ export interface components {
         };
         /** MessagesOut */
         MessagesOut: {
+            /** Has More */
+            has_more: boolean;
             /** Items */
             items: components["schemas"]["VisitorMessage"][];
             /** Last Event Id */
@@ -2789,6 +2792,7 @@ export interface operations {
         parameters: {
             query?: {
                 after?: number | null;
+                before?: number | null;
                 limit?: number;
             };
             header?: never;

@@ -27,6 +27,7 @@ export const EN = {
   request: "Request a call",
   requested: "Thanks! We'll call you.",
   unread: "unread messages",
+  older: "Earlier messages",
 };
 
 export type Labels = typeof EN;
@@ -58,6 +59,7 @@ const FA: Labels = {
   request: "درخواست تماس",
   requested: "ممنون! با شما تماس می‌گیریم.",
   unread: "پیام خوانده‌نشده",
+  older: "پیام‌های پیشین",
 };
 
 export function pickLanguage(attribute: string | undefined, pageLang: string): "en" | "fa" {

@@ -27,6 +27,7 @@ display:flex;flex-direction:column;background:#fff;border-radius:12px;overflow:h
 .tabs button[aria-selected=true]{border-bottom:2px solid ${brand};font-weight:600}
 .body{flex:1;overflow:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f9fafb}
 .status{font-size:12px;color:#6b7280}
+.older{align-self:center;background:none;border:0;color:${brand};font-size:12px;cursor:pointer;text-decoration:underline}
 .msg{max-width:80%;padding:8px 10px;border-radius:10px;white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;border:1px solid #e5e7eb}
 .msg.inbound{align-self:flex-end;background:${brand};color:#fff;border-color:${brand}}
 .msg .who{display:block;font-size:11px;opacity:.75}

@@ -24,6 +24,11 @@ interface VisitorMessage {
   sender_name: string | null;
   attachments: VisitorAttachment[];
 }
+interface MessagePage {
+  items: VisitorMessage[];
+  has_more: boolean;
+  last_event_id: number;
+}
 interface WidgetConfig {
   welcome_message: string;
   brand_color: string;
@@ -84,6 +89,7 @@ class Widget {
   private labels: Labels;
   private config: WidgetConfig | null = null;
   private readonly messages = new Map<number, VisitorMessage>();
+  private hasOlder = false; // the server holds messages older than the ones shown
   private socket: WebSocket | null = null;
   private retry = 0;
   private typingTimer = 0;
@@ -181,13 +187,10 @@ class Widget {
     const saved = this.saved;
     if (!saved) return;
     try {
-      const page = await this.api<{ items: VisitorMessage[]; last_event_id: number }>(
-        "/api/v1/widget/messages",
-        {},
-        saved.token,
-      );
+      const page = await this.api<MessagePage>("/api/v1/widget/messages", {}, saved.token);
       this.messages.clear();
       for (const m of page.items) this.messages.set(m.id, m);
+      this.hasOlder = page.has_more;
       saved.lastEventId = page.last_event_id;
       this.save();
     } catch (error) {
@@ -203,6 +206,7 @@ class Widget {
     this.save();
     this.socket?.close();
     this.messages.clear();
+    this.hasOlder = false;
     this.render();
   }
 
@@ -319,6 +323,19 @@ class Widget {
     return el("div", { class: "tabs", role: "tablist" }, chat, call);
   }
 
+  /** The page of messages before the oldest shown, keeping the reader's place. */
+  private async loadOlder(): Promise<void> {
+    const saved = this.saved;
+    if (!saved || this.messages.size === 0) return;
+    const oldest = Math.min(...this.messages.keys());
+    const page = await this.api<MessagePage>(`/api/v1/widget/messages?before=${oldest}`, {}, saved.token);
+    for (const m of page.items) this.messages.set(m.id, m);
+    this.hasOlder = page.has_more;
+    const fromBottom = this.body.scrollHeight - this.body.scrollTop;
+    this.renderMessages();
+    this.body.scrollTop = this.body.scrollHeight - fromBottom;
+  }
+
   private renderMessages(): void {
     const l = this.labels;
     const nodes: Node[] = [];
@@ -334,6 +351,11 @@ class Widget {
     if (!this.saved) {
       nodes.push(this.preChat());
     } else {
+      if (this.hasOlder) {
+        const older = el("button", { type: "button", class: "older" }, l.older);
+        older.addEventListener("click", () => void this.loadOlder().catch(() => undefined));
+        nodes.push(older);
+      }
       const sorted = [...this.messages.values()].sort((a, b) => a.id - b.id);
       for (const m of sorted) nodes.push(this.messageNode(m));
     }
