@@ -21,6 +21,7 @@ from typing import Any, ClassVar, cast
 import pydantic_core
 from sqlalchemy import DateTime, MetaData, Table, create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -74,6 +75,17 @@ def table(model: type[Base]) -> Table:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def unavailable(exc: BaseException) -> str | None:
+    """Why the database cannot be used right now (down, restarting, a dropped connection;
+    SQLite busy), in one line, if that is what `exc` says; None for any other error.
+    Loops that meet it wait and try again: it is worth a line in the log, not a traceback
+    every round."""
+    if not isinstance(exc, OperationalError):
+        return None
+    lines = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+    return lines[0] if lines else type(exc.orig or exc).__name__
 
 
 def sync_url(url: str) -> str:

@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.db import unavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -120,7 +122,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _database_down(_request: Request, exc: OperationalError) -> JSONResponse:
         # The database is unreachable or busy: nothing was stored, so a provider (or a
         # client) must try again, which 503 tells it.
-        log.error("database unavailable: %s", exc.orig)
+        log.error("database unavailable: %s", unavailable(exc))
         return JSONResponse(
             {"detail": "the database is unavailable; try again shortly", "code": "unavailable"},
             status_code=503,

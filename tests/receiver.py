@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections import deque
 from collections.abc import AsyncIterator
@@ -23,14 +24,20 @@ class Received:
 
 @dataclass
 class Receiver:
-    """`answers` are popped per request (status codes); when empty, it answers 200."""
+    """`answers` are popped per request (status codes); when empty, it answers 200. While
+    `gate` is cleared, requests are received (and recorded) but not answered."""
 
     answers: deque[int] = field(default_factory=deque)
     received: list[Received] = field(default_factory=list)
     url: str = ""
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.gate.set()
 
     async def _handle(self, request: Request) -> JSONResponse:
         self.received.append(Received(dict(request.headers), await request.body()))
+        await self.gate.wait()
         status = self.answers.popleft() if self.answers else 200
         headers = {"Retry-After": "0"} if status == 429 else None
         return JSONResponse({"id": f"r{len(self.received)}"}, status_code=status, headers=headers)

@@ -115,6 +115,7 @@ class PostgresServer:
     bindir: Path
     logfile: Path
     as_postgres_user: bool
+    options: str  # the server's command-line options (`pg_ctl start -o`), port included
     cleanup_dir: Path | None = None
     _stopped: bool = field(default=False, repr=False)
 
@@ -147,14 +148,25 @@ class PostgresServer:
         if self._stopped:
             return
         self._stopped = True
+        self.crash()
+        if self.cleanup_dir is not None:
+            shutil.rmtree(self.cleanup_dir, ignore_errors=True)
+
+    def crash(self) -> None:
+        """Stop the server at once, as a crash would: every connection drops, nothing is
+        checkpointed, and the data stays for `restart()`."""
         _run_pg(
             self.as_postgres_user,
             [str(self.bindir / "pg_ctl"), "stop", "-D", str(self.datadir), "-m", "immediate", "-w"],
             cwd=self.datadir.parent,
             check=False,
         )
-        if self.cleanup_dir is not None:
-            shutil.rmtree(self.cleanup_dir, ignore_errors=True)
+
+    def restart(self) -> None:
+        """Start a crashed server again on the same port, with the same data (it recovers
+        from its write-ahead log first); returns once it accepts connections."""
+        assert not self._stopped, "stop() removed this server; only a crash() is restartable"
+        _run_pg(self.as_postgres_user, _pg_ctl_start(self), cwd=self.datadir.parent)
 
 
 def _run_pg(
@@ -178,6 +190,22 @@ def _run_pg(
     return result
 
 
+def _pg_ctl_start(server: PostgresServer) -> list[str]:
+    return [
+        str(server.bindir / "pg_ctl"),
+        "start",
+        "-w",
+        "-t",
+        "60",
+        "-D",
+        str(server.datadir),
+        "-l",
+        str(server.logfile),
+        "-o",
+        server.options,
+    ]
+
+
 def _postgres_root(tmpdir: Path, user: pwd.struct_passwd | None) -> tuple[Path, bool]:
     """The directory for the cluster, and whether it lies outside ``tmpdir``.
 
@@ -193,8 +221,14 @@ def _postgres_root(tmpdir: Path, user: pwd.struct_passwd | None) -> tuple[Path, 
     return Path(tempfile.mkdtemp(prefix="panjereh-pg-", dir="/tmp")), True
 
 
-def start_postgres(tmpdir: Path) -> PostgresServer:
-    """Initialise a cluster under ``tmpdir`` and start it on a free loopback port."""
+def start_postgres(tmpdir: Path, *, crash_safe: bool = False) -> PostgresServer:
+    """Initialise a cluster under ``tmpdir`` and start it on a free loopback port.
+
+    For speed, a commit returns before its write-ahead log is written
+    (``synchronous_commit=off``), so ``crash()`` loses the last commits; ``crash_safe``
+    servers write it first, and lose nothing that was committed. (Neither flushes to disk:
+    only the machine crashing could lose what was written.)
+    """
     bindir = _postgres_bindir()
     as_root = os.geteuid() == 0
     user: pwd.struct_passwd | None = None
@@ -237,37 +271,21 @@ def start_postgres(tmpdir: Path) -> PostgresServer:
             port = free_port()
             options = (
                 f"-k {sockdir} -c listen_addresses=127.0.0.1 -p {port} "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                "-c max_connections=200"
+                "-c fsync=off -c full_page_writes=off -c max_connections=200 "
+                f"-c synchronous_commit={'on' if crash_safe else 'off'}"
             )
-            result = _run_pg(
-                as_root,
-                [
-                    str(bindir / "pg_ctl"),
-                    "start",
-                    "-w",
-                    "-t",
-                    "60",
-                    "-D",
-                    str(datadir),
-                    "-l",
-                    str(logfile),
-                    "-o",
-                    options,
-                ],
-                cwd=root,
-                check=False,
+            server = PostgresServer(
+                url=f"postgresql+psycopg://{_PG_USER}@127.0.0.1:{port}/postgres",
+                port=port,
+                datadir=datadir,
+                bindir=bindir,
+                logfile=logfile,
+                as_postgres_user=as_root,
+                options=options,
+                cleanup_dir=root if private else None,
             )
+            result = _run_pg(as_root, _pg_ctl_start(server), cwd=root, check=False)
             if result.returncode == 0:
-                server = PostgresServer(
-                    url=f"postgresql+psycopg://{_PG_USER}@127.0.0.1:{port}/postgres",
-                    port=port,
-                    datadir=datadir,
-                    bindir=bindir,
-                    logfile=logfile,
-                    as_postgres_user=as_root,
-                    cleanup_dir=root if private else None,
-                )
                 atexit.register(server.stop)
                 return server
             last_error = f"{result.stdout}\n{result.stderr}\n{_tail(logfile)}"

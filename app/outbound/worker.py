@@ -18,13 +18,14 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
 from app.contacts import service as contacts
 from app.contacts.models import ContactIdentity
 from app.context import Context
-from app.db import utcnow
+from app.db import unavailable, utcnow
 from app.inboxes.models import Inbox
 from app.tickets.models import (
     Attachment,
@@ -71,17 +72,23 @@ class DeliveryWorker:
     def __init__(self, ctx: Context, *, batch_size: int = 50) -> None:
         self.ctx = ctx
         self.batch_size = batch_size
+        # run()'s stop: it also ends a wait for the database to record an outcome.
+        self._stop = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; wake at once when this process queues a reply."""
         settings = self.ctx.settings
+        self._stop = stop
         while not stop.is_set():
             # Cleared before the claim, so a reply queued during this round wakes the next.
             self.ctx.outbox_ready.clear()
             try:
                 sent = await self.run_once()
-            except Exception:
-                log.exception("delivery round failed; trying again shortly")
+            except Exception as exc:
+                if (reason := unavailable(exc)) is None:
+                    log.exception("delivery round failed; trying again shortly")
+                else:
+                    log.warning("delivery waits for the database: %s", reason)
                 sent = 0
             if sent:
                 continue
@@ -239,6 +246,31 @@ class DeliveryWorker:
         await self._record(job, result)
 
     async def _record(self, job: Job, result: SendResult | SendError) -> None:
+        """Record what the send did. It has happened: while the database is away, the
+        outcome waits here until it can be written, for as long as the claim holds, rather
+        than leave the message claimed and unrecorded, to be sent again when the claim ends."""
+        while True:
+            try:
+                await self._write_outcome(job, result)
+                return
+            except OperationalError as exc:
+                if self._stop.is_set() or utcnow() >= job.started_at + LEASE:
+                    log.error(
+                        "message %s: outcome not recorded; it is sent again once its claim "
+                        "runs out",
+                        job.message_id,
+                    )
+                    raise
+                log.warning(
+                    "message %s: %s; recording it waits for the database: %s",
+                    job.message_id,
+                    "sent" if isinstance(result, SendResult) else f"not sent ({result.reason})",
+                    unavailable(exc),
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.ctx.settings.delivery_poll_seconds)
+
+    async def _write_outcome(self, job: Job, result: SendResult | SendError) -> None:
         settings = self.ctx.settings
         now = utcnow()
         async with self.ctx.db.write() as session:

@@ -29,7 +29,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy import ColumnElement, and_, false, or_, select
 
 from app.agents.models import Agent, AgentSession, Role
-from app.db import Database, utcnow
+from app.db import Database, unavailable, utcnow
 from app.events import log as event_log
 from app.events.log import Logged, Scope
 from app.events.models import EventRow
@@ -269,8 +269,12 @@ class Hub:
             await asyncio.sleep(seconds)
             try:
                 await job()
-            except Exception:
-                log.exception("hub job %s failed", getattr(job, "__name__", job))
+            except Exception as exc:
+                name = getattr(job, "__name__", job)
+                if (reason := unavailable(exc)) is None:
+                    log.exception("hub job %s failed", name)
+                else:
+                    log.warning("hub job %s waits for the database: %s", name, reason)
 
     # ------------------------------------------------------------------ sockets
 
@@ -384,8 +388,11 @@ class Hub:
             self._wake.clear()
             try:
                 await self._read_new()
-            except Exception:
-                log.exception("reading the event log failed; retrying")
+            except Exception as exc:
+                if (reason := unavailable(exc)) is None:
+                    log.exception("reading the event log failed; retrying")
+                else:
+                    log.warning("reading the event log waits for the database: %s", reason)
                 await asyncio.sleep(self.settings.event_poll_seconds)
 
     async def _read_new(self) -> None:
