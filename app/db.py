@@ -13,6 +13,7 @@ of spinning in SQLite's busy handler; other processes still wait on `busy_timeou
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -86,6 +87,15 @@ def unavailable(exc: BaseException) -> str | None:
         return None
     lines = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
     return lines[0] if lines else type(exc.orig or exc).__name__
+
+
+def log_failed_round(logger: logging.Logger, what: str, exc: BaseException) -> None:
+    """A background loop's round failed and is tried again: one line while the database is
+    away, else the traceback."""
+    if (reason := unavailable(exc)) is None:
+        logger.error("%s failed; trying again shortly", what, exc_info=exc)
+    else:
+        logger.warning("%s waits for the database: %s", what, reason)
 
 
 def sync_url(url: str) -> str:

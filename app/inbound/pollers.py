@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Context
-from app.db import unavailable, utcnow
+from app.db import log_failed_round, utcnow
 from app.inbound.ingest import InboxRef, ingest, ingest_many
 from app.inbound.models import PollerState
 from app.inbound.store import apply_updates, fresh_ids, messages_of
@@ -63,10 +63,7 @@ class PollerSupervisor:
                 try:
                     await self.scan()
                 except Exception as exc:
-                    if (reason := unavailable(exc)) is None:
-                        log.exception("poller scan failed; trying again shortly")
-                    else:
-                        log.warning("pollers wait for the database: %s", reason)
+                    log_failed_round(log, "poller scan", exc)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.scan_seconds)
         finally:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.callbacks import service as callbacks
 from app.context import Context
-from app.db import unavailable, utcnow
+from app.db import log_failed_round, utcnow
 from app.events import log as event_log
 from app.tickets.models import Conversation, Status
 from app.tickets.service import delete_stale_uploads, record_conversation_change
@@ -72,10 +72,7 @@ async def run_maintenance(ctx: Context, stop: asyncio.Event) -> None:
                     log.info("trimmed %d events older than retention", trimmed)
                 await drop_unused_uploads(ctx)
         except Exception as exc:
-            if (reason := unavailable(exc)) is None:
-                log.exception("maintenance round failed")
-            else:
-                log.warning("maintenance waits for the database: %s", reason)
+            log_failed_round(log, "maintenance round", exc)
         rounds += 1
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), INTERVAL_SECONDS)

@@ -25,7 +25,7 @@ from app.agents.models import Agent
 from app.contacts import service as contacts
 from app.contacts.models import ContactIdentity
 from app.context import Context
-from app.db import unavailable, utcnow
+from app.db import log_failed_round, unavailable, utcnow
 from app.inboxes.models import Inbox
 from app.tickets.models import (
     Attachment,
@@ -85,10 +85,7 @@ class DeliveryWorker:
             try:
                 sent = await self.run_once()
             except Exception as exc:
-                if (reason := unavailable(exc)) is None:
-                    log.exception("delivery round failed; trying again shortly")
-                else:
-                    log.warning("delivery waits for the database: %s", reason)
+                log_failed_round(log, "delivery round", exc)
                 sent = 0
             if sent:
                 continue

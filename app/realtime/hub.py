@@ -29,7 +29,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy import ColumnElement, and_, false, or_, select
 
 from app.agents.models import Agent, AgentSession, Role
-from app.db import Database, unavailable, utcnow
+from app.db import Database, log_failed_round, utcnow
 from app.events import log as event_log
 from app.events.log import Logged, Scope
 from app.events.models import EventRow
@@ -270,11 +270,7 @@ class Hub:
             try:
                 await job()
             except Exception as exc:
-                name = getattr(job, "__name__", job)
-                if (reason := unavailable(exc)) is None:
-                    log.exception("hub job %s failed", name)
-                else:
-                    log.warning("hub job %s waits for the database: %s", name, reason)
+                log_failed_round(log, f"hub job {getattr(job, '__name__', job)}", exc)
 
     # ------------------------------------------------------------------ sockets
 
@@ -389,10 +385,7 @@ class Hub:
             try:
                 await self._read_new()
             except Exception as exc:
-                if (reason := unavailable(exc)) is None:
-                    log.exception("reading the event log failed; retrying")
-                else:
-                    log.warning("reading the event log waits for the database: %s", reason)
+                log_failed_round(log, "reading the event log", exc)
                 await asyncio.sleep(self.settings.event_poll_seconds)
 
     async def _read_new(self) -> None:
