@@ -335,6 +335,7 @@ async def test_a_database_outage_loses_nothing(tmp_path: Path) -> None:
         log = served.log_text()
         # Said in a line, not a stack trace every round.
         assert f"message {before.in_flight}: sent; recording it waits for the database" in log
+        assert f"inbox {before.polling_inbox}: polling waits for the database" in log
         assert "Traceback" not in log
     finally:
         postgres.stop()

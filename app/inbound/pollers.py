@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Context
-from app.db import log_failed_round, utcnow
+from app.db import log_failed_round, unavailable, utcnow
 from app.inbound.ingest import InboxRef, ingest, ingest_many
 from app.inbound.models import PollerState
 from app.inbound.store import apply_updates, fresh_ids, messages_of
@@ -115,7 +115,16 @@ class PollerSupervisor:
         ref = InboxRef(inbox.id, inbox.kind)
         delay = BACKOFF_START_SECONDS
         while True:
-            if not await self._take_lease(inbox.id):
+            try:
+                leased = await self._take_lease(inbox.id)
+            except OperationalError as exc:
+                log.warning(
+                    "inbox %d: polling waits for the database: %s", inbox.id, unavailable(exc)
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, BACKOFF_CAP_SECONDS)
+                continue
+            if not leased:
                 await asyncio.sleep(LEASE.total_seconds() / 4)
                 continue
             connector = self.ctx.connector(inbox)
