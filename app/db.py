@@ -171,6 +171,9 @@ JSON_CODEC: dict[str, Any] = {
 }
 
 
+CONNECT_TIMEOUT_SECONDS = 5  # PostgreSQL; a URL's own `?connect_timeout=` wins
+
+
 class Database:
     def __init__(self, url: str, *, pool_size: int = 32) -> None:
         kwargs: dict[str, Any] = {
@@ -184,6 +187,10 @@ class Database:
             kwargs["async_creator"] = inline_creator(parsed.database or ":memory:")
         else:
             kwargs["pool_pre_ping"] = True
+            if "connect_timeout" not in parsed.query:
+                # A database host that drops packets (rather than refusing) would hold each
+                # request for the kernel's TCP timeout, minutes; this makes it a quick 503.
+                kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
