@@ -12,6 +12,9 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from app.errors import NotFound
 
@@ -84,6 +87,28 @@ def console_file(dist: Path, path: str, *, wants_page: bool = True) -> Response:
     return _index(dist)
 
 
+_OTHER_METHODS = ("DELETE", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _other_methods(request: Request) -> list[str]:
+    """The methods the app serves at this path: a GET there (which this catch-all would
+    otherwise answer with a 404) is a 405 that names them."""
+    allowed = []
+    for method in _OTHER_METHODS:
+        probe: Scope = {
+            "type": "http",
+            "method": method,
+            "path": request.scope["path"],
+            "root_path": request.scope.get("root_path", ""),
+            "headers": [],
+        }
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
 @router.get("/{path:path}")
 async def console(path: str, request: Request) -> Response:
+    if _reserved(path) and (methods := _other_methods(request)):
+        raise HTTPException(405, headers={"Allow": ", ".join(methods)})
     return console_file(DIST, path, wants_page="text/html" in request.headers.get("accept", ""))

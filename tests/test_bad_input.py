@@ -407,7 +407,8 @@ async def test_bad_path_ids_are_4xx(world: World) -> None:
 
 QUERY_VALUES: dict[str, list[str]] = {
     "integer": ["abc", "1.5", str(2**31), str(HUGE), str(-HUGE - 1), str(10**30), "-1", ""],
-    "string": ["\x00", "x" * 5000],
+    # A number too big for any id, where a string may hold one (`assignee=<agent id>`).
+    "string": ["\x00", "x" * 5000, str(2**70)],
     "enum": ["no-such-value", ""],
     "datetime": ["yesterday", "2024-13-45T00:00:00Z", FAR_FUTURE, FAR_PAST, "2024-01-01T00:00:00"],
     "boolean": ["maybe"],
@@ -505,6 +506,21 @@ async def test_unknown_paths_and_methods_are_json_errors(world: World) -> None:
         (await client.delete("/api/v1/conversations", headers=world.admin.headers), 405),
     ):
         check(world, f"{response.request.method} {response.request.url}", response, status=status)
+    # A GET where only other methods are served: 405 too (the console's catch-all answers
+    # GETs, but not for these), naming the methods that are.
+    for path, allowed in (
+        ("/api/v1/auth/login", "POST"),
+        ("/api/v1/auth/logout", "POST"),
+        (f"/api/v1/inboxes/{world.inbox.id}/incoming", "POST"),
+        (f"/api/v1/messages/{world.ids['message_id']}/retry", "POST"),
+        ("/webhooks/telegram/1", "POST"),
+        ("/webhooks/twilio/1/sms", "POST"),
+        ("/api/v1/widget/some-token/sessions", "OPTIONS, POST"),
+    ):
+        response = await client.get(path, headers=world.admin.headers)
+        check(world, f"GET {path}", response, status=405)
+        if response.headers.get("allow") != allowed:
+            world.failures.append(f"GET {path}: Allow {response.headers.get('allow')!r}")
     assert_no_failures(world)
 
 

@@ -19,6 +19,7 @@ from app.crypto import token_digest
 from app.deps import ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
 from app.errors import Forbidden
 from app.events import log as event_log
+from app.fields import MAX_ID
 from app.inboxes import service as inboxes
 from app.inboxes.models import Inbox
 from app.public import allowed_origin
@@ -104,6 +105,15 @@ def _last_event_id(websocket: WebSocket) -> int | None:
     return value
 
 
+def _conversation_id(body: dict[str, Any]) -> int | None:
+    """A client frame's `conversation_id`, if it is one a conversation can have (not a
+    boolean, nor a number the database cannot compare)."""
+    value = body.get("conversation_id")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        return None
+    return value
+
+
 def _same_origin(websocket: WebSocket, public_url: str) -> bool:
     """A browser page may open the agent socket only from this server's own origin (a token
     in a query string is no cookie, but a page elsewhere has no business here either).
@@ -147,8 +157,8 @@ async def agent_socket(websocket: WebSocket) -> None:
     async def on_frame(body: dict[str, Any]) -> None:
         kind = body.get("type")
         if kind == "typing":
-            conversation_id = body.get("conversation_id")
-            if not isinstance(conversation_id, int) or not socket.may_type(conversation_id):
+            conversation_id = _conversation_id(body)
+            if conversation_id is None or not socket.may_type(conversation_id):
                 return
             async with ctx.db.read() as session:
                 inbox_id = await session.scalar(

@@ -81,7 +81,7 @@ async def _read_client(websocket: WebSocket, on_frame: ClientFrameHandler) -> No
             continue
         try:
             body = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to read
             continue
         if isinstance(body, dict):
             try:

@@ -93,11 +93,14 @@ async def _filtered(
         stmt = stmt.where(Conversation.assignee_id.is_(None))
     elif f.assignee is not None:
         try:
-            stmt = stmt.where(Conversation.assignee_id == int(f.assignee))
+            assignee_id = int(f.assignee)
         except ValueError as exc:
             raise Invalid(
                 "assignee: 'me', 'unassigned' or an agent id", code="invalid_filter"
             ) from exc
+        if not 0 < assignee_id <= MAX_ID:  # no agent has it; the database could not compare
+            raise Invalid("assignee: no agent has that id", code="invalid_filter")
+        stmt = stmt.where(Conversation.assignee_id == assignee_id)
     if f.label is not None:
         stmt = stmt.where(
             exists().where(
@@ -655,9 +658,9 @@ async def report_delivery(
     stmt = select(Message).where(
         Message.inbox_id == inbox_id, Message.direction == Direction.outbound
     )
-    if message_id is not None:
+    if message_id is not None and 0 < message_id <= MAX_ID:
         stmt = stmt.where(Message.id == message_id)
-    elif external_id is not None:
+    elif external_id is not None:  # also for an id that cannot be ours (nor compared)
         stmt = stmt.where(Message.external_id == external_id)
     else:
         return None

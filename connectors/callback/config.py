@@ -22,7 +22,8 @@ class CallbackConfig(ChannelConfig):
     # Empty: any time. A requested window must overlap them.
     business_hours: dict[str, str] = Field(default_factory=dict)
     # An `sms` inbox that confirms each request to the customer ("We'll call you…").
-    confirm_by_sms_inbox_id: int | None = None
+    # An inbox id: positive, and within the 32-bit ids the databases hold.
+    confirm_by_sms_inbox_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
     @field_validator("timezone")
     @classmethod

@@ -111,6 +111,8 @@ def _classify(exc: Exception) -> SendError:
         return PermanentSendError(f"the SMTP server does not support this: {exc}")
     if isinstance(exc, ssl.SSLCertVerificationError):
         return PermanentSendError(f"the SMTP server's certificate is not valid: {exc}")
+    if isinstance(exc, UnicodeError):  # a host name that cannot be looked up (IDNA)
+        return PermanentSendError(f"the SMTP server's name is not valid: {exc}")
     return TransientSendError(f"the SMTP server could not be reached: {exc!r}")
 
 
@@ -121,7 +123,7 @@ def deliver(config: EmailConfig, mail: EmailMessage) -> None:
             if config.smtp_username:
                 client.login(config.smtp_username, config.smtp_password)
             client.send_message(mail)
-    except (smtplib.SMTPException, OSError) as exc:
+    except (smtplib.SMTPException, OSError, UnicodeError) as exc:
         raise _classify(exc) from exc
 
 
@@ -132,5 +134,5 @@ def verify(config: EmailConfig) -> None:
             client.ehlo()
             if config.smtp_username:
                 client.login(config.smtp_username, config.smtp_password)
-    except (smtplib.SMTPException, OSError) as exc:
+    except (smtplib.SMTPException, OSError, UnicodeError) as exc:
         raise _classify(exc) from exc

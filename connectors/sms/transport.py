@@ -91,7 +91,10 @@ async def download(
     else in a MediaUrl would make us a proxy into the network: SSRF); the credentials go only
     there. Twilio answers with a redirect to its media store, followed if it is HTTPS or on
     the API host. Streamed, and abandoned as soon as it exceeds `limit` bytes."""
-    target = httpx.URL(url)
+    try:
+        target = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise MediaRefused(f"{url[:100]!r} is not a URL") from exc
     if _origin(target) != _origin(api_base):
         raise MediaRefused(f"{_where(target)!r} is not this inbox's Twilio API host")
     for _ in range(MAX_REDIRECTS + 1):
@@ -100,7 +103,10 @@ async def download(
             "GET", target, auth=auth if trusted else None, follow_redirects=False
         ) as response:
             if response.is_redirect:
-                target = target.join(response.headers.get("location", ""))
+                try:
+                    target = target.join(response.headers.get("location", ""))
+                except httpx.InvalidURL as exc:
+                    raise MediaRefused("Twilio redirected to an address that is no URL") from exc
                 if target.scheme != "https" and _origin(target) != _origin(api_base):
                     raise MediaRefused(f"Twilio redirected to {_where(target)!r} without HTTPS")
                 continue

@@ -128,7 +128,7 @@ def parse_body(body: bytes, options: ParseOptions) -> list[InboundItem]:
     """A webhook request's body: one update."""
     try:
         update = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep to read
         raise PayloadError("the body is not JSON") from exc
     if not isinstance(update, dict):
         raise PayloadError("a Telegram update is a JSON object")

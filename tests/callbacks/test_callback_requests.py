@@ -178,6 +178,23 @@ async def test_bad_requests_get_a_clear_422_and_store_nothing(
     assert (await admin.get("/api/v1/callbacks")).json()["items"] == []
 
 
+async def test_a_confirming_inbox_id_no_inbox_can_have_is_refused_at_setup(
+    running: Running, admin: Api
+) -> None:
+    for inbox_id in (0, -1, 2**31, 2**70):
+        response = await admin.post(
+            "/api/v1/inboxes",
+            json={
+                "kind": "callback",
+                "name": "Call me back",
+                "config": {"confirm_by_sms_inbox_id": inbox_id},
+            },
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "invalid_config"
+    assert (await admin.get("/api/v1/inboxes")).json() == []
+
+
 async def test_business_hours_and_the_visitors_wall_clock(running: Running, admin: Api) -> None:
     every_day = dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "09:00-17:00")
     inbox = await create_callback_inbox(admin, business_hours=every_day)

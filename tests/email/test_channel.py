@@ -363,3 +363,21 @@ async def test_bad_credentials_are_refused_when_the_inbox_is_created(
     )
     assert response.status_code == 422, response.text
     assert "IMAP" in response.json()["detail"]
+
+
+async def test_an_smtp_host_name_that_cannot_be_looked_up_is_a_setup_error(admin: Api) -> None:
+    """A label over 63 characters cannot even be encoded for DNS: a 422 with the reason,
+    not a crash, and nothing saved."""
+    config = {
+        "smtp_host": "a" * 300,
+        "smtp_port": 25,
+        "smtp_tls": "none",
+        "from_address": "support@example.com",
+    }
+    response = await admin.post(
+        "/api/v1/inboxes", json={"kind": "email", "name": "Support", "config": config}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "channel_setup_failed"
+    assert "SMTP" in response.json()["detail"]
+    assert (await admin.get("/api/v1/inboxes")).json() == []

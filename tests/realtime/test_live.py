@@ -306,6 +306,45 @@ async def test_typing_is_relayed_to_the_other_agents_of_the_inbox_and_the_visito
         await ws.close()
 
 
+async def test_frames_a_client_should_not_send_are_ignored_and_the_socket_lives_on(
+    running: Running, admin: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    inbox = await create_api_inbox(admin)
+    sara = await create_agent(admin, "sara@example.com")
+    await admin.patch(f"/api/v1/inboxes/{inbox.id}", json={"agent_ids": [sara.agent["id"]]})
+    await post_incoming(running.client, inbox, external_id="g-1", sender="typist")
+    conversation = await _conversation_of(running, "g-1")
+    assert conversation.id == 1  # so that `true` below would read as this conversation
+    admin_ws = await agent_socket(running.url, admin.token)
+    sara_ws = await agent_socket(running.url, sara.token)
+    visitor_ws = await open_socket(
+        running.url, "/ws/widget", token=await visitor_token(running, conversation)
+    )
+    for ws in (admin_ws, sara_ws, visitor_ws):
+        await ready(ws)
+
+    def is_typing(f: dict[str, Any]) -> bool:
+        return f["type"] == "typing"
+
+    deep = "[" * 2000 + "]" * 2000  # under the frame size limit, too deep for the JSON reader
+    for bad in (2**63, 2**70, -1, 0, True, "1", 1.0, None):
+        await sara_ws.send(json.dumps({"type": "typing", "conversation_id": bad}))
+    for ws in (sara_ws, visitor_ws):
+        await ws.send(deep)
+        await ws.send(b"\x00\xff")
+    with pytest.raises(TimeoutError):
+        await next_frame(admin_ws, is_typing, within=0.3)
+    # Both sockets are still open and still heard.
+    await sara_ws.send(json.dumps({"type": "typing", "conversation_id": conversation.id}))
+    assert (await next_frame(admin_ws, is_typing))["data"]["agent_id"] == sara.agent["id"]
+    await visitor_ws.send('{"type": "typing"}')
+    assert (await next_frame(sara_ws, is_typing))["data"]["sender_type"] == "contact"
+    failed = [r for r in caplog.records if r.name.startswith("app.realtime") and r.exc_info]
+    assert failed == []
+    for ws in (admin_ws, sara_ws, visitor_ws):
+        await ws.close()
+
+
 async def test_presence_online_away_offline(running: Running, admin: Api) -> None:
     sara = await create_agent(admin, "sara@example.com")
     admin_ws = await agent_socket(running.url, admin.token)

@@ -265,6 +265,20 @@ async def test_media_elsewhere_than_twilio_is_never_fetched(
     assert not [c for c in twilio.calls if c.method == "GET" and "/Media/" in c.path]
 
 
+async def test_a_media_url_that_is_no_url_leaves_a_note_and_the_message_is_kept(
+    admin: Api, inbox: SmsInbox, twilio: FakeTwilio
+) -> None:
+    params = incoming(
+        "see attached", NumMedia="1", MediaUrl0="::::", MediaContentType0="image/jpeg"
+    )
+    response = await inbox.post(params)
+    assert response.status_code == 200, response.text
+    (attachment,) = await attachments_of(admin, inbox)
+    assert attachment["stored"] is False
+    assert attachment["note"] == "not downloaded: '::::' is not a URL"
+    assert not [c for c in twilio.calls if "/Media/" in c.path]
+
+
 async def test_media_over_the_size_limit_keep_their_metadata_and_a_note(
     database_url: str, tmp_path: Path, twilio: FakeTwilio
 ) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from app.outbound.worker import DeliveryWorker
 from tests.conftest import Api, Running
-from tests.fakes.twilio import FakeTwilio, TwilioError
+from tests.fakes.twilio import FakeTwilio, TwilioError, post_signed, sid
 from tests.outbound.test_delivery import drain, refused_reply, reply
 from tests.sms.conftest import (
     CUSTOMER,
@@ -173,6 +173,20 @@ async def test_a_forged_status_callback_changes_nothing(
         headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"},
     )
     assert response.status_code == 403
+    assert (await shown(admin, conversation_id, sent["id"]))["delivery_status"] == "sent"
+
+
+async def test_a_status_callback_naming_no_reply_of_ours_changes_nothing(
+    running: Running, admin: Api, inbox: SmsInbox, twilio: FakeTwilio, worker: DeliveryWorker
+) -> None:
+    """Signed, but the message_id in its URL is no id of ours (nor a number the database
+    can compare): answered 200 like any report on a message this desk never sent."""
+    conversation_id, sent, _message_sid = await sent_reply(admin, inbox, worker)
+    params = {"MessageSid": sid("SM"), "MessageStatus": "delivered"}
+    for message_id in (str(2**63), str(2**70), "-1", "0", "abc"):
+        url = f"{inbox.public_url('status')}?message_id={message_id}"
+        response = await post_signed(running.url, url, params, twilio.auth_token)
+        assert response.status_code == 200, response.text
     assert (await shown(admin, conversation_id, sent["id"]))["delivery_status"] == "sent"
 
 

@@ -138,6 +138,17 @@ async def test_a_wrong_or_missing_secret_is_refused_and_nothing_stored(
     assert [m["body_text"] for m in await inbound_messages(admin, inbox["id"])] == ["hello"]
 
 
+async def test_a_body_that_is_no_update_is_refused_with_400_and_nothing_stored(
+    running: Running, admin: Api, telegram: FakeTelegram, bot: FakeBot
+) -> None:
+    inbox = await create_telegram_inbox(admin, telegram)
+    deep = b"[" * 100_000 + b"]" * 100_000  # nested too deep for the JSON reader
+    for body in (b"", b"{not json", b'{"update_id": "\xff"}', b"[]", b"null", deep):
+        response = await telegram.deliver(bot, body, running.url)
+        assert_error(response, 400, "invalid_payload")
+    assert await inbound_messages(admin, inbox["id"]) == []
+
+
 async def test_a_repeated_update_is_stored_once(
     running: Running, admin: Api, telegram: FakeTelegram, bot: FakeBot
 ) -> None:

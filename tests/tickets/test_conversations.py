@@ -138,9 +138,10 @@ async def test_list_filters(running: Running, admin: Api) -> None:
     assert await ids(label="lost") == [a]
     assert await ids(q="parcel") == [a]
     assert await ids(q="bahar") == [b]
-    assert (
-        await admin.get("/api/v1/conversations", params={"assignee": "someone"})
-    ).status_code == 422
+    for not_an_agent in ("someone", "0", str(2**63), str(2**70)):
+        refused = await admin.get("/api/v1/conversations", params={"assignee": not_an_agent})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] in ("invalid", "invalid_filter")
 
 
 async def test_keyset_pagination_walks_every_conversation_once(

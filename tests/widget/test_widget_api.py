@@ -11,6 +11,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from app.outbound.worker import DeliveryWorker
+from app.widget.assets import WIDGET_JS
 from tests.conftest import Api, Running
 from tests.realtime.live import next_frame, open_socket, ready
 from tests.widget.helpers import SITE, create_webchat_inbox, say, start_visitor
@@ -280,3 +281,21 @@ async def test_a_retried_message_is_stored_once_and_only_pictures_and_pdfs_attac
     # Agents see the visitor under the name they gave.
     conversation = await admin.get(f"/api/v1/conversations/{sent[0].json()['conversation_id']}")
     assert conversation.json()["contact"]["name"] == "Nina"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_widget_js_is_revalidated_by_etag(running: Running) -> None:
+    assert WIDGET_JS.is_file(), "the widget is not built: run `make frontend`"
+    first = await running.client.get("/widget.js")
+    assert first.status_code == 200
+    assert first.headers["cache-control"] == "public, max-age=3600"
+    etag = first.headers["etag"]
+    for if_none_match in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        again = await running.client.get("/widget.js", headers={"If-None-Match": if_none_match})
+        assert again.status_code == 304, if_none_match
+        assert again.content == b""
+        assert again.headers["etag"] == etag
+        assert again.headers["cache-control"] == "public, max-age=3600"
+    changed = await running.client.get("/widget.js", headers={"If-None-Match": '"other"'})
+    assert changed.status_code == 200
+    assert changed.content == first.content
