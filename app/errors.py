@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -73,11 +75,17 @@ _HTTP_CODES = {
 }
 
 
+def validation_message(error: Mapping[str, Any]) -> str:
+    """A validation error's words, without pydantic's "Value error, " before our own."""
+    return str(error.get("msg") or "invalid").removeprefix("Value error, ")
+
+
 def _describe_validation(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors()[:5]:
         location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
-        parts.append(f"{location}: {error.get('msg', 'invalid')}" if location else error["msg"])
+        message = validation_message(error)
+        parts.append(f"{location}: {message}" if location else message)
     return "; ".join(parts) or "invalid request"
 
 
@@ -138,6 +146,6 @@ def install_error_handlers(app: FastAPI) -> None:
 def _safe_errors(exc: RequestValidationError) -> list[dict[str, object]]:
     """Validation errors without the rejected input (it may hold a password)."""
     return [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        {"loc": list(e.get("loc", ())), "msg": validation_message(e), "type": e.get("type", "")}
         for e in exc.errors()[:20]
     ]

@@ -24,6 +24,16 @@ def _no_nul(value: str) -> str:
 SafeStr = Annotated[str, AfterValidator(_no_nul)]
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
+# Text a person must give (a name): spaces alone are not one; kept without the edges' spaces.
+FilledStr = Annotated[SafeStr, AfterValidator(_not_blank)]
+
+
 def to_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("must include a timezone offset")

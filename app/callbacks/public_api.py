@@ -20,7 +20,7 @@ from app.context import Context
 from app.db import utcnow
 from app.deps import ContextDep
 from app.errors import Invalid, NotFound
-from app.fields import SafeStr
+from app.fields import FilledStr, SafeStr
 from app.inbound.ingest import InboxRef
 from app.inboxes.models import Inbox, InboxKind
 from app.inboxes.service import channel_config
@@ -35,7 +35,7 @@ router = APIRouter(prefix="/api/v1/callbacks", tags=["website visitors"])
 class CallbackRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: SafeStr = Field(min_length=1, max_length=300)
+    name: FilledStr = Field(min_length=1, max_length=300)
     phone: SafeStr = Field(min_length=1, max_length=64)
     # With an offset they are exact; without one, wall-clock time in `timezone`.
     preferred_from: datetime | None = None

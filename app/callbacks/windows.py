@@ -15,6 +15,8 @@ from connectors.callback.config import WEEKDAYS
 # still "now", not "in the past".
 START_GRACE = timedelta(minutes=5)
 DEFAULT_LENGTH = timedelta(hours=1)
+# A window starting on the horizon's last day may end on the next.
+MAX_LENGTH = timedelta(days=1)
 
 
 class WindowError(ValueError):
@@ -111,6 +113,8 @@ def checked_window(
     # Checked before any arithmetic on the times: far-off dates cannot overflow below.
     if start > now + horizon:
         raise WindowError(f"preferred_from: must be within the next {horizon.days} days")
+    if preferred_to is not None and preferred_to > now + horizon + MAX_LENGTH:
+        raise WindowError(f"preferred_to: must be within the next {horizon.days} days")
     end = preferred_to or start + DEFAULT_LENGTH
     if end <= start:
         raise WindowError("preferred_to: must be after preferred_from")

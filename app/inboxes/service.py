@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agents.models import Agent
 from app.crypto import SecretBox, digests_equal, new_token, token_digest
 from app.db import utcnow
-from app.errors import Invalid, NotFound, Unauthorized
+from app.errors import Invalid, NotFound, Unauthorized, validation_message
 from app.inboxes.models import Inbox, InboxKind, inbox_agents
 from app.inboxes.registry import CONFIG_MODELS, webhook_url
 from app.inboxes.schemas import InboxOut
@@ -47,7 +47,8 @@ def validated_config(kind: InboxKind, values: dict[str, Any]) -> ChannelConfig:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        raise Invalid(f"config.{where}: {first.get('msg')}", code="invalid_config") from exc
+        message = validation_message(first)
+        raise Invalid(f"config.{where}: {message}", code="invalid_config") from exc
 
 
 def _split(config: ChannelConfig) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -144,6 +144,11 @@ async def test_without_a_region_a_local_number_is_read_in_the_visitors_country(
     [
         ({"phone": "12"}, "phone: '12' is not a valid phone number"),
         ({"phone": "hello"}, "phone: 'hello' is not a phone number"),
+        ({"name": "   "}, "name: must not be blank"),
+        (
+            {"preferred_from": in_hours(2), "preferred_to": "9999-12-31T23:59:59+00:00"},
+            "preferred_to: must be within the next 30 days",
+        ),
         (
             {"preferred_from": in_hours(-3), "preferred_to": in_hours(-2)},
             "preferred_from: the window must be in the future",

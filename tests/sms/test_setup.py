@@ -35,15 +35,15 @@ async def create(admin: Api, twilio: FakeTwilio, **changes: Any) -> tuple[int, d
 @pytest.mark.parametrize(
     ("changes", "detail"),
     [
-        ({"account_sid": "AC123"}, "config.account_sid: Value error, must be 'AC' followed by 32"),
+        ({"account_sid": "AC123"}, "config.account_sid: must be 'AC' followed by 32"),
         ({"account_sid": "SK" + "0" * 32}, "config.account_sid"),
         ({"auth_token": ""}, "config.auth_token"),
-        ({"from_number": "0912 123 4567"}, "config.from_number: Value error, must be a Twilio"),
-        ({"from_number": None}, "config.messaging_service_sid: Value error, give exactly one"),
-        ({"messaging_service_sid": SERVICE_SID}, "config.messaging_service_sid: Value error"),
+        ({"from_number": "0912 123 4567"}, "config.from_number: must be a Twilio"),
+        ({"from_number": None}, "config.messaging_service_sid: give exactly one"),
+        ({"messaging_service_sid": SERVICE_SID}, "config.messaging_service_sid: give exactly one"),
         (
             {"from_number": None, "messaging_service_sid": "MG1"},
-            "config.messaging_service_sid: Value error, must be 'MG' followed by 32",
+            "config.messaging_service_sid: must be 'MG' followed by 32",
         ),
         ({"api_base_url": "not a url"}, "config.api_base_url"),
     ],
