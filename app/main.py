@@ -22,6 +22,7 @@ from app.context import Context, build_context
 from app.demo import router as demo_router
 from app.demo import seed_demo
 from app.errors import Conflict, install_error_handlers
+from app.head import HeadAsGetMiddleware
 from app.health import BodySizeLimitMiddleware, MetricsMiddleware
 from app.health import router as health_router
 from app.inbound.api import router as inbound_router
@@ -132,4 +133,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_max_bytes=settings.max_attachment_bytes,
     )
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(HeadAsGetMiddleware)
     return app

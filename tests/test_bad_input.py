@@ -524,6 +524,16 @@ async def test_unknown_paths_and_methods_are_json_errors(world: World) -> None:
     assert_no_failures(world)
 
 
+async def test_head_answers_like_get_without_a_body(world: World) -> None:
+    client = world.running.client
+    for path in ("/healthz", "/readyz", "/api/v1/conversations", "/widget.js", "/", "/nowhere"):
+        got = await client.get(path, headers=world.admin.headers)
+        head = await client.head(path, headers=world.admin.headers)
+        assert (head.status_code, head.content) == (got.status_code, b""), path
+        assert head.headers["content-type"] == got.headers["content-type"], path
+        assert head.headers["content-length"] == str(len(got.content)), path
+
+
 async def test_oversized_body_is_413(world: World) -> None:
     limit = world.running.ctx.settings.max_request_bytes
     assert limit == 1024 * 1024
