@@ -37,8 +37,13 @@ class NotFound(AppError):
 
 
 class Unauthorized(AppError):
+    """401, with the challenge HTTP requires: the scheme the caller should authenticate by."""
+
     status_code = 401
     code = "unauthorized"
+
+    def __init__(self, detail: str, *, code: str | None = None, scheme: str = "Bearer"):
+        super().__init__(detail, code=code, headers={"WWW-Authenticate": scheme})
 
 
 class Forbidden(AppError):

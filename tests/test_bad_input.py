@@ -311,6 +311,8 @@ async def test_without_a_token_every_protected_endpoint_is_401(world: World) -> 
         response = await send(world, method, url, headers={}, json_body=body)
         if op.get("security"):
             check(world, f"{method.upper()} {url} (no token)", response, status=401)
+            if response.headers.get("www-authenticate") not in ("Bearer", "X-Api-Key"):
+                world.failures.append(f"{method.upper()} {url}: 401 without WWW-Authenticate")
             malformed = await send(
                 world,
                 method,

@@ -177,7 +177,9 @@ async def authenticate_api_inbox(session: AsyncSession, inbox_id: int, api_key: 
         or row[0] is None
         or not digests_equal(row[0], token_digest(api_key))
     ):
-        raise Unauthorized("invalid API key for this inbox", code="invalid_api_key")
+        raise Unauthorized(
+            "invalid API key for this inbox", code="invalid_api_key", scheme="X-Api-Key"
+        )
     return inbox_id
 
 
