@@ -15,6 +15,7 @@ from app.errors import Invalid, NotFound, Unauthorized, validation_message
 from app.inboxes.models import Inbox, InboxKind, inbox_agents
 from app.inboxes.registry import CONFIG_MODELS, webhook_url
 from app.inboxes.schemas import InboxOut
+from connectors.callback.config import CallbackConfig
 from connectors.config import ChannelConfig
 
 PUBLIC_KINDS = (InboxKind.webchat, InboxKind.callback)
@@ -81,6 +82,19 @@ async def _set_agents(session: AsyncSession, inbox_id: int, agent_ids: list[int]
         )
 
 
+async def _check_references(session: AsyncSession, config: ChannelConfig) -> None:
+    """Settings that name another inbox name one that can do the job."""
+    if isinstance(config, CallbackConfig) and config.confirm_by_sms_inbox_id is not None:
+        kind = await session.scalar(
+            select(Inbox.kind).where(Inbox.id == config.confirm_by_sms_inbox_id)
+        )
+        if kind != InboxKind.sms:
+            raise Invalid(
+                "config.confirm_by_sms_inbox_id: no SMS inbox has this id",
+                code="invalid_config",
+            )
+
+
 async def create_inbox(
     session: AsyncSession,
     box: SecretBox,
@@ -91,6 +105,7 @@ async def create_inbox(
     agent_ids: list[int],
 ) -> tuple[Inbox, str | None]:
     """The new inbox, and its API key (for the `api` kind) in plain text, shown once."""
+    await _check_references(session, config)
     public, secrets = _split(config)
     api_key = new_token() if kind == InboxKind.api else None
     inbox = Inbox(
@@ -125,6 +140,7 @@ async def update_inbox(
     if enabled is not None:
         inbox.enabled = enabled
     if config is not None:
+        await _check_references(session, config)
         public, secrets = _split(config)
         inbox.config = public
         inbox.secrets_encrypted = box.seal(secrets) if secrets else None

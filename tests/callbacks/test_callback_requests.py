@@ -183,10 +183,12 @@ async def test_bad_requests_get_a_clear_422_and_store_nothing(
     assert (await admin.get("/api/v1/callbacks")).json()["items"] == []
 
 
-async def test_a_confirming_inbox_id_no_inbox_can_have_is_refused_at_setup(
+async def test_a_confirming_inbox_id_that_is_no_sms_inbox_is_refused_at_setup(
     running: Running, admin: Api
 ) -> None:
-    for inbox_id in (0, -1, 2**31, 2**70):
+    other = await create_callback_inbox(admin)
+    # Ids no inbox can have; one no inbox has; an inbox that sends no SMS.
+    for inbox_id in (0, -1, 2**31, 2**70, 999_999, other["id"]):
         response = await admin.post(
             "/api/v1/inboxes",
             json={
@@ -197,7 +199,12 @@ async def test_a_confirming_inbox_id_no_inbox_can_have_is_refused_at_setup(
         )
         assert response.status_code == 422, response.text
         assert response.json()["code"] == "invalid_config"
-    assert (await admin.get("/api/v1/inboxes")).json() == []
+    changed = await admin.patch(
+        f"/api/v1/inboxes/{other['id']}", json={"config": {"confirm_by_sms_inbox_id": 999_999}}
+    )
+    assert changed.status_code == 422, changed.text
+    assert changed.json()["detail"] == "config.confirm_by_sms_inbox_id: no SMS inbox has this id"
+    assert [i["id"] for i in (await admin.get("/api/v1/inboxes")).json()] == [other["id"]]
 
 
 async def test_business_hours_and_the_visitors_wall_clock(running: Running, admin: Api) -> None:
