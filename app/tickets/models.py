@@ -60,6 +60,9 @@ class Conversation(Base):
         # Keyset pagination, newest activity first, under each common filter.
         Index("ix_conversations_activity", "last_activity_at", "id"),
         Index("ix_conversations_status_activity", "status", "last_activity_at", "id"),
+        # The bootstrap's counts of open conversations (all, mine, nobody's) in the agent's
+        # inboxes, from the index alone.
+        Index("ix_conversations_status_inbox_assignee", "status", "inbox_id", "assignee_id"),
         Index("ix_conversations_inbox_activity", "inbox_id", "last_activity_at", "id"),
         Index("ix_conversations_assignee_activity", "assignee_id", "last_activity_at", "id"),
         Index("ix_conversations_contact_inbox", "contact_id", "inbox_id", "last_activity_at"),
