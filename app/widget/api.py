@@ -19,7 +19,7 @@ from app.db import utcnow
 from app.deps import BearerToken, ContextDep
 from app.errors import Invalid, NotFound, PayloadTooLarge, Unauthorized
 from app.events import log as event_log
-from app.fields import DbId
+from app.fields import DbId, SafeStr
 from app.inbound.ingest import InboxRef
 from app.inboxes.models import Inbox, InboxKind
 from app.public import allowed_origin, client_address, cors
@@ -241,7 +241,7 @@ async def send_attachment(
     response: Response,
     ctx: ContextDep,
     file: Annotated[UploadFile, File()],
-    body: Annotated[str, Form(max_length=5000)] = "",
+    body: Annotated[SafeStr, Form(max_length=5000)] = "",
     idempotency_key: Annotated[str | None, Form(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
 ) -> VisitorMessage:
     """A picture or PDF (multipart `file`, with an optional `body` as its caption), up to
@@ -257,6 +257,8 @@ async def send_attachment(
     data = await file.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLarge(f"the file is over the {limit}-byte limit")
+    if not data:
+        raise Invalid("file: the file is empty", code="empty_attachment")
     attachment = Attachment(
         filename=(file.filename or "attachment")[:200], content_type=content_type, data=data
     )

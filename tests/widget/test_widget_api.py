@@ -278,6 +278,22 @@ async def test_a_retried_message_is_stored_once_and_only_pictures_and_pdfs_attac
     )
     assert script.status_code == 422
     assert script.json()["code"] == "unsupported_attachment"
+    empty = await running.client.post(
+        "/api/v1/widget/attachments",
+        files={"file": ("blank.png", b"", "image/png")},
+        headers=visitor.headers,
+    )
+    assert (empty.status_code, empty.json()["code"]) == (422, "empty_attachment")
+    nul = await running.client.post(
+        "/api/v1/widget/attachments",
+        files={"file": ("dot.png", PNG, "image/png")},
+        data={"body": "a\x00b"},
+        headers=visitor.headers,
+    )
+    assert nul.status_code == 422  # as the JSON endpoint answers it
+    assert "NUL" in nul.json()["detail"]
+    listed = (await running.client.get("/api/v1/widget/messages", headers=visitor.headers)).json()
+    assert [m["body_text"] for m in listed["items"]] == ["hello"]  # nothing stored
     # Agents see the visitor under the name they gave.
     conversation = await admin.get(f"/api/v1/conversations/{sent[0].json()['conversation_id']}")
     assert conversation.json()["contact"]["name"] == "Nina"
