@@ -4,9 +4,10 @@ and never show them."""
 from __future__ import annotations
 
 import secrets
-from typing import ClassVar
+from typing import Annotated, ClassVar
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class ChannelConfig(BaseModel):
@@ -24,3 +25,33 @@ class ChannelConfig(BaseModel):
             if not filled.get(name):
                 filled[name] = secrets.token_urlsafe(32)
         return filled
+
+
+def _is_origin(value: str) -> bool:
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - reading it checks it: a port out of range raises
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and parts.path in ("", "/")
+        and not parts.query
+        and not parts.fragment
+    )
+
+
+def _origins(values: list[str]) -> list[str]:
+    for value in values:
+        if value != "*" and not _is_origin(value):
+            raise ValueError(
+                f"{value!r} is not an origin: write scheme://host[:port], like "
+                "https://shop.example (or * for any site)"
+            )
+    return values
+
+
+# The websites whose pages may call an inbox's public endpoints, each as a browser sends
+# it in Origin; an entry that can never match is a setup mistake, said when it is saved.
+Origins = Annotated[list[str], AfterValidator(_origins), Field(max_length=100)]

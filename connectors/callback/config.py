@@ -3,16 +3,17 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from pydantic import Field, field_validator
 
-from connectors.config import ChannelConfig
+from connectors.config import ChannelConfig, Origins
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]|24):[0-5]\d$")
 
 
 class CallbackConfig(ChannelConfig):
-    allowed_origins: list[str] = Field(default_factory=list)
+    allowed_origins: Origins = Field(default_factory=list)
     # The business's own timezone: business hours are in it, and it is the default for a
     # request that names none.
     timezone: str = "UTC"
@@ -24,6 +25,13 @@ class CallbackConfig(ChannelConfig):
     # An `sms` inbox that confirms each request to the customer ("We'll call you…").
     # An inbox id: positive, and within the 32-bit ids the databases hold.
     confirm_by_sms_inbox_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str | None) -> str | None:
+        if value is not None and value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not a region phone numbers are written in")
+        return value
 
     @field_validator("timezone")
     @classmethod

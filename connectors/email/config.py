@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from datetime import date
+from email.errors import HeaderParseError, MessageDefect
+from email.headerregistry import Address
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from connectors.config import ChannelConfig
 
@@ -39,3 +41,20 @@ class EmailConfig(ChannelConfig):
     smtp_password: str = ""
     from_address: str = ""
     from_name: str = ""
+
+    @field_validator("from_address")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        if value:
+            try:
+                Address(addr_spec=value)
+            except (HeaderParseError, MessageDefect, ValueError) as exc:
+                raise ValueError(f"{value!r} is not an e-mail address") from exc
+        return value
+
+    @field_validator("from_name")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if "\r" in value or "\n" in value:
+            raise ValueError("must be one line")
+        return value

@@ -245,6 +245,24 @@ async def test_inbox_kind_and_config_are_validated(admin: Api) -> None:
         body = assert_error(response, 422)
         assert body["detail"].startswith("config."), body
 
+    # Settings that would be accepted and then never work say so when they are saved.
+    for kind, config, detail in (
+        (
+            "webchat",
+            {"allowed_origins": ["https://shop.example", "shop.example"]},
+            "config.allowed_origins: 'shop.example' is not an origin: write scheme://host",
+        ),
+        ("callback", {"allowed_origins": ["https://shop.example/contact"]}, "config.allowed"),
+        ("callback", {"default_region": "XX"}, "config.default_region: 'XX' is not a region"),
+        ("email", {"from_address": "support"}, "config.from_address: 'support' is not an e-mail"),
+        ("email", {"from_name": "Shop\r\nBcc: x@y.example"}, "config.from_name: must be one"),
+    ):
+        response = await admin.post(
+            "/api/v1/inboxes", json={"kind": kind, "name": "X", "config": config}
+        )
+        body = assert_error(response, 422)
+        assert body["detail"].startswith(detail), body
+
     for payload in (
         {"kind": "api", "name": "", "config": {}},
         {"kind": "api", "config": {}},
