@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Locator, expect
 
 from app.widget.assets import WIDGET_JS
 from tests.conftest import Api, Running
@@ -38,6 +38,24 @@ HOSTILE = """
     document.querySelectorAll("button").forEach((b) => b.remove());
   });
 </script>"""
+
+
+async def chat_as(
+    widget: Locator, admin: Api, chat: dict[str, Any], name: str, text: str
+) -> dict[str, Any]:
+    """Start a chat in the open widget as visitor `name` (no agent is online, so with an
+    e-mail too) and say `text`: the conversation as agents see it."""
+    prechat = widget.locator("form.prechat")
+    await prechat.get_by_label("Your name").fill(name)
+    await prechat.get_by_label("Email").fill(f"{name.split()[0].lower()}@visitor.example")
+    await widget.get_by_role("button", name="Start chatting").click()
+    box = widget.get_by_role("textbox", name="Write a message…")
+    await box.fill(text)
+    await box.press("Enter")
+    await expect(widget.get_by_text(text)).to_be_visible()
+    found = await api_get(admin.client, admin, f"/api/v1/conversations?inbox_id={chat['id']}")
+    (conversation,) = found["items"]
+    return dict(conversation)
 
 
 def test_the_widget_is_small() -> None:
@@ -79,22 +97,12 @@ async def test_chat_and_callback_from_another_origin_on_a_hostile_page(
             await page.wait_for_load_state("load")  # the page's hostile script has run
             await launcher.click()
             await expect(widget.get_by_text("Hi there!")).to_be_visible()
-            prechat = widget.locator("form.prechat")
             # No agent is online: the widget asks for an e-mail to answer at.
             await expect(widget.get_by_text("We're offline right now.")).to_be_visible()
-            await prechat.get_by_label("Your name").fill("Nina Visitor")
-            await prechat.get_by_label("Email").fill("nina@visitor.example")
-            await widget.get_by_role("button", name="Start chatting").click()
-            box = widget.get_by_role("textbox", name="Write a message…")
-            await box.fill("<b>Is the rug in stock?</b>")
-            await box.press("Enter")
             # Shown as text, never as markup.
-            await expect(widget.get_by_text("<b>Is the rug in stock?</b>")).to_be_visible()
-
-            found = await api_get(
-                console_admin.client, console_admin, f"/api/v1/conversations?inbox_id={chat['id']}"
+            conversation = await chat_as(
+                widget, console_admin, chat, "Nina Visitor", "<b>Is the rug in stock?</b>"
             )
-            (conversation,) = found["items"]
             assert conversation["contact"]["name"] == "Nina Visitor"
             reply = await console_admin.post(
                 f"/api/v1/conversations/{conversation['id']}/messages",
@@ -163,17 +171,9 @@ async def test_a_long_conversation_pages_back_to_its_first_message(
             await page.goto(origin)
             widget = page.locator("panjereh-widget")
             await widget.get_by_role("button", name="Chat with us").click()
-            await widget.get_by_label("Your name").fill("Lena Long")
-            await widget.get_by_label("Email").fill("lena@visitor.example")  # nobody online
-            await widget.get_by_role("button", name="Start chatting").click()
-            box = widget.get_by_role("textbox", name="Write a message…")
-            await box.fill("The very first question")
-            await box.press("Enter")
-            await expect(widget.get_by_text("The very first question")).to_be_visible()
-            found = await api_get(
-                console_admin.client, console_admin, f"/api/v1/conversations?inbox_id={chat['id']}"
+            conversation = await chat_as(
+                widget, console_admin, chat, "Lena Long", "The very first question"
             )
-            (conversation,) = found["items"]
             for i in range(105):  # more than the widget's first page of 100
                 reply = await console_admin.post(
                     f"/api/v1/conversations/{conversation['id']}/messages",
