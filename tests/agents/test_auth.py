@@ -52,6 +52,28 @@ async def test_login_email_is_case_insensitive(running: Running) -> None:
     assert api.agent["email"] == ADMIN_EMAIL
 
 
+async def test_an_intranet_address_signs_in_and_a_non_address_is_refused(
+    running: Running, admin: Api
+) -> None:
+    """An agent's e-mail only names a sign-in: `corp.local` or `shop.test` (special-use
+    domains no mail goes to) are fine; something that is no address at all is not."""
+    for email in ("Nasrin@Corp.Local", "ops@shop.test"):
+        created = await admin.post(
+            "/api/v1/agents",
+            json={"email": email, "name": "Intranet", "password": "a-long-passphrase-1"},
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["email"] == email.lower()
+        signed_in = await login(running.client, email, "a-long-passphrase-1")
+        assert signed_in.agent["email"] == email.lower()
+    refused = await admin.post(
+        "/api/v1/agents",
+        json={"email": "nasrin at corp", "name": "X", "password": "a-long-passphrase-1"},
+    )
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "invalid_email"
+
+
 async def test_wrong_password_and_unknown_email_get_the_same_401(running: Running) -> None:
     wrong = await running.client.post(
         "/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": "not the password"}
