@@ -10,8 +10,15 @@ import getpass
 import logging
 import signal
 import sys
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 
 from app.agents.models import Role
+from app.db import unavailable
+from app.errors import validation_message
 from app.settings import get_settings
 
 
@@ -173,6 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _setting_name(error: Mapping[str, Any]) -> str:
+    field = ".".join(str(part) for part in error.get("loc", ()))
+    return f"PANJEREH_{field.upper()}" if field else "the settings"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -180,9 +192,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     # Bot API URLs carry the bot token: httpx logs every request's URL at INFO, PTB its base
     # URL at DEBUG.
-    for name, floor in (("httpx", logging.WARNING), ("telegram", logging.INFO)):
+    # Alembic names each of its plugins at INFO on every start.
+    for name, floor in (
+        ("httpx", logging.WARNING),
+        ("telegram", logging.INFO),
+        ("alembic.runtime.plugins", logging.WARNING),
+    ):
         logging.getLogger(name).setLevel(max(floor, logging.getLogger().level))
-    code: int = args.func(args)
+    # An operator's mistake is said in a line or two, not a traceback.
+    try:
+        code: int = args.func(args)
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        print("panjereh: the configuration is not valid:", file=sys.stderr)
+        for error in exc.errors():
+            print(f"  {_setting_name(error)}: {validation_message(error)}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:
+        print(f"panjereh: the database cannot be used: {unavailable(exc)}", file=sys.stderr)
+        return 1
     return code
 
 

@@ -3,6 +3,7 @@ edge so that bad input is a 422, never a 500 from the driver."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -32,6 +33,15 @@ def _not_blank(value: str) -> str:
 
 # Text a person must give (a name): spaces alone are not one; kept without the edges' spaces.
 FilledStr = Annotated[SafeStr, AfterValidator(_not_blank)]
+
+
+# An agent's e-mail names a sign-in; nobody mails it, so an intranet domain (`corp.local`,
+# `shop.test`), which email-validator refuses as special-use, is as good as any.
+_ADDRESS_SHAPED = re.compile(r"[^@\s<>]+@[^@\s<>]+")
+
+
+def is_address_shaped(value: str) -> bool:
+    return _ADDRESS_SHAPED.fullmatch(value.strip()) is not None
 
 
 def to_utc(value: datetime) -> datetime:

@@ -6,8 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.fields import is_address_shaped
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused outside development
 
@@ -66,6 +68,13 @@ class Settings(BaseSettings):
     event_poll_seconds: float = Field(default=1.0, gt=0)
     # How often a socket's login and inbox memberships are checked again.
     socket_recheck_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("admin_email")
+    @classmethod
+    def _admin_email_is_an_address(cls, value: str | None) -> str | None:
+        if value and not is_address_shaped(value):
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:

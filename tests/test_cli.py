@@ -103,3 +103,29 @@ def test_demo_creates_its_inboxes_and_sample_conversations_once(tmp_path: Path) 
         persian = db.execute("SELECT count(*) FROM contacts WHERE name = 'مریم احمدی'").fetchone()
     assert kinds == ["api", "callback", "webchat"]
     assert (conversations, messages, persian[0]) == (4, 6, 1)
+
+
+def test_a_bad_setting_or_an_unreachable_database_is_said_in_a_line(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PANJEREH_")},
+        "PANJEREH_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
+        "PANJEREH_DATA_DIR": str(tmp_path / "data"),
+    }
+    for changes, code, said in (
+        (
+            {"PANJEREH_EVENT_RETENTION_DAYS": "a week"},
+            2,
+            "PANJEREH_EVENT_RETENTION_DAYS: Input should be a valid number",
+        ),
+        ({"PANJEREH_ADMIN_EMAIL": "admin"}, 2, "PANJEREH_ADMIN_EMAIL: 'admin' is not an e-mail"),
+        (
+            # Port 1 on loopback: nothing listens, the connection is refused at once.
+            {"PANJEREH_DATABASE_URL": "postgresql://panjereh@127.0.0.1:1/panjereh"},
+            1,
+            "panjereh: the database cannot be used: ",
+        ),
+    ):
+        result = panjereh("serve", "--port", str(free_port()), env={**env, **changes}, timeout=60)
+        assert result.returncode == code, result.stderr
+        assert said in result.stderr
+        assert "Traceback" not in result.stderr

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert, select, update
@@ -11,18 +10,15 @@ from app.agents.models import Agent, AgentSession, Role, Team, team_members
 from app.crypto import Passwords, new_token, token_digest
 from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound, Unauthorized
+from app.fields import is_address_shaped
 from connectors.addresses import InvalidAddress, normalize_email
-
-# An agent's e-mail names a sign-in; nobody mails it, so an intranet domain (`corp.local`,
-# `shop.test`), which email-validator refuses as special-use, is as good as any.
-_ADDRESS_SHAPED = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 
 
 def _email(raw: str) -> str:
     try:
         return normalize_email(raw)
     except InvalidAddress as exc:
-        if _ADDRESS_SHAPED.fullmatch(raw.strip()):
+        if is_address_shaped(raw):  # an intranet domain: fine for a sign-in
             return raw.strip().lower()
         raise Invalid(str(exc), code="invalid_email") from exc
 
