@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agents.models import Agent
 from app.contacts.models import ContactIdentity
 from app.context import Context
 from app.deps import ContextDep, CurrentAgent, ReadSession, require_conversation, visible_inbox_ids
@@ -197,22 +198,23 @@ async def upload_attachment(
     return attachment_out(attachment)
 
 
-async def _visible_message(session: ReadSession, agent: CurrentAgent, message_id: int) -> Message:
+async def _visible_message(
+    session: AsyncSession, agent: Agent, message_id: int
+) -> tuple[Message, Conversation]:
+    """The message, and its conversation, if the agent may see them."""
     message = await session.get(Message, message_id)
     if message is None:
         raise NotFound("message not found")
-    await require_conversation(session, agent, message.conversation_id)
-    return message
+    return message, await require_conversation(session, agent, message.conversation_id)
 
 
 @router.post("/messages/{message_id}/retry")
 async def retry_message(message_id: DbId, agent: CurrentAgent, ctx: ContextDep) -> MessageOut:
     async with ctx.db.write() as session:
-        message = await _visible_message(session, agent, message_id)
+        message, conversation = await _visible_message(session, agent, message_id)
+        if why := await _why_no_reply(session, conversation):
+            raise Invalid(why, code="reply_not_possible")
         await service.retry_message(session, message)  # a retryable one, or a 422
-        conversation = await session.get(Conversation, message.conversation_id)
-        if conversation is not None and (why := await _why_no_reply(session, conversation)):
-            raise Invalid(why, code="reply_not_possible")  # rolls the re-queue back
         (view,) = await message_views(session, [message])
     ctx.outbox_ready.set()
     return view
@@ -230,7 +232,7 @@ async def download_attachment(
     if attachment is None:
         raise NotFound("attachment not found")
     if attachment.message_id is not None:
-        await _visible_message(session, agent, attachment.message_id)
+        await _visible_message(session, agent, attachment.message_id)  # or a 404
     elif attachment.conversation_id is not None:
         await require_conversation(session, agent, attachment.conversation_id)
     else:  # pragma: no cover - every attachment has one or the other

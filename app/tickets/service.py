@@ -163,16 +163,23 @@ async def count_open(
     return int(total), int(mine), int(unassigned)
 
 
+async def newest_messages(
+    session: AsyncSession, stmt: Select[Message], *, before: int | None, limit: int
+) -> tuple[list[Message], bool]:
+    """The newest `limit` of the messages `stmt` selects, before message `before` if given,
+    oldest first; and whether older ones are left (to page back with `before`)."""
+    if before is not None:
+        stmt = stmt.where(Message.id < before)
+    rows = list((await session.scalars(stmt.order_by(Message.id.desc()).limit(limit + 1))).all())
+    return list(reversed(rows[:limit])), len(rows) > limit
+
+
 async def list_messages(
     session: AsyncSession, conversation_id: int, *, before: int | None, limit: int
 ) -> tuple[list[Message], bool]:
     """A page ending just before message `before`, oldest first."""
     stmt = select(Message).where(Message.conversation_id == conversation_id)
-    if before is not None:
-        stmt = stmt.where(Message.id < before)
-    rows = list((await session.scalars(stmt.order_by(Message.id.desc()).limit(limit + 1))).all())
-    more = len(rows) > limit
-    return list(reversed(rows[:limit])), more
+    return await newest_messages(session, stmt, before=before, limit=limit)
 
 
 async def _record_message(session: AsyncSession, message: Message) -> None:

@@ -20,7 +20,7 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return "*" in tags or etag.removeprefix("W/") in tags
 
 
-@router.api_route("/widget.js", methods=["GET", "HEAD"])
+@router.get("/widget.js")  # and HEAD, as every GET (app.head)
 async def widget_js(request: Request) -> Response:
     if not WIDGET_JS.is_file():
         raise NotFound("the widget is not built: run `make frontend`", code="widget_not_built")

@@ -15,6 +15,7 @@ from app.db import utcnow
 from app.inboxes.models import Inbox, InboxKind, inbox_agents
 from app.inboxes.service import channel_config
 from app.tickets.models import Attachment, Conversation, Direction, Message
+from app.tickets.service import newest_messages
 from app.widget.models import VisitorSession
 from connectors.base import Address, AddressKind, Party
 from connectors.webchat.config import WebchatConfig
@@ -137,21 +138,13 @@ async def visitor_messages(
     conversations = await visitor_conversation_ids(session, visitor)
     if not conversations:
         return [], False
-    stmt = (
-        select(Message)
-        .where(
-            Message.conversation_id.in_(conversations),
-            Message.direction.in_((Direction.inbound, Direction.outbound)),
-        )
-        .order_by(Message.id.desc())
-        .limit(limit + 1)
+    stmt = select(Message).where(
+        Message.conversation_id.in_(conversations),
+        Message.direction.in_((Direction.inbound, Direction.outbound)),
     )
     if after is not None:
         stmt = stmt.where(Message.id > after)
-    if before is not None:
-        stmt = stmt.where(Message.id < before)
-    found = list((await session.scalars(stmt)).all())
-    return list(reversed(found[:limit])), len(found) > limit
+    return await newest_messages(session, stmt, before=before, limit=limit)
 
 
 async def visitor_attachment(

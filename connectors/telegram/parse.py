@@ -667,18 +667,22 @@ def _describe_dice(msg: Mapping[str, Any], dice: Mapping[str, Any], content: _Co
     content.facts["dice"] = dict(dice)
 
 
+def _bulleted(heading: str, items: list[Mapping[str, Any]]) -> str:
+    """A heading line, then each item's `text` on a line of its own."""
+    texts = (_str(item, "text") for item in items)
+    return "\n".join([heading, *(f"• {text}" for text in texts if text)])
+
+
 def _describe_poll(msg: Mapping[str, Any], poll: Mapping[str, Any], content: _Content) -> None:
-    options = [_str(o, "text") for o in _objects(poll, "options")]
-    lines = [f"Poll: {_str(poll, 'question') or ''}", *(f"• {o}" for o in options if o)]
-    content.describe("\n".join(lines))
+    heading = f"Poll: {_str(poll, 'question') or ''}"
+    content.describe(_bulleted(heading, _objects(poll, "options")))
 
 
 def _describe_checklist(
     msg: Mapping[str, Any], checklist: Mapping[str, Any], content: _Content
 ) -> None:
-    tasks = [_str(t, "text") for t in _objects(checklist, "tasks")]
-    lines = [f"Checklist: {_str(checklist, 'title') or ''}", *(f"• {t}" for t in tasks if t)]
-    content.describe("\n".join(lines))
+    heading = f"Checklist: {_str(checklist, 'title') or ''}"
+    content.describe(_bulleted(heading, _objects(checklist, "tasks")))
 
 
 def _describe_paid_media(
