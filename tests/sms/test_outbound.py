@@ -37,6 +37,15 @@ async def shown(admin: Api, conversation_id: int, message_id: object) -> dict[st
     return found
 
 
+async def delivered(
+    admin: Api, worker: DeliveryWorker, conversation_id: int, body: str
+) -> dict[str, Any]:
+    """A reply, after the delivery worker has done with it, as the agent sees it."""
+    sent = await reply(admin, conversation_id, body)
+    await drain(worker)
+    return await shown(admin, conversation_id, sent["id"])
+
+
 async def test_a_reply_reaches_twilio_with_number_body_and_status_callback(
     admin: Api, inbox: SmsInbox, twilio: FakeTwilio, worker: DeliveryWorker
 ) -> None:
@@ -200,10 +209,7 @@ async def test_an_invalid_number_fails_at_once_with_the_reason(
         TwilioError(400, 21211, "The 'To' number +12125550178 is not a valid phone number.")
     )
     conversation_id = await start(admin, inbox)
-    sent = await reply(admin, conversation_id, "hello")
-    await drain(worker)
-
-    message = await shown(admin, conversation_id, sent["id"])
+    message = await delivered(admin, worker, conversation_id, "hello")
     assert message["delivery_status"] == "failed"
     assert message["error"].startswith("Twilio error 21211: invalid number")
     assert message["attempts"] == 1
@@ -214,9 +220,7 @@ async def test_an_unknown_refusal_keeps_twilios_words(
 ) -> None:
     twilio.errors.append(TwilioError(400, 21999, "Something Twilio has never said before"))
     conversation_id = await start(admin, inbox)
-    sent = await reply(admin, conversation_id, "hello")
-    await drain(worker)
-    message = await shown(admin, conversation_id, sent["id"])
+    message = await delivered(admin, worker, conversation_id, "hello")
     assert message["error"] == "Twilio error 21999: Something Twilio has never said before"
 
 
@@ -232,10 +236,7 @@ async def test_rate_limits_and_outages_are_retried_until_sent(
 ) -> None:
     twilio.errors.extend([error, error])
     conversation_id = await start(admin, inbox)
-    sent = await reply(admin, conversation_id, "hello")
-    await drain(worker)
-
-    message = await shown(admin, conversation_id, sent["id"])
+    message = await delivered(admin, worker, conversation_id, "hello")
     assert message["delivery_status"] == "sent"
     assert message["attempts"] == 3
     assert len(twilio.created) == 1
@@ -246,10 +247,7 @@ async def test_refused_credentials_fail_at_once(
 ) -> None:
     conversation_id = await start(admin, inbox)
     twilio.auth_token = "rotated-in-the-twilio-console"
-    sent = await reply(admin, conversation_id, "hello")
-    await drain(worker)
-
-    message = await shown(admin, conversation_id, sent["id"])
+    message = await delivered(admin, worker, conversation_id, "hello")
     assert message["delivery_status"] == "failed"
     assert message["attempts"] == 1
     assert "refused the account credentials" in message["error"]

@@ -26,7 +26,7 @@ from tests.sms.conftest import (
     only_conversation,
 )
 from tests.sms.test_inbound import mms
-from tests.sms.test_outbound import SERVICE_SID, shown
+from tests.sms.test_outbound import SERVICE_SID, delivered, shown
 
 WHATSAPP_USER = "whatsapp:" + CUSTOMER
 
@@ -146,10 +146,7 @@ async def test_a_whatsapp_reply_after_the_24_hour_window_says_why_it_failed(
     )
     assert (await inbox.post(whatsapp("hello"))).status_code == 200
     conversation_id = (await only_conversation(admin, inbox.id))["id"]
-    sent = await reply(admin, conversation_id, "sorry for the wait")
-    await drain(worker)
-
-    message = await shown(admin, conversation_id, sent["id"])
+    message = await delivered(admin, worker, conversation_id, "sorry for the wait")
     assert message["delivery_status"] == "failed"
     assert message["error"].startswith("Twilio error 63016: WhatsApp accepts a free-form reply")
     assert message["attempts"] == 1
