@@ -221,7 +221,9 @@ async def widget_socket(websocket: WebSocket) -> None:
     async def on_frame(body: dict[str, Any]) -> None:
         if body.get("type") != "typing" or not socket.conversations:
             return
-        conversation_id = body.get("conversation_id", max(socket.conversations))
+        # Without one, the visitor's newest conversation; one that is no id is ignored.
+        named = "conversation_id" in body
+        conversation_id = _conversation_id(body) if named else max(socket.conversations)
         if conversation_id in socket.conversations and socket.may_type(conversation_id):
             await ctx.hub.typing(socket, conversation_id, socket.inbox_id)
 

@@ -329,6 +329,8 @@ async def test_frames_a_client_should_not_send_are_ignored_and_the_socket_lives_
     deep = "[" * 2000 + "]" * 2000  # under the frame size limit, too deep for the JSON reader
     for bad in (2**63, 2**70, -1, 0, True, "1", 1.0, None):
         await sara_ws.send(json.dumps({"type": "typing", "conversation_id": bad}))
+    for bad in ([1], {"id": 1}, True, 2**70):  # a visitor's too (a list was a traceback)
+        await visitor_ws.send(json.dumps({"type": "typing", "conversation_id": bad}))
     for ws in (sara_ws, visitor_ws):
         await ws.send(deep)
         await ws.send(b"\x00\xff")
