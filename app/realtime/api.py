@@ -1,6 +1,6 @@
 """Live events: `GET /api/v1/bootstrap`, `WS /ws/agent`, `WS /ws/widget`.
 
-The protocol (frames, resuming, close codes) is described in the README ("Live events").
+The protocol (frames, resuming, close codes) is described in docs/live-events.md.
 """
 
 from __future__ import annotations

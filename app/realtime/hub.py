@@ -47,7 +47,7 @@ PRESENCE_DEBOUNCE = 0.1  # seconds: a burst of connects costs one presence read
 TYPING_INTERVAL = 1.0  # seconds between relayed typing signals of one socket and conversation
 CLOSE_TIMEOUT = 5.0  # seconds to deliver a close frame to a client that reads slowly
 
-# Close codes (documented in the README).
+# Close codes (documented in docs/live-events.md).
 CLOSE_RESYNC = 4000  # last_event_id is older than the log (or newer than it): re-bootstrap
 CLOSE_TOO_SLOW = 4001  # the socket's queue overflowed: reconnect with the last id seen
 CLOSE_BAD_REQUEST = 4400
