@@ -26,7 +26,7 @@ from app.tickets.schemas import (
     MessageOut,
     MessagePage,
 )
-from app.tickets.views import (
+from app.tickets.shapes import (
     attachment_out,
     conversation_view,
     conversation_views,

@@ -38,8 +38,8 @@ from app.tickets.models import (
     Status,
 )
 from app.tickets.sanitize import preview, sanitize_html
+from app.tickets.shapes import conversation_view, message_out, message_views
 from app.tickets.storage import FileStore
-from app.tickets.views import conversation_view, message_out, message_views
 
 Ts = TypeVarTuple("Ts")
 
