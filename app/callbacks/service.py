@@ -27,8 +27,9 @@ from app.events import log as event_log
 from app.events.types import CallbackCreated, CallbackDue, CallbackUpdated
 from app.inbound.ingest import InboxRef, IngestPolicy, ingest
 from app.inboxes.models import Inbox, InboxKind
+from app.tickets.messages import add_message
 from app.tickets.models import Conversation
-from app.tickets.service import add_message, outreach_conversation, record_activity
+from app.tickets.service import outreach_conversation, record_activity
 from connectors.base import Address, AddressKind, InboundMessage, Party
 from connectors.callback.config import CallbackConfig
 

@@ -15,7 +15,7 @@ from app.deps import ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
 from app.errors import NotFound
 from app.fields import DbId, SafeStr
 from app.tickets.models import Conversation
-from app.tickets.views import conversation_views
+from app.tickets.shapes import conversation_views
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
 

@@ -36,8 +36,8 @@ from app.tickets.models import (
     Status,
 )
 from app.tickets.sanitize import preview, sanitize_html
+from app.tickets.shapes import conversation_out, message_row_out
 from app.tickets.storage import FileStore
-from app.tickets.views import conversation_out, message_row_out
 from connectors.base import Address, AddressKind, InboundMessage, Party
 
 # Files above this size are written to disk off the event loop.

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.contacts import service as contacts
 from app.context import Context
 from app.inbound.ingest import InboxRef, IngestResult, storable_value
-from app.tickets import service as tickets
+from app.tickets import messages as tickets
 from app.tickets.models import Conversation, DeliveryStatus, Message
 from connectors.base import (
     AutoReply,

@@ -15,7 +15,7 @@ class InboxKind(StrEnum):
     telegram = "telegram"
     email = "email"
     sms = "sms"
-    webchat = "webchat"
+    webchat = "webchat"  # its visitors use the website widget (app/widget/)
     callback = "callback"
     api = "api"
 

@@ -13,8 +13,9 @@ from app.callbacks import service as callbacks
 from app.context import Context
 from app.db import log_failed_round, utcnow
 from app.events import log as event_log
+from app.tickets.messages import delete_stale_uploads
 from app.tickets.models import Conversation, Status
-from app.tickets.service import delete_stale_uploads, record_conversation_change
+from app.tickets.service import record_conversation_change
 
 log = logging.getLogger(__name__)
 

@@ -27,6 +27,7 @@ from app.contacts.models import ContactIdentity
 from app.context import Context
 from app.db import log_failed_round, unavailable, utcnow
 from app.inboxes.models import Inbox
+from app.tickets.messages import record_message_updated
 from app.tickets.models import (
     Attachment,
     Conversation,
@@ -35,7 +36,6 @@ from app.tickets.models import (
     Direction,
     Message,
 )
-from app.tickets.service import record_message_updated
 from connectors.base import (
     Address,
     OutboundAttachment,

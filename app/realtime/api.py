@@ -36,7 +36,7 @@ from app.realtime.schemas import Bootstrap, Counts, PresenceOut
 from app.tickets import service as tickets
 from app.tickets.models import Conversation
 from app.tickets.schemas import ConversationPage
-from app.tickets.views import conversation_views
+from app.tickets.shapes import conversation_views
 from app.widget import service as widget
 
 log = logging.getLogger(__name__)

@@ -5,17 +5,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, UploadFile, status
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
-from app.contacts.models import ContactIdentity
 from app.context import Context
 from app.deps import ContextDep, CurrentAgent, ReadSession, require_conversation, visible_inbox_ids
-from app.errors import Invalid, NotFound, PayloadTooLarge
+from app.errors import NotFound, PayloadTooLarge
 from app.fields import DbId, SafeStr, UtcDatetime
-from app.inboxes.models import Inbox, InboxKind
-from app.tickets import service
+from app.inboxes.models import InboxKind
+from app.tickets import messages, service
 from app.tickets.models import Attachment, Conversation, Message, Status
 from app.tickets.schemas import (
     AttachmentOut,
@@ -26,7 +24,7 @@ from app.tickets.schemas import (
     MessageOut,
     MessagePage,
 )
-from app.tickets.views import (
+from app.tickets.shapes import (
     attachment_out,
     conversation_view,
     conversation_views,
@@ -117,10 +115,8 @@ async def list_messages(
 ) -> MessagePage:
     """Oldest to newest; `before` (a message id) pages back in time."""
     await require_conversation(session, agent, conversation_id)
-    messages, more = await service.list_messages(
-        session, conversation_id, before=before, limit=limit
-    )
-    return MessagePage(items=await message_views(session, messages), has_more=more)
+    page, more = await messages.list_messages(session, conversation_id, before=before, limit=limit)
+    return MessagePage(items=await message_views(session, page), has_more=more)
 
 
 @router.post("/conversations/{conversation_id}/messages", status_code=status.HTTP_201_CREATED)
@@ -131,9 +127,7 @@ async def add_message(
     private note (`private: true`), which is never sent."""
     async with ctx.db.write() as session:
         conversation = await require_conversation(session, agent, conversation_id)
-        if not body.private and (why := await _why_no_reply(session, conversation)):
-            raise Invalid(why, code="reply_not_possible")
-        message = await service.add_message(
+        message = await messages.add_message(
             session,
             conversation,
             agent,
@@ -145,30 +139,6 @@ async def add_message(
     if not body.private:
         ctx.outbox_ready.set()
     return view
-
-
-async def _why_no_reply(session: AsyncSession, conversation: Conversation) -> str | None:
-    """Why a reply in this conversation could never be sent, in words for the agent; None
-    when it can be. (An address that stops working later fails in the delivery worker.)"""
-    kind = await session.scalar(select(Inbox.kind).where(Inbox.id == conversation.inbox_id))
-    if kind == InboxKind.callback:
-        # A callback request is answered by phone: there is no channel to send text on.
-        return (
-            "a callback request is answered by phone; write a private note instead "
-            "(private: true) and set the callback's status"
-        )
-    identity = (
-        await session.get(ContactIdentity, conversation.identity_id)
-        if conversation.identity_id is not None
-        else None
-    )
-    if identity is not None and not identity.reachable:
-        reason = identity.unreachable_reason or "it is marked unreachable"
-        return (
-            f"{identity.address} cannot receive replies ({reason}); write a private note "
-            "instead (private: true), or answer on another of the customer's channels"
-        )
-    return None
 
 
 @router.post(
@@ -187,7 +157,7 @@ async def upload_attachment(
         raise PayloadTooLarge(f"the file is over the {limit}-byte limit")
     async with ctx.db.write() as session:
         conversation = await require_conversation(session, agent, conversation_id)
-        attachment = await service.upload(
+        attachment = await messages.upload(
             session,
             ctx.files,
             conversation,
@@ -212,9 +182,8 @@ async def _visible_message(
 async def retry_message(message_id: DbId, agent: CurrentAgent, ctx: ContextDep) -> MessageOut:
     async with ctx.db.write() as session:
         message, conversation = await _visible_message(session, agent, message_id)
-        if why := await _why_no_reply(session, conversation):
-            raise Invalid(why, code="reply_not_possible")
-        await service.retry_message(session, message)  # a retryable one, or a 422
+        # A retryable reply that the channel can carry, or a 422.
+        await messages.retry_message(session, conversation, message)
         (view,) = await message_views(session, [message])
     ctx.outbox_ready.set()
     return view

@@ -28,7 +28,7 @@ from app.realtime.frames import visitor_message
 from app.tickets.api import attachment_response
 from app.tickets.models import Message
 from app.tickets.schemas import MessageOut
-from app.tickets.views import message_views
+from app.tickets.shapes import message_views
 from app.widget import service
 from app.widget.models import VisitorSession
 from app.widget.schemas import (

@@ -14,8 +14,8 @@ from app.crypto import SecretBox, new_token, token_digest
 from app.db import utcnow
 from app.inboxes.models import Inbox, InboxKind, inbox_agents
 from app.inboxes.service import channel_config
+from app.tickets.messages import newest_messages
 from app.tickets.models import Attachment, Conversation, Direction, Message
-from app.tickets.service import newest_messages
 from app.widget.models import VisitorSession
 from connectors.base import Address, AddressKind, Party
 from connectors.webchat.config import WebchatConfig

@@ -1,4 +1,6 @@
-"""Turning rows into API shapes in batches: a page costs a fixed number of queries."""
+"""Turning rows into the API's output shapes (the `*Out` schemas), in batches: a page
+costs a fixed number of queries. A "view" here is such a shape, not a route: the routes
+are in api.py."""
 
 from __future__ import annotations
 

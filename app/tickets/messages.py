@@ -1,0 +1,323 @@
+"""Messages in a conversation: pages of them, an agent's reply or note with its uploads,
+a retry, and what the customer and the provider change later (an edit, a delivery report).
+The conversation's own fields and activity lines are in service.py."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agents.models import Agent
+from app.contacts.models import ContactIdentity
+from app.db import utcnow
+from app.errors import Invalid
+from app.events import log as event_log
+from app.events.types import MessageCreated, MessageUpdated
+from app.fields import MAX_ID
+from app.inboxes.models import Inbox, InboxKind
+from app.tickets.models import Attachment, Conversation, DeliveryStatus, Direction, Message
+from app.tickets.sanitize import preview, sanitize_html
+from app.tickets.service import record_conversation_change
+from app.tickets.shapes import message_out, message_views
+from app.tickets.storage import FileStore
+
+
+async def newest_messages(
+    session: AsyncSession, stmt: Select[Message], *, before: int | None, limit: int
+) -> tuple[list[Message], bool]:
+    """The newest `limit` of the messages `stmt` selects, before message `before` if given,
+    oldest first; and whether older ones are left (to page back with `before`)."""
+    if before is not None:
+        stmt = stmt.where(Message.id < before)
+    rows = list((await session.scalars(stmt.order_by(Message.id.desc()).limit(limit + 1))).all())
+    return list(reversed(rows[:limit])), len(rows) > limit
+
+
+async def list_messages(
+    session: AsyncSession, conversation_id: int, *, before: int | None, limit: int
+) -> tuple[list[Message], bool]:
+    """A page ending just before message `before`, oldest first."""
+    stmt = select(Message).where(Message.conversation_id == conversation_id)
+    return await newest_messages(session, stmt, before=before, limit=limit)
+
+
+async def add_message(
+    session: AsyncSession,
+    conversation: Conversation,
+    agent: Agent | None,
+    *,
+    body: str,
+    private: bool,
+    attachment_ids: Sequence[int] = (),
+) -> Message:
+    """An agent's reply (queued for the delivery worker) or private note (never sent),
+    with files uploaded to this conversation beforehand; a reply that could never be sent
+    is refused (`require_reply_possible`). Without an agent it is an automatic reply the
+    channel's settings asked for: sent the same way, but it neither answers the customer's
+    wait nor counts as a first response."""
+    if agent is not None and not private:
+        await require_reply_possible(session, conversation)
+    now = utcnow()
+    message = Message(
+        conversation_id=conversation.id,
+        inbox_id=conversation.inbox_id,
+        direction=Direction.note if private else Direction.outbound,
+        sender_agent_id=agent.id if agent else None,
+        body_text=body,
+        subject=_reply_subject(conversation.subject) if not private else None,
+        delivery_status=None if private else DeliveryStatus.queued,
+        next_attempt_at=None if private else now,
+        created_at=now,
+        updated_at=now,
+        attempts=0,
+        meta={} if agent else {"automatic": True},
+    )
+    session.add(message)
+    await session.flush()
+    attachments = await _attach_uploads(session, conversation.id, message.id, attachment_ids)
+    changes = ["last_message"]
+    conversation.last_activity_at = now
+    conversation.updated_at = now
+    if not private:
+        conversation.last_message_at = now
+        conversation.last_message_preview = preview(body)
+        if agent is not None:
+            conversation.waiting_since = None
+            conversation.unread_count = 0
+            if conversation.first_response_at is None:
+                conversation.first_response_at = now
+            changes += ["waiting_since", "unread_count"]
+    await session.flush()
+    event_log.record(
+        session,
+        MessageCreated(
+            message=message_out(
+                message, attachments=attachments, sender_name=agent.name if agent else None
+            )
+        ),
+        event_log.Scope(
+            inbox_id=message.inbox_id, conversation_id=conversation.id, public=not private
+        ),
+    )
+    await record_conversation_change(session, conversation, changes)
+    return message
+
+
+async def require_reply_possible(session: AsyncSession, conversation: Conversation) -> None:
+    """Refuse (422 `reply_not_possible`) a reply in this conversation that could never be
+    sent, saying why in words for the agent. (An address that stops working later fails in
+    the delivery worker.)"""
+    if why := await _why_no_reply(session, conversation):
+        raise Invalid(why, code="reply_not_possible")
+
+
+async def _why_no_reply(session: AsyncSession, conversation: Conversation) -> str | None:
+    kind = await session.scalar(select(Inbox.kind).where(Inbox.id == conversation.inbox_id))
+    if kind == InboxKind.callback:
+        # A callback request is answered by phone: there is no channel to send text on.
+        return (
+            "a callback request is answered by phone; write a private note instead "
+            "(private: true) and set the callback's status"
+        )
+    identity = (
+        await session.get(ContactIdentity, conversation.identity_id)
+        if conversation.identity_id is not None
+        else None
+    )
+    if identity is not None and not identity.reachable:
+        reason = identity.unreachable_reason or "it is marked unreachable"
+        return (
+            f"{identity.address} cannot receive replies ({reason}); write a private note "
+            "instead (private: true), or answer on another of the customer's channels"
+        )
+    return None
+
+
+async def upload(
+    session: AsyncSession,
+    files: FileStore,
+    conversation: Conversation,
+    *,
+    data: bytes,
+    filename: str,
+    content_type: str,
+) -> Attachment:
+    """A file an agent means to send (or keep in a note) in this conversation; it joins the
+    message that names it. One never named is removed after a day."""
+    sha256 = await asyncio.to_thread(files.put, data)
+    attachment = Attachment(
+        message_id=None,
+        conversation_id=conversation.id,
+        filename=filename[:500] or "attachment",
+        content_type=content_type[:200] or "application/octet-stream",
+        size=len(data),
+        sha256=sha256,
+    )
+    session.add(attachment)
+    await session.flush()
+    return attachment
+
+
+async def _attach_uploads(
+    session: AsyncSession, conversation_id: int, message_id: int, ids: Sequence[int]
+) -> list[Attachment]:
+    if not ids:
+        return []
+    uploads = list(
+        (
+            await session.scalars(
+                select(Attachment)
+                .where(
+                    Attachment.id.in_(ids),
+                    Attachment.conversation_id == conversation_id,
+                    Attachment.message_id.is_(None),
+                )
+                .order_by(Attachment.id)
+            )
+        ).all()
+    )
+    if missing := set(ids) - {a.id for a in uploads}:
+        raise Invalid(
+            f"attachment_ids: {sorted(missing)} are not unsent uploads of this conversation",
+            code="invalid_attachment",
+        )
+    for attachment in uploads:
+        attachment.message_id = message_id
+    await session.flush()
+    return uploads
+
+
+async def delete_stale_uploads(session: AsyncSession, older_than: timedelta) -> int:
+    result = await session.execute(
+        delete(Attachment).where(
+            Attachment.message_id.is_(None), Attachment.created_at < utcnow() - older_than
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _reply_subject(subject: str | None) -> str | None:
+    if not subject:
+        return None
+    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+
+
+async def retry_message(
+    session: AsyncSession, conversation: Conversation, message: Message
+) -> Message:
+    """Queue a failed reply of this conversation again, if it could be sent at all."""
+    await require_reply_possible(session, conversation)
+    if message.direction != Direction.outbound or message.delivery_status != DeliveryStatus.failed:
+        raise Invalid("only a failed outbound message can be retried", code="not_retryable")
+    message.delivery_status = DeliveryStatus.queued
+    message.error = None
+    message.next_attempt_at = utcnow()
+    message.claimed_until = None
+    message.updated_at = utcnow()
+    await session.flush()
+    await record_message_updated(session, message)
+    return message
+
+
+async def record_message_updated(session: AsyncSession, message: Message) -> None:
+    (view,) = await message_views(session, [message])
+    event_log.record(
+        session,
+        MessageUpdated(message=view),
+        event_log.Scope(
+            inbox_id=message.inbox_id,
+            conversation_id=message.conversation_id,
+            public=message.direction in (Direction.inbound, Direction.outbound),
+        ),
+    )
+
+
+async def edit_inbound(
+    session: AsyncSession,
+    *,
+    inbox_id: int,
+    external_id: str,
+    text: str,
+    html: str | None,
+    edited_at: datetime,
+) -> Message | None:
+    """The customer edited a message: show the new text, keep every earlier one in
+    `metadata.edits`. A repeated edit changes nothing; an unknown message is None."""
+    message = await session.scalar(
+        select(Message).where(
+            Message.inbox_id == inbox_id,
+            Message.external_id == external_id,
+            Message.direction == Direction.inbound,
+        )
+    )
+    if message is None or (message.body_text == text and message.body_html == html):
+        return message
+    edits = list(message.meta.get("edits", []))
+    edits.append({"text": message.body_text, "replaced_at": edited_at.isoformat()})
+    message.meta = {**message.meta, "edits": edits}
+    message.body_text = text
+    message.body_html = sanitize_html(html) if html else None
+    message.updated_at = utcnow()
+    await session.flush()
+    await record_message_updated(session, message)
+    return message
+
+
+# How far along a reply is; a report never moves a message to a lower rank, so callbacks
+# that arrive out of order cannot undo a later state. `failed` outranks `sent` (a carrier
+# gives up after accepting) but never a confirmed delivery.
+_DELIVERY_RANK = {
+    DeliveryStatus.queued: 0,
+    DeliveryStatus.sent: 1,
+    DeliveryStatus.failed: 2,
+    DeliveryStatus.delivered: 3,
+    DeliveryStatus.read: 4,
+}
+
+
+async def report_delivery(
+    session: AsyncSession,
+    *,
+    inbox_id: int,
+    message_id: int | None,
+    external_id: str | None,
+    status: DeliveryStatus,
+    reason: str | None,
+    details: dict[str, Any],
+) -> Message | None:
+    """Apply a provider's report on one of our replies, found by our id or the provider's
+    (always within this inbox). None when no such reply exists."""
+    stmt = select(Message).where(
+        Message.inbox_id == inbox_id, Message.direction == Direction.outbound
+    )
+    if message_id is not None and 0 < message_id <= MAX_ID:
+        stmt = stmt.where(Message.id == message_id)
+    elif external_id is not None:  # also for an id that cannot be ours (nor compared)
+        stmt = stmt.where(Message.external_id == external_id)
+    else:
+        return None
+    message = await session.scalar(stmt)
+    if message is None:
+        return None
+    current = message.delivery_status or DeliveryStatus.queued
+    if details:
+        message.meta = {**message.meta, **details}
+    if _DELIVERY_RANK[status] > _DELIVERY_RANK[current]:
+        message.delivery_status = status
+        message.error = reason if status == DeliveryStatus.failed else None
+        if external_id and not message.external_id:
+            message.external_id = external_id
+        if current == DeliveryStatus.queued:
+            # Reported before the worker recorded its own result: nothing left to send.
+            message.next_attempt_at = None
+    elif not details:
+        return message
+    message.updated_at = utcnow()
+    await session.flush()
+    await record_message_updated(session, message)
+    return message
