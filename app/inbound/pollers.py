@@ -28,7 +28,7 @@ from app.context import Context
 from app.db import log_failed_round, unavailable, utcnow
 from app.inbound.ingest import InboxRef, ingest, ingest_many
 from app.inbound.models import PollerState
-from app.inbound.store import apply_updates, fresh_ids, messages_of
+from app.inbound.receive import apply_updates, fresh_ids, messages_of
 from app.inboxes.models import Inbox
 from connectors.base import InboundItem, InboundMessage, PollingConnector
 

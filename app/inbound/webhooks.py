@@ -15,7 +15,7 @@ from app.deps import ContextDep
 from app.errors import AppError, Forbidden, NotFound
 from app.fields import DbId
 from app.inbound.ingest import InboxRef
-from app.inbound.store import receive
+from app.inbound.receive import receive
 from app.inboxes.models import Inbox, InboxKind
 from connectors.base import PayloadError, RawRequest, VerificationError, WebhookConnector
 

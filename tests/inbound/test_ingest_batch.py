@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.inbound.ingest import InboxRef, ingest_many
 from app.tickets.models import Message
@@ -123,3 +124,37 @@ async def test_a_message_stored_without_a_fingerprint_matches_any(
         )
     assert again.duplicate
     assert again.message_id == old.message_id
+
+
+async def test_a_batch_costs_the_same_statements_whatever_its_size(
+    running: Running, admin: Api
+) -> None:
+    """Group commit pays off only if a batch from known senders into their conversations
+    costs a fixed number of SQL statements: a query added per message fails here."""
+    inbox = await create_api_inbox(admin)
+    ref = InboxRef(inbox.id, "api")
+    senders = [f"sender-{i}" for i in range(10)]
+
+    async def statements(batch: list[InboundMessage]) -> int:
+        executed: list[str] = []
+
+        def count(*args: Any) -> None:
+            executed.append(args[2])  # the statement's SQL
+
+        async with running.ctx.db.write() as session:
+            # The session's own connection: the server's background jobs share the engine.
+            connection = (await session.connection()).sync_connection
+            assert connection is not None
+            event.listen(connection, "before_cursor_execute", count)
+            try:
+                await ingest_many(session, [(ref, m) for m in batch], running.ctx.ingest_policy)
+            finally:
+                event.remove(connection, "before_cursor_execute", count)
+        return len(executed)
+
+    await statements([message(inbox.id, f"first-{s}", s) for s in senders])
+    small = await statements([message(inbox.id, f"small-{s}", s) for s in senders[:2]])
+    large = await statements(
+        [message(inbox.id, f"large-{i}", senders[i % len(senders)]) for i in range(40)]
+    )
+    assert small == large

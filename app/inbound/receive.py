@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts import service as contacts
 from app.context import Context
-from app.inbound.ingest import InboxRef, IngestResult, storable_value
+from app.inbound.ingest import InboxRef, IngestResult
+from app.inbound.storable import storable_value
 from app.tickets import messages as tickets
 from app.tickets.models import Conversation, DeliveryStatus, Message
 from connectors.base import (

@@ -1,0 +1,179 @@
+"""Who sent each message of a batch: the contacts behind the senders' addresses, found or
+created with a fixed number of statements, and the per-contact locks that make deciding
+"which conversation" safe under concurrency."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, insert, null, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.contacts.models import Contact, ContactIdentity
+from app.contacts.service import party_facts, resolve_contact
+from app.db import table
+from connectors.base import Address, AddressKind, Party
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    contact_id: int
+    identity_id: int
+    name: str | None
+    attributes: dict[str, Any]
+
+    def learns_from(self, party: Party) -> bool:
+        """Whether this message tells us something new about the person."""
+        if party.also_known_as or (self.name is None and party.name):
+            return True
+        return any(self.attributes.get(k) != v for k, v in party_facts(party).items())
+
+
+async def resolve_senders(
+    session: AsyncSession, parties: Sequence[Party], now: datetime
+) -> list[Sender]:
+    """The contact of each party, in order, creating the ones never seen.
+
+    Known senders cost one query for the whole batch, and first-time senders two multi-row
+    INSERTs. Only a message that tells something new about its sender (another address to
+    link, a new fact, a first name) goes through `resolve_contact` on its own, as does a
+    first-time sender that a concurrent transaction created meanwhile: the unique
+    (kind, address) of an identity decides who creates it, so no contact is made twice.
+    """
+    known = await _known_senders(
+        session,
+        {party.address for party in parties},
+        with_attributes=any(party_facts(party) for party in parties),
+    )
+    first_time: dict[Address, Party] = {}
+    for party in parties:
+        if party.address not in known and not party.also_known_as:
+            first_time.setdefault(party.address, party)
+    if first_time:
+        known |= await _create_contacts(session, list(first_time.values()), now)
+    senders = []
+    for party in parties:
+        sender = known.get(party.address)
+        if sender is None or sender.learns_from(party):
+            resolved = await resolve_contact(session, party)
+            sender = Sender(
+                resolved.contact_id,
+                resolved.identity_id,
+                resolved.contact_name,
+                {**(sender.attributes if sender else {}), **party_facts(party)},
+            )
+            known[party.address] = sender
+        senders.append(sender)
+    return senders
+
+
+async def lock_contacts(session: AsyncSession, contact_ids: Collection[int]) -> bool:
+    """Serialise everything that decides "which conversation" per contact, until commit, so
+    concurrent first messages from one sender open one conversation, not two. Locked in id
+    order, so two batches never wait on each other in a cycle. Returns whether it locked:
+    on SQLite the write transaction already holds the only write lock, and there is
+    nothing to do."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    await session.execute(
+        select(Contact.id)
+        .where(Contact.id.in_(sorted(contact_ids)))
+        .order_by(Contact.id)
+        .with_for_update()
+    )
+    return True
+
+
+async def _known_senders(
+    session: AsyncSession, addresses: set[Address], *, with_attributes: bool
+) -> dict[Address, Sender]:
+    """The contacts behind these addresses; their attributes only when asked (decoding
+    every sender's JSON costs, and most channels tell nothing new about a person)."""
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for address in addresses:
+        by_kind[address.kind].append(address.value)
+    rows = await session.execute(
+        select(
+            ContactIdentity.kind,
+            ContactIdentity.address,
+            ContactIdentity.id,
+            ContactIdentity.contact_id,
+            Contact.name,
+            Contact.attributes if with_attributes else null(),
+        )
+        .join(Contact, Contact.id == ContactIdentity.contact_id)
+        .where(
+            or_(
+                *(
+                    and_(ContactIdentity.kind == kind, ContactIdentity.address.in_(values))
+                    for kind, values in by_kind.items()
+                )
+            )
+        )
+    )
+    return {Address(AddressKind(r[0]), r[1]): Sender(r[3], r[2], r[4], r[5] or {}) for r in rows}
+
+
+async def _create_contacts(
+    session: AsyncSession, parties: list[Party], now: datetime
+) -> dict[Address, Sender]:
+    """A contact and identity for each of these first-time senders, in two multi-row
+    INSERTs. If another transaction created one of them meanwhile, nothing is created here
+    ({}), and the caller resolves them one by one."""
+    facts = [party_facts(p) for p in parties]
+    try:
+        async with session.begin_nested():
+            # RETURNING order is not guaranteed (and asking SQLAlchemy to sort makes SQLite
+            # insert row by row), so the new ids are matched by content: new contacts with
+            # the same name and facts are interchangeable.
+            contact_ids: dict[tuple[str | None, str], list[int]] = defaultdict(list)
+            for row in await session.execute(
+                insert(table(Contact)).returning(
+                    table(Contact).c.id, table(Contact).c.name, table(Contact).c.attributes
+                ),
+                [
+                    {"name": p.name, "attributes": f, "created_at": now, "updated_at": now}
+                    for p, f in zip(parties, facts, strict=True)
+                ],
+            ):
+                contact_ids[(row[1], _fact_key(row[2]))].append(row[0])
+            contacts = [
+                contact_ids[(p.name, _fact_key(f))].pop()
+                for p, f in zip(parties, facts, strict=True)
+            ]
+            identity_ids = {
+                (row[1], row[2]): row[0]
+                for row in await session.execute(
+                    insert(table(ContactIdentity)).returning(
+                        table(ContactIdentity).c.id,
+                        table(ContactIdentity).c.kind,
+                        table(ContactIdentity).c.address,
+                    ),
+                    [
+                        {
+                            "contact_id": contact_id,
+                            "kind": p.address.kind,
+                            "address": p.address.value,
+                            "reachable": True,
+                            "created_at": now,
+                        }
+                        for p, contact_id in zip(parties, contacts, strict=True)
+                    ],
+                )
+            }
+    except IntegrityError:
+        return {}
+    return {
+        p.address: Sender(contact_id, identity_ids[(p.address.kind, p.address.value)], p.name, f)
+        for p, contact_id, f in zip(parties, contacts, facts, strict=True)
+    }
+
+
+def _fact_key(facts: dict[str, Any] | None) -> str:
+    return json.dumps(facts or {}, sort_keys=True)

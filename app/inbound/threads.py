@@ -1,0 +1,163 @@
+"""Which conversation a message continues: the candidates for a whole batch, each kind read
+in one query, and the rules that choose among them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.tickets.models import ACTIVE_STATUSES, Conversation, Message
+from connectors.base import InboundMessage
+
+
+@dataclass(slots=True)
+class Threads:
+    """The conversations a batch's messages may continue, keyed the way messages name them.
+    `joined` adds each decided message, so a later message in the batch sees the
+    conversations that earlier ones opened or continued."""
+
+    by_ref: dict[tuple[int, str], Conversation]  # (inbox, a stored message's external id)
+    by_thread: dict[tuple[int, str | None], Conversation]  # (inbox, thread key): the latest
+    by_contact: dict[tuple[int, int], Conversation]  # (inbox, contact): the latest unthreaded
+    hinted: dict[int, Conversation]  # by id, for messages that name one ("[#123]")
+    in_batch: dict[tuple[int, str], Conversation] = field(default_factory=dict)
+
+    def continued_by(
+        self, inbox_id: int, msg: InboundMessage, contact_id: int, now: datetime, window: timedelta
+    ) -> Conversation | None:
+        """The conversation this message belongs to, or None for a new one.
+
+        An explicit reply joins its thread whatever its state (a resolved one reopens),
+        including a thread that started earlier in this batch; so does a conversation the
+        message names, if it is the sender's own. Otherwise the latest conversation of the
+        thread (or of the contact, for channels without threads), if it is active or was
+        resolved within the reopen window.
+        """
+        replied = [(inbox_id, r) for r in _refs(msg)]
+        conversation = (
+            next((self.by_ref[k] for k in replied if k in self.by_ref), None)
+            or next((self.in_batch[k] for k in replied if k in self.in_batch), None)
+            or _named(self.hinted.get(msg.conversation_hint or 0), inbox_id, contact_id)
+        )
+        if conversation is not None:
+            return conversation
+        candidate = (
+            self.by_thread.get((inbox_id, msg.thread_key))
+            if msg.thread_key is not None
+            else self.by_contact.get((inbox_id, contact_id))
+        )
+        return candidate if _continues(candidate, now, window) else None
+
+    def joined(
+        self, inbox_id: int, msg: InboundMessage, contact_id: int, conversation: Conversation
+    ) -> None:
+        """Record that this message (not yet stored) went into this conversation."""
+        if msg.thread_key is not None:
+            self.by_thread[(inbox_id, msg.thread_key)] = conversation
+        else:
+            self.by_contact[(inbox_id, contact_id)] = conversation
+        self.in_batch[(inbox_id, msg.external_id)] = conversation
+
+
+async def find_threads(
+    session: AsyncSession, batch: Sequence[tuple[int, InboundMessage, int]]
+) -> Threads:
+    """The candidate conversations for a batch of (inbox id, message, sender's contact id):
+    at most one query for each kind of candidate, none for a kind the batch never uses."""
+    inbox_ids = {inbox_id for inbox_id, _, _ in batch}
+    refs_wanted = {(inbox_id, r) for inbox_id, msg, _ in batch for r in _refs(msg)}
+    by_ref: dict[tuple[int, str], Conversation] = {}
+    if refs_wanted:
+        ref_rows = await session.execute(
+            select(Message.inbox_id, Message.external_id, Conversation)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(
+                or_(
+                    *(and_(Message.inbox_id == i, Message.external_id == r) for i, r in refs_wanted)
+                )
+            )
+            .order_by(Message.id)
+        )
+        by_ref = {(r[0], r[1]): r[2] for r in ref_rows if r[1] is not None}
+    thread_keys = {msg.thread_key for _, msg, _ in batch if msg.thread_key is not None}
+    by_thread: dict[tuple[int, str | None], Conversation] = {}
+    if thread_keys:
+        for c in await _latest_conversations(
+            session,
+            (Conversation.inbox_id, Conversation.thread_key),
+            and_(Conversation.inbox_id.in_(inbox_ids), Conversation.thread_key.in_(thread_keys)),
+        ):
+            by_thread[(c.inbox_id, c.thread_key)] = c
+    unthreaded = {contact_id for _, msg, contact_id in batch if msg.thread_key is None}
+    hinted_ids = {msg.conversation_hint for _, msg, _ in batch if msg.conversation_hint}
+    hinted: dict[int, Conversation] = {}
+    if hinted_ids:
+        hinted = {
+            c.id: c
+            for c in await session.scalars(
+                select(Conversation).where(Conversation.id.in_(hinted_ids))
+            )
+        }
+    by_contact: dict[tuple[int, int], Conversation] = {}
+    if unthreaded:
+        for c in await _latest_conversations(
+            session,
+            (Conversation.inbox_id, Conversation.contact_id),
+            and_(Conversation.inbox_id.in_(inbox_ids), Conversation.contact_id.in_(unthreaded)),
+        ):
+            by_contact[(c.inbox_id, c.contact_id)] = c
+    return Threads(by_ref, by_thread, by_contact, hinted)
+
+
+def _refs(msg: InboundMessage) -> list[str]:
+    """The external ids of the messages this one answers, nearest first."""
+    return [r for r in (msg.in_reply_to, *msg.references) if r]
+
+
+async def _latest_conversations(
+    session: AsyncSession, partition: tuple[Any, Any], where: Any
+) -> list[Conversation]:
+    """The most recently active conversation in each partition (inbox + contact/thread)."""
+    ranked = (
+        select(
+            Conversation.id,
+            func.row_number()
+            .over(partition_by=partition, order_by=Conversation.last_activity_at.desc())
+            .label("rank"),
+        )
+        .where(where)
+        .subquery()
+    )
+    return list(
+        (
+            await session.scalars(
+                select(Conversation)
+                .join(ranked, ranked.c.id == Conversation.id)
+                .where(ranked.c.rank == 1)
+            )
+        ).all()
+    )
+
+
+def _named(
+    conversation: Conversation | None, inbox_id: int, contact_id: int
+) -> Conversation | None:
+    """The conversation a message names, if it is the sender's own in this inbox: a number
+    in a stranger's subject never attaches their message to someone else's ticket."""
+    if conversation is None or conversation.inbox_id != inbox_id:
+        return None
+    return conversation if conversation.contact_id == contact_id else None
+
+
+def _continues(conversation: Conversation | None, now: datetime, window: timedelta) -> bool:
+    """Whether a message without an explicit reference still belongs to this conversation."""
+    if conversation is None:
+        return False
+    if conversation.status in ACTIVE_STATUSES:
+        return True
+    return now - (conversation.resolved_at or conversation.updated_at) <= window
