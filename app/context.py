@@ -10,13 +10,13 @@ from datetime import timedelta
 import httpx
 from redis.asyncio import Redis
 
+from app.channels import CHANNELS, ConnectorDeps
 from app.crypto import Passwords, SecretBox
 from app.db import Database
 from app.events import log as event_log
 from app.inbound.ingest import IngestPolicy
 from app.inbound.queue import IngestQueue
 from app.inboxes.models import Inbox, InboxKind
-from app.inboxes.registry import CONNECTORS, ConnectorDeps
 from app.inboxes.service import VerifiedKeys, channel_config
 from app.ratelimit import RateLimiter
 from app.realtime.bus import Bus, MemoryBus
@@ -65,7 +65,7 @@ class Context:
         self, kind: InboxKind, config: ChannelConfig, *, inbox_id: int
     ) -> Connector | None:
         """A connector for these settings (an inbox being set up has no id yet: 0)."""
-        factory = CONNECTORS.get(kind)
+        factory = CHANNELS[kind].connector
         if factory is None:
             return None
         deps = ConnectorDeps(

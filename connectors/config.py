@@ -4,6 +4,7 @@ and never show them."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Annotated, ClassVar
 from urllib.parse import urlsplit
 
@@ -25,6 +26,18 @@ class ChannelConfig(BaseModel):
             if not filled.get(name):
                 filled[name] = secrets.token_urlsafe(32)
         return filled
+
+
+# What a channel's settings check (`Channel.check` in app.channels) may ask the app: the
+# kind of the inbox with this id, None when no inbox has it.
+KindOf = Callable[[int], Awaitable[str | None]]
+
+
+class ConfigError(ValueError):
+    """Settings that are valid on their own but not with the rest of the setup."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
 
 
 def _is_origin(value: str) -> bool:

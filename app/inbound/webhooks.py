@@ -4,12 +4,14 @@ store what it carried, and only then answer the provider with a 2xx."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
+from app.channels import CHANNELS, Webhook
 from app.context import Context
 from app.deps import ContextDep
 from app.errors import AppError, Forbidden, NotFound
@@ -21,7 +23,7 @@ from connectors.base import PayloadError, RawRequest, VerificationError, Webhook
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+router = APIRouter(tags=["webhooks"])  # its routes are CHANNELS' webhooks, added below
 
 _STORED: dict[int | str, dict[str, Any]] = {
     200: {"description": "stored (or a repeat of something stored), or ignored by design"}
@@ -33,32 +35,20 @@ class BadPayload(AppError):
     code = "invalid_payload"
 
 
-@router.post("/telegram/{inbox_id}", responses=_STORED)
-async def telegram(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
-    """A Telegram Bot API update. `X-Telegram-Bot-Api-Secret-Token` must be the inbox's
-    webhook secret (403 otherwise, nothing stored)."""
-    return await handle(ctx, request, InboxKind.telegram, inbox_id, "")
-
-
-@router.post("/twilio/{inbox_id}/{endpoint}", responses=_STORED)
-async def twilio(
-    inbox_id: DbId, endpoint: Literal["sms", "status"], request: Request, ctx: ContextDep
-) -> Response:
-    """An inbound SMS/MMS (`sms`) or a delivery status callback (`status`) from Twilio,
-    signed with `X-Twilio-Signature` for `PANJEREH_PUBLIC_URL` + path (403 otherwise)."""
-    return await handle(ctx, request, InboxKind.sms, inbox_id, endpoint)
-
-
-async def _connector(ctx: Context, kind: InboxKind, inbox_id: int) -> WebhookConnector:
+async def _connector(
+    ctx: Context, declared: Mapping[InboxKind, Webhook], inbox_id: int
+) -> tuple[InboxKind, WebhookConnector]:
     async with ctx.db.read() as session:
         inbox = await session.scalar(
-            select(Inbox).where(Inbox.id == inbox_id, Inbox.kind == kind, Inbox.enabled.is_(True))
+            select(Inbox).where(
+                Inbox.id == inbox_id, Inbox.kind.in_(tuple(declared)), Inbox.enabled.is_(True)
+            )
         )
     # The same answer for a missing, disabled or other-kind inbox: nothing to probe.
     connector = ctx.connector(inbox) if inbox is not None else None
-    if not isinstance(connector, WebhookConnector):
+    if inbox is None or not isinstance(connector, WebhookConnector):
         raise NotFound("no enabled inbox of this kind with that id", code="inbox_not_found")
-    return connector
+    return inbox.kind, connector
 
 
 async def raw_request(request: Request, public_url: str, endpoint: str) -> RawRequest:
@@ -76,11 +66,12 @@ async def raw_request(request: Request, public_url: str, endpoint: str) -> RawRe
 
 
 async def handle(
-    ctx: Context, request: Request, kind: InboxKind, inbox_id: int, endpoint: str
+    ctx: Context, request: Request, declared: Mapping[InboxKind, Webhook], inbox_id: int
 ) -> Response:
-    connector = await _connector(ctx, kind, inbox_id)
+    """A post to a webhook the `declared` kinds have at this path, for inbox `inbox_id`."""
+    kind, connector = await _connector(ctx, declared, inbox_id)
     try:
-        req = await raw_request(request, ctx.settings.public_url, endpoint)
+        req = await raw_request(request, ctx.settings.public_url, declared[kind].endpoint)
         try:
             connector.verify(req)
         except VerificationError as exc:
@@ -96,3 +87,30 @@ async def handle(
     finally:
         await connector.aclose()
     return Response(content=ack.body, media_type=ack.media_type)
+
+
+def _add_route(path: str, declared: Mapping[InboxKind, Webhook]) -> None:
+    async def webhook(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
+        return await handle(ctx, request, declared, inbox_id)
+
+    router.add_api_route(
+        path,
+        webhook,
+        methods=["POST"],
+        summary=" / ".join(dict.fromkeys(w.summary for w in declared.values())),
+        description="\n\n".join(dict.fromkeys(w.description for w in declared.values())),
+        responses=_STORED,
+    )
+
+
+def _routes() -> None:
+    """One route per webhook path in CHANNELS, serving every kind that declares it."""
+    by_path: dict[str, dict[InboxKind, Webhook]] = {}
+    for kind, channel in CHANNELS.items():
+        for hook in channel.webhooks:
+            by_path.setdefault(hook.path, {})[kind] = hook
+    for path, declared in by_path.items():
+        _add_route(path, declared)
+
+
+_routes()

@@ -4,13 +4,13 @@ import logging
 
 from fastapi import APIRouter, status
 
+from app.channels import webhook_url
 from app.context import Context
 from app.deps import AdminAgent, ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
 from app.errors import Invalid, NotFound
 from app.fields import DbId
 from app.inboxes import service
 from app.inboxes.models import Inbox, InboxKind
-from app.inboxes.registry import webhook_url
 from app.inboxes.schemas import (
     InboxCreate,
     InboxOut,

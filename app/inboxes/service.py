@@ -9,14 +9,13 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
+from app.channels import CHANNELS, webhook_url
 from app.crypto import SecretBox, digests_equal, new_token, token_digest
 from app.db import utcnow
 from app.errors import Invalid, NotFound, Unauthorized, validation_message
 from app.inboxes.models import Inbox, InboxKind, inbox_agents
-from app.inboxes.registry import CONFIG_MODELS, webhook_url
 from app.inboxes.schemas import InboxOut
-from connectors.callback.config import CallbackConfig
-from connectors.config import ChannelConfig
+from connectors.config import ChannelConfig, ConfigError
 
 PUBLIC_KINDS = (InboxKind.webchat, InboxKind.callback)
 
@@ -40,7 +39,7 @@ def _nul_at(value: Any, where: str) -> str | None:
 def validated_config(kind: InboxKind, values: dict[str, Any]) -> ChannelConfig:
     """The settings as the channel's model reads them (secrets generated where absent);
     422 with the first problem otherwise."""
-    model = CONFIG_MODELS[kind]
+    model: type[ChannelConfig] = CHANNELS[kind].config
     if where := _nul_at(values, "config"):
         raise Invalid(f"{where}: must not contain NUL characters", code="invalid_config")
     try:
@@ -61,7 +60,7 @@ def _split(config: ChannelConfig) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def channel_config(inbox: Inbox, box: SecretBox) -> ChannelConfig:
     """The inbox's full settings, secrets included, for its connector."""
-    model = CONFIG_MODELS[inbox.kind]
+    model: type[ChannelConfig] = CHANNELS[inbox.kind].config
     return model.model_validate({**inbox.config, **box.open(inbox.secrets_encrypted)})
 
 
@@ -82,17 +81,21 @@ async def _set_agents(session: AsyncSession, inbox_id: int, agent_ids: list[int]
         )
 
 
-async def _check_references(session: AsyncSession, config: ChannelConfig) -> None:
-    """Settings that name another inbox name one that can do the job."""
-    if isinstance(config, CallbackConfig) and config.confirm_by_sms_inbox_id is not None:
-        kind = await session.scalar(
-            select(Inbox.kind).where(Inbox.id == config.confirm_by_sms_inbox_id)
-        )
-        if kind != InboxKind.sms:
-            raise Invalid(
-                "config.confirm_by_sms_inbox_id: no SMS inbox has this id",
-                code="invalid_config",
-            )
+async def _check_against_setup(
+    session: AsyncSession, kind: InboxKind, config: ChannelConfig
+) -> None:
+    """The channel's own check of settings against the rest of the setup; 422 if it fails."""
+    check = CHANNELS[kind].check
+    if check is None:
+        return
+
+    async def kind_of(inbox_id: int) -> str | None:
+        return await session.scalar(select(Inbox.kind).where(Inbox.id == inbox_id))
+
+    try:
+        await check(config, kind_of)
+    except ConfigError as exc:
+        raise Invalid(f"config.{exc}", code="invalid_config") from exc
 
 
 async def create_inbox(
@@ -105,7 +108,7 @@ async def create_inbox(
     agent_ids: list[int],
 ) -> tuple[Inbox, str | None]:
     """The new inbox, and its API key (for the `api` kind) in plain text, shown once."""
-    await _check_references(session, config)
+    await _check_against_setup(session, kind, config)
     public, secrets = _split(config)
     api_key = new_token() if kind == InboxKind.api else None
     inbox = Inbox(
@@ -140,7 +143,7 @@ async def update_inbox(
     if enabled is not None:
         inbox.enabled = enabled
     if config is not None:
-        await _check_references(session, config)
+        await _check_against_setup(session, inbox.kind, config)
         public, secrets = _split(config)
         inbox.config = public
         inbox.secrets_encrypted = box.seal(secrets) if secrets else None
@@ -219,7 +222,7 @@ def inbox_out(
     agent_ids: list[int],
     api_key: str | None = None,
 ) -> InboxOut:
-    model = CONFIG_MODELS[inbox.kind]
+    model: type[ChannelConfig] = CHANNELS[inbox.kind].config
     secrets_set = sorted(box.open(inbox.secrets_encrypted))
     return InboxOut(
         id=inbox.id,

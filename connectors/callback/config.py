@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from pydantic import Field, field_validator
 
-from connectors.config import ChannelConfig, Origins
+from connectors.config import ChannelConfig, ConfigError, KindOf, Origins
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]|24):[0-5]\d$")
@@ -51,3 +51,10 @@ class CallbackConfig(ChannelConfig):
             if not _HOURS.match(hours) or hours[:5] >= hours[6:]:
                 raise ValueError(f"{day}: {hours!r} is not a range like 09:00-17:00")
         return value
+
+
+async def check_references(config: CallbackConfig, kind_of: KindOf) -> None:
+    """The inbox that confirms requests sends SMS."""
+    sms_inbox_id = config.confirm_by_sms_inbox_id
+    if sms_inbox_id is not None and await kind_of(sms_inbox_id) != "sms":
+        raise ConfigError("confirm_by_sms_inbox_id", "no SMS inbox has this id")

@@ -7,17 +7,17 @@ import asyncio
 import inspect
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from app.channels import CHANNELS, ConnectorDeps
 from app.context import Context
 from app.inbound.models import PollerState
 from app.inbound.pollers import PollerSupervisor
-from app.inboxes import registry
 from app.inboxes.models import InboxKind
 from app.tickets.models import Message
 from connectors.base import (
@@ -84,17 +84,15 @@ def feed(monkeypatch: pytest.MonkeyPatch) -> Feed:
     the test. Only those: a server another test left running in this process (the console's,
     for the session) must not poll the feed with its own inboxes."""
     the_feed = Feed()
-    api = registry.CONNECTORS[InboxKind.api]
+    api = CHANNELS[InboxKind.api]
+    assert api.connector is not None
 
-    def factory(config: ChannelConfig, deps: registry.ConnectorDeps) -> Any:
+    def factory(config: ChannelConfig, deps: ConnectorDeps) -> Any:
         if str(getattr(config, "outbound_url", "")) == the_feed.marker:
             return ScriptedPoller(the_feed)
-        return api(config, deps)
+        return api.connector(config, deps)
 
-    connectors: dict[InboxKind, Callable[..., Any]] = dict(registry.CONNECTORS)
-    connectors[InboxKind.api] = factory
-    monkeypatch.setattr(registry, "CONNECTORS", connectors)
-    monkeypatch.setattr("app.context.CONNECTORS", connectors)
+    monkeypatch.setitem(CHANNELS, InboxKind.api, replace(api, connector=factory))
     return the_feed
 
 

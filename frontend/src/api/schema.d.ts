@@ -698,18 +698,17 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Telegram
-         * @description A Telegram Bot API update. `X-Telegram-Bot-Api-Secret-Token` must be the inbox's
-         *     webhook secret (403 otherwise, nothing stored).
+         * Telegram update
+         * @description A Telegram Bot API update. `X-Telegram-Bot-Api-Secret-Token` must be the inbox's webhook secret (403 otherwise, nothing stored).
          */
-        post: operations["telegram_webhooks_telegram__inbox_id__post"];
+        post: operations["webhook_webhooks_telegram__inbox_id__post"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/webhooks/twilio/{inbox_id}/{endpoint}": {
+    "/webhooks/twilio/{inbox_id}/sms": {
         parameters: {
             query?: never;
             header?: never;
@@ -719,11 +718,30 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Twilio
-         * @description An inbound SMS/MMS (`sms`) or a delivery status callback (`status`) from Twilio,
-         *     signed with `X-Twilio-Signature` for `PANJEREH_PUBLIC_URL` + path (403 otherwise).
+         * Twilio incoming SMS
+         * @description An inbound SMS/MMS (or WhatsApp message) from Twilio. Signed with `X-Twilio-Signature` for `PANJEREH_PUBLIC_URL` + path (403 otherwise).
          */
-        post: operations["twilio_webhooks_twilio__inbox_id___endpoint__post"];
+        post: operations["webhook_webhooks_twilio__inbox_id__sms_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/twilio/{inbox_id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Twilio delivery status
+         * @description A status callback on a reply (sent, delivered, failed…), from Twilio. Signed with `X-Twilio-Signature` for `PANJEREH_PUBLIC_URL` + path (403 otherwise).
+         */
+        post: operations["webhook_webhooks_twilio__inbox_id__status_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3008,7 +3026,7 @@ export interface operations {
             };
         };
     };
-    telegram_webhooks_telegram__inbox_id__post: {
+    webhook_webhooks_telegram__inbox_id__post: {
         parameters: {
             query?: never;
             header?: never;
@@ -3039,13 +3057,43 @@ export interface operations {
             };
         };
     };
-    twilio_webhooks_twilio__inbox_id___endpoint__post: {
+    webhook_webhooks_twilio__inbox_id__sms_post: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 inbox_id: number;
-                endpoint: "sms" | "status";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description stored (or a repeat of something stored), or ignored by design */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    webhook_webhooks_twilio__inbox_id__status_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inbox_id: number;
             };
             cookie?: never;
         };

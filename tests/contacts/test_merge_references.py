@@ -1,0 +1,83 @@
+"""Merging contacts re-points every foreign key to contacts.id, found in the metadata: a
+new table that refers to contacts fails here until merge moves its rows too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Column, select
+
+from app.contacts.models import Contact
+from app.models import metadata
+from app.tickets.models import Conversation
+from tests.conftest import Api, Running, create_api_inbox, post_incoming
+from tests.widget.helpers import SITE, create_webchat_inbox, say, start_visitor
+
+
+def references_to_contacts() -> list[Column[Any]]:
+    contact_id = Contact.__table__.c.id
+    return [
+        fk.parent
+        for table in metadata.sorted_tables
+        for fk in table.foreign_keys
+        if fk.column is contact_id
+    ]
+
+
+async def contact_in(running: Running, inbox_id: int) -> int:
+    async with running.ctx.db.read() as session:
+        contact_id = await session.scalar(
+            select(Conversation.contact_id).where(Conversation.inbox_id == inbox_id)
+        )
+    assert contact_id is not None
+    return contact_id
+
+
+async def rows_of(running: Running, column: Column[Any], contact_id: int) -> set[tuple[Any, ...]]:
+    """The primary keys of the rows whose `column` is `contact_id`."""
+    async with running.ctx.db.read() as session:
+        keys = select(*column.table.primary_key.columns).where(column == contact_id)
+        return {tuple(row) for row in await session.execute(keys)}
+
+
+async def test_merge_moves_every_row_that_refers_to_the_merged_contact(
+    running: Running, admin: Api
+) -> None:
+    shop = await create_api_inbox(admin)
+    await post_incoming(running.client, shop, external_id="1", sender="sara")
+    keep = await contact_in(running, shop.id)
+
+    # Contacts that between them have a row in every table that refers to contacts.
+    website = await create_webchat_inbox(admin)
+    await say(running.client, await start_visitor(running.client, website["public_token"]), "hi")
+    callbacks = await admin.post(
+        "/api/v1/inboxes",
+        json={"kind": "callback", "name": "Call me", "config": {"allowed_origins": [SITE]}},
+    )
+    assert callbacks.status_code == 201, callbacks.text
+    callback_inbox = callbacks.json()
+    asked = await running.client.post(
+        f"/api/v1/callbacks/{callback_inbox['public_token']}",
+        json={"name": "Sara", "phone": "+989121234567"},
+        headers={"Origin": SITE},
+    )
+    assert asked.status_code == 201, asked.text
+    others = [
+        await contact_in(running, website["id"]),
+        await contact_in(running, callback_inbox["id"]),
+    ]
+
+    columns = references_to_contacts()
+    covered: set[Column[Any]] = set()
+    for other in others:
+        before = {column: await rows_of(running, column, other) for column in columns}
+        merged = await admin.post(f"/api/v1/contacts/{keep}/merge", json={"other_id": other})
+        assert merged.status_code == 200, merged.text
+        for column, rows in before.items():
+            assert not await rows_of(running, column, other), f"{column} still names {other}"
+            assert rows <= await rows_of(running, column, keep), f"{column}: rows lost"
+        covered |= {column for column, rows in before.items() if rows}
+    assert covered == set(columns), (
+        f"no row of {sorted(map(str, set(columns) - covered))} refers to a merged contact: "
+        "give one of them a row there, so that merging is checked on it"
+    )
