@@ -257,6 +257,13 @@ class WebhookConnector(Connector, Protocol):
 
 @runtime_checkable
 class PollingConnector(Connector, Protocol):
+    async def start(self, cursor: str | None) -> str | None:
+        """Called when the inbox is saved with these settings (after `check`, on the same
+        connector): the cursor to store, from which the poller pulls whenever it gets to
+        run, so nothing that arrives after the save is skipped. `cursor` is the one
+        stored (None for a new inbox): kept when it points into the same stream (what
+        waits behind it is pulled too), replaced when the settings name another one."""
+
     async def poll(self, cursor: str | None) -> tuple[list[InboundItem], str | None]:
         """What arrived after `cursor`, and the cursor to store with it. May wait (IMAP
         IDLE, long polling) but returns within about 30 s, with [] when nothing came."""

@@ -40,6 +40,30 @@ BACKOFF_START_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 60.0
 
 
+async def stored_cursor(session: AsyncSession, inbox_id: int) -> str | None:
+    return await session.scalar(select(PollerState.cursor).where(PollerState.inbox_id == inbox_id))
+
+
+async def save_start(session: AsyncSession, inbox_id: int, cursor: str | None) -> None:
+    """Where the inbox's poller is to start (`PollingConnector.start`, at the inbox's save),
+    in the row it reads its cursor from, whether or not a poller made that row yet."""
+    now = utcnow()
+    await _ensure_state(session, inbox_id, now)
+    await session.execute(
+        update(PollerState)
+        .where(PollerState.inbox_id == inbox_id)
+        .values(cursor=cursor, updated_at=now)
+    )
+
+
+async def _ensure_state(session: AsyncSession, inbox_id: int, now: datetime) -> None:
+    """The inbox's PollerState row exists (another process may be adding it too)."""
+    if await session.get(PollerState, inbox_id) is None:
+        with contextlib.suppress(IntegrityError):
+            async with session.begin_nested():
+                session.add(PollerState(inbox_id=inbox_id, updated_at=now))
+
+
 class LeaseLost(Exception):
     """Another process holds this inbox now (ours expired): stop pulling it."""
 
@@ -153,10 +177,7 @@ class PollerSupervisor:
     async def _take_lease(self, inbox_id: int) -> bool:
         now = utcnow()
         async with self.ctx.db.write() as session:
-            if await session.get(PollerState, inbox_id) is None:
-                with contextlib.suppress(IntegrityError):
-                    async with session.begin_nested():
-                        session.add(PollerState(inbox_id=inbox_id, updated_at=now))
+            await _ensure_state(session, inbox_id, now)
             return await self._renew(session, inbox_id, now)
 
     async def _release(self, inbox_id: int) -> None:
@@ -185,9 +206,7 @@ class PollerSupervisor:
 
     async def _cursor(self, inbox_id: int) -> str | None:
         async with self.ctx.db.read() as session:
-            return await session.scalar(
-                select(PollerState.cursor).where(PollerState.inbox_id == inbox_id)
-            )
+            return await stored_cursor(session, inbox_id)
 
     async def _store(self, inbox: InboxRef, items: list[InboundItem], cursor: str | None) -> None:
         """Store one poll's items with the new cursor, in one transaction. If that fails

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from fastapi import APIRouter, status
 
@@ -9,6 +10,7 @@ from app.context import Context
 from app.deps import AdminAgent, ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
 from app.errors import Invalid, NotFound
 from app.fields import DbId
+from app.inbound.pollers import save_start, stored_cursor
 from app.inboxes import service
 from app.inboxes.models import Inbox, InboxKind
 from app.inboxes.schemas import (
@@ -18,7 +20,7 @@ from app.inboxes.schemas import (
     InboxTestResult,
     InboxUpdate,
 )
-from connectors.base import ManagedConnector, SetupError
+from connectors.base import ManagedConnector, PollingConnector, SetupError
 from connectors.config import ChannelConfig
 
 log = logging.getLogger(__name__)
@@ -33,12 +35,28 @@ def _setup_failed(exc: SetupError) -> Invalid:
     return Invalid(str(exc), code="channel_setup_failed")
 
 
-async def _check(ctx: Context, kind: InboxKind, config: ChannelConfig) -> None:
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """Where the worker is to pull an inbox from, decided as its settings are saved."""
+
+    cursor: str | None
+
+
+async def _check(
+    ctx: Context, kind: InboxKind, config: ChannelConfig, *, cursor: str | None = None
+) -> _Start | None:
+    """Checks the settings with the provider (422 if refused). For a channel the worker
+    pulls, also where it starts (`PollingConnector.start`, given the stored `cursor`): so
+    what arrives from now on is pulled, however late a worker first gets to it."""
     connector = ctx.channel_connector(kind, config, inbox_id=0)
-    if not isinstance(connector, ManagedConnector):
-        return
+    if connector is None:
+        return None
     try:
-        await connector.check()
+        if isinstance(connector, ManagedConnector):
+            await connector.check()
+        if isinstance(connector, PollingConnector):
+            return _Start(await connector.start(cursor))
+        return None
     except SetupError as exc:
         raise _setup_failed(exc) from exc
     finally:
@@ -82,7 +100,7 @@ async def create_inbox(body: InboxCreate, _admin: AdminAgent, ctx: ContextDep) -
     saved, and registered with their provider (a webhook) right after: 422
     `channel_setup_failed` with the provider's reason if either fails, and nothing saved."""
     config = service.validated_config(body.kind, body.config)
-    await _check(ctx, body.kind, config)
+    start = await _check(ctx, body.kind, config)
     async with ctx.db.write() as session:
         inbox, api_key = await service.create_inbox(
             session,
@@ -92,6 +110,8 @@ async def create_inbox(body: InboxCreate, _admin: AdminAgent, ctx: ContextDep) -
             config=config,
             agent_ids=body.agent_ids,
         )
+        if start is not None:
+            await save_start(session, inbox.id, start.cursor)
     try:
         await _switch(ctx, inbox, on=True)
     except SetupError as exc:
@@ -162,12 +182,14 @@ async def update_inbox(
     with its provider again; if the provider refuses, the inbox is left disabled (422)."""
     async with ctx.db.read() as session:
         before = await service.get_inbox(session, inbox_id)
+        cursor = await stored_cursor(session, inbox_id)
     was_enabled = before.enabled
     config = None
+    start = None
     if body.config is not None:
         config = service.changed_config(before, ctx.secret_box, body.config)
         if body.enabled is not False:
-            await _check(ctx, before.kind, config)
+            start = await _check(ctx, before.kind, config, cursor=cursor)
     async with ctx.db.write() as session:
         inbox = await service.get_inbox(session, inbox_id)
         api_key = await service.update_inbox(
@@ -180,6 +202,8 @@ async def update_inbox(
             agent_ids=body.agent_ids,
             rotate_api_key=body.rotate_api_key,
         )
+        if start is not None and start.cursor != cursor:  # another folder, another bot
+            await save_start(session, inbox_id, start.cursor)
         members = await service.agent_ids_by_inbox(session, [inbox_id])
     ctx.verified_keys.forget(inbox_id)
     if was_enabled and config is not None:

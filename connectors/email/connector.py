@@ -1,9 +1,12 @@
 """The `email` channel: IMAP in (IDLE, or polling), SMTP out.
 
-The cursor is `{"uidvalidity": V, "uid": U}`: the last UID stored, saved by the app in the
-same transaction as the messages. A restart resumes after U (nothing twice, nothing
-skipped, however long the downtime); a new UIDVALIDITY re-scans the folder, and the unique
-(inbox, Message-ID) makes that a no-op for what is stored. Messages are flagged \\Seen (or
+The cursor is `{"uidvalidity": V, "uid": U, "folder": F}`: the last UID stored in the folder
+F, saved by the app in the same transaction as the messages. It is first decided when the
+inbox is saved (`start`: UIDNEXT then, or before the existing mail to import), so mail that
+arrives after the save is imported however late a poller first connects. A restart resumes
+after U (nothing twice, nothing skipped, however long the downtime); a new UIDVALIDITY
+re-scans the folder, and the unique (inbox, Message-ID) makes that a no-op for what is
+stored. Messages are flagged \\Seen (or
 moved) in `committed`, after they are stored, never before.
 """
 
@@ -45,6 +48,10 @@ OVERSIZE_TEXT_BYTES = 512 * 1024  # what is read of a message over the size limi
 class Cursor:
     uidvalidity: int
     uid: int
+    # Which folder (`user@host:port/folder`); "" in cursors saved before it was recorded.
+    folder: str = ""
+    # The last UID of a first import of existing mail, while it lasts (for its progress).
+    until: int | None = None
 
     @classmethod
     def load(cls, value: str | None) -> Cursor | None:
@@ -52,13 +59,28 @@ class Cursor:
             return None
         try:
             data = json.loads(value)
-            return cls(int(data["uidvalidity"]), int(data["uid"]))
-        except (ValueError, KeyError, TypeError):
+            until = data.get("until")
+            return cls(
+                int(data["uidvalidity"]),
+                int(data["uid"]),
+                str(data.get("folder") or ""),
+                int(until) if until is not None else None,
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("unreadable e-mail cursor %r; starting as if new", value)
             return None
 
     def dump(self) -> str:
-        return json.dumps({"uidvalidity": self.uidvalidity, "uid": self.uid})
+        data: dict[str, object] = {"uidvalidity": self.uidvalidity, "uid": self.uid}
+        if self.folder:
+            data["folder"] = self.folder
+        if self.until is not None and self.until > self.uid:
+            data["until"] = self.until
+        return json.dumps(data)
+
+    def after(self, uid: int) -> Cursor:
+        """This cursor, moved past `uid`."""
+        return Cursor(self.uidvalidity, uid, self.folder, self.until)
 
 
 class EmailSender:
@@ -109,7 +131,8 @@ class EmailConnector(EmailSender):
         # poll's thread may still be in IDLE): closing then means cutting the line.
         self.talking = threading.Lock()
         self.next_check = 0.0  # when polling without IDLE
-        self.import_until: int | None = None  # last UID of a first import, for progress
+        where = f"{config.imap_host.lower()}:{config.imap_port}/{config.imap_folder}"
+        self.where = f"{config.imap_username}@{where}"  # the folder a cursor belongs to
         self.options = ParseOptions(
             own_addresses=frozenset({config.from_address.lower()} - {""}),
             max_attachment_bytes=max_attachment_bytes,
@@ -124,26 +147,42 @@ class EmailConnector(EmailSender):
             return call(*args)
 
     async def check(self) -> None:
+        """The logins work; the folder stays open for `start` (`aclose` closes it)."""
         await super().check()
-        if not self.config.imap_host:
-            return
         try:
-            await self._run(self.mailbox.open)
+            self.folder = await self._run(self.mailbox.open)
         except Exception as exc:
             raise SetupError(
                 f"IMAP {self.config.imap_host}:{self.config.imap_port}: {_readable(exc)}"
             ) from exc
-        finally:
-            await self._run(self.mailbox.close)
+
+    async def start(self, cursor: str | None) -> str | None:
+        if self.folder is None:
+            self.folder = await self._run(self.mailbox.open)
+        stored = Cursor.load(cursor)
+        # An older cursor names no folder: it is this one if its UIDVALIDITY says so.
+        if stored is not None and (
+            stored.folder == self.where
+            or (not stored.folder and stored.uidvalidity == self.folder.uidvalidity)
+        ):
+            # The same folder (rebuilt or not: `poll` handles a new UIDVALIDITY).
+            return Cursor(stored.uidvalidity, stored.uid, self.where, stored.until).dump()
+        return (await self._run(self._first)).dump()
 
     async def poll(self, cursor: str | None) -> tuple[list[InboundItem], str | None]:
         if self.folder is None:
             self.folder = await self._run(self.mailbox.open)
         state = Cursor.load(cursor)
-        if state is None or state.uidvalidity != self.folder.uidvalidity:
-            state = Cursor(self.folder.uidvalidity, await self._run(self._start, state))
-            # Saved before anything is fetched: a first import starts where it was decided.
-            return [], state.dump()
+        if state is not None and state.folder not in ("", self.where):
+            # Only when the save that changed the folder raced a poll of the old one.
+            log.warning("inbox %d: the cursor is another folder's; starting anew", self.inbox_id)
+            state = None
+        if state is None:
+            # An inbox saved before its starting point was decided at the save.
+            return [], (await self._run(self._first)).dump()
+        if state.uidvalidity != self.folder.uidvalidity:
+            # Saved before anything is fetched: the re-scan starts where it was decided.
+            return [], (await self._run(self._rescan)).dump()
         idle = self.config.imap_idle and self.mailbox.idle_supported
         if not idle and not await self._due():
             return [], state.dump()
@@ -157,14 +196,14 @@ class EmailConnector(EmailSender):
         self.pending = uids[: uids.index(last) + 1]
         if len(self.pending) < len(uids):
             self.next_check = 0.0  # more is waiting: no pause before the next batch
-        if self.import_until is not None and last <= self.import_until:
+        if state.until is not None and last <= state.until:
             log.info(
                 "inbox %d: importing existing mail: up to UID %d of %d",
                 self.inbox_id,
                 last,
-                self.import_until,
+                state.until,
             )
-        return items, Cursor(state.uidvalidity, last).dump()
+        return items, state.after(last).dump()
 
     async def committed(self, cursor: str | None) -> None:
         uids, self.pending = self.pending, []
@@ -200,25 +239,31 @@ class EmailConnector(EmailSender):
         self.next_check = time.monotonic() + self.config.poll_interval_seconds
         return True
 
-    def _start(self, previous: Cursor | None) -> int:
-        """The UID after which to read, for a folder seen for the first time (or anew)."""
-        folder = self.folder
-        assert folder is not None  # noqa: S101 - poll opened it
+    def _open_folder(self) -> Folder:
+        assert self.folder is not None  # noqa: S101 - check, start and poll open it
+        return self.folder
+
+    def _first(self) -> Cursor:
+        """Where to read from in a folder seen for the first time: after what is in it now,
+        except the newest `import_existing` messages (since `import_since`)."""
+        folder = self._open_folder()
         latest = (folder.uidnext or 1) - 1
-        if previous is not None:
-            # UIDVALIDITY changed: the old UIDs mean nothing. Re-read what may not be stored
-            # (unseen mail, or all of it when stored mail is moved away); Message-IDs dedup.
-            log.warning("inbox %d: UIDVALIDITY changed; re-scanning the folder", self.inbox_id)
-            if self.config.processed_folder:
-                return 0
-            first = self.mailbox.first_uid(["UNSEEN"])
-            return first - 1 if first is not None else latest
         wanted = self.mailbox.newest(self.config.import_existing, self.config.import_since)
         if not wanted:
-            return latest
-        self.import_until = wanted[-1]
+            return Cursor(folder.uidvalidity, latest, self.where)
         log.info("inbox %d: importing %d existing messages", self.inbox_id, len(wanted))
-        return wanted[0] - 1
+        return Cursor(folder.uidvalidity, wanted[0] - 1, self.where, wanted[-1])
+
+    def _rescan(self) -> Cursor:
+        """UIDVALIDITY changed: the old UIDs mean nothing. Re-read what may not be stored
+        (unseen mail, or all of it when stored mail is moved away); Message-IDs dedup."""
+        folder = self._open_folder()
+        log.warning("inbox %d: UIDVALIDITY changed; re-scanning the folder", self.inbox_id)
+        if self.config.processed_folder:
+            return Cursor(folder.uidvalidity, 0, self.where)
+        first = self.mailbox.first_uid(["UNSEEN"])
+        after = first - 1 if first is not None else (folder.uidnext or 1) - 1
+        return Cursor(folder.uidvalidity, after, self.where)
 
     def _collect(self, uids: list[int]) -> tuple[list[InboundItem], int]:
         """Fetch and parse the next batch (bounded in count and bytes); the last UID read."""

@@ -255,6 +255,63 @@ def _cap_header_fields(raw: bytes, state: _State) -> bytes:
     return b"".join(kept) + (b"" if end == -1 else raw[end:])
 
 
+# A header field's start (RFC 5322's field name, then a colon), a folded line, and the
+# fields that show a run of lines is a message's header block, not text.
+_FIELD_START = re.compile(rb"[!-9;-~]+:")
+_KNOWN_FIELD = re.compile(
+    rb"(x-[!-9;-~]+|content-[a-z-]+|mime-version|message-id|date|from|sender|to|cc|subject|"
+    rb"reply-to|in-reply-to|references|received|return-path|dkim-signature|arc-[a-z-]+|"
+    rb"authentication-results|thread-[a-z]+|importance|list-[a-z-]+):",
+    re.IGNORECASE,
+)
+_MAX_STRAY_LINES = 20
+_MAX_HEAD_SCAN = 1024 * 1024
+
+
+def _mend_header_block(raw: bytes, state: _State) -> bytes:
+    """The message with stray lines in its header block folded into the field above them.
+
+    Outlook/Exchange sometimes break a long X- header's base64 value onto a line of its own
+    at column 0. The standard library stops reading headers at such a line, so Content-Type
+    and every field after it became body text. As robust MIME parsers do, when the lines
+    after the stray ones are still header fields up to the blank line that ends the block,
+    they are read as headers. A body that merely starts without a blank line is left alone:
+    it is not followed by known header fields (two at least) and then a blank line."""
+    stray: list[int] = []
+    starts: list[int] = []  # where each line begins
+    known_after = 0  # known fields after the last stray line
+    at = 0
+    while True:
+        if at >= len(raw) or at > _MAX_HEAD_SCAN or len(stray) > _MAX_STRAY_LINES:
+            return raw  # no blank line ends a header block
+        end = raw.find(b"\n", at)
+        end = len(raw) if end == -1 else end + 1
+        line = raw[at:end].rstrip(b"\r\n")
+        if not line:
+            break
+        starts.append(at)
+        if _FIELD_START.match(line):
+            known_after += _KNOWN_FIELD.match(line) is not None
+        elif line[:1] not in (b" ", b"\t") and not (at == 0 and line.startswith(b"From ")):
+            if at == 0:
+                return raw  # no header block at all
+            stray.append(len(starts) - 1)
+            known_after = 0
+        at = end
+    if not stray or known_after < 2:
+        return raw
+    state.warn(
+        f"{len(stray)} line(s) in the header block were not header fields (a header value "
+        "broken without folding): read as part of the field above them"
+    )
+    pieces: list[bytes] = []
+    previous = 0
+    for index in stray:
+        pieces += [raw[previous : starts[index]], b" "]
+        previous = starts[index]
+    return b"".join([*pieces, raw[previous:]])
+
+
 def _parse(raw: bytes, state: _State, *, structure: bool = True) -> InboundMessage:
     if state.options.full_size is not None:
         state.warn(
@@ -262,7 +319,7 @@ def _parse(raw: bytes, state: _State, *, structure: bool = True) -> InboundMessa
             f"{state.options.max_message_bytes}-byte limit: its headers and the start of "
             "its text are kept, its attachments only listed"
         )
-    source = _cap_header_fields(raw, state)
+    source = _cap_header_fields(_mend_header_block(raw, state), state)
     msg = BytesParser(policy=READING).parsebytes(source, headersonly=not structure)
     assert isinstance(msg, EmailMessage)  # noqa: S101 - an EmailPolicy builds EmailMessage
     _collect_hints(msg, state)

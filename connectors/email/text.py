@@ -115,10 +115,13 @@ _ATTRIBUTION = re.compile(
 )
 _ATTRIBUTION_START = re.compile(r"^(On|Le|Am|El|Il|Op|در|في)\b", re.IGNORECASE)
 _OUTLOOK_SEPARATORS = re.compile(
-    r"^\s*(-{2,}\s*(Original Message|Ursprüngliche Nachricht|Message d'origine|"
-    r"Mensaje original|پیام اصلی|الرسالة الأصلية)\s*-{2,}|_{10,})\s*$",
+    r"^\s*-{2,}\s*(Original Message|Ursprüngliche Nachricht|Message d'origine|"
+    r"Mensaje original|پیام اصلی|الرسالة الأصلية)\s*-{2,}\s*$",
     re.IGNORECASE,
 )
+# Outlook draws one above the quoted message's header block; people draw one above their
+# signature (a name, phone numbers), which is what the customer wrote.
+_UNDERLINE = re.compile(r"^\s*_{10,}\s*$")
 _HEADER_LINE = re.compile(
     r"^\s*\*?(From|De|Von|Van|Da|از|من|Sent|Date|Envoyé|Gesendet|Enviado|تاریخ|To|À|An|"
     r"Para|به|Subject|Objet|Betreff|Asunto|موضوع)\s*:\*?",
@@ -153,6 +156,8 @@ def _history_start(lines: list[str]) -> int | None:
     for i, line in enumerate(lines):
         if _OUTLOOK_SEPARATORS.match(line):
             return i
+        if _UNDERLINE.match(line) and _header_block_at(lines, i + 1):
+            return i
         if _FROM_LINE.match(line):
             # Outlook's header block: From, then Sent/Date, To, Subject within a few lines.
             block = [entry for entry in lines[i : i + 6] if _HEADER_LINE.match(entry)]
@@ -169,6 +174,17 @@ def _history_start(lines: list[str]) -> int | None:
         if _quoted(line) and _no_answer_after_quote(lines[i:]):
             return i
     return None
+
+
+def _header_block_at(lines: list[str], i: int) -> bool:
+    """Whether a quoted message's header block (From, Sent, To, Subject, in one of the
+    usual languages) starts at line `i`, blank lines aside."""
+    following = [line for line in lines[i : i + 10] if line.strip()][:4]
+    return (
+        bool(following)
+        and _HEADER_LINE.match(following[0]) is not None
+        and sum(_HEADER_LINE.match(line) is not None for line in following) >= 2
+    )
 
 
 def _no_answer_after_quote(lines: list[str]) -> bool:

@@ -348,8 +348,14 @@ class TelegramWebhookConnector(TelegramConnector):
 
 class TelegramPollingConnector(TelegramConnector):
     """Polling mode, for bots Telegram cannot reach: long-polled getUpdates in the worker.
-    The cursor is the next offset; Telegram forgets updates below the offset of a later
-    call, so one that was not stored is asked for again."""
+    The cursor is `<bot id>:<next offset>`; Telegram forgets updates below the offset of a
+    later call, so one that was not stored is asked for again.
+
+    With no offset, getUpdates answers every update not yet confirmed (Telegram keeps them
+    24 hours), so a new inbox starts there and misses nothing that came after its save,
+    however late the worker starts. Update ids belong to one bot: another bot's offset
+    would make Telegram drop this bot's updates below it, so a cursor of another bot is
+    never used (a bot id is the part of its token before the colon)."""
 
     def __init__(
         self,
@@ -365,8 +371,34 @@ class TelegramPollingConnector(TelegramConnector):
         )
         self._long_poll_seconds = long_poll_seconds
 
+    def _bot_id(self) -> str:
+        prefix = self._config.bot_token.split(":", 1)[0]
+        return prefix if prefix.isdigit() else ""
+
+    def _offset(self, cursor: str | None) -> int | None:
+        """The offset a cursor of this bot holds; None for another bot's or none."""
+        if cursor is None:
+            return None
+        bot, _, offset = cursor.rpartition(":")
+        if bot and bot != self._bot_id():
+            return None
+        try:
+            return int(offset)
+        except ValueError:
+            log.warning("telegram polling cursor %r is not an offset; starting over", cursor)
+            return None
+
+    def _cursor(self, offset: int | None) -> str | None:
+        return f"{self._bot_id()}:{offset}" if offset is not None else None
+
+    async def start(self, cursor: str | None) -> str | None:
+        # An older cursor (a bare offset) names no bot: starting with none is as good, as
+        # it re-reads only updates not yet confirmed, and stored ones are not stored twice.
+        bot, _, _ = (cursor or "").rpartition(":")
+        return cursor if bot and bot == self._bot_id() else None
+
     async def poll(self, cursor: str | None) -> tuple[list[InboundItem], str | None]:
-        offset = _offset(cursor)
+        offset = self._offset(cursor)
         try:
             updates = await self._bot().raw_updates(
                 offset=offset,
@@ -388,20 +420,10 @@ class TelegramPollingConnector(TelegramConnector):
                     "inbox %d: telegram update %s skipped: %s", self._inbox_id, update_id, exc
                 )
         items = await self.fetch(items)
-        return items, (str(offset) if offset is not None else None)
+        return items, self._cursor(offset)
 
     async def committed(self, cursor: str | None) -> None:
         return None  # the next getUpdates, with this offset, confirms them to Telegram
-
-
-def _offset(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    try:
-        return int(cursor)
-    except ValueError:
-        log.warning("telegram polling cursor %r is not an offset; starting over", cursor)
-        return None
 
 
 def telegram_connector(

@@ -151,6 +151,14 @@ class Desk:
 
         return await eventually(check, timeout)
 
+    async def taken(self) -> bool:
+        """Whether a poller holds the inbox (it connects right after taking it)."""
+        async with self.running.ctx.db.read() as session:
+            holder = await session.scalar(
+                select(PollerState.holder).where(PollerState.inbox_id == self.inbox_id)
+            )
+        return holder is not None
+
     async def cursor(self) -> str | None:
         async with self.running.ctx.db.read() as session:
             return await session.scalar(
@@ -192,9 +200,9 @@ async def open_desk(
 async def desk(
     running: Running, admin: Api, mailbox: MailUser, smtp: SmtpSink, smtp_server: SmtpServer
 ) -> AsyncIterator[Desk]:
-    """Workers running, and the poller connected (its first cursor stored): mail appended
-    from here on is new mail."""
+    """Workers running, and a poller holding the inbox (the cursor is stored at the save, so
+    mail appended from here on is new mail whenever the poller connects)."""
     found = await open_desk(running, admin, mailbox, smtp, smtp_server.port)
     async with workers(running.ctx):
-        await eventually(found.cursor)
+        await eventually(found.taken)
         yield found

@@ -49,6 +49,9 @@ class ScriptedPoller:
     def __init__(self, feed: Feed) -> None:
         self.feed = feed
 
+    async def start(self, cursor: str | None) -> str | None:
+        return cursor  # one feed, read from its beginning
+
     async def poll(self, cursor: str | None) -> tuple[list[InboundItem], str | None]:
         self.feed.polls.append(cursor)
         if self.feed.fail_next:

@@ -67,7 +67,7 @@ async def test_polling_survives_a_restart_without_loss_or_repeat(
     )
     async with polling(running):
         await wait_for_texts(admin, inbox["id"], ["اول", ""])
-    assert await cursor(running, inbox["id"]) == str(second["update_id"] + 1)
+    assert await cursor(running, inbox["id"]) == f"7012345678:{second['update_id'] + 1}"
     (_, with_photo) = await inbound_messages(admin, inbox["id"])
     (attachment,) = with_photo["attachments"]
     assert (await admin.get(attachment["url"])).content == b"\xff\xd8 photo bytes"
@@ -91,7 +91,7 @@ async def test_polling_survives_a_restart_without_loss_or_repeat(
     # The new worker went on from the stored offset: what was stored before the restart was
     # not asked for again, and everything since was stored once.
     assert bot.offsets[asked_before] == second["update_id"] + 1
-    assert await cursor(running, inbox["id"]) == str(last["update_id"] + 1)
+    assert await cursor(running, inbox["id"]) == f"7012345678:{last['update_id'] + 1}"
 
 
 async def test_a_polling_inbox_takes_no_webhook_calls(

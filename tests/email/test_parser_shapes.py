@@ -1,0 +1,111 @@
+"""Hand-made messages in shapes real mail software produces, past what the standard
+library's parser reads on its own (shapes MimeKit's and other parsers' test suites cover)."""
+
+from __future__ import annotations
+
+from connectors.email.parser import parse_email
+from connectors.email.text import split_reply
+
+HEAD = (
+    b"From: Reza Karimi <reza@customer.example>\r\nTo: support@shop.example\r\n"
+    b"Message-ID: <shape@customer.example>\r\nDate: Mon, 3 Jun 2024 10:00:00 +0000\r\n"
+)
+ALTERNATIVE = (
+    b"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nWhere is my invoice?\r\n"
+    b"--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+    b"<p>Where is my <b>invoice</b>?</p>\r\n--b1--\r\n"
+)
+
+
+def test_a_stray_line_in_the_header_block_does_not_end_it() -> None:
+    # Exchange broke a long X- header's base64 value onto a line at column 0.
+    raw = (
+        b"Received: from mx.customer.example by mx.shop.example\r\n"
+        b"X-MS-Exchange-Organization-Network-Message-Id: QUFBQUFBQUFBQUFBQUFBQUFBQUFB\r\n"
+        b"\tQkJCQkJCQkJCQkJC\r\n"
+        b"Q0NDQ0NDQ0NDQ0NDQ0NDQ0NDQw==\r\n"
+        b"X-MS-Has-Attach: \r\n" + HEAD + b"Subject: Invoice question\r\n"
+        b'Content-Type: multipart/alternative; boundary="b1"\r\nMIME-Version: 1.0\r\n\r\n'
+        + ALTERNATIVE
+    )
+    message = parse_email(raw)
+    assert message.text == "Where is my invoice?"
+    assert message.html == "<p>Where is my <b>invoice</b>?</p>"
+    assert message.subject == "Invoice question"
+    assert message.sender.name == "Reza Karimi"
+    assert any("not header fields" in w for w in message.metadata["parse_warnings"])
+
+
+def test_a_body_that_starts_without_a_blank_line_is_kept_as_text() -> None:
+    raw = HEAD + b"Subject: hi\r\nHello there\r\nThanks:\r\nX-Ray: done\r\n\r\nBye\r\n"
+    message = parse_email(raw)
+    assert message.text.startswith("Hello there\nThanks:\nX-Ray: done")
+    assert message.text.endswith("Bye")
+    assert message.subject == "hi"
+
+
+def test_an_underlined_signature_stays_visible() -> None:
+    text = (
+        "Please send the invoice again.\n\n"
+        "_________________________________\n"
+        "Reza Karimi\nAccounts, Karimi Trading\nTel: +98 21 8888 1234\nMobile: 0912 345 6789"
+    )
+    assert split_reply(text).new == text
+    assert split_reply(text).quoted is None
+
+
+def test_an_underline_above_a_quoted_header_block_starts_the_history() -> None:
+    for header in (
+        "From: Shop Support <support@shop.example>\nSent: Monday, June 3, 2024 10:00\n"
+        "To: Reza\nSubject: Your invoice",
+        "Von: Shop Support\nGesendet: Montag, 3. Juni 2024 10:00\nAn: Reza\nBetreff: Rechnung",
+        "از: پشتیبانی فروشگاه\nتاریخ: ۱۳ خرداد ۱۴۰۳\nبه: رضا\nموضوع: فاکتور",
+        "De : Support\nEnvoyé : lundi 3 juin 2024\nÀ : Reza\nObjet : Facture",
+    ):
+        split = split_reply(f"Thanks, received.\n\n________________________________\n{header}\n")
+        assert split.new == "Thanks, received."
+        assert split.quoted is not None
+        assert split.quoted.startswith("____")
+
+
+def test_a_multipart_without_its_closing_boundary_keeps_its_text() -> None:
+    raw = (
+        HEAD + b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="zz"\r\n\r\n'
+        b"--zz\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nthe end never came\r\n"
+    )
+    message = parse_email(raw)
+    assert message.text == "the end never came"
+    assert "CloseBoundaryNotFoundDefect" in message.metadata["parse_warnings"]
+
+
+def test_encoded_words_split_inside_a_character_are_joined() -> None:
+    # "café" with the two bytes of "é" in two encoded words.
+    raw = HEAD + b"Subject: =?UTF-8?Q?caf=C3?= =?UTF-8?Q?=A9_ok?=\r\n\r\nx\r\n"
+    assert parse_email(raw).subject == "café ok"
+
+
+def test_unknown_8bit_and_raw_8bit_headers_are_read() -> None:
+    raw = (
+        b"From: \xd8\xb1\xd8\xb6\xd8\xa7 <reza@customer.example>\r\n"
+        b"Subject: \xd8\xb3\xd9\x84\xd8\xa7\xd9\x85\r\nMessage-ID: <8bit@customer.example>\r\n"
+        b"Content-Type: text/plain; charset=unknown-8bit\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n"
+        b"\xd8\xb3\xd9\x84\xd8\xa7\xd9\x85 caf\xc3\xa9\r\n"
+    )
+    message = parse_email(raw)
+    assert message.subject == "سلام"
+    assert message.sender.name == "رضا"
+    assert message.text == "سلام café"
+
+
+def test_an_unquoted_charset_and_a_padded_quoted_one_are_read() -> None:
+    windows = (
+        HEAD + b"Content-Type: text/plain; charset=windows-1256\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n" + "سلام".encode("cp1256") + b"\r\n"
+    )
+    padded = (
+        HEAD + b'Content-Type: text/plain; charset=" utf-8 "\r\n'
+        b"Content-Transfer-Encoding: 8bit\r\n\r\ncaf\xc3\xa9\r\n"
+    )
+    assert parse_email(windows).text == "سلام"
+    assert parse_email(padded).text == "café"
