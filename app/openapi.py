@@ -55,7 +55,7 @@ DESCRIPTIONS = {
 RAISED = {
     ("POST", "/api/v1/auth/login"): {401},
     ("POST", "/api/v1/agents"): {409},
-    ("PATCH", "/api/v1/agents/{agent_id}"): {403, 409},
+    ("PATCH", "/api/v1/agents/{agent_id}"): {403},
     ("POST", "/api/v1/teams"): {409},
     ("POST", "/api/v1/canned-responses"): {409},
     ("PATCH", "/api/v1/canned-responses/{canned_id}"): {409},
