@@ -52,6 +52,7 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.httpserver import GuardedHttpToolsProtocol
     from app.main import create_app
 
     if not args.no_migrate:
@@ -63,6 +64,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level=args.log_level,
+        http=GuardedHttpToolsProtocol,
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
         # Event frames are small and go to many sockets: compressing each one once per

@@ -37,11 +37,12 @@ FilledStr = Annotated[SafeStr, AfterValidator(_not_blank)]
 
 # An agent's e-mail names a sign-in; nobody mails it, so an intranet domain (`corp.local`,
 # `shop.test`), which email-validator refuses as special-use, is as good as any.
-_ADDRESS_SHAPED = re.compile(r"[^@\s<>]+@[^@\s<>]+")
+ADDRESS_PATTERN = r"^\s*[^@\s<>]+@[^@\s<>]+\s*$"
+_ADDRESS_SHAPED = re.compile(ADDRESS_PATTERN)
 
 
 def is_address_shaped(value: str) -> bool:
-    return _ADDRESS_SHAPED.fullmatch(value.strip()) is not None
+    return _ADDRESS_SHAPED.match(value) is not None
 
 
 def to_utc(value: datetime) -> datetime:

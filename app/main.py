@@ -29,6 +29,7 @@ from app.inbound.api import router as inbound_router
 from app.inbound.pollers import PollerSupervisor
 from app.inbound.webhooks import router as webhooks_router
 from app.inboxes.api import router as inboxes_router
+from app.openapi import install_openapi
 from app.outbound.maintenance import run_maintenance
 from app.outbound.worker import DeliveryWorker
 from app.public import PublicErrorCorsMiddleware
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
+    install_openapi(app)
     for router in (
         health_router,
         auth_router,

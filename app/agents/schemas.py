@@ -5,7 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.agents.models import Role
-from app.fields import DbId, SafeStr
+from app.fields import ADDRESS_PATTERN, DbId, SafeStr
 
 
 class AgentOut(BaseModel):
@@ -36,7 +36,9 @@ class LoginResponse(BaseModel):
 class AgentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: SafeStr = Field(min_length=3, max_length=320)
+    email: SafeStr = Field(
+        min_length=3, max_length=320, json_schema_extra={"pattern": ADDRESS_PATTERN}
+    )
     name: SafeStr = Field(min_length=1, max_length=200)
     password: str = Field(min_length=8, max_length=1024)
     role: Role = Role.agent

@@ -1,9 +1,11 @@
 """The delivery worker: claims queued replies, hands each to its channel's connector, records
 the outcome, and retries transient failures with capped exponential backoff.
 
-A claim is a lease (`claimed_until`), taken in its own short transaction with SKIP LOCKED on
-PostgreSQL, so several workers never send one message twice; a worker that dies mid-send
-leaves a lease that expires, and the message is sent again (at most what was not recorded).
+A claim is a short lease (`claimed_until`), taken in its own short transaction with SKIP LOCKED
+on PostgreSQL, and renewed while its sends run, however long they take: so several workers never
+send one message twice, and a worker that dies mid-send holds its messages for at most one lease.
+They are then sent again (at-least-once) under the same delivery id, the message id, which the
+receiver can dedupe on (the api channel's `X-Panjereh-Delivery`).
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,7 +51,9 @@ from connectors.base import (
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
+# Renewed every third of itself: a claim outlives two failed renewals, and a crashed worker's
+# replies wait this long, at most, to be sent again.
+LEASE = timedelta(seconds=15)
 # Where a message keeps the provider ids of the parts an unfinished send delivered.
 PARTS_SENT = "parts_sent"
 
@@ -64,14 +68,23 @@ class Job:
     refusal: str | None  # why it cannot be sent at all
 
 
+@dataclass(slots=True)
+class Lease:
+    """A claimed batch: the messages not yet recorded, and when their claim ends."""
+
+    until: datetime
+    held: set[int] = field(default_factory=set)
+
+
 def backoff(attempt: int, *, base: float, cap: float) -> float:
     return float(min(cap, base * 2 ** max(0, attempt - 1)))
 
 
 class DeliveryWorker:
-    def __init__(self, ctx: Context, *, batch_size: int = 50) -> None:
+    def __init__(self, ctx: Context, *, batch_size: int = 50, lease: timedelta = LEASE) -> None:
         self.ctx = ctx
         self.batch_size = batch_size
+        self.lease = lease
         # run()'s stop: it also ends a wait for the database to record an outcome.
         self._stop = asyncio.Event()
 
@@ -97,13 +110,21 @@ class DeliveryWorker:
 
     async def run_once(self) -> int:
         """Claim and deliver one batch of due messages; returns how many were handled."""
-        jobs = await self._claim()
-        if jobs:
-            await asyncio.gather(*(self._deliver(job) for job in jobs))
+        jobs, lease = await self._claim()
+        if not jobs:
+            return 0
+        renewing = asyncio.create_task(self._renew(lease))
+        try:
+            await asyncio.gather(*(self._deliver(job, lease) for job in jobs))
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
         return len(jobs)
 
-    async def _claim(self) -> list[Job]:
+    async def _claim(self) -> tuple[list[Job], Lease]:
         now = utcnow()
+        lease = Lease(now + self.lease)
         async with self.ctx.db.write() as session:
             messages = list(
                 (
@@ -122,10 +143,30 @@ class DeliveryWorker:
                 ).all()
             )
             for message in messages:
-                message.claimed_until = now + LEASE
+                message.claimed_until = lease.until
                 message.attempts += 1
+                lease.held.add(message.id)
         # The lease is committed: what the send needs is read outside the write lock.
-        return await self._jobs(messages, now) if messages else []
+        return (await self._jobs(messages, now) if messages else []), lease
+
+    async def _renew(self, lease: Lease) -> None:
+        """Extend the claim on the batch's unrecorded messages until they are all recorded, so
+        no other worker takes one while its send (a slow receiver, a large file) still runs.
+        Only a claim still as this worker left it is extended."""
+        while lease.held:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            until = utcnow() + self.lease
+            try:
+                async with self.ctx.db.write() as session:
+                    await session.execute(
+                        update(Message)
+                        .where(Message.id.in_(lease.held), Message.claimed_until == lease.until)
+                        .values(claimed_until=until)
+                    )
+            except OperationalError as exc:
+                log.warning("delivery claims not renewed: %s", unavailable(exc))
+                continue
+            lease.until = until
 
     async def _jobs(self, messages: list[Message], now: datetime) -> list[Job]:
         """What each claimed message needs to be sent, in a fixed number of queries."""
@@ -232,7 +273,7 @@ class DeliveryWorker:
         finally:
             await connector.aclose()
 
-    async def _deliver(self, job: Job) -> None:
+    async def _deliver(self, job: Job, lease: Lease) -> None:
         try:
             result: SendResult | SendError = await self._send(job)
         except SendError as exc:
@@ -240,9 +281,12 @@ class DeliveryWorker:
         except Exception as exc:  # a connector bug must not stop the worker
             log.exception("connector failed on message %s", job.message_id)
             result = SendError(f"unexpected error: {exc!r}")
-        await self._record(job, result)
+        try:
+            await self._record(job, lease, result)
+        finally:
+            lease.held.discard(job.message_id)
 
-    async def _record(self, job: Job, result: SendResult | SendError) -> None:
+    async def _record(self, job: Job, lease: Lease, result: SendResult | SendError) -> None:
         """Record what the send did. It has happened: while the database is away, the
         outcome waits here until it can be written, for as long as the claim holds, rather
         than leave the message claimed and unrecorded, to be sent again when the claim ends."""
@@ -251,7 +295,7 @@ class DeliveryWorker:
                 await self._write_outcome(job, result)
                 return
             except OperationalError as exc:
-                if self._stop.is_set() or utcnow() >= job.started_at + LEASE:
+                if self._stop.is_set() or utcnow() >= lease.until:
                     log.error(
                         "message %s: outcome not recorded; it is sent again once its claim "
                         "runs out",

@@ -13,6 +13,7 @@ from app.deps import ContextDep, CurrentAgent, ReadSession, require_conversation
 from app.errors import NotFound, PayloadTooLarge
 from app.fields import DbId, SafeStr, UtcDatetime
 from app.inboxes.models import InboxKind
+from app.openapi import FILE_RESPONSE
 from app.tickets import messages, service
 from app.tickets.models import Attachment, Conversation, Message, Status
 from app.tickets.schemas import (
@@ -192,7 +193,7 @@ async def retry_message(message_id: DbId, agent: CurrentAgent, ctx: ContextDep) 
 @router.get(
     "/attachments/{attachment_id}",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses=FILE_RESPONSE,
 )
 async def download_attachment(
     attachment_id: DbId, agent: CurrentAgent, session: ReadSession, ctx: ContextDep

@@ -102,7 +102,16 @@ class ConversationUpdate(BaseModel):
 
 
 class MessageCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # _says_something, for the schema: some text, or at least one attachment.
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["body"], "properties": {"body": {"pattern": r"\S"}}},
+                {"required": ["attachment_ids"], "properties": {"attachment_ids": {"minItems": 1}}},
+            ]
+        },
+    )
 
     body: SafeStr = Field(default="", max_length=65_536)
     private: bool = False

@@ -22,6 +22,7 @@ from app.events import log as event_log
 from app.fields import DbId, SafeStr
 from app.inbound.ingest import InboxRef
 from app.inboxes.models import Inbox, InboxKind
+from app.openapi import FILE_RESPONSE
 from app.public import allowed_origin, client_address, cors
 from app.ratelimit import WIDGET_PER_IP, WIDGET_PER_VISITOR, WIDGET_SESSION_PER_IP
 from app.realtime.frames import visitor_message
@@ -270,7 +271,7 @@ async def send_attachment(
 @router.get(
     "/attachments/{attachment_id}",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses=FILE_RESPONSE,
 )
 async def download_attachment(
     attachment_id: DbId, token: BearerToken, request: Request, ctx: ContextDep

@@ -1,0 +1,86 @@
+"""The HTTP/1.1 protocol `panjereh serve` runs: uvicorn's httptools protocol with the two
+limits a server facing the internet needs and uvicorn does not have, so the embedded server is
+safe without a proxy in front.
+
+- A request's headers are capped (HEADER_LIMIT bytes, answered 431): httptools keeps a header
+  until it is complete, so a 64 MiB header was held in memory whole, per connection.
+- A request's headers must arrive within HEADER_TIMEOUT seconds of their first byte (or of the
+  connection): a client trickling a byte at a time held its connection, and a slot, for ever.
+  Between requests, uvicorn's keep-alive timeout already closes an idle connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+HEADER_LIMIT = 64 * 1024
+HEADER_TIMEOUT = 10.0
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    # Per connection: whether the next bytes are a request's head, how many of them have come,
+    # and the timer that closes the connection if the rest does not come in time.
+    _awaiting_head = True
+    _head_bytes = 0
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._awaiting_head:
+            self._start_head_timer()
+        super().data_received(data)
+        if self._awaiting_head and not self.transport.is_closing():
+            # Counted after the parser has seen the chunk, so a chunk that completes a head
+            # (and carries body bytes) is not held against it; a chunk is at most 256 KiB.
+            self._head_bytes += len(data)
+            if self._head_bytes > HEADER_LIMIT:
+                self._refuse(431, "Request Header Fields Too Large")
+
+    def on_headers_complete(self) -> None:
+        self._awaiting_head = False
+        self._head_bytes = 0
+        self._stop_head_timer()
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        # The next bytes on this connection, if any, are the next request's head.
+        self._awaiting_head = True
+        super().on_message_complete()
+
+    def _start_head_timer(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(HEADER_TIMEOUT, self._head_timed_out)
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        if self._head_bytes:
+            self._refuse(408, "Request Timeout")
+        else:  # nothing was sent (a browser's preconnect, say): nothing to answer
+            self.transport.close()
+
+    def _refuse(self, status: int, reason: str) -> None:
+        self._awaiting_head = False
+        self._stop_head_timer()
+        body = reason.encode()
+        self.transport.write(
+            b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n%s"
+            % (status, reason.encode(), len(body), body)
+        )
+        self.transport.close()
