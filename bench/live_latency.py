@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/live_latency.py [--seconds 30] [--agents 100] [--rate 200]
                                            [--idle 1000] [--modes embedded,redis]
+                                           [--protocol 2] [--max-rate] [--no-ceiling]
 
 For each mode it starts real servers as subprocesses (the CLI, as in production), opens
 `--agents` agent sockets, then posts `--rate` inbound messages per second (open loop: on a
@@ -17,8 +18,20 @@ Modes: `embedded` is one `panjereh serve` on SQLite with the in-process bus; `re
 `panjereh serve` processes on one PostgreSQL and a Redis (started here from the Debian
 packages, as the tests do), the sockets split between them and the posts alternating.
 
+With `--max-rate`, each mode then looks for the highest rate it holds with `--agents`
+sockets: p99 ≤ 100 ms, nothing lost, the posts answered on schedule (steps of
+`--step-seconds`, doubling from `--rate` and then halving the gap, within `--search-seconds`).
+
 Then, in embedded mode, `--idle` agent sockets are opened and left idle, and the server's
 resident memory is printed before and after.
+
+Last, the ceiling (unless `--no-ceiling`): the same load, sockets and client against
+bench/bare_server.py, which stores nothing and broadcasts each POST to the sockets as two
+frames of the size Panjereh's were in this run, in the same websocket messages (`--protocol`).
+A line beginning `ceiling` gives its p50/p95/p99, and one per mode its p99 against it.
+
+Sockets announce `--protocol` (default 2: frames come in JSON arrays, as the console and
+the widget ask for; 1 is the one-frame-per-message protocol of older clients).
 
 The client must not steal the servers' CPU on a small machine, so sockets are read by a
 minimal RFC 6455 client (asyncio protocol, no compression, one parse per frame, only
