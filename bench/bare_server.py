@@ -1,4 +1,5 @@
-"""The ceiling for `bench/ingest.py`: an endpoint that only parses the body, stores nothing.
+"""The ceilings for `bench/ingest.py` and `bench/live_latency.py`: an endpoint that only
+parses the body, stores nothing, and broadcasts it to the sockets open on `/ws/agent`.
 
 It has the same route shape as Panjereh's `POST /api/v1/inboxes/{inbox_id}/incoming`
 (path parameter, `X-Api-Key` header, and the very same pydantic body model, so the JSON
@@ -8,18 +9,30 @@ uvloop and httptools when installed, proxy headers from 127.0.0.1). It has no mi
 no database and no authentication: whatever Panjereh spends beyond this is the cost of
 storing a message.
 
-    python bench/bare_server.py --port 8123 --log-level warning
+With sockets open on `/ws/agent` (`live_latency.py`'s ceiling), each POST is also broadcast to
+them as the frames Panjereh would send for a message, `--frames` of them of about
+`--frame-chars` characters each, the last a `message.created` with the body's `external_id`:
+one websocket message each, or one JSON array of them for a client that connects with
+`protocol=2`. The text is built once per POST; each socket has a queue and a sender task,
+the least a broadcast needs to keep each socket's order without one slow socket holding up
+the others. Whatever Panjereh's live path spends beyond this is the cost of its events.
+
+    python bench/bare_server.py --port 8123 --log-level warning [--frames 2] [--frame-chars 900]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import uvicorn
-from fastapi import FastAPI, Header, status
+from fastapi import FastAPI, Header, WebSocket, WebSocketDisconnect, status
 
 # Run as a script from anywhere: make the repository importable for the body model.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -27,6 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from connectors.api.connector import IncomingMessage
 
 app = FastAPI(title="bare ingest ceiling")
+frames_per_message = 2
+frame_chars = 900
+sockets: dict[asyncio.Queue[str], bool] = {}  # each socket's queue: batched (protocol 2)?
+sequence = 0
 
 
 @app.get("/readyz")
@@ -40,7 +57,63 @@ async def incoming(
     body: IncomingMessage,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> dict[str, bool]:
+    if sockets:
+        broadcast(body.external_id)
     return {"ok": True}
+
+
+def broadcast(external_id: str) -> None:
+    global sequence
+    at = datetime.now(UTC).isoformat()
+    texts = []
+    for n in range(frames_per_message):
+        sequence += 1
+        last = n == frames_per_message - 1
+        data = {"message": {"external_id": external_id}} if last else {"conversation": {}}
+        text = json.dumps(
+            {
+                "id": sequence,
+                "type": "message.created" if last else "conversation.updated",
+                "data": data,
+                "at": at,
+            },
+            separators=(",", ":"),
+        )
+        pad = "x" * max(0, frame_chars - len(text) - len(',"pad":""'))
+        texts.append(text[:-1] + f',"pad":"{pad}"}}')
+    batch = "[" + ",".join(texts) + "]"
+    for queue, batched in sockets.items():
+        if batched:
+            queue.put_nowait(batch)
+        else:
+            for text in texts:
+                queue.put_nowait(text)
+
+
+@app.websocket("/ws/agent")
+async def agent_socket(websocket: WebSocket) -> None:
+    batched = websocket.query_params.get("protocol") == "2"
+    await websocket.accept()
+    ready = '{"id":null,"type":"ready","data":{},"at":null}'
+    await websocket.send_text(f"[{ready}]" if batched else ready)
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    sockets[queue] = batched
+
+    async def pump() -> None:
+        while True:
+            await websocket.send_text(await queue.get())
+
+    sender = asyncio.create_task(pump())
+    try:
+        while True:
+            await websocket.receive_text()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        del sockets[queue]
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--log-level", default="warning", choices=["debug", "info", "warning", "error"]
     )
+    parser.add_argument("--frames", type=int, default=2, help="frames broadcast per POST")
+    parser.add_argument("--frame-chars", type=int, default=900, help="characters per frame")
     args = parser.parse_args(argv)
+    global frames_per_message, frame_chars
+    frames_per_message, frame_chars = args.frames, args.frame_chars
     # The same call as app/cli.py's `cmd_serve`.
     uvicorn.run(
         app,
@@ -59,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         log_level=args.log_level,
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
+        ws_per_message_deflate=False,
     )
     return 0
 

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/live_latency.py [--seconds 30] [--agents 100] [--rate 200]
                                            [--idle 1000] [--modes embedded,redis]
+                                           [--protocol 2] [--max-rate] [--no-ceiling]
 
 For each mode it starts real servers as subprocesses (the CLI, as in production), opens
 `--agents` agent sockets, then posts `--rate` inbound messages per second (open loop: on a
@@ -17,8 +18,20 @@ Modes: `embedded` is one `panjereh serve` on SQLite with the in-process bus; `re
 `panjereh serve` processes on one PostgreSQL and a Redis (started here from the Debian
 packages, as the tests do), the sockets split between them and the posts alternating.
 
+With `--max-rate`, each mode then looks for the highest rate it holds with `--agents`
+sockets: p99 ≤ 100 ms, nothing lost, the posts answered on schedule (steps of
+`--step-seconds`, doubling from `--rate` and then halving the gap, within `--search-seconds`).
+
 Then, in embedded mode, `--idle` agent sockets are opened and left idle, and the server's
 resident memory is printed before and after.
+
+Last, the ceiling (unless `--no-ceiling`): the same load, sockets and client against
+bench/bare_server.py, which stores nothing and broadcasts each POST to the sockets as two
+frames of the size Panjereh's were in this run, in the same websocket messages (`--protocol`).
+A line beginning `ceiling` gives its p50/p95/p99, and one per mode its p99 against it.
+
+Sockets announce `--protocol` (default 2: frames come in JSON arrays, as the console and
+the widget ask for; 1 is the one-frame-per-message protocol of older clients).
 
 The client must not steal the servers' CPU on a small machine, so sockets are read by a
 minimal RFC 6455 client (asyncio protocol, no compression, one parse per frame, only
@@ -32,6 +45,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import itertools
 import json
 import os
 import resource
@@ -68,9 +82,13 @@ from ingest import (  # bench/ is not a package: run as a script, its folder is 
 
 from tests.servers import start_postgres, start_redis
 
+ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = 16  # keep-alive connections the posts are spread over
 MARKER = b'"type":"message.created"'
 EXTERNAL_ID = b'"external_id":"'
+FRAME_END = b'},"at":'  # once per frame: `data` is an object, and `at` follows it
+CEILING_LAG_MS = 2.0  # the target: p99 at most this many times the ceiling's
+MAX_RATE_P99_MS = 100.0  # --max-rate: the highest rate whose p99 stays under this
 
 
 # --------------------------------------------------------------------------- sockets
@@ -82,6 +100,8 @@ class Arrivals:
 
     seen: list[tuple[bytes, float]] = field(default_factory=list)
     frames: int = 0
+    messages: int = 0  # websocket messages (protocol 2: one can hold several frames)
+    chars: int = 0
     per_socket: Counter[int] = field(default_factory=Counter)
     closed: Counter[int] = field(default_factory=Counter)  # close codes
 
@@ -146,13 +166,18 @@ class RawSocket(asyncio.Protocol):
                 self.arrivals.closed[code] += 1
 
     def _text(self, payload: bytes, now: float) -> None:
-        self.arrivals.frames += 1
+        arrivals = self.arrivals
+        arrivals.messages += 1
+        arrivals.frames += payload.count(FRAME_END) if payload[:1] == b"[" else 1
+        arrivals.chars += len(payload)
         if not self.ready.done() and b'"type":"ready"' in payload:
             self.ready.set_result(None)
-        if MARKER in payload:
-            start = payload.index(EXTERNAL_ID) + len(EXTERNAL_ID)
-            self.arrivals.seen.append((payload[start : payload.index(b'"', start)], now))
-            self.arrivals.per_socket[self.index] += 1
+        at = payload.find(MARKER)
+        while at >= 0:
+            start = payload.index(EXTERNAL_ID, at) + len(EXTERNAL_ID)
+            arrivals.seen.append((payload[start : payload.index(b'"', start)], now))
+            arrivals.per_socket[self.index] += 1
+            at = payload.find(MARKER, start)
 
     def _send(self, opcode: int, payload: bytes) -> None:
         mask = secrets.token_bytes(4)
@@ -167,13 +192,13 @@ class RawSocket(asyncio.Protocol):
 
 
 async def open_sockets(
-    ports: list[int], token: str, count: int, arrivals: Arrivals
+    ports: list[int], token: str, count: int, arrivals: Arrivals, protocol: int = 2
 ) -> list[RawSocket]:
     loop = asyncio.get_running_loop()
     sockets: list[RawSocket] = []
 
     async def one(i: int) -> None:
-        path = f"/ws/agent?token={token}"
+        path = f"/ws/agent?token={token}&protocol={protocol}"
         _, proto = await loop.create_connection(
             lambda: RawSocket(i, path, arrivals), HOST, ports[i % len(ports)]
         )
@@ -190,8 +215,9 @@ async def open_sockets(
 
 async def post_at_rate(
     ports: list[int], inbox: tuple[int, str], rate: float, seconds: float, tag: str
-) -> tuple[dict[bytes, float], Counter[int]]:
-    """POST `rate` messages per second for `seconds`; the 2xx time of each external id."""
+) -> tuple[dict[bytes, float], Counter[int], float]:
+    """POST `rate` messages per second for `seconds`; the 2xx time of each external id, and
+    how long after the schedule's end the last answer came (the server fell behind)."""
     inbox_id, api_key = inbox
     path = f"/api/v1/inboxes/{inbox_id}/incoming"
     pool: asyncio.Queue[RawConnection] = asyncio.Queue()
@@ -228,9 +254,10 @@ async def post_at_rate(
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(send(n)))
     await asyncio.gather(*tasks)
+    behind = time.monotonic() - (start + total / rate)
     while not pool.empty():
         await pool.get_nowait().close()
-    return acked, statuses
+    return acked, statuses, behind
 
 
 @dataclass
@@ -249,26 +276,47 @@ class Result:
     p99: float
     worst: float
     frames_per_s: float
+    messages_per_s: float  # websocket messages
+    chars_per_frame: float
+    behind: float  # seconds: the last POST's answer came this long after the schedule ended
     server_cpu: float
     backing_cpu: float  # PostgreSQL and Redis
     client_cpu: float
     machine_busy: float | None
     wall: float
 
+    def held(self) -> bool:
+        """Every message reached every socket, p99 within MAX_RATE_P99_MS, and the server
+        answered the posts on schedule."""
+        complete = self.acked == self.posted and self.delivered == self.expected
+        return complete and self.p99 <= MAX_RATE_P99_MS and self.behind < 1.0
+
+
+RUNS = itertools.count()  # external ids are unique per run: a repeated one is a duplicate
+
 
 async def measure(
-    mode: str, stack: Stack, token: str, inbox: tuple[int, str], args: argparse.Namespace
+    mode: str,
+    stack: Stack,
+    token: str,
+    inbox: tuple[int, str],
+    args: argparse.Namespace,
+    rate: float | None = None,
+    seconds: float | None = None,
 ) -> Result:
+    rate = rate or args.rate
+    seconds = seconds or args.seconds
     servers = stack.servers
     ports = [s.port for s in servers]
     arrivals = Arrivals()
-    sockets = await open_sockets(ports, token, args.agents, arrivals)
+    sockets = await open_sockets(ports, token, args.agents, arrivals, args.protocol)
     await asyncio.sleep(1.0)  # presence frames of the connects settle
-    arrivals.frames = 0
+    arrivals.frames = arrivals.messages = arrivals.chars = 0
     cpu0 = [s.cpu_seconds() or 0.0 for s in servers]
     backing0 = sum(tree_cpu(pid) for pid in stack.backing)
     busy0, client0, wall0 = machine_busy_seconds(), time.process_time(), time.monotonic()
-    acked, statuses = await post_at_rate(ports, inbox, args.rate, args.seconds, mode)
+    tag = f"{mode}-{next(RUNS)}"
+    acked, statuses, behind = await post_at_rate(ports, inbox, rate, seconds, tag)
     await asyncio.sleep(2.0)  # stragglers
     wall = time.monotonic() - wall0
     server_cpu = sum((s.cpu_seconds() or 0.0) - c for s, c in zip(servers, cpu0, strict=True))
@@ -286,8 +334,8 @@ async def measure(
     return Result(
         mode=mode,
         agents=args.agents,
-        rate=args.rate,
-        seconds=args.seconds,
+        rate=rate,
+        seconds=seconds,
         posted=sum(statuses.values()),
         acked=len(acked),
         expected=expected,
@@ -298,6 +346,9 @@ async def measure(
         p99=percentile(latencies, 0.99) * 1000,
         worst=(latencies[-1] if latencies else float("nan")) * 1000,
         frames_per_s=arrivals.frames / wall,
+        messages_per_s=arrivals.messages / wall,
+        chars_per_frame=arrivals.chars / max(1, arrivals.frames),
+        behind=behind,
         server_cpu=server_cpu,
         backing_cpu=backing_cpu,
         client_cpu=client_cpu,
@@ -315,7 +366,10 @@ def print_result(r: Result) -> None:
     )
     tail = f"p99 {r.p99:.1f} ms, max {r.worst:.1f} ms"
     print(f"  2xx → socket  p50 {r.p50:.1f} ms, p95 {r.p95:.1f} ms, {tail}")
-    print(f"  frames        {r.frames_per_s:,.0f} frames/s delivered (all types, all sockets)")
+    print(
+        f"  frames        {r.frames_per_s:,.0f} frames/s delivered (all types, all sockets) "
+        f"in {r.messages_per_s:,.0f} websocket messages/s, ~{r.chars_per_frame:,.0f} chars each"
+    )
     others = (r.machine_busy or 0.0) - r.server_cpu - r.backing_cpu - r.client_cpu
     backing = f", PostgreSQL+Redis {r.backing_cpu / r.wall:.0%}" if r.backing_cpu else ""
     print(
@@ -406,6 +460,48 @@ def scaled_out(workdir: Path) -> Iterator[Stack]:
         pg.stop()
 
 
+@contextlib.contextmanager
+def bare(workdir: Path, frame_chars: int) -> Iterator[Stack]:
+    """bench/bare_server.py: the same route, broadcasting each POST to its sockets as the
+    same number of frames (and websocket messages) of the same size, storing nothing."""
+    port = free_port()
+    cmd = [sys.executable, str(ROOT / "bench" / "bare_server.py"), "--port", str(port)]
+    cmd += ["--frames", "2", "--frame-chars", str(frame_chars)]
+    with server("bare", cmd, dict(os.environ), workdir, workdir / "bare.log") as srv:
+        yield Stack([srv])
+
+
+async def max_rate(
+    mode: str, stack: Stack, token: str, inbox: tuple[int, str], args: argparse.Namespace
+) -> Result | None:
+    """The highest rate held (`Result.held`) with `--agents` sockets: double from `--rate`
+    until one fails, then halve the gap, in `--step-seconds` steps within `--search-seconds`."""
+    held: Result | None = None
+    failed: Result | None = None
+    rate = args.rate
+    deadline = time.monotonic() + args.search_seconds
+    while time.monotonic() + args.step_seconds * 1.5 + 5 < deadline:
+        r = await measure(mode, stack, token, inbox, args, rate, args.step_seconds)
+        verdict = "held" if r.held() else "not held"
+        lost = r.expected - r.delivered
+        print(
+            f"  step          {rate:.0f} msg/s: p99 {r.p99:.1f} ms, {lost} lost, "
+            f"answers {max(0.0, r.behind):.1f} s behind: {verdict}"
+        )
+        if r.held():
+            held = r
+        else:
+            failed = r
+        if failed is None:
+            rate *= 2
+            continue
+        low = held.rate if held else 0.0
+        if failed.rate - low <= max(10.0, failed.rate * 0.1):
+            break
+        rate = round((low + failed.rate) / 2)
+    return held
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=30.0)
@@ -413,11 +509,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=200.0, help="inbound messages per second")
     parser.add_argument("--idle", type=int, default=1000, help="idle sockets for the RSS figure")
     parser.add_argument("--modes", default="embedded,redis")
+    parser.add_argument("--protocol", type=int, choices=(1, 2), default=2)
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the bare broadcast")
+    parser.add_argument(
+        "--max-rate",
+        action="store_true",
+        help=f"find the highest rate at p99 ≤ {MAX_RATE_P99_MS:.0f} ms",
+    )
+    parser.add_argument("--step-seconds", type=float, default=10.0)
+    parser.add_argument("--search-seconds", type=float, default=150.0, help="per mode")
     args = parser.parse_args(argv)
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # servers inherit it
     load = f"K={args.agents} sockets, R={args.rate:.0f} msg/s, {args.seconds:.0f} s"
-    print(f"live latency: {machine()}; {load}")
+    print(f"live latency: {machine()}; {load}; protocol {args.protocol}")
+    results: list[Result] = []
     for mode in args.modes.split(","):
         with tempfile.TemporaryDirectory(prefix=f"live-{mode}-") as tmp:
             workdir = Path(tmp)
@@ -427,7 +533,12 @@ def main(argv: list[str] | None = None) -> int:
                 inbox = setup_inbox(servers[0])
                 print(f"\n{mode}: {len(servers)} × panjereh serve")
                 result = asyncio.run(measure(mode, stack, token, inbox, args))
+                results.append(result)
                 print_result(result)
+                if args.max_rate:
+                    best = asyncio.run(max_rate(mode, stack, token, inbox, args))
+                    held = f"{best.rate:.0f} msg/s (p99 {best.p99:.1f} ms)" if best else "none"
+                    print(f"  max rate      {held} with {args.agents} agents")
                 if mode == "embedded" and args.idle:
                     before, after = asyncio.run(idle_memory(servers[0], token, args.idle))
                     print(
@@ -439,6 +550,26 @@ def main(argv: list[str] | None = None) -> int:
                 for srv in servers:
                     if complaints := srv.complaints():
                         print(f"  {srv.name} logged: " + " | ".join(complaints[:5]))
+    if not args.no_ceiling:
+        # Frames of the size Panjereh sent in this run (its events' JSON), two per message.
+        chars = round(sum(r.chars_per_frame for r in results) / len(results)) if results else 900
+        with (
+            tempfile.TemporaryDirectory(prefix="live-bare-") as tmp,
+            bare(Path(tmp), chars) as stack,
+        ):
+            print(f"\nbare: bench/bare_server.py, 2 frames of ~{chars} chars per message")
+            ceiling = asyncio.run(measure("bare", stack, "", (1, "bare"), args))
+            print_result(ceiling)
+        print(
+            f"\nceiling       p50 {ceiling.p50:.1f} ms, p95 {ceiling.p95:.1f} ms, "
+            f"p99 {ceiling.p99:.1f} ms"
+        )
+        for r in results:
+            verdict = "meets" if r.p99 <= CEILING_LAG_MS * ceiling.p99 else "misses"
+            print(
+                f"{r.mode:<13} p50 {r.p50:.1f} ms, p95 {r.p95:.1f} ms, p99 {r.p99:.1f} ms: "
+                f"{r.p99 / ceiling.p99:.1f}× the ceiling's p99 ({verdict} ≤ {CEILING_LAG_MS:.0f}×)"
+            )
     return 0
 
 

@@ -28,6 +28,7 @@ from app.realtime.hub import (
     CLOSE_BAD_REQUEST,
     CLOSE_FORBIDDEN_ORIGIN,
     CLOSE_UNAUTHORIZED,
+    PROTOCOLS,
     AgentSocket,
     VisitorSocket,
 )
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["live"])
 
 BOOTSTRAP_PAGE = 25
+BAD_QUERY = "last_event_id must be an event id, protocol 1 or 2"
 
 
 @router.get("/api/v1/bootstrap")
@@ -105,6 +107,16 @@ def _last_event_id(websocket: WebSocket) -> int | None:
     return value
 
 
+def _protocol(websocket: WebSocket) -> int:
+    """The query's `protocol` (1 when absent: clients that predate protocol 2); ValueError
+    when it is not one this server speaks."""
+    raw = websocket.query_params.get("protocol") or "1"
+    value = int(raw)
+    if value not in PROTOCOLS:
+        raise ValueError(raw)
+    return value
+
+
 def _conversation_id(body: dict[str, Any]) -> int | None:
     """A client frame's `conversation_id`, if it is one a conversation can have (not a
     boolean, nor a number the database cannot compare)."""
@@ -133,8 +145,9 @@ async def agent_socket(websocket: WebSocket) -> None:
         return
     try:
         last_event_id = _last_event_id(websocket)
+        protocol = _protocol(websocket)
     except ValueError:
-        await reject(websocket, CLOSE_BAD_REQUEST, "last_event_id must be an event id")
+        await reject(websocket, CLOSE_BAD_REQUEST, BAD_QUERY)
         return
     token = websocket.query_params.get("token") or ""
     async with ctx.db.read() as session:
@@ -147,6 +160,7 @@ async def agent_socket(websocket: WebSocket) -> None:
         websocket.send_text,
         websocket.close,
         queue_size=ctx.settings.socket_queue_frames,
+        protocol=protocol,
         agent_id=agent.id,
         name=agent.name,
         token_digest=token_digest(token),
@@ -186,8 +200,9 @@ async def widget_socket(websocket: WebSocket) -> None:
     ctx = _context(websocket)
     try:
         last_event_id = _last_event_id(websocket)
+        protocol = _protocol(websocket)
     except ValueError:
-        await reject(websocket, CLOSE_BAD_REQUEST, "last_event_id must be an event id")
+        await reject(websocket, CLOSE_BAD_REQUEST, BAD_QUERY)
         return
     token = websocket.query_params.get("token") or ""
     async with ctx.db.read() as session:
@@ -212,6 +227,7 @@ async def widget_socket(websocket: WebSocket) -> None:
         websocket.send_text,
         websocket.close,
         queue_size=ctx.settings.socket_queue_frames,
+        protocol=protocol,
         visitor_id=visitor.id,
         inbox_id=visitor.inbox_id,
         contact_id=visitor.contact_id,

@@ -44,16 +44,16 @@ async def serve_socket(
     await websocket.accept()
     start = await hub.resume_point(last_event_id)
     if start is None:
-        await websocket.send_text(frame("resync_required", {"last_event_id": last_event_id}))
+        await socket.send_frames([frame("resync_required", {"last_event_id": last_event_id})])
         await websocket.close(CLOSE_RESYNC, "resync_required")
         return
     try:
-        after = await hub.replay(socket, start, websocket.send_text)
+        after = await hub.replay(socket, start)
         hub.add(socket)
         try:
-            socket.last_id = await hub.replay(socket, after, websocket.send_text)
+            socket.last_id = await hub.replay(socket, after)
             # The client now has everything up to here, and nothing live will be missed.
-            await websocket.send_text(frame("ready", {"last_event_id": socket.last_id}))
+            await socket.send_frames([frame("ready", {"last_event_id": socket.last_id})])
             socket.start()
             try:
                 if on_live is not None:

@@ -6,6 +6,13 @@ once, and offers it to the sockets allowed to see it. Each socket has a bounded 
 its own sender task, so a slow socket never delays the others; a socket whose queue is full
 is closed with 4001 and resumes from its last id.
 
+Protocol 2 (a client that connects with `protocol=2`): each websocket message is a JSON
+array of frames, every frame queued for the socket when its sender wakes. The frames of one
+commit (a message's `message.created` and `conversation.updated`) are queued together, so
+they cost one send and one syscall per socket, and a socket that fell behind catches up in
+a few large sends instead of one per frame. Protocol 1 (no announcement) sends one frame per
+websocket message, as the first clients expect.
+
 Who sees what: an event for one agent (`agent_id`) goes to that agent only; an event of an
 inbox goes to administrators and the inbox's agents; an event of no inbox to every agent.
 A visitor's widget gets public message events of its own conversations, in a visitor's
@@ -22,7 +29,7 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from prometheus_client import Counter, Gauge
@@ -46,6 +53,10 @@ READ_BATCH = 1000  # events per query, when the hub or a replaying socket reads 
 PRESENCE_DEBOUNCE = 0.1  # seconds: a burst of connects costs one presence read
 TYPING_INTERVAL = 1.0  # seconds between relayed typing signals of one socket and conversation
 CLOSE_TIMEOUT = 5.0  # seconds to deliver a close frame to a client that reads slowly
+# Protocol 2: frames are joined into one message until it holds this many characters; large
+# enough that a burst is a few sends, small enough that one message is no burden to parse.
+BATCH_CHARS = 64 * 1024
+PROTOCOLS = (1, 2)
 
 # Close codes (documented in docs/live-events.md).
 CLOSE_RESYNC = 4000  # last_event_id is older than the log (or newer than it): re-bootstrap
@@ -69,8 +80,11 @@ class Socket(ABC):
 
     kind = "socket"
 
-    def __init__(self, send: SendText, close: CloseSocket, *, queue_size: int) -> None:
+    def __init__(
+        self, send: SendText, close: CloseSocket, *, queue_size: int, protocol: int = 1
+    ) -> None:
         self.id = uuid.uuid4().hex
+        self.batched = protocol >= 2
         self.queue: asyncio.Queue[tuple[int | None, str]] = asyncio.Queue(queue_size)
         self.last_id = 0  # the last event seq sent; anything at or below it is a duplicate
         self.close_code: int | None = None
@@ -125,18 +139,43 @@ class Socket(ABC):
         self._typing_at[conversation_id] = now
         return True
 
+    async def send_frames(self, texts: Sequence[str]) -> None:
+        """Send frames in order: one websocket message each (protocol 1), or as JSON arrays
+        of up to about BATCH_CHARS (protocol 2)."""
+        if not self.batched:
+            for text in texts:
+                await self._send(text)
+            return
+        start = size = 0
+        for end, text in enumerate(texts, 1):
+            size += len(text)
+            if size >= BATCH_CHARS or end == len(texts):
+                await self._send("[" + ",".join(texts[start:end]) + "]")
+                start, size = end, 0
+
     async def _pump(self) -> None:
+        # Protocol 1 takes one fresh frame at a time; protocol 2 whatever is queued (up to
+        # BATCH_CHARS), without waiting for more: batching costs nothing when idle.
+        limit = BATCH_CHARS if self.batched else 0
         while True:
-            seq, text = await self.queue.get()
-            while True:  # send what is queued without a task switch per frame
-                if seq is None or seq > self.last_id:
+            item = await self.queue.get()
+            texts: list[str] = []
+            size = 0
+            while True:
+                seq, text = item
+                if seq is None or seq > self.last_id:  # else already replayed
                     if seq is not None:
                         self.last_id = seq
-                    await self._send(text)
+                    texts.append(text)
+                    size += len(text)
+                if size >= limit:
+                    break
                 try:
-                    seq, text = self.queue.get_nowait()
+                    item = self.queue.get_nowait()
                 except asyncio.QueueEmpty:
                     break
+            if texts:
+                await self.send_frames(texts)
 
     async def _deliver_close(self) -> None:
         with contextlib.suppress(Exception):
@@ -160,12 +199,13 @@ class AgentSocket(Socket):
         close: CloseSocket,
         *,
         queue_size: int,
+        protocol: int = 1,
         agent_id: int,
         name: str,
         token_digest: str,
         visible: set[int] | None,
     ) -> None:
-        super().__init__(send, close, queue_size=queue_size)
+        super().__init__(send, close, queue_size=queue_size, protocol=protocol)
         self.agent_id = agent_id
         self.name = name
         self.token_digest = token_digest
@@ -195,12 +235,13 @@ class VisitorSocket(Socket):
         close: CloseSocket,
         *,
         queue_size: int,
+        protocol: int = 1,
         visitor_id: int,
         inbox_id: int,
         contact_id: int,
         conversations: set[int],
     ) -> None:
-        super().__init__(send, close, queue_size=queue_size)
+        super().__init__(send, close, queue_size=queue_size, protocol=protocol)
         self.visitor_id = visitor_id
         self.inbox_id = inbox_id
         self.contact_id = contact_id
@@ -344,17 +385,16 @@ class Hub:
                 return None
         return last_event_id
 
-    async def replay(self, socket: Socket, after: int, send: SendText) -> int:
+    async def replay(self, socket: Socket, after: int) -> int:
         """Send `socket` its events after `after`, page by page; the last seq sent."""
         while True:
             async with self.db.read() as session:
                 events = await event_log.read_after(
                     session, after, limit=READ_BATCH, where=socket.replay_clause()
                 )
-            for event in events:
-                text = socket.frame_for(event)
-                if text is not None:
-                    await send(text)
+            await socket.send_frames(
+                [text for event in events if (text := socket.frame_for(event)) is not None]
+            )
             if events:
                 after = events[-1].seq
             if len(events) < READ_BATCH:

@@ -1,10 +1,15 @@
-"""Helpers for websocket tests: connect, read frames, wait for a close code."""
+"""Helpers for websocket tests: connect, read frames, wait for a close code.
+
+They read frames in either protocol: a protocol-2 message (a JSON array) is read frame by
+frame."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import socket
+import weakref
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -14,6 +19,18 @@ from websockets.exceptions import ConnectionClosed
 
 Frame = dict[str, Any]
 EPHEMERAL = {"heartbeat", "presence", "typing", "ready"}
+
+# Frames of a protocol-2 message not read yet, per socket.
+_pending: weakref.WeakKeyDictionary[ClientConnection, deque[Frame]] = weakref.WeakKeyDictionary()
+
+
+async def recv_frame(ws: ClientConnection) -> Frame:
+    """The next frame, whether it came alone (protocol 1) or in an array (protocol 2)."""
+    pending = _pending.setdefault(ws, deque())
+    while not pending:
+        body = json.loads(await ws.recv())
+        pending.extend(body if isinstance(body, list) else [body])
+    return pending.popleft()
 
 
 async def open_socket(base_url: str, path: str, **params: Any) -> ClientConnection:
@@ -32,7 +49,7 @@ async def next_frame(
     """The next frame that matches, skipping the others."""
     async with asyncio.timeout(within):
         while True:
-            frame: Frame = json.loads(await ws.recv())
+            frame = await recv_frame(ws)
             if match(frame):
                 return frame
 
@@ -41,7 +58,7 @@ async def ready(ws: ClientConnection, within: float = 5.0) -> list[Frame]:
     """Read up to the `ready` frame (the socket is live); the frames before it."""
     before: list[Frame] = []
     async with asyncio.timeout(within):
-        while (frame := json.loads(await ws.recv()))["type"] != "ready":
+        while (frame := await recv_frame(ws))["type"] != "ready":
             before.append(frame)
     return before
 
@@ -65,7 +82,7 @@ async def quiet(ws: ClientConnection, seconds: float = 0.3) -> list[Frame]:
     try:
         async with asyncio.timeout(seconds):
             while True:
-                frame = json.loads(await ws.recv())
+                frame = await recv_frame(ws)
                 if frame["type"] not in EPHEMERAL:
                     got.append(frame)
     except TimeoutError:
@@ -79,7 +96,7 @@ async def close_code(ws: ClientConnection, within: float = 10.0) -> tuple[int | 
     try:
         async with asyncio.timeout(within):
             while True:
-                frames.append(json.loads(await ws.recv()))
+                frames.append(await recv_frame(ws))
     except ConnectionClosed as exc:
         return (exc.rcvd.code if exc.rcvd else None), frames
 

@@ -3,11 +3,13 @@ server on loopback (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.asyncio.client import ClientConnection
 
 from app.settings import Settings
 from app.tickets.models import Conversation
@@ -92,6 +94,78 @@ async def test_a_socket_without_last_event_id_starts_live(running: Running, admi
     await ws.close()
 
 
+async def raw_messages(ws: ClientConnection, events_wanted: int | None = None) -> list[Any]:
+    """Websocket messages as sent, parsed: until `events_wanted` logged events have come, or
+    (None) up to the `ready` frame."""
+    got: list[Any] = []
+    seen = 0
+    async with asyncio.timeout(10):
+        while events_wanted is None or seen < events_wanted:
+            got.append(json.loads(await ws.recv()))
+            frames = got[-1] if isinstance(got[-1], list) else [got[-1]]
+            seen += sum(1 for f in frames if f["id"] is not None)
+            if events_wanted is None and any(f["type"] == "ready" for f in frames):
+                break
+    return got
+
+
+async def test_protocol_2_sends_arrays_and_old_clients_single_frames(
+    running: Running, admin: Api
+) -> None:
+    inbox = await create_api_inbox(admin)
+    start = (await admin.get("/api/v1/bootstrap")).json()["last_event_id"]
+    for n in (1, 2):
+        await post_incoming(running.client, inbox, external_id=f"p-{n}", sender=f"p-{n}")
+    old = await agent_socket(running.url, admin.token, last_event_id=start)
+    new = await agent_socket(running.url, admin.token, last_event_id=start, protocol=2)
+    replayed = {"old": await raw_messages(old), "new": await raw_messages(new)}
+    live = [1, 2, 3]
+    for n in live:
+        stored = await post_incoming(running.client, inbox, external_id=f"q-{n}", sender="p-1")
+        assert stored.status_code == 201
+    got = {
+        who: replayed[who] + await raw_messages(ws, 2 * len(live))
+        for who, ws in (("old", old), ("new", new))
+    }
+
+    assert all(isinstance(m, dict) for m in got["old"])  # one frame per message, as ever
+    assert all(isinstance(m, list) and m for m in got["new"])
+    assert len(got["new"]) < len(got["old"])
+    logged = {
+        who: [f for m in messages for f in (m if who == "new" else [m]) if f["id"] is not None]
+        for who, messages in got.items()
+    }
+    # Every event exactly once, in order, the same frames in both protocols.
+    ids = [f["id"] for f in logged["new"]]
+    assert ids == sorted(set(ids))
+    assert ids[0] == start + 1
+    assert logged["new"] == logged["old"]
+    created = [
+        f["data"]["message"]["external_id"] for f in logged["new"] if f["type"] == "message.created"
+    ]
+    assert created == ["p-1", "p-2", "q-1", "q-2", "q-3"]
+    # A live message's two events were queued together: one websocket message carries both.
+    for n in live:
+        (carrier,) = [
+            m
+            for m in got["new"]
+            if any(
+                f["type"] == "message.created" and f["data"]["message"]["external_id"] == f"q-{n}"
+                for f in m
+            )
+        ]
+        assert {f["type"] for f in carrier if f["id"] is not None} == {
+            "message.created",
+            "conversation.updated",
+        }
+    # Resuming from a protocol-2 client's last id replays the rest, in arrays.
+    resumed = await agent_socket(running.url, admin.token, last_event_id=ids[-3], protocol=2)
+    again = await raw_messages(resumed, 2)
+    assert [f["id"] for m in again for f in m if f["id"] is not None] == ids[-2:]
+    for ws in (old, new, resumed):
+        await ws.close()
+
+
 @pytest.mark.parametrize(
     ("params", "code"),
     [
@@ -99,6 +173,7 @@ async def test_a_socket_without_last_event_id_starts_live(running: Running, admi
         ({"token": "not-a-token"}, 4401),
         ({"token": "TOKEN", "last_event_id": "abc"}, 4400),
         ({"token": "TOKEN", "last_event_id": "-1"}, 4400),
+        ({"token": "TOKEN", "protocol": "3"}, 4400),
     ],
 )
 async def test_agent_socket_refused(
@@ -136,14 +211,17 @@ async def test_logout_closes_an_open_socket(settings: Settings, tmp_path: Path) 
         assert code == 4401
 
 
-async def test_agents_see_only_their_inboxes(running: Running, admin: Api) -> None:
+@pytest.mark.parametrize("protocol", [None, 2])
+async def test_agents_see_only_their_inboxes(
+    running: Running, admin: Api, protocol: int | None
+) -> None:
     mine = await create_api_inbox(admin)
     other = await create_api_inbox(admin)
     agent = await create_agent(admin, "sara@example.com")
     added = await admin.patch(f"/api/v1/inboxes/{mine.id}", json={"agent_ids": [agent.agent["id"]]})
     assert added.status_code == 200, added.text
-    agent_ws = await agent_socket(running.url, agent.token, last_event_id=0)
-    admin_ws = await agent_socket(running.url, admin.token, last_event_id=0)
+    agent_ws = await agent_socket(running.url, agent.token, last_event_id=0, protocol=protocol)
+    admin_ws = await agent_socket(running.url, admin.token, last_event_id=0, protocol=protocol)
     await post_incoming(running.client, other, external_id="o-1")
     await post_incoming(running.client, mine, external_id="m-1")
     seen = [
@@ -193,20 +271,25 @@ async def visitor_token(running: Running, conversation: Conversation) -> str:
     return token
 
 
+@pytest.mark.parametrize("protocol", [None, 2])
 async def test_a_visitor_sees_only_public_messages_of_their_own_conversation(
-    running: Running, admin: Api
+    running: Running, admin: Api, protocol: int | None
 ) -> None:
     inbox = await create_api_inbox(admin)
     await post_incoming(running.client, inbox, external_id="x-1", sender="visitor-x")
     await post_incoming(running.client, inbox, external_id="y-1", sender="visitor-y")
     x = await _conversation_of(running, "x-1")
     y = await _conversation_of(running, "y-1")
-    x_ws = await open_socket(
-        running.url, "/ws/widget", token=await visitor_token(running, x), last_event_id=0
-    )
-    y_ws = await open_socket(
-        running.url, "/ws/widget", token=await visitor_token(running, y), last_event_id=0
-    )
+    x_ws, y_ws = [
+        await open_socket(
+            running.url,
+            "/ws/widget",
+            token=await visitor_token(running, c),
+            last_event_id=0,
+            protocol=protocol,
+        )
+        for c in (x, y)
+    ]
     # Replay: each sees only their own first message, in the visitor's view.
     (x_first,) = await events(x_ws, 1)
     assert x_first["data"]["message"]["body_text"] == "hello"

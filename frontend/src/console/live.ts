@@ -1,4 +1,5 @@
-// Live events: WS /ws/agent?token=…&last_event_id=N. Frames {id, type, data, at}. The
+// Live events: WS /ws/agent?token=…&last_event_id=N&protocol=2. Frames {id, type, data, at};
+// protocol 2 sends them as JSON arrays (every frame queued at the server at once). The
 // console resumes from the last id it saw after any drop (with backoff), re-bootstraps on
 // resync_required, and goes back to the login on 4401. While the socket is down it polls
 // `updated_since`, so nothing is missed even when live events are unavailable.
@@ -76,7 +77,7 @@ export function stopLive(): void {
 
 function wsUrl(): string {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const params = new URLSearchParams({ token: auth.token ?? "" });
+  const params = new URLSearchParams({ token: auth.token ?? "", protocol: "2" });
   if (lastEventId !== null) params.set("last_event_id", String(lastEventId));
   return `${scheme}://${location.host}/ws/agent?${params}`;
 }
@@ -100,13 +101,13 @@ function connect(): void {
     sendPresence(getState().presence);
   };
   ws.onmessage = (e) => {
-    let frame: Frame;
+    let body: Frame | Frame[];
     try {
-      frame = JSON.parse(String(e.data)) as Frame;
+      body = JSON.parse(String(e.data)) as Frame | Frame[];
     } catch {
       return;
     }
-    handle(frame);
+    for (const frame of Array.isArray(body) ? body : [body]) handle(frame);
   };
   ws.onclose = (e) => {
     if (socket !== ws) return;

@@ -24,6 +24,11 @@ interface VisitorMessage {
   sender_name: string | null;
   attachments: VisitorAttachment[];
 }
+interface WidgetFrame {
+  id: number | null;
+  type: string;
+  data: { message?: VisitorMessage };
+}
 interface MessagePage {
   items: VisitorMessage[];
   has_more: boolean;
@@ -213,10 +218,11 @@ class Widget {
   private connect(): void {
     const saved = this.saved;
     if (!saved || this.socket) return;
-    const url = `${this.base.replace(/^http/, "ws")}/ws/widget?token=${encodeURIComponent(saved.token)}&last_event_id=${saved.lastEventId}`;
+    // Protocol 2: each websocket message is an array of frames.
+    const url = `${this.base.replace(/^http/, "ws")}/ws/widget?token=${encodeURIComponent(saved.token)}&last_event_id=${saved.lastEventId}&protocol=2`;
     const socket = new NativeWebSocket(url);
     this.socket = socket;
-    socket.onmessage = (event) => this.onFrame(String(event.data));
+    socket.onmessage = (event) => this.onMessage(String(event.data));
     socket.onopen = () => {
       this.retry = 0;
     };
@@ -234,8 +240,12 @@ class Widget {
     };
   }
 
-  private onFrame(text: string): void {
-    const frame = JSON.parse(text) as { id: number | null; type: string; data: { message?: VisitorMessage } };
+  private onMessage(text: string): void {
+    const body = JSON.parse(text) as WidgetFrame | WidgetFrame[];
+    for (const frame of Array.isArray(body) ? body : [body]) this.onFrame(frame);
+  }
+
+  private onFrame(frame: WidgetFrame): void {
     if (frame.type === "resync_required") {
       this.socket?.close();
       void this.resume();
