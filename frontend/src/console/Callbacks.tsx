@@ -1,7 +1,7 @@
 import { useState, type ReactElement } from "react";
 import { api, ok, type Callback } from "../api/client";
 import { useNow, useT } from "./hooks";
-import { formatDateTime, type Key } from "./i18n";
+import { errorText, formatDateTime, type Key } from "./i18n";
 import { openConversation, setState, upsertCallback, useStore } from "./store";
 
 // A callback counts as overdue once its preferred window (or a quarter of an hour after it
@@ -67,7 +67,7 @@ function CallbackCard({ cb }: { cb: Callback }): ReactElement {
       );
       upsertCallback(updated);
     } catch (e) {
-      setError(e instanceof Error ? e.message : t("error"));
+      setError(errorText(lang, e));
     }
   }
 

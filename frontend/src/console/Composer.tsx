@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type KeyboardEvent, type ReactElement } from "react";
 import { api, ok, uploadAttachment, type Attachment, type Canned, type Conversation } from "../api/client";
 import { useT } from "./hooks";
-import { channelName } from "./i18n";
+import { channelName, errorText } from "./i18n";
 import { ChannelIcon, Glyph } from "./icons";
 import { sendTyping } from "./live";
 import { upsertConversation, upsertMessage, useStore } from "./store";
@@ -46,7 +46,7 @@ export function Composer({ c }: { c: Conversation }): ReactElement {
         const uploaded = await uploadAttachment(c.id, file);
         setFiles((f) => [...f, uploaded]);
       } catch (e) {
-        setError(e instanceof Error ? e.message : t("error"));
+        setError(errorText(lang, e));
       } finally {
         setUploading((n) => n - 1);
       }
@@ -109,7 +109,7 @@ export function Composer({ c }: { c: Conversation }): ReactElement {
         upsertConversation({ ...c, waiting_since: null, unread_count: 0, last_activity_at: m.created_at });
       }
     } catch (e) {
-      setError(e instanceof Error ? e.message : t("error"));
+      setError(errorText(lang, e));
     } finally {
       setBusy(false);
     }

@@ -1,7 +1,7 @@
 import { useState, type ReactElement } from "react";
 import type { Conversation } from "../api/client";
 import { useT } from "./hooks";
-import { channelName, formatDateTime } from "./i18n";
+import { channelName, errorText, formatDateTime } from "./i18n";
 import { ChannelIcon } from "./icons";
 import { updateConversation, useContactLabel, useStore } from "./store";
 
@@ -35,7 +35,7 @@ export function ConversationHeader({ c }: { c: Conversation }): ReactElement {
     try {
       await updateConversation(c.id, body);
     } catch (e) {
-      setError(e instanceof Error ? e.message : t("error"));
+      setError(errorText(lang, e));
     }
   }
 

@@ -41,7 +41,7 @@ async function bootstrap(): Promise<void> {
     lastEventId = body.last_event_id;
     const presenceOf: Record<number, string> = {};
     for (const p of body.presence) presenceOf[p.agent_id] = p.status;
-    setState({ presenceOf, inboxes: body.inboxes, counts: body.counts });
+    setState({ presenceOf, inboxes: body.inboxes, counts: body.counts, publicUrl: body.public_url });
   } catch {
     /* the socket then starts from now; polling covers the gap */
   }
