@@ -92,6 +92,9 @@ class Widget {
   private hasOlder = false; // the server holds messages older than the ones shown
   private socket: WebSocket | null = null;
   private retry = 0;
+  // Whether the socket is up: "We're online" must not stay while the server is unreachable.
+  private connected = true;
+  private readonly status = el("div", { class: "status" });
   private typingTimer = 0;
   private lastTypingSent = 0;
   private opened = false;
@@ -219,11 +222,13 @@ class Widget {
     socket.onmessage = (event) => this.onFrame(String(event.data));
     socket.onopen = () => {
       this.retry = 0;
+      this.setConnected(true);
     };
     socket.onclose = (event) => {
       this.socket = null;
       if (event.code === 4401) return this.forget();
       if (event.code === 4403 || !this.saved) return;
+      this.setConnected(false);
       if (event.code === 4000) {
         void this.resume(); // too far behind: read the conversation again
         return;
@@ -232,6 +237,16 @@ class Widget {
       const delay = Math.min(30_000, 1000 * 2 ** this.retry++) * (0.5 + Math.random() / 2);
       window.setTimeout(() => this.connect(), delay);
     };
+  }
+
+  private setConnected(connected: boolean): void {
+    this.connected = connected;
+    this.showStatus();
+  }
+
+  private showStatus(): void {
+    const l = this.labels;
+    this.status.textContent = !this.connected ? l.reconnecting : this.config?.agent_online ? l.online : l.offline;
   }
 
   private onFrame(text: string): void {
@@ -341,7 +356,8 @@ class Widget {
     const nodes: Node[] = [];
     const config = this.config;
     if (config) {
-      nodes.push(el("div", { class: "status" }, config.agent_online ? l.online : l.offline));
+      this.showStatus();
+      nodes.push(this.status);
       if (config.welcome_message) {
         const welcome = el("div", { class: "msg outbound", dir: "auto" });
         welcome.textContent = config.welcome_message;
