@@ -167,7 +167,6 @@ const en = {
   actCallbackNote: "noted: {note}",
   inboxCreated: "created",
   widgetSnippet: "Paste this line into your site's HTML, just before </body>:",
-  waitingFor: "waiting for {age}",
   callbackRequestedBy: "Callback requested by {name} at {phone}, {when}.",
   callbackAsap: "as soon as possible",
   callbackBetween: "{day} between {from} and {to} ({zone})",
@@ -364,7 +363,6 @@ const fa: Dict = {
   actCallbackNote: "یادداشت کرد: {note}",
   inboxCreated: "ساخته شد",
   widgetSnippet: "این خط را درست پیش از ‎</body>‎ در HTML سایت‌تان بگذارید:",
-  waitingFor: "{age} در انتظار",
   callbackRequestedBy: "{name} درخواست تماس با شمارهٔ {phone} داده است، {when}.",
   callbackAsap: "هر چه زودتر",
   callbackBetween: "{day} بین {from} و {to} ({zone})",
@@ -460,6 +458,9 @@ export function formatAge(lang: Lang, iso: string | null | undefined, now: numbe
   if (!iso) return "";
   const minutes = Math.max(0, Math.floor((now - new Date(iso).getTime()) / 60000));
   const nf = new Intl.NumberFormat(lang === "fa" ? "fa-IR" : "en-GB");
+  // The Persian zero (۰) is a dot, easily read as a separator ("· دقیقه"): under a minute
+  // says so, in both languages.
+  if (minutes < 1) return lang === "fa" ? `کمتر از ${nf.format(1)} دقیقه` : "<1m";
   if (minutes < 60) return lang === "fa" ? `${nf.format(minutes)} دقیقه` : `${minutes}m`;
   const hours = Math.floor(minutes / 60);
   if (hours < 48) return lang === "fa" ? `${nf.format(hours)} ساعت` : `${hours}h`;
