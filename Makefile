@@ -20,7 +20,7 @@ help:
 	@echo "make frontend-check  the console's API schema is current; tsc and eslint"
 	@echo "make openapi      regenerate the console's API client from the app's OpenAPI schema"
 	@echo "make system-deps  install the Debian packages the tests need"
-	@echo "make run          serve on http://127.0.0.1:8000 (migrates ./data/panjereh.db first)"
+	@echo "make run          serve on http://127.0.0.1:8000 (PORT=8001 for another port; migrates ./data/panjereh.db first)"
 	@echo "make check        ruff, ruff format, mypy, import-linter"
 	@echo "make test         check, then the whole test suite (PYTEST_WORKERS=N)"
 	@echo "make bench        ingestion benchmark"
@@ -82,8 +82,11 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 # run: everything embedded (SQLite in ./data, in-process events and jobs) on 127.0.0.1:8000
+# PORT=8001 make run when 8000 is taken; the public URL (webhooks, the widget's script on
+# /demo) follows the port unless PANJEREH_PUBLIC_URL says otherwise.
+PORT ?= 8000
 run: venv frontend
-	$(BIN)/panjereh serve
+	PANJEREH_PUBLIC_URL="$${PANJEREH_PUBLIC_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/panjereh serve --port $(PORT)
 
 # check: lint, formatting, types and import boundaries
 check: venv

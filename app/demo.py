@@ -71,7 +71,13 @@ async def create_demo_inboxes(ctx: Context) -> list[str]:
                 welcome_message="Hi! Ask us anything about your order.",
             ),
         ),
-        (InboxKind.callback, "Call me back (demo)", CallbackConfig(allowed_origins=origins)),
+        # The demo is an Iranian shop: a number written the local way (0912 …) is Iranian,
+        # whatever timezone the visitor's browser is in.
+        (
+            InboxKind.callback,
+            "Call me back (demo)",
+            CallbackConfig(allowed_origins=origins, default_region="IR"),
+        ),
     ]
     async with ctx.db.write() as session:
         for kind, name, config in wanted:

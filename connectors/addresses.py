@@ -14,17 +14,17 @@ def normalize_phone(raw: str, default_region: str | None = None) -> str:
     """E.164 (`+989121234567`), or InvalidAddress with a reason a person can act on."""
     text = raw.strip()
     if not text:
-        raise InvalidAddress("phone number is empty")
+        raise InvalidAddress("The phone number is empty.")
     try:
         number = phonenumbers.parse(text, None if text.startswith("+") else default_region)
     except phonenumbers.NumberParseException as exc:
         if exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
             raise InvalidAddress(
-                f"{raw!r} has no country code; write it as +<country code><number>"
+                "Please write the number with its country code, starting with +."
             ) from exc
-        raise InvalidAddress(f"{raw!r} is not a phone number") from exc
+        raise InvalidAddress("This does not look like a phone number.") from exc
     if not phonenumbers.is_valid_number(number):
-        raise InvalidAddress(f"{raw!r} is not a valid phone number")
+        raise InvalidAddress("This phone number is not valid; please check it.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -124,7 +124,8 @@ async def request_callback(
         # country of the visitor's own timezone: what they most likely dialled locally.
         phone = normalize_phone(body.phone, config.default_region or country_of(timezone))
     except InvalidAddress as exc:
-        raise Invalid(f"phone: {exc}", code="invalid_phone") from exc
+        # Said to a visitor, in a form's field: a plain sentence, no field name.
+        raise Invalid(str(exc), code="invalid_phone") from exc
     await ctx.rate_limiter.hit(CALLBACK_PER_PHONE, "callback-phone", phone)
     visitor_zone = _zone(timezone)
     try:

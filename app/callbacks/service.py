@@ -198,6 +198,10 @@ def _when(callback: RequestedCallback) -> str:
     return f"{day} between {start:%H:%M} and {end:%H:%M} ({callback.timezone})"
 
 
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
 def _summary(callback: RequestedCallback) -> str:
     lines = [f"Callback requested by {callback.name} at {callback.phone_e164}, {_when(callback)}."]
     if callback.note:
@@ -254,7 +258,19 @@ async def request_callback(
         sent_at=now,
         text=_summary(request),
         thread_key=None,
-        metadata={"callback_request": True},
+        # The request's facts, so the console says the summary in the agent's language
+        # and calendar (the text is the English version, for everything else).
+        metadata={
+            "callback_request": {
+                "name": request.name,
+                "phone": request.phone_e164,
+                "preferred_from": _iso(request.preferred_from),
+                "preferred_to": _iso(request.preferred_to),
+                "timezone": request.timezone,
+                "note": request.note,
+                "page_url": request.page_url,
+            }
+        },
     )
     stored = await ingest(session, inbox, message, policy)
     if existing is not None:

@@ -88,6 +88,7 @@ async def bootstrap(agent: CurrentAgent, session: ReadSession, ctx: ContextDep) 
         counts=Counts(open=open_, mine=mine, unassigned=unassigned),
         presence=presence,
         last_event_id=last_event_id,
+        public_url=ctx.settings.public_url.rstrip("/"),
     )
 
 

@@ -32,3 +32,6 @@ class Bootstrap(BaseModel):
     counts: Counts
     presence: list[PresenceOut]
     last_event_id: int
+    # Where customers and providers reach this server (PANJEREH_PUBLIC_URL): the console
+    # fills it into setup steps (the widget's snippet) and picks Telegram's mode by it.
+    public_url: str

@@ -103,14 +103,23 @@ class EmailSender:
         return None
 
     async def check(self) -> None:
-        config = self.config
-        if not config.from_address:
+        """Reach each configured server; one sentence per server that fails (an admin
+        setting up a mailbox fixes both at once)."""
+        if not self.config.from_address:
             raise SetupError("from_address is required: replies are sent from it")
-        if config.smtp_host:
-            try:
-                await asyncio.to_thread(smtp.verify, config)
-            except SendError as exc:
-                raise SetupError(f"SMTP {config.smtp_host}:{config.smtp_port}: {exc}") from exc
+        problems = await self._problems()
+        if problems:
+            raise SetupError("\n".join(problems))
+
+    async def _problems(self) -> list[str]:
+        config = self.config
+        if not config.smtp_host:
+            return []
+        try:
+            await asyncio.to_thread(smtp.verify, config)
+        except SendError as exc:
+            return [f"SMTP ({config.smtp_host}:{config.smtp_port}): {exc}."]
+        return []
 
     async def activate(self, webhook_url: str | None) -> None:
         return None
@@ -146,15 +155,19 @@ class EmailConnector(EmailSender):
         with self.talking:
             return call(*args)
 
-    async def check(self) -> None:
-        """The logins work; the folder stays open for `start` (`aclose` closes it)."""
-        await super().check()
+    async def _problems(self) -> list[str]:
+        """Each server's problem; the folder stays open for `start` (`aclose` closes it)."""
+        problems = await super()._problems()
+        if not self.config.imap_host:
+            return problems
         try:
             self.folder = await self._run(self.mailbox.open)
         except Exception as exc:
-            raise SetupError(
-                f"IMAP {self.config.imap_host}:{self.config.imap_port}: {_readable(exc)}"
-            ) from exc
+            where = f"{self.config.imap_host}:{self.config.imap_port}"
+            unreachable = isinstance(exc, OSError) and exc.strerror
+            said = "could not be reached" if unreachable else "answered"
+            problems.append(f"IMAP ({where}): the IMAP server {said}: {_readable(exc)}.")
+        return problems
 
     async def start(self, cursor: str | None) -> str | None:
         if self.folder is None:
@@ -311,6 +324,8 @@ class EmailConnector(EmailSender):
 
 
 def _readable(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:  # "Connection refused", not its repr
+        return exc.strerror
     text = str(exc)
     if isinstance(text, str) and text.startswith("b'"):
         text = text[2:-1]

@@ -113,7 +113,8 @@ def _classify(exc: Exception) -> SendError:
         return PermanentSendError(f"the SMTP server's certificate is not valid: {exc}")
     if isinstance(exc, UnicodeError):  # a host name that cannot be looked up (IDNA)
         return PermanentSendError(f"the SMTP server's name is not valid: {exc}")
-    return TransientSendError(f"the SMTP server could not be reached: {exc!r}")
+    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or repr(exc)
+    return TransientSendError(f"the SMTP server could not be reached: {why}")
 
 
 def deliver(config: EmailConfig, mail: EmailMessage) -> None:

@@ -142,8 +142,8 @@ async def test_without_a_region_a_local_number_is_read_in_the_visitors_country(
 @pytest.mark.parametrize(
     ("window", "message"),
     [
-        ({"phone": "12"}, "phone: '12' is not a valid phone number"),
-        ({"phone": "hello"}, "phone: 'hello' is not a phone number"),
+        ({"phone": "12"}, "This phone number is not valid; please check it."),
+        ({"phone": "hello"}, "This does not look like a phone number."),
         ({"name": "   "}, "name: must not be blank"),
         (
             {"preferred_from": in_hours(2), "preferred_to": "9999-12-31T23:59:59+00:00"},

@@ -859,6 +859,8 @@ export interface components {
             last_event_id: number;
             /** Presence */
             presence: components["schemas"]["PresenceOut"][];
+            /** Public Url */
+            public_url: string;
         };
         /** CallbackOut */
         CallbackOut: {

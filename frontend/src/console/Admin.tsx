@@ -1,7 +1,7 @@
 import { useState, type FormEvent, type ReactElement } from "react";
 import { api, ok, type Inbox, type InboxKind } from "../api/client";
 import { useT } from "./hooks";
-import { channelName } from "./i18n";
+import { channelName, errorText } from "./i18n";
 import { ChannelIcon } from "./icons";
 import { loadDirectory, setState, useStore } from "./store";
 
@@ -165,38 +165,75 @@ function configFrom(kind: InboxKind, values: Record<string, string>): Record<str
   return config;
 }
 
+function isLoopback(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === "localhost" || host === "[::1]" || host.startsWith("127.");
+  } catch {
+    return false;
+  }
+}
+
+/** A new form's values: each select at its first option, except Telegram's mode, which is
+ * polling when this server is on a loopback address (Telegram cannot reach a webhook there). */
+export function initialValues(kind: InboxKind, publicUrl: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const f of CHANNEL_FORMS[kind].fields) if (f.type === "select") values[f.name] = f.options![0]!;
+  if (kind === "telegram" && isLoopback(publicUrl)) values.mode = "polling";
+  return values;
+}
+
+/** A setup step with what is known filled in: this server's public URL, and the new inbox's
+ * token and id once it is created. */
+function filled(step: string, publicUrl: string, created: Inbox | null): string {
+  let text = step.replaceAll("{PUBLIC_URL}", publicUrl);
+  if (created?.public_token) text = text.replaceAll("{public_token}", created.public_token);
+  if (created) text = text.replaceAll("{id}", String(created.id));
+  return text;
+}
+
 function Inboxes(): ReactElement {
   const t = useT();
   const lang = useStore((s) => s.lang);
   const inboxes = useStore((s) => s.inboxes);
+  const publicUrl = useStore((s) => s.publicUrl);
   const [kind, setKind] = useState<InboxKind>("api");
   const [name, setName] = useState("");
-  const [values, setValues] = useState<Record<string, string>>({});
+  const [values, setValues] = useState<Record<string, string>>(() => initialValues("api", publicUrl));
   const [result, setResult] = useState<{ ok: boolean; detail: string } | null>(null);
   const [created, setCreated] = useState<Inbox | null>(null);
   const [error, setError] = useState<string | null>(null);
   const form = CHANNEL_FORMS[kind];
+  const shown = created?.kind === kind ? created : null;
+
+  function edit(next: Record<string, string>): void {
+    setValues(next);
+    setResult(null);
+    setError(null);
+  }
 
   async function test(): Promise<void> {
     setResult(null);
+    setError(null);
     try {
       setResult(await ok(api.POST("/api/v1/inboxes/test", { body: { kind, config: configFrom(kind, values) } })));
     } catch (e) {
-      setResult({ ok: false, detail: e instanceof Error ? e.message : t("error") });
+      setResult({ ok: false, detail: errorText(lang, e) });
     }
   }
 
   async function create(e: FormEvent): Promise<void> {
     e.preventDefault();
     setError(null);
+    setResult(null);
     try {
       const inbox = await ok(api.POST("/api/v1/inboxes", { body: { kind, name, config: configFrom(kind, values) } }));
       setCreated(inbox);
-      setValues({});
+      setValues(initialValues(kind, publicUrl));
       setName("");
       await loadDirectory();
     } catch (err) {
-      setError(err instanceof Error ? err.message : t("error"));
+      setError(errorText(lang, err));
     }
   }
 
@@ -228,28 +265,6 @@ function Inboxes(): ReactElement {
             ))}
           </tbody>
         </table>
-        {created && (
-          <div className="created" role="status">
-            <p>
-              <strong>{created.name}</strong> #{created.id}
-            </p>
-            {created.webhook_url && (
-              <p>
-                {t("webhookUrl")}: <code>{created.webhook_url}</code>
-              </p>
-            )}
-            {created.api_key && (
-              <p>
-                {t("apiKey")}: <code data-testid="api-key">{created.api_key}</code>
-              </p>
-            )}
-            {created.public_token && (
-              <p>
-                public_token: <code>{created.public_token}</code>
-              </p>
-            )}
-          </div>
-        )}
       </section>
       <section>
         <h2>{t("newInbox")}</h2>
@@ -259,9 +274,9 @@ function Inboxes(): ReactElement {
             <select
               value={kind}
               onChange={(e) => {
-                setKind(e.target.value as InboxKind);
-                setValues({});
-                setResult(null);
+                const next = e.target.value as InboxKind;
+                setKind(next);
+                edit(initialValues(next, publicUrl));
               }}
             >
               {(Object.keys(CHANNEL_FORMS) as InboxKind[]).map((k) => (
@@ -279,7 +294,7 @@ function Inboxes(): ReactElement {
             <label key={f.name}>
               {lang === "fa" && f.fa ? f.fa : f.label}
               {f.type === "select" ? (
-                <select value={values[f.name] ?? f.options![0]} onChange={(e) => setValues({ ...values, [f.name]: e.target.value })}>
+                <select value={values[f.name] ?? f.options![0]} onChange={(e) => edit({ ...values, [f.name]: e.target.value })}>
                   {f.options!.map((o) => (
                     <option key={o}>{o}</option>
                   ))}
@@ -291,7 +306,7 @@ function Inboxes(): ReactElement {
                   required={f.required}
                   placeholder={f.placeholder}
                   value={values[f.name] ?? ""}
-                  onChange={(e) => setValues({ ...values, [f.name]: e.target.value })}
+                  onChange={(e) => edit({ ...values, [f.name]: e.target.value })}
                 />
               )}
             </label>
@@ -299,7 +314,7 @@ function Inboxes(): ReactElement {
           <ol className="steps" aria-label={t("steps")}>
             {(lang === "fa" ? form.stepsFa : form.steps).map((s) => (
               <li key={s} dir="auto">
-                {s}
+                {filled(s, publicUrl, shown)}
               </li>
             ))}
           </ol>
@@ -312,24 +327,71 @@ function Inboxes(): ReactElement {
             </button>
           </div>
           {result && (
-            <p className={result.ok ? "ok" : "error"} role="status" data-testid="test-result">
-              {result.ok ? "✓ " : "✗ "}
-              {result.detail}
-            </p>
+            <div className={result.ok ? "ok" : "error"} role="status" data-testid="test-result">
+              {/* one line per failing server (an e-mail inbox has two) */}
+              {result.detail.split("\n").map((line) => (
+                <p key={line}>
+                  {result.ok ? "✓ " : "✗ "}
+                  {line}
+                </p>
+              ))}
+            </div>
           )}
           {error && (
-            <p className="error" role="alert">
-              {error}
-            </p>
+            <div className="error" role="alert">
+              {error.split("\n").map((line) => (
+                <p key={line}>{line}</p>
+              ))}
+            </div>
           )}
         </form>
+        {shown && <CreatedInbox inbox={shown} publicUrl={publicUrl} />}
       </section>
+    </div>
+  );
+}
+
+/** What the admin needs right after creating an inbox, below its steps: the webhook URL to
+ * give the provider, the API key (shown only now), the widget's snippet to paste. */
+function CreatedInbox({ inbox, publicUrl }: { inbox: Inbox; publicUrl: string }): ReactElement {
+  const t = useT();
+  const snippet =
+    inbox.kind === "webchat" && inbox.public_token
+      ? `<script src="${publicUrl}/widget.js" data-inbox="${inbox.public_token}" async></script>`
+      : null;
+  return (
+    <div className="created" role="status" data-testid="created-inbox">
+      <p>
+        <strong>{inbox.name}</strong> #{inbox.id} · {t("inboxCreated")}
+      </p>
+      {inbox.webhook_url && (
+        <p>
+          {t("webhookUrl")}: <code data-testid="webhook-url">{inbox.webhook_url}</code>
+        </p>
+      )}
+      {inbox.api_key && (
+        <p>
+          {t("apiKey")}: <code data-testid="api-key">{inbox.api_key}</code>
+        </p>
+      )}
+      {snippet && (
+        <label className="stack">
+          {t("widgetSnippet")}
+          <input readOnly className="mono" dir="ltr" value={snippet} data-testid="snippet" onFocus={(e) => e.currentTarget.select()} />
+        </label>
+      )}
+      {inbox.kind === "callback" && inbox.public_token && (
+        <p>
+          public_token: <code>{inbox.public_token}</code>
+        </p>
+      )}
     </div>
   );
 }
 
 function Agents(): ReactElement {
   const t = useT();
+  const lang = useStore((s) => s.lang);
   const agents = useStore((s) => s.agents);
   const [v, setV] = useState({ email: "", name: "", password: "", role: "agent" });
   const [error, setError] = useState<string | null>(null);
@@ -341,7 +403,7 @@ function Agents(): ReactElement {
       setV({ email: "", name: "", password: "", role: "agent" });
       await loadDirectory();
     } catch (err) {
-      setError(err instanceof Error ? err.message : t("error"));
+      setError(errorText(lang, err));
     }
   }
   return (
@@ -450,6 +512,7 @@ function Teams(): ReactElement {
 
 function CannedAdmin(): ReactElement {
   const t = useT();
+  const lang = useStore((s) => s.lang);
   const canned = useStore((s) => s.canned);
   const [v, setV] = useState({ shortcut: "", title: "", body: "" });
   const [error, setError] = useState<string | null>(null);
@@ -461,7 +524,7 @@ function CannedAdmin(): ReactElement {
       setV({ shortcut: "", title: "", body: "" });
       setState({ canned: await ok(api.GET("/api/v1/canned-responses")) });
     } catch (err) {
-      setError(err instanceof Error ? err.message : t("error"));
+      setError(errorText(lang, err));
     }
   }
   async function remove(id: number): Promise<void> {

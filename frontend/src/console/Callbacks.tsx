@@ -1,25 +1,30 @@
-import { useState, type ReactElement } from "react";
+import { useMemo, useState, type ReactElement } from "react";
 import { api, ok, type Callback } from "../api/client";
 import { useNow, useT } from "./hooks";
-import { formatDateTime, type Key } from "./i18n";
+import { errorText, formatDateTime, formatNumber, type Key } from "./i18n";
 import { openConversation, setState, upsertCallback, useStore } from "./store";
 
+type Group = "overdue" | "dueNow" | "requested" | "scheduled";
+
 // A callback counts as overdue once its preferred window (or a quarter of an hour after it
-// fell due, without a window) has passed.
-function group(cb: Callback, now: number): "overdue" | "dueNow" | "scheduled" {
+// fell due, without a window) has passed. One not yet due is listed by its status: a
+// request whose window is later, or one an agent scheduled.
+function group(cb: Callback, now: number): Group {
   const due = new Date(cb.due_at).getTime();
-  if (due > now) return "scheduled";
+  if (due > now) return cb.status === "scheduled" ? "scheduled" : "requested";
   const end = cb.preferred_to ? new Date(cb.preferred_to).getTime() : due + 15 * 60_000;
   return end < now ? "overdue" : "dueNow";
 }
 
 export function Callbacks(): ReactElement {
   const t = useT();
+  const lang = useStore((s) => s.lang);
   const callbacks = useStore((s) => s.callbacks);
   const now = useNow(15000);
-  const groups: ["overdue" | "dueNow" | "scheduled", Callback[]][] = [
+  const groups: [Group, Callback[]][] = [
     ["overdue", []],
     ["dueNow", []],
+    ["requested", []],
     ["scheduled", []],
   ];
   for (const cb of callbacks) groups.find(([g]) => g === group(cb, now))![1].push(cb);
@@ -30,7 +35,7 @@ export function Callbacks(): ReactElement {
         items.length ? (
           <section key={key} className={`cb-group cb-${key}`}>
             <h2>
-              {t(key as Key)} <span className="badge">{items.length}</span>
+              {t(key as Key)} <span className="badge">{formatNumber(lang, items.length)}</span>
             </h2>
             <ul>
               {items.map((cb) => (
@@ -47,30 +52,7 @@ export function Callbacks(): ReactElement {
 function CallbackCard({ cb }: { cb: Callback }): ReactElement {
   const t = useT();
   const lang = useStore((s) => s.lang);
-  const [note, setNote] = useState(cb.outcome_note ?? "");
-  const [when, setWhen] = useState("");
-  const [error, setError] = useState<string | null>(null);
   const agentZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-
-  async function patch(body: {
-    status?: Callback["status"];
-    scheduled_at?: string;
-    outcome_note?: string;
-  }): Promise<void> {
-    setError(null);
-    try {
-      const updated = await ok(
-        api.PATCH("/api/v1/callbacks/{callback_id}", {
-          params: { path: { callback_id: cb.id } },
-          body: { ...body, ...(note && note !== cb.outcome_note ? { outcome_note: note } : {}) },
-        }),
-      );
-      upsertCallback(updated);
-    } catch (e) {
-      setError(e instanceof Error ? e.message : t("error"));
-    }
-  }
-
   const window_ =
     cb.preferred_from || cb.preferred_to
       ? (zone?: string) =>
@@ -94,7 +76,7 @@ function CallbackCard({ cb }: { cb: Callback }): ReactElement {
               void openConversation(cb.conversation_id!);
             }}
           >
-            #{cb.conversation_id}
+            #{formatNumber(lang, cb.conversation_id)}
           </button>
         )}
       </div>
@@ -102,7 +84,9 @@ function CallbackCard({ cb }: { cb: Callback }): ReactElement {
         {window_ ? (
           <>
             <span>
-              {t("preferredWindow")} ({t("yourTime")}, {agentZone}): {window_()}
+              {t("preferredWindow")} ({t("yourTime")}
+              {t("listSeparator")}
+              {agentZone}): {window_()}
             </span>
             {cb.timezone && cb.timezone !== agentZone && (
               <span>
@@ -119,6 +103,41 @@ function CallbackCard({ cb }: { cb: Callback }): ReactElement {
           {cb.note}
         </p>
       )}
+      <CallbackActions cb={cb} />
+    </li>
+  );
+}
+
+/** The outcome of a call (Called, No answer, Cancelled, with a note) and a new time for it:
+ * on the Callbacks page and in the callback's conversation. */
+export function CallbackActions({ cb }: { cb: Callback }): ReactElement {
+  const t = useT();
+  const lang = useStore((s) => s.lang);
+  const [note, setNote] = useState(cb.outcome_note ?? "");
+  const [when, setWhen] = useState<Date | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  async function patch(body: {
+    status?: Callback["status"];
+    scheduled_at?: string;
+    outcome_note?: string;
+  }): Promise<void> {
+    setError(null);
+    try {
+      const updated = await ok(
+        api.PATCH("/api/v1/callbacks/{callback_id}", {
+          params: { path: { callback_id: cb.id } },
+          body: { ...body, ...(note && note !== cb.outcome_note ? { outcome_note: note } : {}) },
+        }),
+      );
+      upsertCallback(updated);
+    } catch (e) {
+      setError(errorText(lang, e));
+    }
+  }
+
+  return (
+    <div className="cb-actions-wrap" data-testid="callback-actions">
       <div className="cb-actions">
         <input aria-label={t("outcome")} placeholder={t("outcome")} value={note} onChange={(e) => setNote(e.target.value)} dir="auto" />
         <button type="button" className="primary small" onClick={() => void patch({ status: "completed" })}>
@@ -130,15 +149,12 @@ function CallbackCard({ cb }: { cb: Callback }): ReactElement {
         <button type="button" className="ghost small" onClick={() => void patch({ status: "cancelled" })}>
           {t("cancelled")}
         </button>
-        <label className="inline small">
-          <span className="sr-only">{t("schedule")}</span>
-          <input type="datetime-local" aria-label={t("schedule")} value={when} onChange={(e) => setWhen(e.target.value)} />
-        </label>
+        <DateTimePicker label={t("schedule")} value={when} onChange={setWhen} />
         <button
           type="button"
           className="ghost small"
           disabled={!when}
-          onClick={() => void patch({ scheduled_at: new Date(when).toISOString() })}
+          onClick={() => void patch({ scheduled_at: when!.toISOString() })}
         >
           {t("schedule")}
         </button>
@@ -148,6 +164,80 @@ function CallbackCard({ cb }: { cb: Callback }): ReactElement {
           {error}
         </p>
       )}
-    </li>
+    </div>
+  );
+}
+
+const PICKER_DAYS = 90;
+const QUARTERS = [0, 15, 30, 45];
+
+/** A day and a time in the agent's calendar (Persian dates for Persian, through Intl), as
+ * selects: the browser's own date input is Gregorian whatever the page's language. Days
+ * are the next PICKER_DAYS, each option a real local date, so no calendar arithmetic. */
+export function DateTimePicker({
+  label,
+  value,
+  onChange,
+}: {
+  label: string;
+  value: Date | null;
+  onChange: (d: Date | null) => void;
+}): ReactElement {
+  const t = useT();
+  const lang = useStore((s) => s.lang);
+  const [day, setDay] = useState("");
+  const [time, setTime] = useState("09:00");
+  const days = useMemo(() => {
+    const format = new Intl.DateTimeFormat(lang === "fa" ? "fa-IR-u-ca-persian" : "en-GB", {
+      weekday: "short",
+      day: "numeric",
+      month: "long",
+      year: "numeric",
+    });
+    const first = new Date();
+    first.setHours(0, 0, 0, 0);
+    return Array.from({ length: PICKER_DAYS }, (_, i) => {
+      const d = new Date(first);
+      d.setDate(first.getDate() + i);
+      return { key: `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`, label: format.format(d), date: d };
+    });
+  }, [lang]);
+
+  function pick(nextDay: string, nextTime: string): void {
+    setDay(nextDay);
+    setTime(nextTime);
+    const chosen = days.find((d) => d.key === nextDay);
+    if (!chosen) return onChange(null);
+    const [h, m] = nextTime.split(":").map(Number);
+    const at = new Date(chosen.date);
+    at.setHours(h!, m!, 0, 0);
+    onChange(at);
+  }
+
+  const times: string[] = [];
+  for (let h = 0; h < 24; h++) for (const m of QUARTERS) times.push(`${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`);
+  const clock = (hm: string): string => {
+    const [h, m] = hm.split(":").map(Number);
+    return `${formatNumber(lang, h!).padStart(2, formatNumber(lang, 0))}:${formatNumber(lang, m!).padStart(2, formatNumber(lang, 0))}`;
+  };
+
+  return (
+    <span className="picker" role="group" aria-label={label} data-empty={value ? undefined : "true"}>
+      <select aria-label={`${label}: ${t("pickDate")}`} value={day} onChange={(e) => pick(e.target.value, time)}>
+        <option value="">{t("pickDate")}…</option>
+        {days.map((d) => (
+          <option key={d.key} value={d.key}>
+            {d.label}
+          </option>
+        ))}
+      </select>
+      <select aria-label={`${label}: ${t("pickTime")}`} value={time} onChange={(e) => pick(day, e.target.value)}>
+        {times.map((hm) => (
+          <option key={hm} value={hm}>
+            {clock(hm)}
+          </option>
+        ))}
+      </select>
+    </span>
   );
 }

@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState, type KeyboardEvent, type ReactElement } from "react";
 import { api, ok, uploadAttachment, type Attachment, type Canned, type Conversation } from "../api/client";
 import { useT } from "./hooks";
-import { channelName } from "./i18n";
+import { channelName, errorText } from "./i18n";
+import { CallbackActions } from "./Callbacks";
 import { ChannelIcon, Glyph } from "./icons";
 import { sendTyping } from "./live";
 import { upsertConversation, upsertMessage, useStore } from "./store";
@@ -27,8 +28,12 @@ export function Composer({ c }: { c: Conversation }): ReactElement {
   const lang = useStore((s) => s.lang);
   const canned = useStore((s) => s.canned);
   const contact = useStore((s) => s.contacts[c.contact.id]);
-  const [mode, setMode] = useState<Mode>("reply");
-  const [text, setText] = useState(() => localStorage.getItem(draftKey(c.id, "reply")) ?? "");
+  // A callback is answered by phone: its conversation opens on the private note, with the
+  // callback's outcome at hand (a reply has no channel to go out on).
+  const callback = useStore((s) => (c.channel === "callback" ? s.callbacks.find((cb) => cb.conversation_id === c.id) : undefined));
+  const firstMode: Mode = c.channel === "callback" ? "note" : "reply";
+  const [mode, setMode] = useState<Mode>(firstMode);
+  const [text, setText] = useState(() => localStorage.getItem(draftKey(c.id, firstMode)) ?? "");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [pick, setPick] = useState(0);
@@ -46,7 +51,7 @@ export function Composer({ c }: { c: Conversation }): ReactElement {
         const uploaded = await uploadAttachment(c.id, file);
         setFiles((f) => [...f, uploaded]);
       } catch (e) {
-        setError(e instanceof Error ? e.message : t("error"));
+        setError(errorText(lang, e));
       } finally {
         setUploading((n) => n - 1);
       }
@@ -109,7 +114,7 @@ export function Composer({ c }: { c: Conversation }): ReactElement {
         upsertConversation({ ...c, waiting_since: null, unread_count: 0, last_activity_at: m.created_at });
       }
     } catch (e) {
-      setError(e instanceof Error ? e.message : t("error"));
+      setError(errorText(lang, e));
     } finally {
       setBusy(false);
     }
@@ -140,11 +145,15 @@ export function Composer({ c }: { c: Conversation }): ReactElement {
   const identity = contact?.identities.find((i) => i.kind === addressKind);
   // API identities are namespaced by inbox ("3:cust-1"); the agent knows them without it.
   const address = identity && c.channel === "api" ? identity.address.replace(/^\d+:/, "") : identity?.address;
-  const to = address ?? c.contact.name ?? t("unknown");
+  // A web chat visitor's address is an opaque id: their name says more.
+  const to = (c.channel === "webchat" ? c.contact.name : null) ?? address ?? c.contact.name ?? t("unknown");
   const replyLabel = t("replyBy", { channel: channelName(lang, c.channel), to });
+  // On screen, the address is an LTR island, so a phone number's `+` stays at its start.
+  const [before, after] = t("replyBy", { channel: channelName(lang, c.channel), to: "\u0000" }).split("\u0000");
 
   return (
     <div className={`composer composer-${mode}`}>
+      {callback && <CallbackActions cb={callback} />}
       <div className="composer-tabs" role="group" aria-label={t("reply")}>
         <button type="button" aria-pressed={mode === "reply"} onClick={() => switchMode("reply")}>
           {t("reply")}
@@ -155,7 +164,12 @@ export function Composer({ c }: { c: Conversation }): ReactElement {
         <span className="composer-label" data-testid="composer-label">
           {mode === "reply" ? (
             <>
-              <ChannelIcon kind={c.channel} decorative /> <bdi>{replyLabel}</bdi>
+              <ChannelIcon kind={c.channel} decorative />{" "}
+              <bdi>
+                {before}
+                <bdi dir="ltr">{to}</bdi>
+                {after}
+              </bdi>
             </>
           ) : (
             t("noteHint")
@@ -183,7 +197,8 @@ export function Composer({ c }: { c: Conversation }): ReactElement {
       <textarea
         ref={area}
         aria-label={mode === "reply" ? replyLabel : t("note")}
-        dir="auto"
+        // An empty box takes the console's direction, so the placeholder reads right.
+        dir={text ? "auto" : lang === "fa" ? "rtl" : "ltr"}
         rows={3}
         value={text}
         placeholder={mode === "reply" ? t("composerPlaceholder") : t("notePlaceholder")}

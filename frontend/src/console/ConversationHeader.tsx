@@ -1,7 +1,8 @@
 import { useState, type ReactElement } from "react";
 import type { Conversation } from "../api/client";
+import { DateTimePicker } from "./Callbacks";
 import { useT } from "./hooks";
-import { channelName, formatDateTime } from "./i18n";
+import { channelName, errorText, formatDateTime } from "./i18n";
 import { ChannelIcon } from "./icons";
 import { updateConversation, useContactLabel, useStore } from "./store";
 
@@ -27,7 +28,7 @@ export function ConversationHeader({ c }: { c: Conversation }): ReactElement {
   const contactLabel = useContactLabel(c.contact);
   const [label, setLabel] = useState("");
   const [customSnooze, setCustomSnooze] = useState(false);
-  const [snoozeAt, setSnoozeAt] = useState("");
+  const [snoozeAt, setSnoozeAt] = useState<Date | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   async function run(body: Parameters<typeof updateConversation>[1]): Promise<void> {
@@ -35,7 +36,7 @@ export function ConversationHeader({ c }: { c: Conversation }): ReactElement {
     try {
       await updateConversation(c.id, body);
     } catch (e) {
-      setError(e instanceof Error ? e.message : t("error"));
+      setError(errorText(lang, e));
     }
   }
 
@@ -133,10 +134,10 @@ export function ConversationHeader({ c }: { c: Conversation }): ReactElement {
               e.preventDefault();
               if (!snoozeAt) return;
               setCustomSnooze(false);
-              void run({ status: "snoozed", snoozed_until: new Date(snoozeAt).toISOString() });
+              void run({ status: "snoozed", snoozed_until: snoozeAt.toISOString() });
             }}
           >
-            <input type="datetime-local" aria-label={t("snoozeUntil")} value={snoozeAt} onChange={(e) => setSnoozeAt(e.target.value)} required />
+            <DateTimePicker label={t("snoozeUntil")} value={snoozeAt} onChange={setSnoozeAt} />
             <button type="submit" className="ghost small">
               {t("snooze")}
             </button>

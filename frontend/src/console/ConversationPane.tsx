@@ -1,6 +1,6 @@
 import { useEffect, useLayoutEffect, useRef, useState, type ReactElement } from "react";
 import { api, attachmentUrl, ok, type Attachment, type Conversation, type Message } from "../api/client";
-import { activitySentence } from "./activity";
+import { activitySentence, callbackSummary } from "./activity";
 import { Composer } from "./Composer";
 import { ContactPanel } from "./ContactPanel";
 import { ConversationHeader } from "./ConversationHeader";
@@ -86,6 +86,7 @@ function MessageItem({ m }: { m: Message }): ReactElement {
     );
   }
   const quoted = typeof m.metadata?.quoted === "string" ? m.metadata.quoted : null;
+  const summary = callbackSummary(lang, m.metadata);
   const who = m.sender?.name ?? (m.direction === "inbound" ? t("inbound") : "");
   return (
     <article className={`msg msg-${m.direction}${m.body_html ? " msg-html" : ""}`} data-testid={`message-${m.direction}`} data-message-id={m.id}>
@@ -106,8 +107,8 @@ function MessageItem({ m }: { m: Message }): ReactElement {
       {m.body_html ? (
         <EmailFrame html={m.body_html} attachments={m.attachments} />
       ) : (
-        <div className="body" dir="auto">
-          {m.body_text}
+        <div className="body" dir={summary ? (lang === "fa" ? "rtl" : "ltr") : "auto"}>
+          {summary ?? m.body_text}
         </div>
       )}
       {quoted && (

@@ -3,7 +3,7 @@ import { api, auth, ok } from "../api/client";
 import { useT } from "./hooks";
 import type { Lang } from "./i18n";
 import { startLive } from "./live";
-import { getState, loadCallbacks, loadDirectory, loadList, openConversation, setLang, setState, useStore, watchDirectory } from "./store";
+import { getState, loadCallbacks, loadDirectory, loadStartingView, openConversation, setLang, setState, useStore, watchDirectory } from "./store";
 
 export async function start(agent: NonNullable<ReturnType<typeof getState>["me"]>): Promise<void> {
   setLang((agent.language as Lang) === "fa" ? "fa" : "en");
@@ -11,7 +11,7 @@ export async function start(agent: NonNullable<ReturnType<typeof getState>["me"]
   const match = /^#\/c\/(\d+)$/.exec(location.hash);
   await Promise.all([
     loadDirectory().catch(() => undefined),
-    loadList(getState().view),
+    loadStartingView(),
     loadCallbacks().catch(() => undefined),
   ]);
   if (match) void openConversation(Number(match[1]));

@@ -2,7 +2,7 @@ import type { ReactElement } from "react";
 import { useNow, useT } from "./hooks";
 import { channelName, formatNumber } from "./i18n";
 import { ChannelIcon } from "./icons";
-import { loadList, setState, useStore, type View } from "./store";
+import { loadList, MINE, setState, UNASSIGNED, useStore, type View } from "./store";
 
 const STATUSES = ["open", "pending", "snoozed", "resolved"] as const;
 
@@ -42,8 +42,8 @@ export function Sidebar(): ReactElement {
   return (
     <nav className="sidebar" aria-label={t("views")}>
       <ul>
-        {item({ key: "mine", assignee: "me", status: "open" }, t("mine"), undefined, counts?.mine)}
-        {item({ key: "unassigned", assignee: "unassigned", status: "open" }, t("unassigned"), undefined, counts?.unassigned)}
+        {item(MINE, t("mine"), undefined, counts?.mine)}
+        {item(UNASSIGNED, t("unassigned"), undefined, counts?.unassigned)}
         {item({ key: "all", status: "open" }, t("all"), undefined, counts?.open)}
       </ul>
       <h3>{t("channels")}</h3>

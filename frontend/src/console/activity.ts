@@ -93,3 +93,44 @@ export function activitySentence(lang: Lang, who: string, actorId: number | null
       return null;
   }
 }
+
+const LTR_ISOLATE = (s: string): string => `\u2066${s}\u2069`;
+
+/** A callback request's summary (the first message of a callback conversation) in the
+ * agent's language and calendar, from the facts in metadata.callback_request; null for a
+ * message without them (stored before they were kept), which then shows as stored. */
+export function callbackSummary(lang: Lang, metadata: Json | null | undefined): string | null {
+  const r = metadata?.callback_request;
+  if (!isObject(r)) return null;
+  const t = (key: Key, vars?: Record<string, string>): string => translate(lang, key, vars);
+  const name = text(r.name) ?? "";
+  const phone = text(r.phone) ?? "";
+  const from = text(r.preferred_from);
+  const to = text(r.preferred_to);
+  const zone = text(r.timezone) ?? undefined;
+  let when = t("callbackAsap");
+  if (from && to) {
+    const locale = lang === "fa" ? "fa-IR-u-ca-persian" : "en-GB";
+    const day = (opts: Intl.DateTimeFormatOptions): Intl.DateTimeFormat => {
+      try {
+        return new Intl.DateTimeFormat(locale, { ...opts, timeZone: zone });
+      } catch {
+        return new Intl.DateTimeFormat(locale, opts); // a zone this browser does not know
+      }
+    };
+    const date = day({ weekday: "short", day: "numeric", month: "short", year: "numeric" });
+    const time = day({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    when = t("callbackBetween", {
+      day: date.format(new Date(from)),
+      from: time.format(new Date(from)),
+      to: time.format(new Date(to)),
+      zone: zone ?? "",
+    });
+  }
+  const lines = [t("callbackRequestedBy", { name, phone: LTR_ISOLATE(phone), when })];
+  const note = text(r.note);
+  if (note) lines.push(t("callbackNote", { note }));
+  const page = text(r.page_url);
+  if (page) lines.push(t("callbackFromPage", { url: LTR_ISOLATE(page) }));
+  return lines.join("\n");
+}

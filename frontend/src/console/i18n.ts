@@ -1,3 +1,5 @@
+import { ApiError } from "../api/client";
+
 // English and Persian. Persian switches the whole layout to right-to-left and dates to the
 // Persian (Jalali) calendar through Intl; no library is needed for either.
 export type Lang = "en" | "fa";
@@ -163,6 +165,34 @@ const en = {
   actCallbackAssigned: "assigned the callback to {name}",
   actCallbackUnassigned: "unassigned the callback",
   actCallbackNote: "noted: {note}",
+  inboxCreated: "created",
+  widgetSnippet: "Paste this line into your site's HTML, just before </body>:",
+  callbackRequestedBy: "Callback requested by {name} at {phone}, {when}.",
+  callbackAsap: "as soon as possible",
+  callbackBetween: "{day} between {from} and {to} ({zone})",
+  callbackNote: "Note: {note}",
+  callbackFromPage: "From the page {url}",
+  pickDate: "Date",
+  pickTime: "Time",
+  errorReplyNotPossible: "A reply cannot be sent in this conversation; write a private note instead.",
+  errorInvalidSchedule: "Choose a time in the future, within the next year.",
+  errorInvalidSnooze: "Choose a time in the future to snooze until.",
+  errorInvalidAssignee: "That agent cannot take this conversation (not active, or not in this inbox).",
+  errorNotRetryable: "Only a failed reply can be sent again.",
+  errorUnsupportedAttachment: "This channel cannot send that kind of file.",
+  errorInvalidAttachment: "That file cannot be attached.",
+  errorEmptyAttachment: "That file is empty.",
+  errorAdminRequired: "Only an administrator can do this.",
+  errorAgentExists: "An agent with this e-mail address exists already.",
+  errorTeamExists: "A team with this name exists already.",
+  errorShortcutTaken: "This shortcut is taken already.",
+  errorSelfLockout: "You cannot deactivate or demote yourself.",
+  errorBadCredentials: "The e-mail address or the password is wrong.",
+  errorInvalidEmail: "That is not an e-mail address.",
+  errorMergeSelf: "A contact cannot be merged with itself.",
+  errorChannelSetup: "The channel could not be set up: {detail}",
+  errorInvalidConfig: "A setting is not valid: {detail}",
+  errorInvalidPhone: "That is not a phone number we can call: {detail}",
   listSeparator: ", ",
   clauseSeparator: "; ",
 };
@@ -331,6 +361,34 @@ const fa: Dict = {
   actCallbackAssigned: "تماس برگشتی را به {name} سپرد",
   actCallbackUnassigned: "تماس برگشتی را از مسئولش گرفت",
   actCallbackNote: "یادداشت کرد: {note}",
+  inboxCreated: "ساخته شد",
+  widgetSnippet: "این خط را درست پیش از ‎</body>‎ در HTML سایت‌تان بگذارید:",
+  callbackRequestedBy: "{name} درخواست تماس با شمارهٔ {phone} داده است، {when}.",
+  callbackAsap: "هر چه زودتر",
+  callbackBetween: "{day} بین {from} و {to} ({zone})",
+  callbackNote: "یادداشت: {note}",
+  callbackFromPage: "از صفحهٔ {url}",
+  pickDate: "تاریخ",
+  pickTime: "ساعت",
+  errorReplyNotPossible: "در این گفتگو نمی‌توان پاسخ فرستاد؛ به جایش یادداشت خصوصی بنویسید.",
+  errorInvalidSchedule: "زمانی در آینده و در یک سال پیش رو برگزینید.",
+  errorInvalidSnooze: "برای تعویق، زمانی در آینده برگزینید.",
+  errorInvalidAssignee: "این کارشناس نمی‌تواند این گفتگو را بگیرد (غیرفعال است یا عضو این صندوق نیست).",
+  errorNotRetryable: "فقط پاسخ ناموفق را می‌توان دوباره فرستاد.",
+  errorUnsupportedAttachment: "این کانال نمی‌تواند این نوع پرونده را بفرستد.",
+  errorInvalidAttachment: "این پرونده را نمی‌توان پیوست کرد.",
+  errorEmptyAttachment: "این پرونده خالی است.",
+  errorAdminRequired: "فقط مدیر می‌تواند این کار را بکند.",
+  errorAgentExists: "کارشناسی با این ایمیل از پیش هست.",
+  errorTeamExists: "تیمی با این نام از پیش هست.",
+  errorShortcutTaken: "این میان‌بر از پیش گرفته شده است.",
+  errorSelfLockout: "نمی‌توانید خودتان را غیرفعال کنید یا نقش‌تان را پایین بیاورید.",
+  errorBadCredentials: "ایمیل یا گذرواژه نادرست است.",
+  errorInvalidEmail: "این نشانی ایمیل نیست.",
+  errorMergeSelf: "مخاطب را نمی‌توان با خودش ادغام کرد.",
+  errorChannelSetup: "کانال راه‌اندازی نشد: {detail}",
+  errorInvalidConfig: "یکی از تنظیمات درست نیست: {detail}",
+  errorInvalidPhone: "این شماره‌ای نیست که بتوان با آن تماس گرفت: {detail}",
   listSeparator: "، ",
   clauseSeparator: "؛ ",
 };
@@ -339,7 +397,7 @@ const dicts: Record<Lang, Dict> = { en, fa };
 
 export function translate(lang: Lang, key: Key, vars?: Record<string, string | number>): string {
   let text = dicts[lang][key];
-  if (vars) for (const [k, v] of Object.entries(vars)) text = text.replace(`{${k}}`, String(v));
+  if (vars) for (const [k, v] of Object.entries(vars)) text = text.replace(`{${k}}`, () => String(v));
   return text;
 }
 
@@ -400,11 +458,46 @@ export function formatAge(lang: Lang, iso: string | null | undefined, now: numbe
   if (!iso) return "";
   const minutes = Math.max(0, Math.floor((now - new Date(iso).getTime()) / 60000));
   const nf = new Intl.NumberFormat(lang === "fa" ? "fa-IR" : "en-GB");
+  // The Persian zero (۰) is a dot, easily read as a separator ("· دقیقه"): under a minute
+  // says so, in both languages.
+  if (minutes < 1) return lang === "fa" ? `کمتر از ${nf.format(1)} دقیقه` : "<1m";
   if (minutes < 60) return lang === "fa" ? `${nf.format(minutes)} دقیقه` : `${minutes}m`;
   const hours = Math.floor(minutes / 60);
   if (hours < 48) return lang === "fa" ? `${nf.format(hours)} ساعت` : `${hours}h`;
   const days = Math.floor(hours / 24);
   return lang === "fa" ? `${nf.format(days)} روز` : `${days}d`;
+}
+
+// The API's stable error codes, said in the agent's language; a sentence with {detail}
+// keeps the server's specific reason (a provider's answer, the setting at fault).
+const ERRORS: Record<string, Key> = {
+  reply_not_possible: "errorReplyNotPossible",
+  invalid_schedule: "errorInvalidSchedule",
+  invalid_snooze: "errorInvalidSnooze",
+  invalid_assignee: "errorInvalidAssignee",
+  not_retryable: "errorNotRetryable",
+  unsupported_attachment: "errorUnsupportedAttachment",
+  invalid_attachment: "errorInvalidAttachment",
+  empty_attachment: "errorEmptyAttachment",
+  admin_required: "errorAdminRequired",
+  agent_exists: "errorAgentExists",
+  team_exists: "errorTeamExists",
+  shortcut_taken: "errorShortcutTaken",
+  self_lockout: "errorSelfLockout",
+  bad_credentials: "errorBadCredentials",
+  invalid_email: "errorInvalidEmail",
+  merge_self: "errorMergeSelf",
+  channel_setup_failed: "errorChannelSetup",
+  invalid_config: "errorInvalidConfig",
+  invalid_phone: "errorInvalidPhone",
+};
+
+/** What went wrong, for the agent: the translated sentence of the API's `code`, else the
+ * server's own detail, else a general sentence (a network failure). */
+export function errorText(lang: Lang, e: unknown): string {
+  if (!(e instanceof ApiError)) return translate(lang, "error");
+  const key = e.code ? ERRORS[e.code] : undefined;
+  return key ? translate(lang, key, { detail: e.message }) : e.message;
 }
 
 export function formatNumber(lang: Lang, n: number): string {

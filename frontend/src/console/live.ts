@@ -42,7 +42,7 @@ async function bootstrap(): Promise<void> {
     lastEventId = body.last_event_id;
     const presenceOf: Record<number, string> = {};
     for (const p of body.presence) presenceOf[p.agent_id] = p.status;
-    setState({ presenceOf, inboxes: body.inboxes, counts: body.counts });
+    setState({ presenceOf, inboxes: body.inboxes, counts: body.counts, publicUrl: body.public_url });
   } catch {
     /* the socket then starts from now; polling covers the gap */
   }
@@ -240,6 +240,15 @@ export function sendPresence(status: "online" | "away"): void {
   send({ type: "presence", status });
 }
 
+/** A poll went through while the socket is down: the server is back, so try the socket
+ * now rather than at the end of its backoff (up to 30 s, the banner showing meanwhile). */
+function reconnectNow(): void {
+  if (socket || stopped) return;
+  window.clearTimeout(retryTimer);
+  attempts = 0;
+  connect();
+}
+
 /** The safety net: while the socket is down, ask for what changed every few seconds. */
 function startPolling(): void {
   window.clearInterval(pollTimer);
@@ -256,6 +265,7 @@ async function poll(): Promise<void> {
       api.GET("/api/v1/conversations", { params: { query: { updated_since: since, limit: 100 } } }),
     );
     lastPoll = started;
+    reconnectNow();
     const selected = getState().selectedId;
     let reload = false;
     for (const c of page.items) {

@@ -57,6 +57,7 @@ export interface State {
   screen: "inbox" | "callbacks" | "admin";
   error: string | null;
   counts: { open: number; mine: number; unassigned: number } | null;
+  publicUrl: string; // PANJEREH_PUBLIC_URL, from the bootstrap
 }
 
 const initialLang = (localStorage.getItem("panjereh.lang") as Lang | null) ?? "en";
@@ -88,6 +89,7 @@ let state: State = {
   screen: "inbox",
   error: null,
   counts: null,
+  publicUrl: location.origin,
 };
 
 const listeners = new Set<() => void>();
@@ -143,12 +145,33 @@ function collectLabels(seen: string[], items: Conversation[]): string[] {
 }
 
 let listRequest = 0;
+/** The agent's last view is kept per agent (a shared computer). */
+function viewKey(): string {
+  return `panjereh.view.${getState().me?.id ?? 0}`;
+}
+export const MINE: View = { key: "mine", assignee: "me", status: "open" };
+export const UNASSIGNED: View = { key: "unassigned", assignee: "unassigned", status: "open" };
+
+/** Open where the work is: the agent's last view; on a first visit, Mine when it has
+ * anything, else Unassigned (where a new team's first visitors wait). */
+export async function loadStartingView(): Promise<void> {
+  let saved: View | null = null;
+  try {
+    saved = JSON.parse(localStorage.getItem(viewKey()) ?? "null") as View | null;
+  } catch {
+    /* an unreadable entry counts as a first visit */
+  }
+  if (saved && typeof saved.key === "string") return loadList(saved);
+  await loadList(MINE);
+  if (getState().listIds.length === 0 && getState().view.key === MINE.key) await loadList(UNASSIGNED);
+}
 
 export async function loadList(view: View, more = false): Promise<void> {
   const request = ++listRequest;
   const cursor = more ? getState().nextCursor : null;
   if (more && !cursor) return;
   setState({ listLoading: true, ...(more ? {} : { view }) });
+  if (!more) localStorage.setItem(viewKey(), JSON.stringify(view));
   try {
     const page = await ok(
       api.GET("/api/v1/conversations", {

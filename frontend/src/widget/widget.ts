@@ -97,6 +97,9 @@ class Widget {
   private hasOlder = false; // the server holds messages older than the ones shown
   private socket: WebSocket | null = null;
   private retry = 0;
+  // Whether the socket is up: "We're online" must not stay while the server is unreachable.
+  private connected = true;
+  private readonly status = el("div", { class: "status" });
   private typingTimer = 0;
   private lastTypingSent = 0;
   private opened = false;
@@ -225,11 +228,13 @@ class Widget {
     socket.onmessage = (event) => this.onMessage(String(event.data));
     socket.onopen = () => {
       this.retry = 0;
+      this.setConnected(true);
     };
     socket.onclose = (event) => {
       this.socket = null;
       if (event.code === 4401) return this.forget();
       if (event.code === 4403 || !this.saved) return;
+      this.setConnected(false);
       if (event.code === 4000) {
         void this.resume(); // too far behind: read the conversation again
         return;
@@ -243,6 +248,16 @@ class Widget {
   private onMessage(text: string): void {
     const body = JSON.parse(text) as WidgetFrame | WidgetFrame[];
     for (const frame of Array.isArray(body) ? body : [body]) this.onFrame(frame);
+  }
+
+  private setConnected(connected: boolean): void {
+    this.connected = connected;
+    this.showStatus();
+  }
+
+  private showStatus(): void {
+    const l = this.labels;
+    this.status.textContent = !this.connected ? l.reconnecting : this.config?.agent_online ? l.online : l.offline;
   }
 
   private onFrame(frame: WidgetFrame): void {
@@ -351,7 +366,8 @@ class Widget {
     const nodes: Node[] = [];
     const config = this.config;
     if (config) {
-      nodes.push(el("div", { class: "status" }, config.agent_online ? l.online : l.offline));
+      this.showStatus();
+      nodes.push(this.status);
       if (config.welcome_message) {
         const welcome = el("div", { class: "msg outbound", dir: "auto" });
         welcome.textContent = config.welcome_message;
