@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 
 from app.inbound.models import PollerState
 from app.tickets.models import Direction, Message
-from tests.conftest import Api, Running
-from tests.email.conftest import SUPPORT, Desk, eventually, mail, open_desk, workers
-from tests.mailservers import MailUser, SmtpServer, SmtpSink
-from tests.servers import free_port
+from tests.support.api import Api
+from tests.support.app import Running
+from tests.support.mail import SUPPORT, Desk, eventually, mail, open_desk, workers
+from tests.support.mailservers import MailUser, SmtpServer, SmtpSink
+from tests.support.servers import free_port
 
 T = TypeVar("T")
 
@@ -355,7 +356,7 @@ async def _when(value: Awaitable[T], predicate: Callable[[T], bool]) -> T | None
 async def test_bad_credentials_are_refused_when_the_inbox_is_created(
     admin: Api, mailbox: MailUser, smtp_server: SmtpServer
 ) -> None:
-    from tests.email.conftest import inbox_config
+    from tests.support.mail import inbox_config
 
     config = inbox_config(mailbox, smtp_server.port, imap_password="wrong")
     response = await admin.post(
