@@ -347,6 +347,4 @@ CHANNELS: dict[str, Callable[[Api, str], AbstractAsyncContextManager[Channel]]] 
 
 # Channels whose provider can refuse a reply (a web chat reply is only stored).
 REFUSING = sorted(set(CHANNELS) - {"webchat"})
-
-
 SHOP_PAGE = "https://shop.example"

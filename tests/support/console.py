@@ -17,8 +17,6 @@ from tests.support.app import make_settings
 from tests.support.channels import Channel
 
 CHROMIUM = "/usr/bin/chromium"
-
-
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -30,8 +28,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
-
-
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 

@@ -25,8 +25,6 @@ from tests.support.app import Running
 from tests.support.mailservers import MailUser, SmtpSink
 
 SUPPORT = "support@shop.test"
-
-
 T = TypeVar("T")
 
 

@@ -16,11 +16,7 @@ from tests.support.delivery import drain, reply
 from tests.support.fakes.twilio import FakeTwilio, post_signed, sid
 
 OUR_NUMBER = "+14155550143"
-
-
 CUSTOMER = "+12125550178"
-
-
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
