@@ -43,12 +43,11 @@ from sqlalchemy import create_engine, insert, text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest import (  # bench/ is not a package: run as a script, its folder is on the path
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
+from harness import (  # bench/ is not a package: run as a script, its folder is on the path
     TEXTS,
     database_label,
     free_port,
+    login,
     machine,
     panjereh_cmd,
     panjereh_env,
@@ -58,7 +57,7 @@ from ingest import (  # bench/ is not a package: run as a script, its folder is 
 
 from app.db import sync_url, table
 from app.models import Contact, ContactIdentity, Conversation, ConversationLabel, Message
-from tests.servers import start_postgres
+from tests.support.servers import start_postgres
 
 INBOXES = 4
 AGENTS = 10
@@ -70,14 +69,6 @@ BATCH = 5_000
 
 def contact_name(n: int) -> str:
     return f"{NAMES[n % len(NAMES)]} {n}"
-
-
-def login(client: httpx.Client) -> str:
-    response = client.post(
-        "/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-    )
-    response.raise_for_status()
-    return str(response.json()["access_token"])
 
 
 def set_up(client: httpx.Client) -> tuple[list[int], list[int]]:
@@ -241,7 +232,7 @@ def serving(env: dict[str, str], workdir: Path, name: str) -> Iterator[httpx.Cli
     cmd = panjereh_cmd(free_port())
     with server(name, cmd, env, workdir, workdir / f"{name}.log") as srv:
         with httpx.Client(base_url=srv.base_url, timeout=60.0) as client:
-            client.headers["Authorization"] = f"Bearer {login(client)}"
+            client.headers["Authorization"] = f"Bearer {login(srv)}"
             yield client
         for line in srv.complaints()[:20]:
             print(f"  server ({name}): {line}")

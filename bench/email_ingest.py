@@ -34,8 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.inbound.pollers import PollerSupervisor
 from app.migrate import upgrade
 from app.tickets.models import Conversation, Direction, Message
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login, make_settings, serve
-from tests.mailservers import MailUser, start_dovecot
+from tests.support.api import login
+from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings, serve
+from tests.support.mailservers import MailUser, start_dovecot
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "corpus" / "email"
 PERSIAN = [

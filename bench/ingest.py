@@ -56,58 +56,49 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import functools
 import json
 import multiprocessing
 import os
-import platform
 import random
 import signal
-import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from harness import (  # bench/ is not a package: run as a script, its folder is on the path
+    HOST,
+    TEXTS,
+    RawConnection,
+    Server,
+    bare_server,
+    database_label,
+    free_port,
+    machine,
+    machine_busy_seconds,
+    panjereh_cmd,
+    panjereh_env,
+    percentile,
+    scalar,
+    server,
+    setup_inbox,
+    start_profiler,
+    summarize_profile,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-HOST = "127.0.0.1"
-ADMIN_EMAIL = "bench@example.com"
-ADMIN_PASSWORD = "bench-password-123"  # noqa: S105 - a throwaway server
 INGEST_PATH = "/api/v1/inboxes/{inbox_id}/incoming"
 
 REQUEST_TIMEOUT = 30.0  # seconds for one request; a stuck request is an error, not a hang
-READY_TIMEOUT = 90.0  # seconds for a server to answer /readyz (it migrates first)
 DRAIN_GRACE = 60.0  # seconds after the deadline for in-flight requests to finish
-STOP_TIMEOUT = 10.0  # seconds for a server to exit on SIGTERM before it is killed
 
 ClientKind = Literal["raw", "httpx"]
-
-TEXTS = (
-    "سلام، سفارش من هنوز نرسیده است. کد پیگیری ۴۵۸۱۲۳ است.",
-    "سلام وقت بخیر، چطور می‌توانم رمز عبورم را تغییر دهم؟",
-    "مبلغ از حساب من کم شده ولی سفارش ثبت نشده. لطفاً بررسی کنید.",
-    "ممنون از پاسخ سریع‌تان، مشکل حل شد.",
-    "آیا امکان تعویض سایز کفش وجود دارد؟ سایز ۴۲ سفارش دادم ولی کوچک است.",
-    "Hi, my order #58213 still hasn't arrived. It's been over a week.",
-    "Can I change the delivery address for order 77120? I moved last month.",
-    "The invoice I received shows the wrong VAT number, could you reissue it?",
-    "Thanks, that fixed it!",
-    "Hello — the app crashes every time I open the payment page (Android 14, v3.2.1).",
-    "Is there a discount for annual plans? We are a team of 12.",
-    "I was charged twice for the same subscription this month. Please refund one.",
-)
 
 
 # --------------------------------------------------------------------------- the load
@@ -165,59 +156,6 @@ class Bodies:
             "text": self._rng.choice(TEXTS),
         }
         return json.dumps(payload, ensure_ascii=False).encode()
-
-
-class RawConnection:
-    """A minimal HTTP/1.1 keep-alive client connection: just enough for these answers."""
-
-    def __init__(self, port: int, path: str, api_key: str) -> None:
-        self._port = port
-        self._head = (
-            f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
-            f"Content-Type: application/json\r\nX-Api-Key: {api_key}\r\n"
-        ).encode()
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-
-    async def post(self, body: bytes) -> int:
-        if self._writer is None:
-            self._reader, self._writer = await asyncio.open_connection(HOST, self._port)
-        reader, writer = self._reader, self._writer
-        assert reader is not None
-        writer.write(self._head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        status_line = await reader.readline()
-        if not status_line:
-            raise ConnectionResetError("server closed the connection")
-        status = int(status_line.split(b" ", 2)[1])
-        length, chunked, close = 0, False, False
-        while True:
-            line = await reader.readline()
-            if line in (b"\r\n", b"\n", b""):
-                break
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"transfer-encoding":
-                chunked = b"chunked" in value.lower()
-            elif name == b"connection":
-                close = b"close" in value.lower()
-        if chunked:
-            while size := int((await reader.readline()).split(b";")[0], 16):
-                await reader.readexactly(size + 2)
-            await reader.readline()
-        elif length:
-            await reader.readexactly(length)
-        if close:
-            await self.close()
-        return status
-
-    async def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            with contextlib.suppress(Exception):
-                await self._writer.wait_closed()
-        self._reader = self._writer = None
 
 
 async def _load(spec: LoadSpec) -> LoadResult:
@@ -334,149 +272,7 @@ def drive(
     return total
 
 
-# --------------------------------------------------------------------------- servers
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    name: str
-    proc: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def cpu_seconds(self) -> float | None:
-        """User + system CPU of the server process (all its threads), from /proc."""
-        try:
-            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
-        except OSError:
-            return None
-        fields = stat.rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def peak_rss_mib(self) -> float | None:
-        """The server process's peak resident memory so far (VmHWM), from /proc."""
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        return None
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        with httpx.Client(timeout=5.0) as client:
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(
-                        f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}"
-                    )
-                with contextlib.suppress(httpx.HTTPError):
-                    if client.get(f"{self.base_url}/readyz").status_code == 200:
-                        return
-                time.sleep(0.2)
-        raise RuntimeError(f"{self.name} not ready after {READY_TIMEOUT:.0f} s:\n{self.tail()}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(STOP_TIMEOUT)
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def complaints(self) -> list[str]:
-        """Log lines at WARNING or above, tracebacks, and SQLite lock errors."""
-        try:
-            text_ = self.log.read_text(errors="replace")
-        except OSError:
-            return []
-        markers = ("WARNING", "ERROR", "CRITICAL", "Traceback", "locked", "Exception")
-        return [line for line in text_.splitlines() if any(m in line for m in markers)]
-
-
-@contextlib.contextmanager
-def server(
-    name: str, cmd: list[str], env: dict[str, str], cwd: Path, log: Path
-) -> Iterator[Server]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
-    srv = Server(name=name, proc=proc, port=int(cmd[cmd.index("--port") + 1]), log=log)
-    try:
-        srv.wait_ready()
-        yield srv
-    finally:
-        srv.stop()
-
-
-def panjereh_env(workdir: Path, database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PANJEREH_")}
-    env.update(
-        PANJEREH_DATABASE_URL=database_url,
-        PANJEREH_DATA_DIR=str(workdir / "data"),
-        PANJEREH_ADMIN_EMAIL=ADMIN_EMAIL,
-        PANJEREH_ADMIN_PASSWORD=ADMIN_PASSWORD,
-    )
-    return env
-
-
-def panjereh_cmd(port: int) -> list[str]:
-    exe = BIN / "panjereh"
-    prefix = [str(exe)] if exe.exists() else [sys.executable, "-m", "app.cli"]
-    return [*prefix, "--log-level", "warning", "serve", "--port", str(port)]
-
-
-def setup_inbox(srv: Server) -> tuple[int, str]:
-    """Log in as the administrator and create an `api` inbox: (inbox id, api key)."""
-    with httpx.Client(base_url=srv.base_url, timeout=30.0) as client:
-        login = client.post(
-            "/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-        )
-        login.raise_for_status()
-        token = login.json()["access_token"]
-        created = client.post(
-            "/api/v1/inboxes",
-            json={"kind": "api", "name": "Bench", "config": {}},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        if created.status_code != 201:
-            raise RuntimeError(f"creating the inbox: {created.status_code} {created.text}")
-        inbox = created.json()
-        return int(inbox["id"]), str(inbox["api_key"])
-
-
 # --------------------------------------------------------------------------- the database
-
-
-def scalar(database_url: str, sql: str, **params: Any) -> Any:
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        with contextlib.closing(sqlite3.connect(url.database or ":memory:")) as conn:
-            return conn.execute(sql, params).fetchone()[0]  # sqlite3 takes :name too
-    from app.db import sync_url
-
-    engine = create_engine(sync_url(database_url))
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql), params).scalar()
-    finally:
-        engine.dispose()
 
 
 def stored_counts(database_url: str, inbox_id: int) -> tuple[int, int, int]:
@@ -495,97 +291,6 @@ def stored_counts(database_url: str, inbox_id: int) -> tuple[int, int, int]:
         i=inbox_id,
     )
     return int(messages), int(conversations), int(contacts)
-
-
-def database_label(database_url: str) -> str:
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        return f"SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL)"
-    version = str(scalar(database_url, "SHOW server_version"))
-    return f"PostgreSQL {version.split()[0]}"
-
-
-# --------------------------------------------------------------------------- CPU and profile
-
-
-def machine_busy_seconds() -> float | None:
-    """CPU seconds all cores have spent not idle since boot, from /proc/stat."""
-    try:
-        first = Path("/proc/stat").read_text().splitlines()[0].split()
-    except (OSError, IndexError):
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in first[1:9])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def start_profiler(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes] | None:
-    """py-spy sampling the server into collapsed stacks, if installed: 100 Hz, only the thread
-    holding the GIL (Python CPU; idle worker threads and SQLite's own C work, which releases the
-    GIL, are left out)."""
-    exe = BIN / "py-spy"
-    if not exe.exists():
-        print("  (no py-spy in the venv: `pip install py-spy` to profile)")
-        return None
-    cmd = [str(exe), "record", "--pid", str(pid), "--duration", str(max(1, int(seconds)))]
-    cmd += ["--rate", "100", "--gil", "--format", "raw", "--output", str(out)]
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def summarize_profile(path: Path, top: int = 12) -> list[str]:
-    """Where the samples are: by package at the top of the stack, by the deepest frame in the
-    project's own code (app/, connectors/), and the hottest functions."""
-    by_package: Counter[str] = Counter()
-    by_project_frame: Counter[str] = Counter()
-    own: Counter[str] = Counter()
-    total = 0
-    with contextlib.suppress(OSError):
-        for line in path.read_text(errors="replace").splitlines():
-            stack, _, count_text = line.rpartition(" ")
-            if not count_text.isdigit():
-                continue
-            frames = [_short_frame(f) for f in stack.split(";") if ".py:" in f]
-            if not frames:
-                continue
-            count = int(count_text)
-            total += count
-            own[frames[-1]] += count
-            by_package[_frame_package(frames[-1])] += count
-            project = [f for f in frames if _frame_package(f) in ("app", "connectors")]
-            # SQLAlchemy runs the ORM in greenlets, whose stacks py-spy shows without the caller.
-            by_project_frame[project[-1] if project else "(no project frame on the stack)"] += count
-    if not total:
-        return ["(no samples)"]
-
-    def share(counter: Counter[str], n: int) -> list[str]:
-        return [f"  {v / total:6.1%}  {k}" for k, v in counter.most_common(n)]
-
-    return [
-        f"{total} samples of the thread holding the GIL",
-        "by package (top of the stack):",
-        *share(by_package, 8),
-        "by deepest frame of the project's own code:",
-        *share(by_project_frame, top),
-        "hottest functions (self):",
-        *share(own, top),
-    ]
-
-
-def _short_frame(frame: str) -> str:
-    """`func (…/site-packages/pkg/mod.py:12)` → `func (pkg/mod.py:12)`."""
-    name, _, where = frame.partition(" (")
-    where = where.rstrip(")")
-    for marker in ("site-packages/", str(ROOT) + "/", "/lib/python3."):
-        if marker in where:
-            where = where.split(marker, 1)[1]
-            if marker == "/lib/python3.":
-                where = where.split("/", 1)[-1]
-            break
-    return f"{name.strip()} ({where})"
-
-
-def _frame_package(frame: str) -> str:
-    where = frame.rpartition(" (")[2]
-    return where.split("/", 1)[0] if "/" in where else where.split(".py", 1)[0]
 
 
 # --------------------------------------------------------------------------- report
@@ -616,13 +321,6 @@ class Figures:
     @property
     def stored_per_s(self) -> float | None:
         return None if self.stored is None else self.stored / self.elapsed
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(q * len(sorted_values)) - 1))
-    return sorted_values[index]
 
 
 def figures(name: str, result: LoadResult, server_cpu: float | None) -> Figures:
@@ -694,16 +392,6 @@ def measured(
             for line in summarize_profile(profile):
                 print(f"    {line}")
     return f
-
-
-def machine() -> str:
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = " × " + line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} cores{model}, Python {platform.python_version()}"
 
 
 # --------------------------------------------------------------------------- main
@@ -806,10 +494,8 @@ def main(argv: list[str] | None = None) -> int:
         # The ceiling.
         bare: Figures | None = None
         if not args.skip_bare:
-            port = free_port()
-            cmd = [sys.executable, str(ROOT / "bench" / "bare_server.py")]
-            cmd += ["--port", str(port), "--log-level", "warning"]
-            with server("bare", cmd, dict(os.environ), workdir, workdir / "bare.log") as srv:
+            with bare_server(workdir) as srv:
+                port = srv.port
                 path = INGEST_PATH.format(inbox_id=1)
                 if args.warmup:
                     phase(port, path, "x", "bare-warm", args.warmup)

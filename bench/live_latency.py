@@ -36,7 +36,7 @@ the widget ask for; 1 is the one-frame-per-message protocol of older clients).
 The client must not steal the servers' CPU on a small machine, so sockets are read by a
 minimal RFC 6455 client (asyncio protocol, no compression, one parse per frame, only
 `message.created` frames are decoded), and posts go over the keep-alive raw HTTP client of
-bench/ingest.py. It prints figures; it asserts nothing.
+bench/harness.py. It prints figures; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -58,19 +58,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest import (  # bench/ is not a package: run as a script, its folder is on the path
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
+from harness import (  # bench/ is not a package: run as a script, its folder is on the path
     HOST,
     TEXTS,
     RawConnection,
     Server,
     free_port,
+    login,
     machine,
     machine_busy_seconds,
     panjereh_cmd,
@@ -80,7 +77,7 @@ from ingest import (  # bench/ is not a package: run as a script, its folder is 
     setup_inbox,
 )
 
-from tests.servers import start_postgres, start_redis
+from tests.support.servers import start_postgres, start_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = 16  # keep-alive connections the posts are spread over
@@ -411,16 +408,6 @@ async def idle_memory(srv: Server, token: str, count: int) -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------- servers
-
-
-def login(srv: Server) -> str:
-    response = httpx.post(
-        f"{srv.base_url}/api/v1/auth/login",
-        json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
-        timeout=30,
-    )
-    response.raise_for_status()
-    return str(response.json()["access_token"])
 
 
 @dataclass

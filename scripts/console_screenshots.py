@@ -28,8 +28,9 @@ from app.inboxes.models import InboxKind  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.tickets.models import Conversation  # noqa: E402
 from connectors.base import Address, AddressKind, Attachment, InboundMessage, Party  # noqa: E402
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login, make_settings, serve  # noqa: E402
-from tests.console.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.support.api import login  # noqa: E402
+from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings, serve  # noqa: E402
+from tests.support.console import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 

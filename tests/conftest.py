@@ -1,36 +1,31 @@
 """Test fixtures: a fresh migrated database per test (SQLite and PostgreSQL), the app served
-for real over HTTP on loopback, and small builders for agents and inboxes."""
+for real over HTTP on loopback, its administrator's client, the delivery worker and a
+receiver for replies; and, once per session, the console's server and Chromium that the
+browser tests share. What the fixtures build is in tests/support/."""
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
+from playwright.async_api import Browser, async_playwright, expect
 
-from app.context import Context
-from app.main import create_app
 from app.migrate import upgrade
+from app.outbound.worker import DeliveryWorker
 from app.settings import Settings
-from tests.servers import (
-    PostgresServer,
-    RedisServer,
-    free_port,
-    serving,
-    start_postgres,
-    start_redis,
-)
+from tests.support.api import Api, login
+from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD, Running, make_settings, serve
+from tests.support.console import CHROMIUM, CHROMIUM_ARGS, console_settings, require_console_build
+from tests.support.receiver import Receiver, receiving
+from tests.support.servers import PostgresServer, RedisServer, start_postgres, start_redis
 
-ADMIN_EMAIL = "admin@example.com"
-ADMIN_PASSWORD = "correct horse battery staple"
 _counter = itertools.count()
+
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture(scope="session")
@@ -74,36 +69,9 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
     return server.create_database(name, template="panjereh_template")
 
 
-def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "environment": "test",
-        "database_url": database_url,
-        "data_dir": data_dir,
-        "secret_key": "test-secret-key-that-is-long-enough-for-tests",
-        "public_url": "http://testserver.invalid",
-        "admin_email": ADMIN_EMAIL,
-        "admin_password": ADMIN_PASSWORD,
-        "run_workers": False,
-        # argon2id at its cheapest: login is exercised, not the cost parameters.
-        "password_hash_time_cost": 1,
-        "password_hash_memory_kib": 64,
-        "delivery_backoff_base_seconds": 0.01,
-        "delivery_backoff_cap_seconds": 0.05,
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)
-
-
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return make_settings(database_url, tmp_path / "data")
-
-
-@dataclass
-class Running:
-    url: str
-    ctx: Context
-    client: httpx.AsyncClient
 
 
 @pytest.fixture
@@ -113,103 +81,44 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         yield live
 
 
-@contextlib.asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[Running]:
-    """`create_app(settings)` served on a loopback port in this event loop, lifespan and
-    all (the embedded workers too, if the settings run them)."""
-    app = create_app(settings)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    async with (
-        serving(app, port, lifespan="on"),
-        httpx.AsyncClient(base_url=url, timeout=10) as client,
-    ):
-        yield Running(url=url, ctx=app.state.ctx, client=client)
-
-
-@dataclass
-class Api:
-    """An authenticated agent's client."""
-
-    client: httpx.AsyncClient
-    token: str
-    agent: dict[str, Any]
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    async def get(self, path: str, **kw: Any) -> httpx.Response:
-        return await self.client.get(path, headers=self.headers, **kw)
-
-    async def post(self, path: str, **kw: Any) -> httpx.Response:
-        return await self.client.post(path, headers=self.headers, **kw)
-
-    async def patch(self, path: str, **kw: Any) -> httpx.Response:
-        return await self.client.patch(path, headers=self.headers, **kw)
-
-    async def delete(self, path: str, **kw: Any) -> httpx.Response:
-        return await self.client.delete(path, headers=self.headers, **kw)
-
-
-async def login(client: httpx.AsyncClient, email: str, password: str) -> Api:
-    response = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
-    assert response.status_code == 200, response.text
-    body = response.json()
-    return Api(client, body["access_token"], body["agent"])
-
-
 @pytest.fixture
 async def admin(running: Running) -> Api:
     return await login(running.client, ADMIN_EMAIL, ADMIN_PASSWORD)
 
 
-async def create_agent(admin: Api, email: str, *, role: str = "agent") -> Api:
-    password = "agent password 123"
-    response = await admin.post(
-        "/api/v1/agents",
-        json={"email": email, "name": email.split("@")[0], "password": password, "role": role},
-    )
-    assert response.status_code == 201, response.text
-    return await login(admin.client, email, password)
+@pytest.fixture
+def worker(running: Running) -> DeliveryWorker:
+    """The delivery worker of the running app, run a round at a time by the test."""
+    return DeliveryWorker(running.ctx)
 
 
-@dataclass
-class ApiInbox:
-    id: int
-    api_key: str
-    hmac_secret: str | None
-    body: dict[str, Any]
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """An HTTP server that records the replies posted to it."""
+    async with receiving() as r:
+        yield r
 
 
-async def create_api_inbox(
-    admin: Api, *, outbound_url: str | None = None, **config: Any
-) -> ApiInbox:
-    if outbound_url is not None:
-        config["outbound_url"] = outbound_url
-    response = await admin.post(
-        "/api/v1/inboxes", json={"kind": "api", "name": "Shop", "config": config}
-    )
-    assert response.status_code == 201, response.text
-    body = response.json()
-    return ApiInbox(body["id"], body["api_key"], config.get("hmac_secret"), body)
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    require_console_build()
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
 
 
-async def post_incoming(
-    client: httpx.AsyncClient,
-    inbox: ApiInbox,
-    *,
-    external_id: str,
-    sender: str = "cust-1",
-    text: str = "hello",
-    **extra: Any,
-) -> httpx.Response:
-    payload: dict[str, Any] = {
-        "external_id": external_id,
-        "sender": {"id": sender, "name": extra.pop("name", None)},
-        "text": text,
-        **extra,
-    }
-    return await client.post(
-        f"/api/v1/inboxes/{inbox.id}/incoming", json=payload, headers={"X-Api-Key": inbox.api_key}
-    )
+@pytest.fixture(scope="session")
+async def console_server(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Running]:
+    base = tmp_path_factory.mktemp("console")
+    shutil.copyfile(sqlite_template, base / "panjereh.db")
+    settings = console_settings(f"sqlite:///{base / 'panjereh.db'}", base / "data")
+    async with serve(settings) as live:
+        yield live
+
+
+@pytest.fixture(scope="session")
+async def console_admin(console_server: Running) -> Api:
+    return await login(console_server.client, ADMIN_EMAIL, ADMIN_PASSWORD)

@@ -17,15 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import (
-    ADMIN_EMAIL,
-    Api,
-    ApiInbox,
-    Running,
-    create_agent,
-    create_api_inbox,
-    post_incoming,
-)
+from tests.support.api import Api, ApiInbox, create_agent, create_api_inbox, post_incoming
+from tests.support.app import ADMIN_EMAIL, Running
 
 METHODS = ("get", "post", "put", "patch", "delete")
 HUGE = 2**63  # one past the largest 64-bit id

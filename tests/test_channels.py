@@ -10,7 +10,7 @@ from app.channels import CHANNELS, ConnectorDeps
 from app.inboxes.models import InboxKind
 from app.main import create_app
 from connectors.base import WebhookConnector
-from tests.conftest import make_settings
+from tests.support.app import make_settings
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 
 def panjereh(*args: str, env: dict[str, str], **kw: object) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,8 @@ import pytest
 
 from app.console import console_file
 from app.errors import NotFound
-from tests.conftest import Api, Running, create_agent
+from tests.support.api import Api, create_agent
+from tests.support.app import Running
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ import filecmp
 
 import pytest
 
-from tests.corpus import ROOT, SHARED
+from tests.support.corpus import ROOT, SHARED
 
 
 @pytest.mark.parametrize("kind", ["email", "telegram", "twilio"])

@@ -30,20 +30,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.agents.test_auth import assert_error
-from tests.conftest import (
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    Api,
-    ApiInbox,
-    create_api_inbox,
-    login,
-    post_incoming,
-)
-from tests.fakes.telegram import FakeTelegram, fake_telegram
-from tests.receiver import Receiver, receiving
-from tests.servers import free_port, start_postgres
-from tests.telegram.conftest import create_telegram_inbox, private_message, update
+from tests.support.api import Api, ApiInbox, assert_error, create_api_inbox, login, post_incoming
+from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.support.fakes.telegram import FakeTelegram, fake_telegram
+from tests.support.receiver import Receiver, receiving
+from tests.support.servers import free_port, start_postgres
+from tests.support.telegram import create_telegram_inbox, private_message, update
 
 pytestmark = pytest.mark.postgres
 

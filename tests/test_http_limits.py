@@ -19,7 +19,7 @@ import httpx
 from websockets.sync.client import connect
 
 from app.httpserver import HEADER_LIMIT, HEADER_TIMEOUT
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 EMAIL, PASSWORD = "lead@example.com", "long enough"
 

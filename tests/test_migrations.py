@@ -13,7 +13,7 @@ from sqlalchemy import inspect
 from app.db import make_sync_engine
 from app.migrate import described_by_models, downgrade, upgrade
 from app.models import metadata
-from tests.servers import PostgresServer
+from tests.support.servers import PostgresServer
 
 
 @pytest.fixture

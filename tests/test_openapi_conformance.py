@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login, serve
+from tests.support.api import login
+from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD, serve
 
 EXAMPLES = 6  # per operation: bounded, so the run stays under a minute on two cores
 

@@ -4,8 +4,8 @@ import pytest
 from limits import parse
 
 from app.ratelimit import RateLimited, RateLimiter
-from tests.conftest import ADMIN_EMAIL, Running
-from tests.servers import RedisServer, free_port
+from tests.support.app import ADMIN_EMAIL, Running
+from tests.support.servers import RedisServer, free_port
 
 THREE_A_MINUTE = parse("3/minute")
 

@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
 from sqlalchemy import select
 
 from app.agents.models import Agent
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, Running, create_agent, login
-
-AGENT_PASSWORD = "agent password 123"  # what tests.conftest.create_agent sets
-
-
-def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body: dict[str, Any] = response.json()
-    assert isinstance(body.get("detail"), str), body
-    assert body["detail"]
-    assert isinstance(body.get("code"), str), body
-    if code is not None:
-        assert body["code"] == code, body
-    return body
+from tests.support.api import AGENT_PASSWORD, Api, assert_error, create_agent, login
+from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD, Running
 
 
 async def test_login_returns_a_bearer_token_and_the_agent(running: Running) -> None:

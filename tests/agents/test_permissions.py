@@ -7,16 +7,17 @@ from typing import Any
 
 import pytest
 
-from tests.agents.test_auth import AGENT_PASSWORD, assert_error
-from tests.conftest import (
+from tests.support.api import (
+    AGENT_PASSWORD,
     Api,
     ApiInbox,
-    Running,
+    assert_error,
     create_agent,
     create_api_inbox,
     login,
     post_incoming,
 )
+from tests.support.app import Running
 
 
 async def set_members(admin: Api, inbox_id: int, agent_ids: list[int]) -> None:

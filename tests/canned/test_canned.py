@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import Api, create_agent
+from tests.support.api import Api, create_agent
 
 
 async def test_crud_and_permissions(admin: Api) -> None:

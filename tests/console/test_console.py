@@ -16,17 +16,18 @@ from app.db import utcnow
 from app.inbound.ingest import InboxRef
 from app.tickets.models import Message
 from connectors.base import Address, AddressKind, Attachment, InboundMessage, Party
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, Running, create_agent
-from tests.console.conftest import (
+from tests.support.api import Api, create_agent
+from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD, Running
+from tests.support.channels import Channel
+from tests.support.console import (
     ARTIFACTS,
-    Channel,
     api_get,
     open_console,
     open_inbox_view,
     row,
     view_button,
 )
-from tests.receiver import receiving
+from tests.support.receiver import receiving
 
 
 async def test_sign_in_and_out(browser: Browser, console_server: Running) -> None:

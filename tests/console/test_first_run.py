@@ -10,9 +10,11 @@ from typing import Any
 from playwright.async_api import Browser, Page, Route, expect
 
 from tests.callbacks.test_callback_requests import ask, create_callback_inbox
-from tests.conftest import Api, Running, create_agent
-from tests.console.conftest import ARTIFACTS, Channel, open_console, row, view_button
-from tests.fakes.twilio import running_twilio
+from tests.support.api import Api, create_agent
+from tests.support.app import Running
+from tests.support.channels import Channel
+from tests.support.console import ARTIFACTS, open_console, row, view_button
+from tests.support.fakes.twilio import running_twilio
 
 
 async def test_the_console_opens_where_a_visitor_waits_then_on_the_last_view(

@@ -17,8 +17,9 @@ from playwright.async_api import Browser, expect
 
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running, login, serve
-from tests.console.conftest import console_settings, open_console, row, view_button
+from tests.support.api import login
+from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD, Running, serve
+from tests.support.console import console_settings, open_console, row, view_button
 
 
 @contextlib.asynccontextmanager

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import Api, Running, create_api_inbox, post_incoming
+from tests.support.api import Api, create_api_inbox, post_incoming
+from tests.support.app import Running
 
 
 async def test_merge_keeps_every_message_identity_and_conversation(

@@ -10,8 +10,9 @@ from sqlalchemy import Column, select
 from app.contacts.models import Contact
 from app.models import metadata
 from app.tickets.models import Conversation
-from tests.conftest import Api, Running, create_api_inbox, post_incoming
-from tests.widget.helpers import SITE, create_webchat_inbox, say, start_visitor
+from tests.support.api import Api, create_api_inbox, post_incoming
+from tests.support.app import Running
+from tests.support.widget import SITE, create_webchat_inbox, say, start_visitor
 
 
 def references_to_contacts() -> list[Column[Any]]:

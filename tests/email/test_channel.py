@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 
 from app.inbound.models import PollerState
 from app.tickets.models import Direction, Message
-from tests.conftest import Api, Running
-from tests.email.conftest import SUPPORT, Desk, eventually, mail, open_desk, workers
-from tests.mailservers import MailUser, SmtpServer, SmtpSink
-from tests.servers import free_port
+from tests.support.api import Api
+from tests.support.app import Running
+from tests.support.mail import SUPPORT, Desk, eventually, mail, open_desk, stored_count, workers
+from tests.support.mailservers import MailUser, SmtpServer, SmtpSink
+from tests.support.servers import free_port
 
 T = TypeVar("T")
 
@@ -39,18 +40,6 @@ async def test_idle_delivers_an_appended_message_within_two_seconds(desk: Desk) 
 
 async def _async(value: bool) -> bool:
     return value
-
-
-async def stored_count(desk: Desk) -> int:
-    async with desk.running.ctx.db.read() as session:
-        return int(
-            await session.scalar(
-                select(func.count()).where(
-                    Message.inbox_id == desk.inbox_id, Message.direction == Direction.inbound
-                )
-            )
-            or 0
-        )
 
 
 async def test_restart_stores_nothing_twice_and_misses_nothing(
@@ -355,7 +344,7 @@ async def _when(value: Awaitable[T], predicate: Callable[[T], bool]) -> T | None
 async def test_bad_credentials_are_refused_when_the_inbox_is_created(
     admin: Api, mailbox: MailUser, smtp_server: SmtpServer
 ) -> None:
-    from tests.email.conftest import inbox_config
+    from tests.support.mail import inbox_config
 
     config = inbox_config(mailbox, smtp_server.port, imap_password="wrong")
     response = await admin.post(

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from app.tickets.models import Attachment as StoredAttachment
 from app.tickets.models import Message
 from connectors.email.parser import UNKNOWN_SENDER_PREFIX, parse_email
-from tests.email.conftest import Desk
-from tests.email.hostile import BY_NAME, messages
+from tests.support.hostile_mail import BY_NAME, messages
+from tests.support.mail import Desk
 
 # name → (sender address, or None for an unknown one; display name)
 SENDERS: dict[str, tuple[str | None, str | None]] = {
@@ -111,7 +111,7 @@ def test_dsn_is_automatic() -> None:
 
 
 def test_a_structure_beyond_the_parser_keeps_the_headers_and_the_words() -> None:
-    from tests.email.hostile import _nested
+    from tests.support.hostile_mail import _nested
 
     raw = (
         b"From: Deep <deep@customer.test>\nSubject: deep\nMessage-ID: <deep@hostile.test>\n"
@@ -125,7 +125,7 @@ def test_a_structure_beyond_the_parser_keeps_the_headers_and_the_words() -> None
 
 
 def test_a_chain_of_forwards_is_summarised_once() -> None:
-    from tests.email.hostile import _forwards
+    from tests.support.hostile_mail import _forwards
 
     msg = parse_email(_forwards(100, "deep words"))
     (forwarded,) = msg.metadata["forwarded"]

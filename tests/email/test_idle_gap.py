@@ -12,8 +12,8 @@ import pytest
 
 from connectors.email.config import EmailConfig
 from connectors.email.imap import Mailbox
-from tests.email.conftest import Desk, mail
-from tests.mailservers import MailUser
+from tests.support.mail import Desk, mail
+from tests.support.mailservers import MailUser
 
 
 def _append_after_first_empty_search(

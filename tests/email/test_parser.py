@@ -13,8 +13,8 @@ from connectors.base import Address, AddressKind, OutboundAttachment, OutboundMe
 from connectors.email.config import EmailConfig
 from connectors.email.parser import ParseOptions, parse_email
 from connectors.email.smtp import compose, subject_for
-from tests.corpus import corpus_files
-from tests.email.conftest import mail
+from tests.support.corpus import corpus_files
+from tests.support.mail import mail
 
 FILES = corpus_files("email", "*.eml")
 CORPUS = FILES[0].parent

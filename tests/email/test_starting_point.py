@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import Api, Running
-from tests.email.conftest import Desk, eventually, mail, open_desk, workers
-from tests.email.test_channel import stored_count
-from tests.mailservers import MailUser, SmtpServer, SmtpSink
+from tests.support.api import Api
+from tests.support.app import Running
+from tests.support.mail import Desk, eventually, mail, open_desk, stored_count, workers
+from tests.support.mailservers import MailUser, SmtpServer, SmtpSink
 
 
 async def test_mail_appended_right_after_the_save_is_imported_once(

@@ -12,7 +12,7 @@ from app.db import Database
 from app.events import log as event_log
 from app.events.log import Scope
 from app.events.types import ConversationUpdated
-from tests.servers import PostgresServer
+from tests.support.servers import PostgresServer
 
 _names = itertools.count()
 WRITERS = 16

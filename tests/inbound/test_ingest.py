@@ -11,7 +11,8 @@ from app.contacts.models import Contact, ContactIdentity
 from app.db import utcnow
 from app.events.models import EventRow
 from app.tickets.models import Conversation, Message
-from tests.conftest import Api, Running, create_api_inbox, post_incoming
+from tests.support.api import Api, create_api_inbox, post_incoming
+from tests.support.app import Running
 
 
 async def count(running: Running, model: type, *where: object) -> int:

@@ -11,7 +11,8 @@ from sqlalchemy import event, func, select
 from app.inbound.ingest import InboxRef, ingest_many
 from app.tickets.models import Message
 from connectors.base import Address, AddressKind, InboundMessage, Party
-from tests.conftest import Api, Running, create_api_inbox
+from tests.support.api import Api, create_api_inbox
+from tests.support.app import Running
 
 
 def message(inbox_id: int, external_id: str, sender: str, **extra: object) -> InboundMessage:

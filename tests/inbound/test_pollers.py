@@ -30,7 +30,8 @@ from connectors.base import (
     SendResult,
 )
 from connectors.config import ChannelConfig
-from tests.conftest import Api, Running, create_api_inbox
+from tests.support.api import Api, create_api_inbox
+from tests.support.app import Running
 
 
 @dataclass

@@ -10,10 +10,17 @@ import pytest
 from sqlalchemy import select
 
 from app.inboxes.models import Inbox
-from tests.agents.test_auth import assert_error
-from tests.conftest import Api, ApiInbox, Running, create_agent, create_api_inbox, post_incoming
-from tests.fakes.telegram import fake_telegram
-from tests.fakes.twilio import ACCOUNT_SID, FakeTwilio, running_twilio
+from tests.support.api import (
+    Api,
+    ApiInbox,
+    assert_error,
+    create_agent,
+    create_api_inbox,
+    post_incoming,
+)
+from tests.support.app import Running
+from tests.support.fakes.telegram import fake_telegram
+from tests.support.fakes.twilio import ACCOUNT_SID, FakeTwilio, running_twilio
 
 HMAC_SECRET = "s3cr3t-hmac-value"
 BOT_TOKEN = "123:SECRETTOKEN"

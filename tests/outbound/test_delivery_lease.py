@@ -13,9 +13,10 @@ import pytest
 
 from app.outbound.worker import DeliveryWorker
 from app.tickets.models import DeliveryStatus, Message
-from tests.conftest import Api, Running
 from tests.outbound.test_delivery import reply, start_conversation
-from tests.receiver import Receiver, receiving
+from tests.support.api import Api
+from tests.support.app import Running
+from tests.support.receiver import Receiver, receiving
 
 LEASE = timedelta(seconds=1.5)
 

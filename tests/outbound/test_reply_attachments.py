@@ -12,21 +12,10 @@ import pytest
 
 from app.outbound.worker import DeliveryWorker
 from app.settings import Settings
-from tests.conftest import (
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    Api,
-    Running,
-    create_api_inbox,
-    login,
-    make_settings,
-    post_incoming,
-    serve,
-)
-from tests.outbound.test_delivery import drain, message, receiver, start_conversation, worker
-from tests.receiver import Receiver
-
-__all__ = ["receiver", "worker"]  # fixtures shared with the delivery tests
+from tests.support.api import Api, create_api_inbox, login, post_incoming
+from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD, Running, make_settings, serve
+from tests.support.delivery import drain, message, start_conversation
+from tests.support.receiver import Receiver
 
 PDF = b"%PDF-1.4 invoice 1042 \x00\xff" * 100
 

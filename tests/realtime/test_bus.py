@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from app.events.log import Published, Scope
 from app.realtime.bus import Bus, MemoryBus, Notice, Signal
 from app.realtime.redis_bus import PUBLISH_FAILURES, RedisBus
-from tests.servers import RedisServer, start_redis
+from tests.support.servers import RedisServer, start_redis
 
 _db = itertools.count(1)
 

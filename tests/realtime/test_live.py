@@ -14,16 +14,9 @@ from websockets.asyncio.client import ClientConnection
 from app.settings import Settings
 from app.tickets.models import Conversation
 from app.widget import service as widget
-from tests.conftest import (
-    Api,
-    Running,
-    create_agent,
-    create_api_inbox,
-    login,
-    post_incoming,
-    serve,
-)
-from tests.realtime.live import (
+from tests.support.api import Api, create_agent, create_api_inbox, login, post_incoming
+from tests.support.app import Running, serve
+from tests.support.sockets import (
     agent_socket,
     close_code,
     events,

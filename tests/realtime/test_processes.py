@@ -26,15 +26,10 @@ from app.events import log as event_log
 from app.events.models import EventRow
 from app.tickets.models import Conversation, Message
 from app.widget import service as widget
-from tests.conftest import (
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    Api,
-    create_agent,
-    create_api_inbox,
-    post_incoming,
-)
-from tests.realtime.live import (
+from tests.support.api import Api, create_agent, create_api_inbox, post_incoming
+from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.support.servers import PostgresServer, RedisServer, free_port, start_redis
+from tests.support.sockets import (
     agent_socket,
     close_code,
     next_event,
@@ -44,7 +39,6 @@ from tests.realtime.live import (
     ready,
     stalled_socket,
 )
-from tests.servers import PostgresServer, RedisServer, free_port, start_redis
 
 QUEUE_FRAMES = 50
 

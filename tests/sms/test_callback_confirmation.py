@@ -6,11 +6,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from app.outbound.worker import DeliveryWorker
-from tests.callbacks.test_callback_requests import ask, create_callback_inbox
-from tests.conftest import Api, Running
-from tests.fakes.twilio import FakeTwilio
-from tests.outbound.test_delivery import drain
-from tests.sms.conftest import OUR_NUMBER, SmsInbox, messages_of, only_conversation
+from tests.support.api import Api
+from tests.support.app import Running
+from tests.support.callbacks import ask, create_callback_inbox
+from tests.support.delivery import drain
+from tests.support.fakes.twilio import FakeTwilio
+from tests.support.sms import OUR_NUMBER, SmsInbox, messages_of, only_conversation
 
 
 async def test_the_customer_gets_a_confirmation_text(

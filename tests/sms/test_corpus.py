@@ -16,11 +16,12 @@ from app.outbound.worker import DeliveryWorker
 from connectors.base import RawRequest, VerificationError
 from connectors.sms.config import SmsConfig
 from connectors.sms.connector import TwilioSmsConnector
-from tests.conftest import Api, Running
-from tests.corpus import corpus_files
-from tests.fakes.twilio import ACCOUNT_SID, sign
-from tests.outbound.test_delivery import drain, reply
-from tests.sms.conftest import (
+from tests.support.api import Api
+from tests.support.app import Running
+from tests.support.corpus import corpus_files
+from tests.support.delivery import drain, reply
+from tests.support.fakes.twilio import ACCOUNT_SID, sign
+from tests.support.sms import (
     EMPTY_TWIML,
     SmsInbox,
     contact_of,

@@ -10,18 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app.tickets.models import Message
-from tests.conftest import (
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    Api,
-    Running,
-    create_api_inbox,
-    login,
-    make_settings,
-    serve,
-)
-from tests.fakes.twilio import FakeTwilio, post_signed, sid, sign
-from tests.sms.conftest import (
+from tests.support.api import Api, create_api_inbox, login
+from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD, Running, make_settings, serve
+from tests.support.fakes.twilio import FakeTwilio, post_signed, sign
+from tests.support.sms import (
     CUSTOMER,
     EMPTY_TWIML,
     SmsInbox,
@@ -29,6 +21,7 @@ from tests.sms.conftest import (
     create_sms_inbox,
     incoming,
     messages_of,
+    mms,
     only_conversation,
 )
 
@@ -204,15 +197,6 @@ async def test_an_sms_joins_the_contact_known_by_that_number(
 
 JPEG = b"\xff\xd8\xff\xe0" + b"photo of the broken item" * 100
 PNG = b"\x89PNG\r\n\x1a\n" + b"receipt" * 50
-
-
-def mms(twilio: FakeTwilio, body: str, *files: tuple[str, bytes]) -> dict[str, str]:
-    message_sid = sid("MM")
-    media: dict[str, str] = {}
-    for index, (content_type, data) in enumerate(files):
-        media[f"MediaUrl{index}"] = twilio.media_url(message_sid, content_type, data)
-        media[f"MediaContentType{index}"] = content_type
-    return incoming(body, MessageSid=message_sid, NumMedia=str(len(files)), **media)
 
 
 async def attachments_of(admin: Api, inbox: SmsInbox) -> list[dict[str, Any]]:

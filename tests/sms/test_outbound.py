@@ -8,21 +8,23 @@ from typing import Any
 import pytest
 
 from app.outbound.worker import DeliveryWorker
-from tests.conftest import Api, Running
-from tests.fakes.twilio import FakeTwilio, TwilioError, post_signed, sid
-from tests.outbound.test_delivery import drain, refused_reply, reply
-from tests.sms.conftest import (
+from tests.support.api import Api
+from tests.support.app import Running
+from tests.support.delivery import drain, refused_reply, reply
+from tests.support.fakes.twilio import FakeTwilio, TwilioError, post_signed, sid
+from tests.support.sms import (
     CUSTOMER,
     OUR_NUMBER,
+    SERVICE_SID,
     SmsInbox,
     contact_of,
     create_sms_inbox,
+    delivered,
     incoming,
     messages_of,
     only_conversation,
+    shown,
 )
-
-SERVICE_SID = "MG" + "5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d"
 
 
 async def start(admin: Api, inbox: SmsInbox, text: str = "is my order shipped?") -> int:
@@ -30,20 +32,6 @@ async def start(admin: Api, inbox: SmsInbox, text: str = "is my order shipped?")
     assert response.status_code == 200, response.text
     conversation_id: int = (await only_conversation(admin, inbox.id))["id"]
     return conversation_id
-
-
-async def shown(admin: Api, conversation_id: int, message_id: object) -> dict[str, Any]:
-    (found,) = [m for m in await messages_of(admin, conversation_id) if m["id"] == message_id]
-    return found
-
-
-async def delivered(
-    admin: Api, worker: DeliveryWorker, conversation_id: int, body: str
-) -> dict[str, Any]:
-    """A reply, after the delivery worker has done with it, as the agent sees it."""
-    sent = await reply(admin, conversation_id, body)
-    await drain(worker)
-    return await shown(admin, conversation_id, sent["id"])
 
 
 async def test_a_reply_reaches_twilio_with_number_body_and_status_callback(

@@ -10,23 +10,26 @@ from typing import Any
 import pytest
 
 from app.outbound.worker import DeliveryWorker
-from tests.conftest import Api, Running
-from tests.fakes.twilio import FakeTwilio, TwilioError, sid
-from tests.outbound.test_delivery import drain, refused_reply, reply
-from tests.sms.conftest import (
+from tests.support.api import Api
+from tests.support.app import Running
+from tests.support.delivery import drain, refused_reply, reply
+from tests.support.fakes.twilio import FakeTwilio, TwilioError, sid
+from tests.support.sms import (
     CUSTOMER,
     EMPTY_TWIML,
     OUR_NUMBER,
+    SERVICE_SID,
     SmsInbox,
     contact_of,
     conversations,
     create_sms_inbox,
+    delivered,
     incoming,
     messages_of,
+    mms,
     only_conversation,
+    shown,
 )
-from tests.sms.test_inbound import mms
-from tests.sms.test_outbound import SERVICE_SID, delivered, shown
 
 WHATSAPP_USER = "whatsapp:" + CUSTOMER
 

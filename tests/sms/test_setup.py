@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.agents.test_auth import assert_error
-from tests.conftest import Api
-from tests.fakes.twilio import FakeTwilio
-from tests.servers import free_port
-from tests.sms.conftest import OUR_NUMBER, create_sms_inbox
+from tests.support.api import Api, assert_error
+from tests.support.fakes.twilio import FakeTwilio
+from tests.support.servers import free_port
+from tests.support.sms import OUR_NUMBER, create_sms_inbox
 
 SERVICE_SID = "MG" + "5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d"
 

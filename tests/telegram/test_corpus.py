@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.corpus import corpus_files
-from tests.telegram.conftest import Live, create_telegram_inbox, inbound_messages
+from tests.support.corpus import corpus_files
+from tests.support.telegram import Live, create_telegram_inbox, inbound_messages
 
 FILES = {path.name: path.read_bytes() for path in corpus_files("telegram", "*.json")}
 

@@ -25,7 +25,7 @@ from connectors.telegram.parse import (
     split_chat_key,
 )
 from connectors.telegram.text import split_text, utf16_length
-from tests.telegram.conftest import person, private_message
+from tests.support.telegram import person, private_message
 
 CHAT = 5230118842
 

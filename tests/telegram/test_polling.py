@@ -13,10 +13,10 @@ from sqlalchemy import select, update
 from app.db import utcnow
 from app.inbound.models import PollerState
 from app.inbound.pollers import PollerSupervisor
-from tests.agents.test_auth import assert_error
-from tests.conftest import Api, Running
-from tests.fakes.telegram import FakeBot, FakeTelegram
-from tests.telegram.conftest import create_telegram_inbox, inbound_messages, private_message
+from tests.support.api import Api, assert_error
+from tests.support.app import Running
+from tests.support.fakes.telegram import FakeBot, FakeTelegram
+from tests.support.telegram import create_telegram_inbox, inbound_messages, private_message
 
 CHAT = 6120045577
 

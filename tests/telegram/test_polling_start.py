@@ -4,8 +4,9 @@ skipped, however late the worker starts, and another bot never inherits an offse
 from __future__ import annotations
 
 from app.inbound.pollers import save_start
-from tests.conftest import Api, Running
-from tests.fakes.telegram import FakeBot, FakeTelegram
+from tests.support.api import Api
+from tests.support.app import Running
+from tests.support.fakes.telegram import FakeBot, FakeTelegram
 from tests.telegram.conftest import TOKEN, create_telegram_inbox, private_message
 from tests.telegram.test_polling import CHAT, polling, wait_for_texts
 

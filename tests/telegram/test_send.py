@@ -20,9 +20,9 @@ from connectors.base import (
 from connectors.telegram.config import TelegramConfig
 from connectors.telegram.connector import TelegramConnector, telegram_connector
 from connectors.telegram.text import split_text
-from tests.fakes.telegram import FakeBot, FakeTelegram
-from tests.servers import free_port
-from tests.telegram.conftest import TOKEN
+from tests.support.fakes.telegram import FakeBot, FakeTelegram
+from tests.support.servers import free_port
+from tests.support.telegram import TOKEN
 
 CHAT = "184467301"
 

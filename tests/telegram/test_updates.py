@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from app.outbound.worker import DeliveryWorker
-from tests.outbound.test_delivery import drain, message, reply
-from tests.telegram.conftest import Live, create_telegram_inbox, inbound_messages, person
+from tests.support.delivery import drain, message, reply
+from tests.support.telegram import Live, create_telegram_inbox, inbound_messages, person
 
 CHAT = 6120045577
 NO_FROM, PLAIN = 6120045578, 6120045579

@@ -17,11 +17,11 @@ from app.inboxes.service import channel_config
 from app.outbound.worker import DeliveryWorker
 from app.tickets.models import DeliveryAttempt, Message
 from connectors.telegram.config import TelegramConfig
-from tests.agents.test_auth import assert_error
-from tests.conftest import Api, Running
-from tests.fakes.telegram import FakeBot, FakeTelegram
-from tests.outbound.test_delivery import drain, message, refused_reply, reply
-from tests.telegram.conftest import (
+from tests.support.api import Api, assert_error
+from tests.support.app import Running
+from tests.support.delivery import drain, message, refused_reply, reply
+from tests.support.fakes.telegram import FakeBot, FakeTelegram
+from tests.support.telegram import (
     TOKEN,
     create_telegram_inbox,
     inbound_messages,

@@ -12,7 +12,8 @@ import pytest
 from app.inbound.ingest import InboxRef, ingest
 from app.settings import Settings
 from connectors.base import Address, AddressKind, Attachment, InboundMessage, Party
-from tests.conftest import Api, Running, create_agent, create_api_inbox, make_settings
+from tests.support.api import Api, create_agent, create_api_inbox
+from tests.support.app import Running, make_settings
 
 LIMIT = 1000
 PDF = b"%PDF-1.4 a small invoice " + bytes(range(256))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from app.db import utcnow
-from tests.conftest import Api, Running, create_agent, create_api_inbox, post_incoming
+from tests.support.api import Api, create_agent, create_api_inbox, post_incoming
+from tests.support.app import Running
 
 
 async def new_conversation(running: Running, admin: Api, sender: str, **extra: object) -> int:

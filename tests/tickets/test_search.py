@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import text
 
 from app import search
-from tests.conftest import Api, ApiInbox, Running, create_api_inbox, post_incoming
+from tests.support.api import Api, ApiInbox, create_api_inbox, post_incoming
+from tests.support.app import Running
 
 
 @pytest.fixture(params=["indexed", "walked"])

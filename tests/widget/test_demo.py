@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_settings, serve
+from tests.support.app import make_settings, serve
 
 
 @pytest.fixture

@@ -12,9 +12,10 @@ from websockets.exceptions import ConnectionClosed
 
 from app.outbound.worker import DeliveryWorker
 from app.widget.assets import WIDGET_JS
-from tests.conftest import Api, Running
-from tests.realtime.live import next_frame, open_socket, ready
-from tests.widget.helpers import SITE, create_webchat_inbox, say, start_visitor
+from tests.support.api import Api
+from tests.support.app import Running
+from tests.support.sockets import next_frame, open_socket, ready
+from tests.support.widget import SITE, create_webchat_inbox, say, start_visitor
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"

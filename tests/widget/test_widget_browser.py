@@ -14,10 +14,11 @@ from typing import Any
 from playwright.async_api import Browser, Locator, expect
 
 from app.widget.assets import WIDGET_JS
-from tests.conftest import Api, Running
-from tests.console.conftest import api_get
-from tests.servers import free_port
-from tests.widget.helpers import create_webchat_inbox
+from tests.support.api import Api
+from tests.support.app import Running
+from tests.support.console import api_get
+from tests.support.servers import free_port
+from tests.support.widget import create_webchat_inbox
 
 BUDGET = 40 * 1024
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import Api
+from tests.support.api import Api
 
 SITE = "https://shop.example"
 

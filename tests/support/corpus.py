@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent / "corpus"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+ROOT = Path(__file__).resolve().parents[1] / "corpus"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 
 def corpus_files(kind: str, pattern: str) -> list[Path]:

@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from tests.servers import free_port, serving
+from tests.support.servers import free_port, serving
 
 ACCOUNT_SID = "AC" + "5ef8732a3c49700934481addd5ce1659"
 AUTH_TOKEN = "0123456789abcdef0123456789abcdef"

@@ -26,7 +26,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from imapclient import IMAPClient
 
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 _users = itertools.count(1)
 USERS = 500

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.servers import free_port, serving
+from tests.support.servers import free_port, serving
 
 
 @dataclass
