@@ -9,9 +9,9 @@ from typing import Any
 
 from playwright.async_api import Browser, Page, Route, expect
 
-from tests.callbacks.test_callback_requests import ask, create_callback_inbox
 from tests.support.api import Api, create_agent
 from tests.support.app import Running
+from tests.support.callbacks import ask, create_callback_inbox
 from tests.support.channels import Channel
 from tests.support.console import ARTIFACTS, open_console, row, view_button
 from tests.support.fakes.twilio import running_twilio

@@ -13,9 +13,9 @@ import pytest
 
 from app.outbound.worker import DeliveryWorker
 from app.tickets.models import DeliveryStatus, Message
-from tests.outbound.test_delivery import reply, start_conversation
 from tests.support.api import Api
 from tests.support.app import Running
+from tests.support.delivery import reply, start_conversation
 from tests.support.receiver import Receiver, receiving
 
 LEASE = timedelta(seconds=1.5)

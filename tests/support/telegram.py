@@ -3,10 +3,13 @@ API, updates as Telegram sends them, and the customer messages the inbox stored.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from app.inbound.pollers import PollerSupervisor
 from tests.support.api import Api
 from tests.support.app import Running
 from tests.support.fakes.telegram import FakeBot, FakeTelegram
@@ -88,3 +91,30 @@ async def inbound_messages(admin: Api, inbox_id: int) -> list[dict[str, Any]]:
         assert page.status_code == 200, page.text
         found.extend(m for m in page.json()["items"] if m["direction"] == "inbound")
     return sorted(found, key=lambda m: m["id"])
+
+
+CHAT = 6120045577
+
+
+@asynccontextmanager
+async def polling(running: Running) -> AsyncIterator[PollerSupervisor]:
+    """The worker's poller supervisor, running until the block ends."""
+    supervisor = PollerSupervisor(running.ctx, scan_seconds=0.05)
+    stop = asyncio.Event()
+    task = asyncio.create_task(supervisor.run(stop))
+    try:
+        yield supervisor
+    finally:
+        stop.set()
+        await task
+
+
+async def wait_for_texts(admin: Api, inbox_id: int, expected: list[str]) -> None:
+    """Until the inbox's messages read `expected` (polling is asynchronous)."""
+    texts: list[str] = []
+    for _ in range(500):
+        texts = [m["body_text"] for m in await inbound_messages(admin, inbox_id)]
+        if texts == expected:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"stored {texts}, expected {expected}")

@@ -3,46 +3,23 @@ messages, so a restart neither loses nor repeats an update."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from sqlalchemy import select, update
 
 from app.db import utcnow
 from app.inbound.models import PollerState
-from app.inbound.pollers import PollerSupervisor
 from tests.support.api import Api, assert_error
 from tests.support.app import Running
 from tests.support.fakes.telegram import FakeBot, FakeTelegram
-from tests.support.telegram import create_telegram_inbox, inbound_messages, private_message
-
-CHAT = 6120045577
-
-
-@asynccontextmanager
-async def polling(running: Running) -> AsyncIterator[PollerSupervisor]:
-    """The worker's poller supervisor, running until the block ends."""
-    supervisor = PollerSupervisor(running.ctx, scan_seconds=0.05)
-    stop = asyncio.Event()
-    task = asyncio.create_task(supervisor.run(stop))
-    try:
-        yield supervisor
-    finally:
-        stop.set()
-        await task
-
-
-async def wait_for_texts(admin: Api, inbox_id: int, expected: list[str]) -> None:
-    """Until the inbox's messages read `expected` (polling is asynchronous)."""
-    texts: list[str] = []
-    for _ in range(500):
-        texts = [m["body_text"] for m in await inbound_messages(admin, inbox_id)]
-        if texts == expected:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"stored {texts}, expected {expected}")
+from tests.support.telegram import (
+    CHAT,
+    create_telegram_inbox,
+    inbound_messages,
+    polling,
+    private_message,
+    wait_for_texts,
+)
 
 
 async def cursor(running: Running, inbox_id: int) -> str | None:

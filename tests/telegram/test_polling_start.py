@@ -7,8 +7,14 @@ from app.inbound.pollers import save_start
 from tests.support.api import Api
 from tests.support.app import Running
 from tests.support.fakes.telegram import FakeBot, FakeTelegram
-from tests.telegram.conftest import TOKEN, create_telegram_inbox, private_message
-from tests.telegram.test_polling import CHAT, polling, wait_for_texts
+from tests.support.telegram import (
+    CHAT,
+    TOKEN,
+    create_telegram_inbox,
+    polling,
+    private_message,
+    wait_for_texts,
+)
 
 OTHER_TOKEN = "7098765432:AAG-another-panjereh-test-bot_98765"
 
