@@ -5,7 +5,7 @@ from app.callbacks.models import CallbackRequest
 from app.canned.models import CannedResponse
 from app.contacts.models import Contact, ContactIdentity
 from app.db import Base
-from app.events.models import EventRow, EventSequence
+from app.events.models import EventRow, EventSequence, LogConsumer
 from app.inbound.models import PollerState
 from app.inboxes.models import Inbox, inbox_agents
 from app.tickets.models import (
@@ -33,6 +33,7 @@ __all__ = [
     "EventRow",
     "EventSequence",
     "Inbox",
+    "LogConsumer",
     "Message",
     "PollerState",
     "Team",

@@ -35,3 +35,14 @@ class EventSequence(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LogConsumer(Base):
+    """Where one durable reader of the log is (see events.consumers). Its row is locked for
+    the length of a round, so one process at a time handles a consumer's events."""
+
+    __tablename__ = "log_consumers"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,111 @@
+"""A durable log consumer handles each committed event exactly once: its writes and its
+position commit together, a new consumer starts at the end of the log, and while one
+process holds a consumer another skips the round."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.context import Context
+from app.events import log as event_log
+from app.events.consumers import consume_once, run_consumer
+from app.events.log import Logged, Scope
+from app.events.models import LogConsumer
+from app.events.types import ConversationUpdated
+from tests.support.app import Running
+
+
+async def _emit(ctx: Context, *labels: str) -> None:
+    async with ctx.db.write() as session:
+        for label in labels:
+            event = ConversationUpdated.model_construct(changes=[label])
+            event_log.record(session, event, Scope(inbox_id=1))
+
+
+def _labels(events: Sequence[Logged]) -> list[str]:
+    return [e.data["changes"][0] for e in events]
+
+
+async def test_a_new_consumer_follows_only_what_happens_after_it_starts(
+    running: Running,
+) -> None:
+    ctx = running.ctx
+    await _emit(ctx, "before")
+    seen: list[str] = []
+
+    async def handler(session: AsyncSession, events: Sequence[Logged]) -> None:
+        seen.extend(_labels(events))
+
+    assert await consume_once(ctx, "test", handler) == 0
+    await _emit(ctx, "a", "b")
+    await _emit(ctx, "c")
+    assert await consume_once(ctx, "test", handler) == 3
+    assert await consume_once(ctx, "test", handler) == 0
+    assert seen == ["a", "b", "c"]
+
+
+async def test_a_failed_round_is_handled_again_and_leaves_nothing_behind(
+    running: Running,
+) -> None:
+    ctx = running.ctx
+    calls: list[list[str]] = []
+
+    async def noop(session: AsyncSession, events: Sequence[Logged]) -> None:
+        pass
+
+    await consume_once(ctx, "flaky", noop)  # starts the consumer at the end of the log
+    await _emit(ctx, "x")
+
+    async def failing(session: AsyncSession, events: Sequence[Logged]) -> None:
+        calls.append(_labels(events))
+        await _emit_in(session, "written by the failed round")
+        raise RuntimeError("handler broke")
+
+    with pytest.raises(RuntimeError, match="handler broke"):
+        await consume_once(ctx, "flaky", failing)
+
+    async def recording(session: AsyncSession, events: Sequence[Logged]) -> None:
+        calls.append(_labels(events))
+
+    assert await consume_once(ctx, "flaky", recording) == 1
+    # The event is read again, and the failed round's own event was never committed.
+    assert calls == [["x"], ["x"]]
+
+
+async def _emit_in(session: AsyncSession, label: str) -> None:
+    event_log.record(session, ConversationUpdated.model_construct(changes=[label]), Scope())
+
+
+async def test_run_consumer_reacts_to_a_commit_and_moves_its_position(running: Running) -> None:
+    ctx = running.ctx
+    seen: list[str] = []
+    got = asyncio.Event()
+
+    async def handler(session: AsyncSession, events: Sequence[Logged]) -> None:
+        seen.extend(_labels(events))
+        got.set()
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_consumer(ctx, "live", handler, stop))
+    try:
+        while True:  # wait for the consumer to exist before emitting
+            async with ctx.db.read() as session:
+                if await session.get(LogConsumer, "live") is not None:
+                    break
+            await asyncio.sleep(0.02)
+        await _emit(ctx, "now")
+        await asyncio.wait_for(got.wait(), 5)
+    finally:
+        stop.set()
+        await task
+    assert seen == ["now"]
+    async with ctx.db.read() as session:
+        position = (
+            await session.execute(select(LogConsumer.position).where(LogConsumer.name == "live"))
+        ).scalar_one()
+        assert position == await event_log.last_seq(session)
