@@ -187,26 +187,42 @@ async def record_conversation_change(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Automated:
+    """Who changes a conversation when no agent does: a rule, round robin, an SLA clock.
+    Its activity lines are the system's (no sender agent) and name it in their metadata
+    (`"by": name`), so a client can say "Automation ‘Welcome’ resolved the conversation"."""
+
+    name: str
+
+
+# Who does something to a conversation.
+Actor = Agent | Automated
+
+
 async def record_activity(
     session: AsyncSession,
     conversation: Conversation,
-    agent: Agent,
+    actor: Actor,
     text: str,
     activity: dict[str, Any],
 ) -> None:
     """An activity line: `text` in English for any client, and `activity` (in the message's
     metadata, `{"action": ..., ...}`) for a client that says it in the agent's language."""
     now = utcnow()
+    meta: dict[str, Any] = {"activity": activity}
+    if isinstance(actor, Automated):
+        meta["by"] = actor.name
     message = Message(
         conversation_id=conversation.id,
         inbox_id=conversation.inbox_id,
         direction=Direction.activity,
-        sender_agent_id=agent.id,
+        sender_agent_id=actor.id if isinstance(actor, Agent) else None,
         body_text=text,
         created_at=now,
         updated_at=now,
         attempts=0,
-        meta={"activity": activity},
+        meta=meta,
     )
     session.add(message)
     await session.flush()
@@ -297,9 +313,9 @@ def change_snooze(
 
 
 async def change_assignee(
-    session: AsyncSession, conversation: Conversation, agent: Agent, assignee_id: int | None
+    session: AsyncSession, conversation: Conversation, actor: Actor, assignee_id: int | None
 ) -> Change | None:
-    """Assign the conversation to an active agent of its inbox (`agent` is who does it), or
+    """Assign the conversation to an active agent of its inbox (`actor` is who does it), or
     to nobody (None)."""
     if assignee_id == conversation.assignee_id:
         return None
@@ -309,7 +325,8 @@ async def change_assignee(
         )
     else:
         assignee = await _assignable(session, assignee_id, conversation.inbox_id)
-        who = "themselves" if assignee.id == agent.id else assignee.name
+        itself = isinstance(actor, Agent) and assignee.id == actor.id
+        who = "themselves" if itself else assignee.name
         change = Change(
             "assignee",
             f"assigned the conversation to {who}",
@@ -390,12 +407,12 @@ async def change_labels(
 async def record_changes(
     session: AsyncSession,
     conversation: Conversation,
-    agent: Agent,
+    actor: Actor,
     changes: Sequence[Change | None],
     *,
     now: datetime,
 ) -> None:
-    """What `agent` changed (the `change_*` results, None for a field left as it was): an
+    """What `actor` changed (the `change_*` results, None for a field left as it was): an
     activity line for each change that leaves one, in order, and one `conversation.updated`
     event naming them all."""
     made = [change for change in changes if change is not None]
@@ -404,7 +421,7 @@ async def record_changes(
     for change in made:
         if change.said is not None and change.activity is not None:
             await record_activity(
-                session, conversation, agent, f"{agent.name} {change.said}", change.activity
+                session, conversation, actor, f"{actor.name} {change.said}", change.activity
             )
     conversation.updated_at = now
     conversation.last_activity_at = now
