@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import gc
 import getpass
+import importlib.metadata
 import logging
 import signal
+import socket
 import sys
+import textwrap
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,12 +53,32 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _port_in_use(host: str, port: int) -> bool:
+    """Whether another process listens on host:port (checked before the slow start, so the
+    operator hears it in a sentence instead of uvicorn's traceback after migrations)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.httpserver import GuardedHttpToolsProtocol
     from app.main import create_app
 
+    if _port_in_use(args.host, args.port):
+        print(
+            f"panjereh: port {args.port} on {args.host} is in use by another program.\n"
+            f"  Pick another: `panjereh serve --port 8001`, or `PORT=8001 make run`.\n"
+            "  PANJEREH_PUBLIC_URL must name the same port (make run sets it for you).",
+            file=sys.stderr,
+        )
+        return 2
     if not args.no_migrate:
         _migrate()
     app = create_app(get_settings())
@@ -148,35 +172,91 @@ def cmd_create_agent(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
+SETTINGS_HELP = """\
+Settings come from PANJEREH_* environment variables (or a .env file in the working
+directory): PANJEREH_DATABASE_URL, PANJEREH_PUBLIC_URL, PANJEREH_SECRET_KEY,
+PANJEREH_ADMIN_EMAIL / _PASSWORD / _NAME, PANJEREH_REDIS_URL, PANJEREH_RUN_WORKERS, ...
+The README's "Configuration" section lists them all with their defaults."""
+
+
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str, text: str
+) -> argparse.ArgumentParser:
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=textwrap.fill(f"{summary[0].upper()}{summary[1:]}. {text}", width=80),
+        epilog=SETTINGS_HELP,
+        formatter_class=_HelpFormatter,
+    )
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown after each option; the settings note kept as written."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="panjereh", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="panjereh",
+        description="Panjereh: one inbox for every channel your customers write on.",
+        epilog=SETTINGS_HELP,
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {importlib.metadata.version('panjereh')}"
+    )
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="run the API server (and, embedded, the workers)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve = _command(
+        sub,
+        "serve",
+        "run the API server and the console (and, embedded, the workers)",
+        "Upgrades the database first. With PANJEREH_RUN_WORKERS=false the delivery worker, "
+        "pollers and jobs run in `panjereh worker` processes instead.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--no-migrate", action="store_true", help="skip `alembic upgrade head`")
     serve.add_argument(
         "--forwarded-allow-ips", default="127.0.0.1", help="proxies trusted for X-Forwarded-*"
     )
     serve.set_defaults(func=cmd_serve)
 
-    sub.add_parser("worker", help="run the delivery worker and jobs").set_defaults(func=cmd_worker)
-    sub.add_parser("migrate", help="upgrade the database to the latest schema").set_defaults(
-        func=cmd_migrate
-    )
-
-    sub.add_parser(
-        "demo", help="demo inboxes and a few sample conversations, to try the console"
+    _command(
+        sub,
+        "worker",
+        "run the delivery worker, the pollers and the periodic jobs",
+        "For deployments with several processes: run any number next to `serve` processes "
+        "that have PANJEREH_RUN_WORKERS=false; they share the work through the database.",
+    ).set_defaults(func=cmd_worker)
+    _command(
+        sub,
+        "migrate",
+        "upgrade the database to the latest schema",
+        "Safe to run again; `serve` does it on start unless --no-migrate.",
+    ).set_defaults(func=cmd_migrate)
+    _command(
+        sub,
+        "demo",
+        "create demo inboxes and a few sample conversations, to try the console",
+        "Adds a web chat and a callback inbox, and an api inbox with four customers' "
+        "conversations; run again, it adds nothing.",
     ).set_defaults(func=cmd_demo)
 
-    create = sub.add_parser("create-agent", help="add an agent or administrator")
-    create.add_argument("--email", required=True)
-    create.add_argument("--password", help="prompted for when omitted")
-    create.add_argument("--name")
+    create = _command(
+        sub,
+        "create-agent",
+        "add an agent or administrator",
+        "Prints the new agent's id; the e-mail must not be taken.",
+    )
+    create.add_argument("--email", required=True, help="the agent's sign-in e-mail")
+    create.add_argument("--password", help="prompted for when omitted (at least 8 characters)")
+    create.add_argument(
+        "--name", help="shown to colleagues and customers (default: the e-mail's local part)"
+    )
     create.add_argument("--role", default="agent", choices=[r.value for r in Role])
     create.set_defaults(func=cmd_create_agent)
     return parser

@@ -34,6 +34,7 @@ from app.outbound.maintenance import run_maintenance
 from app.outbound.worker import DeliveryWorker
 from app.public import PublicErrorCorsMiddleware
 from app.realtime.api import router as realtime_router
+from app.responses import JSONResponse
 from app.settings import Settings, get_settings
 from app.tickets.api import router as tickets_router
 from app.widget.api import router as widget_router
@@ -56,7 +57,7 @@ async def seed(ctx: Context) -> None:
             created = await agents.create_agent(
                 session,
                 email=settings.admin_email,
-                name=settings.admin_email.split("@")[0],
+                name=settings.admin_name or settings.admin_email.split("@")[0],
                 password_hash=password_hash,
                 role=Role.admin,
             )
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="One window for every customer conversation, on every channel.",
         version="0.1.0",
         lifespan=lifespan,
+        default_response_class=JSONResponse,
         # FastAPI's OpenTelemetry hooks look up the global providers on every request;
         # Panjereh exports Prometheus metrics at /metrics instead.
         telemetry={"tracing": False, "metrics": False, "logs": False},

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
 
     admin_email: str | None = None
     admin_password: str | None = None
+    # How colleagues and customers see that administrator (default: the e-mail's local part).
+    admin_name: str | None = Field(default=None, min_length=1, max_length=200)
 
     # Embedded mode runs the delivery worker and pollers inside `serve`.
     # A scaled-out deployment sets this to false and runs `panjereh worker`.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -129,3 +131,39 @@ def test_a_bad_setting_or_an_unreachable_database_is_said_in_a_line(tmp_path: Pa
         assert result.returncode == code, result.stderr
         assert said in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_help_describes_each_command_its_defaults_and_the_settings(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PANJEREH_")}
+    top = panjereh("--help", env=env)
+    assert top.returncode == 0
+    for command in ("serve", "worker", "migrate", "demo", "create-agent"):
+        assert command in top.stdout
+    assert "PANJEREH_DATABASE_URL" in top.stdout
+    worker = panjereh("worker", "--help", env=env)
+    assert "several processes" in worker.stdout
+    serve = panjereh("serve", "--help", env=env)
+    assert "(default: 8000)" in serve.stdout
+    version = panjereh("--version", env=env)
+    assert version.returncode == 0
+    assert re.fullmatch(r"panjereh \d+\.\d+\.\d+\n", version.stdout)
+
+
+def test_serve_on_a_busy_port_says_which_and_how_to_pick_another(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PANJEREH_")},
+        "PANJEREH_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
+        "PANJEREH_DATA_DIR": str(tmp_path / "data"),
+    }
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = panjereh("serve", "--port", str(port), env=env, timeout=60)
+    assert result.returncode == 2
+    assert f"port {port} on 127.0.0.1 is in use" in result.stderr
+    assert "PORT=8001 make run" in result.stderr
+    assert "PANJEREH_PUBLIC_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+    # Nothing was started: the database was not even created.
+    assert not (tmp_path / "cli.db").exists()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.agents.models import Agent
+from app.settings import Settings
 from tests.support.api import AGENT_PASSWORD, Api, assert_error, create_agent, login
-from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD, Running
+from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD, Running, serve
 
 
 async def test_login_returns_a_bearer_token_and_the_agent(running: Running) -> None:
@@ -184,3 +185,12 @@ async def test_agent_create_does_not_echo_the_password(admin: Api) -> None:
     )
     assert_error(short, 422)
     assert "hunter2" not in short.text
+
+
+async def test_the_first_administrator_takes_the_configured_name(
+    settings: Settings,
+) -> None:
+    named = settings.model_copy(update={"admin_name": "Sara Rahimi"})
+    async with serve(named) as running:
+        api = await login(running.client, ADMIN_EMAIL, ADMIN_PASSWORD)
+        assert (await api.get("/api/v1/auth/me")).json()["name"] == "Sara Rahimi"

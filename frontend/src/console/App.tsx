@@ -9,6 +9,7 @@ import { formatNumber } from "./i18n";
 import { Glyph } from "./icons";
 import { sendPresence, stopLive } from "./live";
 import { LanguageSwitch, Login, start } from "./Login";
+import { ProfileName } from "./Profile";
 import { setNotify } from "./notify";
 import { ShortcutHelp, useKeyboard } from "./Shortcuts";
 import { Sidebar } from "./Sidebar";
@@ -126,9 +127,7 @@ function Shell(): ReactElement {
         <button type="button" className="ghost" onClick={() => setHelp(true)} aria-label={t("shortcuts")}>
           ?
         </button>
-        <span className="me" title={me.email}>
-          {me.name}
-        </span>
+        <ProfileName />
         <button
           type="button"
           className="ghost"

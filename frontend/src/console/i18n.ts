@@ -195,6 +195,8 @@ const en = {
   errorInvalidPhone: "That is not a phone number we can call: {detail}",
   listSeparator: ", ",
   clauseSeparator: "; ",
+  // --- profile ---
+  yourName: "Your name, as colleagues and customers see it",
 };
 
 type Dict = typeof en;
@@ -391,6 +393,8 @@ const fa: Dict = {
   errorInvalidPhone: "این شماره‌ای نیست که بتوان با آن تماس گرفت: {detail}",
   listSeparator: "، ",
   clauseSeparator: "؛ ",
+  // --- profile ---
+  yourName: "نام شما، آن‌گونه که همکاران و مشتریان می‌بینند",
 };
 
 const dicts: Record<Lang, Dict> = { en, fa };
