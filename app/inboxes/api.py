@@ -118,12 +118,15 @@ async def create_inbox(body: InboxCreate, _admin: AdminAgent, ctx: ContextDep) -
         async with ctx.db.write() as session:
             await service.delete_unused_inbox(session, inbox.id)
         raise _setup_failed(exc) from exc
+    shown = service.ShownOnce(
+        api_key=api_key, signing_secret=service.generated_signing_secret(config, body.config)
+    )
     return service.inbox_out(
         inbox,
         ctx.secret_box,
         public_url=ctx.settings.public_url,
         agent_ids=body.agent_ids,
-        api_key=api_key,
+        shown=shown,
     )
 
 
@@ -186,8 +189,16 @@ async def update_inbox(
     was_enabled = before.enabled
     config = None
     start = None
-    if body.config is not None:
-        config = service.changed_config(before, ctx.secret_box, body.config)
+    changes = body.config
+    signing_secret = None
+    if body.rotate_signing_secret:
+        if before.kind != InboxKind.api:
+            raise Invalid("only api inboxes sign their replies", code="no_signing_secret")
+        changes = {**(changes or {}), "hmac_secret": ""}  # empty: generated anew
+    if changes is not None:
+        config = service.changed_config(before, ctx.secret_box, changes)
+        if body.rotate_signing_secret:
+            signing_secret = service.generated_signing_secret(config, {})
         if body.enabled is not False:
             start = await _check(ctx, before.kind, config, cursor=cursor)
     async with ctx.db.write() as session:
@@ -230,7 +241,7 @@ async def update_inbox(
         ctx.secret_box,
         public_url=ctx.settings.public_url,
         agent_ids=members[inbox_id],
-        api_key=api_key,
+        shown=service.ShownOnce(api_key=api_key, signing_secret=signing_secret),
     )
 
 

@@ -27,6 +27,8 @@ class InboxUpdate(BaseModel):
     enabled: bool | None = None
     agent_ids: list[DbId] | None = None
     rotate_api_key: bool = False
+    # `api` inboxes: a new secret for signing replies, shown once in this answer.
+    rotate_signing_secret: bool = False
 
 
 class InboxOut(BaseModel):
@@ -42,6 +44,9 @@ class InboxOut(BaseModel):
     created_at: datetime
     # Shown once: when created, and when rotated.
     api_key: str | None = None
+    # `api` inboxes: the key of the X-Panjereh-Signature on replies (HMAC-SHA256 of the body),
+    # shown once: when the server generated it at creation, and when rotated.
+    signing_secret: str | None = None
 
 
 class InboxTest(BaseModel):

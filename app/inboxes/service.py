@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -15,6 +16,7 @@ from app.db import utcnow
 from app.errors import Invalid, NotFound, Unauthorized, validation_message
 from app.inboxes.models import Inbox, InboxKind, inbox_agents
 from app.inboxes.schemas import InboxOut
+from connectors.api.config import ApiConfig
 from connectors.config import ChannelConfig, ConfigError
 
 PUBLIC_KINDS = (InboxKind.webchat, InboxKind.callback)
@@ -96,6 +98,23 @@ async def _check_against_setup(
         await check(config, kind_of)
     except ConfigError as exc:
         raise Invalid(f"config.{exc}", code="invalid_config") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class ShownOnce:
+    """What an admin sees once, in the answer that made it: an `api` inbox's API key, and
+    the secret its replies are signed with when the server generated it (one the admin
+    typed is never echoed)."""
+
+    api_key: str | None = None
+    signing_secret: str | None = None
+
+
+def generated_signing_secret(config: ChannelConfig, given: dict[str, Any]) -> str | None:
+    """The `api` channel's signing secret, if the server made it up (it was not `given`)."""
+    if isinstance(config, ApiConfig) and not given.get("hmac_secret"):
+        return config.hmac_secret
+    return None
 
 
 async def create_inbox(
@@ -220,7 +239,7 @@ def inbox_out(
     *,
     public_url: str,
     agent_ids: list[int],
-    api_key: str | None = None,
+    shown: ShownOnce = ShownOnce(),
 ) -> InboxOut:
     model: type[ChannelConfig] = CHANNELS[inbox.kind].config
     secrets_set = sorted(box.open(inbox.secrets_encrypted))
@@ -235,7 +254,8 @@ def inbox_out(
         secrets_set=secrets_set,
         agent_ids=sorted(agent_ids),
         created_at=inbox.created_at,
-        api_key=api_key,
+        api_key=shown.api_key,
+        signing_secret=shown.signing_secret,
     )
 
 

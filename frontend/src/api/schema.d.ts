@@ -1252,6 +1252,8 @@ export interface components {
             public_token: string | null;
             /** Secrets Set */
             secrets_set: string[];
+            /** Signing Secret */
+            signing_secret?: string | null;
             /** Webhook Url */
             webhook_url: string | null;
         };
@@ -1287,6 +1289,11 @@ export interface components {
              * @default false
              */
             rotate_api_key?: boolean;
+            /**
+             * Rotate Signing Secret
+             * @default false
+             */
+            rotate_signing_secret?: boolean;
         };
         /**
          * IncomingMessage

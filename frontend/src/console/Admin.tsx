@@ -374,6 +374,11 @@ function CreatedInbox({ inbox, publicUrl }: { inbox: Inbox; publicUrl: string })
           {t("apiKey")}: <code data-testid="api-key">{inbox.api_key}</code>
         </p>
       )}
+      {inbox.signing_secret && (
+        <p>
+          {t("signingSecret")}: <code data-testid="signing-secret">{inbox.signing_secret}</code>
+        </p>
+      )}
       {snippet && (
         <label className="stack">
           {t("widgetSnippet")}
