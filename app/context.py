@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import httpx
-from redis.asyncio import Redis
 
 from app.channels import CHANNELS, ConnectorDeps
 from app.crypto import Passwords, SecretBox
@@ -21,12 +21,14 @@ from app.inboxes.service import VerifiedKeys, channel_config
 from app.ratelimit import RateLimiter
 from app.realtime.bus import Bus, MemoryBus
 from app.realtime.hub import Hub
-from app.realtime.presence import MemoryPresenceStore, Presence, PresenceStore, RedisPresenceStore
-from app.realtime.redis_bus import RedisBus
+from app.realtime.presence import MemoryPresenceStore, Presence, PresenceStore
 from app.settings import Settings
 from app.tickets.storage import FileStore
 from connectors.base import Connector
 from connectors.config import ChannelConfig
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 
 @dataclass
@@ -99,6 +101,12 @@ def build_context(settings: Settings) -> Context:
     bus: Bus
     store: PresenceStore
     if settings.redis_url:
+        # Imported only when configured: the embedded default never loads the client (~6 MiB).
+        from redis.asyncio import Redis
+
+        from app.realtime.presence import RedisPresenceStore
+        from app.realtime.redis_bus import RedisBus
+
         # Short timeouts: a Redis that hangs must not hold up the hub or a bootstrap.
         redis = Redis.from_url(
             settings.redis_url,

@@ -8,13 +8,14 @@ import hashlib
 import hmac
 import json
 import secrets
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 
 class Passwords:
@@ -58,13 +59,24 @@ def digests_equal(a: str, b: str) -> bool:
 
 
 class SecretBox:
-    """Encrypts inbox secrets with a key derived from PANJEREH_SECRET_KEY."""
+    """Encrypts inbox secrets with a key derived from PANJEREH_SECRET_KEY.
+
+    `cryptography` (~6 MiB resident) is loaded at the first secret sealed or opened, so a
+    server whose inboxes hold no secrets never loads it."""
 
     def __init__(self, secret_key: str) -> None:
+        self._secret_key = secret_key
+
+    @cached_property
+    def _fernet(self) -> Fernet:
+        from cryptography.fernet import Fernet
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
         key = HKDF(
             algorithm=hashes.SHA256(), length=32, salt=None, info=b"panjereh inbox secrets v1"
-        ).derive(secret_key.encode())
-        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+        ).derive(self._secret_key.encode())
+        return Fernet(base64.urlsafe_b64encode(key))
 
     def seal(self, values: dict[str, Any]) -> str:
         return self._fernet.encrypt(json.dumps(values).encode()).decode()
@@ -72,6 +84,8 @@ class SecretBox:
     def open(self, sealed: str | None) -> dict[str, Any]:
         if not sealed:
             return {}
+        from cryptography.fernet import InvalidToken
+
         try:
             opened: dict[str, Any] = json.loads(self._fernet.decrypt(sealed.encode()))
         except InvalidToken as exc:

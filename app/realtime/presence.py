@@ -15,11 +15,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Literal, Protocol
-
-from redis.asyncio import Redis
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from app.db import utcnow
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 Status = Literal["online", "away", "offline"]
 SocketStatus = Literal["online", "away"]
