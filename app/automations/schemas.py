@@ -74,7 +74,9 @@ class Condition(BaseModel):
             # The hours model lives with the service levels; until it is here, rules
             # cannot ask it (see the README's Automations section).
             raise ValueError("field: business_hours conditions are not available yet")
-        if self.op not in ("exists", "missing") and self.value is None:
+        if self.op in ("exists", "missing"):
+            self.value = None  # a form's leftover text means nothing here
+        elif self.value is None:
             raise ValueError(f"value: needed for {self.op}")
         if self.op == "matches":
             _check_pattern(self.value or "")

@@ -17,7 +17,6 @@ from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD, serve
 from tests.support.automations import create_rule, runs, settle, texts
 from tests.support.receiver import Receiver
 
-
 CUSTOMERS = 12
 
 
