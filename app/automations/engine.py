@@ -278,19 +278,6 @@ async def _holds(facts: Facts, conditions: Sequence[dict[str, Any]]) -> bool:
     return True
 
 
-async def _first_in_conversation(facts: Facts) -> bool:
-    earlier = await facts.session.scalar(
-        select(
-            exists().where(
-                Message.conversation_id == facts.conversation_id,
-                Message.direction == Direction.inbound,
-                Message.id < (facts.message_id or 0),
-            )
-        )
-    )
-    return not earlier
-
-
 def _applies(rule: Rule, trigger: str, facts: Facts) -> bool:
     if rule.event != trigger:
         return False
@@ -312,7 +299,7 @@ async def handle_events(session: AsyncSession, events: Sequence[Logged]) -> None
         return
     event_log.mark_origin(session, ORIGIN)
     idle = [rule for rule in rules if rule.event == "conversation.idle"]
-    inbox_kinds: dict[int, str] = {}
+    started: list[tuple[Facts, list[Rule]]] = []
     for event in events:
         if event.origin == ORIGIN:
             continue  # caused by a rule: never starts one
@@ -321,13 +308,50 @@ async def handle_events(session: AsyncSession, events: Sequence[Logged]) -> None
         for trigger in _triggers(event):
             facts = Facts.of(session, trigger, event)
             matching = [rule for rule in rules if _applies(rule, trigger, facts)]
-            if not matching:
-                continue
-            facts.inbox_kinds = inbox_kinds
-            if trigger == "message.first_received" and not await _first_in_conversation(facts):
-                continue
-            for rule in matching:
-                await run_rule(session, rule, facts)
+            if matching:
+                started.append((facts, matching))
+    if not started:
+        return
+    firsts = await _prefetch(session, [facts for facts, _rules in started])
+    for facts, matching in started:
+        if facts.trigger == "message.first_received" and facts.message_id not in firsts:
+            continue
+        for rule in matching:
+            await run_rule(session, rule, facts)
+
+
+async def _prefetch(session: AsyncSession, started: Sequence[Facts]) -> set[int]:
+    """Load what the conditions read for a whole batch in a few queries (the round holds
+    the write lock: one query per event would hold up ingest); the first inbound message
+    of each conversation concerned."""
+    inbox_kinds: dict[int, str] = {}
+    conversation_ids = {f.conversation_id for f in started if f.conversation_id is not None}
+    conversations = {
+        c.id: c
+        for c in await session.scalars(
+            select(Conversation).where(Conversation.id.in_(conversation_ids))
+        )
+    }
+    for facts in started:
+        facts.inbox_kinds = inbox_kinds
+        conversation = conversations.get(facts.conversation_id or 0)
+        if conversation is not None:
+            facts._conversation, facts.contact_id = conversation, conversation.contact_id
+    contact_ids = {f.contact_id for f in started if f.contact_id is not None}
+    contacts = {
+        c.id: c for c in await session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))
+    }
+    for facts in started:
+        facts._contact = contacts.get(facts.contact_id or 0)
+    asked = {f.conversation_id for f in started if f.trigger == "message.first_received"}
+    if not asked:
+        return set()
+    rows = await session.execute(
+        select(func.min(Message.id))
+        .where(Message.conversation_id.in_(asked), Message.direction == Direction.inbound)
+        .group_by(Message.conversation_id)
+    )
+    return {int(first) for (first,) in rows}
 
 
 async def _schedule_idle(session: AsyncSession, rules: Sequence[Rule], event: Logged) -> None:
