@@ -380,12 +380,13 @@ async def _schedule_idle(session: AsyncSession, rules: Sequence[Rule], event: Lo
                     kind="idle",
                     rule_id=rule.id,
                     conversation_id=event.conversation_id,
-                    context=facts.snapshot(),
+                    context={**facts.snapshot(), "since": event.created_at.isoformat()},
                     due_at=due,
                 )
             )
         else:
             step.due_at = due
+            step.context = {**step.context, "since": event.created_at.isoformat()}
         _wake(due)
 
 
@@ -579,12 +580,10 @@ async def run_step(session: AsyncSession, step: ScheduledStep) -> None:
         return
     facts = Facts.restore(session, step.context)
     if step.kind == "idle":
+        # Idle if no message came after the one that set this clock.
         conversation = await facts.conversation()
-        quiet_since = step.due_at - timedelta(minutes=int(rule.options.get("minutes", 0)))
-        if (
-            conversation is not None
-            and (conversation.last_message_at or quiet_since) <= quiet_since
-        ):
+        since = datetime.fromisoformat(step.context["since"])
+        if conversation is not None and (conversation.last_message_at or since) <= since:
             await run_rule(session, rule, facts)
         return
     run = await session.get(RuleRun, step.run_id) if step.run_id is not None else None

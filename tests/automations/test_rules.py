@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.contacts.service import set_reachability
 from app.outbound.worker import DeliveryWorker
+from connectors.base import Address, AddressKind
 from tests.support.api import Api, assert_error, create_api_inbox, post_incoming
 from tests.support.app import Running
 from tests.support.automations import (
@@ -245,3 +247,63 @@ async def test_rules_are_validated_reordered_and_switched_off(admin: Api) -> Non
     assert r.json()["enabled"] is False
     items = (await admin.get("/api/v1/automations")).json()["items"]
     assert [(i["name"], i["enabled"]) for i in items] == [("second", True), ("first", False)]
+
+
+async def test_an_unsubscribed_contact_gets_no_follow_up(
+    running: Running, admin: Api, receiver: Receiver, worker: DeliveryWorker
+) -> None:
+    inbox = await create_api_inbox(admin, outbound_url=receiver.url)
+    rule = await create_rule(
+        admin,
+        name="Follow-up",
+        event="message.first_received",
+        actions=[
+            {"type": "wait", "minutes": 10, "cancel_on_reply": False},
+            {"type": "send_message", "text": "Anything else?"},
+        ],
+    )
+    await settle(running.ctx)
+    await post_incoming(running.client, inbox, external_id="1", sender="stop-1", text="hi")
+    await settle(running.ctx)
+    async with running.ctx.db.write() as session:  # the customer opted out meanwhile
+        address = Address(AddressKind.api, f"{inbox.id}:stop-1")
+        assert await set_reachability(session, address, reachable=False, reason="STOP")
+    await time_passes(running.ctx, minutes=10)
+    await settle(running.ctx)
+    await drain(worker)
+    assert texts(receiver) == []
+    (run,) = await runs(admin, rule["id"])
+    assert run["status"] == "cancelled"
+    assert "unsubscribed" in run["detail"]
+
+
+async def test_an_idle_conversation_starts_its_rule_once_quiet_long_enough(
+    running: Running, admin: Api
+) -> None:
+    inbox = await create_api_inbox(admin)
+    rule = await create_rule(
+        admin,
+        name="Quiet",
+        event="conversation.idle",
+        options={"minutes": 30},
+        actions=[{"type": "add_note", "text": "Quiet for 30 minutes"}],
+    )
+    await settle(running.ctx)
+    stored = await post_incoming(running.client, inbox, external_id="1", text="hello?")
+    await settle(running.ctx)
+    await time_passes(running.ctx, minutes=20)
+    # The customer writes again: the clock starts again from now.
+    await post_incoming(running.client, inbox, external_id="2", text="anyone?")
+    await settle(running.ctx)
+    await time_passes(running.ctx, minutes=20)
+    await settle(running.ctx)
+    assert await runs(admin, rule["id"]) == []
+    await time_passes(running.ctx, minutes=10)
+    await settle(running.ctx)
+    assert [r["status"] for r in await runs(admin, rule["id"])] == ["done"]
+    notes = [
+        m["body_text"]
+        for m in await _messages(admin, stored.json()["conversation_id"])
+        if m["direction"] == "note"
+    ]
+    assert notes == ["Quiet for 30 minutes"]
