@@ -13,6 +13,8 @@ from app.agents import service as agents
 from app.agents.api import auth_router
 from app.agents.api import router as agents_router
 from app.agents.models import Role
+from app.automations.api import router as automations_router
+from app.automations.worker import run_automations
 from app.callbacks.api import router as callbacks_router
 from app.callbacks.public_api import router as public_callbacks_router
 from app.canned.api import router as canned_router
@@ -74,6 +76,7 @@ async def background_workers(ctx: Context) -> AsyncIterator[None]:
         asyncio.create_task(DeliveryWorker(ctx).run(stop), name="delivery"),
         asyncio.create_task(PollerSupervisor(ctx).run(stop), name="pollers"),
         asyncio.create_task(run_maintenance(ctx, stop), name="maintenance"),
+        asyncio.create_task(run_automations(ctx, stop), name="automations"),
     ]
     try:
         yield
@@ -119,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         inbound_router,
         webhooks_router,
         tickets_router,
+        automations_router,  # before contacts: /contacts/events is not a contact id
         contacts_router,
         callbacks_router,
         public_callbacks_router,

@@ -1,6 +1,14 @@
 """Every table, imported in one place so the metadata (and Alembic) sees them all."""
 
 from app.agents.models import Agent, AgentSession, Team, team_members
+from app.automations.models import (
+    ApiToken,
+    AutomatedSend,
+    ContactEvent,
+    Rule,
+    RuleRun,
+    ScheduledStep,
+)
 from app.callbacks.models import CallbackRequest
 from app.canned.models import CannedResponse
 from app.contacts.models import Contact, ContactIdentity
@@ -22,10 +30,13 @@ metadata = Base.metadata
 __all__ = [
     "Agent",
     "AgentSession",
+    "ApiToken",
     "Attachment",
+    "AutomatedSend",
     "CallbackRequest",
     "CannedResponse",
     "Contact",
+    "ContactEvent",
     "ContactIdentity",
     "Conversation",
     "ConversationLabel",
@@ -36,6 +47,9 @@ __all__ = [
     "LogConsumer",
     "Message",
     "PollerState",
+    "Rule",
+    "RuleRun",
+    "ScheduledStep",
     "Team",
     "VisitorSession",
     "inbox_agents",

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/ingest.py [--seconds 10] [--concurrency 32] [--senders 1000]
                                      [--database-url postgresql://...] [--client-procs 1]
+                                     [--rules 20]
 
 What it does, all on loopback, and then it stops by itself (it prints figures, it never
 asserts a time):
@@ -48,6 +49,13 @@ saturated its own core at ~300 req/s in one process and ~850 req/s in two. Measu
 so the default is the raw client in ONE process (a second process only takes CPU from the
 server); `--client-procs N` splits the connections over N processes and sums the results.
 
+With rules: `--rules N` measures Panjereh twice in one run, each on a fresh server and
+database (the same one for `--database-url`): without automations, then with N enabled
+rules of typical conditions (channel, message text contains / matches, a contact
+attribute; the refund and invoice rules match one text in 12 and label the conversation),
+which the server's embedded rules consumer evaluates from the event log while the load
+runs. It prints both figures side by side and the ratio.
+
 Profiling: `--profile FILE` records Panjereh's measured phase with py-spy (`pip install
 py-spy` into the venv) and prints where the samples are.
 """
@@ -81,6 +89,7 @@ from harness import (  # bench/ is not a package: run as a script, its folder is
     bare_server,
     database_label,
     free_port,
+    login,
     machine,
     machine_busy_seconds,
     panjereh_cmd,
@@ -397,6 +406,47 @@ def measured(
 # --------------------------------------------------------------------------- main
 
 
+# Typical rules, each for its own case: most test the channel, a contact attribute or a
+# word and do not match most messages; the refund and invoice ones match one text in 12
+# and label the conversation.
+_CHANNELS = ("email", "telegram", "sms", "webchat", "callback")
+_WORDS = ("refund", "invoice", "warranty", "unsubscribe", "partnership", "گارانتی", "لغو", "cancel")
+
+
+def rule_shapes(count: int) -> list[dict[str, object]]:
+    """`count` rules: an event, typical conditions, an action."""
+    shapes: list[dict[str, object]] = []
+    for n in range(count):
+        word = _WORDS[n % len(_WORDS)]
+        conditions: list[dict[str, str]] = [
+            {"field": "message.text", "op": "contains", "value": word},
+        ]
+        if n % 4 == 1:
+            conditions.insert(0, {"field": "channel", "op": "equals", "value": _CHANNELS[n % 5]})
+        if n % 4 == 2:
+            conditions.append({"field": "contact.attributes.plan", "op": "equals", "value": "vip"})
+        if n % 4 == 3:
+            conditions = [{"field": "message.text", "op": "matches", "value": rf"\b{word}\w*"}]
+        shapes.append(
+            {
+                "name": f"Rule {n + 1}",
+                "event": "message.first_received" if n % 3 == 0 else "message.received",
+                "conditions": conditions,
+                "actions": [{"type": "add_label", "label": word}],
+            }
+        )
+    return shapes
+
+
+def add_rules(srv: Server, count: int) -> None:
+    headers = {"Authorization": f"Bearer {login(srv)}"}
+    with httpx.Client(base_url=srv.base_url, timeout=30.0, headers=headers) as client:
+        for rule in rule_shapes(count):
+            created = client.post("/api/v1/automations", json=rule)
+            if created.status_code != 201:
+                raise RuntimeError(f"creating a rule: {created.status_code} {created.text}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured load, per server")
@@ -416,6 +466,12 @@ def main(argv: list[str] | None = None) -> int:
         help="record Panjereh's measured phase with py-spy into FILE (collapsed stacks) "
         "and print the hottest functions; sampling slows the server a little",
     )
+    parser.add_argument(
+        "--rules",
+        type=int,
+        default=0,
+        help="also measure with this many enabled automation rules, side by side",
+    )
     args = parser.parse_args(argv)
     if not (
         0 < args.seconds <= 3600
@@ -423,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         and 1 <= args.concurrency <= 1024
         and args.senders >= 1
         and 1 <= args.client_procs <= 16
+        and 0 <= args.rules <= 500
     ):
         parser.error("out of range: 0<seconds<=3600, warmup<=600, 1<=concurrency<=1024, ...")
 
@@ -454,24 +511,21 @@ def main(argv: list[str] | None = None) -> int:
             tag=f"{run_tag}-{tag}",
         )
 
-    with tempfile.TemporaryDirectory(prefix="panjereh-bench-") as tmp:
-        workdir = Path(tmp)
-        database_url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
-
-        # Panjereh.
+    def panjereh(workdir: Path, database_url: str, rules: int, label: str) -> Figures:
         port = free_port()
         env = panjereh_env(workdir, database_url)
-        log = workdir / "panjereh.log"
+        log = workdir / f"panjereh-{label}.log"
         with server("panjereh", panjereh_cmd(port), env, workdir, log) as srv:
-            db_label = database_label(database_url)
-            print(f"database  {db_label}")
             inbox_id, api_key = setup_inbox(srv)
+            if rules:
+                add_rules(srv, rules)
             path = INGEST_PATH.format(inbox_id=inbox_id)
             if args.warmup:
-                phase(port, path, api_key, "warm", args.warmup)
+                phase(port, path, api_key, f"{label}-warm", args.warmup)
             before = stored_counts(database_url, inbox_id)
-            run = functools.partial(phase, port, path, api_key, "pj", args.seconds)
-            print("\nPanjereh  POST /api/v1/inboxes/{id}/incoming (stores the message)")
+            run = functools.partial(phase, port, path, api_key, label, args.seconds)
+            title = f" with {rules} enabled rules" if rules else ""
+            print(f"\nPanjereh{title}  POST /api/v1/inboxes/{{id}}/incoming (stores the message)")
             pj = measured(srv, "Panjereh", args.seconds, args.profile, run)
             after = stored_counts(database_url, inbox_id)
             pj.stored = after[0] - before[0]
@@ -490,6 +544,21 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {line[:200]}")
         else:
             print("  server log    nothing at WARNING or above")
+        return pj
+
+    with tempfile.TemporaryDirectory(prefix="panjereh-bench-") as tmp:
+        workdir = Path(tmp)
+        database_url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+        db_label = database_label(database_url)
+        print(f"database  {db_label}")
+        pj = panjereh(workdir, database_url, 0, "pj")
+        if args.rules:
+            rules_url = args.database_url or f"sqlite:///{workdir / 'bench-rules.db'}"
+            with_rules = panjereh(workdir, rules_url, args.rules, "pj-rules")
+            print(f"\n{'':24}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}")
+            for name, f in (("without rules", pj), (f"with {args.rules} rules", with_rules)):
+                print(f"{name:24}{f.rps:>12,.0f}{f.p50_ms:>9.1f}{f.p99_ms:>9.1f}")
+            print(f"with rules / without: {with_rules.rps / pj.rps:.1%} of the requests/s")
 
         # The ceiling.
         bare: Figures | None = None

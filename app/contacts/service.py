@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.automations.models import ContactEvent
 from app.callbacks.models import CallbackRequest
 from app.contacts.models import Contact, ContactIdentity
 from app.contacts.schemas import ContactOut
@@ -211,6 +212,9 @@ async def merge(session: AsyncSession, *, keep_id: int, other_id: int) -> Contac
         update(VisitorSession)
         .where(VisitorSession.contact_id == other_id)
         .values(contact_id=keep_id)
+    )
+    await session.execute(
+        update(ContactEvent).where(ContactEvent.contact_id == other_id).values(contact_id=keep_id)
     )
     keep.name = keep.name or other.name
     keep.attributes = {**(other.attributes or {}), **(keep.attributes or {})}

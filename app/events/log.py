@@ -8,6 +8,8 @@ has seen event N has seen every event below N.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +22,7 @@ from app.events.models import EventRow, EventSequence
 from app.events.types import Event
 
 _PENDING = "panjereh.pending_events"
+_ORIGIN = "panjereh.events_origin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,23 @@ def record(session: AsyncSession, event: Event, scope: Scope) -> None:
     session.info.setdefault(_PENDING, []).append((event, scope))
 
 
+def mark_origin(session: AsyncSession, origin: str) -> None:
+    """Every event this transaction records was caused by `origin` (not by a person)."""
+    session.info[_ORIGIN] = origin
+
+
+@asynccontextmanager
+async def savepoint(session: AsyncSession) -> AsyncIterator[None]:
+    """A nested transaction whose events are forgotten with its writes if it fails."""
+    pending = list(session.info.get(_PENDING, []))
+    try:
+        async with session.begin_nested():
+            yield
+    except BaseException:
+        session.info[_PENDING] = pending
+        raise
+
+
 async def finalize(session: AsyncSession) -> list[Published]:
     pending: list[tuple[Event, Scope]] = session.info.pop(_PENDING, [])
     if not pending:
@@ -56,6 +76,7 @@ async def finalize(session: AsyncSession) -> list[Published]:
     ).scalar_one()
     first = last - len(pending) + 1
     now = utcnow()
+    origin = session.info.pop(_ORIGIN, None)
     rows: list[dict[str, Any]] = [
         {
             "seq": first + i,
@@ -65,6 +86,7 @@ async def finalize(session: AsyncSession) -> list[Published]:
             "agent_id": scope.agent_id,
             "public": scope.public,
             "data": event.model_dump(mode="json", exclude={"type"}),
+            "origin": origin,
             "created_at": now,
         }
         for i, (event, scope) in enumerate(pending)
@@ -91,6 +113,7 @@ class Logged:
     public: bool
     data: dict[str, Any]
     created_at: datetime
+    origin: str | None = None
 
 
 async def read_after(
@@ -111,6 +134,7 @@ async def read_after(
         t.c.public,
         t.c.data,
         t.c.created_at,
+        t.c.origin,
     ).where(t.c.seq > after)
     if where is not None:
         stmt = stmt.where(where)

@@ -24,6 +24,9 @@ class EventRow(Base):
     # Whether the customer's own widget may see it (agent replies yes; notes never).
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # What caused it when not a person: "automation" (rules skip those: actions never
+    # trigger rules).
+    origin: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
+from app.automations.schemas import ContactEventOut
 from app.callbacks.schemas import CallbackOut
 from app.contacts.schemas import ContactOut
 from app.tickets.schemas import ConversationOut, MessageOut
@@ -54,6 +55,16 @@ class CallbackDue(BaseModel):
     missed: bool = False
 
 
+# --- rules ---
+class ContactEventRecorded(BaseModel):
+    """A customer event another system posted (on the contact's timeline)."""
+
+    type: Literal["contact.event"] = "contact.event"
+    event: ContactEventOut
+
+
+# --- end rules ---
+
 Event = Annotated[
     ConversationCreated
     | ConversationUpdated
@@ -62,7 +73,8 @@ Event = Annotated[
     | ContactUpdated
     | CallbackCreated
     | CallbackUpdated
-    | CallbackDue,
+    | CallbackDue
+    | ContactEventRecorded,
     Field(discriminator="type"),
 ]
 

@@ -54,12 +54,13 @@ async def add_message(
     body: str,
     private: bool,
     attachment_ids: Sequence[int] = (),
+    by: str | None = None,
 ) -> Message:
     """An agent's reply (queued for the delivery worker) or private note (never sent),
     with files uploaded to this conversation beforehand; a reply that could never be sent
     is refused (`require_reply_possible`). Without an agent it is an automatic reply the
     channel's settings asked for: sent the same way, but it neither answers the customer's
-    wait nor counts as a first response."""
+    wait nor counts as a first response; `by` names the automation that wrote it."""
     if agent is not None and not private:
         await require_reply_possible(session, conversation)
     now = utcnow()
@@ -75,7 +76,7 @@ async def add_message(
         created_at=now,
         updated_at=now,
         attempts=0,
-        meta={} if agent else {"automatic": True},
+        meta={} if agent else {"automatic": True, **({"by": by} if by else {})},
     )
     session.add(message)
     await session.flush()

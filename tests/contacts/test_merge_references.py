@@ -67,6 +67,13 @@ async def test_merge_moves_every_row_that_refers_to_the_merged_contact(
         await contact_in(running, website["id"]),
         await contact_in(running, callback_inbox["id"]),
     ]
+    token = (await admin.post("/api/v1/api-tokens", json={"name": "Shop"})).json()["token"]
+    posted = await running.client.post(
+        f"/api/v1/contacts/{others[0]}/events",
+        json={"name": "order.placed", "payload": {}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert posted.status_code == 201, posted.text
 
     columns = references_to_contacts()
     covered: set[Column[Any]] = set()

@@ -1,5 +1,6 @@
 import { useEffect, useState, type ReactElement } from "react";
 import { api, ok, type Schemas } from "../api/client";
+import { CustomerEvents } from "./CustomerEvents";
 import { useT } from "./hooks";
 import { channelName, formatShort } from "./i18n";
 import { ChannelIcon } from "./icons";
@@ -92,6 +93,7 @@ export function ContactPanel({ contactId }: { contactId: number }): ReactElement
           </li>
         ))}
       </ul>
+      <CustomerEvents contactId={contactId} />
       {merging ? (
         <MergeSearch contactId={contactId} onDone={() => setMerging(false)} />
       ) : (

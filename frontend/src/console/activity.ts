@@ -45,10 +45,19 @@ function callbackClause(lang: Lang, change: Json): string | null {
   }
 }
 
-/** What `who` (agent `actorId`) did, in `lang`; null when `metadata` does not describe it. */
-export function activitySentence(lang: Lang, who: string, actorId: number | null, metadata: unknown): string | null {
+/** Who an automated line names (metadata.by: "Automation Welcome", "Round robin"), in
+ * `lang`; null for an agent's line. */
+function automatedActor(lang: Lang, by: string | null): string | null {
+  if (by === null) return null;
+  const rule = /^Automation (.+)$/.exec(by);
+  return rule?.[1] ? translate(lang, "automationActor", { name: rule[1] }) : by;
+}
+
+/** What `agent` (agent `actorId`), or the automation metadata.by names, did, in `lang`; null when `metadata` does not describe it. */
+export function activitySentence(lang: Lang, agent: string, actorId: number | null, metadata: unknown): string | null {
   const activity = isObject(metadata) ? metadata.activity : null;
   if (!isObject(activity)) return null;
+  const who = automatedActor(lang, isObject(metadata) ? text(metadata.by) : null) ?? agent;
   const t = (key: Key, vars?: Record<string, string>): string => translate(lang, key, { who, ...vars });
   switch (activity.action) {
     case "status": {

@@ -1,0 +1,98 @@
+"""The automations' background work: the rules' log consumer, and the worker that runs due
+scheduled steps (waits, idle checks).
+
+A due step is claimed with `FOR UPDATE SKIP LOCKED` and deleted in the transaction that does
+its work, so across any number of workers each step runs once, and a crash runs it again
+whole or not at all. While nothing is due the worker sleeps until the earliest due time (at
+most POLL_SECONDS, for steps other processes schedule), woken early when this process
+schedules an earlier one: pending waits cost one indexed query per poll, however many."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from app.automations import engine
+from app.automations.models import ScheduledStep
+from app.context import Context
+from app.db import log_failed_round, utcnow
+from app.events.consumers import run_consumer
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+POLL_SECONDS = 5.0
+
+
+async def run_due(ctx: Context) -> int:
+    """Run the steps due now (a batch); how many."""
+    async with ctx.db.write() as session:
+        steps = list(
+            (
+                await session.scalars(
+                    select(ScheduledStep)
+                    .where(ScheduledStep.due_at <= utcnow())
+                    .order_by(ScheduledStep.due_at)
+                    .limit(BATCH)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+        )
+        for step in steps:
+            await engine.run_step(session, step)
+        return len(steps)
+
+
+async def next_due(ctx: Context) -> datetime | None:
+    async with ctx.db.read() as session:
+        return await session.scalar(select(func.min(ScheduledStep.due_at)))
+
+
+async def run_steps(ctx: Context, stop: asyncio.Event) -> None:
+    woken = asyncio.Event()
+    earliest: list[datetime] = []
+
+    def wake(due_at: datetime) -> None:
+        earliest.append(due_at)
+        woken.set()
+
+    engine.wakers.add(wake)
+    try:
+        while not stop.is_set():
+            try:
+                if await run_due(ctx) == BATCH:
+                    continue
+                due = await next_due(ctx)
+            except Exception as exc:
+                log_failed_round(log, "automation steps", exc)
+                due = None
+            woken.clear()
+            if earliest:
+                due = min([*earliest, *([due] if due else [])])
+                earliest.clear()
+            delay = POLL_SECONDS if due is None else (due - utcnow()).total_seconds()
+            await _sleep(min(max(delay, 0.0), POLL_SECONDS), woken, stop)
+    finally:
+        engine.wakers.discard(wake)
+
+
+async def _sleep(seconds: float, woken: asyncio.Event, stop: asyncio.Event) -> None:
+    """Until `seconds` pass, a step is scheduled in this process, or `stop`."""
+    if seconds <= 0:
+        return
+    waits = [asyncio.ensure_future(woken.wait()), asyncio.ensure_future(stop.wait())]
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    for waiting in waits:
+        waiting.cancel()
+
+
+async def run_automations(ctx: Context, stop: asyncio.Event) -> None:
+    """Both loops, until `stop`."""
+    await asyncio.gather(
+        run_consumer(ctx, engine.CONSUMER, engine.handle_events, stop), run_steps(ctx, stop)
+    )
