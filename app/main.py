@@ -13,6 +13,8 @@ from app.agents import service as agents
 from app.agents.api import auth_router
 from app.agents.api import router as agents_router
 from app.agents.models import Role
+from app.assignment.api import router as assignment_router
+from app.assignment.worker import run_assignment
 from app.callbacks.api import router as callbacks_router
 from app.callbacks.public_api import router as public_callbacks_router
 from app.canned.api import router as canned_router
@@ -73,6 +75,7 @@ async def background_workers(ctx: Context) -> AsyncIterator[None]:
         asyncio.create_task(DeliveryWorker(ctx).run(stop), name="delivery"),
         asyncio.create_task(PollerSupervisor(ctx).run(stop), name="pollers"),
         asyncio.create_task(run_maintenance(ctx, stop), name="maintenance"),
+        asyncio.create_task(run_assignment(ctx, stop), name="assignment"),
     ]
     try:
         yield
@@ -125,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         demo_router,
         realtime_router,
         canned_router,
+        assignment_router,
         console_router,  # last: its catch-all serves the console
     ):
         app.include_router(router)

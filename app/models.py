@@ -1,6 +1,7 @@
 """Every table, imported in one place so the metadata (and Alembic) sees them all."""
 
 from app.agents.models import Agent, AgentSession, Team, team_members
+from app.assignment.models import AgentWorkload, AssignmentPolicy
 from app.callbacks.models import CallbackRequest
 from app.canned.models import CannedResponse
 from app.contacts.models import Contact, ContactIdentity
@@ -22,6 +23,8 @@ metadata = Base.metadata
 __all__ = [
     "Agent",
     "AgentSession",
+    "AgentWorkload",
+    "AssignmentPolicy",
     "Attachment",
     "CallbackRequest",
     "CannedResponse",

@@ -13,6 +13,7 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
+from app.assignment.service import assign_replier
 from app.contacts.models import ContactIdentity
 from app.db import utcnow
 from app.errors import Invalid
@@ -105,6 +106,8 @@ async def add_message(
         ),
     )
     await record_conversation_change(session, conversation, changes)
+    if agent is not None and not private:
+        await assign_replier(session, conversation, agent)
     return message
 
 
