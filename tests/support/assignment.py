@@ -18,19 +18,15 @@ _ids = itertools.count()
 
 
 async def set_policy(admin: Api, inbox_id: int, **body: Any) -> dict[str, Any]:
-    response = await admin.client.put(
-        f"/api/v1/inboxes/{inbox_id}/assignment", json=body, headers=admin.headers
-    )
+    response = await admin.put(f"/api/v1/inboxes/{inbox_id}/assignment", json=body)
     assert response.status_code == 200, response.text
     policy: dict[str, Any] = response.json()
     return policy
 
 
 async def set_capacity(admin: Api, agent_id: int, max_open: int | str | None) -> None:
-    response = await admin.client.put(
-        f"/api/v1/assignment/capacities/{agent_id}",
-        json={"max_open": max_open},
-        headers=admin.headers,
+    response = await admin.put(
+        f"/api/v1/assignment/capacities/{agent_id}", json={"max_open": max_open}
     )
     assert response.status_code == 200, response.text
 
