@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -92,12 +92,9 @@ async def workloads(session: AsyncSession) -> list[Workload]:
         await session.scalars(select(Agent).where(Agent.is_active).order_by(Agent.name, Agent.id))
     ).all()
     ids = [a.id for a in agents]
-    limits = {
-        agent_id: max_open
-        for agent_id, max_open in await session.execute(
-            select(AgentWorkload.agent_id, AgentWorkload.max_open)
-        )
-    }
+    limits = dict(
+        (await session.execute(select(AgentWorkload.agent_id, AgentWorkload.max_open))).all()
+    )
     counts = await _open_counts(session, ids)
     return [Workload(a, limits.get(a.id), counts.get(a.id, 0)) for a in agents]
 
@@ -122,14 +119,29 @@ async def set_capacity(session: AsyncSession, agent_id: int, max_open: int | Non
 
 
 async def claim(
-    session: AsyncSession, conversation: Conversation, actor: Actor, agent_id: int
+    session: AsyncSession,
+    conversation: Conversation,
+    actor: Actor,
+    agent_id: int,
+    *,
+    skip_locked: bool = False,
 ) -> Change | None:
     """Assign the conversation to `agent_id` if nobody has it, as the database decides: of
     two claims at once exactly one updates the row. None when someone has it already (the
-    conversation then shows who)."""
+    conversation then shows who) or, with `skip_locked`, when another transaction is
+    changing it (round robin passes it over this round rather than wait for the lock,
+    which could deadlock with a writer that locks conversations in another order)."""
+    unassigned = (Conversation.id == conversation.id, Conversation.assignee_id.is_(None))
+    row = (
+        Conversation.id.in_(
+            select(Conversation.id).where(*unassigned).with_for_update(skip_locked=True)
+        )
+        if skip_locked
+        else and_(*unassigned)
+    )
     won = await session.scalar(
         update(Conversation)
-        .where(Conversation.id == conversation.id, Conversation.assignee_id.is_(None))
+        .where(row)
         .values(assignee_id=agent_id)
         .returning(Conversation.id)
         .execution_options(synchronize_session=False)
@@ -188,12 +200,8 @@ async def _eligible(
 ) -> dict[int, set[int]]:
     """Per round-robin inbox, the online active agents it may go to: its team's members
     who work in the inbox (administrators work in all), else the inbox's members."""
-    present = {
-        agent_id: role
-        for agent_id, role in await session.execute(
-            select(Agent.id, Agent.role).where(Agent.id.in_(online), Agent.is_active)
-        )
-    }
+    stmt = select(Agent.id, Agent.role).where(Agent.id.in_(online), Agent.is_active)
+    present = dict((await session.execute(stmt)).all())
     admins = {a for a, role in present.items() if role == Role.admin}
     inbox_ids = [inbox_id for inbox_id, _ in policies]
     members: dict[int, set[int]] = defaultdict(set)
@@ -287,9 +295,9 @@ async def assign_waiting(session: AsyncSession, online: Collection[int], *, now:
         agent_id = min(
             free, key=lambda a: (counts.get(a, 0), state[a].last_assigned_at or _NEVER, a)
         )
-        change = await claim(session, conversation, ROUND_ROBIN, agent_id)
+        change = await claim(session, conversation, ROUND_ROBIN, agent_id, skip_locked=True)
         if change is None:
-            continue  # taken meanwhile
+            continue  # taken meanwhile, or being changed: the next round sees
         await record_changes(session, conversation, ROUND_ROBIN, [change], now=now)
         counts[agent_id] = counts.get(agent_id, 0) + 1
         state[agent_id].last_assigned_at = now
