@@ -201,3 +201,28 @@ async def test_a_manual_inbox_leaves_conversations_in_the_queue(
         conversation_id = await customer_writes(running, inbox)
         await asyncio.sleep(2)
         assert await assignee(admin, conversation_id) is None
+
+
+async def test_rounds_at_once_never_overfill_an_agent(running: Running, admin: Api) -> None:
+    """Rounds in several processes at once (here: transactions) take turns on the policy
+    and agent rows, so each sees the assignments of the one before."""
+    inbox = await create_api_inbox(admin, outbound_url=OUTBOUND)
+    agents = [await create_agent(admin, f"agent{i}@example.com") for i in range(3)]
+    await add_members(admin, inbox.id, agents)
+    for agent in agents:
+        await set_capacity(admin, agent.agent["id"], 2)
+    await set_policy(admin, inbox.id, mode="round_robin")
+    waiting = [await customer_writes(running, inbox) for _ in range(10)]
+    present = {a.agent["id"] for a in agents}
+
+    async def one_round() -> int:
+        async with running.ctx.db.write() as session:
+            return await service.assign_waiting(session, present, now=utcnow())
+
+    assert sum(await asyncio.gather(*(one_round() for _ in range(4)))) == 6
+    async with running.ctx.db.read() as session:
+        counts = await _open_counts(session, inbox.id)
+    assert {counts[a] for a in present} == {2}
+    assert counts[None] == 4
+    # The oldest six went out; the newest four wait.
+    assert [await assignee(admin, c) is None for c in waiting] == [False] * 6 + [True] * 4
