@@ -63,6 +63,8 @@ async def add_message(
     wait nor counts as a first response."""
     if agent is not None and not private:
         await require_reply_possible(session, conversation)
+        # Before the reply, so that the reply stays the conversation's last message.
+        await assign_replier(session, conversation, agent)
     now = utcnow()
     message = Message(
         conversation_id=conversation.id,
@@ -106,8 +108,6 @@ async def add_message(
         ),
     )
     await record_conversation_change(session, conversation, changes)
-    if agent is not None and not private:
-        await assign_replier(session, conversation, agent)
     return message
 
 
