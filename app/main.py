@@ -13,6 +13,8 @@ from app.agents import service as agents
 from app.agents.api import auth_router
 from app.agents.api import router as agents_router
 from app.agents.models import Role
+from app.assignment.api import router as assignment_router
+from app.assignment.worker import run_assignment
 from app.automations.api import router as automations_router
 from app.automations.worker import run_automations
 from app.callbacks.api import router as callbacks_router
@@ -77,6 +79,7 @@ async def background_workers(ctx: Context) -> AsyncIterator[None]:
         asyncio.create_task(PollerSupervisor(ctx).run(stop), name="pollers"),
         asyncio.create_task(run_maintenance(ctx, stop), name="maintenance"),
         asyncio.create_task(run_automations(ctx, stop), name="automations"),
+        asyncio.create_task(run_assignment(ctx, stop), name="assignment"),
     ]
     try:
         yield
@@ -131,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         demo_router,
         realtime_router,
         canned_router,
+        assignment_router,
         console_router,  # last: its catch-all serves the console
     ):
         app.include_router(router)

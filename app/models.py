@@ -1,6 +1,7 @@
 """Every table, imported in one place so the metadata (and Alembic) sees them all."""
 
 from app.agents.models import Agent, AgentSession, Team, team_members
+from app.assignment.models import AgentWorkload, AssignmentPolicy
 from app.automations.models import (
     ApiToken,
     AutomatedSend,
@@ -30,7 +31,9 @@ metadata = Base.metadata
 __all__ = [
     "Agent",
     "AgentSession",
+    "AgentWorkload",
     "ApiToken",
+    "AssignmentPolicy",
     "Attachment",
     "AutomatedSend",
     "CallbackRequest",

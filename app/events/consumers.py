@@ -81,10 +81,10 @@ async def run_consumer(ctx: Context, name: str, handler: Handler, stop: asyncio.
             except Exception as exc:
                 log_failed_round(log, f"log consumer {name}", exc)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_next_commit(notices, stop), IDLE_SECONDS)
+                await asyncio.wait_for(next_commit(notices, stop), IDLE_SECONDS)
 
 
-async def _next_commit(notices: asyncio.Queue[Notice], stop: asyncio.Event) -> None:
+async def next_commit(notices: asyncio.Queue[Notice], stop: asyncio.Event) -> None:
     """Wait for a notice of committed events (signals such as typing do not count)."""
     while not stop.is_set():
         if isinstance(await notices.get(), tuple):

@@ -13,6 +13,7 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
+from app.assignment.service import assign_replier
 from app.contacts.models import ContactIdentity
 from app.db import utcnow
 from app.errors import Invalid
@@ -63,6 +64,8 @@ async def add_message(
     wait nor counts as a first response; `by` names the automation that wrote it."""
     if agent is not None and not private:
         await require_reply_possible(session, conversation)
+        # Before the reply, so that the reply stays the conversation's last message.
+        await assign_replier(session, conversation, agent)
     now = utcnow()
     message = Message(
         conversation_id=conversation.id,

@@ -1,6 +1,7 @@
 import { useState, type FormEvent, type ReactElement } from "react";
 import { api, ok, type Inbox, type InboxKind } from "../api/client";
 import { Automations } from "./Automations";
+import { AssignmentAdmin } from "./Assignment";
 import { useT } from "./hooks";
 import { channelName, errorText } from "./i18n";
 import { ChannelIcon } from "./icons";
@@ -130,7 +131,7 @@ export const CHANNEL_FORMS: Record<InboxKind, { fields: Field[]; steps: string[]
   },
 };
 
-type Tab = "inboxes" | "agents" | "teams" | "canned" | "automations";
+type Tab = "inboxes" | "agents" | "teams" | "canned" | "automations" | "assignment";
 
 export function Admin(): ReactElement {
   const t = useT();
@@ -138,7 +139,7 @@ export function Admin(): ReactElement {
   return (
     <main className="admin">
       <nav className="admin-tabs" aria-label={t("admin")}>
-        {(["inboxes", "agents", "teams", "canned", "automations"] as const).map((k) => (
+        {(["inboxes", "agents", "teams", "canned", "automations", "assignment"] as const).map((k) => (
           <button key={k} type="button" className={tab === k ? "tab active" : "tab"} aria-current={tab === k ? "page" : undefined} onClick={() => setTab(k)}>
             {t(k)}
           </button>
@@ -150,6 +151,7 @@ export function Admin(): ReactElement {
         {tab === "teams" && <Teams />}
         {tab === "canned" && <CannedAdmin />}
         {tab === "automations" && <Automations />}
+        {tab === "assignment" && <AssignmentAdmin />}
       </div>
     </main>
   );

@@ -5,6 +5,7 @@ import { useT } from "./hooks";
 import { channelName, errorText, formatDateTime } from "./i18n";
 import { ChannelIcon } from "./icons";
 import { updateConversation, useContactLabel, useStore } from "./store";
+import { TakeButton } from "./TakeButton";
 
 function isoIn(hours: number): string {
   return new Date(Date.now() + hours * 3600_000).toISOString();
@@ -93,7 +94,8 @@ export function ConversationHeader({ c }: { c: Conversation }): ReactElement {
             ))}
           </select>
         </label>
-        {c.assignee?.id !== me.id && (
+        <TakeButton key={c.id} c={c} />
+        {c.assignee && c.assignee.id !== me.id && (
           <button type="button" className="ghost" onClick={() => void run({ assignee_id: me.id })}>
             {t("assignToMe")}
           </button>

@@ -275,6 +275,24 @@ const en = {
   "act.snooze": "Snooze",
   "act.resolve": "Resolve",
   "act.wait": "Wait",
+  // --- assign ---
+  assignment: "Assignment",
+  assignmentPolicies: "Assignment per inbox",
+  assignmentHelp: "Manual: conversations wait in the Unassigned queue until an agent takes one. Round robin: each goes to the online agent with the fewest open conversations, within their capacity.",
+  capacities: "Agent capacity",
+  capacityHelp: "The most open conversations round robin gives an agent; blank for no limit.",
+  assignmentMode: "New conversations",
+  modeManual: "Manual pick-up queue",
+  modeRoundRobin: "Round robin",
+  roundRobinAmong: "Round robin among",
+  inboxMembers: "The inbox's agents",
+  autoResolveAfter: "Resolve after this many days waiting on the customer",
+  saved: "Saved.",
+  openNow: "Open now",
+  maxOpen: "Most open",
+  unlimited: "No limit",
+  take: "Take",
+  takenBy: "{name} took this conversation first.",
 };
 
 type Dict = typeof en;
@@ -551,6 +569,24 @@ const fa: Dict = {
   "act.snooze": "به تعویق انداختن",
   "act.resolve": "حل‌شده",
   "act.wait": "صبر کردن",
+  // --- assign ---
+  assignment: "واگذاری",
+  assignmentPolicies: "واگذاری در هر صندوق",
+  assignmentHelp: "دستی: گفتگوها در صف «واگذارنشده» می‌مانند تا کارشناسی یکی را بردارد. نوبتی: هر گفتگو به کارشناس برخطی می‌رسد که کمترین گفتگوی باز را دارد، در حد ظرفیتش.",
+  capacities: "ظرفیت کارشناسان",
+  capacityHelp: "بیشترین گفتگوی بازی که واگذاری نوبتی به یک کارشناس می‌دهد؛ خالی یعنی بی‌محدودیت.",
+  assignmentMode: "گفتگوهای تازه",
+  modeManual: "صف برداشتن دستی",
+  modeRoundRobin: "نوبتی",
+  roundRobinAmong: "نوبت میان",
+  inboxMembers: "کارشناسان این صندوق",
+  autoResolveAfter: "بستن پس از این چند روز انتظار برای پاسخ مشتری",
+  saved: "ذخیره شد.",
+  openNow: "گفتگوهای باز",
+  maxOpen: "سقف گفتگوهای باز",
+  unlimited: "بی‌محدودیت",
+  take: "برداشتن",
+  takenBy: "{name} زودتر این گفتگو را برداشت.",
 };
 
 const dicts: Record<Lang, Dict> = { en, fa };

@@ -1,0 +1,54 @@
+"""The loop that runs round robin and auto-resolve in the background.
+
+A round runs after every commit announced on the bus (a new or unassigned conversation, a
+resolved one freeing capacity) and at least every ROUND_SECONDS, which is how soon an agent
+who comes online gets the oldest waiting conversation. Who is online comes from presence
+(Redis when configured, so a separate worker process sees every server's agents)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from app.assignment import service
+from app.context import Context
+from app.db import log_failed_round, utcnow
+from app.events.consumers import next_commit
+
+log = logging.getLogger(__name__)
+
+ROUND_SECONDS = 1.0
+AUTO_RESOLVE_EVERY = 60  # rounds: about once a minute
+
+
+async def assign_round(ctx: Context) -> int:
+    """Give waiting conversations to online agents; the number assigned."""
+    async with ctx.db.read() as session:
+        if not await service.anyone_waiting(session):
+            return 0
+    online = {p.agent_id for p in (await ctx.presence.snapshot()).values() if p.status == "online"}
+    if not online:
+        return 0
+    async with ctx.db.write() as session:
+        return await service.assign_waiting(session, online, now=utcnow())
+
+
+async def auto_resolve_round(ctx: Context) -> int:
+    async with ctx.db.write() as session:
+        return await service.auto_resolve(session, now=utcnow())
+
+
+async def run_assignment(ctx: Context, stop: asyncio.Event) -> None:
+    rounds = 0
+    async with ctx.bus.subscribe() as notices:
+        while not stop.is_set():
+            try:
+                await assign_round(ctx)
+                if rounds % AUTO_RESOLVE_EVERY == 0:
+                    await auto_resolve_round(ctx)
+            except Exception as exc:
+                log_failed_round(log, "assignment", exc)
+            rounds += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(next_commit(notices, stop), ROUND_SECONDS)
