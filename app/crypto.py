@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from datetime import datetime
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -79,3 +80,34 @@ class SecretBox:
                 "inbox secrets cannot be decrypted: PANJEREH_SECRET_KEY changed?"
             ) from exc
         return opened
+
+
+class Signer:
+    """Expiring signed tokens for links sent to customers (a survey's rating page): the
+    value and its expiry in the clear, and an HMAC-SHA256 over both with a key derived from
+    PANJEREH_SECRET_KEY for this `purpose`, so a token made for one use is refused by
+    another, and a changed value or expiry by all."""
+
+    def __init__(self, secret_key: str, purpose: str) -> None:
+        self._key = HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=None,
+            info=b"panjereh signed tokens v1: " + purpose.encode(),
+        ).derive(secret_key.encode())
+
+    def _mac(self, payload: str) -> str:
+        digest = hmac.new(self._key, payload.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def sign(self, value: str, *, expires: datetime) -> str:
+        payload = f"{value}.{int(expires.timestamp())}"
+        return f"{payload}.{self._mac(payload)}"
+
+    def unsign(self, token: str, *, now: datetime) -> str | None:
+        """The value, or None for a forged, altered or expired token."""
+        payload, _, mac = token.rpartition(".")
+        value, _, expires = payload.rpartition(".")
+        if not value or not expires.isdigit() or not hmac.compare_digest(mac, self._mac(payload)):
+            return None
+        return value if now.timestamp() < int(expires) else None

@@ -8,6 +8,7 @@ from app.db import Base
 from app.events.models import EventRow, EventSequence, LogConsumer
 from app.inbound.models import PollerState
 from app.inboxes.models import Inbox, inbox_agents
+from app.surveys.models import Survey, SurveySettings
 from app.tickets.models import (
     Attachment,
     Conversation,
@@ -36,6 +37,8 @@ __all__ = [
     "LogConsumer",
     "Message",
     "PollerState",
+    "Survey",
+    "SurveySettings",
     "Team",
     "VisitorSession",
     "inbox_agents",

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from app.callbacks.schemas import CallbackOut
 from app.contacts.schemas import ContactOut
+from app.surveys.schemas import SurveyOut
 from app.tickets.schemas import ConversationOut, MessageOut
 
 
@@ -54,6 +55,12 @@ class CallbackDue(BaseModel):
     missed: bool = False
 
 
+# --- surveys ---
+class SurveyAnswered(BaseModel):
+    type: Literal["survey.answered"] = "survey.answered"
+    survey: SurveyOut
+
+
 Event = Annotated[
     ConversationCreated
     | ConversationUpdated
@@ -62,7 +69,8 @@ Event = Annotated[
     | ContactUpdated
     | CallbackCreated
     | CallbackUpdated
-    | CallbackDue,
+    | CallbackDue
+    | SurveyAnswered,
     Field(discriminator="type"),
 ]
 

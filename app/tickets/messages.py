@@ -54,6 +54,7 @@ async def add_message(
     body: str,
     private: bool,
     attachment_ids: Sequence[int] = (),
+    meta: dict[str, Any] | None = None,
 ) -> Message:
     """An agent's reply (queued for the delivery worker) or private note (never sent),
     with files uploaded to this conversation beforehand; a reply that could never be sent
@@ -75,7 +76,7 @@ async def add_message(
         created_at=now,
         updated_at=now,
         attempts=0,
-        meta={} if agent else {"automatic": True},
+        meta=({} if agent else {"automatic": True}) | (meta or {}),
     )
     session.add(message)
     await session.flush()

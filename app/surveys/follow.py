@@ -1,0 +1,53 @@
+"""Surveys follow the event log: a conversation resolved may call for one (see
+`service.after_resolve`). The survey and its message are written in the consumer's
+transaction; the delivery worker sends the message."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.context import Context
+from app.events.consumers import Handler, run_consumer
+from app.events.log import Logged
+from app.surveys import service
+from app.tickets.models import Status
+
+CONSUMER = "surveys"
+
+
+def links(ctx: Context) -> service.Links:
+    return service.Links(ctx.settings.public_url, service.link_signer(ctx.settings.secret_key))
+
+
+def resolved_ids(events: Sequence[Logged]) -> list[int]:
+    """Conversations these events resolved, once each, in order."""
+    ids: dict[int, None] = {}
+    for event in events:
+        conversation = event.data.get("conversation")
+        if (
+            event.type == "conversation.updated"
+            and "status" in event.data.get("changes", ())
+            and isinstance(conversation, dict)
+            and conversation.get("status") == Status.resolved
+            and isinstance(conversation.get("id"), int)
+        ):
+            ids[conversation["id"]] = None
+    return list(ids)
+
+
+def handler(ctx: Context) -> Handler:
+    async def handle(session: AsyncSession, events: Sequence[Logged]) -> None:
+        sent = False
+        for conversation_id in resolved_ids(events):
+            sent |= await service.after_resolve(session, conversation_id, links(ctx)) is not None
+        if sent:
+            ctx.outbox_ready.set()  # (in this process; other workers poll)
+
+    return handle
+
+
+async def run_surveys(ctx: Context, stop: asyncio.Event) -> None:
+    await run_consumer(ctx, CONSUMER, handler(ctx), stop)
