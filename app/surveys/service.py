@@ -192,11 +192,18 @@ async def after_resolve(session: AsyncSession, conversation_id: int, links: Link
     if rules.nps_enabled:
         kinds.append(SurveyKind.nps)
     for kind in kinds:
+        if await _surveyed(session, conversation.id, kind):
+            continue
         if await _may_ask_contact(session, conversation.contact_id, kind, rules, now):
             return await send(
                 session, conversation, inbox, kind, rules, links, trigger="resolved", now=now
             )
     return None
+
+
+async def _surveyed(session: AsyncSession, conversation_id: int, kind: SurveyKind) -> bool:
+    stmt = select(exists().where(Survey.conversation_id == conversation_id, Survey.kind == kind))
+    return bool(await session.scalar(stmt))
 
 
 async def bulk_nps(
@@ -230,16 +237,9 @@ async def bulk_nps(
     sent = skipped = 0
     for conversation in conversations:
         inbox = await session.get(Inbox, conversation.inbox_id)
-        already = await session.scalar(
-            select(
-                exists().where(
-                    Survey.conversation_id == conversation.id, Survey.kind == SurveyKind.nps
-                )
-            )
-        )
         if (
             inbox is None
-            or already
+            or await _surveyed(session, conversation.id, SurveyKind.nps)
             or not await _may_ask_contact(
                 session, conversation.contact_id, SurveyKind.nps, rules, now
             )
