@@ -98,9 +98,7 @@ async def test_csat_after_resolve_asked_and_answered_through_the_api_channel(
     (shown,) = [m for m in page["items"] if "survey" in m["metadata"]]
     assert shown["metadata"]["survey"]["score"] == 4
     # Not stored as a message.
-    assert [m["body_text"] for m in page["items"] if m["direction"] == "inbound"] == [
-        "question m1"
-    ]
+    assert [m["body_text"] for m in page["items"] if m["direction"] == "inbound"] == ["question m1"]
     # Someone else cannot answer it.
     other = await post_incoming(
         running.client, inbox, external_id="a3", sender="c2", text="", survey_answer=answer
@@ -116,9 +114,7 @@ async def test_one_csat_per_conversation_and_only_after_an_agent_answered(
     await follow(running)
     # Resolved without an agent's answer: no survey.
     unanswered = await customer_writes(running, inbox, "m1", thread="a", sender="c1")
-    response = await admin.patch(
-        f"/api/v1/conversations/{unanswered}", json={"status": "resolved"}
-    )
+    response = await admin.patch(f"/api/v1/conversations/{unanswered}", json={"status": "resolved"})
     assert response.status_code == 200
     await follow(running)
     assert await surveys(admin, conversation_id=unanswered) == []
