@@ -1,6 +1,6 @@
-"""Surveys follow the event log: a conversation resolved may call for one (see
-`service.after_resolve`). The survey and its message are written in the consumer's
-transaction; the delivery worker sends the message."""
+"""Surveys follow the event log: a conversation resolved, or a callback completed, may call
+for one (see `service.after_resolve`, `service.after_callback`). The survey and its message
+are written in the consumer's transaction; the delivery worker sends the message."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.callbacks.models import CallbackStatus
 from app.context import Context
 from app.events.consumers import Handler, run_consumer
 from app.events.log import Logged
@@ -38,11 +39,28 @@ def resolved_ids(events: Sequence[Logged]) -> list[int]:
     return list(ids)
 
 
+def completed_callback_ids(events: Sequence[Logged]) -> list[int]:
+    """Callbacks these events marked completed, once each, in order."""
+    ids: dict[int, None] = {}
+    for event in events:
+        callback = event.data.get("callback")
+        if (
+            event.type == "callback.updated"
+            and isinstance(callback, dict)
+            and callback.get("status") == CallbackStatus.completed
+            and isinstance(callback.get("id"), int)
+        ):
+            ids[callback["id"]] = None
+    return list(ids)
+
+
 def handler(ctx: Context) -> Handler:
     async def handle(session: AsyncSession, events: Sequence[Logged]) -> None:
         sent = False
         for conversation_id in resolved_ids(events):
             sent |= await service.after_resolve(session, conversation_id, links(ctx)) is not None
+        for callback_id in completed_callback_ids(events):
+            sent |= await service.after_callback(session, callback_id, links(ctx)) is not None
         if sent:
             ctx.outbox_ready.set()  # (in this process; other workers poll)
 

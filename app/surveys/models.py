@@ -36,13 +36,16 @@ class Survey(Base):
     kind: Mapped[SurveyKind] = mapped_column(String(10))
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    # Where it was asked and is answered (for a callback: the SMS inbox).
     inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id"))
-    channel: Mapped[str] = mapped_column(String(20))  # the inbox's kind when it was sent
+    # What is rated: the conversation's channel (`callback` for a callback request).
+    channel: Mapped[str] = mapped_column(String(20))
     # Credited with the answer: the conversation's assignee when the survey was sent.
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
-    # The outbound message that asks (its metadata shows the answer in the thread).
+    # The outbound message that asks (its metadata shows the answer in the thread); in the
+    # conversation itself, or for a callback in the customer's SMS conversation.
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
-    trigger: Mapped[str] = mapped_column(String(20))  # resolved / bulk
+    trigger: Mapped[str] = mapped_column(String(20))  # resolved / bulk / callback
     score: Mapped[int | None] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -66,4 +69,6 @@ class SurveySettings(Base):
     cooldown_days: Mapped[int] = mapped_column(Integer, default=7)
     # The language customers are asked in (en / fa).
     language: Mapped[str] = mapped_column(String(5), default="en")
+    # After a callback is completed, a CSAT by SMS through this SMS inbox (None: none).
+    callback_sms_inbox_id: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

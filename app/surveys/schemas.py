@@ -34,6 +34,9 @@ class SurveyPolicy(BaseModel):
         default=7, ge=0, le=3650, description="No survey to a contact within N days of the last"
     )
     language: str = Field(default="en", pattern="^(en|fa)$")
+    callback_sms_inbox_id: int | None = Field(
+        default=None, description="After a completed callback, a CSAT by SMS through this inbox"
+    )
 
 
 class SurveyPolicyUpdate(BaseModel):
@@ -42,6 +45,7 @@ class SurveyPolicyUpdate(BaseModel):
     nps_interval_days: int | None = Field(default=None, ge=1, le=3650)
     cooldown_days: int | None = Field(default=None, ge=0, le=3650)
     language: str | None = Field(default=None, pattern="^(en|fa)$")
+    callback_sms_inbox_id: int | None = Field(default=None, description="0 turns it off")
 
 
 class NpsBulkIn(BaseModel):

@@ -20,6 +20,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.callbacks.models import CallbackRequest, CallbackStatus
 from app.contacts.models import ContactIdentity
 from app.crypto import Signer
 from app.db import utcnow
@@ -38,7 +39,8 @@ from app.tickets.models import (
     Message,
     Status,
 )
-from connectors.base import Address, ButtonPress, InboundMessage
+from app.tickets.service import outreach_conversation
+from connectors.base import Address, AddressKind, ButtonPress, InboundMessage
 
 LINK_DAYS = 14  # an e-mailed rating link works this long
 REPLY_HOURS = 24  # an SMS answer is read only from the next message within this time
@@ -80,6 +82,7 @@ async def policy(session: AsyncSession) -> SurveyPolicy:
         nps_interval_days=row.nps_interval_days,
         cooldown_days=row.cooldown_days,
         language=row.language,
+        callback_sms_inbox_id=row.callback_sms_inbox_id,
     )
 
 
@@ -92,6 +95,11 @@ async def update_policy(session: AsyncSession, change: SurveyPolicyUpdate) -> Su
         if missing := [i for i in ids if i not in found]:
             raise Invalid(f"csat_inbox_ids: no inbox with id {missing[0]}", code="invalid_inbox")
         merged.csat_inbox_ids = ids
+    if change.callback_sms_inbox_id is not None:
+        sms = await session.get(Inbox, change.callback_sms_inbox_id)
+        if change.callback_sms_inbox_id and (sms is None or sms.kind != InboxKind.sms):
+            raise Invalid("callback_sms_inbox_id: not an SMS inbox", code="invalid_inbox")
+        merged.callback_sms_inbox_id = change.callback_sms_inbox_id or None
     row = await session.get(SurveySettings, 1)
     if row is None:
         row = SurveySettings(id=1)
@@ -101,6 +109,7 @@ async def update_policy(session: AsyncSession, change: SurveyPolicyUpdate) -> Su
     row.nps_interval_days = merged.nps_interval_days
     row.cooldown_days = merged.cooldown_days
     row.language = merged.language
+    row.callback_sms_inbox_id = merged.callback_sms_inbox_id
     row.updated_at = utcnow()
     await session.flush()
     return merged
@@ -201,6 +210,52 @@ async def after_resolve(session: AsyncSession, conversation_id: int, links: Link
     return None
 
 
+async def after_callback(session: AsyncSession, callback_id: int, links: Links) -> Survey | None:
+    """A CSAT by SMS about a completed callback, if the policy names an SMS inbox for it."""
+    rules = await policy(session)
+    callback = await session.get(CallbackRequest, callback_id)
+    if (
+        rules.callback_sms_inbox_id is None
+        or callback is None
+        or callback.status != CallbackStatus.completed
+        or callback.conversation_id is None
+    ):
+        return None
+    conversation = await session.get(Conversation, callback.conversation_id)
+    sms = await session.get(Inbox, rules.callback_sms_inbox_id)
+    phone = await session.scalar(
+        select(ContactIdentity).where(
+            ContactIdentity.kind == AddressKind.phone,
+            ContactIdentity.address == callback.phone_e164,
+        )
+    )
+    now = utcnow()
+    if (
+        conversation is None
+        or sms is None
+        or not sms.enabled
+        or sms.kind != InboxKind.sms
+        or phone is None
+        or await _surveyed(session, conversation.id, SurveyKind.csat)
+        or not await _may_ask_contact(session, phone.contact_id, SurveyKind.csat, rules, now)
+    ):
+        return None
+    texting = await outreach_conversation(
+        session, inbox_id=sms.id, contact_id=phone.contact_id, identity_id=phone.id
+    )
+    return await send(
+        session,
+        conversation,
+        sms,
+        SurveyKind.csat,
+        rules,
+        links,
+        "callback",
+        now=now,
+        ask_in=texting,
+    )
+
+
 async def _surveyed(session: AsyncSession, conversation_id: int, kind: SurveyKind) -> bool:
     stmt = select(exists().where(Survey.conversation_id == conversation_id, Survey.kind == kind))
     return bool(await session.scalar(stmt))
@@ -264,16 +319,15 @@ def _buttons(survey_id: int, kind: SurveyKind) -> list[list[dict[str, str]]]:
 
 
 def _ask(
-    survey: Survey, rules: SurveyPolicy, links: Links, now: datetime
+    survey: Survey, channel: InboxKind, rules: SurveyPolicy, links: Links, now: datetime
 ) -> tuple[str, dict[str, Any]]:
-    """The asking message's text and metadata on the survey's channel."""
+    """The asking message's text and metadata on the channel it is asked on."""
     lang = rules.language
     kind = SurveyKind(survey.kind)
     low, high = SCALE[kind]
     question = texts.QUESTION[lang, kind]
     shown = {"id": survey.id, "kind": kind.value, "low": low, "high": high, "score": None}
     meta: dict[str, Any] = {"automatic": True, "survey": shown}
-    channel = InboxKind(survey.channel)
     if channel == InboxKind.email:
         text = f"{question}\n\n{texts.RATE_HERE[lang]}\n{links.page(survey.id, now=now)}\n"
     elif channel in REPLY_CHANNELS:
@@ -297,14 +351,16 @@ async def send(
     trigger: str,
     *,
     now: datetime,
+    ask_in: Conversation | None = None,
 ) -> Survey:
-    """Record the survey and queue the message that asks it (the delivery worker sends it)."""
+    """Record the survey and queue the message that asks it (the delivery worker sends it):
+    in the conversation, or in `ask_in` of `inbox` (a callback's, asked by SMS)."""
     survey = Survey(
         kind=kind,
         conversation_id=conversation.id,
         contact_id=conversation.contact_id,
         inbox_id=inbox.id,
-        channel=inbox.kind,
+        channel=InboxKind.callback if ask_in is not None else inbox.kind,
         agent_id=conversation.assignee_id,
         trigger=trigger,
         sent_at=now,
@@ -316,8 +372,10 @@ async def send(
             await session.flush()
     except IntegrityError as exc:
         raise Conflict("this conversation has had this survey", code="already_surveyed") from exc
-    text, meta = _ask(survey, rules, links, now)
-    message = await add_message(session, conversation, None, body=text, private=False, meta=meta)
+    text, meta = _ask(survey, InboxKind(inbox.kind), rules, links, now)
+    message = await add_message(
+        session, ask_in or conversation, None, body=text, private=False, meta=meta
+    )
     survey.message_id = message.id
     return survey
 
@@ -370,7 +428,8 @@ async def answer(
 async def _ask_why(session: AsyncSession, survey: Survey, now: datetime) -> None:
     """The NPS follow-up where the score came without words (a button, a number by SMS):
     the customer's next message within REPLY_HOURS is the comment."""
-    conversation = await session.get(Conversation, survey.conversation_id)
+    asked = await session.get(Message, survey.message_id) if survey.message_id else None
+    conversation = await session.get(Conversation, asked.conversation_id) if asked else None
     if conversation is None:
         return
     lang = (await policy(session)).language

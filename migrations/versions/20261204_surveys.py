@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("nps_interval_days", sa.Integer(), nullable=False),
         sa.Column("cooldown_days", sa.Integer(), nullable=False),
         sa.Column("language", sa.String(length=5), nullable=False),
+        sa.Column("callback_sms_inbox_id", sa.Integer(), nullable=True),
         sa.Column("updated_at", app.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_settings")),
     )

@@ -7,6 +7,7 @@ import pytest
 
 from app.outbound.worker import DeliveryWorker
 from tests.support.api import Api
+from tests.support.callbacks import ask, create_callback_inbox
 from tests.support.delivery import drain
 from tests.support.sms import CUSTOMER, SmsInbox, incoming, messages_of, only_conversation
 from tests.support.surveys import age_surveys, answer_and_resolve, follow, set_policy, surveys
@@ -104,3 +105,40 @@ async def test_only_the_next_message_is_read_and_out_of_range_is_a_message(
         "9",
         "4",
     ]
+
+
+async def test_a_completed_callback_is_followed_by_an_sms_csat(
+    sms_inbox: SmsInbox, admin: Api, worker: DeliveryWorker
+) -> None:
+    running = sms_inbox.running
+    callbacks = await create_callback_inbox(admin)
+    await set_policy(admin, callback_sms_inbox_id=sms_inbox.id, cooldown_days=0)
+    await follow(running)
+    response = await ask(running, callbacks["public_token"], phone=CUSTOMER)
+    assert response.status_code == 201, response.text
+    callback_id = response.json()["id"]
+    path = f"/api/v1/callbacks/{callback_id}"
+    # An outcome other than "completed" asks nothing.
+    assert (await admin.patch(path, json={"status": "no_answer"})).status_code == 200
+    await follow(running)
+    await drain(worker)
+    assert sms_inbox.twilio.created == []
+    done = await admin.patch(path, json={"status": "completed", "outcome_note": "sorted"})
+    assert done.status_code == 200, done.text
+    await follow(running)
+    await drain(worker)
+    (asked,) = sms_inbox.twilio.created
+    assert asked["To"] == CUSTOMER
+    assert "Reply with a number from 1 to 5." in asked["Body"]
+
+    assert (await sms_inbox.post(incoming("۳"))).status_code == 200
+    callback = done.json()
+    (survey,) = await surveys(admin, conversation_id=callback["conversation_id"])
+    assert (survey["kind"], survey["channel"], survey["score"]) == ("csat", "callback", 3)
+    assert survey["inbox_id"] == sms_inbox.id
+    texting = await only_conversation(admin, sms_inbox.id)
+    assert inbound_texts(await messages_of(admin, texting["id"])) == []
+    # Completed again (edited): still one survey.
+    await admin.patch(path, json={"outcome_note": "sorted, called twice"})
+    await follow(running)
+    assert len(await surveys(admin, conversation_id=callback["conversation_id"])) == 1

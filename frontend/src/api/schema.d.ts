@@ -1674,6 +1674,11 @@ export interface components {
         /** SurveyPolicy */
         SurveyPolicy: {
             /**
+             * Callback Sms Inbox Id
+             * @description After a completed callback, a CSAT by SMS through this inbox
+             */
+            callback_sms_inbox_id?: number | null;
+            /**
              * Cooldown Days
              * @description No survey to a contact within N days of the last
              * @default 7
@@ -1702,6 +1707,11 @@ export interface components {
         };
         /** SurveyPolicyUpdate */
         SurveyPolicyUpdate: {
+            /**
+             * Callback Sms Inbox Id
+             * @description 0 turns it off
+             */
+            callback_sms_inbox_id?: number | null;
             /** Cooldown Days */
             cooldown_days?: number | null;
             /** Csat Inbox Ids */

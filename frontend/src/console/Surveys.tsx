@@ -168,6 +168,22 @@ export function SurveyAdmin(): ReactElement {
         {days("nps_interval_days", t("surveyNpsEvery"))}
         {days("cooldown_days", t("surveyCooldown"))}
         <label>
+          {t("surveyCallbackSms")}
+          <select
+            value={policy.callback_sms_inbox_id ?? 0}
+            onChange={(e) => void save({ ...policy, callback_sms_inbox_id: Number(e.target.value) })}
+          >
+            <option value={0}>{t("surveyCallbackOff")}</option>
+            {inboxes
+              .filter((i) => i.kind === "sms")
+              .map((i) => (
+                <option key={i.id} value={i.id}>
+                  {i.name}
+                </option>
+              ))}
+          </select>
+        </label>
+        <label>
           {t("surveyLanguage")}
           <select value={policy.language ?? "en"} onChange={(e) => void save({ ...policy, language: e.target.value })}>
             <option value="en">English</option>

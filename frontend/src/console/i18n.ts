@@ -214,6 +214,8 @@ const en = {
   surveyBulkSend: "Send NPS",
   surveyBulkDone: "Sent {queued}; skipped {skipped} (asked recently).",
   surveyAnyInbox: "any inbox",
+  surveyCallbackSms: "After a completed callback, a CSAT by SMS from",
+  surveyCallbackOff: "no one (off)",
   errorEmptySegment: "Name a label or an inbox.",
 };
 
@@ -430,6 +432,8 @@ const fa: Dict = {
   surveyBulkSend: "فرستادن NPS",
   surveyBulkDone: "{queued} فرستاده شد؛ {skipped} رد شد (به‌تازگی پرسیده شده).",
   surveyAnyInbox: "هر صندوقی",
+  surveyCallbackSms: "پس از انجام تماس درخواستی، پرسش رضایت با پیامک از",
+  surveyCallbackOff: "هیچ‌کدام (خاموش)",
   errorEmptySegment: "یک برچسب یا یک صندوق انتخاب کنید.",
 };
 
