@@ -5,15 +5,17 @@ are written in the consumer's transaction; the delivery worker sends the message
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.callbacks.models import CallbackStatus
 from app.context import Context
+from app.errors import Conflict
 from app.events.consumers import Handler, run_consumer
 from app.events.log import Logged
 from app.surveys import service
+from app.surveys.models import Survey
 from app.tickets.models import Status
 
 CONSUMER = "surveys"
@@ -58,13 +60,20 @@ def handler(ctx: Context) -> Handler:
     async def handle(session: AsyncSession, events: Sequence[Logged]) -> None:
         sent = False
         for conversation_id in resolved_ids(events):
-            sent |= await service.after_resolve(session, conversation_id, links(ctx)) is not None
+            sent |= await _sent(service.after_resolve(session, conversation_id, links(ctx)))
         for callback_id in completed_callback_ids(events):
-            sent |= await service.after_callback(session, callback_id, links(ctx)) is not None
+            sent |= await _sent(service.after_callback(session, callback_id, links(ctx)))
         if sent:
             ctx.outbox_ready.set()  # (in this process; other workers poll)
 
     return handle
+
+
+async def _sent(attempt: Awaitable[Survey | None]) -> bool:
+    try:
+        return await attempt is not None
+    except Conflict:  # surveyed meanwhile by another transaction (a bulk NPS): done
+        return False
 
 
 async def run_surveys(ctx: Context, stop: asyncio.Event) -> None:
