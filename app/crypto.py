@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -58,11 +59,20 @@ def digests_equal(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
-class SecretBox:
-    """Encrypts inbox secrets with a key derived from PANJEREH_SECRET_KEY.
+def _derived_key(secret_key: str, info: bytes) -> bytes:
+    """A 32-byte key for one use (`info`) from PANJEREH_SECRET_KEY, by HKDF-SHA256.
+    `cryptography` (~6 MiB resident) is imported here, at the first key needed."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-    `cryptography` (~6 MiB resident) is loaded at the first secret sealed or opened, so a
-    server whose inboxes hold no secrets never loads it."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info)
+    return hkdf.derive(secret_key.encode())
+
+
+class SecretBox:
+    """Encrypts inbox secrets with a key derived from PANJEREH_SECRET_KEY (at the first
+    secret sealed or opened, so a server whose inboxes hold no secrets never loads
+    `cryptography`)."""
 
     def __init__(self, secret_key: str) -> None:
         self._secret_key = secret_key
@@ -70,12 +80,8 @@ class SecretBox:
     @cached_property
     def _fernet(self) -> Fernet:
         from cryptography.fernet import Fernet
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-        key = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=b"panjereh inbox secrets v1"
-        ).derive(self._secret_key.encode())
+        key = _derived_key(self._secret_key, b"panjereh inbox secrets v1")
         return Fernet(base64.urlsafe_b64encode(key))
 
     def seal(self, values: dict[str, Any]) -> str:
@@ -93,3 +99,36 @@ class SecretBox:
                 "inbox secrets cannot be decrypted: PANJEREH_SECRET_KEY changed?"
             ) from exc
         return opened
+
+
+class Signer:
+    """Expiring signed tokens for links sent to customers (a survey's rating page): the
+    value and its expiry in the clear, and an HMAC-SHA256 over both with a key derived from
+    PANJEREH_SECRET_KEY for this `purpose`, so a token made for one use is refused by
+    another, and a changed value or expiry by all."""
+
+    def __init__(self, secret_key: str, purpose: str) -> None:
+        self._secret_key = secret_key
+        self._purpose = purpose
+
+    @cached_property
+    def _key(self) -> bytes:
+        return _derived_key(
+            self._secret_key, b"panjereh signed tokens v1: " + self._purpose.encode()
+        )
+
+    def _mac(self, payload: str) -> str:
+        digest = hmac.new(self._key, payload.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def sign(self, value: str, *, expires: datetime) -> str:
+        payload = f"{value}.{int(expires.timestamp())}"
+        return f"{payload}.{self._mac(payload)}"
+
+    def unsign(self, token: str, *, now: datetime) -> str | None:
+        """The value, or None for a forged, altered or expired token."""
+        payload, _, mac = token.rpartition(".")
+        value, _, expires = payload.rpartition(".")
+        if not value or not expires.isdigit() or not hmac.compare_digest(mac, self._mac(payload)):
+            return None
+        return value if now.timestamp() < int(expires) else None

@@ -40,6 +40,9 @@ from app.public import PublicErrorCorsMiddleware
 from app.realtime.api import router as realtime_router
 from app.responses import JSONResponse
 from app.settings import Settings, get_settings
+from app.surveys.api import router as surveys_router
+from app.surveys.follow import run_surveys
+from app.surveys.page import router as survey_page_router
 from app.tickets.api import router as tickets_router
 from app.widget.api import router as widget_router
 from app.widget.assets import router as widget_assets_router
@@ -80,6 +83,7 @@ async def background_workers(ctx: Context) -> AsyncIterator[None]:
         asyncio.create_task(run_maintenance(ctx, stop), name="maintenance"),
         asyncio.create_task(run_automations(ctx, stop), name="automations"),
         asyncio.create_task(run_assignment(ctx, stop), name="assignment"),
+        asyncio.create_task(run_surveys(ctx, stop), name="surveys"),
     ]
     try:
         yield
@@ -135,6 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         realtime_router,
         canned_router,
         assignment_router,
+        surveys_router,
+        survey_page_router,
         console_router,  # last: its catch-all serves the console
     ):
         app.include_router(router)

@@ -17,6 +17,7 @@ from app.db import Base
 from app.events.models import EventRow, EventSequence, LogConsumer
 from app.inbound.models import PollerState
 from app.inboxes.models import Inbox, inbox_agents
+from app.surveys.models import Survey, SurveySettings
 from app.tickets.models import (
     Attachment,
     Conversation,
@@ -53,6 +54,8 @@ __all__ = [
     "Rule",
     "RuleRun",
     "ScheduledStep",
+    "Survey",
+    "SurveySettings",
     "Team",
     "VisitorSession",
     "inbox_agents",

@@ -133,8 +133,22 @@ class AutoReply:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class ButtonPress:
+    """The customer pressed a button of one of our messages (a Telegram inline keyboard
+    button: a `callback_query`). The provider waits for an answer to it (`answer_press`)."""
+
+    press_id: str  # the provider's id of the press, to answer it
+    data: str  # the button's data, as we sent it
+    sender: Address
+    message_key: str | None  # provider id of the message the button is on
+    pressed_at: datetime
+
+
 # Everything a webhook or a poll can bring in.
-InboundItem = InboundMessage | MessageEdit | DeliveryUpdate | ReachabilityChange | AutoReply
+InboundItem = (
+    InboundMessage | MessageEdit | DeliveryUpdate | ReachabilityChange | AutoReply | ButtonPress
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +156,15 @@ class OutboundAttachment:
     filename: str
     content_type: str
     data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice offered under a message (a Telegram inline keyboard button); a press comes
+    back as a ButtonPress carrying `data` (at most 64 bytes)."""
+
+    label: str
+    data: str
 
 
 @dataclass(slots=True)
@@ -168,6 +191,10 @@ class OutboundMessage:
     attachments: tuple[OutboundAttachment, ...] = ()
     sender_name: str | None = None  # the agent who wrote it
     progress: SendProgress = field(default_factory=SendProgress)
+    # Rows of buttons, for channels that show them (others carry the choice in `text`).
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    # Structured content beside the text, for channels that carry it (the api channel).
+    payload: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +298,15 @@ class PollingConnector(Connector, Protocol):
     async def committed(self, cursor: str | None) -> None:
         """Called once the items of the last poll and `cursor` are durably stored (IMAP
         flags `\\Seen` here, never before)."""
+
+
+@runtime_checkable
+class ButtonConnector(Connector, Protocol):
+    """A channel whose messages carry buttons the customer presses."""
+
+    async def answer_press(self, press: ButtonPress, *, notice: str, chosen: str | None) -> None:
+        """Answer the press (always: the customer's app waits for it), showing `notice`; with
+        `chosen`, the message's buttons become that one choice, marked as taken."""
 
 
 @runtime_checkable

@@ -16,6 +16,7 @@ from app.errors import Invalid, NotFound
 from app.events import log as event_log
 from app.events.types import ContactUpdated
 from app.search import contact_match
+from app.surveys.models import Survey
 from app.tickets.models import Conversation, Message
 from app.widget.models import VisitorSession
 from connectors.base import Address, Party
@@ -215,6 +216,9 @@ async def merge(session: AsyncSession, *, keep_id: int, other_id: int) -> Contac
     )
     await session.execute(
         update(ContactEvent).where(ContactEvent.contact_id == other_id).values(contact_id=keep_id)
+    )
+    await session.execute(
+        update(Survey).where(Survey.contact_id == other_id).values(contact_id=keep_id)
     )
     keep.name = keep.name or other.name
     keep.attributes = {**(other.attributes or {}), **(keep.attributes or {})}

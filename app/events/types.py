@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 from app.automations.schemas import ContactEventOut
 from app.callbacks.schemas import CallbackOut
 from app.contacts.schemas import ContactOut
+from app.surveys.schemas import SurveyOut
 from app.tickets.schemas import ConversationOut, MessageOut
 
 
@@ -65,6 +66,13 @@ class ContactEventRecorded(BaseModel):
 
 # --- end rules ---
 
+
+# --- surveys ---
+class SurveyAnswered(BaseModel):
+    type: Literal["survey.answered"] = "survey.answered"
+    survey: SurveyOut
+
+
 Event = Annotated[
     ConversationCreated
     | ConversationUpdated
@@ -74,7 +82,8 @@ Event = Annotated[
     | CallbackCreated
     | CallbackUpdated
     | CallbackDue
-    | ContactEventRecorded,
+    | ContactEventRecorded
+    | SurveyAnswered,
     Field(discriminator="type"),
 ]
 

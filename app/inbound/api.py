@@ -14,6 +14,7 @@ from app.fields import DbId
 from app.inbound.ingest import InboxRef
 from app.inboxes.models import InboxKind
 from app.inboxes.service import authenticate_api_inbox
+from app.surveys import service as surveys
 from connectors.api.connector import IncomingMessage, to_inbound
 from connectors.base import PayloadError
 
@@ -21,9 +22,10 @@ router = APIRouter(tags=["inbound"])
 
 
 class IngestOut(BaseModel):
-    message_id: int
+    message_id: int | None  # None for a survey answer (not stored as a message)
     conversation_id: int
     duplicate: bool
+    survey_id: int | None = None  # the survey a `survey_answer` answered
 
 
 @router.post(
@@ -51,6 +53,30 @@ async def incoming(
         async with ctx.db.read() as session:
             await authenticate_api_inbox(session, inbox_id, x_api_key)
         ctx.verified_keys.remember(inbox_id, digest)
+    if body.survey_answer is not None:
+        given = body.survey_answer
+        async with ctx.db.write() as session:
+            survey = await surveys.survey_from(
+                session, given.survey_id, inbox_id=inbox_id, sender=message.sender.address
+            )
+            done = await surveys.answer(
+                session,
+                survey,
+                score=given.score,
+                comment=given.comment,
+                external_id=body.external_id,
+            )
+        answer = IngestOut(
+            message_id=None,
+            conversation_id=survey.conversation_id,
+            duplicate=not done.recorded,
+            survey_id=survey.id,
+        )
+        return Response(
+            answer.model_dump_json(),
+            status_code=status.HTTP_201_CREATED if done.recorded else status.HTTP_200_OK,
+            media_type="application/json",
+        )
     result = await ctx.inbound.submit(InboxRef(inbox_id, InboxKind.api), message)
     answer = IngestOut(
         message_id=result.message_id,

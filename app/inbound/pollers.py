@@ -30,7 +30,8 @@ from app.inbound.ingest import InboxRef, ingest, ingest_many
 from app.inbound.models import PollerState
 from app.inbound.receive import apply_updates, fresh_ids, messages_of
 from app.inboxes.models import Inbox
-from connectors.base import InboundItem, InboundMessage, PollingConnector
+from app.surveys import inbound as surveys
+from connectors.base import ButtonPress, InboundItem, InboundMessage, PollingConnector
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +214,7 @@ class PollerSupervisor:
         for something other than the database being away, the messages are stored one by
         one first, so one that cannot be stored never holds up those behind it."""
         policy = self.ctx.ingest_policy
-        messages = messages_of(items)
+        messages = await surveys.without_answers(self.ctx, inbox.id, messages_of(items))
         try:
             async with self.ctx.db.write() as session:
                 results = await ingest_many(session, [(inbox, m) for m in messages], policy)
@@ -231,6 +232,9 @@ class PollerSupervisor:
                 await self._save_cursor(session, inbox.id, cursor)
         if queued:
             self.ctx.outbox_ready.set()
+        await surveys.answer_presses(
+            self.ctx, inbox.id, [i for i in items if isinstance(i, ButtonPress)]
+        )
 
     async def _store_each(self, inbox: InboxRef, messages: list[InboundMessage]) -> set[str]:
         fresh: set[str] = set()

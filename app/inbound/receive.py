@@ -14,10 +14,12 @@ from app.contacts import service as contacts
 from app.context import Context
 from app.inbound.ingest import InboxRef, IngestResult
 from app.inbound.storable import storable_value
+from app.surveys import inbound as surveys
 from app.tickets import messages as tickets
 from app.tickets.models import Conversation, DeliveryStatus, Message
 from connectors.base import (
     AutoReply,
+    ButtonPress,
     DeliveryUpdate,
     InboundItem,
     InboundMessage,
@@ -92,10 +94,12 @@ async def apply_updates(
 
 async def receive(ctx: Context, inbox: InboxRef, items: Sequence[InboundItem]) -> None:
     """Store what one webhook delivery carried; returns once all of it is committed.
-    Messages go through the group-commit queue; the rest follows in one transaction."""
-    messages = messages_of(items)
+    Messages go through the group-commit queue (but for answers to a survey); the rest
+    follows in one transaction."""
+    messages = await surveys.without_answers(ctx, inbox.id, messages_of(items))
     results = await asyncio.gather(*(ctx.inbound.submit(inbox, m) for m in messages))
-    others = [item for item in items if not isinstance(item, InboundMessage)]
+    await surveys.answer_presses(ctx, inbox.id, [i for i in items if isinstance(i, ButtonPress)])
+    others = [i for i in items if not isinstance(i, InboundMessage | ButtonPress)]
     if not others:
         return
     async with ctx.db.write() as session:

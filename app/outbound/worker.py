@@ -40,6 +40,7 @@ from app.tickets.models import (
 )
 from connectors.base import (
     Address,
+    Button,
     OutboundAttachment,
     OutboundMessage,
     PermanentSendError,
@@ -232,6 +233,8 @@ class DeliveryWorker:
                     attachments=files.get(message.id, ()),
                     sender_name=sender_names.get(message.sender_agent_id or 0),
                     progress=SendProgress(_parts_sent(message.meta)),
+                    buttons=_buttons(message.meta),
+                    payload=_payload(message.meta),
                 )
             jobs.append(Job(message.id, message.attempts, now, inbox, outbound, refusal))
         return jobs
@@ -373,6 +376,23 @@ def _parts_sent(meta: dict[str, Any]) -> list[str]:
     """The parts an earlier attempt delivered (see SendProgress)."""
     parts = meta.get(PARTS_SENT)
     return [p for p in parts if isinstance(p, str)] if isinstance(parts, list) else []
+
+
+def _buttons(meta: dict[str, Any]) -> tuple[tuple[Button, ...], ...]:
+    """The rows of buttons a message's metadata asks for (`[[{"label", "data"}]]`)."""
+    rows = meta.get("buttons")
+    if not isinstance(rows, list):
+        return ()
+    return tuple(
+        tuple(Button(str(b["label"]), str(b["data"])) for b in row if isinstance(b, dict))
+        for row in rows
+        if isinstance(row, list)
+    )
+
+
+def _payload(meta: dict[str, Any]) -> dict[str, Any]:
+    payload = meta.get("payload")
+    return payload if isinstance(payload, dict) else {}
 
 
 M = TypeVar("M", Conversation, Inbox, ContactIdentity)

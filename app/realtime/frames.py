@@ -64,6 +64,9 @@ def visitor_message(message: dict[str, Any]) -> dict[str, Any]:
     sender = message.get("sender")
     agent_reply = message.get("sender_type") == "agent" and isinstance(sender, dict)
     view["sender_name"] = sender.get("name") if agent_reply and isinstance(sender, dict) else None
+    # A survey's rating card: what the widget draws, and the answer once given.
+    survey = (message.get("metadata") or {}).get("survey")
+    view["survey"] = survey if isinstance(survey, dict) else None
     view["attachments"] = [
         # The id is what the visitor downloads it by (a visitor-scoped route checks it).
         {key: a.get(key) for key in ("id", "filename", "content_type", "size")}

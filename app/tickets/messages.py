@@ -56,6 +56,7 @@ async def add_message(
     private: bool,
     attachment_ids: Sequence[int] = (),
     by: str | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> Message:
     """An agent's reply (queued for the delivery worker) or private note (never sent),
     with files uploaded to this conversation beforehand; a reply that could never be sent
@@ -79,7 +80,7 @@ async def add_message(
         created_at=now,
         updated_at=now,
         attempts=0,
-        meta={} if agent else {"automatic": True, **({"by": by} if by else {})},
+        meta=({} if agent else {"automatic": True, **({"by": by} if by else {})}) | (meta or {}),
     )
     session.add(message)
     await session.flush()

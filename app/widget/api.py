@@ -26,6 +26,8 @@ from app.openapi import FILE_RESPONSE
 from app.public import allowed_origin, client_address, cors
 from app.ratelimit import WIDGET_PER_IP, WIDGET_PER_VISITOR, WIDGET_SESSION_PER_IP
 from app.realtime.frames import visitor_message
+from app.surveys import service as surveys
+from app.surveys.schemas import SurveyAnswerIn, SurveyAnswerOut
 from app.tickets.api import attachment_response
 from app.tickets.models import Message
 from app.tickets.schemas import MessageOut
@@ -81,6 +83,7 @@ async def _visitor(
 # Preflights carry no token, so they cannot know the inbox: they answer any origin, and the
 # request that follows is checked against the inbox's allowed_origins (403 otherwise).
 @router.options("/messages", include_in_schema=False)
+@router.options("/surveys/{survey_id}", include_in_schema=False)
 @router.options("/attachments", include_in_schema=False)
 @router.options("/attachments/{attachment_id}", include_in_schema=False)
 async def visitor_preflight(request: Request) -> Response:
@@ -228,6 +231,28 @@ async def send_message(
     with the same `idempotency_key` answers the same message."""
     visitor, inbox = await _visitor(ctx, token, request, response)
     return await _submit(ctx, visitor, inbox, text=body.body, key=body.idempotency_key)
+
+
+@router.post("/surveys/{survey_id}", responses={429: {}})
+async def answer_survey(
+    survey_id: DbId,
+    body: SurveyAnswerIn,
+    token: BearerToken,
+    request: Request,
+    response: Response,
+    ctx: ContextDep,
+) -> SurveyAnswerOut:
+    """The visitor answers the rating card of a survey in their conversation (CSAT 1–5,
+    NPS 0–10, an optional comment). An answer given before is kept; a comment may follow."""
+    visitor, _inbox = await _visitor(ctx, token, request, response)
+    async with ctx.db.write() as session:
+        survey = await surveys.get_survey(session, survey_id)
+        if survey.conversation_id not in await service.visitor_conversation_ids(session, visitor):
+            raise NotFound("no survey with this id", code="survey_not_found")
+        done = await surveys.answer(session, survey, score=body.score, comment=body.comment)
+        return SurveyAnswerOut(
+            score=survey.score or 0, comment=survey.comment, recorded=done.recorded
+        )
 
 
 # A path ending in /attachments: the body size limit lets attachment-sized uploads through.

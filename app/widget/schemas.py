@@ -51,6 +51,9 @@ class VisitorMessage(BaseModel):
     created_at: datetime
     sent_at: datetime | None
     attachments: list[VisitorAttachment]
+    # A survey's rating card: {id, kind (csat|nps), low, high, score (None until answered),
+    # comment}; answered with POST /api/v1/widget/surveys/{id}.
+    survey: dict[str, object] | None = None
 
 
 class MessagesOut(BaseModel):

@@ -42,6 +42,16 @@ class IncomingSender(BaseModel):
     phone: str | None = Field(default=None, max_length=40)
 
 
+class IncomingSurveyAnswer(BaseModel):
+    """The customer's answer to a survey the inbox sent (its `message.payload.survey`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    survey_id: int = Field(ge=1, le=2**31 - 1)
+    score: int = Field(ge=0, le=10)
+    comment: str | None = Field(default=None, max_length=2000)
+
+
 class IncomingMessage(BaseModel):
     """`POST /api/v1/inboxes/{id}/incoming`."""
 
@@ -54,6 +64,8 @@ class IncomingMessage(BaseModel):
     thread_key: str | None = Field(default=None, max_length=500)
     in_reply_to: str | None = Field(default=None, max_length=500)
     sent_at: datetime | None = None
+    # With it, the request answers a survey and is not stored as a message (`text` unused).
+    survey_answer: IncomingSurveyAnswer | None = None
 
 
 def sender_address(inbox_id: int, sender_id: str) -> Address:
@@ -124,6 +136,8 @@ class ApiConnector:
                     "thread_key": msg.thread_key,
                     "in_reply_to": msg.in_reply_to,
                     "sender_name": msg.sender_name,
+                    # Structured content beside the text: {"survey": {id, kind, min, max}}.
+                    "payload": dict(msg.payload) or None,
                     "attachments": [
                         {
                             "filename": a.filename,

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from telegram import Bot, Message, ReplyParameters
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import FileSizeLimit
 from telegram.error import (
     BadRequest,
@@ -32,6 +32,8 @@ from telegram.warnings import PTBDeprecationWarning
 from connectors.base import (
     Acknowledgement,
     Attachment,
+    Button,
+    ButtonPress,
     InboundItem,
     InboundMessage,
     OutboundAttachment,
@@ -240,14 +242,20 @@ class TelegramConnector:
             raise PermanentSendError("the reply is empty")
         reply_to = _replied_message(key, msg.in_reply_to)
         sent = msg.progress.parts
+        texts = sum(isinstance(p, str) for p in parts)
         try:
             bot = self._bot()
-            for part in parts[len(sent) :]:
+            for index, part in enumerate(parts[len(sent) :], start=len(sent)):
                 # Only the first message answers the customer's.
                 answer = None if sent else reply_to
                 if isinstance(part, str):
+                    # Buttons go under the last text part, the one they belong to.
                     message = await bot.send_message(
-                        chat_id, part, reply_parameters=answer, business_connection_id=business
+                        chat_id,
+                        part,
+                        reply_parameters=answer,
+                        business_connection_id=business,
+                        reply_markup=_keyboard(msg.buttons) if index == texts - 1 else None,
                     )
                 else:
                     message = await self._send_file(bot, chat_id, part, answer, business)
@@ -311,8 +319,40 @@ class TelegramConnector:
             return TransientSendError(f"the Bot API at {self._api} failed: {reason}")
         return PermanentSendError(f"Telegram refused the message: {reason}")
 
+    async def answer_press(self, press: ButtonPress, *, notice: str, chosen: str | None) -> None:
+        """answerCallbackQuery (Telegram shows `notice` as a toast), then, with `chosen`, the
+        keyboard becomes the one taken choice, so the customer sees what they answered. A
+        keyboard Telegram will not edit (the message is too old, already edited so) stays."""
+        bot = self._bot()
+        try:
+            await bot.answer_callback_query(press.press_id, text=notice or None)
+        except BadRequest as exc:  # the press is older than Telegram waits for an answer
+            log.info("inbox %d: press not answered: %s", self._inbox_id, self._reason(exc))
+        if chosen is None or press.message_key is None:
+            return
+        chat, _, message_id = press.message_key.rpartition(":")
+        chat_id, business = split_chat_key(chat)
+        taken = _keyboard(((Button(f"✓ {chosen}", press.data),),))
+        try:
+            await bot.edit_message_reply_markup(
+                chat_id=chat_id,
+                message_id=int(message_id),
+                reply_markup=taken,
+                business_connection_id=business,
+            )
+        except BadRequest as exc:
+            log.info("inbox %d: keyboard not edited: %s", self._inbox_id, self._reason(exc))
+
     async def aclose(self) -> None:
         return None  # the HTTP client is shared and closed by its owner
+
+
+def _keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows]
+    )
 
 
 def _replied_message(key: str, in_reply_to: str | None) -> ReplyParameters | None:

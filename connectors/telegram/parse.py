@@ -35,6 +35,7 @@ from connectors.base import (
     AddressKind,
     Attachment,
     AutoReply,
+    ButtonPress,
     InboundItem,
     InboundMessage,
     MessageEdit,
@@ -67,7 +68,6 @@ _MESSAGE_UPDATES: tuple[str, ...] = (
 _IGNORED_UPDATES: dict[str, str] = {
     UpdateType.INLINE_QUERY: "inline mode is not a support channel",
     UpdateType.CHOSEN_INLINE_RESULT: "inline mode is not a support channel",
-    UpdateType.CALLBACK_QUERY: "Panjereh sends no inline buttons",
     UpdateType.SHIPPING_QUERY: "Panjereh sends no invoices",
     UpdateType.PRE_CHECKOUT_QUERY: "Panjereh sends no invoices",
     UpdateType.PURCHASED_PAID_MEDIA: "Panjereh sells no paid media",
@@ -118,6 +118,7 @@ def allowed_updates(options: ParseOptions) -> list[str]:
         UpdateType.MY_CHAT_MEMBER,
         UpdateType.BUSINESS_MESSAGE,
         UpdateType.EDITED_BUSINESS_MESSAGE,
+        UpdateType.CALLBACK_QUERY,
     ]
     if options.allow_channels:
         kinds += [UpdateType.CHANNEL_POST, UpdateType.EDITED_CHANNEL_POST]
@@ -143,6 +144,8 @@ def parse_update(update: Mapping[str, Any], options: ParseOptions) -> list[Inbou
             return _message(update, key, options)
     if UpdateType.MY_CHAT_MEMBER in update:
         return _membership(update, _object(update, UpdateType.MY_CHAT_MEMBER, "update"))
+    if UpdateType.CALLBACK_QUERY in update:
+        return [_press(_object(update, UpdateType.CALLBACK_QUERY, "update"))]
     for key, reason in _IGNORED_UPDATES.items():
         if key in update:
             return _ignored(update_id, f"{key}: {reason}")
@@ -871,3 +874,26 @@ def _origin(origin: Mapping[str, Any] | None) -> str | None:
         signature = _str(origin, "author_signature")
         return f"{title} ({signature})" if signature else title
     return None
+
+
+def _press(query: Mapping[str, Any]) -> ButtonPress:
+    """A press of one of our inline keyboard buttons. Every press is handed on, whatever its
+    data, because each must be answered (answerCallbackQuery) or the customer's app spins."""
+    press_id = _str(query, "id")
+    if press_id is None:
+        raise PayloadError("callback_query.id must be a string")
+    user = _object(query, "from", "callback_query")
+    message = _optional_object(query, "message")
+    chat = _optional_object(message, "chat") if message is not None else None
+    key = None
+    if message is not None and chat is not None:
+        chat_id = _int(chat, "id", "callback_query.message.chat")
+        business = _str(message, "business_connection_id")
+        key = message_key(chat_key(chat_id, business), _int(message, "message_id", "message"))
+    return ButtonPress(
+        press_id=press_id,
+        data=_str(query, "data") or "",
+        sender=Address(AddressKind.telegram, str(_int(user, "id", "callback_query.from"))),
+        message_key=key,
+        pressed_at=datetime.now(UTC),
+    )

@@ -12,6 +12,7 @@ from app.models import metadata
 from app.tickets.models import Conversation
 from tests.support.api import Api, create_api_inbox, post_incoming
 from tests.support.app import Running
+from tests.support.surveys import answer_and_resolve, follow, set_policy
 from tests.support.widget import SITE, create_webchat_inbox, say, start_visitor
 
 
@@ -50,7 +51,13 @@ async def test_merge_moves_every_row_that_refers_to_the_merged_contact(
 
     # Contacts that between them have a row in every table that refers to contacts.
     website = await create_webchat_inbox(admin)
-    await say(running.client, await start_visitor(running.client, website["public_token"]), "hi")
+    await set_policy(admin, csat_inbox_ids=[website["id"]], cooldown_days=0)
+    await follow(running)
+    said = await say(
+        running.client, await start_visitor(running.client, website["public_token"]), "hi"
+    )
+    await answer_and_resolve(admin, said["conversation_id"])  # a satisfaction survey
+    await follow(running)
     callbacks = await admin.post(
         "/api/v1/inboxes",
         json={"kind": "callback", "name": "Call me", "config": {"allowed_origins": [SITE]}},

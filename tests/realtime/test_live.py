@@ -319,6 +319,7 @@ async def test_a_visitor_sees_only_public_messages_of_their_own_conversation(
         "sent_at",
         "sender_name",
         "attachments",
+        "survey",
     }
     assert await quiet(x_ws) == []  # no note, no activity line, no conversation.updated
     assert await quiet(y_ws) == []  # nothing of X's

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -50,3 +54,29 @@ async def say(client: httpx.AsyncClient, visitor: Visitor, text: str) -> dict[st
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+@contextlib.contextmanager
+def site_on(port: int, page_html: str) -> Iterator[None]:
+    """A customer's site: `page_html` served on this loopback port (another origin)."""
+    body = page_html.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -548,18 +548,6 @@ IGNORED: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"chosen_inline_result": {"result_id": "1", "from": person(CHAT), "query": "q"}},
         {},
     ),
-    "callback-query": (
-        {
-            "callback_query": {
-                "id": "4382",
-                "from": person(CHAT),
-                "message": said(9000, text="menu"),
-                "chat_instance": "-1",
-                "data": "yes",
-            }
-        },
-        {},
-    ),
     "shipping-query": (
         {
             "shipping_query": {

@@ -66,6 +66,7 @@ async def test_creating_an_inbox_checks_the_token_and_registers_the_webhook(
         "my_chat_member",
         "business_message",
         "edited_business_message",
+        "callback_query",
     ]
     assert TOKEN not in str(inbox)
 

@@ -71,7 +71,7 @@ async def test_a_visitor_token_reaches_only_its_own_conversation(
     sara_view = (await client.get("/api/v1/widget/messages", headers=sara.headers)).json()
     assert set(sara_view["items"][2]) == {
         "id", "conversation_id", "direction", "body_text", "body_html", "sender_type",
-        "sender_name", "delivery_status", "created_at", "sent_at", "attachments",
+        "sender_name", "delivery_status", "created_at", "sent_at", "attachments", "survey",
     }  # fmt: skip
 
     # Paging back: the newest first page, then what is before it; never the note.

@@ -4,11 +4,7 @@ for real with the delivery worker running."""
 
 from __future__ import annotations
 
-import contextlib
 import gzip
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from playwright.async_api import Browser, Locator, expect
@@ -18,7 +14,7 @@ from tests.support.api import Api
 from tests.support.app import Running
 from tests.support.console import api_get
 from tests.support.servers import free_port
-from tests.support.widget import create_webchat_inbox
+from tests.support.widget import create_webchat_inbox, site_on
 
 BUDGET = 40 * 1024
 
@@ -85,7 +81,7 @@ async def test_chat_and_callback_from_another_origin_on_a_hostile_page(
     )
 
     # The page must be served on exactly the allowed origin: bind that port.
-    with _site_on(port, page_html):
+    with site_on(port, page_html):
         context = await browser.new_context(locale="en-GB", timezone_id="Asia/Tehran")
         page = await context.new_page()
         errors: list[str] = []
@@ -165,7 +161,7 @@ async def test_a_long_conversation_pages_back_to_its_first_message(
         f'<script src="{console_server.url}/widget.js" data-inbox="{chat["public_token"]}" '
         "async></script>"
     )
-    with _site_on(port, f"<!doctype html><html lang='en'><body>{snippet}</body>"):
+    with site_on(port, f"<!doctype html><html lang='en'><body>{snippet}</body>"):
         context = await browser.new_context()
         page = await context.new_page()
         try:
@@ -196,31 +192,6 @@ async def test_a_long_conversation_pages_back_to_its_first_message(
             await context.close()
 
 
-@contextlib.contextmanager
-def _site_on(port: int, page_html: str) -> Iterator[None]:
-    body = page_html.encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 async def test_persian_page_and_label_overrides(
     browser: Browser, console_server: Running, console_admin: Api
 ) -> None:
@@ -232,7 +203,7 @@ async def test_persian_page_and_label_overrides(
         f'<script src="{console_server.url}/widget.js" data-inbox="{chat["public_token"]}" '
         f"data-labels='{labels}' async></script>"
     )
-    with _site_on(port, f"<!doctype html><html lang='fa-IR'><body>{snippet}</body>"):
+    with site_on(port, f"<!doctype html><html lang='fa-IR'><body>{snippet}</body>"):
         context = await browser.new_context()
         page = await context.new_page()
         try:

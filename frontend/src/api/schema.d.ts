@@ -732,6 +732,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/surveys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Surveys
+         * @description CSAT and NPS surveys sent, newest first, with their answers: of a contact, of a
+         *     conversation (the 200 newest), in the inboxes this agent works in.
+         */
+        get: operations["list_surveys_api_v1_surveys_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/surveys/nps/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Nps To Segment
+         * @description An NPS survey to every contact with a conversation with this label and/or in this
+         *     inbox, on the channel of their latest such conversation; contacts asked within the NPS
+         *     interval or the cooldown are skipped.
+         */
+        post: operations["nps_to_segment_api_v1_surveys_nps_bulk_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/surveys/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Policy
+         * @description Which inboxes ask for a CSAT after a resolved conversation, whether NPS is asked
+         *     (and every how many days per contact), the cooldown between any two surveys to one
+         *     contact, and the language customers are asked in.
+         */
+        get: operations["get_policy_api_v1_surveys_settings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Update Policy */
+        patch: operations["update_policy_api_v1_surveys_settings_patch"];
+        trace?: never;
+    };
     "/api/v1/teams": {
         parameters: {
             query?: never;
@@ -812,6 +878,27 @@ export interface paths {
          *     with the same `idempotency_key` answers the same message.
          */
         post: operations["send_message_api_v1_widget_messages_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/widget/surveys/{survey_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer Survey
+         * @description The visitor answers the rating card of a survey in their conversation (CSAT 1–5,
+         *     NPS 0–10, an optional comment). An answer given before is kept; a comment may follow.
+         */
+        post: operations["answer_survey_api_v1_widget_surveys__survey_id__post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1677,6 +1764,7 @@ export interface components {
             sent_at?: string | null;
             /** Subject */
             subject?: string | null;
+            survey_answer?: components["schemas"]["IncomingSurveyAnswer"] | null;
             /** Text */
             text: string;
             /** Thread Key */
@@ -1693,6 +1781,18 @@ export interface components {
             /** Phone */
             phone?: string | null;
         };
+        /**
+         * IncomingSurveyAnswer
+         * @description The customer's answer to a survey the inbox sent (its `message.payload.survey`).
+         */
+        IncomingSurveyAnswer: {
+            /** Comment */
+            comment?: string | null;
+            /** Score */
+            score: number;
+            /** Survey Id */
+            survey_id: number;
+        };
         /** IngestOut */
         IngestOut: {
             /** Conversation Id */
@@ -1700,7 +1800,9 @@ export interface components {
             /** Duplicate */
             duplicate: boolean;
             /** Message Id */
-            message_id: number;
+            message_id: number | null;
+            /** Survey Id */
+            survey_id?: number | null;
         };
         /** LastMessage */
         LastMessage: {
@@ -1830,6 +1932,24 @@ export interface components {
          * @enum {string}
          */
         Mode: "manual" | "round_robin";
+        /**
+         * NpsBulkIn
+         * @description A segment of contacts to ask for an NPS: those with a conversation with this label
+         *     and/or in this inbox (at least one of the two).
+         */
+        NpsBulkIn: {
+            /** Inbox Id */
+            inbox_id?: number | null;
+            /** Label */
+            label?: string | null;
+        };
+        /** NpsBulkOut */
+        NpsBulkOut: {
+            /** Queued */
+            queued: number;
+            /** Skipped */
+            skipped: number;
+        };
         /** PolicyOut */
         PolicyOut: {
             /** Auto Resolve Days */
@@ -2061,6 +2181,111 @@ export interface components {
          * @enum {string}
          */
         Status: "open" | "pending" | "snoozed" | "resolved";
+        /** SurveyAnswerIn */
+        SurveyAnswerIn: {
+            /** Comment */
+            comment?: string | null;
+            /** Score */
+            score: number;
+        };
+        /** SurveyAnswerOut */
+        SurveyAnswerOut: {
+            /** Comment */
+            comment: string | null;
+            /** Recorded */
+            recorded: boolean;
+            /** Score */
+            score: number;
+        };
+        /**
+         * SurveyKind
+         * @enum {string}
+         */
+        SurveyKind: "csat" | "nps";
+        /**
+         * SurveyOut
+         * @description One survey as agents and reports see it.
+         */
+        SurveyOut: {
+            /** Agent Id */
+            agent_id: number | null;
+            /** Answered At */
+            answered_at: string | null;
+            /** Channel */
+            channel: string;
+            /** Comment */
+            comment: string | null;
+            /** Contact Id */
+            contact_id: number;
+            /** Conversation Id */
+            conversation_id: number;
+            /** Id */
+            id: number;
+            /** Inbox Id */
+            inbox_id: number;
+            kind: components["schemas"]["SurveyKind"];
+            /** Score */
+            score: number | null;
+            /**
+             * Sent At
+             * Format: date-time
+             */
+            sent_at: string;
+            /** Trigger */
+            trigger: string;
+        };
+        /** SurveyPolicy */
+        SurveyPolicy: {
+            /**
+             * Callback Sms Inbox Id
+             * @description After a completed callback, a CSAT by SMS through this inbox
+             */
+            callback_sms_inbox_id?: number | null;
+            /**
+             * Cooldown Days
+             * @description No survey to a contact within N days of the last
+             * @default 7
+             */
+            cooldown_days?: number;
+            /**
+             * Csat Inbox Ids
+             * @description Inboxes whose resolved conversations get a CSAT
+             */
+            csat_inbox_ids?: number[];
+            /**
+             * Language
+             * @default en
+             */
+            language?: string;
+            /**
+             * Nps Enabled
+             * @default false
+             */
+            nps_enabled?: boolean;
+            /**
+             * Nps Interval Days
+             * @default 90
+             */
+            nps_interval_days?: number;
+        };
+        /** SurveyPolicyUpdate */
+        SurveyPolicyUpdate: {
+            /**
+             * Callback Sms Inbox Id
+             * @description 0 turns it off
+             */
+            callback_sms_inbox_id?: number | null;
+            /** Cooldown Days */
+            cooldown_days?: number | null;
+            /** Csat Inbox Ids */
+            csat_inbox_ids?: number[] | null;
+            /** Language */
+            language?: string | null;
+            /** Nps Enabled */
+            nps_enabled?: boolean | null;
+            /** Nps Interval Days */
+            nps_interval_days?: number | null;
+        };
         /** TeamCreate */
         TeamCreate: {
             /** Agent Ids */
@@ -2118,6 +2343,10 @@ export interface components {
             sender_type: string;
             /** Sent At */
             sent_at: string | null;
+            /** Survey */
+            survey?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * Wait
@@ -5493,6 +5722,241 @@ export interface operations {
             };
         };
     };
+    list_surveys_api_v1_surveys_get: {
+        parameters: {
+            query?: {
+                contact_id?: number | null;
+                conversation_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyOut"][];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    nps_to_segment_api_v1_surveys_nps_bulk_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NpsBulkIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NpsBulkOut"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_policy_api_v1_surveys_settings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyPolicy"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_policy_api_v1_surveys_settings_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SurveyPolicyUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyPolicy"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_teams_api_v1_teams_get: {
         parameters: {
             query?: never;
@@ -5838,6 +6302,86 @@ export interface operations {
             };
             /** @description missing or invalid credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    answer_survey_api_v1_widget_surveys__survey_id__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                survey_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SurveyAnswerIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SurveyAnswerOut"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

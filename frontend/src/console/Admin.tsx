@@ -6,6 +6,7 @@ import { useT } from "./hooks";
 import { channelName, errorText } from "./i18n";
 import { ChannelIcon } from "./icons";
 import { loadDirectory, setState, useStore } from "./store";
+import { SurveyAdmin } from "./Surveys";
 
 // Each channel's setup form: the fields of its config (CONTRACT.md's inbox table) and the
 // steps to connect it. A new channel needs an entry here and an icon in icons.tsx.
@@ -131,7 +132,7 @@ export const CHANNEL_FORMS: Record<InboxKind, { fields: Field[]; steps: string[]
   },
 };
 
-type Tab = "inboxes" | "agents" | "teams" | "canned" | "automations" | "assignment";
+type Tab = "inboxes" | "agents" | "teams" | "canned" | "automations" | "assignment" | "surveys";
 
 export function Admin(): ReactElement {
   const t = useT();
@@ -139,7 +140,7 @@ export function Admin(): ReactElement {
   return (
     <main className="admin">
       <nav className="admin-tabs" aria-label={t("admin")}>
-        {(["inboxes", "agents", "teams", "canned", "automations", "assignment"] as const).map((k) => (
+        {(["inboxes", "agents", "teams", "canned", "automations", "assignment", "surveys"] as const).map((k) => (
           <button key={k} type="button" className={tab === k ? "tab active" : "tab"} aria-current={tab === k ? "page" : undefined} onClick={() => setTab(k)}>
             {t(k)}
           </button>
@@ -152,6 +153,7 @@ export function Admin(): ReactElement {
         {tab === "canned" && <CannedAdmin />}
         {tab === "automations" && <Automations />}
         {tab === "assignment" && <AssignmentAdmin />}
+        {tab === "surveys" && <SurveyAdmin />}
       </div>
     </main>
   );

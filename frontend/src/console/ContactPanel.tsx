@@ -5,6 +5,7 @@ import { useT } from "./hooks";
 import { channelName, formatShort } from "./i18n";
 import { ChannelIcon } from "./icons";
 import { loadContact, openConversation, setState, useStore } from "./store";
+import { ContactSurveys } from "./Surveys";
 
 export function ContactPanel({ contactId }: { contactId: number }): ReactElement {
   const t = useT();
@@ -94,6 +95,7 @@ export function ContactPanel({ contactId }: { contactId: number }): ReactElement
         ))}
       </ul>
       <CustomerEvents contactId={contactId} />
+      <ContactSurveys contactId={contactId} />
       {merging ? (
         <MergeSearch contactId={contactId} onDone={() => setMerging(false)} />
       ) : (

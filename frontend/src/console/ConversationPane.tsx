@@ -9,6 +9,7 @@ import { useNow, useT } from "./hooks";
 import { formatDateTime, formatShort } from "./i18n";
 import { Glyph } from "./icons";
 import { loadMessages, upsertMessage, useStore } from "./store";
+import { SurveyAnswer } from "./Surveys";
 
 export function ConversationPane({ id }: { id: number }): ReactElement {
   const t = useT();
@@ -111,6 +112,7 @@ function MessageItem({ m }: { m: Message }): ReactElement {
           {summary ?? m.body_text}
         </div>
       )}
+      <SurveyAnswer metadata={m.metadata} />
       {quoted && (
         <div className="quoted">
           <button type="button" className="link" aria-expanded={showQuoted} onClick={() => setShowQuoted(!showQuoted)}>

@@ -293,6 +293,28 @@ const en = {
   unlimited: "No limit",
   take: "Take",
   takenBy: "{name} took this conversation first.",
+  // --- surveys ---
+  surveys: "Satisfaction",
+  surveyCsat: "CSAT",
+  surveyNps: "NPS",
+  surveyAwaiting: "Survey sent · no answer yet",
+  surveyAnswered: "{kind} answer: {score} of {high}",
+  surveyNone: "No surveys yet.",
+  surveySettings: "Satisfaction surveys",
+  surveyCsatInboxes: "Ask for a CSAT (1–5) after a resolved conversation in these inboxes",
+  surveyNpsOn: "Ask for an NPS (0–10)",
+  surveyNpsEvery: "At most every (days) per contact",
+  surveyCooldown: "No survey to a contact within (days) of the last",
+  surveyLanguage: "Language customers are asked in",
+  surveyBulk: "Send an NPS now to a segment",
+  surveyBulkLabel: "Contacts with a conversation labelled",
+  surveyBulkInbox: "and/or of the inbox",
+  surveyBulkSend: "Send NPS",
+  surveyBulkDone: "Sent {queued}; skipped {skipped} (asked recently).",
+  surveyAnyInbox: "any inbox",
+  surveyCallbackSms: "After a completed callback, a CSAT by SMS from",
+  surveyCallbackOff: "no one (off)",
+  errorEmptySegment: "Name a label or an inbox.",
 };
 
 type Dict = typeof en;
@@ -587,6 +609,28 @@ const fa: Dict = {
   unlimited: "بی‌محدودیت",
   take: "برداشتن",
   takenBy: "{name} زودتر این گفتگو را برداشت.",
+  // --- surveys ---
+  surveys: "رضایت",
+  surveyCsat: "رضایت (CSAT)",
+  surveyNps: "NPS",
+  surveyAwaiting: "نظرسنجی فرستاده شد · هنوز پاسخی نیامده",
+  surveyAnswered: "پاسخ {kind}: {score} از {high}",
+  surveyNone: "هنوز نظرسنجی‌ای نیست.",
+  surveySettings: "نظرسنجی رضایت",
+  surveyCsatInboxes: "پس از بسته شدن گفتگو در این صندوق‌ها رضایت (۱ تا ۵) پرسیده شود",
+  surveyNpsOn: "NPS (۰ تا ۱۰) پرسیده شود",
+  surveyNpsEvery: "برای هر مخاطب حداکثر هر چند روز یک بار",
+  surveyCooldown: "تا چند روز پس از آخرین نظرسنجی، از مخاطب نظرسنجی دیگری نشود",
+  surveyLanguage: "زبان پرسش از مشتری",
+  surveyBulk: "فرستادن NPS به یک گروه از مخاطبان",
+  surveyBulkLabel: "مخاطبانی که گفتگویی با این برچسب دارند",
+  surveyBulkInbox: "و/یا در این صندوق",
+  surveyBulkSend: "فرستادن NPS",
+  surveyBulkDone: "{queued} فرستاده شد؛ {skipped} رد شد (به‌تازگی پرسیده شده).",
+  surveyAnyInbox: "هر صندوقی",
+  surveyCallbackSms: "پس از انجام تماس درخواستی، پرسش رضایت با پیامک از",
+  surveyCallbackOff: "هیچ‌کدام (خاموش)",
+  errorEmptySegment: "یک برچسب یا یک صندوق انتخاب کنید.",
 };
 
 const dicts: Record<Lang, Dict> = { en, fa };
@@ -686,6 +730,7 @@ const ERRORS: Record<string, Key> = {
   channel_setup_failed: "errorChannelSetup",
   invalid_config: "errorInvalidConfig",
   invalid_phone: "errorInvalidPhone",
+  empty_segment: "errorEmptySegment",
 };
 
 /** What went wrong, for the agent: the translated sentence of the API's `code`, else the

@@ -29,6 +29,9 @@ export const EN = {
   requested: "Thanks! We'll call you.",
   unread: "unread messages",
   older: "Earlier messages",
+  rate: "Rate",
+  rated: "Thanks for your rating!",
+  why: "What is the main reason for your score? (optional)",
 };
 
 export type Labels = typeof EN;
@@ -62,6 +65,9 @@ const FA: Labels = {
   requested: "ممنون! با شما تماس می‌گیریم.",
   unread: "پیام خوانده‌نشده",
   older: "پیام‌های پیشین",
+  rate: "امتیاز",
+  rated: "از امتیاز شما سپاسگزاریم!",
+  why: "دلیل اصلی امتیازتان چیست؟ (اختیاری)",
 };
 
 export function pickLanguage(attribute: string | undefined, pageLang: string): "en" | "fa" {

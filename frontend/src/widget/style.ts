@@ -44,6 +44,11 @@ input,textarea{box-sizing:border-box;min-width:0;border:1px solid #d1d5db;border
 .primary{all:unset;cursor:pointer;background:${brand};color:#fff;border-radius:6px;padding:8px 12px;text-align:center}
 .icon{all:unset;cursor:pointer;padding:8px;display:flex}
 .icon svg{width:20px;height:20px;fill:#4b5563}
+.survey{display:flex;flex-direction:column;gap:6px;margin-top:6px}
+.survey .scores{display:flex;flex-wrap:wrap;gap:4px}
+.survey .scores button{all:unset;cursor:pointer;min-width:26px;padding:5px 6px;text-align:center;border:1px solid ${brand};border-radius:6px;color:${brand}}
+.survey .scores button:hover,.survey .scores button:focus-visible{background:${brand};color:#fff}
+.survey .rated{font-weight:600}
 .hp{position:absolute;left:-9999px;width:1px;height:1px;overflow:hidden}
 `;
 }

@@ -16,6 +16,15 @@ interface VisitorAttachment {
   content_type: string;
   size: number | null;
 }
+// A survey's rating card (CSAT 1–5, NPS 0–10); score is null until answered.
+interface VisitorSurvey {
+  id: number;
+  kind: "csat" | "nps";
+  low: number;
+  high: number;
+  score: number | null;
+  comment?: string | null;
+}
 interface VisitorMessage {
   id: number;
   direction: string;
@@ -23,6 +32,7 @@ interface VisitorMessage {
   sender_type: string;
   sender_name: string | null;
   attachments: VisitorAttachment[];
+  survey?: VisitorSurvey | null;
 }
 interface WidgetFrame {
   id: number | null;
@@ -400,7 +410,48 @@ class Widget {
     text.textContent = m.body_text;
     node.append(who, text);
     for (const a of m.attachments) node.append(this.attachmentNode(a));
+    if (m.survey) node.append(this.surveyCard(m, m.survey));
     return node;
+  }
+
+  /** One tap on a score answers; an NPS then asks why (optional). */
+  private surveyCard(m: VisitorMessage, survey: VisitorSurvey): HTMLElement {
+    const l = this.labels;
+    const card = el("div", { class: "survey", role: "group", "aria-label": l.rate });
+    const answer = async (score: number, comment: string | null): Promise<void> => {
+      const token = this.saved?.token;
+      if (!token) return;
+      const saved = await this.api<{ score: number; comment: string | null }>(
+        `/api/v1/widget/surveys/${survey.id}`,
+        { method: "POST", body: JSON.stringify({ score, comment }) },
+        token,
+      );
+      this.messages.set(m.id, { ...m, survey: { ...survey, score: saved.score, comment: saved.comment } });
+      this.renderMessages();
+    };
+    if (survey.score === null) {
+      const scores = el("div", { class: "scores" });
+      for (let s = survey.low; s <= survey.high; s++) {
+        const shown = this.lang === "fa" ? s.toLocaleString("fa-IR") : String(s);
+        const button = el("button", { type: "button", "aria-label": `${l.rate} ${shown}` }, shown);
+        button.addEventListener("click", () => void answer(s, null).catch(() => undefined));
+        scores.append(button);
+      }
+      card.append(scores);
+      return card;
+    }
+    const score = this.lang === "fa" ? survey.score.toLocaleString("fa-IR") : String(survey.score);
+    card.append(el("div", { class: "rated" }, `✓ ${score} · ${l.rated}`));
+    if (survey.kind === "nps" && !survey.comment) {
+      const why = el("textarea", { name: "why", "aria-label": l.why, placeholder: l.why, dir: "auto" });
+      const send = el("button", { type: "button", class: "primary" }, l.send);
+      send.addEventListener("click", () => {
+        const comment = why.value.trim();
+        if (comment) void answer(survey.score ?? 0, comment).catch(() => undefined);
+      });
+      card.append(why, send);
+    }
+    return card;
   }
 
   private attachmentNode(a: VisitorAttachment): HTMLElement {

@@ -62,6 +62,16 @@ class Sent:
     business_connection_id: str | None = None
     filename: str | None = None
     data: bytes | None = None
+    # The inline keyboard under it, as button rows of (text, callback_data); edited in place.
+    keyboard: list[list[tuple[str, str]]] = field(default_factory=list)
+
+
+@dataclass
+class PressAnswer:
+    """An answerCallbackQuery the bot made."""
+
+    callback_query_id: str
+    text: str | None
 
 
 @dataclass
@@ -84,6 +94,7 @@ class FakeBot:
     handed_out: list[int] = field(default_factory=list)  # update ids getUpdates returned
     files: dict[str, StoredFile] = field(default_factory=dict)
     sent: list[Sent] = field(default_factory=list)
+    press_answers: list[PressAnswer] = field(default_factory=list)
     blocked: set[str] = field(default_factory=set)  # chats whose user blocked the bot
     # Per method, what its next calls do: fail with an error, or (None) succeed.
     failures: dict[str, deque[ApiError | None]] = field(default_factory=lambda: defaultdict(deque))
@@ -251,6 +262,27 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: message is too long")
         return self._sent(bot, "sendMessage", params, text=text)
 
+    async def _answerCallbackQuery(self, bot: FakeBot, params: dict[str, Any]) -> Any:  # noqa: N802
+        query_id = params.get("callback_query_id") or ""
+        if not query_id:
+            raise ApiError(400, "Bad Request: query is too old and response timeout expired")
+        text = params.get("text")
+        if text is not None and len(text) > 200:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        bot.press_answers.append(PressAnswer(query_id, text))
+        return True
+
+    async def _editMessageReplyMarkup(self, bot: FakeBot, params: dict[str, Any]) -> Any:  # noqa: N802
+        chat_id, message_id = str(params.get("chat_id") or ""), _int(params.get("message_id"))
+        found = [m for m in bot.sent if m.chat_id == chat_id and m.message_id == message_id]
+        if not found:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        keyboard = _keyboard(params.get("reply_markup"))
+        if keyboard == found[0].keyboard:
+            raise ApiError(400, "Bad Request: message is not modified")
+        found[0].keyboard = keyboard
+        return {"message_id": message_id, "chat": {"id": int(chat_id), "type": "private"}}
+
     async def _sendPhoto(self, bot: FakeBot, params: dict[str, Any]) -> Any:  # noqa: N802
         return self._sent(bot, "sendPhoto", params, upload=params.get("photo"))
 
@@ -283,6 +315,7 @@ class FakeTelegram:
             business_connection_id=params.get("business_connection_id"),
             filename=upload.filename if isinstance(upload, _Upload) else None,
             data=upload.data if isinstance(upload, _Upload) else None,
+            keyboard=_keyboard(params.get("reply_markup")),
         )
         bot.sent.append(sent)
         return {
@@ -341,6 +374,16 @@ def _json(value: Any) -> Any:
         return json.loads(value)
     except ValueError:
         return value
+
+
+def _keyboard(value: Any) -> list[list[tuple[str, str]]]:
+    """An inline keyboard's rows; a callback_data over 64 bytes is refused, as Telegram does."""
+    markup = _json(value) or {}
+    rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+    keyboard = [[(b["text"], b.get("callback_data", "")) for b in row] for row in rows]
+    if any(len(data.encode()) > 64 for row in keyboard for _text, data in row):
+        raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+    return keyboard
 
 
 def _int(value: Any) -> int | None:
