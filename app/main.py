@@ -13,6 +13,7 @@ from app.agents import service as agents
 from app.agents.api import auth_router
 from app.agents.api import router as agents_router
 from app.agents.models import Role
+from app.audit.api import router as audit_router
 from app.callbacks.api import router as callbacks_router
 from app.callbacks.public_api import router as public_callbacks_router
 from app.canned.api import router as canned_router
@@ -29,6 +30,7 @@ from app.inbound.api import router as inbound_router
 from app.inbound.pollers import PollerSupervisor
 from app.inbound.webhooks import router as webhooks_router
 from app.inboxes.api import router as inboxes_router
+from app.merge.api import router as merge_router
 from app.openapi import install_openapi
 from app.outbound.maintenance import run_maintenance
 from app.outbound.worker import DeliveryWorker
@@ -125,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         demo_router,
         realtime_router,
         canned_router,
+        merge_router,
+        audit_router,
         console_router,  # last: its catch-all serves the console
     ):
         app.include_router(router)

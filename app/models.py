@@ -1,6 +1,7 @@
 """Every table, imported in one place so the metadata (and Alembic) sees them all."""
 
 from app.agents.models import Agent, AgentSession, Team, team_members
+from app.audit.models import AuditEntry
 from app.callbacks.models import CallbackRequest
 from app.canned.models import CannedResponse
 from app.contacts.models import Contact, ContactIdentity
@@ -8,6 +9,7 @@ from app.db import Base
 from app.events.models import EventRow, EventSequence, LogConsumer
 from app.inbound.models import PollerState
 from app.inboxes.models import Inbox, inbox_agents
+from app.merge.models import ConversationMerge
 from app.tickets.models import (
     Attachment,
     Conversation,
@@ -23,12 +25,14 @@ __all__ = [
     "Agent",
     "AgentSession",
     "Attachment",
+    "AuditEntry",
     "CallbackRequest",
     "CannedResponse",
     "Contact",
     "ContactIdentity",
     "Conversation",
     "ConversationLabel",
+    "ConversationMerge",
     "DeliveryAttempt",
     "EventRow",
     "EventSequence",

@@ -54,6 +54,38 @@ class CallbackDue(BaseModel):
     missed: bool = False
 
 
+# --- merge ---
+class ConversationMerged(BaseModel):
+    """Conversations were merged into `conversation`; `merged` are the others, now status
+    `merged` (each also gets a `conversation.updated` in its own inbox)."""
+
+    type: Literal["conversation.merged"] = "conversation.merged"
+    merge_id: int
+    conversation: ConversationOut
+    merged: list[ConversationOut]
+
+
+class ConversationUnmerged(BaseModel):
+    """A merge was undone: `restored` have their messages back, `conversation` has not."""
+
+    type: Literal["conversation.unmerged"] = "conversation.unmerged"
+    merge_id: int
+    conversation: ConversationOut
+    restored: list[ConversationOut]
+
+
+class ConversationSplit(BaseModel):
+    """`message_ids` moved from `source` to the new `conversation`."""
+
+    type: Literal["conversation.split"] = "conversation.split"
+    conversation: ConversationOut
+    source: ConversationOut
+    message_ids: list[int]
+
+
+# --- end merge ---
+
+
 Event = Annotated[
     ConversationCreated
     | ConversationUpdated
@@ -62,7 +94,10 @@ Event = Annotated[
     | ContactUpdated
     | CallbackCreated
     | CallbackUpdated
-    | CallbackDue,
+    | CallbackDue
+    | ConversationMerged
+    | ConversationUnmerged
+    | ConversationSplit,
     Field(discriminator="type"),
 ]
 

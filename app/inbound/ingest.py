@@ -317,7 +317,8 @@ async def record_events(session: AsyncSession, written: list[_Stored]) -> None:
             assignee_name=assignee_names.get(conversation.assignee_id or 0),
             labels=labels[conversation.id],
         )
-        scope = event_log.Scope(inbox_id=item.inbox.id, conversation_id=conversation.id)
+        # The conversation's inbox: after a merge, a message of another channel may land in it.
+        scope = event_log.Scope(inbox_id=conversation.inbox_id, conversation_id=conversation.id)
         if item.opened and conversation.id not in announced:
             event_log.record(session, ConversationCreated(conversation=view), scope)
         else:
@@ -336,7 +337,9 @@ async def record_events(session: AsyncSession, written: list[_Stored]) -> None:
                     sender_name=item.sender.name,
                 )
             ),
-            event_log.Scope(inbox_id=item.inbox.id, conversation_id=conversation.id, public=True),
+            event_log.Scope(
+                inbox_id=conversation.inbox_id, conversation_id=conversation.id, public=True
+            ),
         )
 
 
