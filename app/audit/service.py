@@ -8,11 +8,12 @@ record an inbox's settings by the names of the fields changed, never their value
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -121,3 +122,13 @@ async def delete_older_than(session: AsyncSession, days: float) -> int:
         delete(AuditEntry).where(AuditEntry.at < utcnow() - timedelta(days=days))
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def requested(body: BaseModel, *, names_only: Collection[str] = ("config",)) -> dict[str, Any]:
+    """What a request asked to change: the fields it set. Of a `names_only` field (an
+    inbox's settings, which hold credentials) only the names of the keys it set."""
+    data: dict[str, Any] = body.model_dump(mode="json", exclude_unset=True)
+    for name in names_only:
+        if isinstance(data.get(name), dict):
+            data[name] = sorted(data[name])
+    return data
