@@ -645,7 +645,7 @@ async def duplicates(
     own_kind = await session.scalar(select(Inbox.kind).where(Inbox.id == conversation.inbox_id))
     subject = normalized_subject(conversation.subject)
     found = []
-    for other, kind in (await session.execute(stmt)).tuples():
+    for other, kind in await session.execute(stmt):
         if other.status in ACTIVE_STATUSES and other.last_activity_at >= now - DUPLICATE_WINDOW:
             found.append(Duplicate(other, "open_same_contact"))
         elif (
