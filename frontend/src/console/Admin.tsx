@@ -1,3 +1,4 @@
+import { AuditLog } from "./AuditLog";
 import { useState, type FormEvent, type ReactElement } from "react";
 import { api, ok, type Inbox, type InboxKind } from "../api/client";
 import { useT } from "./hooks";
@@ -129,7 +130,7 @@ export const CHANNEL_FORMS: Record<InboxKind, { fields: Field[]; steps: string[]
   },
 };
 
-type Tab = "inboxes" | "agents" | "teams" | "canned";
+type Tab = "inboxes" | "agents" | "teams" | "canned" | "auditLog";
 
 export function Admin(): ReactElement {
   const t = useT();
@@ -137,7 +138,7 @@ export function Admin(): ReactElement {
   return (
     <main className="admin">
       <nav className="admin-tabs" aria-label={t("admin")}>
-        {(["inboxes", "agents", "teams", "canned"] as const).map((k) => (
+        {(["inboxes", "agents", "teams", "canned", "auditLog"] as const).map((k) => (
           <button key={k} type="button" className={tab === k ? "tab active" : "tab"} aria-current={tab === k ? "page" : undefined} onClick={() => setTab(k)}>
             {t(k)}
           </button>
@@ -148,6 +149,7 @@ export function Admin(): ReactElement {
         {tab === "agents" && <Agents />}
         {tab === "teams" && <Teams />}
         {tab === "canned" && <CannedAdmin />}
+        {tab === "auditLog" && <AuditLog />}
       </div>
     </main>
   );

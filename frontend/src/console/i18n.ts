@@ -195,6 +195,27 @@ const en = {
   errorInvalidPhone: "That is not a phone number we can call: {detail}",
   listSeparator: ", ",
   clauseSeparator: "; ",
+  // --- merge ---
+  merged: "Merged",
+  mergedInto: "Merged into conversation #{id}.",
+  splitFrom: "Split off conversation #{id}.",
+  openIt: "Open it",
+  possibleDuplicate: "Possible duplicate",
+  mergeHere: "Merge into this one",
+  undoMerge: "Undo merge",
+  splitMessages: "Split messages…",
+  splitOff: "Split off {n} message(s)",
+  replyChannel: "Reply on",
+  errorConversationMerged: "This conversation was merged into another: {detail}",
+  auditLog: "Audit log",
+  auditWhen: "When",
+  auditActor: "Who",
+  auditAnyone: "Anyone",
+  auditAction: "Action",
+  auditTarget: "Target",
+  auditChanges: "Changes",
+  auditSince: "From",
+  auditUntil: "To",
 };
 
 type Dict = typeof en;
@@ -391,6 +412,27 @@ const fa: Dict = {
   errorInvalidPhone: "این شماره‌ای نیست که بتوان با آن تماس گرفت: {detail}",
   listSeparator: "، ",
   clauseSeparator: "؛ ",
+  // --- merge ---
+  merged: "ادغام‌شده",
+  mergedInto: "در گفتگوی #{id} ادغام شد.",
+  splitFrom: "از گفتگوی #{id} جدا شده است.",
+  openIt: "باز کردن",
+  possibleDuplicate: "شاید تکراری",
+  mergeHere: "ادغام در همین گفتگو",
+  undoMerge: "برگرداندن ادغام",
+  splitMessages: "جدا کردن پیام‌ها…",
+  splitOff: "جدا کردن {n} پیام",
+  replyChannel: "پاسخ از",
+  errorConversationMerged: "این گفتگو در گفتگوی دیگری ادغام شده است: {detail}",
+  auditLog: "گزارش تغییرات",
+  auditWhen: "زمان",
+  auditActor: "چه کسی",
+  auditAnyone: "همه",
+  auditAction: "کار",
+  auditTarget: "روی",
+  auditChanges: "تغییرات",
+  auditSince: "از",
+  auditUntil: "تا",
 };
 
 const dicts: Record<Lang, Dict> = { en, fa };
@@ -471,6 +513,7 @@ export function formatAge(lang: Lang, iso: string | null | undefined, now: numbe
 // The API's stable error codes, said in the agent's language; a sentence with {detail}
 // keeps the server's specific reason (a provider's answer, the setting at fault).
 const ERRORS: Record<string, Key> = {
+  conversation_merged: "errorConversationMerged",
   reply_not_possible: "errorReplyNotPossible",
   invalid_schedule: "errorInvalidSchedule",
   invalid_snooze: "errorInvalidSnooze",
