@@ -1,7 +1,7 @@
 // Merging, splitting and duplicate suggestions: the API calls, and what their live events
 // do to the store (any open console shows the result without a reload).
 import { api, ok, type Conversation, type Schemas } from "../api/client";
-import { getState, loadMessages, upsertConversation } from "./store";
+import { getState, loadMessages, setState, upsertConversation } from "./store";
 
 export type Duplicate = Schemas["DuplicateOut"];
 export type MergeRecord = Schemas["MergeOut"];
@@ -46,11 +46,18 @@ export async function splitOff(sourceId: number, messageIds: number[]): Promise<
   return result.conversation;
 }
 
-/** Conversations whose messages moved: store them, and reload the threads that are open. */
+/** Conversations whose messages moved: store them, and reload the threads that are open
+ * (from scratch: a reload keeps what it does not see, and moved messages must go). */
 function applied(main: Conversation, others: Conversation[]): void {
-  for (const c of [main, ...others]) upsertConversation(c);
-  const loaded = getState().messages;
-  for (const c of [main, ...others]) if (loaded[c.id]) void loadMessages(c.id);
+  const moved = [main, ...others];
+  for (const c of moved) upsertConversation(c);
+  const open = moved.filter((c) => getState().messages[c.id]);
+  setState((s) => {
+    const messages = { ...s.messages };
+    for (const c of open) messages[c.id] = [];
+    return { messages };
+  });
+  for (const c of open) void loadMessages(c.id);
 }
 
 /** `conversation.merged`, `conversation.unmerged`, `conversation.split`. */
