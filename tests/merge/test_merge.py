@@ -23,7 +23,8 @@ from tests.support.merge import (
     said,
     same_contact,
 )
-from tests.support.sockets import agent_socket, next_event, ready
+from tests.support.sockets import agent_socket, next_event, open_socket, ready
+from tests.support.widget import create_webchat_inbox, say, start_visitor
 
 
 @pytest.mark.parametrize("kind", sorted(CHANNELS))
@@ -200,3 +201,34 @@ async def test_a_merge_older_than_a_day_is_not_undone(running: Running, admin: A
             )
         refused = await admin.post(f"/api/v1/conversation-merges/{done['merge']['id']}/undo")
         assert_error(refused, 409, "undo_expired")
+
+
+async def test_a_visitors_live_chat_follows_a_merge_and_shows_only_the_chat(
+    running: Running, admin: Api
+) -> None:
+    async with api_channel(admin, running.url) as shop:
+        website = await create_webchat_inbox(admin)
+        visitor = await start_visitor(running.client, website["public_token"], name="Sara")
+        await say(running.client, visitor, "hi from the website")
+        await shop.deliver("my order, by the shop's app", sender="sara")
+        keep = await only_conversation_in(admin, shop.inbox_id)
+        chat = await only_conversation_in(admin, website["id"])
+        await same_contact(admin, keep, chat)
+        ws = await open_socket(running.url, "/ws/widget", token=visitor.token)
+        await ready(ws)
+
+        await merge(admin, keep["id"], chat["id"])
+        await shop.deliver("something the chat never shows", sender="sara")
+        sent = await admin.post(
+            f"/api/v1/conversations/{keep['id']}/messages",
+            json={"body": "hello from the agent", "via_conversation_id": chat["id"]},
+        )
+        assert sent.status_code == 201, sent.text
+        frame = await next_event(ws, "message.created")
+        await ws.close()
+        assert frame["data"]["message"]["body_text"] == "hello from the agent"
+        shown = await running.client.get("/api/v1/widget/messages", headers=visitor.headers)
+        assert [m["body_text"] for m in shown.json()["items"]] == [
+            "hi from the website",
+            "hello from the agent",
+        ]
