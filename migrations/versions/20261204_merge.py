@@ -20,6 +20,23 @@ depends_on: str | Sequence[str] | None = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
+# Rebuilding `conversations` in batch mode drops its triggers on SQLite: those that keep
+# its subject's search index in step (migration 0007) are made again.
+_OLD = "INSERT INTO conversations_search(conversations_search, rowid, subject) VALUES ('delete', old.id, old.subject);"
+_NEW = "INSERT INTO conversations_search(rowid, subject) VALUES (new.id, new.subject);"
+_SEARCH_TRIGGERS = (
+    f"CREATE TRIGGER conversations_search_insert AFTER INSERT ON conversations BEGIN {_NEW} END",
+    f"CREATE TRIGGER conversations_search_delete AFTER DELETE ON conversations BEGIN {_OLD} END",
+    "CREATE TRIGGER conversations_search_update AFTER UPDATE OF subject ON conversations "
+    f"BEGIN {_OLD} {_NEW} END",
+)
+
+
+def _search_triggers_again() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for statement in _SEARCH_TRIGGERS:
+            op.execute(statement)
+
 
 def upgrade() -> None:
     with op.batch_alter_table("conversations") as batch:
@@ -38,6 +55,7 @@ def upgrade() -> None:
             ["id"],
         )
         batch.create_index("ix_conversations_merged_into", ["merged_into_id"])
+    _search_triggers_again()
     op.create_table(
         "conversation_merges",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -100,3 +118,4 @@ def downgrade() -> None:
         batch.drop_constraint("fk_conversations_merged_into_id_conversations", type_="foreignkey")
         batch.drop_column("split_from_id")
         batch.drop_column("merged_into_id")
+    _search_triggers_again()
