@@ -216,6 +216,12 @@ const en = {
   auditChanges: "Changes",
   auditSince: "From",
   auditUntil: "To",
+  actMergedIn: "{who} merged conversation {ids} into this one",
+  actMergedInto: "{who} merged this conversation into {id}",
+  actUnmerged: "{who} undid the merge of {ids} into this one",
+  actUnmergedFrom: "{who} undid the merge of this conversation into {id}",
+  actSplitTo: "{who} split {n} message(s) off into {id}",
+  actSplitFrom: "{who} split this conversation off {id}",
 };
 
 type Dict = typeof en;
@@ -433,6 +439,12 @@ const fa: Dict = {
   auditChanges: "تغییرات",
   auditSince: "از",
   auditUntil: "تا",
+  actMergedIn: "{who} گفتگوی {ids} را در این گفتگو ادغام کرد",
+  actMergedInto: "{who} این گفتگو را در {id} ادغام کرد",
+  actUnmerged: "{who} ادغام {ids} در این گفتگو را برگرداند",
+  actUnmergedFrom: "{who} ادغام این گفتگو در {id} را برگرداند",
+  actSplitTo: "{who} {n} پیام را به گفتگوی {id} جدا کرد",
+  actSplitFrom: "{who} این گفتگو را از {id} جدا کرد",
 };
 
 const dicts: Record<Lang, Dict> = { en, fa };
