@@ -3,18 +3,18 @@ things back, the composer picks the channel a reply goes out on, and messages sp
 
 from __future__ import annotations
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.support.api import Api
 from tests.support.app import Running
 from tests.support.channels import api_channel, telegram_channel
-from tests.support.console import open_inbox_view, row
+from tests.support.console import open_console, open_inbox_view, row
 from tests.support.mail import eventually
 from tests.support.merge import only_conversation_in, same_contact
 
 
 async def test_merge_from_the_duplicate_chip_undo_reply_on_the_other_channel_and_split(
-    console: Page, console_admin: Api, console_server: Running
+    console: Page, console_admin: Api, console_server: Running, browser: Browser
 ) -> None:
     async with (
         api_channel(console_admin, console_server.url) as shop,
@@ -26,6 +26,11 @@ async def test_merge_from_the_duplicate_chip_undo_reply_on_the_other_channel_and
         other = await only_conversation_in(console_admin, bot.inbox_id)
         await same_contact(console_admin, keep, other)
 
+        # A colleague has the Telegram conversation open in another console.
+        colleague, other_page = await open_console(browser, console_server.url, console_admin.token)
+        await other_page.goto(f"/#/c/{other['id']}")
+        await expect(other_page.get_by_test_id("thread")).to_contain_text("Hi, about order 77")
+
         await console.reload()  # the sidebar lists the inboxes made after it loaded
         await open_inbox_view(console, shop)
         await row(console, "Dana Dup").click()
@@ -36,6 +41,13 @@ async def test_merge_from_the_duplicate_chip_undo_reply_on_the_other_channel_and
         await chip.get_by_role("button", name="Merge into this one").click()
         await expect(thread).to_contain_text("Hi, about order 77")
         await expect(chip).to_have_count(0)
+        # The colleague's console shows where it went, without a reload; no reply box.
+        await expect(other_page.get_by_test_id("merge-bar")).to_contain_text(
+            f"Merged into conversation #{keep['id']}."
+        )
+        await expect(other_page.get_by_test_id("thread")).not_to_contain_text("Hi, about order 77")
+        await expect(other_page.get_by_role("button", name="Send")).to_have_count(0)
+        await colleague.close()
 
         await console.get_by_role("button", name="Undo merge").click()
         await expect(thread).not_to_contain_text("Hi, about order 77")
