@@ -15,6 +15,7 @@ from app.agents.api import router as agents_router
 from app.agents.models import Role
 from app.assignment.api import router as assignment_router
 from app.assignment.worker import run_assignment
+from app.audit.api import router as audit_router
 from app.automations.api import router as automations_router
 from app.automations.worker import run_automations
 from app.callbacks.api import router as callbacks_router
@@ -33,6 +34,7 @@ from app.inbound.api import router as inbound_router
 from app.inbound.pollers import PollerSupervisor
 from app.inbound.webhooks import router as webhooks_router
 from app.inboxes.api import router as inboxes_router
+from app.merge.api import router as merge_router
 from app.openapi import install_openapi
 from app.outbound.maintenance import run_maintenance
 from app.outbound.worker import DeliveryWorker
@@ -141,6 +143,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         assignment_router,
         surveys_router,
         survey_page_router,
+        merge_router,
+        audit_router,
         console_router,  # last: its catch-all serves the console
     ):
         app.include_router(router)

@@ -2,6 +2,7 @@
 
 from app.agents.models import Agent, AgentSession, Team, team_members
 from app.assignment.models import AgentWorkload, AssignmentPolicy
+from app.audit.models import AuditEntry
 from app.automations.models import (
     ApiToken,
     AutomatedSend,
@@ -17,6 +18,7 @@ from app.db import Base
 from app.events.models import EventRow, EventSequence, LogConsumer
 from app.inbound.models import PollerState
 from app.inboxes.models import Inbox, inbox_agents
+from app.merge.models import ConversationMerge
 from app.surveys.models import Survey, SurveySettings
 from app.tickets.models import (
     Attachment,
@@ -36,6 +38,7 @@ __all__ = [
     "ApiToken",
     "AssignmentPolicy",
     "Attachment",
+    "AuditEntry",
     "AutomatedSend",
     "CallbackRequest",
     "CannedResponse",
@@ -44,6 +47,7 @@ __all__ = [
     "ContactIdentity",
     "Conversation",
     "ConversationLabel",
+    "ConversationMerge",
     "DeliveryAttempt",
     "EventRow",
     "EventSequence",

@@ -60,6 +60,14 @@ RAISED = {
     ("POST", "/api/v1/canned-responses"): {409},
     ("PATCH", "/api/v1/canned-responses/{canned_id}"): {409},
     ("POST", "/api/v1/conversations/{conversation_id}/take"): {409},
+    # A conversation merged into another is read-only (409 conversation_merged).
+    ("PATCH", "/api/v1/conversations/{conversation_id}"): {409},
+    ("POST", "/api/v1/conversations/{conversation_id}/messages"): {409},
+    ("POST", "/api/v1/conversations/{conversation_id}/attachments"): {409},
+    ("POST", "/api/v1/messages/{message_id}/retry"): {409},
+    ("POST", "/api/v1/conversations/{conversation_id}/merge"): {409},
+    ("POST", "/api/v1/conversations/{conversation_id}/split"): {409},
+    ("POST", "/api/v1/conversation-merges/{merge_id}/undo"): {409},
 }
 
 

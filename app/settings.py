@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     delivery_timeout_seconds: float = Field(default=20.0, gt=0)
 
     event_retention_days: float = Field(default=7.0, gt=0)
+    # Audit log entries older than this are deleted by the maintenance job.
+    audit_retention_days: float = Field(default=365.0, gt=0)
 
     # How far ahead a visitor may ask to be called, and how long a second request for the
     # same number is merged into the open one rather than queued again.

@@ -15,8 +15,10 @@ from app.agents.schemas import (
     TeamCreate,
     TeamOut,
 )
+from app.audit import service as audit
+from app.audit.api import Auditor, client_ip
 from app.deps import AdminAgent, BearerToken, ContextDep, CurrentAgent, ReadSession
-from app.errors import Forbidden, Invalid
+from app.errors import Forbidden, Invalid, Unauthorized
 from app.fields import DbId
 from app.ratelimit import LOGIN_PER_EMAIL, LOGIN_PER_IP
 
@@ -29,13 +31,29 @@ async def login(body: LoginRequest, request: Request, ctx: ContextDep) -> LoginR
     client = request.client.host if request.client else "unknown"
     await ctx.rate_limiter.hit(LOGIN_PER_IP, "login-ip", client)
     await ctx.rate_limiter.hit(LOGIN_PER_EMAIL, "login-email", body.email.strip().lower())
-    async with ctx.db.read() as session:
-        agent = await service.authenticate(
-            session, ctx.passwords, email=body.email, password=body.password
-        )
+    try:
+        async with ctx.db.read() as session:
+            agent = await service.authenticate(
+                session, ctx.passwords, email=body.email, password=body.password
+            )
+    except Unauthorized:
+        async with ctx.db.write() as session:
+            audit.record(
+                session,
+                audit.Who(None, None, client_ip(request)),
+                "auth.login_failed",
+                target=("agent", body.email.strip().lower()[:100]),
+            )
+        raise
     async with ctx.db.write() as session:
         token, expires_at = await service.open_session(
             session, agent, timedelta(hours=ctx.settings.session_ttl_hours)
+        )
+        audit.record(
+            session,
+            audit.Who(agent.id, agent.name, client_ip(request)),
+            "auth.login",
+            target=("agent", agent.id),
         )
     return LoginResponse(
         access_token=token, expires_at=expires_at, agent=AgentOut.model_validate(agent)
@@ -55,11 +73,14 @@ async def me(agent: CurrentAgent) -> AgentOut:
 
 
 @auth_router.patch("/me")
-async def update_me(body: MeUpdate, agent: CurrentAgent, ctx: ContextDep) -> AgentOut:
+async def update_me(body: MeUpdate, agent: CurrentAgent, who: Auditor, ctx: ContextDep) -> AgentOut:
     """The signed-in agent's own name and language (`en` or `fa`)."""
     async with ctx.db.write() as session:
         me = await service.get_agent(session, agent.id)
         await service.update_agent(session, me, name=body.name, language=body.language)
+        audit.record(
+            session, who, "agent.updated", target=("agent", me.id), changes=audit.requested(body)
+        )
         return AgentOut.model_validate(me)
 
 
@@ -69,7 +90,9 @@ async def list_agents(_agent: CurrentAgent, session: ReadSession) -> list[AgentO
 
 
 @router.post("/agents", status_code=status.HTTP_201_CREATED)
-async def create_agent(body: AgentCreate, _admin: AdminAgent, ctx: ContextDep) -> AgentOut:
+async def create_agent(
+    body: AgentCreate, _admin: AdminAgent, who: Auditor, ctx: ContextDep
+) -> AgentOut:
     password_hash = await ctx.passwords.hash(body.password)
     async with ctx.db.write() as session:
         agent = await service.create_agent(
@@ -80,12 +103,19 @@ async def create_agent(body: AgentCreate, _admin: AdminAgent, ctx: ContextDep) -
             role=body.role,
             language=body.language,
         )
+        audit.record(
+            session,
+            who,
+            "agent.created",
+            target=("agent", agent.id),
+            changes=audit.requested(body),
+        )
     return AgentOut.model_validate(agent)
 
 
 @router.patch("/agents/{agent_id}")
 async def update_agent(
-    agent_id: DbId, body: AgentUpdate, current: CurrentAgent, ctx: ContextDep
+    agent_id: DbId, body: AgentUpdate, current: CurrentAgent, who: Auditor, ctx: ContextDep
 ) -> AgentOut:
     """Admins change anyone; an agent may change their own name, password and language."""
     own_fields = {"name", "password", "language"}
@@ -109,6 +139,13 @@ async def update_agent(
             is_active=body.is_active,
             language=body.language,
         )
+        audit.record(
+            session,
+            who,
+            "agent.updated",
+            target=("agent", agent_id),
+            changes=audit.requested(body),
+        )
     return AgentOut.model_validate(agent)
 
 
@@ -120,7 +157,12 @@ async def list_teams(_agent: CurrentAgent, session: ReadSession) -> list[TeamOut
 
 
 @router.post("/teams", status_code=status.HTTP_201_CREATED)
-async def create_team(body: TeamCreate, _admin: AdminAgent, ctx: ContextDep) -> TeamOut:
+async def create_team(
+    body: TeamCreate, _admin: AdminAgent, who: Auditor, ctx: ContextDep
+) -> TeamOut:
     async with ctx.db.write() as session:
         team, members = await service.create_team(session, name=body.name, agent_ids=body.agent_ids)
+        audit.record(
+            session, who, "team.created", target=("team", team.id), changes=audit.requested(body)
+        )
     return TeamOut(id=team.id, name=team.name, agent_ids=members)

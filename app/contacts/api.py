@@ -7,6 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
+from app.audit import service as audit
+from app.audit.api import Auditor
 from app.contacts import service
 from app.contacts.models import Contact
 from app.contacts.schemas import ContactDetail, ContactMerge, ContactOut, ContactPage, ContactUpdate
@@ -73,7 +75,7 @@ async def get_contact(contact_id: DbId, agent: CurrentAgent, session: ReadSessio
 
 @router.patch("/{contact_id}")
 async def update_contact(
-    contact_id: DbId, body: ContactUpdate, agent: CurrentAgent, ctx: ContextDep
+    contact_id: DbId, body: ContactUpdate, agent: CurrentAgent, who: Auditor, ctx: ContextDep
 ) -> ContactDetail:
     async with ctx.db.write() as session:
         contact = await _require_visible(session, agent, contact_id)
@@ -82,12 +84,19 @@ async def update_contact(
             contact.updated_at = utcnow()
             await session.flush()
             service.record_contact_updated(session, contact, [])
+            audit.record(
+                session,
+                who,
+                "contact.updated",
+                target=("contact", contact_id),
+                changes=audit.requested(body),
+            )
         return await _detail(session, agent, contact)
 
 
 @router.post("/{contact_id}/merge")
 async def merge_contacts(
-    contact_id: DbId, body: ContactMerge, agent: CurrentAgent, ctx: ContextDep
+    contact_id: DbId, body: ContactMerge, agent: CurrentAgent, who: Auditor, ctx: ContextDep
 ) -> ContactDetail:
     """Moves every identity, conversation and callback of `other_id` here; `other_id` is gone."""
     async with ctx.db.write() as session:
@@ -95,4 +104,12 @@ async def merge_contacts(
         await _require_visible(session, agent, body.other_id)
         contact = await service.merge(session, keep_id=contact_id, other_id=body.other_id)
         service.record_contact_updated(session, contact, [body.other_id])
+        # The merged contact is deleted: this entry is what remains of it.
+        audit.record(
+            session,
+            who,
+            "contact.merged",
+            target=("contact", contact_id),
+            changes={"merged": body.other_id},
+        )
         return await _detail(session, agent, contact)

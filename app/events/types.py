@@ -73,6 +73,38 @@ class SurveyAnswered(BaseModel):
     survey: SurveyOut
 
 
+# --- merge ---
+class ConversationMerged(BaseModel):
+    """Conversations were merged into `conversation`; `merged` are the others, now status
+    `merged` (each also gets a `conversation.updated` in its own inbox)."""
+
+    type: Literal["conversation.merged"] = "conversation.merged"
+    merge_id: int
+    conversation: ConversationOut
+    merged: list[ConversationOut]
+
+
+class ConversationUnmerged(BaseModel):
+    """A merge was undone: `restored` have their messages back, `conversation` has not."""
+
+    type: Literal["conversation.unmerged"] = "conversation.unmerged"
+    merge_id: int
+    conversation: ConversationOut
+    restored: list[ConversationOut]
+
+
+class ConversationSplit(BaseModel):
+    """`message_ids` moved from `source` to the new `conversation`."""
+
+    type: Literal["conversation.split"] = "conversation.split"
+    conversation: ConversationOut
+    source: ConversationOut
+    message_ids: list[int]
+
+
+# --- end merge ---
+
+
 Event = Annotated[
     ConversationCreated
     | ConversationUpdated
@@ -83,7 +115,10 @@ Event = Annotated[
     | CallbackUpdated
     | CallbackDue
     | ContactEventRecorded
-    | SurveyAnswered,
+    | SurveyAnswered
+    | ConversationMerged
+    | ConversationUnmerged
+    | ConversationSplit,
     Field(discriminator="type"),
 ]
 

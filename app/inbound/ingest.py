@@ -28,6 +28,7 @@ from app.events.types import ConversationCreated, ConversationUpdated, MessageCr
 from app.inbound.senders import Sender, lock_contacts, resolve_senders
 from app.inbound.storable import raw_bytes, storable
 from app.inbound.threads import Threads, find_threads
+from app.inboxes.models import Inbox
 from app.tickets.models import (
     Attachment,
     Conversation,
@@ -296,6 +297,12 @@ async def record_events(session: AsyncSession, written: list[_Stored]) -> None:
     if assignees:
         rows = await session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(assignees)))
         assignee_names = {r[0]: r[1] for r in rows}
+    # A message of one channel may land in a conversation of another (merged into it).
+    kinds = {p.inbox.id: p.inbox.kind for p in pending}
+    elsewhere = {p.conversation.inbox_id for p in pending} - kinds.keys()
+    if elsewhere:
+        rows = await session.execute(select(Inbox.id, Inbox.kind).where(Inbox.id.in_(elsewhere)))
+        kinds |= {r[0]: r[1] for r in rows}
     existing = [p.conversation.id for p in pending if not p.opened]
     labels: dict[int, list[str]] = defaultdict(list)
     if existing:
@@ -312,12 +319,13 @@ async def record_events(session: AsyncSession, written: list[_Stored]) -> None:
         conversation = item.conversation
         view = conversation_out(
             conversation,
-            channel=item.inbox.kind,
+            channel=kinds[conversation.inbox_id],
             contact_name=item.sender.name,
             assignee_name=assignee_names.get(conversation.assignee_id or 0),
             labels=labels[conversation.id],
         )
-        scope = event_log.Scope(inbox_id=item.inbox.id, conversation_id=conversation.id)
+        # The conversation's inbox: after a merge, a message of another channel may land in it.
+        scope = event_log.Scope(inbox_id=conversation.inbox_id, conversation_id=conversation.id)
         if item.opened and conversation.id not in announced:
             event_log.record(session, ConversationCreated(conversation=view), scope)
         else:
@@ -336,7 +344,9 @@ async def record_events(session: AsyncSession, written: list[_Stored]) -> None:
                     sender_name=item.sender.name,
                 )
             ),
-            event_log.Scope(inbox_id=item.inbox.id, conversation_id=conversation.id, public=True),
+            event_log.Scope(
+                inbox_id=conversation.inbox_id, conversation_id=conversation.id, public=True
+            ),
         )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.tickets.models import ACTIVE_STATUSES, Conversation, Message
+from app.tickets.service import follow_merges
 from connectors.base import InboundMessage
 
 
@@ -19,13 +20,15 @@ from connectors.base import InboundMessage
 class Threads:
     """The conversations a batch's messages may continue, keyed the way messages name them.
     `joined` adds each decided message, so a later message in the batch sees the
-    conversations that earlier ones opened or continued."""
+    conversations that earlier ones opened or continued. A conversation merged into another
+    stands for the one it was merged into (`survivors`): what threads into it lands there."""
 
     by_ref: dict[tuple[int, str], Conversation]  # (inbox, a stored message's external id)
     by_thread: dict[tuple[int, str | None], Conversation]  # (inbox, thread key): the latest
     by_contact: dict[tuple[int, int], Conversation]  # (inbox, contact): the latest unthreaded
     hinted: dict[int, Conversation]  # by id, for messages that name one ("[#123]")
     in_batch: dict[tuple[int, str], Conversation] = field(default_factory=dict)
+    survivors: dict[int, Conversation] = field(default_factory=dict)  # merged id → survivor
 
     def continued_by(
         self, inbox_id: int, msg: InboundMessage, contact_id: int, now: datetime, window: timedelta
@@ -45,13 +48,17 @@ class Threads:
             or _named(self.hinted.get(msg.conversation_hint or 0), inbox_id, contact_id)
         )
         if conversation is not None:
-            return conversation
+            return self._surviving(conversation)
         candidate = (
             self.by_thread.get((inbox_id, msg.thread_key))
             if msg.thread_key is not None
             else self.by_contact.get((inbox_id, contact_id))
         )
+        candidate = self._surviving(candidate) if candidate is not None else None
         return candidate if _continues(candidate, now, window) else None
+
+    def _surviving(self, conversation: Conversation) -> Conversation:
+        return self.survivors.get(conversation.id, conversation)
 
     def joined(
         self, inbox_id: int, msg: InboundMessage, contact_id: int, conversation: Conversation
@@ -111,7 +118,14 @@ async def find_threads(
             and_(Conversation.inbox_id.in_(inbox_ids), Conversation.contact_id.in_(unthreaded)),
         ):
             by_contact[(c.inbox_id, c.contact_id)] = c
-    return Threads(by_ref, by_thread, by_contact, hinted)
+    merged = [
+        c
+        for found in (by_ref, by_thread, by_contact, hinted)
+        for c in found.values()
+        if c.merged_into_id is not None
+    ]
+    survivors = await follow_merges(session, merged) if merged else {}
+    return Threads(by_ref, by_thread, by_contact, hinted, survivors=survivors)
 
 
 def _refs(msg: InboundMessage) -> list[str]:

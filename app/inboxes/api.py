@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, status
 
+from app.audit import service as audit
+from app.audit.api import Auditor
 from app.channels import webhook_url
 from app.context import Context
 from app.deps import AdminAgent, ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
@@ -77,7 +79,7 @@ async def _switch(ctx: Context, inbox: Inbox, *, on: bool) -> None:
         await connector.aclose()
 
 
-async def _disable(ctx: Context, inbox_id: int) -> Inbox:
+async def _disable(ctx: Context, inbox_id: int, who: audit.Who, why: str) -> Inbox:
     async with ctx.db.write() as session:
         inbox = await service.get_inbox(session, inbox_id)
         await service.update_inbox(
@@ -90,12 +92,17 @@ async def _disable(ctx: Context, inbox_id: int) -> Inbox:
             agent_ids=None,
             rotate_api_key=False,
         )
+        audit.record(
+            session, who, "inbox.disabled", target=("inbox", inbox_id), changes={"why": why}
+        )
     ctx.verified_keys.forget(inbox_id)
     return inbox
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_inbox(body: InboxCreate, _admin: AdminAgent, ctx: ContextDep) -> InboxOut:
+async def create_inbox(
+    body: InboxCreate, _admin: AdminAgent, who: Auditor, ctx: ContextDep
+) -> InboxOut:
     """Channels with credentials (a bot token, a mail login) are checked before the inbox is
     saved, and registered with their provider (a webhook) right after: 422
     `channel_setup_failed` with the provider's reason if either fails, and nothing saved."""
@@ -112,6 +119,13 @@ async def create_inbox(body: InboxCreate, _admin: AdminAgent, ctx: ContextDep) -
         )
         if start is not None:
             await save_start(session, inbox.id, start.cursor)
+        audit.record(
+            session,
+            who,
+            "inbox.created",
+            target=("inbox", inbox.id),
+            changes=audit.requested(body),
+        )
     try:
         await _switch(ctx, inbox, on=True)
     except SetupError as exc:
@@ -179,7 +193,7 @@ async def get_inbox(
 
 @router.patch("/{inbox_id}")
 async def update_inbox(
-    inbox_id: DbId, body: InboxUpdate, _admin: AdminAgent, ctx: ContextDep
+    inbox_id: DbId, body: InboxUpdate, _admin: AdminAgent, who: Auditor, ctx: ContextDep
 ) -> InboxOut:
     """New credentials are checked before they are saved. Enabling registers the inbox
     with its provider again; if the provider refuses, the inbox is left disabled (422)."""
@@ -215,6 +229,13 @@ async def update_inbox(
         )
         if start is not None and start.cursor != cursor:  # another folder, another bot
             await save_start(session, inbox_id, start.cursor)
+        audit.record(
+            session,
+            who,
+            "inbox.updated",
+            target=("inbox", inbox_id),
+            changes=audit.requested(body),
+        )
         members = await service.agent_ids_by_inbox(session, [inbox_id])
     ctx.verified_keys.forget(inbox_id)
     if was_enabled and config is not None:
@@ -231,7 +252,7 @@ async def update_inbox(
             await _switch(ctx, before, on=False)
     except SetupError as exc:
         if inbox.enabled:
-            await _disable(ctx, inbox_id)
+            await _disable(ctx, inbox_id, who, f"the provider refused: {exc}")
             raise Invalid(
                 f"{exc} (the inbox was left disabled)", code="channel_setup_failed"
             ) from exc
@@ -246,9 +267,9 @@ async def update_inbox(
 
 
 @router.delete("/{inbox_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def disable_inbox(inbox_id: DbId, _admin: AdminAgent, ctx: ContextDep) -> None:
+async def disable_inbox(inbox_id: DbId, _admin: AdminAgent, who: Auditor, ctx: ContextDep) -> None:
     """Disables the inbox (and unregisters its webhook); its conversations and history stay."""
-    inbox = await _disable(ctx, inbox_id)
+    inbox = await _disable(ctx, inbox_id, who, "disabled by an administrator")
     try:
         await _switch(ctx, inbox, on=False)
     except SetupError as exc:

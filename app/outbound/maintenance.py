@@ -1,4 +1,5 @@
-"""Periodic jobs: wake snoozed conversations, announce due callbacks, trim the event log."""
+"""Periodic jobs: wake snoozed conversations, announce due callbacks, trim the event log
+and the audit log."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from app.audit import service as audit
 from app.callbacks import service as callbacks
 from app.context import Context
 from app.db import log_failed_round, utcnow
@@ -56,6 +58,11 @@ async def trim_events(ctx: Context) -> int:
         return await event_log.delete_older_than(session, ctx.settings.event_retention_days)
 
 
+async def trim_audit(ctx: Context) -> int:
+    async with ctx.db.write() as session:
+        return await audit.delete_older_than(session, ctx.settings.audit_retention_days)
+
+
 async def drop_unused_uploads(ctx: Context) -> int:
     async with ctx.db.write() as session:
         return await delete_stale_uploads(session, UNUSED_UPLOAD_AGE)
@@ -72,6 +79,7 @@ async def run_maintenance(ctx: Context, stop: asyncio.Event) -> None:
                 if trimmed:
                     log.info("trimmed %d events older than retention", trimmed)
                 await drop_unused_uploads(ctx)
+                await trim_audit(ctx)
         except Exception as exc:
             log_failed_round(log, "maintenance round", exc)
         rounds += 1

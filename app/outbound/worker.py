@@ -172,8 +172,12 @@ class DeliveryWorker:
     async def _jobs(self, messages: list[Message], now: datetime) -> list[Job]:
         """What each claimed message needs to be sent, in a fixed number of queries."""
         async with self.ctx.db.read() as session:
+            # A reply in a merged conversation may go out on the channel of one merged into
+            # it (`via`): that one's address and thread.
             conversations = await _by_id(
-                session, Conversation, {m.conversation_id for m in messages}
+                session,
+                Conversation,
+                {m.conversation_id for m in messages} | {_via(m) for m in messages},
             )
             inboxes = await _by_id(session, Inbox, {m.inbox_id for m in messages})
             identities = await _by_id(
@@ -188,38 +192,41 @@ class DeliveryWorker:
                     select(Agent.id, Agent.name).where(Agent.id.in_(agent_ids))
                 )
             }
-            # The customer's latest message in each conversation: the one a reply answers.
+            # The customer's latest message in each conversation on each channel: the one a
+            # reply answers.
             latest = (
                 select(func.max(Message.id))
                 .where(
-                    Message.conversation_id.in_(conversations),
+                    Message.conversation_id.in_({m.conversation_id for m in messages}),
                     Message.direction == Direction.inbound,
                     Message.external_id.is_not(None),
                 )
-                .group_by(Message.conversation_id)
+                .group_by(Message.conversation_id, Message.inbox_id)
             )
             answered = {
-                row[0]: row[1]
+                (row[0], row[1]): row[2]
                 for row in await session.execute(
-                    select(Message.conversation_id, Message.external_id).where(
+                    select(Message.conversation_id, Message.inbox_id, Message.external_id).where(
                         Message.id.in_(latest)
                     )
                 )
             }
-            threads = await _thread_ids(session, set(conversations))
+            threads = await _thread_ids(session, {m.conversation_id for m in messages})
             files = await self._files(session, [m.id for m in messages])
         jobs = []
         for message in messages:
             conversation = conversations.get(message.conversation_id)
+            channel = conversations.get(_via(message))
             inbox = inboxes.get(message.inbox_id)
             identity = (
-                identities.get(conversation.identity_id)
-                if conversation is not None and conversation.identity_id is not None
+                identities.get(channel.identity_id)
+                if channel is not None and channel.identity_id is not None
                 else None
             )
             refusal = _refusal(conversation, inbox, identity)
             outbound = None
             if refusal is None and conversation is not None and identity is not None:
+                on_channel = (conversation.id, message.inbox_id)
                 outbound = OutboundMessage(
                     id=message.id,
                     conversation_id=conversation.id,
@@ -227,9 +234,9 @@ class DeliveryWorker:
                     text=message.body_text,
                     html=message.body_html,
                     subject=message.subject or conversation.subject,
-                    thread_key=conversation.thread_key,
-                    in_reply_to=answered.get(conversation.id),
-                    references=threads.get(conversation.id, ()),
+                    thread_key=channel.thread_key if channel is not None else None,
+                    in_reply_to=answered.get(on_channel),
+                    references=threads.get(on_channel, ()),
                     attachments=files.get(message.id, ()),
                     sender_name=sender_names.get(message.sender_agent_id or 0),
                     progress=SendProgress(_parts_sent(message.meta)),
@@ -404,19 +411,18 @@ THREAD_IDS = 20
 
 async def _thread_ids(
     session: AsyncSession, conversation_ids: set[int]
-) -> dict[int, tuple[str, ...]]:
-    """Each conversation's provider message ids (both directions), oldest first, capped."""
+) -> dict[tuple[int, int], tuple[str, ...]]:
+    """Each conversation's provider message ids (both directions) on each of its channels
+    (inboxes; more than one after a merge), oldest first, capped."""
+    channel = (Message.conversation_id, Message.inbox_id)
     numbered = (
         select(
             Message.conversation_id,
+            Message.inbox_id,
             Message.external_id,
             Message.id,
-            func.row_number()
-            .over(partition_by=Message.conversation_id, order_by=Message.id)
-            .label("first"),
-            func.row_number()
-            .over(partition_by=Message.conversation_id, order_by=Message.id.desc())
-            .label("last"),
+            func.row_number().over(partition_by=channel, order_by=Message.id).label("first"),
+            func.row_number().over(partition_by=channel, order_by=Message.id.desc()).label("last"),
         )
         .where(
             Message.conversation_id.in_(conversation_ids),
@@ -426,14 +432,20 @@ async def _thread_ids(
         .subquery()
     )
     rows = await session.execute(
-        select(numbered.c.conversation_id, numbered.c.external_id)
+        select(numbered.c.conversation_id, numbered.c.inbox_id, numbered.c.external_id)
         .where(or_(numbered.c.first == 1, numbered.c.last < THREAD_IDS))
-        .order_by(numbered.c.conversation_id, numbered.c.id)
+        .order_by(numbered.c.conversation_id, numbered.c.inbox_id, numbered.c.id)
     )
-    threads: dict[int, list[str]] = {}
-    for conversation_id, external_id in rows:
-        threads.setdefault(conversation_id, []).append(external_id)
+    threads: dict[tuple[int, int], list[str]] = {}
+    for conversation_id, inbox_id, external_id in rows:
+        threads.setdefault((conversation_id, inbox_id), []).append(external_id)
     return {k: tuple(v) for k, v in threads.items()}
+
+
+def _via(message: Message) -> int:
+    """The conversation whose channel (address, thread) a reply goes out on."""
+    via = message.meta.get("via") if message.meta else None
+    return via if isinstance(via, int) else message.conversation_id
 
 
 async def _by_id(session: AsyncSession, model: type[M], ids: set[int]) -> dict[int, M]:

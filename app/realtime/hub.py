@@ -226,6 +226,13 @@ class AgentSocket(Socket):
         return self.visible is None or inbox_id in self.visible
 
 
+def said_in(event: Logged, inbox_id: int) -> bool:
+    """Whether a message event belongs to this chat: a conversation that the customer's
+    other channels were merged into holds their messages too, which the chat never shows."""
+    message = event.data.get("message")
+    return not isinstance(message, dict) or message.get("inbox_id") in (None, inbox_id)
+
+
 class VisitorSocket(Socket):
     kind = "widget"
 
@@ -257,7 +264,7 @@ class VisitorSocket(Socket):
         )
 
     def frame_for(self, event: Logged) -> str | None:
-        return widget_frame(event)
+        return widget_frame(event) if said_in(event, self.inbox_id) else None
 
 
 class Hub:
@@ -452,9 +459,23 @@ class Hub:
             return
         if event.type == "conversation.created" and event.inbox_id is not None:
             self._adopt(event.inbox_id, event.conversation_id, event.data)
-        visitors = self._by_conversation.get(event.conversation_id)
+        if event.type == "conversation.merged":
+            self._follow_merge(event.conversation_id, event.data)
+        visitors = [
+            v
+            for v in self._by_conversation.get(event.conversation_id, ())
+            if said_in(event, v.inbox_id)
+        ]
         if visitors and (text := widget_frame(event)) is not None:
-            self._offer_all(list(visitors), event.seq, text)
+            self._offer_all(visitors, event.seq, text)
+
+    def _follow_merge(self, survivor_id: int, data: dict[str, Any]) -> None:
+        """A visitor of a conversation merged into another watches that one too: their
+        chat's messages are there now (`said_in` keeps the other channels' out)."""
+        for merged in data.get("merged") or ():
+            for socket in list(self._by_conversation.get(merged.get("id") or 0, ())):
+                socket.conversations.add(survivor_id)
+                self._by_conversation[survivor_id].add(socket)
 
     def _adopt(self, inbox_id: int, conversation_id: int, data: dict[str, Any]) -> None:
         """A new conversation of a connected visitor's contact becomes theirs."""

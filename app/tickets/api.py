@@ -124,8 +124,9 @@ async def list_messages(
 async def add_message(
     conversation_id: DbId, body: MessageCreate, agent: CurrentAgent, ctx: ContextDep
 ) -> MessageOut:
-    """A reply, sent on the conversation's own channel by the delivery worker, or a
-    private note (`private: true`), which is never sent."""
+    """A reply, sent by the delivery worker on the conversation's own channel (or, in a
+    merged conversation, on that of `via_conversation_id`), or a private note
+    (`private: true`), which is never sent."""
     async with ctx.db.write() as session:
         conversation = await require_conversation(session, agent, conversation_id)
         message = await messages.add_message(
@@ -135,6 +136,7 @@ async def add_message(
             body=body.body,
             private=body.private,
             attachment_ids=body.attachment_ids,
+            via=await messages.reply_channel(session, conversation, body.via_conversation_id),
         )
         (view,) = await message_views(session, [message])
     if not body.private:

@@ -23,7 +23,7 @@ from app.fields import MAX_ID
 from app.inboxes.models import Inbox, InboxKind
 from app.tickets.models import Attachment, Conversation, DeliveryStatus, Direction, Message
 from app.tickets.sanitize import preview, sanitize_html
-from app.tickets.service import record_conversation_change
+from app.tickets.service import follow_merges, record_conversation_change, require_writable
 from app.tickets.shapes import message_out, message_views
 from app.tickets.storage import FileStore
 
@@ -57,20 +57,28 @@ async def add_message(
     attachment_ids: Sequence[int] = (),
     by: str | None = None,
     meta: dict[str, Any] | None = None,
+    via: Conversation | None = None,
 ) -> Message:
     """An agent's reply (queued for the delivery worker) or private note (never sent),
     with files uploaded to this conversation beforehand; a reply that could never be sent
     is refused (`require_reply_possible`). Without an agent it is an automatic reply the
     channel's settings asked for: sent the same way, but it neither answers the customer's
-    wait nor counts as a first response; `by` names the automation that wrote it."""
+    wait nor counts as a first response; `by` names the automation that wrote it. `via`, a
+    conversation merged into this one, is the channel a reply goes out on (`reply_channel`)."""
+    require_writable(conversation)
+    channel = via or conversation
     if agent is not None and not private:
-        await require_reply_possible(session, conversation)
+        await require_reply_possible(session, channel)
         # Before the reply, so that the reply stays the conversation's last message.
         await assign_replier(session, conversation, agent)
     now = utcnow()
+    stored_meta: dict[str, Any] = {} if agent else {"automatic": True, **({"by": by} if by else {})}
+    if via is not None and via.id != conversation.id and not private:
+        stored_meta["via"] = via.id
+    stored_meta |= meta or {}
     message = Message(
         conversation_id=conversation.id,
-        inbox_id=conversation.inbox_id,
+        inbox_id=conversation.inbox_id if private else channel.inbox_id,
         direction=Direction.note if private else Direction.outbound,
         sender_agent_id=agent.id if agent else None,
         body_text=body,
@@ -80,7 +88,7 @@ async def add_message(
         created_at=now,
         updated_at=now,
         attempts=0,
-        meta=({} if agent else {"automatic": True, **({"by": by} if by else {})}) | (meta or {}),
+        meta=stored_meta,
     )
     session.add(message)
     await session.flush()
@@ -111,6 +119,21 @@ async def add_message(
     )
     await record_conversation_change(session, conversation, changes)
     return message
+
+
+async def reply_channel(
+    session: AsyncSession, conversation: Conversation, via_id: int | None
+) -> Conversation | None:
+    """The conversation whose channel a reply named (`via_conversation_id`) goes out on: this
+    one, or one merged into it (directly or through others); 422 otherwise."""
+    if via_id is None or via_id == conversation.id:
+        return None
+    via = await session.get(Conversation, via_id)
+    if via is not None and (await follow_merges(session, [via]))[via.id].id == conversation.id:
+        return via
+    raise Invalid(
+        "via_conversation_id: not a conversation merged into this one", code="invalid_channel"
+    )
 
 
 async def require_reply_possible(session: AsyncSession, conversation: Conversation) -> None:
@@ -154,6 +177,7 @@ async def upload(
 ) -> Attachment:
     """A file an agent means to send (or keep in a note) in this conversation; it joins the
     message that names it. One never named is removed after a day."""
+    require_writable(conversation)
     sha256 = await asyncio.to_thread(files.put, data)
     attachment = Attachment(
         message_id=None,
@@ -215,8 +239,12 @@ def _reply_subject(subject: str | None) -> str | None:
 async def retry_message(
     session: AsyncSession, conversation: Conversation, message: Message
 ) -> Message:
-    """Queue a failed reply of this conversation again, if it could be sent at all."""
-    await require_reply_possible(session, conversation)
+    """Queue a failed reply of this conversation again, if it could be sent at all (on the
+    channel it was written for)."""
+    require_writable(conversation)
+    via = message.meta.get("via") if message.meta else None
+    channel = await session.get(Conversation, via) if isinstance(via, int) else None
+    await require_reply_possible(session, channel or conversation)
     if message.direction != Direction.outbound or message.delivery_status != DeliveryStatus.failed:
         raise Invalid("only a failed outbound message can be retried", code="not_retryable")
     message.delivery_status = DeliveryStatus.queued

@@ -26,6 +26,8 @@ class Status(StrEnum):
     pending = "pending"
     snoozed = "snoozed"
     resolved = "resolved"
+    # Merged into another conversation (`merged_into_id`): read-only, never active.
+    merged = "merged"
 
 
 ACTIVE_STATUSES = (Status.open, Status.pending, Status.snoozed)
@@ -68,6 +70,7 @@ class Conversation(Base):
         Index("ix_conversations_contact_inbox", "contact_id", "inbox_id", "last_activity_at"),
         Index("ix_conversations_inbox_thread", "inbox_id", "thread_key"),
         Index("ix_conversations_updated", "updated_at"),
+        Index("ix_conversations_merged_into", "merged_into_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,6 +93,11 @@ class Conversation(Base):
     resolved_at: Mapped[datetime | None]
     snoozed_until: Mapped[datetime | None]
     unread_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Where this conversation's messages went when it was merged (status `merged`); what
+    # threads into it later lands there (following the chain).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    # The conversation this one was split off from.
+    split_from_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

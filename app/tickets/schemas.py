@@ -75,6 +75,9 @@ class ConversationOut(BaseModel):
     snoozed_until: datetime | None
     created_at: datetime
     updated_at: datetime
+    # Status `merged`: the conversation that holds this one's messages now.
+    merged_into_id: int | None = None
+    split_from_id: int | None = None
 
 
 class ConversationPage(BaseModel):
@@ -117,6 +120,9 @@ class MessageCreate(BaseModel):
     private: bool = False
     # Files uploaded to this conversation first (POST …/attachments), sent with the reply.
     attachment_ids: list[DbId] = Field(default_factory=list, max_length=10)
+    # A reply in a merged conversation: send it on the channel (inbox, address, thread) of
+    # this conversation, one merged into this one; by default this conversation's own.
+    via_conversation_id: DbId | None = None
 
     @model_validator(mode="after")
     def _says_something(self) -> MessageCreate:

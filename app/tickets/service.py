@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import search
 from app.agents.models import Agent, Team
 from app.db import utcnow
-from app.errors import Invalid
+from app.errors import Conflict, Invalid
 from app.events import log as event_log
 from app.events.types import (
     ConversationCreated,
@@ -185,6 +185,41 @@ async def record_conversation_change(
         ConversationUpdated(conversation=view, changes=changes),
         event_log.Scope(inbox_id=conversation.inbox_id, conversation_id=conversation.id),
     )
+
+
+def require_writable(conversation: Conversation) -> None:
+    """Refuse (409 `conversation_merged`) any change to a conversation merged into another:
+    it is kept as it was, read-only; its messages and what comes later are in the other."""
+    if conversation.status == Status.merged:
+        raise Conflict(
+            f"this conversation was merged into conversation {conversation.merged_into_id}; "
+            "reply and make changes there",
+            code="conversation_merged",
+        )
+
+
+async def follow_merges(
+    session: AsyncSession, conversations: Sequence[Conversation]
+) -> dict[int, Conversation]:
+    """The conversation each of these (by id) now lives in: itself, or the end of its chain
+    of `merged_into_id` (one query per link of the longest chain)."""
+    final = {c.id: c for c in conversations}
+    pointing = {c.id: c.merged_into_id for c in conversations if c.merged_into_id is not None}
+    while pointing:
+        targets = {
+            c.id: c
+            for c in await session.scalars(
+                select(Conversation).where(Conversation.id.in_(set(pointing.values())))
+            )
+        }
+        following = {}
+        for origin, target_id in pointing.items():
+            target = targets[target_id]
+            final[origin] = target
+            if target.merged_into_id is not None and target.merged_into_id != origin:
+                following[origin] = target.merged_into_id
+        pointing = following
+    return final
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,6 +479,12 @@ async def update_conversation(
 ) -> Conversation:
     """Apply the fields the client sent (`fields`); each change leaves an activity line.
     A `snoozed_until` sent without a status snoozes."""
+    require_writable(conversation)
+    if status == Status.merged:
+        raise Invalid(
+            "status: conversations are merged with POST /api/v1/conversations/{id}/merge",
+            code="invalid_status",
+        )
     now = utcnow()
     if "snoozed_until" in fields and snoozed_until is not None and status is None:
         status = Status.snoozed

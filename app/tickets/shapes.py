@@ -54,6 +54,8 @@ def conversation_out(
         snoozed_until=conv.snoozed_until,
         created_at=conv.created_at,
         updated_at=conv.updated_at,
+        merged_into_id=conv.merged_into_id,
+        split_from_id=conv.split_from_id,
     )
 
 

@@ -16,6 +16,7 @@ from app.inboxes.models import Inbox, InboxKind, inbox_agents
 from app.inboxes.service import channel_config
 from app.tickets.messages import newest_messages
 from app.tickets.models import Attachment, Conversation, Direction, Message
+from app.tickets.service import follow_merges
 from app.widget.models import VisitorSession
 from connectors.base import Address, AddressKind, Party
 from connectors.webchat.config import WebchatConfig
@@ -52,13 +53,19 @@ async def visitor_for_token(session: AsyncSession, token: str) -> VisitorSession
 
 
 async def visitor_conversation_ids(session: AsyncSession, visitor: VisitorSession) -> set[int]:
-    rows = await session.scalars(
-        select(Conversation.id).where(
-            Conversation.contact_id == visitor.contact_id,
-            Conversation.inbox_id == visitor.inbox_id,
-        )
+    """The visitor's conversations in this inbox, and those they were merged into (which
+    hold their messages now)."""
+    own = list(
+        (
+            await session.scalars(
+                select(Conversation).where(
+                    Conversation.contact_id == visitor.contact_id,
+                    Conversation.inbox_id == visitor.inbox_id,
+                )
+            )
+        ).all()
     )
-    return set(rows.all())
+    return {c.id for c in own} | {c.id for c in (await follow_merges(session, own)).values()}
 
 
 def visitor_address(token_hash: str) -> Address:
@@ -140,6 +147,9 @@ async def visitor_messages(
         return [], False
     stmt = select(Message).where(
         Message.conversation_id.in_(conversations),
+        # A conversation merged with the customer's on other channels shows here only what
+        # was said in this chat.
+        Message.inbox_id == visitor.inbox_id,
         Message.direction.in_((Direction.inbound, Direction.outbound)),
     )
     if after is not None:
@@ -158,6 +168,7 @@ async def visitor_attachment(
         .where(
             Attachment.id == attachment_id,
             Message.conversation_id.in_(conversations),
+            Message.inbox_id == visitor.inbox_id,
             Message.direction.in_((Direction.inbound, Direction.outbound)),
         )
     )

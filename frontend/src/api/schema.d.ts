@@ -136,6 +136,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Audit
+         * @description Who changed what, newest first (administrators). `action` is exact
+         *     (`inbox.updated`) or a prefix ending in a dot (`inbox.`); `since`/`until` bound `at`.
+         *     Pass `next_cursor` back as `cursor` for the next page.
+         */
+        get: operations["list_audit_api_v1_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -480,6 +502,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/conversation-merges/{merge_id}/undo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo Merge
+         * @description Give the merged conversations their messages back (409 with the reason when more
+         *     than 24 hours passed or something new arrived since).
+         */
+        post: operations["undo_merge_api_v1_conversation_merges__merge_id__undo_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/conversations": {
         parameters: {
             query?: never;
@@ -539,6 +582,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/conversations/{conversation_id}/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Reply Channels
+         * @description Where a reply here can go: this conversation's channel first, then those of the
+         *     conversations merged into it (name one as the reply's `via_conversation_id`).
+         */
+        get: operations["list_reply_channels_api_v1_conversations__conversation_id__channels_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Duplicates
+         * @description Conversations that may be the same request: the contact's other open conversations
+         *     active in the last 24 h on any channel, or e-mails with the same subject from the same
+         *     sender within 10 minutes. Nothing is merged automatically.
+         */
+        get: operations["list_duplicates_api_v1_conversations__conversation_id__duplicates_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge Conversations
+         * @description Merge the listed conversations (the same contact's, any channel) into this one: it
+         *     gets their messages, notes, files, activity and callback requests; they become
+         *     `merged`, read-only, and what threads into them later lands here. Undo within 24 h with
+         *     POST /api/v1/conversation-merges/{merge_id}/undo.
+         */
+        post: operations["merge_conversations_api_v1_conversations__conversation_id__merge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/merges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Merges
+         * @description The merges into this conversation, newest first.
+         */
+        get: operations["list_merges_api_v1_conversations__conversation_id__merges_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/conversations/{conversation_id}/messages": {
         parameters: {
             query?: never;
@@ -554,8 +683,9 @@ export interface paths {
         put?: never;
         /**
          * Add Message
-         * @description A reply, sent on the conversation's own channel by the delivery worker, or a
-         *     private note (`private: true`), which is never sent.
+         * @description A reply, sent by the delivery worker on the conversation's own channel (or, in a
+         *     merged conversation, on that of `via_conversation_id`), or a private note
+         *     (`private: true`), which is never sent.
          */
         post: operations["add_message_api_v1_conversations__conversation_id__messages_post"];
         delete?: never;
@@ -575,6 +705,27 @@ export interface paths {
         put?: never;
         /** Mark Read */
         post: operations["mark_read_api_v1_conversations__conversation_id__read_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{conversation_id}/split": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Split Conversation
+         * @description Move the selected messages to a new conversation of the same contact, linked to this
+         *     one (`split_from_id`); replies to them follow them there.
+         */
+        post: operations["split_conversation_api_v1_conversations__conversation_id__split_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1210,6 +1361,39 @@ export interface components {
             /** Url */
             url: string | null;
         };
+        /** AuditEntryOut */
+        AuditEntryOut: {
+            /** Action */
+            action: string;
+            /** Actor Id */
+            actor_id: number | null;
+            /** Actor Name */
+            actor_name: string | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Changes */
+            changes: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
+            /** Ip */
+            ip: string | null;
+            /** Target Id */
+            target_id: string | null;
+            /** Target Type */
+            target_type: string | null;
+        };
+        /** AuditPage */
+        AuditPage: {
+            /** Items */
+            items: components["schemas"]["AuditEntryOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** Body_send_attachment_api_v1_widget_attachments_post */
         Body_send_attachment_api_v1_widget_attachments_post: {
             /**
@@ -1534,11 +1718,15 @@ export interface components {
             last_message: components["schemas"]["LastMessage"];
             /** Last Message At */
             last_message_at: string | null;
+            /** Merged Into Id */
+            merged_into_id?: number | null;
             priority: components["schemas"]["Priority"];
             /** Resolved At */
             resolved_at: string | null;
             /** Snoozed Until */
             snoozed_until: string | null;
+            /** Split From Id */
+            split_from_id?: number | null;
             status: components["schemas"]["Status"];
             /** Subject */
             subject: string | null;
@@ -1612,6 +1800,12 @@ export interface components {
          * @enum {string}
          */
         Direction: "inbound" | "outbound" | "note" | "activity";
+        /** DuplicateOut */
+        DuplicateOut: {
+            conversation: components["schemas"]["ConversationOut"];
+            /** Reason */
+            reason: string;
+        };
         /**
          * ErrorBody
          * @description Every error the API answers (app/errors.py).
@@ -1844,6 +2038,41 @@ export interface components {
             /** Name */
             name?: string | null;
         };
+        /** MergeCreate */
+        MergeCreate: {
+            /** Conversation Ids */
+            conversation_ids: number[];
+        };
+        /** MergeOut */
+        MergeOut: {
+            /** Agent Id */
+            agent_id: number | null;
+            /** Conversation Id */
+            conversation_id: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Merged Ids */
+            merged_ids: number[];
+            /**
+             * Undo Until
+             * Format: date-time
+             */
+            undo_until: string;
+            /** Undone At */
+            undone_at: string | null;
+        };
+        /** MergeResult */
+        MergeResult: {
+            conversation: components["schemas"]["ConversationOut"];
+            merge: components["schemas"]["MergeOut"];
+            /** Merged */
+            merged: components["schemas"]["ConversationOut"][];
+        };
         /** MessageCreate */
         MessageCreate: {
             /** Attachment Ids */
@@ -1858,6 +2087,8 @@ export interface components {
              * @default false
              */
             private?: boolean;
+            /** Via Conversation Id */
+            via_conversation_id?: number | null;
         } | {
             body: unknown;
         } | {
@@ -1996,6 +2227,23 @@ export interface components {
             id: number;
             /** Name */
             name: string | null;
+        };
+        /**
+         * ReplyChannel
+         * @description A channel a reply in this conversation can go out on (pass `conversation_id` as the
+         *     reply's `via_conversation_id`).
+         */
+        ReplyChannel: {
+            /** Address */
+            address: string | null;
+            /** Channel */
+            channel: string;
+            /** Conversation Id */
+            conversation_id: number;
+            /** Inbox Id */
+            inbox_id: number;
+            /** Inbox Name */
+            inbox_name: string;
         };
         /** Resolve */
         Resolve: {
@@ -2176,11 +2424,21 @@ export interface components {
              */
             type: "snooze";
         };
+        /** SplitCreate */
+        SplitCreate: {
+            /** Message Ids */
+            message_ids: number[];
+        };
+        /** SplitResult */
+        SplitResult: {
+            conversation: components["schemas"]["ConversationOut"];
+            source: components["schemas"]["ConversationOut"];
+        };
         /**
          * Status
          * @enum {string}
          */
-        Status: "open" | "pending" | "snoozed" | "resolved";
+        Status: "open" | "pending" | "snoozed" | "resolved" | "merged";
         /** SurveyAnswerIn */
         SurveyAnswerIn: {
             /** Comment */
@@ -2936,6 +3194,71 @@ export interface operations {
             };
             /** @description no such resource, or one the caller may not see */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_audit_api_v1_audit_get: {
+        parameters: {
+            query?: {
+                actor_id?: number | null;
+                action?: string | null;
+                target_type?: string | null;
+                target_id?: string | null;
+                since?: string | null;
+                until?: string | null;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed for this caller */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4537,6 +4860,73 @@ export interface operations {
             };
         };
     };
+    undo_merge_api_v1_conversation_merges__merge_id__undo_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                merge_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeResult"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflicts with an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_conversations_api_v1_conversations_get: {
         parameters: {
             query?: {
@@ -4694,6 +5084,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description conflicts with an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description the body is larger than the server accepts */
             413: {
                 headers: {
@@ -4774,8 +5173,271 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description conflicts with an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description the file is over PANJEREH_MAX_ATTACHMENT_BYTES */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_reply_channels_api_v1_conversations__conversation_id__channels_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplyChannel"][];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_duplicates_api_v1_conversations__conversation_id__duplicates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuplicateOut"][];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    merge_conversations_api_v1_conversations__conversation_id__merge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MergeCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeResult"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflicts with an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_merges_api_v1_conversations__conversation_id__merges_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeOut"][];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4906,6 +5568,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description conflicts with an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description the body is larger than the server accepts */
             413: {
                 headers: {
@@ -4964,6 +5635,86 @@ export interface operations {
             };
             /** @description no such resource, or one the caller may not see */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    split_conversation_api_v1_conversations__conversation_id__split_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SplitCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SplitResult"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflicts with an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is larger than the server accepts */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5695,6 +6446,15 @@ export interface operations {
             };
             /** @description no such resource, or one the caller may not see */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflicts with an existing resource */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

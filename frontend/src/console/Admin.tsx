@@ -1,3 +1,4 @@
+import { AuditLog } from "./AuditLog";
 import { useState, type FormEvent, type ReactElement } from "react";
 import { api, ok, type Inbox, type InboxKind } from "../api/client";
 import { Automations } from "./Automations";
@@ -132,7 +133,7 @@ export const CHANNEL_FORMS: Record<InboxKind, { fields: Field[]; steps: string[]
   },
 };
 
-type Tab = "inboxes" | "agents" | "teams" | "canned" | "automations" | "assignment" | "surveys";
+type Tab = "inboxes" | "agents" | "teams" | "canned" | "automations" | "assignment" | "surveys" | "auditLog";
 
 export function Admin(): ReactElement {
   const t = useT();
@@ -140,7 +141,7 @@ export function Admin(): ReactElement {
   return (
     <main className="admin">
       <nav className="admin-tabs" aria-label={t("admin")}>
-        {(["inboxes", "agents", "teams", "canned", "automations", "assignment", "surveys"] as const).map((k) => (
+        {(["inboxes", "agents", "teams", "canned", "automations", "assignment", "surveys", "auditLog"] as const).map((k) => (
           <button key={k} type="button" className={tab === k ? "tab active" : "tab"} aria-current={tab === k ? "page" : undefined} onClick={() => setTab(k)}>
             {t(k)}
           </button>
@@ -154,6 +155,7 @@ export function Admin(): ReactElement {
         {tab === "automations" && <Automations />}
         {tab === "assignment" && <AssignmentAdmin />}
         {tab === "surveys" && <SurveyAdmin />}
+        {tab === "auditLog" && <AuditLog />}
       </div>
     </main>
   );

@@ -5,6 +5,7 @@ import { channelName, errorText } from "./i18n";
 import { CallbackActions } from "./Callbacks";
 import { ChannelIcon, Glyph } from "./icons";
 import { sendTyping } from "./live";
+import { ReplyChannelPicker } from "./Merge";
 import { upsertConversation, upsertMessage, useStore } from "./store";
 
 /** Which identity a reply on this channel goes to. */
@@ -38,6 +39,7 @@ export function Composer({ c }: { c: Conversation }): ReactElement {
   const [error, setError] = useState<string | null>(null);
   const [pick, setPick] = useState(0);
   const [files, setFiles] = useState<Attachment[]>([]);
+  const [via, setVia] = useState<number | null>(null); // a merged conversation's channel
   const [uploading, setUploading] = useState(0);
   const area = useRef<HTMLTextAreaElement>(null);
   const picker = useRef<HTMLInputElement>(null);
@@ -104,7 +106,12 @@ export function Composer({ c }: { c: Conversation }): ReactElement {
       const m = await ok(
         api.POST("/api/v1/conversations/{conversation_id}/messages", {
           params: { path: { conversation_id: c.id } },
-          body: { body, private: mode === "note", attachment_ids: files.map((f) => f.id) },
+          body: {
+            body,
+            private: mode === "note",
+            attachment_ids: files.map((f) => f.id),
+            via_conversation_id: mode === "reply" ? via : null,
+          },
         }),
       );
       upsertMessage(m, true);
@@ -175,6 +182,7 @@ export function Composer({ c }: { c: Conversation }): ReactElement {
             t("noteHint")
           )}
         </span>
+        {mode === "reply" && <ReplyChannelPicker c={c} value={via} onChange={setVia} />}
       </div>
       {suggestions.length > 0 && (
         <ul className="canned" role="listbox" aria-label={t("canned")}>

@@ -5,6 +5,7 @@ import { Composer } from "./Composer";
 import { ContactPanel } from "./ContactPanel";
 import { ConversationHeader } from "./ConversationHeader";
 import { EmailFrame } from "./EmailFrame";
+import { MergeBar } from "./Merge";
 import { useNow, useT } from "./hooks";
 import { formatDateTime, formatShort } from "./i18n";
 import { Glyph } from "./icons";
@@ -25,8 +26,9 @@ export function ConversationPane({ id }: { id: number }): ReactElement {
     <div className="pane-wrap">
       <section className="pane" aria-label={c.contact.name ?? t("conversations")} data-testid="conversation">
         <ConversationHeader c={c} />
+        <MergeBar c={c} />
         <Thread c={c} />
-        <Composer c={c} />
+        {c.status !== "merged" && <Composer c={c} />}
       </section>
       <ContactPanel contactId={c.contact.id} />
     </div>

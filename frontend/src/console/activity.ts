@@ -1,7 +1,7 @@
 // An activity line ("Sara resolved the conversation") said in the agent's language. The
 // server stores an English sentence in body_text for every client, and what happened in
 // metadata.activity; a line it does not describe (older rows, new kinds) stays as stored.
-import { formatDateTime, translate, type Key, type Lang } from "./i18n";
+import { formatDateTime, formatNumber, translate, type Key, type Lang } from "./i18n";
 
 type Json = Record<string, unknown>;
 
@@ -59,7 +59,23 @@ export function activitySentence(lang: Lang, agent: string, actorId: number | nu
   if (!isObject(activity)) return null;
   const who = automatedActor(lang, isObject(metadata) ? text(metadata.by) : null) ?? agent;
   const t = (key: Key, vars?: Record<string, string>): string => translate(lang, key, { who, ...vars });
+  const ref = (n: unknown): string | null => (typeof n === "number" ? `#${formatNumber(lang, n)}` : null);
   switch (activity.action) {
+    case "merged_in":
+    case "unmerged": {
+      const ids = Array.isArray(activity.conversations) ? activity.conversations.map(ref).filter((x): x is string => x !== null) : [];
+      if (!ids.length) return null;
+      return t(activity.action === "merged_in" ? "actMergedIn" : "actUnmerged", { ids: ids.join(translate(lang, "listSeparator")) });
+    }
+    case "merged_into":
+    case "unmerged_from":
+    case "split_from":
+    case "split_to": {
+      const id = ref(activity.conversation);
+      const keys: Record<string, Key> = { merged_into: "actMergedInto", unmerged_from: "actUnmergedFrom", split_from: "actSplitFrom", split_to: "actSplitTo" };
+      const n = Array.isArray(activity.messages) ? formatNumber(lang, activity.messages.length) : "";
+      return id ? t(keys[activity.action]!, { id, n }) : null;
+    }
     case "status": {
       const until = text(activity.until);
       if (activity.status === "snoozed") return until ? t("actSnoozed", { until: formatDateTime(lang, until) }) : null;

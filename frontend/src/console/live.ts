@@ -3,6 +3,7 @@
 // console resumes from the last id it saw after any drop (with backoff), re-bootstraps on
 // resync_required, and goes back to the login on 4401. While the socket is down it polls
 // `updated_since`, so nothing is missed even when live events are unavailable.
+import { handleMergeEvent } from "./merge";
 import { api, auth, ok, type Callback, type Contact, type Conversation, type Message } from "../api/client";
 import {
   getState,
@@ -191,6 +192,12 @@ function handle(frame: Frame): void {
       if (agentId) setState((s) => ({ presenceOf: { ...s.presenceOf, [agentId]: status } }));
       break;
     }
+    case "conversation.merged":
+    case "conversation.unmerged":
+    case "conversation.split":
+      handleMergeEvent(frame.type, data);
+      refreshCountsSoon();
+      break;
     case "resync_required":
       void resync();
       break;
