@@ -36,6 +36,9 @@ from app.public import PublicErrorCorsMiddleware
 from app.realtime.api import router as realtime_router
 from app.settings import Settings, get_settings
 from app.tickets.api import router as tickets_router
+from app.voice.api import router as calls_router
+from app.voice.webhooks import router as voice_webhooks_router
+from app.voice.worker import run_voice_jobs
 from app.widget.api import router as widget_router
 from app.widget.assets import router as widget_assets_router
 
@@ -73,6 +76,7 @@ async def background_workers(ctx: Context) -> AsyncIterator[None]:
         asyncio.create_task(DeliveryWorker(ctx).run(stop), name="delivery"),
         asyncio.create_task(PollerSupervisor(ctx).run(stop), name="pollers"),
         asyncio.create_task(run_maintenance(ctx, stop), name="maintenance"),
+        asyncio.create_task(run_voice_jobs(ctx, stop), name="voice"),
     ]
     try:
         yield
@@ -125,6 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         demo_router,
         realtime_router,
         canned_router,
+        voice_webhooks_router,
+        calls_router,
         console_router,  # last: its catch-all serves the console
     ):
         app.include_router(router)

@@ -15,6 +15,7 @@ from app.tickets.models import (
     DeliveryAttempt,
     Message,
 )
+from app.voice.models import Call
 from app.widget.models import VisitorSession
 
 metadata = Base.metadata
@@ -23,6 +24,7 @@ __all__ = [
     "Agent",
     "AgentSession",
     "Attachment",
+    "Call",
     "CallbackRequest",
     "CannedResponse",
     "Contact",

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 from app.callbacks.schemas import CallbackOut
 from app.contacts.schemas import ContactOut
 from app.tickets.schemas import ConversationOut, MessageOut
+from app.voice.schemas import CallOut
 
 
 class ConversationCreated(BaseModel):
@@ -54,6 +55,31 @@ class CallbackDue(BaseModel):
     missed: bool = False
 
 
+# --- voice: a call's life, for the console's ringing banner (the call item itself changes
+# with message.updated).
+class CallRinging(BaseModel):
+    type: Literal["call.ringing"] = "call.ringing"
+    call: CallOut
+
+
+class CallAnswered(BaseModel):
+    type: Literal["call.answered"] = "call.answered"
+    call: CallOut
+
+
+class CallEnded(BaseModel):
+    type: Literal["call.ended"] = "call.ended"
+    call: CallOut
+
+
+class CallMissed(BaseModel):
+    type: Literal["call.missed"] = "call.missed"
+    call: CallOut
+
+
+CallEvent = CallRinging | CallAnswered | CallEnded | CallMissed
+
+
 Event = Annotated[
     ConversationCreated
     | ConversationUpdated
@@ -62,7 +88,8 @@ Event = Annotated[
     | ContactUpdated
     | CallbackCreated
     | CallbackUpdated
-    | CallbackDue,
+    | CallbackDue
+    | CallEvent,
     Field(discriminator="type"),
 ]
 
