@@ -4,7 +4,6 @@ how each outcome <Dial> reports ends it."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from xml.etree import ElementTree
 
 import pytest
 
@@ -18,6 +17,7 @@ from tests.support.voice import (
     dial,
     said,
     status,
+    twiml_of,
 )
 
 
@@ -68,7 +68,7 @@ async def test_the_agent_who_answers_is_on_the_call_item(inbox: VoiceInbox, admi
     assert item["body_text"] == f"Call with {admin.agent['name']} in progress"
 
     response = await inbox.post("dial", dial(call_sid, "completed", talk_seconds=125))
-    assert said(ElementTree.fromstring(response.text)) == ["Hangup"]
+    assert said(twiml_of(response)) == ["Hangup"]
     item = await call_item(admin, inbox.id, call_sid)
     assert item["metadata"]["call"]["state"] == "completed"
     assert item["metadata"]["call"]["talk_seconds"] == 125
@@ -84,7 +84,7 @@ async def test_nobody_answering_offers_voicemail_and_queues_a_callback(
     call_sid, _ = await inbox.call(CallerName="Sara Rahimi")
     response = await inbox.post("dial", dial(call_sid, outcome))
     assert response.status_code == 200, response.text
-    twiml = ElementTree.fromstring(response.text)
+    twiml = twiml_of(response)
     assert said(twiml) == ["Say", "Record", "Hangup"]
     assert "We will call you back" in (twiml[0].text or "")
     record = twiml[1]
