@@ -195,6 +195,22 @@ const en = {
   errorInvalidPhone: "That is not a phone number we can call: {detail}",
   listSeparator: ", ",
   clauseSeparator: "; ",
+  // --- voice ---
+  callRinging: "{name} is calling",
+  callIncoming: "Incoming call from {name}",
+  callOutgoing: "Calling {name}",
+  callMissed: "Missed call from {name}",
+  callNotAnswered: "{name} did not answer",
+  callInProgress: "On the phone with {agent}",
+  callWith: "Call with {agent}",
+  callRang: "rang {time}",
+  callTalked: "talked {time}",
+  callVoicemail: "voicemail",
+  callBack: "Call",
+  callPlaced: "Your phone is ringing: press 1 when you answer.",
+  errorAgentPhoneMissing: "Add your own phone number first.",
+  errorNoVoiceInbox: "No phone inbox of yours can place this call.",
+  errorCallRefused: "Twilio refused the call: {detail}",
 };
 
 type Dict = typeof en;
@@ -391,6 +407,22 @@ const fa: Dict = {
   errorInvalidPhone: "این شماره‌ای نیست که بتوان با آن تماس گرفت: {detail}",
   listSeparator: "، ",
   clauseSeparator: "؛ ",
+  // --- voice ---
+  callRinging: "{name} تماس گرفته است",
+  callIncoming: "تماس ورودی از {name}",
+  callOutgoing: "در حال تماس با {name}",
+  callMissed: "تماس بی‌پاسخ از {name}",
+  callNotAnswered: "{name} پاسخ نداد",
+  callInProgress: "در حال گفتگو با {agent}",
+  callWith: "تماس با {agent}",
+  callRang: "{time} زنگ خورد",
+  callTalked: "{time} گفتگو",
+  callVoicemail: "پیغام صوتی",
+  callBack: "تماس",
+  callPlaced: "تلفن شما زنگ می‌خورد: پس از پاسخ، ۱ را بزنید.",
+  errorAgentPhoneMissing: "نخست شمارهٔ تلفن خودتان را وارد کنید.",
+  errorNoVoiceInbox: "هیچ صندوق تلفنی از شما نمی‌تواند این تماس را بگیرد.",
+  errorCallRefused: "Twilio تماس را نپذیرفت: {detail}",
 };
 
 const dicts: Record<Lang, Dict> = { en, fa };
@@ -408,6 +440,7 @@ export const CHANNEL_NAMES: Record<Lang, Record<string, string>> = {
     sms: "SMS",
     webchat: "Web chat",
     callback: "Callback",
+    voice: "Phone",
     api: "API",
   },
   fa: {
@@ -416,6 +449,7 @@ export const CHANNEL_NAMES: Record<Lang, Record<string, string>> = {
     sms: "پیامک",
     webchat: "گفتگوی وب",
     callback: "تماس برگشتی",
+    voice: "تلفن",
     api: "API",
   },
 };
@@ -471,6 +505,9 @@ export function formatAge(lang: Lang, iso: string | null | undefined, now: numbe
 // The API's stable error codes, said in the agent's language; a sentence with {detail}
 // keeps the server's specific reason (a provider's answer, the setting at fault).
 const ERRORS: Record<string, Key> = {
+  agent_phone_missing: "errorAgentPhoneMissing",
+  no_voice_inbox: "errorNoVoiceInbox",
+  call_refused: "errorCallRefused",
   reply_not_possible: "errorReplyNotPossible",
   invalid_schedule: "errorInvalidSchedule",
   invalid_snooze: "errorInvalidSnooze",
