@@ -11,6 +11,7 @@ outcome, or by the sweeper once the call has ended (or rung for too long) unansw
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -29,9 +30,9 @@ from app.events.types import (
     CallMissed,
     CallRinging,
     MessageCreated,
+    MessageUpdated,
 )
 from app.inbound.ingest import InboxRef, IngestPolicy, ingest
-from app.tickets.messages import record_message_updated
 from app.tickets.models import Attachment, Conversation, Direction, Message
 from app.tickets.schemas import Ref
 from app.tickets.service import record_conversation_change
@@ -125,7 +126,30 @@ async def _changed(session: AsyncSession, call: Call, event: type[CallEvent] | N
         message.body_text = summary(view)
         message.updated_at = call.updated_at
         await session.flush()
-        await record_message_updated(session, message)
+        # The message's view from what is at hand (on the caller's ear path): its files
+        # are looked up only once a recording is in.
+        attachments: Sequence[Attachment] = ()
+        if call.recording_state in (RecordingState.stored, RecordingState.failed):
+            attachments = (
+                await session.scalars(
+                    select(Attachment)
+                    .where(Attachment.message_id == message.id)
+                    .order_by(Attachment.id)
+                )
+            ).all()
+        outbound = call.direction == CallDirection.outbound
+        sender = view.agent if outbound else view.contact
+        event_log.record(
+            session,
+            MessageUpdated(
+                message=message_out(
+                    message, attachments=attachments, sender_name=sender.name if sender else None
+                )
+            ),
+            event_log.Scope(
+                inbox_id=message.inbox_id, conversation_id=message.conversation_id, public=True
+            ),
+        )
     if event is not None:
         event_log.record(
             session,
@@ -166,9 +190,6 @@ async def incoming_call(
     """A customer's call reached the number: the call item in the caller's conversation
     (found or opened like any message from that number), ringing; or, when no agent can
     take it now, missed at once. A repeat of the same CallSid is the same call."""
-    existing = await find_call(session, inbox.id, sid=report.sid)
-    if existing is not None:
-        return existing
     address = caller_address(report.caller)
     stored = await ingest(
         session,
@@ -182,6 +203,11 @@ async def incoming_call(
         ),
         policy,
     )
+    if stored.duplicate:
+        existing = await find_call(session, inbox.id, sid=report.sid)
+        if existing is None:  # pragma: no cover - stored with its message, in one transaction
+            raise RuntimeError(f"call {report.sid} has a call item but no row")
+        return existing
     conversation = await session.get(Conversation, stored.conversation_id)
     if conversation is None:  # pragma: no cover - ingest just stored it
         raise RuntimeError("the call's conversation vanished")
