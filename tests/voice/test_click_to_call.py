@@ -109,3 +109,28 @@ async def test_an_agent_without_a_phone_cannot_place_a_call(inbox: VoiceInbox, a
     response = await admin.post("/api/v1/calls", json={"callback_id": callback["id"]})
     assert_error(response, 422, "agent_phone_missing")
     assert inbox.twilio.placed == []
+
+
+async def test_calling_from_a_conversation_puts_the_call_item_in_it(
+    inbox: VoiceInbox, admin: Api
+) -> None:
+    call_sid, _ = await inbox.call(CallerName="Sara Rahimi")
+    await inbox.post("dial", dial(call_sid, "busy"))
+    (conversation,) = (
+        await admin.get("/api/v1/conversations", params={"inbox_id": inbox.id})
+    ).json()["items"]
+    await admin.patch("/api/v1/auth/me", json={"phone": AGENT_PHONE})
+
+    response = await admin.post("/api/v1/calls", json={"conversation_id": conversation["id"]})
+    assert response.status_code == 201, response.text
+    (placed,) = inbox.twilio.placed
+    assert placed["To"] == AGENT_PHONE
+    messages = (await admin.get(f"/api/v1/conversations/{conversation['id']}/messages")).json()[
+        "items"
+    ]
+    calls = [m["metadata"]["call"] for m in messages if "call" in m["metadata"]]
+    assert [(c["direction"], c["state"]) for c in calls] == [
+        ("inbound", "missed"),
+        ("outbound", "ringing"),
+    ]
+    assert calls[1]["customer_number"] == CUSTOMER
