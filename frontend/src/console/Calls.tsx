@@ -1,7 +1,7 @@
 // Phone calls in the console: the call item on a conversation's timeline (with its
 // recording), the banner of calls ringing right now, and the click-to-call button.
 import { useEffect, useState, useSyncExternalStore, type ReactElement } from "react";
-import { api, attachmentUrl, ok, type Attachment, type Message, type Schemas } from "../api/client";
+import { api, ApiError, attachmentUrl, ok, type Attachment, type Message, type Schemas } from "../api/client";
 import { useT } from "./hooks";
 import { errorText, formatNumber, formatShort } from "./i18n";
 import { ChannelIcon } from "./icons";
@@ -125,17 +125,34 @@ export function CallButton({ conversationId, callbackId }: { conversationId?: nu
   const t = useT();
   const lang = useStore((s) => s.lang);
   const [said, setSaid] = useState<string | null>(null);
+  // Asked for when the agent has no phone of their own yet: the call rings it first.
+  const [phone, setPhone] = useState<string | null>(null);
   async function place(): Promise<void> {
     setSaid(null);
     try {
+      if (phone) {
+        await ok(api.PATCH("/api/v1/auth/me", { body: { phone } }));
+        setPhone(null);
+      }
       await ok(api.POST("/api/v1/calls", { body: { conversation_id: conversationId ?? null, callback_id: callbackId ?? null } }));
       setSaid(t("callPlaced"));
     } catch (e) {
+      if (e instanceof ApiError && e.code === "agent_phone_missing") setPhone("");
       setSaid(errorText(lang, e));
     }
   }
   return (
     <span className="call-button">
+      {phone !== null && (
+        <input
+          type="tel"
+          dir="ltr"
+          aria-label={t("callMyPhone")}
+          placeholder="+98912…"
+          value={phone}
+          onChange={(e) => setPhone(e.target.value)}
+        />
+      )}
       <button type="button" className="ghost small" data-testid="call-button" onClick={() => void place()}>
         <ChannelIcon kind="voice" decorative /> {t("callBack")}
       </button>
