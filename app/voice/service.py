@@ -490,8 +490,9 @@ async def call_placed(
 
 
 async def fill_callback_outcome(session: AsyncSession, call: Call, config: VoiceConfig) -> None:
-    """A call placed for a callback request decides it: answered → completed; the
-    customer did not answer → no answer, with the usual suggestion when to try again."""
+    """A call placed for a callback request decides it, once <Dial> has rung the customer:
+    answered → completed; no answer → no answer, with the usual suggestion when to try
+    again. (The agent not picking up their own phone decides nothing.)"""
     if call.callback_request_id is None or call.agent_id is None:
         return
     if call.state not in (CallState.completed, CallState.missed):

@@ -120,7 +120,7 @@ async def incoming(inbox_id: DbId, request: Request, ctx: ContextDep) -> Respons
             open_now=open_now,
             policy=ctx.ingest_policy,
         )
-        if not open_now:
+        if not open_now and call.state == CallState.ringing:
             await service.missed(
                 session, call, due_at=service.due_after_miss(hook.config, report.at)
             )
@@ -148,8 +148,6 @@ async def status(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
             await service.dialled_leg(session, call, report)
         else:
             await service.own_leg(session, call, report)
-        if call.direction == CallDirection.outbound:
-            await service.fill_callback_outcome(session, call, hook.config)
     return _xml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
 
 

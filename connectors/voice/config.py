@@ -33,7 +33,8 @@ class VoiceConfig(ChannelConfig):
     number: str
     # Rung all at once when a customer calls; the first to pick up takes the call.
     agent_numbers: list[str] = Field(default_factory=list, max_length=MAX_AGENT_NUMBERS)
-    ring_timeout_seconds: int = Field(default=20, ge=5, le=120)
+    # At most a minute: a call still ringing after 90 s is taken for lost by the sweeper.
+    ring_timeout_seconds: int = Field(default=20, ge=5, le=60)
     # Business hours in the callback channel's shape; outside them a call goes straight to
     # voicemail, and a missed call's callback is due at the next opening.
     timezone: str = "UTC"

@@ -134,3 +134,23 @@ async def test_calling_from_a_conversation_puts_the_call_item_in_it(
         ("outbound", "ringing"),
     ]
     assert calls[1]["customer_number"] == CUSTOMER
+
+
+async def test_an_agent_who_does_not_pick_up_leaves_the_callback_open(
+    inbox: VoiceInbox, admin: Api
+) -> None:
+    callback = await _missed_call_callback(inbox, admin)
+    call = await _call_back(inbox, admin, callback["id"])
+    (placed,) = inbox.twilio.placed
+    unanswered = status(
+        placed["Sid"], "no-answer", at=datetime.now(UTC), sequence=2, to=AGENT_PHONE
+    )
+    assert (await inbox.post("status", unanswered, call=call["id"])).status_code == 200
+    (after,) = (await admin.get("/api/v1/callbacks")).json()["items"]
+    assert after["status"] == "requested"
+    messages = await admin.get(f"/api/v1/conversations/{callback['conversation_id']}/messages")
+    (item,) = [
+        m for m in messages.json()["items"] if m["metadata"].get("call", {}).get("id") == call["id"]
+    ]
+    assert item["metadata"]["call"]["state"] == "missed"
+    assert item["metadata"]["call"]["twilio_status"] == "no-answer"
