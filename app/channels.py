@@ -29,6 +29,7 @@ from connectors.config import ChannelConfig, KindOf
 from connectors.email.config import EmailConfig
 from connectors.sms.config import SmsConfig
 from connectors.telegram.config import TelegramConfig
+from connectors.voice.config import VoiceConfig
 from connectors.webchat.config import WebchatConfig
 
 C = TypeVar("C", bound=ChannelConfig)
@@ -167,6 +168,9 @@ CHANNELS: Mapping[InboxKind, Channel[Any]] = {
     ),
     InboxKind.webchat: Channel[WebchatConfig](WebchatConfig, connector=_webchat),
     InboxKind.callback: Channel[CallbackConfig](CallbackConfig, check=check_references),
+    # Calls are not messages: app.voice answers its webhooks itself (TwiML that depends on
+    # the call), and no connector sends text, so a reply in a call's conversation is refused.
+    InboxKind.voice: Channel[VoiceConfig](VoiceConfig, webhook_path=f"{_TWILIO}/voice"),
 }
 
 

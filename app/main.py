@@ -46,6 +46,9 @@ from app.surveys.api import router as surveys_router
 from app.surveys.follow import run_surveys
 from app.surveys.page import router as survey_page_router
 from app.tickets.api import router as tickets_router
+from app.voice.api import router as calls_router
+from app.voice.webhooks import router as voice_webhooks_router
+from app.voice.worker import run_voice_jobs
 from app.widget.api import router as widget_router
 from app.widget.assets import router as widget_assets_router
 
@@ -86,6 +89,7 @@ async def background_workers(ctx: Context) -> AsyncIterator[None]:
         asyncio.create_task(run_automations(ctx, stop), name="automations"),
         asyncio.create_task(run_assignment(ctx, stop), name="assignment"),
         asyncio.create_task(run_surveys(ctx, stop), name="surveys"),
+        asyncio.create_task(run_voice_jobs(ctx, stop), name="voice"),
     ]
     try:
         yield
@@ -145,6 +149,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         survey_page_router,
         merge_router,
         audit_router,
+        voice_webhooks_router,
+        calls_router,
         console_router,  # last: its catch-all serves the console
     ):
         app.include_router(router)

@@ -27,6 +27,7 @@ from app.tickets.models import (
     DeliveryAttempt,
     Message,
 )
+from app.voice.models import Call
 from app.widget.models import VisitorSession
 
 metadata = Base.metadata
@@ -40,6 +41,7 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "AutomatedSend",
+    "Call",
     "CallbackRequest",
     "CannedResponse",
     "Contact",

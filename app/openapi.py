@@ -68,6 +68,7 @@ RAISED = {
     ("POST", "/api/v1/conversations/{conversation_id}/merge"): {409},
     ("POST", "/api/v1/conversations/{conversation_id}/split"): {409},
     ("POST", "/api/v1/conversation-merges/{merge_id}/undo"): {409},
+    ("POST", "/api/v1/calls"): {409},
 }
 
 

@@ -17,6 +17,10 @@ one websocket message each, or one JSON array of them for a client that connects
 the least a broadcast needs to keep each socket's order without one slow socket holding up
 the others. Whatever Panjereh's live path spends beyond this is the cost of its events.
 
+It also has `bench/voice.py`'s ceiling, `POST /webhooks/twilio/{inbox_id}/voice`: the form
+parsed, its X-Twilio-Signature checked (auth token `BARE_TWILIO_TOKEN`, for the URL it was
+called at) and the TwiML a voice inbox answers built, with no database.
+
     python bench/bare_server.py --port 8123 --log-level warning [--frames 2] [--frame-chars 900]
 """
 
@@ -30,14 +34,27 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 import uvicorn
-from fastapi import FastAPI, Header, WebSocket, WebSocketDisconnect, status
+from fastapi import FastAPI, Header, Request, Response, WebSocket, WebSocketDisconnect, status
 
 # Run as a script from anywhere: make the repository importable for the body model.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from connectors.api.connector import IncomingMessage
+from connectors.base import RawRequest
+from connectors.voice.client import verify_signature
+from connectors.voice.config import VoiceConfig
+from connectors.voice.twiml import VoiceUrls, answer
+
+BARE_TWILIO_TOKEN = "bare-twilio-auth-token"  # noqa: S105 - a benchmark's throwaway
+_VOICE = VoiceConfig(
+    account_sid="AC" + "0" * 32,
+    auth_token=BARE_TWILIO_TOKEN,
+    number="+14155550143",
+    agent_numbers=["+14155550101", "+14155550102", "+14155550103"],
+)
 
 app = FastAPI(title="bare ingest ceiling")
 frames_per_message = 2
@@ -60,6 +77,17 @@ async def incoming(
     if sockets:
         broadcast(body.external_id)
     return {"ok": True}
+
+
+@app.post("/webhooks/twilio/{inbox_id}/voice")
+async def voice(inbox_id: int, request: Request) -> Response:
+    body = await request.body()
+    form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    signature = request.headers.get("x-twilio-signature", "")
+    url = str(request.url)
+    raw = RawRequest(url=url, headers={"x-twilio-signature": signature}, body=body, form=form)
+    verify_signature(raw, BARE_TWILIO_TOKEN)
+    return Response(answer(_VOICE, VoiceUrls(url), open_now=True), media_type="text/xml")
 
 
 def broadcast(external_id: str) -> None:

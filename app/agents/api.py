@@ -74,10 +74,12 @@ async def me(agent: CurrentAgent) -> AgentOut:
 
 @auth_router.patch("/me")
 async def update_me(body: MeUpdate, agent: CurrentAgent, who: Auditor, ctx: ContextDep) -> AgentOut:
-    """The signed-in agent's own name and language (`en` or `fa`)."""
+    """The signed-in agent's own name, language (`en` or `fa`) and phone (E.164; "" removes it)."""
     async with ctx.db.write() as session:
         me = await service.get_agent(session, agent.id)
-        await service.update_agent(session, me, name=body.name, language=body.language)
+        await service.update_agent(
+            session, me, name=body.name, language=body.language, phone=body.phone
+        )
         audit.record(
             session, who, "agent.updated", target=("agent", me.id), changes=audit.requested(body)
         )
@@ -118,7 +120,7 @@ async def update_agent(
     agent_id: DbId, body: AgentUpdate, current: CurrentAgent, who: Auditor, ctx: ContextDep
 ) -> AgentOut:
     """Admins change anyone; an agent may change their own name, password and language."""
-    own_fields = {"name", "password", "language"}
+    own_fields = {"name", "password", "language", "phone"}
     if not current.is_admin and (agent_id != current.id or not body.model_fields_set <= own_fields):
         raise Forbidden(
             "only administrators change other agents, roles or access", code="admin_required"
@@ -138,6 +140,7 @@ async def update_agent(
             role=body.role,
             is_active=body.is_active,
             language=body.language,
+            phone=body.phone,
         )
         audit.record(
             session,

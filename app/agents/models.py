@@ -32,6 +32,8 @@ class Agent(Base):
     role: Mapped[Role] = mapped_column(String(20), default=Role.agent)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str] = mapped_column(String(10), default="en")
+    # The agent's own phone (E.164): click-to-call rings it first.
+    phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None]
 

@@ -1,11 +1,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.agents.models import Role
 from app.fields import ADDRESS_PATTERN, DbId, SafeStr
+from connectors.addresses import InvalidAddress, normalize_phone
+
+
+def _phone(value: str) -> str:
+    """E.164 (Persian digits accepted), or "" to clear it."""
+    if not value.strip():
+        return ""
+    try:
+        return normalize_phone(value)
+    except InvalidAddress as exc:
+        raise ValueError(f"phone: {exc}") from exc
+
+
+# An agent's own phone, as written; "" removes it.
+AgentPhone = Annotated[SafeStr, Field(max_length=64), AfterValidator(_phone)]
 
 
 class AgentOut(BaseModel):
@@ -17,6 +33,7 @@ class AgentOut(BaseModel):
     role: Role
     is_active: bool
     language: str
+    phone: str | None = None
     created_at: datetime
     last_seen_at: datetime | None
 
@@ -53,6 +70,7 @@ class AgentUpdate(BaseModel):
     role: Role | None = None
     is_active: bool | None = None
     language: str | None = Field(default=None, pattern="^(en|fa)$")
+    phone: AgentPhone | None = None
 
 
 class TeamCreate(BaseModel):
@@ -75,3 +93,4 @@ class MeUpdate(BaseModel):
 
     name: SafeStr | None = Field(default=None, min_length=1, max_length=200)
     language: str | None = Field(default=None, pattern="^(en|fa)$")
+    phone: AgentPhone | None = None

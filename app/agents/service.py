@@ -104,6 +104,7 @@ async def update_agent(
     role: Role | None = None,
     is_active: bool | None = None,
     language: str | None = None,
+    phone: str | None = None,  # "" removes it
 ) -> Agent:
     if name is not None:
         agent.name = name
@@ -119,6 +120,8 @@ async def update_agent(
             await session.execute(delete(AgentSession).where(AgentSession.agent_id == agent.id))
     if language is not None:
         agent.language = language
+    if phone is not None:
+        agent.phone = phone or None
     await session.flush()
     return agent
 

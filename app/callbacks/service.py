@@ -389,3 +389,57 @@ async def announce_due(session: AsyncSession, now: datetime) -> int:
             event_log.Scope(inbox_id=callback.inbox_id, conversation_id=callback.conversation_id),
         )
     return len(announcements)
+
+
+async def request_after_missed_call(
+    session: AsyncSession,
+    *,
+    inbox_id: int,
+    contact_id: int,
+    conversation_id: int,
+    name: str,
+    phone_e164: str,
+    due_at: datetime,
+    note: str,
+) -> tuple[CallbackRequest, bool]:
+    """A missed call becomes a callback request, due at `due_at`, in the call's inbox and
+    conversation; an open request for the number (asked from the website, or an earlier
+    missed call) takes it instead, with `note` added. Returns it and whether it merged."""
+    now = utcnow()
+    existing = await session.scalar(
+        select(CallbackRequest)
+        .where(
+            CallbackRequest.phone_e164 == phone_e164,
+            CallbackRequest.status.in_(OPEN_CALLBACK_STATUSES),
+        )
+        .order_by(CallbackRequest.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    if existing is not None:
+        existing.note = f"{existing.note}\n{note}" if existing.note else note
+        existing.updated_at = now
+        await session.flush()
+        event_log.record(
+            session,
+            CallbackUpdated(callback=CallbackOut.model_validate(existing)),
+            event_log.Scope(inbox_id=existing.inbox_id, conversation_id=existing.conversation_id),
+        )
+        return existing, True
+    callback = CallbackRequest(
+        inbox_id=inbox_id,
+        contact_id=contact_id,
+        conversation_id=conversation_id,
+        name=name,
+        phone_e164=phone_e164,
+        timezone=None,
+        note=note,
+        status=CallbackStatus.requested,
+        created_at=now,
+        updated_at=now,
+    )
+    _set_due(callback, due_at, None)
+    session.add(callback)
+    await session.flush()
+    _created_event(session, callback)
+    return callback, False

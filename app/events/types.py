@@ -11,6 +11,7 @@ from app.callbacks.schemas import CallbackOut
 from app.contacts.schemas import ContactOut
 from app.surveys.schemas import SurveyOut
 from app.tickets.schemas import ConversationOut, MessageOut
+from app.voice.schemas import CallOut
 
 
 class ConversationCreated(BaseModel):
@@ -103,6 +104,29 @@ class ConversationSplit(BaseModel):
 
 
 # --- end merge ---
+# --- voice: a call's life, for the console's ringing banner (the call item itself changes
+# with message.updated).
+class CallRinging(BaseModel):
+    type: Literal["call.ringing"] = "call.ringing"
+    call: CallOut
+
+
+class CallAnswered(BaseModel):
+    type: Literal["call.answered"] = "call.answered"
+    call: CallOut
+
+
+class CallEnded(BaseModel):
+    type: Literal["call.ended"] = "call.ended"
+    call: CallOut
+
+
+class CallMissed(BaseModel):
+    type: Literal["call.missed"] = "call.missed"
+    call: CallOut
+
+
+CallEvent = CallRinging | CallAnswered | CallEnded | CallMissed
 
 
 Event = Annotated[
@@ -118,7 +142,8 @@ Event = Annotated[
     | SurveyAnswered
     | ConversationMerged
     | ConversationUnmerged
-    | ConversationSplit,
+    | ConversationSplit
+    | CallEvent,
     Field(discriminator="type"),
 ]
 

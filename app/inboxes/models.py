@@ -17,6 +17,7 @@ class InboxKind(StrEnum):
     sms = "sms"
     webchat = "webchat"  # its visitors use the website widget (app/widget/)
     callback = "callback"
+    voice = "voice"  # Twilio Programmable Voice: calls ring the agents' phones (app/voice/)
     api = "api"
 
 

@@ -75,6 +75,21 @@ def _signed_params(req: RawRequest) -> _MultiParams | str:
     return _MultiParams()  # nothing Twilio signs but the URL (and parse refuses it)
 
 
+def verify_signature(req: RawRequest, auth_token: str) -> None:
+    """VerificationError unless Twilio signed `req` (at the URL it called) with `auth_token`:
+    every Twilio webhook, SMS and voice alike."""
+    signature = req.headers.get("x-twilio-signature")
+    if not signature:
+        raise VerificationError("X-Twilio-Signature is missing")
+    algorithm = get_signature_algorithm(req.headers.get("x-twilio-webhooks-signature-settings"))
+    validator = RequestValidator(auth_token)
+    if not validator.validate(req.url, _signed_params(req), signature, algorithm):
+        raise VerificationError(
+            f"X-Twilio-Signature does not match a request to {req.url} signed with this "
+            "inbox's auth token (is PANJEREH_PUBLIC_URL the address Twilio calls?)"
+        )
+
+
 class TwilioSmsConnector:
     def __init__(
         self,
@@ -95,16 +110,7 @@ class TwilioSmsConnector:
     # Inbound
 
     def verify(self, req: RawRequest) -> None:
-        signature = req.headers.get("x-twilio-signature")
-        if not signature:
-            raise VerificationError("X-Twilio-Signature is missing")
-        algorithm = get_signature_algorithm(req.headers.get("x-twilio-webhooks-signature-settings"))
-        validator = RequestValidator(self._config.auth_token)
-        if not validator.validate(req.url, _signed_params(req), signature, algorithm):
-            raise VerificationError(
-                f"X-Twilio-Signature does not match a request to {req.url} signed with this "
-                "inbox's auth token (is PANJEREH_PUBLIC_URL the address Twilio calls?)"
-            )
+        verify_signature(req, self._config.auth_token)
 
     def parse(self, req: RawRequest) -> list[InboundItem]:
         now = datetime.now(UTC)

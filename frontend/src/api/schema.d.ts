@@ -211,7 +211,7 @@ export interface paths {
         head?: never;
         /**
          * Update Me
-         * @description The signed-in agent's own name and language (`en` or `fa`).
+         * @description The signed-in agent's own name, language (`en` or `fa`) and phone (E.164; "" removes it).
          */
         patch: operations["update_me_api_v1_auth_me_patch"];
         trace?: never;
@@ -355,6 +355,29 @@ export interface paths {
          *     overlap the business hours.
          */
         post: operations["request_callback_api_v1_callbacks__public_token__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Place Call
+         * @description Call the customer of a conversation (`conversation_id`) or a callback request
+         *     (`callback_id`): Twilio rings the agent's own phone first (their `phone`), whispers who
+         *     is being called and connects the customer when the agent presses 1. The call item
+         *     appears in the conversation; a callback request's outcome is filled from the call.
+         */
+        post: operations["place_call_api_v1_calls_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1216,6 +1239,146 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/twilio/{inbox_id}/voice": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Twilio incoming call
+         * @description A customer calls the inbox's number (the number's Voice URL). Signed with `X-Twilio-Signature` for `PANJEREH_PUBLIC_URL` + path and query (403 otherwise).
+         */
+        post: operations["incoming_webhooks_twilio__inbox_id__voice_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/twilio/{inbox_id}/voice/connect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Twilio agent pressed a key
+         * @description The agent's answer to the whisper: 1 connects. Signed with `X-Twilio-Signature` for `PANJEREH_PUBLIC_URL` + path and query (403 otherwise).
+         */
+        post: operations["connect_webhooks_twilio__inbox_id__voice_connect_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/twilio/{inbox_id}/voice/dial": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Twilio dial outcome
+         * @description <Dial>'s action: how ringing the agents or the customer ended. Signed with `X-Twilio-Signature` for `PANJEREH_PUBLIC_URL` + path and query (403 otherwise).
+         */
+        post: operations["dial_webhooks_twilio__inbox_id__voice_dial_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/twilio/{inbox_id}/voice/hangup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Twilio voicemail done
+         * @description <Record>'s action: the caller is done; hang up. Signed with `X-Twilio-Signature` for `PANJEREH_PUBLIC_URL` + path and query (403 otherwise).
+         */
+        post: operations["hangup_webhooks_twilio__inbox_id__voice_hangup_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/twilio/{inbox_id}/voice/recording": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Twilio recording ready
+         * @description A call recording or voicemail is ready to fetch. Signed with `X-Twilio-Signature` for `PANJEREH_PUBLIC_URL` + path and query (403 otherwise).
+         */
+        post: operations["recording_webhooks_twilio__inbox_id__voice_recording_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/twilio/{inbox_id}/voice/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Twilio call status
+         * @description A call's progress: its own leg or a leg it rang. Signed with `X-Twilio-Signature` for `PANJEREH_PUBLIC_URL` + path and query (403 otherwise).
+         */
+        post: operations["status_webhooks_twilio__inbox_id__voice_status_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/twilio/{inbox_id}/voice/whisper": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Twilio agent leg answered
+         * @description A placed call reached the agent's phone. Signed with `X-Twilio-Signature` for `PANJEREH_PUBLIC_URL` + path and query (403 otherwise).
+         */
+        post: operations["whisper_webhooks_twilio__inbox_id__voice_whisper_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1282,6 +1445,8 @@ export interface components {
             last_seen_at: string | null;
             /** Name */
             name: string;
+            /** Phone */
+            phone?: string | null;
             role: components["schemas"]["Role"];
         };
         /** AgentUpdate */
@@ -1294,6 +1459,8 @@ export interface components {
             name?: string | null;
             /** Password */
             password?: string | null;
+            /** Phone */
+            phone?: string | null;
             role?: components["schemas"]["Role"] | null;
         };
         /** ApiTokenIn */
@@ -1429,6 +1596,70 @@ export interface components {
             /** Public Url */
             public_url: string;
         };
+        /**
+         * CallCreate
+         * @description Click-to-call: ring my phone, then the customer of this conversation or callback.
+         */
+        CallCreate: {
+            /** Callback Id */
+            callback_id?: number | null;
+            /** Conversation Id */
+            conversation_id?: number | null;
+            /** Inbox Id */
+            inbox_id?: number | null;
+        };
+        /**
+         * CallDirection
+         * @enum {string}
+         */
+        CallDirection: "inbound" | "outbound";
+        /**
+         * CallOut
+         * @description A call item: what the timeline and the ringing-phone banner show.
+         */
+        CallOut: {
+            agent: components["schemas"]["Ref"] | null;
+            /** Agent Number */
+            agent_number: string | null;
+            /** Answered At */
+            answered_at: string | null;
+            /** Callback Request Id */
+            callback_request_id: number | null;
+            contact: components["schemas"]["Ref"];
+            /** Conversation Id */
+            conversation_id: number;
+            /** Customer Number */
+            customer_number: string;
+            direction: components["schemas"]["CallDirection"];
+            /** Ended At */
+            ended_at: string | null;
+            /** Id */
+            id: number;
+            /** Inbox Id */
+            inbox_id: number;
+            /** Message Id */
+            message_id: number;
+            recording_state: components["schemas"]["RecordingState"] | null;
+            /** Ringing Seconds */
+            ringing_seconds: number | null;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            state: components["schemas"]["CallState"];
+            /** Talk Seconds */
+            talk_seconds: number | null;
+            /** Twilio Status */
+            twilio_status: string | null;
+            /** Voicemail */
+            voicemail: boolean;
+        };
+        /**
+         * CallState
+         * @enum {string}
+         */
+        CallState: "ringing" | "in_progress" | "completed" | "missed";
         /** CallbackOut */
         CallbackOut: {
             /** Assignee Id */
@@ -1874,7 +2105,7 @@ export interface components {
          * InboxKind
          * @enum {string}
          */
-        InboxKind: "telegram" | "email" | "sms" | "webchat" | "callback" | "api";
+        InboxKind: "telegram" | "email" | "sms" | "webchat" | "callback" | "voice" | "api";
         /** InboxOut */
         InboxOut: {
             /** Agent Ids */
@@ -2037,6 +2268,8 @@ export interface components {
             language?: string | null;
             /** Name */
             name?: string | null;
+            /** Phone */
+            phone?: string | null;
         };
         /** MergeCreate */
         MergeCreate: {
@@ -2221,6 +2454,11 @@ export interface components {
          * @enum {string}
          */
         Priority: "none" | "low" | "medium" | "high" | "urgent";
+        /**
+         * RecordingState
+         * @enum {string}
+         */
+        RecordingState: "pending" | "stored" | "failed";
         /** Ref */
         Ref: {
             /** Id */
@@ -4117,6 +4355,75 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    place_call_api_v1_calls_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CallCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallOut"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description conflicts with an existing resource */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description any other error, e.g. 503 while the database is away */
             default: {
@@ -7576,6 +7883,545 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description a request the server cannot read (a malformed form or webhook) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    incoming_webhooks_twilio__inbox_id__voice_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inbox_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description TwiML: what Twilio does next (sent once the request is stored) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/xml": string;
+                };
+            };
+            /** @description a request the server cannot read (a malformed form or webhook) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    connect_webhooks_twilio__inbox_id__voice_connect_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inbox_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description TwiML: what Twilio does next (sent once the request is stored) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/xml": string;
+                };
+            };
+            /** @description a request the server cannot read (a malformed form or webhook) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    dial_webhooks_twilio__inbox_id__voice_dial_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inbox_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description TwiML: what Twilio does next (sent once the request is stored) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/xml": string;
+                };
+            };
+            /** @description a request the server cannot read (a malformed form or webhook) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    hangup_webhooks_twilio__inbox_id__voice_hangup_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inbox_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description TwiML: what Twilio does next (sent once the request is stored) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/xml": string;
+                };
+            };
+            /** @description a request the server cannot read (a malformed form or webhook) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    recording_webhooks_twilio__inbox_id__voice_recording_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inbox_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description TwiML: what Twilio does next (sent once the request is stored) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/xml": string;
+                };
+            };
+            /** @description a request the server cannot read (a malformed form or webhook) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    status_webhooks_twilio__inbox_id__voice_status_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inbox_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description TwiML: what Twilio does next (sent once the request is stored) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/xml": string;
+                };
+            };
+            /** @description a request the server cannot read (a malformed form or webhook) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    whisper_webhooks_twilio__inbox_id__voice_whisper_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inbox_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description TwiML: what Twilio does next (sent once the request is stored) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/xml": string;
                 };
             };
             /** @description a request the server cannot read (a malformed form or webhook) */

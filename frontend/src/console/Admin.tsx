@@ -85,6 +85,28 @@ export const CHANNEL_FORMS: Record<InboxKind, { fields: Field[]; steps: string[]
       "پس از ذخیره، وب‌هوک «A message comes in» آن شماره را روی نشانی وب‌هوک زیر بگذارید (HTTP POST).",
     ],
   },
+  voice: {
+    fields: [
+      { name: "account_sid", label: "Account SID", fa: "Account SID", required: true, placeholder: "AC…" },
+      { name: "auth_token", label: "Auth token", fa: "Auth token", type: "password", required: true },
+      { name: "number", label: "Twilio number (E.164)", fa: "شمارهٔ Twilio (E.164)", required: true, placeholder: "+98912…" },
+      { name: "agent_numbers", label: "Agents' phones to ring (comma separated, up to 10)", fa: "تلفن کارشناسان (با ویرگول، تا ۱۰ شماره)", type: "list", placeholder: "+98912…" },
+      { name: "ring_timeout_seconds", label: "Ring for (seconds)", fa: "مدت زنگ (ثانیه)", type: "number", placeholder: "20" },
+      { name: "timezone", label: "Business time zone", fa: "منطقهٔ زمانی کسب‌وکار", placeholder: "Asia/Tehran" },
+      { name: "greeting", label: "Greeting", fa: "خوشامد" },
+      { name: "voicemail_prompt", label: "Voicemail prompt", fa: "پیام پیش از پیغام صوتی" },
+    ],
+    steps: [
+      "In the Twilio console, copy the Account SID and Auth token; give the number customers call and your agents' phones.",
+      "After saving, open the number's Voice configuration: “A call comes in” → the webhook URL below (HTTP POST); “Call status changes” → the same URL + /status.",
+      "Primary handler fails → a TwiML Bin that says you will call back (see the README), so a caller is never left in silence.",
+    ],
+    stepsFa: [
+      "در کنسول Twilio، Account SID و Auth token را کپی کنید؛ شماره‌ای که مشتریان می‌گیرند و تلفن کارشناسان را وارد کنید.",
+      "پس از ذخیره، در تنظیمات Voice شماره: «A call comes in» ← نشانی وب‌هوک زیر (HTTP POST)؛ «Call status changes» ← همان نشانی به‌اضافهٔ ‎/status‎.",
+      "برای «Primary handler fails» یک TwiML Bin بگذارید که بگوید تماس می‌گیریم (راهنما در README)، تا تماس‌گیرنده هرگز در سکوت نماند.",
+    ],
+  },
   webchat: {
     fields: [
       { name: "allowed_origins", label: "Allowed website origins (comma separated)", fa: "وب‌سایت‌های مجاز (با ویرگول جدا کنید)", type: "list", placeholder: "https://www.example.com" },

@@ -2,6 +2,7 @@ import { useEffect, useState, type ReactElement } from "react";
 import { api, auth, ok, type Conversation } from "../api/client";
 import { Admin } from "./Admin";
 import { Callbacks } from "./Callbacks";
+import { RingingCalls } from "./Calls";
 import { ConversationList } from "./ConversationList";
 import { ConversationPane } from "./ConversationPane";
 import { useNow, useT } from "./hooks";
@@ -139,6 +140,7 @@ function Shell(): ReactElement {
           {t("signOut")}
         </button>
       </header>
+      <RingingCalls />
       {connection === "offline" && (
         <div className="banner" role="status" data-testid="offline-banner">
           {t("offline")}

@@ -1,5 +1,6 @@
 import { useMemo, useState, type ReactElement } from "react";
 import { api, ok, type Callback } from "../api/client";
+import { CallButton } from "./Calls";
 import { useNow, useT } from "./hooks";
 import { errorText, formatDateTime, formatNumber, type Key } from "./i18n";
 import { openConversation, setState, upsertCallback, useStore } from "./store";
@@ -66,6 +67,7 @@ function CallbackCard({ cb }: { cb: Callback }): ReactElement {
         <a className="tel" href={`tel:${cb.phone_e164}`} dir="ltr">
           {cb.phone_e164}
         </a>
+        <CallButton callbackId={cb.id} />
         <span className={`status status-${cb.status}`}>{t(cb.status === "no_answer" ? "noAnswer" : (cb.status as Key))}</span>
         {cb.conversation_id && (
           <button

@@ -1,6 +1,7 @@
 import { useState, type ReactElement } from "react";
 import type { Conversation } from "../api/client";
 import { DateTimePicker } from "./Callbacks";
+import { CallButton } from "./Calls";
 import { useT } from "./hooks";
 import { channelName, errorText, formatDateTime } from "./i18n";
 import { ChannelIcon } from "./icons";
@@ -63,6 +64,7 @@ export function ConversationHeader({ c }: { c: Conversation }): ReactElement {
         </p>
       )}
       <div className="actions" role="toolbar" aria-label={t("assign")}>
+        <CallButton conversationId={c.id} />
         <label className="inline">
           <span>{t("assignee")}</span>
           <select

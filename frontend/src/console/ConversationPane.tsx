@@ -1,6 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState, type ReactElement } from "react";
 import { api, attachmentUrl, ok, type Attachment, type Conversation, type Message } from "../api/client";
 import { activitySentence, callbackSummary } from "./activity";
+import { CallItem } from "./Calls";
 import { Composer } from "./Composer";
 import { ContactPanel } from "./ContactPanel";
 import { ConversationHeader } from "./ConversationHeader";
@@ -78,6 +79,7 @@ function MessageItem({ m }: { m: Message }): ReactElement {
   const t = useT();
   const lang = useStore((s) => s.lang);
   const [showQuoted, setShowQuoted] = useState(false);
+  if (m.metadata?.call) return <CallItem m={m} />;
   if (m.direction === "activity") {
     const said = activitySentence(lang, m.sender?.name ?? "", m.sender?.id ?? null, m.metadata);
     return (

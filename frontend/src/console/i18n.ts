@@ -342,6 +342,23 @@ const en = {
   actUnmergedFrom: "{who} undid the merge of this conversation into {id}",
   actSplitTo: "{who} split {n} message(s) off into {id}",
   actSplitFrom: "{who} split this conversation off {id}",
+  // --- voice ---
+  callRinging: "{name} is calling",
+  callIncoming: "Incoming call from {name}",
+  callOutgoing: "Calling {name}",
+  callMissed: "Missed call from {name}",
+  callNotAnswered: "{name} did not answer",
+  callInProgress: "On the phone with {agent}",
+  callWith: "Call with {agent}",
+  callRang: "rang {time}",
+  callTalked: "talked {time}",
+  callVoicemail: "voicemail",
+  callBack: "Call",
+  callPlaced: "Your phone is ringing: press 1 when you answer.",
+  callMyPhone: "Your phone number",
+  errorAgentPhoneMissing: "Add your own phone number first.",
+  errorNoVoiceInbox: "No phone inbox of yours can place this call.",
+  errorCallRefused: "Twilio refused the call: {detail}",
 };
 
 type Dict = typeof en;
@@ -685,6 +702,23 @@ const fa: Dict = {
   actUnmergedFrom: "{who} ادغام این گفتگو در {id} را برگرداند",
   actSplitTo: "{who} {n} پیام را به گفتگوی {id} جدا کرد",
   actSplitFrom: "{who} این گفتگو را از {id} جدا کرد",
+  // --- voice ---
+  callRinging: "{name} تماس گرفته است",
+  callIncoming: "تماس ورودی از {name}",
+  callOutgoing: "در حال تماس با {name}",
+  callMissed: "تماس بی‌پاسخ از {name}",
+  callNotAnswered: "{name} پاسخ نداد",
+  callInProgress: "در حال گفتگو با {agent}",
+  callWith: "تماس با {agent}",
+  callRang: "{time} زنگ خورد",
+  callTalked: "{time} گفتگو",
+  callVoicemail: "پیغام صوتی",
+  callBack: "تماس",
+  callPlaced: "تلفن شما زنگ می‌خورد: پس از پاسخ، ۱ را بزنید.",
+  callMyPhone: "شمارهٔ تلفن شما",
+  errorAgentPhoneMissing: "نخست شمارهٔ تلفن خودتان را وارد کنید.",
+  errorNoVoiceInbox: "هیچ صندوق تلفنی از شما نمی‌تواند این تماس را بگیرد.",
+  errorCallRefused: "Twilio تماس را نپذیرفت: {detail}",
 };
 
 const dicts: Record<Lang, Dict> = { en, fa };
@@ -702,6 +736,7 @@ export const CHANNEL_NAMES: Record<Lang, Record<string, string>> = {
     sms: "SMS",
     webchat: "Web chat",
     callback: "Callback",
+    voice: "Phone",
     api: "API",
   },
   fa: {
@@ -710,6 +745,7 @@ export const CHANNEL_NAMES: Record<Lang, Record<string, string>> = {
     sms: "پیامک",
     webchat: "گفتگوی وب",
     callback: "تماس برگشتی",
+    voice: "تلفن",
     api: "API",
   },
 };
@@ -766,6 +802,9 @@ export function formatAge(lang: Lang, iso: string | null | undefined, now: numbe
 // keeps the server's specific reason (a provider's answer, the setting at fault).
 const ERRORS: Record<string, Key> = {
   conversation_merged: "errorConversationMerged",
+  agent_phone_missing: "errorAgentPhoneMissing",
+  no_voice_inbox: "errorNoVoiceInbox",
+  call_refused: "errorCallRefused",
   reply_not_possible: "errorReplyNotPossible",
   invalid_schedule: "errorInvalidSchedule",
   invalid_snooze: "errorInvalidSnooze",

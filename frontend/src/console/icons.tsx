@@ -18,6 +18,7 @@ const paths: Record<string, ReactElement> = {
   ),
   webchat: <path d="M4 5h16v10H9l-5 4V5Z" />,
   callback: <path d="M5 4h4l2 5-3 2a11 11 0 0 0 5 5l2-3 5 2v4a2 2 0 0 1-2 2A16 16 0 0 1 3 6a2 2 0 0 1 2-2Z" />,
+  voice: <path d="M5 4h4l2 5-3 2a11 11 0 0 0 5 5l2-3 5 2v4a2 2 0 0 1-2 2A16 16 0 0 1 3 6a2 2 0 0 1 2-2ZM15 3a6 6 0 0 1 6 6M15 7a2 2 0 0 1 2 2" />,
   api: <path d="m8 8-4 4 4 4M16 8l4 4-4 4M13 6l-2 12" />,
 };
 

@@ -17,6 +17,7 @@ import {
   upsertConversation,
   upsertMessage,
 } from "./store";
+import { onCallEvent, type Call } from "./Calls";
 import { alertAgent } from "./notify";
 
 interface Frame {
@@ -174,6 +175,12 @@ function handle(frame: Frame): void {
     case "callback.updated":
     case "callback.due":
       upsertCallback(data.callback as Callback);
+      break;
+    case "call.ringing":
+    case "call.answered":
+    case "call.ended":
+    case "call.missed":
+      onCallEvent(frame.type, data.call as Call);
       break;
     case "typing": {
       const conversationId = Number(data.conversation_id);

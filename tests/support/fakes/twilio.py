@@ -5,6 +5,9 @@ pointing the inbox's `api_base_url` at it.
 
 It can also play Twilio's side of the webhooks: sign a form post for a URL and post status
 callbacks to the `StatusCallback` a message was created with.
+
+Voice: Calls.json creates a call (kept in `placed`, its form with its Sid), and recordings
+are served under /Recordings/{sid}.mp3 behind basic auth, as Twilio serves them.
 """
 
 from __future__ import annotations
@@ -96,6 +99,14 @@ class FakeTwilio:
     # Set, the fake sends a `sent` status callback here (the app's real address) before it
     # answers the create request: the report wins the race with the worker's own record.
     early_callbacks_to: str | None = None
+    placed: list[dict[str, str]] = field(default_factory=list)  # forms of created calls
+    recordings: dict[str, bytes] = field(default_factory=dict)  # recording sid → MP3
+
+    def recording_url(self, data: bytes) -> str:
+        """A recording Twilio keeps, as its RecordingUrl names it (no extension)."""
+        recording_sid = sid("RE")
+        self.recordings[recording_sid] = data
+        return f"{self.url}/2010-04-01/Accounts/{self.account_sid}/Recordings/{recording_sid}"
 
     def media_url(self, message_sid: str, content_type: str, data: bytes) -> str:
         media_sid = sid("ME")
@@ -198,6 +209,53 @@ class FakeTwilio:
             status_code=201,
         )
 
+    async def _create_call(self, request: Request) -> Response:
+        call = await self._record(request)
+        if not call.authorized:
+            return self._error(self._UNAUTHORIZED)
+        form = call.form
+        if self.errors:
+            return self._error(self.errors.popleft())
+        if not form.get("To"):
+            return self._error(TwilioError(400, 21201, "No 'To' number is specified"))
+        if not form.get("From"):
+            return self._error(TwilioError(400, 21213, "No 'From' number is specified"))
+        if not (form.get("Url") or form.get("Twiml")):
+            return self._error(TwilioError(400, 21205, "Url parameter is required."))
+        call_sid = sid("CA")
+        self.placed.append({**form, "Sid": call_sid})
+        now = format_datetime(datetime.now(UTC), usegmt=True)
+        return JSONResponse(
+            {
+                "sid": call_sid,
+                "account_sid": self.account_sid,
+                "to": form["To"],
+                "from": form["From"],
+                "status": "queued",
+                "direction": "outbound-api",
+                "api_version": "2010-04-01",
+                "parent_call_sid": None,
+                "date_created": now,
+                "date_updated": now,
+                "start_time": None,
+                "end_time": None,
+                "duration": None,
+                "price": None,
+                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{call_sid}.json",
+                "subresource_uris": {},
+            },
+            status_code=201,
+        )
+
+    async def _recording(self, request: Request) -> Response:
+        call = await self._record(request)
+        if not call.authorized:
+            return self._error(self._UNAUTHORIZED)
+        data = self.recordings.get(request.path_params["recording_sid"])
+        if data is None:
+            return self._error(TwilioError(404, 20404, "The requested resource was not found"))
+        return Response(data, media_type="audio/mpeg")
+
     async def _media(self, request: Request) -> Response:
         call = await self._record(request)
         if not call.authorized:
@@ -224,6 +282,10 @@ class FakeTwilio:
                     methods=["GET"],
                 ),
                 Route("/media-store/{media_sid}", self._media_store, methods=["GET"]),
+                Route(account + "/Calls.json", self._create_call, methods=["POST"]),
+                Route(
+                    account + "/Recordings/{recording_sid}.mp3", self._recording, methods=["GET"]
+                ),
             ]
         )
 

@@ -1,0 +1,232 @@
+"""Twilio's voice webhooks for a `voice` inbox, each signed with X-Twilio-Signature for the
+public URL (403 otherwise, nothing stored). Each answer is TwiML, sent only once what the
+request said is committed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.types import DecoratedCallable
+from sqlalchemy import select
+
+from app.context import Context
+from app.db import utcnow
+from app.deps import ContextDep
+from app.errors import Forbidden, NotFound
+from app.fields import DbId
+from app.inbound.ingest import InboxRef
+from app.inbound.webhooks import BadPayload, raw_request
+from app.inboxes.models import Inbox, InboxKind
+from app.inboxes.service import channel_config
+from app.voice import service
+from app.voice.hours import is_open
+from app.voice.models import Call, CallDirection, CallState
+from connectors.base import PayloadError, RawRequest, VerificationError
+from connectors.voice import twiml
+from connectors.voice.client import verify_signature
+from connectors.voice.config import VoiceConfig
+from connectors.voice.parse import parse_call, parse_dial, parse_recording
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["webhooks"])
+
+BASE = "/webhooks/twilio/{inbox_id}/voice"
+_SIGNED = (
+    "Signed with `X-Twilio-Signature` for `PANJEREH_PUBLIC_URL` + path and query (403 otherwise)."
+)
+_TWIML: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "TwiML: what Twilio does next (sent once the request is stored)",
+        "content": {"text/xml": {"schema": {"type": "string"}}},
+    }
+}
+
+
+class Hook:
+    """A verified voice webhook: its inbox, settings and form."""
+
+    def __init__(self, inbox: Inbox, config: VoiceConfig, req: RawRequest, public_url: str):
+        self.inbox = inbox
+        self.config = config
+        self.req = req
+        self.urls = twiml.VoiceUrls(public_url.rstrip("/") + BASE.format(inbox_id=inbox.id))
+
+    @property
+    def ref(self) -> InboxRef:
+        return InboxRef(self.inbox.id, InboxKind.voice)
+
+    def query_int(self, request: Request, name: str) -> int | None:
+        value = request.query_params.get(name)
+        if value is None:
+            return None
+        if not value.isdigit() or len(value) > 9:
+            raise BadPayload(f"{name} must be a call id")
+        return int(value)
+
+
+async def _verified(ctx: Context, request: Request, inbox_id: int, endpoint: str) -> Hook:
+    async with ctx.db.read() as session:
+        inbox = await session.scalar(
+            select(Inbox).where(
+                Inbox.id == inbox_id, Inbox.kind == InboxKind.voice, Inbox.enabled.is_(True)
+            )
+        )
+    if inbox is None:
+        raise NotFound("no enabled voice inbox with that id", code="inbox_not_found")
+    config = channel_config(inbox, ctx.secret_box)
+    if not isinstance(config, VoiceConfig):  # pragma: no cover - the kind decides
+        raise TypeError(type(config))
+    req = await raw_request(request, ctx.settings.public_url, endpoint)
+    try:
+        verify_signature(req, config.auth_token)
+    except VerificationError as exc:
+        log.warning("voice webhook %s for inbox %d refused: %s", endpoint, inbox_id, exc)
+        raise Forbidden(str(exc), code="invalid_signature") from exc
+    return Hook(inbox, config, req, ctx.settings.public_url)
+
+
+def _xml(body: str) -> Response:
+    return Response(content=body, media_type="text/xml")
+
+
+def _route(
+    endpoint: str, summary: str, description: str
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    path = f"{BASE}/{endpoint}" if endpoint else BASE
+    return router.post(
+        path, summary=summary, description=f"{description} {_SIGNED}", responses=_TWIML
+    )
+
+
+@_route("", "Twilio incoming call", "A customer calls the inbox's number (the number's Voice URL).")
+async def incoming(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
+    hook = await _verified(ctx, request, inbox_id, "voice")
+    try:
+        report = parse_call(hook.req.form, utcnow())
+    except PayloadError as exc:
+        raise BadPayload(str(exc)) from exc
+    open_now = is_open(hook.config, report.at) and bool(hook.config.agent_numbers)
+    caller_name = (hook.req.form or {}).get("CallerName", "").strip() or None
+    async with ctx.db.write() as session:
+        call = await service.incoming_call(
+            session,
+            hook.ref,
+            report,
+            caller_name=caller_name,
+            open_now=open_now,
+            policy=ctx.ingest_policy,
+        )
+        if not open_now and call.state == CallState.ringing:
+            await service.missed(
+                session, call, due_at=service.due_after_miss(hook.config, report.at)
+            )
+    return _xml(twiml.answer(hook.config, hook.urls, open_now=open_now))
+
+
+@_route("status", "Twilio call status", "A call's progress: its own leg or a leg it rang.")
+async def status(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
+    hook = await _verified(ctx, request, inbox_id, "voice/status")
+    try:
+        report = parse_call(hook.req.form, utcnow())
+    except PayloadError as exc:
+        raise BadPayload(str(exc)) from exc
+    call_id = hook.query_int(request, "call")
+    async with ctx.db.write() as session:
+        call = await service.find_call(
+            session, inbox_id, sid=report.parent_sid or report.sid, call_id=call_id
+        )
+        if call is None:
+            log.info("inbox %d: status of unknown call %s ignored", inbox_id, report.sid)
+            return _xml(twiml.hangup())
+        if call.call_sid is None and report.parent_sid is None:
+            call.call_sid = report.sid  # a placed call reported before we stored its sid
+        if report.parent_sid is not None or (call.call_sid != report.sid):
+            await service.dialled_leg(session, call, report)
+        else:
+            await service.own_leg(session, call, report)
+    return _xml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
+
+
+@_route(
+    "dial", "Twilio dial outcome", "<Dial>'s action: how ringing the agents or the customer ended."
+)
+async def dial(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
+    hook = await _verified(ctx, request, inbox_id, "voice/dial")
+    try:
+        outcome = parse_dial(hook.req.form)
+    except PayloadError as exc:
+        raise BadPayload(str(exc)) from exc
+    now = utcnow()
+    call_id = hook.query_int(request, "call")
+    async with ctx.db.write() as session:
+        call = await service.find_call(session, inbox_id, sid=outcome.sid, call_id=call_id)
+        if call is None:
+            log.info("inbox %d: dial outcome of unknown call %s", inbox_id, outcome.sid)
+            return _xml(twiml.hangup())
+        await service.dial_outcome(
+            session, call, outcome, due_at=service.due_after_miss(hook.config, now)
+        )
+        inbound_missed = call.direction == CallDirection.inbound and call.state == CallState.missed
+        if call.direction == CallDirection.outbound:
+            await service.fill_callback_outcome(session, call, hook.config)
+    if inbound_missed:
+        return _xml(twiml.missed(hook.config, hook.urls))
+    return _xml(twiml.hangup())
+
+
+@_route("recording", "Twilio recording ready", "A call recording or voicemail is ready to fetch.")
+async def recording(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
+    hook = await _verified(ctx, request, inbox_id, "voice/recording")
+    try:
+        found = parse_recording(hook.req.form)
+    except PayloadError as exc:
+        raise BadPayload(str(exc)) from exc
+    call_id = hook.query_int(request, "call")
+    new = False
+    async with ctx.db.write() as session:
+        call = await service.find_call(session, inbox_id, sid=found.call_sid, call_id=call_id)
+        if call is not None:
+            new = await service.recording_ready(
+                session, call, found, voicemail=request.query_params.get("voicemail") == "1"
+            )
+    if new:
+        log.info("inbox %d: recording %s of call %s to fetch", inbox_id, found.sid, found.call_sid)
+    return _xml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
+
+
+@_route("hangup", "Twilio voicemail done", "<Record>'s action: the caller is done; hang up.")
+async def hangup(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
+    await _verified(ctx, request, inbox_id, "voice/hangup")
+    return _xml(twiml.hangup())
+
+
+@_route("whisper", "Twilio agent leg answered", "A placed call reached the agent's phone.")
+async def whisper(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
+    hook = await _verified(ctx, request, inbox_id, "voice/whisper")
+    call_id = hook.query_int(request, "call")
+    async with ctx.db.read() as session:
+        call = await service.find_call(session, inbox_id, sid=None, call_id=call_id, lock=False)
+        view = await service.call_out(session, call) if call is not None else None
+    if view is None or view.direction != CallDirection.outbound:
+        return _xml(twiml.hangup())
+    who = view.contact.name or view.customer_number
+    text = f"Call to {who}. Press 1 to connect."
+    return _xml(twiml.whisper(hook.urls, view.id, text, hook.config.language))
+
+
+@_route("connect", "Twilio agent pressed a key", "The agent's answer to the whisper: 1 connects.")
+async def connect(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
+    hook = await _verified(ctx, request, inbox_id, "voice/connect")
+    call_id = hook.query_int(request, "call")
+    async with ctx.db.read() as session:
+        call: Call | None = await service.find_call(
+            session, inbox_id, sid=None, call_id=call_id, lock=False
+        )
+    digits = (hook.req.form or {}).get("Digits", "").strip()
+    if call is None or call.direction != CallDirection.outbound or digits != "1":
+        return _xml(twiml.hangup())
+    return _xml(twiml.connect(hook.config, hook.urls, call.id, call.customer_number))

@@ -1,0 +1,121 @@
+"""Twilio's voice callbacks, read: pure, and [] / PayloadError like every connector parse."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from connectors.base import Address, PayloadError
+from connectors.sms.senders import parse_sender
+
+TERMINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+# A call moves forward only: a report of an earlier state arriving late changes nothing.
+RANK = {"queued": 0, "initiated": 0, "ringing": 1, "in-progress": 2} | dict.fromkeys(TERMINAL, 3)
+# <Dial>'s outcomes in which nobody took the call.
+NOT_ANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
+
+
+def _int(value: str | None) -> int | None:
+    text = (value or "").strip()
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+def _at(form: Mapping[str, str], now: datetime) -> datetime:
+    """When the event happened as Twilio says (RFC 2822 `Timestamp`), so a replay of the
+    same report gives the same times; else when it reached us."""
+    try:
+        at = parsedate_to_datetime(form.get("Timestamp", ""))
+    except (TypeError, ValueError):
+        return now
+    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _require(form: Mapping[str, str] | None, name: str) -> tuple[Mapping[str, str], str]:
+    if form is None:
+        raise PayloadError("not a form post: Twilio posts voice callbacks as forms")
+    value = form.get(name, "").strip()
+    if not value:
+        raise PayloadError(f"{name} is missing: not a Twilio voice callback")
+    return form, value
+
+
+@dataclass(frozen=True, slots=True)
+class CallReport:
+    """An inbound call's first request, or a status callback on any leg."""
+
+    sid: str
+    status: str  # Twilio's CallStatus, lower-cased
+    at: datetime
+    caller: str  # From
+    called: str  # To
+    parent_sid: str | None = None
+    sequence: int | None = None
+    duration: int | None = None  # CallDuration, seconds, on the final report
+
+
+def parse_call(form_or_none: Mapping[str, str] | None, now: datetime) -> CallReport:
+    form, sid = _require(form_or_none, "CallSid")
+    status = form.get("CallStatus", "").strip().lower()
+    if status not in RANK:
+        raise PayloadError(f"CallStatus {status!r} is not one Twilio sends")
+    return CallReport(
+        sid=sid,
+        status=status,
+        at=_at(form, now),
+        caller=form.get("From", "").strip(),
+        called=form.get("To", "").strip(),
+        parent_sid=form.get("ParentCallSid", "").strip() or None,
+        sequence=_int(form.get("SequenceNumber")),
+        duration=_int(form.get("CallDuration")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DialOutcome:
+    """<Dial>'s action request: how ringing the agents (or the customer) ended."""
+
+    sid: str  # the call that dialled
+    status: str  # DialCallStatus
+    dialled_sid: str | None
+    talk_seconds: int | None
+
+
+def parse_dial(form_or_none: Mapping[str, str] | None) -> DialOutcome:
+    form, sid = _require(form_or_none, "CallSid")
+    _, status = _require(form, "DialCallStatus")
+    return DialOutcome(
+        sid=sid,
+        status=status.lower(),
+        dialled_sid=form.get("DialCallSid", "").strip() or None,
+        talk_seconds=_int(form.get("DialCallDuration")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    sid: str
+    call_sid: str
+    url: str  # without an extension; Twilio serves .mp3 and .wav under it
+    status: str
+    duration: int | None
+
+
+def parse_recording(form_or_none: Mapping[str, str] | None) -> Recording:
+    form, sid = _require(form_or_none, "RecordingSid")
+    _, call_sid = _require(form, "CallSid")
+    _, url = _require(form, "RecordingUrl")
+    return Recording(
+        sid=sid,
+        call_sid=call_sid,
+        url=url,
+        status=form.get("RecordingStatus", "completed").strip().lower(),
+        duration=_int(form.get("RecordingDuration")),
+    )
+
+
+def caller_address(caller: str) -> Address:
+    """The caller as the same `phone` identity an SMS from that number has (a withheld
+    number, `anonymous`, is kept as Twilio wrote it: nobody can call it back)."""
+    return parse_sender(caller or "anonymous").address
