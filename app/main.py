@@ -25,6 +25,7 @@ from app.errors import Conflict, install_error_handlers
 from app.head import HeadAsGetMiddleware
 from app.health import BodySizeLimitMiddleware, MetricsMiddleware
 from app.health import router as health_router
+from app.hours.api import router as hours_router
 from app.inbound.api import router as inbound_router
 from app.inbound.pollers import PollerSupervisor
 from app.inbound.webhooks import router as webhooks_router
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         demo_router,
         realtime_router,
         canned_router,
+        hours_router,
         console_router,  # last: its catch-all serves the console
     ):
         app.include_router(router)
