@@ -22,6 +22,7 @@ from app.context import Context, build_context
 from app.demo import router as demo_router
 from app.demo import seed_demo
 from app.errors import Conflict, install_error_handlers
+from app.events.consumers import run_consumer
 from app.head import HeadAsGetMiddleware
 from app.health import BodySizeLimitMiddleware, MetricsMiddleware
 from app.health import router as health_router
@@ -36,6 +37,8 @@ from app.outbound.worker import DeliveryWorker
 from app.public import PublicErrorCorsMiddleware
 from app.realtime.api import router as realtime_router
 from app.settings import Settings, get_settings
+from app.sla import service as sla
+from app.sla.api import router as sla_router
 from app.tickets.api import router as tickets_router
 from app.widget.api import router as widget_router
 from app.widget.assets import router as widget_assets_router
@@ -74,6 +77,7 @@ async def background_workers(ctx: Context) -> AsyncIterator[None]:
         asyncio.create_task(DeliveryWorker(ctx).run(stop), name="delivery"),
         asyncio.create_task(PollerSupervisor(ctx).run(stop), name="pollers"),
         asyncio.create_task(run_maintenance(ctx, stop), name="maintenance"),
+        asyncio.create_task(run_consumer(ctx, "sla", sla.on_events, stop), name="sla"),
     ]
     try:
         yield
@@ -127,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         realtime_router,
         canned_router,
         hours_router,
+        sla_router,
         console_router,  # last: its catch-all serves the console
     ):
         app.include_router(router)

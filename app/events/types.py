@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
@@ -54,6 +55,27 @@ class CallbackDue(BaseModel):
     missed: bool = False
 
 
+# --- service: SLA clocks (app/sla) ---
+
+
+class ConversationSlaWarning(BaseModel):
+    """80% of an SLA target's business time has passed without it being met."""
+
+    type: Literal["conversation.sla_warning"] = "conversation.sla_warning"
+    conversation: ConversationOut
+    target: Literal["first_response", "next_response", "resolution"]
+    due_at: datetime
+
+
+class ConversationSlaBreached(BaseModel):
+    """An SLA target's due time has passed without it being met."""
+
+    type: Literal["conversation.sla_breached"] = "conversation.sla_breached"
+    conversation: ConversationOut
+    target: Literal["first_response", "next_response", "resolution"]
+    due_at: datetime
+
+
 Event = Annotated[
     ConversationCreated
     | ConversationUpdated
@@ -62,7 +84,9 @@ Event = Annotated[
     | ContactUpdated
     | CallbackCreated
     | CallbackUpdated
-    | CallbackDue,
+    | CallbackDue
+    | ConversationSlaWarning
+    | ConversationSlaBreached,
     Field(discriminator="type"),
 ]
 

@@ -54,6 +54,11 @@ def conversation_out(
         snoozed_until=conv.snoozed_until,
         created_at=conv.created_at,
         updated_at=conv.updated_at,
+        first_response_due_at=conv.first_response_due_at,
+        next_response_due_at=conv.next_response_due_at,
+        resolution_due_at=conv.resolution_due_at,
+        sla_state=conv.sla_state,
+        sla_paused=conv.sla_paused_at is not None,
     )
 
 

@@ -30,6 +30,9 @@ class Api:
     async def post(self, path: str, **kw: Any) -> httpx.Response:
         return await self.client.post(path, headers=self.headers, **kw)
 
+    async def put(self, path: str, **kw: Any) -> httpx.Response:
+        return await self.client.put(path, headers=self.headers, **kw)
+
     async def patch(self, path: str, **kw: Any) -> httpx.Response:
         return await self.client.patch(path, headers=self.headers, **kw)
 
