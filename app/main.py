@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from app.acks import service as acks
+from app.acks.api import router as acks_router
 from app.agents import service as agents
 from app.agents.api import auth_router
 from app.agents.api import router as agents_router
@@ -78,6 +80,7 @@ async def background_workers(ctx: Context) -> AsyncIterator[None]:
         asyncio.create_task(PollerSupervisor(ctx).run(stop), name="pollers"),
         asyncio.create_task(run_maintenance(ctx, stop), name="maintenance"),
         asyncio.create_task(run_consumer(ctx, "sla", sla.on_events, stop), name="sla"),
+        asyncio.create_task(run_consumer(ctx, "acks", acks.on_events, stop), name="acks"),
     ]
     try:
         yield
@@ -132,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         canned_router,
         hours_router,
         sla_router,
+        acks_router,
         console_router,  # last: its catch-all serves the console
     ):
         app.include_router(router)

@@ -231,6 +231,7 @@ class DeliveryWorker:
                     references=threads.get(conversation.id, ()),
                     attachments=files.get(message.id, ()),
                     sender_name=sender_names.get(message.sender_agent_id or 0),
+                    automatic=bool(message.meta.get("automatic")),
                     progress=SendProgress(_parts_sent(message.meta)),
                 )
             jobs.append(Job(message.id, message.attempts, now, inbox, outbound, refusal))

@@ -22,7 +22,7 @@ from app.fields import MAX_ID
 from app.inboxes.models import Inbox, InboxKind
 from app.tickets.models import Attachment, Conversation, DeliveryStatus, Direction, Message
 from app.tickets.sanitize import preview, sanitize_html
-from app.tickets.service import record_conversation_change
+from app.tickets.service import Automated, record_conversation_change
 from app.tickets.shapes import message_out, message_views
 from app.tickets.storage import FileStore
 
@@ -54,12 +54,13 @@ async def add_message(
     body: str,
     private: bool,
     attachment_ids: Sequence[int] = (),
+    automated: Automated | None = None,
 ) -> Message:
     """An agent's reply (queued for the delivery worker) or private note (never sent),
     with files uploaded to this conversation beforehand; a reply that could never be sent
     is refused (`require_reply_possible`). Without an agent it is an automatic reply the
     channel's settings asked for: sent the same way, but it neither answers the customer's
-    wait nor counts as a first response."""
+    wait nor counts as a first response (`automated` names what sent it)."""
     if agent is not None and not private:
         await require_reply_possible(session, conversation)
     now = utcnow()
@@ -75,7 +76,7 @@ async def add_message(
         created_at=now,
         updated_at=now,
         attempts=0,
-        meta={} if agent else {"automatic": True},
+        meta={} if agent else {"automatic": True} | ({"by": automated.name} if automated else {}),
     )
     session.add(message)
     await session.flush()
