@@ -3,6 +3,7 @@ import { api, ok, type Inbox, type InboxKind } from "../api/client";
 import { useT } from "./hooks";
 import { channelName, errorText } from "./i18n";
 import { ChannelIcon } from "./icons";
+import { ServiceLevels } from "./ServiceLevels";
 import { loadDirectory, setState, useStore } from "./store";
 
 // Each channel's setup form: the fields of its config (CONTRACT.md's inbox table) and the
@@ -129,7 +130,7 @@ export const CHANNEL_FORMS: Record<InboxKind, { fields: Field[]; steps: string[]
   },
 };
 
-type Tab = "inboxes" | "agents" | "teams" | "canned";
+type Tab = "inboxes" | "agents" | "teams" | "canned" | "service";
 
 export function Admin(): ReactElement {
   const t = useT();
@@ -137,7 +138,7 @@ export function Admin(): ReactElement {
   return (
     <main className="admin">
       <nav className="admin-tabs" aria-label={t("admin")}>
-        {(["inboxes", "agents", "teams", "canned"] as const).map((k) => (
+        {(["inboxes", "agents", "teams", "canned", "service"] as const).map((k) => (
           <button key={k} type="button" className={tab === k ? "tab active" : "tab"} aria-current={tab === k ? "page" : undefined} onClick={() => setTab(k)}>
             {t(k)}
           </button>
@@ -148,6 +149,7 @@ export function Admin(): ReactElement {
         {tab === "agents" && <Agents />}
         {tab === "teams" && <Teams />}
         {tab === "canned" && <CannedAdmin />}
+        {tab === "service" && <ServiceLevels />}
       </div>
     </main>
   );
