@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
@@ -66,8 +66,23 @@ class PolicyTargets:
 async def replace_policies(
     session: AsyncSession, inbox_id: int, policies: Sequence[PolicyTargets]
 ) -> list[SlaPolicy]:
-    """The inbox's policies become exactly these (one per priority)."""
+    """The inbox's policies become exactly these (one per priority). Without any, the
+    clocks of its conversations are cleared (no event follows that could move them)."""
     await session.execute(delete(SlaPolicy).where(SlaPolicy.inbox_id == inbox_id))
+    if not policies:
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.inbox_id == inbox_id, Conversation.sla_state.is_not(None))
+            .values(
+                sla=None,
+                sla_state=None,
+                sla_paused_at=None,
+                sla_next_check_at=None,
+                first_response_due_at=None,
+                next_response_due_at=None,
+                resolution_due_at=None,
+            )
+        )
     now = utcnow()
     for p in policies:
         session.add(
@@ -203,14 +218,14 @@ def _apply(
 
 async def _follow(session: AsyncSession, cache: _Cache, event: event_log.Logged) -> None:
     kind = _kind(event)
-    if kind is None or event.conversation_id is None:
+    if kind is None or event.conversation_id is None or event.inbox_id is None:
         return
+    policies = await cache.targets(event.inbox_id)
+    if not policies:
+        return  # an inbox without SLAs: one cached lookup, no row read
     conversation = await session.get(Conversation, event.conversation_id, with_for_update=True)
     if conversation is None:
         return
-    policies = await cache.targets(conversation.inbox_id)
-    if conversation.sla is None and not policies:
-        return  # the common case without SLAs: one cached lookup
     view: dict[str, Any] | None = event.data.get("conversation")
     priority = view["priority"] if view else conversation.priority
     targets = policies.get(str(priority), {})

@@ -4,8 +4,12 @@ Persian digits; and the SLA badge on a conversation that has a clock running."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from playwright.async_api import Page, expect
 
+from app.db import utcnow
+from app.sla import service as sla
 from tests.support.api import Api, create_api_inbox, post_incoming
 from tests.support.app import Running
 from tests.support.console import ARTIFACTS, row, view_button
@@ -28,6 +32,12 @@ async def test_service_levels_in_persian_and_the_sla_badge(
     await view_button(console, "Levels").click()
     badge = row(console, "Nima Badge").get_by_test_id("sla-badge")
     await expect(badge).to_have_text("1h left", timeout=10_000)
+    # Two hours later (the clock's job run at that time): the "SLA breached" view has it.
+    async with console_server.ctx.db.write() as session:
+        await sla.announce_due(session, utcnow() + timedelta(hours=2))
+    await view_button(console, "SLA breached").click()
+    await expect(row(console, "Nima Badge")).to_be_visible()
+    await expect(row(console, "Nima Badge").locator(".sla-breached")).to_be_visible()
 
     await console.get_by_label("Language").first.select_option("fa")
     await console.get_by_role("button", name="تنظیمات").click()

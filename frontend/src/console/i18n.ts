@@ -219,6 +219,8 @@ const en = {
   slaDue: "Time left before the SLA target",
   slaOverdue: "Overdue {time}",
   slaLeft: "{time} left",
+  slaBreachingSoon: "Breaching soon",
+  slaBreached: "SLA breached",
 };
 
 type Dict = typeof en;
@@ -439,6 +441,8 @@ const fa: Dict = {
   slaDue: "زمان باقی‌مانده تا هدف SLA",
   slaOverdue: "{time} دیر",
   slaLeft: "{time} مانده",
+  slaBreachingSoon: "نزدیک به نقض SLA",
+  slaBreached: "SLA نقض‌شده",
 };
 
 const dicts: Record<Lang, Dict> = { en, fa };
