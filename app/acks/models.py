@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy import Boolean, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -23,12 +23,13 @@ class AcknowledgementSettings(Base):
 
 
 class AcknowledgementSent(Base):
-    """When a contact was last acknowledged on a channel: at most one a week each."""
+    """When a customer's address (an identity: one contact, one channel's address) was last
+    acknowledged: at most once a week. Keyed by the identity, it follows the identity when
+    contacts are merged."""
 
     __tablename__ = "acknowledgements_sent"
 
-    contact_id: Mapped[int] = mapped_column(
-        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    identity_id: Mapped[int] = mapped_column(
+        ForeignKey("contact_identities.id", ondelete="CASCADE"), primary_key=True
     )
-    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     sent_at: Mapped[datetime]

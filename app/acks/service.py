@@ -7,7 +7,8 @@ before. A message is acknowledged only when all of these hold:
 - the message opened its conversation (the conversation's first customer message);
 - the connector did not mark it automatic (`is_auto`: an auto-reply, bounce, bulk or list
   mail, a Telegram bot, an SMS short code or sender ID);
-- the contact got no acknowledgement on this channel in the last 7 days;
+- the customer's address (identity: the contact on this channel) got no acknowledgement in
+  the last 7 days;
 - no agent wrote to the contact in the last 5 minutes;
 - it arrived less than 10 minutes ago (after an outage, late thanks are not sent).
 The reply goes out like an agent's (the delivery worker), marked automatic (e-mail carries
@@ -99,11 +100,14 @@ async def _acknowledge(
         return
     inbox = await session.get(Inbox, settings.inbox_id)
     conversation = await session.get(Conversation, message["conversation_id"])
-    if inbox is None or inbox.kind == InboxKind.callback or conversation is None:
+    if (
+        inbox is None
+        or inbox.kind == InboxKind.callback
+        or conversation is None
+        or conversation.identity_id is None
+    ):
         return
-    sent = await session.get(
-        AcknowledgementSent, (conversation.contact_id, inbox.kind), with_for_update=True
-    )
+    sent = await session.get(AcknowledgementSent, conversation.identity_id, with_for_update=True)
     if sent is not None and sent.sent_at > at - ONCE_PER:
         return
     if await _agent_wrote_lately(session, conversation.contact_id, at):
@@ -116,9 +120,7 @@ async def _acknowledge(
         session, conversation, None, body=text, private=False, automated=ACKNOWLEDGEMENT
     )
     if sent is None:
-        session.add(
-            AcknowledgementSent(contact_id=conversation.contact_id, channel=inbox.kind, sent_at=at)
-        )
+        session.add(AcknowledgementSent(identity_id=conversation.identity_id, sent_at=at))
     else:
         sent.sent_at = at
     await session.flush()

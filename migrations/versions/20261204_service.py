@@ -45,11 +45,10 @@ def upgrade() -> None:
     )
     op.create_table(
         "acknowledgements_sent",
-        sa.Column("contact_id", sa.Integer(), nullable=False),
-        sa.Column("channel", sa.String(20), nullable=False),
+        sa.Column("identity_id", sa.Integer(), nullable=False),
         sa.Column("sent_at", _TIME, nullable=False),
-        sa.ForeignKeyConstraint(["contact_id"], ["contacts.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("contact_id", "channel"),
+        sa.ForeignKeyConstraint(["identity_id"], ["contact_identities.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("identity_id"),
     )
     op.create_table(
         "sla_policies",

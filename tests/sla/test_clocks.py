@@ -193,3 +193,12 @@ async def test_snoozed_counts_no_time_and_a_late_breach_warns_first(
         "conversation.sla_warning",
         "conversation.sla_breached",
     ]
+    # Without any policy left, the inbox's clocks are cleared.
+    cleared = await admin.put(f"/api/v1/inboxes/{c.inbox_id}/sla-policies", json={"policies": []})
+    assert cleared.status_code == 200, cleared.text
+    row = await c.row()
+    assert (await c.dues(), row.sla_state, row.sla_next_check_at) == (
+        (None, None, None),
+        None,
+        None,
+    )
