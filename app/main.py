@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from app.acks import service as acks
+from app.acks.api import router as acks_router
 from app.agents import service as agents
 from app.agents.api import auth_router
 from app.agents.api import router as agents_router
@@ -27,9 +29,11 @@ from app.context import Context, build_context
 from app.demo import router as demo_router
 from app.demo import seed_demo
 from app.errors import Conflict, install_error_handlers
+from app.events.consumers import run_consumer
 from app.head import HeadAsGetMiddleware
 from app.health import BodySizeLimitMiddleware, MetricsMiddleware
 from app.health import router as health_router
+from app.hours.api import router as hours_router
 from app.inbound.api import router as inbound_router
 from app.inbound.pollers import PollerSupervisor
 from app.inbound.webhooks import router as webhooks_router
@@ -42,6 +46,8 @@ from app.public import PublicErrorCorsMiddleware
 from app.realtime.api import router as realtime_router
 from app.responses import JSONResponse
 from app.settings import Settings, get_settings
+from app.sla import service as sla
+from app.sla.api import router as sla_router
 from app.surveys.api import router as surveys_router
 from app.surveys.follow import run_surveys
 from app.surveys.page import router as survey_page_router
@@ -90,6 +96,8 @@ async def background_workers(ctx: Context) -> AsyncIterator[None]:
         asyncio.create_task(run_assignment(ctx, stop), name="assignment"),
         asyncio.create_task(run_surveys(ctx, stop), name="surveys"),
         asyncio.create_task(run_voice_jobs(ctx, stop), name="voice"),
+        asyncio.create_task(run_consumer(ctx, "sla", sla.on_events, stop), name="sla"),
+        asyncio.create_task(run_consumer(ctx, "acks", acks.on_events, stop), name="acks"),
     ]
     try:
         yield
@@ -151,6 +159,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
         voice_webhooks_router,
         calls_router,
+        hours_router,
+        sla_router,
+        acks_router,
         console_router,  # last: its catch-all serves the console
     ):
         app.include_router(router)

@@ -1,5 +1,6 @@
 """Every table, imported in one place so the metadata (and Alembic) sees them all."""
 
+from app.acks.models import AcknowledgementSent, AcknowledgementSettings
 from app.agents.models import Agent, AgentSession, Team, team_members
 from app.assignment.models import AgentWorkload, AssignmentPolicy
 from app.audit.models import AuditEntry
@@ -16,9 +17,11 @@ from app.canned.models import CannedResponse
 from app.contacts.models import Contact, ContactIdentity
 from app.db import Base
 from app.events.models import EventRow, EventSequence, LogConsumer
+from app.hours.models import BusinessHours
 from app.inbound.models import PollerState
 from app.inboxes.models import Inbox, inbox_agents
 from app.merge.models import ConversationMerge
+from app.sla.models import SlaPolicy
 from app.surveys.models import Survey, SurveySettings
 from app.tickets.models import (
     Attachment,
@@ -33,6 +36,8 @@ from app.widget.models import VisitorSession
 metadata = Base.metadata
 
 __all__ = [
+    "AcknowledgementSent",
+    "AcknowledgementSettings",
     "Agent",
     "AgentSession",
     "AgentWorkload",
@@ -41,6 +46,7 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "AutomatedSend",
+    "BusinessHours",
     "Call",
     "CallbackRequest",
     "CannedResponse",
@@ -60,6 +66,7 @@ __all__ = [
     "Rule",
     "RuleRun",
     "ScheduledStep",
+    "SlaPolicy",
     "Survey",
     "SurveySettings",
     "Team",

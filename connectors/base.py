@@ -190,6 +190,9 @@ class OutboundMessage:
     references: tuple[str, ...] = ()
     attachments: tuple[OutboundAttachment, ...] = ()
     sender_name: str | None = None  # the agent who wrote it
+    # Sent by the system, not a person (an acknowledgement, a welcome): e-mail says so with
+    # `Auto-Submitted: auto-replied` (RFC 3834), so the customer's own robots stay quiet.
+    automatic: bool = False
     progress: SendProgress = field(default_factory=SendProgress)
     # Rows of buttons, for channels that show them (others carry the choice in `text`).
     buttons: tuple[tuple[Button, ...], ...] = ()

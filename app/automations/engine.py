@@ -464,7 +464,7 @@ async def _do(
             continue
         if isinstance(action, AddNote):
             text = render(action.text, await facts.template_context())
-            await add_message(session, conversation, None, body=text, private=True, by=actor.name)
+            await add_message(session, conversation, None, body=text, private=True, automated=actor)
             said.append("note added")
             continue
         change = await _change(session, conversation, actor, action, now)
@@ -524,7 +524,8 @@ async def _send(session: AsyncSession, rule: Rule, facts: Facts, action: SendMes
             )
         )
     ).one()
-    name = f"Automation {rule.name}"
+    actor = tickets.Automated(f"Automation {rule.name}")
+    name = actor.name
     if counts[0] >= SEND_LIMIT:
         if not counts[1]:
             session.add(AutomatedSend(conversation_id=conversation.id, held=True))
@@ -537,12 +538,12 @@ async def _send(session: AsyncSession, rule: Rule, facts: Facts, action: SendMes
                     "messages in this conversation in the last 10 minutes."
                 ),
                 private=True,
-                by=name,
+                automated=actor,
             )
         return "send_message: held back (too many automatic messages)"
     await require_reply_possible(session, conversation)
     text = render(action.text, await facts.template_context())
-    await add_message(session, conversation, None, body=text, private=False, by=name)
+    await add_message(session, conversation, None, body=text, private=False, automated=actor)
     session.add(AutomatedSend(conversation_id=conversation.id))
     return "message sent"
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 from app.callbacks import service
 from app.callbacks.models import CallbackStatus, CallbackView
 from app.callbacks.schemas import CallbackOut, CallbackPage, CallbackUpdate
+from app.callbacks.windows import business_schedule
 from app.deps import ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
 from app.fields import DbId, UtcDatetime
 from app.inboxes.service import channel_config, get_inbox
@@ -57,7 +58,11 @@ async def update_callback(
             session,
             callback,
             agent,
-            config if isinstance(config, CallbackConfig) else CallbackConfig(),
+            await business_schedule(
+                session,
+                callback.inbox_id,
+                config if isinstance(config, CallbackConfig) else CallbackConfig(),
+            ),
             fields=body.model_fields_set,
             status=body.status,
             scheduled_at=body.scheduled_at,

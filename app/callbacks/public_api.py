@@ -15,12 +15,19 @@ from sqlalchemy import select
 
 from app.callbacks import service
 from app.callbacks.models import CallbackStatus
-from app.callbacks.windows import WindowError, as_utc, checked_window, country_of
+from app.callbacks.windows import (
+    WindowError,
+    as_utc,
+    business_schedule,
+    checked_window,
+    country_of,
+)
 from app.context import Context
 from app.db import utcnow
 from app.deps import ContextDep
 from app.errors import Invalid, NotFound
 from app.fields import FilledStr, SafeStr
+from app.hours.schedule import Schedule
 from app.inbound.ingest import InboxRef
 from app.inboxes.models import Inbox, InboxKind
 from app.inboxes.service import channel_config
@@ -69,6 +76,11 @@ async def _callback_inbox(ctx: Context, public_token: str) -> tuple[Inbox, Callb
     if not isinstance(config, CallbackConfig):  # pragma: no cover - the kind decides
         raise TypeError(type(config))
     return inbox, config
+
+
+async def _schedule(ctx: Context, inbox_id: int, config: CallbackConfig) -> Schedule:
+    async with ctx.db.read() as session:
+        return await business_schedule(session, inbox_id, config)
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -134,8 +146,7 @@ async def request_callback(
             as_utc(body.preferred_to, visitor_zone) if body.preferred_to else None,
             now=utcnow(),
             horizon=timedelta(days=ctx.settings.callback_horizon_days),
-            hours=config.business_hours,
-            business_zone=_zone(config.timezone),
+            schedule=await _schedule(ctx, inbox.id, config),
         )
     except WindowError as exc:
         raise Invalid(str(exc), code="invalid_window") from exc

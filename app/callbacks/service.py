@@ -19,19 +19,18 @@ from app.callbacks.models import (
     CallbackView,
 )
 from app.callbacks.schemas import CallbackOut
-from app.callbacks.windows import next_open
 from app.contacts.models import ContactIdentity
 from app.db import utcnow
 from app.errors import Invalid, NotFound
 from app.events import log as event_log
 from app.events.types import CallbackCreated, CallbackDue, CallbackUpdated
+from app.hours.schedule import Schedule
 from app.inbound.ingest import InboxRef, IngestPolicy, ingest
 from app.inboxes.models import Inbox, InboxKind
 from app.tickets.messages import add_message
 from app.tickets.models import Conversation
 from app.tickets.service import outreach_conversation, record_activity
 from connectors.base import Address, AddressKind, InboundMessage, Party
-from connectors.callback.config import CallbackConfig
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +97,7 @@ async def update_callback(
     session: AsyncSession,
     callback: CallbackRequest,
     agent: Agent,
-    business: CallbackConfig,
+    schedule: Schedule,
     *,
     fields: set[str],
     status: CallbackStatus | None,
@@ -128,10 +127,7 @@ async def update_callback(
         lines.append(f"marked the callback {status.value.replace('_', ' ')}")
         changes.append({"change": "status", "status": status.value})
         if status == CallbackStatus.no_answer:
-            zone = ZoneInfo(business.timezone)
-            callback.retry_suggested_at = next_open(
-                now + RETRY_AFTER_NO_ANSWER, business.business_hours, zone
-            )
+            callback.retry_suggested_at = schedule.next_open(now + RETRY_AFTER_NO_ANSWER)
             lines.append(f"suggested trying again at {callback.retry_suggested_at.isoformat()}")
             changes.append(
                 {"change": "retry_suggested", "at": callback.retry_suggested_at.isoformat()}

@@ -1,15 +1,19 @@
-"""Preferred call windows: reading them in the visitor's timezone, checking them against
-the business's hours, and finding the next time the business calls."""
+"""Preferred call windows: reading them in the visitor's timezone and checking them against
+the business's hours (the inbox's business hours, app/hours)."""
 
 from __future__ import annotations
 
 import functools
 import zoneinfo
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from connectors.callback.config import WEEKDAYS
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.hours.schedule import ALWAYS_OPEN, Schedule
+from app.hours.service import configured_schedule
+from connectors.callback.config import CallbackConfig
 
 # Clocks drift and forms take a while to fill: a window that started this long ago is
 # still "now", not "in the past".
@@ -53,48 +57,26 @@ def as_utc(value: datetime, zone: ZoneInfo) -> datetime:
         raise WindowError("preferred_from/preferred_to: the date is out of range") from exc
 
 
-def _opening_hours(
-    day: datetime, hours: dict[str, str], zone: ZoneInfo
-) -> tuple[datetime, datetime] | None:
-    spec = hours.get(WEEKDAYS[day.weekday()])
-    if spec is None:
-        return None
-    start, end = spec.split("-")
-    opens = datetime.combine(day.date(), time.fromisoformat(start), tzinfo=zone)
-    closes = (
-        datetime.combine(day.date() + timedelta(days=1), time(0), tzinfo=zone)
-        if end == "24:00"
-        else datetime.combine(day.date(), time.fromisoformat(end), tzinfo=zone)
-    )
-    return opens.astimezone(UTC), closes.astimezone(UTC)
+def weekly_schedule(timezone: str, business_hours: dict[str, str]) -> Schedule:
+    """Hours in a channel's own settings, one range per weekday (`"mon": "09:00-17:00"`), as
+    callback inboxes had them before inboxes had business hours of their own (and voice
+    inboxes have them); none: any time."""
+    if not business_hours:
+        return ALWAYS_OPEN
+    weekly = {day: [hours] for day, hours in business_hours.items()}
+    return Schedule.build(timezone, weekly)
 
 
-def _days(start: datetime, end: datetime, zone: ZoneInfo) -> list[datetime]:
-    first = start.astimezone(zone)
-    last = end.astimezone(zone)
-    count = (last.date() - first.date()).days + 1
-    return [first + timedelta(days=i) for i in range(min(count, 370))]
+def legacy_schedule(config: CallbackConfig) -> Schedule:
+    return weekly_schedule(config.timezone, config.business_hours)
 
 
-def overlaps_hours(start: datetime, end: datetime, hours: dict[str, str], zone: ZoneInfo) -> bool:
-    if not hours:
-        return True
-    for day in _days(start, end, zone):
-        opening = _opening_hours(day, hours, zone)
-        if opening is not None and opening[0] < end and start < opening[1]:
-            return True
-    return False
-
-
-def next_open(at: datetime, hours: dict[str, str], zone: ZoneInfo) -> datetime:
-    """`at`, or the next moment after it when the business is open."""
-    if not hours:
-        return at
-    for day in _days(at, at + timedelta(days=8), zone):
-        opening = _opening_hours(day, hours, zone)
-        if opening is not None and at < opening[1]:
-            return max(at, opening[0])
-    return at  # open on no day at all: the settings validator forbids it in practice
+async def business_schedule(
+    session: AsyncSession, inbox_id: int, config: CallbackConfig
+) -> Schedule:
+    """When the business calls: the inbox's business hours (app/hours), else those in its
+    callback settings."""
+    return await configured_schedule(session, inbox_id) or legacy_schedule(config)
 
 
 def checked_window(
@@ -103,8 +85,7 @@ def checked_window(
     *,
     now: datetime,
     horizon: timedelta,
-    hours: dict[str, str],
-    business_zone: ZoneInfo,
+    schedule: Schedule,
 ) -> tuple[datetime | None, datetime | None]:
     """The window as stored (UTC; an open end filled in), or WindowError."""
     if preferred_from is None and preferred_to is None:
@@ -120,9 +101,8 @@ def checked_window(
         raise WindowError("preferred_to: must be after preferred_from")
     if end <= now or start < now - START_GRACE:
         raise WindowError("preferred_from: the window must be in the future")
-    if not overlaps_hours(start, end, hours, business_zone):
-        opening = ", ".join(f"{day} {hours[day]}" for day in WEEKDAYS if day in hours)
+    if schedule.business_seconds_between(start, end) <= 0:
         raise WindowError(
-            f"preferred_from: the window is outside business hours ({opening}, {business_zone.key})"
+            f"preferred_from: the window is outside business hours ({schedule.describe()})"
         )
     return start, end

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
@@ -127,6 +128,25 @@ class CallMissed(BaseModel):
 
 
 CallEvent = CallRinging | CallAnswered | CallEnded | CallMissed
+# --- service: SLA clocks (app/sla) ---
+
+
+class ConversationSlaWarning(BaseModel):
+    """80% of an SLA target's business time has passed without it being met."""
+
+    type: Literal["conversation.sla_warning"] = "conversation.sla_warning"
+    conversation: ConversationOut
+    target: Literal["first_response", "next_response", "resolution"]
+    due_at: datetime
+
+
+class ConversationSlaBreached(BaseModel):
+    """An SLA target's due time has passed without it being met."""
+
+    type: Literal["conversation.sla_breached"] = "conversation.sla_breached"
+    conversation: ConversationOut
+    target: Literal["first_response", "next_response", "resolution"]
+    due_at: datetime
 
 
 Event = Annotated[
@@ -143,7 +163,9 @@ Event = Annotated[
     | ConversationMerged
     | ConversationUnmerged
     | ConversationSplit
-    | CallEvent,
+    | CallEvent
+    | ConversationSlaWarning
+    | ConversationSlaBreached,
     Field(discriminator="type"),
 ]
 

@@ -1,5 +1,5 @@
-"""Periodic jobs: wake snoozed conversations, announce due callbacks, trim the event log
-and the audit log."""
+"""Periodic jobs: wake snoozed conversations, announce due callbacks and SLA warnings and
+breaches, trim the event log and the audit log."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from app.callbacks import service as callbacks
 from app.context import Context
 from app.db import log_failed_round, utcnow
 from app.events import log as event_log
+from app.sla import service as sla
 from app.tickets.messages import delete_stale_uploads
 from app.tickets.models import Conversation, Status
 from app.tickets.service import record_conversation_change
@@ -53,6 +54,11 @@ async def announce_callbacks(ctx: Context) -> int:
         return await callbacks.announce_due(session, utcnow())
 
 
+async def announce_sla(ctx: Context) -> int:
+    async with ctx.db.write() as session:
+        return await sla.announce_due(session, utcnow())
+
+
 async def trim_events(ctx: Context) -> int:
     async with ctx.db.write() as session:
         return await event_log.delete_older_than(session, ctx.settings.event_retention_days)
@@ -74,6 +80,7 @@ async def run_maintenance(ctx: Context, stop: asyncio.Event) -> None:
         try:
             await wake_snoozed(ctx)
             await announce_callbacks(ctx)
+            await announce_sla(ctx)
             if rounds % RETENTION_EVERY == 0:
                 trimmed = await trim_events(ctx)
                 if trimmed:

@@ -239,6 +239,7 @@ class DeliveryWorker:
                     references=threads.get(on_channel, ()),
                     attachments=files.get(message.id, ()),
                     sender_name=sender_names.get(message.sender_agent_id or 0),
+                    automatic=bool(message.meta.get("automatic")),
                     progress=SendProgress(_parts_sent(message.meta)),
                     buttons=_buttons(message.meta),
                     payload=_payload(message.meta),

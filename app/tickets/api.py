@@ -46,6 +46,7 @@ async def list_conversations(
     label: Annotated[SafeStr | None, Query(max_length=100)] = None,
     q: Annotated[SafeStr | None, Query(min_length=1, max_length=200)] = None,
     updated_since: UtcDatetime | None = None,
+    sla: service.SlaFilter | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
 ) -> ConversationPage:
@@ -58,6 +59,7 @@ async def list_conversations(
         label=label,
         q=q,
         updated_since=updated_since,
+        sla=sla,
     )
     page, next_cursor = await service.list_conversations(
         session,

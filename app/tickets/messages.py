@@ -23,7 +23,12 @@ from app.fields import MAX_ID
 from app.inboxes.models import Inbox, InboxKind
 from app.tickets.models import Attachment, Conversation, DeliveryStatus, Direction, Message
 from app.tickets.sanitize import preview, sanitize_html
-from app.tickets.service import follow_merges, record_conversation_change, require_writable
+from app.tickets.service import (
+    Automated,
+    follow_merges,
+    record_conversation_change,
+    require_writable,
+)
 from app.tickets.shapes import message_out, message_views
 from app.tickets.storage import FileStore
 
@@ -55,7 +60,7 @@ async def add_message(
     body: str,
     private: bool,
     attachment_ids: Sequence[int] = (),
-    by: str | None = None,
+    automated: Automated | None = None,
     meta: dict[str, Any] | None = None,
     via: Conversation | None = None,
 ) -> Message:
@@ -63,7 +68,7 @@ async def add_message(
     with files uploaded to this conversation beforehand; a reply that could never be sent
     is refused (`require_reply_possible`). Without an agent it is an automatic reply the
     channel's settings asked for: sent the same way, but it neither answers the customer's
-    wait nor counts as a first response; `by` names the automation that wrote it. `via`, a
+    wait nor counts as a first response (`automated` names what sent it). `via`, a
     conversation merged into this one, is the channel a reply goes out on (`reply_channel`)."""
     require_writable(conversation)
     channel = via or conversation
@@ -72,7 +77,9 @@ async def add_message(
         # Before the reply, so that the reply stays the conversation's last message.
         await assign_replier(session, conversation, agent)
     now = utcnow()
-    stored_meta: dict[str, Any] = {} if agent else {"automatic": True, **({"by": by} if by else {})}
+    stored_meta: dict[str, Any] = (
+        {} if agent else {"automatic": True, **({"by": automated.name} if automated else {})}
+    )
     if via is not None and via.id != conversation.id and not private:
         stored_meta["via"] = via.id
     stored_meta |= meta or {}

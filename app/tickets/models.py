@@ -71,6 +71,9 @@ class Conversation(Base):
         Index("ix_conversations_inbox_thread", "inbox_id", "thread_key"),
         Index("ix_conversations_updated", "updated_at"),
         Index("ix_conversations_merged_into", "merged_into_id"),
+        # The SLA clock's due checks and the "breaching soon" / "breached" filters.
+        Index("ix_conversations_sla_check", "sla_next_check_at"),
+        Index("ix_conversations_sla_state_activity", "sla_state", "last_activity_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,6 +103,16 @@ class Conversation(Base):
     split_from_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # SLA clocks (app/sla/clock.py owns them): when each running target is due, whether
+    # one is at 80% ("warning") or past due ("breached"), when the clock is next to look
+    # at the conversation (None while paused or with nothing running), and its state.
+    first_response_due_at: Mapped[datetime | None]
+    next_response_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None]
+    sla_state: Mapped[str | None] = mapped_column(String(20))
+    sla_paused_at: Mapped[datetime | None]
+    sla_next_check_at: Mapped[datetime | None]
+    sla: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class ConversationLabel(Base):

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.fields import DbId, SafeStr, UtcDatetime
 from app.tickets.models import DeliveryStatus, Direction, Priority, Status
+
+
+class SlaState(StrEnum):
+    ok = "ok"
+    warning = "warning"
+    breached = "breached"
 
 
 class Ref(BaseModel):
@@ -78,6 +85,14 @@ class ConversationOut(BaseModel):
     # Status `merged`: the conversation that holds this one's messages now.
     merged_into_id: int | None = None
     split_from_id: int | None = None
+    # SLA (app/sla): when each running target is due (None: met, not promised, or paused),
+    # "ok" / "warning" (80% gone) / "breached" / None (no clock), and whether the clocks
+    # stand still (pending or snoozed).
+    first_response_due_at: datetime | None = None
+    next_response_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
+    sla_state: SlaState | None = None
+    sla_paused: bool = False
 
 
 class ConversationPage(BaseModel):

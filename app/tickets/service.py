@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select
@@ -40,9 +41,15 @@ from app.tickets.models import (
     Priority,
     Status,
 )
+from app.tickets.schemas import SlaState
 from app.tickets.shapes import conversation_view, message_views
 
 Ts = TypeVarTuple("Ts")
+
+
+class SlaFilter(StrEnum):
+    breaching_soon = "breaching_soon"  # 80% of a target's time gone, not yet due
+    breached = "breached"  # a target is past due
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +61,7 @@ class ConversationFilter:
     label: str | None = None
     q: str | None = None
     updated_since: datetime | None = None
+    sla: SlaFilter | None = None
 
 
 def encode_cursor(at: datetime, id_: int) -> str:
@@ -111,6 +119,9 @@ async def _filtered(
         )
     if f.updated_since is not None:
         stmt = stmt.where(Conversation.updated_at > f.updated_since)
+    if f.sla is not None:
+        state = SlaState.warning if f.sla == SlaFilter.breaching_soon else SlaState.breached
+        stmt = stmt.where(Conversation.sla_state == state)
     if f.q and f.q.strip():
         stmt = stmt.where(await search.conversation_match(session, f.q))
     return stmt

@@ -56,6 +56,11 @@ def conversation_out(
         updated_at=conv.updated_at,
         merged_into_id=conv.merged_into_id,
         split_from_id=conv.split_from_id,
+        first_response_due_at=conv.first_response_due_at,
+        next_response_due_at=conv.next_response_due_at,
+        resolution_due_at=conv.resolution_due_at,
+        sla_state=conv.sla_state,
+        sla_paused=conv.sla_paused_at is not None,
     )
 
 

@@ -1,19 +1,24 @@
-"""When a voice inbox takes calls. The one place that reads its business hours, so the
-shared business-hours model can replace the callback channel's weekly shape here alone."""
+"""When a voice inbox takes calls: the hours in its settings (timezone, one range per
+weekday), read through the shared business-hours model (app/hours). The one place that
+reads them, so a voice inbox can move to the inbox's own business hours here alone."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from app.callbacks.windows import next_open
+from app.callbacks.windows import weekly_schedule
+from app.hours.schedule import Schedule
 from connectors.voice.config import VoiceConfig
+
+
+def schedule_of(config: VoiceConfig) -> Schedule:
+    return weekly_schedule(config.timezone, config.business_hours)
 
 
 def next_opening(config: VoiceConfig, at: datetime) -> datetime:
     """`at` when the inbox is open then, else the next moment it opens."""
-    return next_open(at, config.business_hours, ZoneInfo(config.timezone))
+    return schedule_of(config).next_open(at)
 
 
 def is_open(config: VoiceConfig, at: datetime) -> bool:
-    return next_opening(config, at) == at
+    return schedule_of(config).is_open(at)

@@ -37,11 +37,10 @@ from app.tickets.models import Attachment, Conversation, Direction, Message
 from app.tickets.schemas import Ref
 from app.tickets.service import record_conversation_change
 from app.tickets.shapes import message_out
-from app.voice.hours import next_opening
+from app.voice.hours import next_opening, schedule_of
 from app.voice.models import Call, CallDirection, CallState, RecordingState
 from app.voice.schemas import CallOut
 from connectors.base import InboundMessage, Party
-from connectors.callback.config import CallbackConfig
 from connectors.voice.config import VoiceConfig
 from connectors.voice.parse import (
     NOT_ANSWERED,
@@ -508,7 +507,7 @@ async def fill_callback_outcome(session: AsyncSession, call: Call, config: Voice
         session,
         request,
         agent,
-        CallbackConfig(timezone=config.timezone, business_hours=config.business_hours),
+        schedule_of(config),
         fields=set(),
         status=status,
         scheduled_at=None,

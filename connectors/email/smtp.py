@@ -52,6 +52,8 @@ def compose(config: EmailConfig, msg: OutboundMessage, message_id: str) -> Email
     mail["Subject"] = subject_for(msg.subject, msg.conversation_id)
     mail["Date"] = format_datetime(_now())
     mail["Message-ID"] = f"<{message_id}>"
+    if msg.automatic:
+        mail["Auto-Submitted"] = "auto-replied"
     thread = list(dict.fromkeys(r for r in (*msg.references, msg.in_reply_to) if r))
     if len(thread) > _MAX_REFERENCES:  # the root and the most recent (RFC 5322 §3.6.4)
         thread = [thread[0], *thread[-(_MAX_REFERENCES - 1) :]]

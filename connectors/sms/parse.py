@@ -162,6 +162,7 @@ def parse_incoming(form_or_none: Mapping[str, str] | None, now: datetime) -> lis
         sent_at=now,  # Twilio posts at once and says no time of its own
         text=text,
         attachments=_media(form, sid),
+        is_auto=sender.machine,
         raw=dict(form),
         metadata=metadata,
     )

@@ -36,6 +36,9 @@ _SHORT_CODE = re.compile(r"\d{3,8}")
 class Sender:
     address: Address
     unreachable: str | None = None  # why no reply can reach this address; None if one can
+    # A short code or an alphanumeric sender ID: a company's system (a bank, a delivery
+    # notice), never answered automatically.
+    machine: bool = False
 
 
 def channel_of(address: Address) -> str | None:
@@ -76,4 +79,5 @@ def _number(text: str) -> Sender:
         reason = f"{text} is an alphanumeric sender ID: it cannot receive replies"
     else:
         reason = f"{text} is not a valid phone number: replies cannot be sent to it"
-    return Sender(Address(AddressKind.phone, text), reason)
+        return Sender(Address(AddressKind.phone, text), reason)
+    return Sender(Address(AddressKind.phone, text), reason, machine=True)

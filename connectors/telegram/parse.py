@@ -315,6 +315,7 @@ def _message(update: Mapping[str, Any], key: str, options: ParseOptions) -> list
         thread_key=where.key,
         in_reply_to=in_reply_to,
         attachments=tuple(content.attachments),
+        is_auto=_by_bot(msg),
         raw=update,
         metadata=facts,
     )
@@ -511,6 +512,18 @@ _SERVICE = frozenset(
         "poll_option_deleted",
     }
 )
+
+
+def _by_bot(msg: Mapping[str, Any]) -> bool:
+    """Written by a bot (another bot in a group): stored, never answered automatically. An
+    anonymous group admin or a member writing as a channel shows a placeholder bot in
+    `from`, with `sender_chat` naming who speaks: a person, not a bot."""
+    user = _optional_object(msg, "from")
+    return (
+        user is not None
+        and user.get("is_bot") is True
+        and _optional_object(msg, "sender_chat") is None
+    )
 
 
 def _party(user: Mapping[str, Any] | None, chat: Mapping[str, Any], address_id: int) -> Party:

@@ -846,6 +846,32 @@ export interface paths {
         patch: operations["update_inbox_api_v1_inboxes__inbox_id__patch"];
         trace?: never;
     };
+    "/api/v1/inboxes/{inbox_id}/acknowledgement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Acknowledgement
+         * @description The inbox's automatic answer to a new conversation (`enabled: false` and empty texts
+         *     when none is set).
+         */
+        get: operations["get_acknowledgement_api_v1_inboxes__inbox_id__acknowledgement_get"];
+        /**
+         * Put Acknowledgement
+         * @description Set the automatic answer to the first message of a new conversation, and the one
+         *     sent outside the inbox's business hours. See the README for when it is not sent.
+         */
+        put: operations["put_acknowledgement_api_v1_inboxes__inbox_id__acknowledgement_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/inboxes/{inbox_id}/assignment": {
         parameters: {
             query?: never;
@@ -868,6 +894,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/inboxes/{inbox_id}/business-hours": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Business Hours
+         * @description When the inbox's team works; `configured: false` means always (no hours set).
+         */
+        get: operations["get_business_hours_api_v1_inboxes__inbox_id__business_hours_get"];
+        /**
+         * Put Business Hours
+         * @description Set the inbox's business hours: an IANA timezone, intervals per weekday, holidays
+         *     (dates in that timezone; Persian digits are read too). 422 `invalid_business_hours`
+         *     says what to correct.
+         */
+        put: operations["put_business_hours_api_v1_inboxes__inbox_id__business_hours_put"];
+        post?: never;
+        /**
+         * Delete Business Hours
+         * @description Remove the inbox's business hours: it is always open.
+         */
+        delete: operations["delete_business_hours_api_v1_inboxes__inbox_id__business_hours_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/inboxes/{inbox_id}/incoming": {
         parameters: {
             query?: never;
@@ -883,6 +939,31 @@ export interface paths {
          *     Answers after the message is stored; a repeated `external_id` answers 200 and stores nothing.
          */
         post: operations["incoming_api_v1_inboxes__inbox_id__incoming_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/inboxes/{inbox_id}/sla-policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Sla Policies
+         * @description The inbox's promised times per priority, in business minutes (its business hours).
+         */
+        get: operations["get_sla_policies_api_v1_inboxes__inbox_id__sla_policies_get"];
+        /**
+         * Put Sla Policies
+         * @description Replace the inbox's policies (at most one per priority; a priority left out has no
+         *     promise). Conversations follow them from their next event (see the README).
+         */
+        put: operations["put_sla_policies_api_v1_inboxes__inbox_id__sla_policies_put"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1383,6 +1464,29 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AcknowledgementIn */
+        AcknowledgementIn: {
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled?: boolean;
+            /** Out Of Hours Text */
+            out_of_hours_text?: string | null;
+            /** Text */
+            text: string;
+        };
+        /** AcknowledgementOut */
+        AcknowledgementOut: {
+            /** Enabled */
+            enabled: boolean;
+            /** Inbox Id */
+            inbox_id: number;
+            /** Out Of Hours Text */
+            out_of_hours_text: string | null;
+            /** Text */
+            text: string;
+        };
         /** AddLabel */
         AddLabel: {
             /** Label */
@@ -1595,6 +1699,52 @@ export interface components {
             presence: components["schemas"]["PresenceOut"][];
             /** Public Url */
             public_url: string;
+        };
+        /** BusinessHoursIn */
+        BusinessHoursIn: {
+            /** Holidays */
+            holidays?: components["schemas"]["HolidayIn"][];
+            /**
+             * Timezone
+             * @example Asia/Tehran
+             */
+            timezone: string;
+            /**
+             * Weekly
+             * @example {
+             *       "sat": [
+             *         "08:00-16:00"
+             *       ],
+             *       "thu": [
+             *         "08:00-12:00"
+             *       ]
+             *     }
+             */
+            weekly: {
+                [key: string]: string[];
+            };
+        };
+        /** BusinessHoursOut */
+        BusinessHoursOut: {
+            /** Configured */
+            configured: boolean;
+            /** Holidays */
+            holidays: components["schemas"]["HolidayOut"][];
+            /** Inbox Id */
+            inbox_id: number;
+            /**
+             * Next Open At
+             * Format: date-time
+             */
+            next_open_at: string;
+            /** Open Now */
+            open_now: boolean;
+            /** Timezone */
+            timezone: string;
+            /** Weekly */
+            weekly: {
+                [key: string]: string[];
+            };
         };
         /**
          * CallCreate
@@ -1935,6 +2085,8 @@ export interface components {
             created_at: string;
             /** First Response At */
             first_response_at: string | null;
+            /** First Response Due At */
+            first_response_due_at?: string | null;
             /** Id */
             id: number;
             /** Inbox Id */
@@ -1951,9 +2103,19 @@ export interface components {
             last_message_at: string | null;
             /** Merged Into Id */
             merged_into_id?: number | null;
+            /** Next Response Due At */
+            next_response_due_at?: string | null;
             priority: components["schemas"]["Priority"];
+            /** Resolution Due At */
+            resolution_due_at?: string | null;
             /** Resolved At */
             resolved_at: string | null;
+            /**
+             * Sla Paused
+             * @default false
+             */
+            sla_paused?: boolean;
+            sla_state?: components["schemas"]["SlaState"] | null;
             /** Snoozed Until */
             snoozed_until: string | null;
             /** Split From Id */
@@ -2070,6 +2232,36 @@ export interface components {
             msg: string;
             /** Type */
             type: string;
+        };
+        /** HolidayIn */
+        HolidayIn: {
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /**
+             * Name
+             * @default
+             */
+            name?: string;
+            /** To */
+            to?: string | null;
+        };
+        /** HolidayOut */
+        HolidayOut: {
+            /**
+             * From
+             * Format: date
+             */
+            from: string;
+            /** Name */
+            name: string;
+            /**
+             * To
+             * Format: date
+             */
+            to: string;
         };
         /** IdentityOut */
         IdentityOut: {
@@ -2652,6 +2844,48 @@ export interface components {
              */
             type: "set_priority";
         };
+        /**
+         * SlaFilter
+         * @enum {string}
+         */
+        SlaFilter: "breaching_soon" | "breached";
+        /** SlaPoliciesIn */
+        SlaPoliciesIn: {
+            /** Policies */
+            policies: components["schemas"]["SlaPolicyIn"][];
+        };
+        /** SlaPoliciesOut */
+        SlaPoliciesOut: {
+            /** Inbox Id */
+            inbox_id: number;
+            /** Policies */
+            policies: components["schemas"]["SlaPolicyOut"][];
+        };
+        /** SlaPolicyIn */
+        SlaPolicyIn: {
+            /** First Response Minutes */
+            first_response_minutes?: number | null;
+            /** Next Response Minutes */
+            next_response_minutes?: number | null;
+            priority: components["schemas"]["Priority"];
+            /** Resolution Minutes */
+            resolution_minutes?: number | null;
+        };
+        /** SlaPolicyOut */
+        SlaPolicyOut: {
+            /** First Response Minutes */
+            first_response_minutes: number | null;
+            /** Next Response Minutes */
+            next_response_minutes: number | null;
+            priority: components["schemas"]["Priority"];
+            /** Resolution Minutes */
+            resolution_minutes: number | null;
+        };
+        /**
+         * SlaState
+         * @enum {string}
+         */
+        SlaState: "ok" | "warning" | "breached";
         /** Snooze */
         Snooze: {
             /** Minutes */
@@ -5244,6 +5478,7 @@ export interface operations {
                 label?: string | null;
                 q?: string | null;
                 updated_since?: string | null;
+                sla?: components["schemas"]["SlaFilter"] | null;
                 cursor?: string | null;
                 limit?: number;
             };
@@ -6495,6 +6730,144 @@ export interface operations {
             };
         };
     };
+    get_acknowledgement_api_v1_inboxes__inbox_id__acknowledgement_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inbox_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AcknowledgementOut"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_acknowledgement_api_v1_inboxes__inbox_id__acknowledgement_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inbox_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcknowledgementIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AcknowledgementOut"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_policy_api_v1_inboxes__inbox_id__assignment_get: {
         parameters: {
             query?: never;
@@ -6642,6 +7015,209 @@ export interface operations {
             };
         };
     };
+    get_business_hours_api_v1_inboxes__inbox_id__business_hours_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inbox_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BusinessHoursOut"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_business_hours_api_v1_inboxes__inbox_id__business_hours_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inbox_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BusinessHoursIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BusinessHoursOut"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_business_hours_api_v1_inboxes__inbox_id__business_hours_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inbox_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     incoming_api_v1_inboxes__inbox_id__incoming_post: {
         parameters: {
             query?: never;
@@ -6677,6 +7253,144 @@ export interface operations {
             };
             /** @description missing or invalid credentials */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_sla_policies_api_v1_inboxes__inbox_id__sla_policies_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inbox_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaPoliciesOut"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_sla_policies_api_v1_inboxes__inbox_id__sla_policies_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                inbox_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SlaPoliciesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaPoliciesOut"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed for this caller */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

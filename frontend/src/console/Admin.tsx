@@ -6,6 +6,7 @@ import { AssignmentAdmin } from "./Assignment";
 import { useT } from "./hooks";
 import { channelName, errorText } from "./i18n";
 import { ChannelIcon } from "./icons";
+import { ServiceLevels } from "./ServiceLevels";
 import { loadDirectory, setState, useStore } from "./store";
 import { SurveyAdmin } from "./Surveys";
 
@@ -155,7 +156,7 @@ export const CHANNEL_FORMS: Record<InboxKind, { fields: Field[]; steps: string[]
   },
 };
 
-type Tab = "inboxes" | "agents" | "teams" | "canned" | "automations" | "assignment" | "surveys" | "auditLog";
+type Tab = "inboxes" | "agents" | "teams" | "canned" | "automations" | "assignment" | "surveys" | "auditLog" | "service";
 
 export function Admin(): ReactElement {
   const t = useT();
@@ -163,7 +164,7 @@ export function Admin(): ReactElement {
   return (
     <main className="admin">
       <nav className="admin-tabs" aria-label={t("admin")}>
-        {(["inboxes", "agents", "teams", "canned", "automations", "assignment", "surveys", "auditLog"] as const).map((k) => (
+        {(["inboxes", "agents", "teams", "canned", "automations", "assignment", "surveys", "auditLog", "service"] as const).map((k) => (
           <button key={k} type="button" className={tab === k ? "tab active" : "tab"} aria-current={tab === k ? "page" : undefined} onClick={() => setTab(k)}>
             {t(k)}
           </button>
@@ -178,6 +179,7 @@ export function Admin(): ReactElement {
         {tab === "assignment" && <AssignmentAdmin />}
         {tab === "surveys" && <SurveyAdmin />}
         {tab === "auditLog" && <AuditLog />}
+        {tab === "service" && <ServiceLevels />}
       </div>
     </main>
   );

@@ -7,6 +7,7 @@ import { channelName, errorText, formatDateTime } from "./i18n";
 import { ChannelIcon } from "./icons";
 import { updateConversation, useContactLabel, useStore } from "./store";
 import { TakeButton } from "./TakeButton";
+import { SlaBadge } from "./SlaBadge";
 
 function isoIn(hours: number): string {
   return new Date(Date.now() + hours * 3600_000).toISOString();
@@ -54,6 +55,7 @@ export function ConversationHeader({ c }: { c: Conversation }): ReactElement {
           {inbox ? ` · ${inbox.name}` : ""}
         </span>
         <span className={`status status-${c.status}`}>{t(c.status)}</span>
+        <SlaBadge c={c} />
         {c.status === "snoozed" && c.snoozed_until && (
           <span className="muted">→ {formatDateTime(lang, c.snoozed_until)}</span>
         )}

@@ -3,6 +3,7 @@ import { useNow, useT } from "./hooks";
 import { channelName, formatAge, formatNumber, formatShort, type Lang } from "./i18n";
 import { ChannelIcon, Glyph } from "./icons";
 import { getState, loadList, openConversation, setState, updateConversation, useContactLabel, useStore, type View } from "./store";
+import { SlaBadge } from "./SlaBadge";
 
 function viewTitle(t: ReturnType<typeof useT>, lang: Lang, view: View, inboxes: { id: number; name: string }[]): string {
   if (view.key === "mine") return t("mine");
@@ -88,6 +89,7 @@ export function ConversationList(): ReactElement {
                       <Glyph name="clock" size={12} /> {formatAge(lang, c.waiting_since, now)}
                     </span>
                   )}
+                  <SlaBadge c={c} />
                   {c.priority !== "none" && <span className={`prio prio-${c.priority}`}>{t(c.priority)}</span>}
                   {c.labels.slice(0, 2).map((l) => (
                     <span key={l} className="label">

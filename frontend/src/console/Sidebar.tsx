@@ -45,6 +45,8 @@ export function Sidebar(): ReactElement {
         {item(MINE, t("mine"), undefined, counts?.mine)}
         {item(UNASSIGNED, t("unassigned"), undefined, counts?.unassigned)}
         {item({ key: "all", status: "open" }, t("all"), undefined, counts?.open)}
+        {item({ key: "sla:breaching_soon", sla: "breaching_soon" }, t("slaBreachingSoon"))}
+        {item({ key: "sla:breached", sla: "breached" }, t("slaBreached"))}
       </ul>
       <h3>{t("channels")}</h3>
       <ul>

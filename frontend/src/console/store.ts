@@ -26,6 +26,7 @@ export interface View {
   inbox_id?: number;
   channel?: string;
   label?: string;
+  sla?: "breaching_soon" | "breached";
 }
 
 export type Connection = "connecting" | "live" | "offline";
@@ -124,6 +125,7 @@ export function matches(view: View, c: Conversation, me: Agent | null): boolean 
   if (view.assignee === "me" && c.assignee?.id !== me?.id) return false;
   if (view.assignee === "unassigned" && c.assignee) return false;
   if (typeof view.assignee === "number" && c.assignee?.id !== view.assignee) return false;
+  if (view.sla && c.sla_state !== (view.sla === "breached" ? "breached" : "warning")) return false;
   return true;
 }
 
@@ -182,6 +184,7 @@ export async function loadList(view: View, more = false): Promise<void> {
             channel: view.channel as never,
             assignee: view.assignee === undefined ? undefined : String(view.assignee),
             label: view.label,
+            sla: view.sla,
             cursor: cursor ?? undefined,
             limit: 30,
           },

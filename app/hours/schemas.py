@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from app.fields import SafeStr
+
+# Persian (U+06F0…) and Arabic-Indic (U+0660…) digits, as a Persian keyboard types them.
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+
+
+def _latin_digits(value: object) -> object:
+    return value.translate(_DIGITS) if isinstance(value, str) else value
+
+
+LocalDate = Annotated[date, BeforeValidator(_latin_digits)]
+
+
+class HolidayIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    first: LocalDate = Field(alias="from")
+    last: LocalDate | None = Field(default=None, alias="to")  # inclusive; None: one day
+    name: SafeStr = Field(default="", max_length=200)
+
+
+class HolidayOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    first: date = Field(alias="from")
+    last: date = Field(alias="to")
+    name: str
+
+
+class BusinessHoursIn(BaseModel):
+    timezone: SafeStr = Field(max_length=64, examples=["Asia/Tehran"])
+    # Per weekday (mon … sun), intervals "HH:MM-HH:MM" (the end may be 24:00); a day left
+    # out or empty is closed.
+    weekly: dict[str, list[Annotated[SafeStr, Field(max_length=20)]]] = Field(
+        examples=[{"sat": ["08:00-16:00"], "thu": ["08:00-12:00"]}]
+    )
+    holidays: list[HolidayIn] = Field(default_factory=list, max_length=500)
+
+
+class BusinessHoursOut(BaseModel):
+    inbox_id: int
+    configured: bool  # false: no business hours, always open
+    timezone: str
+    weekly: dict[str, list[str]]
+    holidays: list[HolidayOut]
+    open_now: bool
+    next_open_at: datetime
