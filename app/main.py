@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from app.account.api import router as account_router
 from app.agents import service as agents
 from app.agents.api import auth_router
 from app.agents.api import router as agents_router
@@ -34,6 +35,8 @@ from app.outbound.maintenance import run_maintenance
 from app.outbound.worker import DeliveryWorker
 from app.public import PublicErrorCorsMiddleware
 from app.realtime.api import router as realtime_router
+from app.reports import rollup as report_rollup
+from app.reports.api import router as reports_router
 from app.settings import Settings, get_settings
 from app.tickets.api import router as tickets_router
 from app.widget.api import router as widget_router
@@ -73,6 +76,7 @@ async def background_workers(ctx: Context) -> AsyncIterator[None]:
         asyncio.create_task(DeliveryWorker(ctx).run(stop), name="delivery"),
         asyncio.create_task(PollerSupervisor(ctx).run(stop), name="pollers"),
         asyncio.create_task(run_maintenance(ctx, stop), name="maintenance"),
+        asyncio.create_task(report_rollup.run(ctx, stop), name="report-rollup"),
     ]
     try:
         yield
@@ -125,6 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         demo_router,
         realtime_router,
         canned_router,
+        account_router,
+        reports_router,
         console_router,  # last: its catch-all serves the console
     ):
         app.include_router(router)

@@ -1,5 +1,6 @@
 """Every table, imported in one place so the metadata (and Alembic) sees them all."""
 
+from app.account.models import AccountSettings
 from app.agents.models import Agent, AgentSession, Team, team_members
 from app.callbacks.models import CallbackRequest
 from app.canned.models import CannedResponse
@@ -8,6 +9,7 @@ from app.db import Base
 from app.events.models import EventRow, EventSequence, LogConsumer
 from app.inbound.models import PollerState
 from app.inboxes.models import Inbox, inbox_agents
+from app.reports.models import MessageCount
 from app.tickets.models import (
     Attachment,
     Conversation,
@@ -20,6 +22,7 @@ from app.widget.models import VisitorSession
 metadata = Base.metadata
 
 __all__ = [
+    "AccountSettings",
     "Agent",
     "AgentSession",
     "Attachment",
@@ -35,6 +38,7 @@ __all__ = [
     "Inbox",
     "LogConsumer",
     "Message",
+    "MessageCount",
     "PollerState",
     "Team",
     "VisitorSession",

@@ -68,6 +68,8 @@ class Conversation(Base):
         Index("ix_conversations_contact_inbox", "contact_id", "inbox_id", "last_activity_at"),
         Index("ix_conversations_inbox_thread", "inbox_id", "thread_key"),
         Index("ix_conversations_updated", "updated_at"),
+        # Reports: the conversations that arrived in a period.
+        Index("ix_conversations_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,6 +90,9 @@ class Conversation(Base):
     waiting_since: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    # The first time it was resolved; a reopen clears `resolved_at`, never this (reports
+    # measure resolution time to here).
+    first_resolved_at: Mapped[datetime | None]
     snoozed_until: Mapped[datetime | None]
     unread_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

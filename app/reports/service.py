@@ -1,0 +1,396 @@
+"""The reports, computed in the account's timezone (see README, "Reports", for what each
+figure counts and how a reopened conversation is counted).
+
+Conversation figures are read from the conversations themselves: their arrival
+(`created_at`), first answer (`first_response_at`) and first resolution
+(`first_resolved_at`), set once and never moved by a reopen. Message counts come from the
+quarter-hour roll-up (app/reports/rollup.py) unless a filter names something only a
+conversation knows (team, agent, label): then from the messages of those conversations."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Integer, Select, case, cast, exists, extract, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.account import service as account
+from app.agents.models import Agent, Team
+from app.db import utcnow
+from app.errors import Invalid
+from app.inboxes.models import Inbox, InboxKind
+from app.reports.clock import Clock, day_start
+from app.reports.models import MessageCount
+from app.reports.schemas import (
+    AgentRow,
+    AgentsReport,
+    CsatFigures,
+    HeatCell,
+    NpsFigures,
+    Period,
+    SatisfactionReport,
+    SpeedDay,
+    SpeedFigures,
+    SpeedReport,
+    TeamRow,
+    VolumeChannel,
+    VolumeDay,
+    VolumeFigures,
+    VolumeInbox,
+    VolumeReport,
+)
+from app.tickets.models import Conversation, ConversationLabel, Direction, Message
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 732  # two years and a leap day
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFilter:
+    since: date | None = None
+    until: date | None = None
+    channel: InboxKind | None = None
+    inbox_id: int | None = None
+    team_id: int | None = None
+    agent_id: int | None = None
+    label: str | None = None
+
+    @property
+    def by_conversation(self) -> bool:
+        """Whether it names something the message roll-up does not know."""
+        return self.team_id is not None or self.agent_id is not None or self.label is not None
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """One report request, resolved: its local days, their UTC bounds, its clock."""
+
+    filters: ReportFilter
+    visible: set[int] | None
+    zone: ZoneInfo
+    since: date
+    until: date
+    clock: Clock
+
+    @property
+    def period(self) -> Period:
+        return Period(timezone=self.zone.key, since=self.since, until=self.until)
+
+    @property
+    def days(self) -> list[date]:
+        return [self.since + timedelta(days=n) for n in range((self.until - self.since).days + 1)]
+
+    def inboxes(self, column: Any) -> list[ColumnElement[bool]]:
+        """Conditions on an inbox id column: the caller's inboxes, the inbox and channel."""
+        where: list[ColumnElement[bool]] = []
+        if self.visible is not None:
+            where.append(column.in_(self.visible))
+        if self.filters.inbox_id is not None:
+            where.append(column == self.filters.inbox_id)
+        if self.filters.channel is not None:
+            where.append(column.in_(select(Inbox.id).where(Inbox.kind == self.filters.channel)))
+        return where
+
+    def conversations(self, *, arrived: bool = True) -> list[ColumnElement[bool]]:
+        """Conditions on conversations: the filters, and (`arrived`) arrival in the period."""
+        f = self.filters
+        where = self.inboxes(Conversation.inbox_id)
+        if arrived:
+            where += [
+                Conversation.created_at >= self.clock.start,
+                Conversation.created_at < self.clock.end,
+            ]
+        if f.team_id is not None:
+            where.append(Conversation.team_id == f.team_id)
+        if f.agent_id is not None:
+            where.append(Conversation.assignee_id == f.agent_id)
+        if f.label is not None:
+            where.append(
+                exists().where(
+                    ConversationLabel.conversation_id == Conversation.id,
+                    ConversationLabel.label == f.label,
+                )
+            )
+        return where
+
+
+async def _scope(session: AsyncSession, f: ReportFilter, visible: set[int] | None) -> _Scope:
+    zone = await account.timezone(session)
+    until = f.until or utcnow().astimezone(zone).date()  # today where the account is
+    since = f.since or until - timedelta(days=DEFAULT_DAYS - 1)
+    if since > until:
+        raise Invalid("since: after until", code="invalid_period")
+    if (until - since).days >= MAX_DAYS:
+        raise Invalid(f"the period is longer than {MAX_DAYS} days", code="invalid_period")
+    bind = session.get_bind()
+    clock = Clock(
+        zone=zone,
+        dialect=bind.dialect.name,
+        start=day_start(zone, since),
+        end=day_start(zone, until + timedelta(days=1)),
+    )
+    return _Scope(f, visible, zone, since, until, clock)
+
+
+async def _grouped(
+    session: AsyncSession, columns: dict[str, Any], where: Sequence[Any], **sums: Any
+) -> list[Any]:
+    """GROUP BY the named key expressions with the named aggregates, through a subquery so
+    that each expression is written (and bound) once on every database."""
+    inner = select(*(expr.label(name) for name, expr in (columns | sums).items())).where(*where)
+    sub = inner.subquery()
+    keys = [sub.c[name] for name in columns]
+    stmt: Select[Any] = select(
+        *keys, *(func.coalesce(func.sum(sub.c[name]), 0) for name in sums)
+    ).group_by(*keys)
+    return list((await session.execute(stmt)).all())
+
+
+def _one(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """1 where the condition holds, else 0 (a count by sum)."""
+    return case((condition, 1), else_=0)
+
+
+async def _inboxes(session: AsyncSession) -> dict[int, tuple[str, str]]:
+    rows = await session.execute(select(Inbox.id, Inbox.name, Inbox.kind))
+    return {id_: (name, str(kind)) for id_, name, kind in rows}
+
+
+async def _message_counts(session: AsyncSession, scope: _Scope) -> list[tuple[str, int, int, int]]:
+    """(local day, inbox id, in, out) for messages written in the period."""
+    clock = scope.clock
+    if scope.filters.by_conversation:
+        where = [
+            Message.created_at >= clock.start,
+            Message.created_at < clock.end,
+            Message.direction.in_((Direction.inbound, Direction.outbound)),
+            Message.conversation_id.in_(
+                select(Conversation.id).where(*scope.conversations(arrived=False))
+            ),
+        ]
+        rows = await _grouped(
+            session,
+            {"day": clock.day(Message.created_at), "inbox_id": Message.inbox_id},
+            where,
+            inbound=_one(Message.direction == Direction.inbound),
+            outbound=_one(Message.direction == Direction.outbound),
+        )
+    else:
+        where = [
+            MessageCount.bucket >= clock.start,
+            MessageCount.bucket < clock.end,
+            *scope.inboxes(MessageCount.inbox_id),
+        ]
+        rows = await _grouped(
+            session,
+            {"day": clock.day(MessageCount.bucket), "inbox_id": MessageCount.inbox_id},
+            where,
+            inbound=MessageCount.inbound,
+            outbound=MessageCount.outbound,
+        )
+    return [(str(day), int(inbox), int(i), int(o)) for day, inbox, i, o in rows]
+
+
+async def volume(session: AsyncSession, f: ReportFilter, visible: set[int] | None) -> VolumeReport:
+    scope = await _scope(session, f, visible)
+    clock = scope.clock
+    arrived = await _grouped(
+        session,
+        {"day": clock.day(Conversation.created_at), "inbox_id": Conversation.inbox_id},
+        scope.conversations(),
+        n=_one(Conversation.id.is_not(None)),
+    )
+    heat = await _grouped(
+        session,
+        {
+            "weekday": clock.weekday(Conversation.created_at),
+            "hour": clock.hour(Conversation.created_at),
+        },
+        scope.conversations(),
+        n=_one(Conversation.id.is_not(None)),
+    )
+    inboxes = await _inboxes(session)
+    per_day: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    per_inbox: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for day, inbox_id, n in arrived:
+        per_day[str(day)][0] += int(n)
+        per_inbox[int(inbox_id)][0] += int(n)
+    for day, inbox_id, inbound, outbound in await _message_counts(session, scope):
+        for counts in (per_day[day], per_inbox[inbox_id]):
+            counts[1] += inbound
+            counts[2] += outbound
+    per_channel: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for inbox_id, values in per_inbox.items():
+        channel = inboxes[inbox_id][1]
+        per_channel[channel] = [a + b for a, b in zip(per_channel[channel], values, strict=True)]
+    cells = {(int(w), int(h)): int(n) for w, h, n in heat}
+
+    def figures(values: list[int]) -> dict[str, int]:
+        return dict(zip(("conversations", "messages_in", "messages_out"), values, strict=True))
+
+    return VolumeReport(
+        period=scope.period,
+        totals=VolumeFigures(**figures([sum(v[k] for v in per_day.values()) for k in range(3)])),
+        by_day=[VolumeDay(day=d, **figures(per_day[d.isoformat()])) for d in scope.days],
+        by_channel=[
+            VolumeChannel(channel=channel, **figures(values))
+            for channel, values in sorted(per_channel.items())
+        ],
+        by_inbox=[
+            VolumeInbox(
+                inbox_id=inbox_id,
+                inbox=inboxes[inbox_id][0],
+                channel=inboxes[inbox_id][1],
+                **figures(values),
+            )
+            for inbox_id, values in sorted(per_inbox.items())
+        ],
+        heatmap=[
+            # The database's weekday counts from Sunday; the report's from Monday.
+            HeatCell(
+                weekday=weekday, hour=hour, conversations=cells.get(((weekday + 1) % 7, hour), 0)
+            )
+            for weekday in range(7)
+            for hour in range(24)
+        ],
+    )
+
+
+def _seconds(later: Any, earlier: Any, dialect: str) -> ColumnElement[int]:
+    """Whole seconds from `earlier` to `later` (null when `later` is)."""
+    if dialect == "sqlite":
+        return cast(func.round((func.julianday(later) - func.julianday(earlier)) * 86400), Integer)
+    return cast(func.round(extract("epoch", later - earlier)), Integer)
+
+
+def percentile(ordered: Sequence[int], q: float) -> int | None:
+    """The nearest-rank percentile: the smallest value with at least q of them at or
+    below it (the median of 1, 2, 3, 4 is 2)."""
+    if not ordered:
+        return None
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+@dataclass
+class _Times:
+    """The first-response and resolution times of a group of conversations."""
+
+    conversations: int = 0
+    responses: list[int] = field(default_factory=list)
+    resolutions: list[int] = field(default_factory=list)
+
+    def add(self, first_response: int | None, resolution: int | None) -> None:
+        self.conversations += 1
+        if first_response is not None:
+            self.responses.append(first_response)
+        if resolution is not None:
+            self.resolutions.append(resolution)
+
+    def figures(self) -> dict[str, int | None]:
+        responses, resolutions = sorted(self.responses), sorted(self.resolutions)
+
+        def mean(values: list[int]) -> int | None:
+            return round(sum(values) / len(values)) if values else None
+
+        return {
+            "conversations": self.conversations,
+            "responded": len(responses),
+            "first_response_median": percentile(responses, 0.5),
+            "first_response_p90": percentile(responses, 0.9),
+            "first_response_mean": mean(responses),
+            "resolved": len(resolutions),
+            "resolution_median": percentile(resolutions, 0.5),
+            "resolution_p90": percentile(resolutions, 0.9),
+            "resolution_mean": mean(resolutions),
+        }
+
+
+async def _times(
+    session: AsyncSession, scope: _Scope, key: dict[str, Any]
+) -> Iterable[tuple[Any, int | None, int | None]]:
+    """(key, first response seconds, resolution seconds) of each conversation that arrived."""
+    dialect = scope.clock.dialect
+    stmt = select(
+        *key.values(),
+        _seconds(Conversation.first_response_at, Conversation.created_at, dialect),
+        _seconds(Conversation.first_resolved_at, Conversation.created_at, dialect),
+    ).where(*scope.conversations())
+    rows = await session.execute(stmt)
+    width = len(key)
+    return (
+        (tuple(row[:width]) if width > 1 else row[0], row[width], row[width + 1]) for row in rows
+    )
+
+
+async def speed(session: AsyncSession, f: ReportFilter, visible: set[int] | None) -> SpeedReport:
+    scope = await _scope(session, f, visible)
+    total = _Times()
+    per_day: dict[str, _Times] = defaultdict(_Times)
+    for day, response, resolution in await _times(
+        session, scope, {"day": scope.clock.day(Conversation.created_at)}
+    ):
+        total.add(response, resolution)
+        per_day[str(day)].add(response, resolution)
+    return SpeedReport(
+        period=scope.period,
+        totals=SpeedFigures(**total.figures()),
+        by_day=[SpeedDay(day=d, **per_day[d.isoformat()].figures()) for d in scope.days],
+    )
+
+
+async def agents(session: AsyncSession, f: ReportFilter, visible: set[int] | None) -> AgentsReport:
+    """Per assignee and per team, as the conversation is assigned now."""
+    scope = await _scope(session, f, visible)
+    per_agent: dict[int | None, _Times] = defaultdict(_Times)
+    per_team: dict[int | None, _Times] = defaultdict(_Times)
+    for (agent_id, team_id), response, resolution in await _times(
+        session, scope, {"agent": Conversation.assignee_id, "team": Conversation.team_id}
+    ):
+        per_agent[agent_id].add(response, resolution)
+        per_team[team_id].add(response, resolution)
+    agent_names: dict[int, str] = {
+        id_: name for id_, name in await session.execute(select(Agent.id, Agent.name))
+    }
+    team_names: dict[int, str] = {
+        id_: name for id_, name in await session.execute(select(Team.id, Team.name))
+    }
+
+    def order(key: int | None, names: dict[int, str]) -> tuple[bool, str, int]:
+        return (key is None, names.get(key or 0, ""), key or 0)
+
+    return AgentsReport(
+        period=scope.period,
+        agents=[
+            AgentRow(agent_id=id_, agent=agent_names.get(id_ or 0), **per_agent[id_].figures())
+            for id_ in sorted(per_agent, key=lambda k: order(k, agent_names))
+        ],
+        teams=[
+            TeamRow(team_id=id_, team=team_names.get(id_ or 0), **per_team[id_].figures())
+            for id_ in sorted(per_team, key=lambda k: order(k, team_names))
+        ],
+    )
+
+
+async def satisfaction(
+    session: AsyncSession, f: ReportFilter, visible: set[int] | None
+) -> SatisfactionReport:
+    """The satisfaction report's shape, with no answers yet: the surveys (another branch)
+    store them; until then every count is 0 and every average null (`available` false)."""
+    scope = await _scope(session, f, visible)
+    return SatisfactionReport(
+        period=scope.period,
+        available=False,
+        csat=CsatFigures(
+            responses=0, average_x100=None, score_1=0, score_2=0, score_3=0, score_4=0, score_5=0
+        ),
+        nps=NpsFigures(responses=0, promoters=0, passives=0, detractors=0, nps=None),
+        trend=[],
+        comments=[],
+    )
