@@ -355,12 +355,10 @@ async def agents(session: AsyncSession, f: ReportFilter, visible: set[int] | Non
     ):
         per_agent[agent_id].add(response, resolution)
         per_team[team_id].add(response, resolution)
-    agent_names: dict[int, str] = {
-        id_: name for id_, name in await session.execute(select(Agent.id, Agent.name))
-    }
-    team_names: dict[int, str] = {
-        id_: name for id_, name in await session.execute(select(Team.id, Team.name))
-    }
+    agent_names: dict[int, str] = dict(
+        (await session.execute(select(Agent.id, Agent.name))).tuples()
+    )
+    team_names: dict[int, str] = dict((await session.execute(select(Team.id, Team.name))).all())
 
     def order(key: int | None, names: dict[int, str]) -> tuple[bool, str, int]:
         return (key is None, names.get(key or 0, ""), key or 0)

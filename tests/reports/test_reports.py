@@ -64,8 +64,11 @@ async def test_volume_counts_by_the_tehran_day(admin: Api, fixture: Fixture) -> 
     # Notes and activity lines are not messages.
     assert volume_days(body) == [("2026-11-30", 1, 1, 1), ("2026-12-01", 3, 4, 3)]
     assert body["totals"] == {"conversations": 4, "messages_in": 5, "messages_out": 4}
-    assert [(i["inbox_id"], i["conversations"], i["messages_in"], i["messages_out"])
-            for i in body["by_inbox"]] == [(fixture.inbox_a, 2, 3, 3), (fixture.inbox_b, 2, 2, 1)]  # fmt: skip
+    inboxes = [
+        (i["inbox_id"], i["conversations"], i["messages_in"], i["messages_out"])
+        for i in body["by_inbox"]
+    ]
+    assert inboxes == [(fixture.inbox_a, 2, 3, 3), (fixture.inbox_b, 2, 2, 1)]
     assert body["by_channel"] == [
         {"channel": "api", "conversations": 4, "messages_in": 5, "messages_out": 4}
     ]
