@@ -355,9 +355,7 @@ async def agents(session: AsyncSession, f: ReportFilter, visible: set[int] | Non
     ):
         per_agent[agent_id].add(response, resolution)
         per_team[team_id].add(response, resolution)
-    agent_names: dict[int, str] = dict(
-        (await session.execute(select(Agent.id, Agent.name))).tuples()
-    )
+    agent_names: dict[int, str] = dict((await session.execute(select(Agent.id, Agent.name))).all())
     team_names: dict[int, str] = dict((await session.execute(select(Team.id, Team.name))).all())
 
     def order(key: int | None, names: dict[int, str]) -> tuple[bool, str, int]:
