@@ -1,21 +1,25 @@
-"""Local days and hours of the account's timezone, computed by the database.
+"""Local days and hours of the account's timezone, as ranges of UTC instants.
 
-PostgreSQL converts with its own zone data (`timezone(zone, t)`). SQLite knows no zones:
-there the UTC offset in force is a CASE over the zone's transitions inside the report's
-range (from Python's zone data), added to each timestamp as a `strftime` modifier."""
+Python's zone data turns each local day (or hour) of a report into its [start, stop) in
+UTC; the database then counts rows per range by joining a small table of these ranges
+(a JSON array bound as one parameter) on an indexed timestamp. No per-row date function
+runs, on either database, and daylight saving time is exact: a local day is whatever its
+two midnights say."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, case, cast, extract, func
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import TIMESTAMP, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql.selectable import Subquery
 
-QUARTER = timedelta(minutes=15)
+HOUR = timedelta(hours=1)
 
 
 def day_start(zone: ZoneInfo, day: date) -> datetime:
@@ -29,76 +33,62 @@ def floor_quarter(at: datetime) -> datetime:
     return at.replace(minute=at.minute - at.minute % 15, second=0, microsecond=0)
 
 
-def _offset(zone: ZoneInfo, at: datetime) -> int:
-    delta = at.astimezone(zone).utcoffset()
-    return int(delta.total_seconds()) if delta is not None else 0
-
-
-def transitions(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
-    """(from when, UTC offset in seconds) for each offset in force between start and end:
-    the first from `start`, each next one from the instant it took over (to the minute)."""
-    found = [(start, _offset(zone, start))]
-    at = start
-    while at < end:
-        step = min(at + timedelta(days=1), end)
-        if _offset(zone, step) != found[-1][1]:
-            low, high = at, step  # the offset changed in between: find the minute
-            while high - low > timedelta(minutes=1):
-                middle = low + (high - low) / 2
-                middle = middle.replace(second=0, microsecond=0)
-                if middle <= low:
-                    break
-                if _offset(zone, middle) == found[-1][1]:
-                    low = middle
-                else:
-                    high = middle
-            found.append((high, _offset(zone, high)))
-        at = step
-    return found
-
-
 @dataclass(frozen=True)
 class Clock:
-    """Local-time expressions for one report: `zone` over [start, end) on `dialect`."""
+    """The local days since…until (inclusive) of `zone`, for a database of `dialect`."""
 
     zone: ZoneInfo
     dialect: str
-    start: datetime
-    end: datetime
+    since: date
+    until: date
 
-    def _sqlite(self, fmt: str, column: Any) -> ColumnElement[Any]:
-        # A day either side: a bucket or timestamp at the range's edge is still converted
-        # with the offset in force at its own instant.
-        offsets = transitions(
-            self.zone, self.start - timedelta(days=1), self.end + timedelta(days=1)
+    @property
+    def days(self) -> list[date]:
+        return [self.since + timedelta(days=n) for n in range((self.until - self.since).days + 1)]
+
+    @property
+    def start(self) -> datetime:
+        return day_start(self.zone, self.since)
+
+    @property
+    def end(self) -> datetime:
+        return day_start(self.zone, self.until + timedelta(days=1))
+
+    def day_ranges(self) -> list[tuple[datetime, datetime]]:
+        starts = [day_start(self.zone, d) for d in self.days] + [self.end]
+        return list(pairwise(starts))
+
+    def hour_ranges(self) -> list[tuple[datetime, datetime]]:
+        """Each local hour of the period (an hour of UTC each: zones move by whole hours)."""
+        count = int((self.end - self.start) / HOUR)
+        return [(self.start + n * HOUR, self.start + (n + 1) * HOUR) for n in range(count)]
+
+    def local(self, at: datetime) -> datetime:
+        return at.astimezone(self.zone)
+
+    def bound(self, at: datetime) -> Any:
+        """An instant as the database compares it with a stored timestamp (SQLite keeps
+        text: '2026-12-01 20:30:00.000000')."""
+        if self.dialect == "sqlite":
+            return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return at
+
+    def ranges(self, ranges: list[tuple[datetime, datetime]]) -> Subquery:
+        """A table of the ranges: n (0, 1, …), start, stop."""
+        if self.dialect == "sqlite":
+            encoded = json.dumps([[self.bound(a), self.bound(b)] for a, b in ranges])
+            rows = func.json_each(encoded).table_valued("key", "value")
+            return select(
+                rows.c.key.label("n"),
+                func.json_extract(rows.c.value, "$[0]").label("start"),
+                func.json_extract(rows.c.value, "$[1]").label("stop"),
+            ).subquery()
+        pairs = [[a.isoformat(), b.isoformat()] for a, b in ranges]
+        rows = func.jsonb_array_elements(literal(pairs, JSONB)).table_valued(
+            "value", with_ordinality="ordinality"
         )
-        offset: Any
-        if len(offsets) == 1:
-            offset = offsets[0][1]
-        else:
-            offset = case(
-                *((column < later, seconds) for (_, seconds), (later, _) in pairwise(offsets)),
-                else_=offsets[-1][1],
-            )
-        return func.strftime(fmt, column, func.printf("%+d seconds", offset))
-
-    def _local(self, column: Any) -> ColumnElement[Any]:
-        return func.timezone(self.zone.key, column)
-
-    def day(self, column: Any) -> ColumnElement[str]:
-        """'YYYY-MM-DD', the local day."""
-        if self.dialect == "sqlite":
-            return self._sqlite("%Y-%m-%d", column)
-        return func.to_char(self._local(column), "YYYY-MM-DD")
-
-    def weekday(self, column: Any) -> ColumnElement[int]:
-        """0 Sunday … 6 Saturday, the local weekday."""
-        if self.dialect == "sqlite":
-            return cast(self._sqlite("%w", column), Integer)
-        return cast(extract("dow", self._local(column)), Integer)
-
-    def hour(self, column: Any) -> ColumnElement[int]:
-        """0…23, the local hour."""
-        if self.dialect == "sqlite":
-            return cast(self._sqlite("%H", column), Integer)
-        return cast(extract("hour", self._local(column)), Integer)
+        return select(
+            (rows.c.ordinality - 1).label("n"),
+            cast(rows.c.value.op("->>")(0), TIMESTAMP(timezone=True)).label("start"),
+            cast(rows.c.value.op("->>")(1), TIMESTAMP(timezone=True)).label("stop"),
+        ).subquery()

@@ -39,7 +39,7 @@ def _quarter(dialect: str) -> object:
     """The UTC quarter hour of `messages.created_at`, as the column stores it."""
     created = Message.created_at
     if dialect == "sqlite":
-        minute = cast(func.strftime("%M", created), Integer) / 15 * 15
+        minute = cast(func.strftime("%M", created), Integer) // 15 * 15
         return func.strftime("%Y-%m-%d %H:", created).op("||")(
             func.printf("%02d:00.000000", minute)
         )

@@ -10,6 +10,7 @@ conversation knows (team, agent, label): then from the messages of those convers
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,16 +18,17 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, Select, case, cast, exists, extract, func, select
+from sqlalchemy import Integer, String, and_, cast, exists, extract, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
 
 from app.account import service as account
 from app.agents.models import Agent, Team
 from app.db import utcnow
 from app.errors import Invalid
 from app.inboxes.models import Inbox, InboxKind
-from app.reports.clock import Clock, day_start
+from app.reports.clock import Clock
 from app.reports.models import MessageCount
 from app.reports.schemas import (
     AgentRow,
@@ -83,10 +85,6 @@ class _Scope:
     def period(self) -> Period:
         return Period(timezone=self.zone.key, since=self.since, until=self.until)
 
-    @property
-    def days(self) -> list[date]:
-        return [self.since + timedelta(days=n) for n in range((self.until - self.since).days + 1)]
-
     def inboxes(self, column: Any) -> list[ColumnElement[bool]]:
         """Conditions on an inbox id column: the caller's inboxes, the inbox and channel."""
         where: list[ColumnElement[bool]] = []
@@ -129,33 +127,28 @@ async def _scope(session: AsyncSession, f: ReportFilter, visible: set[int] | Non
         raise Invalid("since: after until", code="invalid_period")
     if (until - since).days >= MAX_DAYS:
         raise Invalid(f"the period is longer than {MAX_DAYS} days", code="invalid_period")
-    bind = session.get_bind()
-    clock = Clock(
-        zone=zone,
-        dialect=bind.dialect.name,
-        start=day_start(zone, since),
-        end=day_start(zone, until + timedelta(days=1)),
-    )
+    clock = Clock(zone=zone, dialect=session.get_bind().dialect.name, since=since, until=until)
     return _Scope(f, visible, zone, since, until, clock)
 
 
-async def _grouped(
-    session: AsyncSession, columns: dict[str, Any], where: Sequence[Any], **sums: Any
+async def _per_range(
+    session: AsyncSession,
+    ranges: Subquery,
+    column: Any,
+    where: Sequence[Any],
+    keys: Sequence[Any],
+    *aggregates: Any,
 ) -> list[Any]:
-    """GROUP BY the named key expressions with the named aggregates, through a subquery so
-    that each expression is written (and bound) once on every database."""
-    inner = select(*(expr.label(name) for name, expr in (columns | sums).items())).where(*where)
-    sub = inner.subquery()
-    keys = [sub.c[name] for name in columns]
-    stmt: Select[Any] = select(
-        *keys, *(func.coalesce(func.sum(sub.c[name]), 0) for name in sums)
-    ).group_by(*keys)
+    """(range n, *keys, *aggregates) grouped by range and keys, over the rows whose
+    `column` falls in each range."""
+    stmt = (
+        select(ranges.c.n, *keys, *aggregates)
+        .select_from(ranges)
+        .join(column.table, and_(column >= ranges.c.start, column < ranges.c.stop))
+        .where(*where)
+        .group_by(ranges.c.n, *keys)
+    )
     return list((await session.execute(stmt)).all())
-
-
-def _one(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    """1 where the condition holds, else 0 (a count by sum)."""
-    return case((condition, 1), else_=0)
 
 
 async def _inboxes(session: AsyncSession) -> dict[int, tuple[str, str]]:
@@ -163,74 +156,82 @@ async def _inboxes(session: AsyncSession) -> dict[int, tuple[str, str]]:
     return {id_: (name, str(kind)) for id_, name, kind in rows}
 
 
-async def _message_counts(session: AsyncSession, scope: _Scope) -> list[tuple[str, int, int, int]]:
-    """(local day, inbox id, in, out) for messages written in the period."""
+async def _message_counts(session: AsyncSession, scope: _Scope) -> list[tuple[int, int, int, int]]:
+    """(local day n, inbox id, in, out) for messages written in the period."""
     clock = scope.clock
-    if scope.filters.by_conversation:
-        where = [
+    if not scope.filters.by_conversation:
+        rows = await _per_range(
+            session,
+            clock.ranges(clock.day_ranges()),
+            MessageCount.bucket,
+            [
+                MessageCount.bucket >= clock.start,
+                MessageCount.bucket < clock.end,
+                *scope.inboxes(MessageCount.inbox_id),
+            ],
+            [MessageCount.inbox_id],
+            func.sum(MessageCount.inbound),
+            func.sum(MessageCount.outbound),
+        )
+        return [(int(n), int(inbox), int(i), int(o)) for n, inbox, i, o in rows]
+    # The messages of the conversations the filter names, put in their days here: the
+    # messages table has no index on time to join the days on.
+    starts = [clock.bound(start) for start, _ in clock.day_ranges()]
+    found = await session.execute(
+        select(type_coerce(Message.created_at, String), Message.inbox_id, Message.direction).where(
             Message.created_at >= clock.start,
             Message.created_at < clock.end,
             Message.direction.in_((Direction.inbound, Direction.outbound)),
             Message.conversation_id.in_(
                 select(Conversation.id).where(*scope.conversations(arrived=False))
             ),
-        ]
-        rows = await _grouped(
-            session,
-            {"day": clock.day(Message.created_at), "inbox_id": Message.inbox_id},
-            where,
-            inbound=_one(Message.direction == Direction.inbound),
-            outbound=_one(Message.direction == Direction.outbound),
         )
-    else:
-        where = [
-            MessageCount.bucket >= clock.start,
-            MessageCount.bucket < clock.end,
-            *scope.inboxes(MessageCount.inbox_id),
-        ]
-        rows = await _grouped(
-            session,
-            {"day": clock.day(MessageCount.bucket), "inbox_id": MessageCount.inbox_id},
-            where,
-            inbound=MessageCount.inbound,
-            outbound=MessageCount.outbound,
-        )
-    return [(str(day), int(inbox), int(i), int(o)) for day, inbox, i, o in rows]
+    )
+    counted: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for at, inbox_id, direction in found:
+        counts = counted[(bisect_right(starts, at) - 1, int(inbox_id))]
+        counts[0 if direction == Direction.inbound else 1] += 1
+    return [(n, inbox, i, o) for (n, inbox), (i, o) in counted.items()]
 
 
 async def volume(session: AsyncSession, f: ReportFilter, visible: set[int] | None) -> VolumeReport:
     scope = await _scope(session, f, visible)
     clock = scope.clock
-    arrived = await _grouped(
+    arrived = await _per_range(
         session,
-        {"day": clock.day(Conversation.created_at), "inbox_id": Conversation.inbox_id},
+        clock.ranges(clock.day_ranges()),
+        Conversation.created_at,
         scope.conversations(),
-        n=_one(Conversation.id.is_not(None)),
+        [Conversation.inbox_id],
+        func.count(),
     )
-    heat = await _grouped(
+    hours = clock.hour_ranges()
+    heat = await _per_range(
         session,
-        {
-            "weekday": clock.weekday(Conversation.created_at),
-            "hour": clock.hour(Conversation.created_at),
-        },
+        clock.ranges(hours),
+        Conversation.created_at,
         scope.conversations(),
-        n=_one(Conversation.id.is_not(None)),
+        [],
+        func.count(),
     )
     inboxes = await _inboxes(session)
-    per_day: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    per_day: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     per_inbox: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for day, inbox_id, n in arrived:
-        per_day[str(day)][0] += int(n)
-        per_inbox[int(inbox_id)][0] += int(n)
-    for day, inbox_id, inbound, outbound in await _message_counts(session, scope):
-        for counts in (per_day[day], per_inbox[inbox_id]):
+    for n, inbox_id, count in arrived:
+        per_day[int(n)][0] += int(count)
+        per_inbox[int(inbox_id)][0] += int(count)
+    for n, inbox_id, inbound, outbound in await _message_counts(session, scope):
+        for counts in (per_day[n], per_inbox[inbox_id]):
             counts[1] += inbound
             counts[2] += outbound
     per_channel: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for inbox_id, values in per_inbox.items():
         channel = inboxes[inbox_id][1]
         per_channel[channel] = [a + b for a, b in zip(per_channel[channel], values, strict=True)]
-    cells = {(int(w), int(h)): int(n) for w, h, n in heat}
+    cells: dict[tuple[int, int], int] = defaultdict(int)
+    for n, count in heat:
+        local = clock.local(hours[int(n)][0])
+        cells[(local.weekday(), local.hour)] += int(count)
 
     def figures(values: list[int]) -> dict[str, int]:
         return dict(zip(("conversations", "messages_in", "messages_out"), values, strict=True))
@@ -238,7 +239,7 @@ async def volume(session: AsyncSession, f: ReportFilter, visible: set[int] | Non
     return VolumeReport(
         period=scope.period,
         totals=VolumeFigures(**figures([sum(v[k] for v in per_day.values()) for k in range(3)])),
-        by_day=[VolumeDay(day=d, **figures(per_day[d.isoformat()])) for d in scope.days],
+        by_day=[VolumeDay(day=d, **figures(per_day[n])) for n, d in enumerate(clock.days)],
         by_channel=[
             VolumeChannel(channel=channel, **figures(values))
             for channel, values in sorted(per_channel.items())
@@ -253,10 +254,7 @@ async def volume(session: AsyncSession, f: ReportFilter, visible: set[int] | Non
             for inbox_id, values in sorted(per_inbox.items())
         ],
         heatmap=[
-            # The database's weekday counts from Sunday; the report's from Monday.
-            HeatCell(
-                weekday=weekday, hour=hour, conversations=cells.get(((weekday + 1) % 7, hour), 0)
-            )
+            HeatCell(weekday=weekday, hour=hour, conversations=cells[(weekday, hour)])
             for weekday in range(7)
             for hour in range(24)
         ],
@@ -313,35 +311,36 @@ class _Times:
 
 
 async def _times(
-    session: AsyncSession, scope: _Scope, key: dict[str, Any]
-) -> Iterable[tuple[Any, int | None, int | None]]:
-    """(key, first response seconds, resolution seconds) of each conversation that arrived."""
+    session: AsyncSession, scope: _Scope, *key: Any, by_day: bool = False
+) -> Iterable[Sequence[Any]]:
+    """(*key, first response seconds, resolution seconds) of each conversation that
+    arrived; with `by_day`, the local day's n first."""
     dialect = scope.clock.dialect
     stmt = select(
-        *key.values(),
+        *key,
         _seconds(Conversation.first_response_at, Conversation.created_at, dialect),
         _seconds(Conversation.first_resolved_at, Conversation.created_at, dialect),
     ).where(*scope.conversations())
-    rows = await session.execute(stmt)
-    width = len(key)
-    return (
-        (tuple(row[:width]) if width > 1 else row[0], row[width], row[width + 1]) for row in rows
-    )
+    if by_day:
+        days = scope.clock.ranges(scope.clock.day_ranges())
+        stmt = stmt.add_columns(days.c.n).join(
+            days,
+            and_(Conversation.created_at >= days.c.start, Conversation.created_at < days.c.stop),
+        )
+    return await session.execute(stmt)
 
 
 async def speed(session: AsyncSession, f: ReportFilter, visible: set[int] | None) -> SpeedReport:
     scope = await _scope(session, f, visible)
     total = _Times()
-    per_day: dict[str, _Times] = defaultdict(_Times)
-    for day, response, resolution in await _times(
-        session, scope, {"day": scope.clock.day(Conversation.created_at)}
-    ):
+    per_day: dict[int, _Times] = defaultdict(_Times)
+    for response, resolution, n in await _times(session, scope, by_day=True):
         total.add(response, resolution)
-        per_day[str(day)].add(response, resolution)
+        per_day[n].add(response, resolution)
     return SpeedReport(
         period=scope.period,
         totals=SpeedFigures(**total.figures()),
-        by_day=[SpeedDay(day=d, **per_day[d.isoformat()].figures()) for d in scope.days],
+        by_day=[SpeedDay(day=d, **per_day[n].figures()) for n, d in enumerate(scope.clock.days)],
     )
 
 
@@ -350,8 +349,8 @@ async def agents(session: AsyncSession, f: ReportFilter, visible: set[int] | Non
     scope = await _scope(session, f, visible)
     per_agent: dict[int | None, _Times] = defaultdict(_Times)
     per_team: dict[int | None, _Times] = defaultdict(_Times)
-    for (agent_id, team_id), response, resolution in await _times(
-        session, scope, {"agent": Conversation.assignee_id, "team": Conversation.team_id}
+    for agent_id, team_id, response, resolution in await _times(
+        session, scope, Conversation.assignee_id, Conversation.team_id
     ):
         per_agent[agent_id].add(response, resolution)
         per_team[team_id].add(response, resolution)

@@ -31,7 +31,18 @@ def upgrade() -> None:
     )
     # The best the past tells: a conversation resolved now was first resolved no later.
     op.execute("UPDATE conversations SET first_resolved_at = resolved_at")
-    op.create_index("ix_conversations_created", "conversations", ["created_at"])
+    op.create_index(
+        "ix_conversations_report",
+        "conversations",
+        [
+            "created_at",
+            "inbox_id",
+            "assignee_id",
+            "team_id",
+            "first_response_at",
+            "first_resolved_at",
+        ],
+    )
     # Filled by the reports' log reader when it first starts (app/reports/rollup.py).
     op.create_table(
         "report_message_counts",
@@ -49,12 +60,13 @@ def upgrade() -> None:
         sa.Column("inbound", sa.Integer(), nullable=False),
         sa.Column("outbound", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("bucket", "inbox_id", name="pk_report_message_counts"),
+        sqlite_with_rowid=False,
     )
 
 
 def downgrade() -> None:
     op.drop_table("report_message_counts")
-    op.drop_index("ix_conversations_created", table_name="conversations")
+    op.drop_index("ix_conversations_report", table_name="conversations")
     with op.batch_alter_table("conversations") as batch:
         batch.drop_column("first_resolved_at")
     op.drop_table("account_settings")
