@@ -1,21 +1,34 @@
 """Local days and hours of the account's timezone, as ranges of UTC instants.
 
-Python's zone data turns each local day (or hour) of a report into its [start, stop) in
-UTC; the database then counts rows per range by joining a small table of these ranges
-(a JSON array bound as one parameter) on an indexed timestamp. No per-row date function
-runs, on either database, and daylight saving time is exact: a local day is whatever its
-two midnights say."""
+On SQLite, which knows no zones, Python's zone data turns each local day (or hour) of a
+report into its [start, stop) in UTC, and the database counts rows per range by joining a
+small table of these ranges (a JSON array bound as one parameter) on an indexed
+timestamp: no date function runs per row, and daylight saving time is exact (a local day
+is whatever its two midnights say). PostgreSQL converts each row with its own zone data."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import TIMESTAMP, cast, func, literal, select
+from sqlalchemy import (
+    TIMESTAMP,
+    Date,
+    Integer,
+    Select,
+    and_,
+    cast,
+    extract,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.selectable import Subquery
 
@@ -72,6 +85,29 @@ class Clock:
         if self.dialect == "sqlite":
             return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
         return at
+
+    def numbering(
+        self, unit: Literal["day", "hour"], column: Any
+    ) -> tuple[Any, Callable[[Select[Any]], Select[Any]]]:
+        """For each row, the n of the local day (or hour) of the period that `column` falls
+        in: the expression, and what a statement needs for it.
+
+        SQLite: the table of ranges, joined on the (indexed) column. PostgreSQL computes it
+        with its own zone data, which a range join would only slow down (its planner loops
+        over every range for every row)."""
+        if self.dialect == "sqlite":
+            ranges = self.ranges(self.day_ranges() if unit == "day" else self.hour_ranges())
+
+            def joined(stmt: Select[Any]) -> Select[Any]:
+                on = and_(column >= ranges.c.start, column < ranges.c.stop)
+                return stmt.select_from(ranges).join(column.table, on)
+
+            return ranges.c.n, joined
+        if unit == "day":
+            local_day = cast(func.timezone(self.zone.key, column), Date)
+            return type_coerce(local_day - self.since, Integer), lambda stmt: stmt
+        hours = func.floor(extract("epoch", column - self.start) / 3600)
+        return cast(hours, Integer), lambda stmt: stmt
 
     def ranges(self, ranges: list[tuple[datetime, datetime]]) -> Subquery:
         """A table of the ranges: n (0, 1, …), start, stop."""

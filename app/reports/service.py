@@ -15,13 +15,22 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, String, and_, cast, exists, extract, func, select, type_coerce
+from sqlalchemy import (
+    Integer,
+    String,
+    cast,
+    exists,
+    extract,
+    func,
+    literal_column,
+    select,
+    type_coerce,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import Subquery
 
 from app.account import service as account
 from app.agents.models import Agent, Team
@@ -133,22 +142,18 @@ async def _scope(session: AsyncSession, f: ReportFilter, visible: set[int] | Non
 
 async def _per_range(
     session: AsyncSession,
-    ranges: Subquery,
+    clock: Clock,
+    unit: Literal["day", "hour"],
     column: Any,
     where: Sequence[Any],
     keys: Sequence[Any],
     *aggregates: Any,
 ) -> list[Any]:
-    """(range n, *keys, *aggregates) grouped by range and keys, over the rows whose
-    `column` falls in each range."""
-    stmt = (
-        select(ranges.c.n, *keys, *aggregates)
-        .select_from(ranges)
-        .join(column.table, and_(column >= ranges.c.start, column < ranges.c.stop))
-        .where(*where)
-        .group_by(ranges.c.n, *keys)
-    )
-    return list((await session.execute(stmt)).all())
+    """(n, *keys, *aggregates) grouped by the local day (or hour) n of the period that
+    `column` falls in, and by the keys."""
+    n, joined = clock.numbering(unit, column)
+    stmt = joined(select(n.label("n"), *keys, *aggregates)).where(*where)
+    return list((await session.execute(stmt.group_by(literal_column("n"), *keys))).all())
 
 
 async def _inboxes(session: AsyncSession) -> dict[int, tuple[str, str]]:
@@ -162,7 +167,8 @@ async def _message_counts(session: AsyncSession, scope: _Scope) -> list[tuple[in
     if not scope.filters.by_conversation:
         rows = await _per_range(
             session,
-            clock.ranges(clock.day_ranges()),
+            clock,
+            "day",
             MessageCount.bucket,
             [
                 MessageCount.bucket >= clock.start,
@@ -199,7 +205,8 @@ async def volume(session: AsyncSession, f: ReportFilter, visible: set[int] | Non
     clock = scope.clock
     arrived = await _per_range(
         session,
-        clock.ranges(clock.day_ranges()),
+        clock,
+        "day",
         Conversation.created_at,
         scope.conversations(),
         [Conversation.inbox_id],
@@ -208,7 +215,8 @@ async def volume(session: AsyncSession, f: ReportFilter, visible: set[int] | Non
     hours = clock.hour_ranges()
     heat = await _per_range(
         session,
-        clock.ranges(hours),
+        clock,
+        "hour",
         Conversation.created_at,
         scope.conversations(),
         [],
@@ -322,11 +330,8 @@ async def _times(
         _seconds(Conversation.first_resolved_at, Conversation.created_at, dialect),
     ).where(*scope.conversations())
     if by_day:
-        days = scope.clock.ranges(scope.clock.day_ranges())
-        stmt = stmt.add_columns(days.c.n).join(
-            days,
-            and_(Conversation.created_at >= days.c.start, Conversation.created_at < days.c.stop),
-        )
+        n, joined = scope.clock.numbering("day", Conversation.created_at)
+        stmt = joined(stmt.add_columns(n))
     return await session.execute(stmt)
 
 

@@ -550,7 +550,8 @@ function chartOptions(lang: Lang, yTitle?: string): ChartConfiguration["options"
         beginAtZero: true,
         position: lang === "fa" ? "right" : "left",
         title: yTitle ? { display: true, text: yTitle } : undefined,
-        ticks: { callback: (v) => formatNumber(lang, Number(v)) },
+        // Counts are whole; minutes may be fractions.
+        ticks: { precision: yTitle ? undefined : 0, callback: (v) => formatNumber(lang, Number(v)) },
       },
     },
   };
