@@ -90,7 +90,9 @@ class Clock:
         self, unit: Literal["day", "hour"], column: Any
     ) -> tuple[Any, Callable[[Select[Any]], Select[Any]]]:
         """For each row, the n of the local day (or hour) of the period that `column` falls
-        in: the expression, and what a statement needs for it.
+        in: the expression, and what a statement needs for it (which also keeps it to the
+        rows of the period: the statement should not bound `column` itself, or SQLite
+        searches the index by that bound, the whole period, for every range).
 
         SQLite: the table of ranges, joined on the (indexed) column. PostgreSQL computes it
         with its own zone data, which a range join would only slow down (its planner loops
@@ -103,11 +105,15 @@ class Clock:
                 return stmt.select_from(ranges).join(column.table, on)
 
             return ranges.c.n, joined
+
+        def in_period(stmt: Select[Any]) -> Select[Any]:
+            return stmt.where(column >= self.start, column < self.end)
+
         if unit == "day":
             local_day = cast(func.timezone(self.zone.key, column), Date)
-            return type_coerce(local_day - self.since, Integer), lambda stmt: stmt
+            return type_coerce(local_day - self.since, Integer), in_period
         hours = func.floor(extract("epoch", column - self.start) / 3600)
-        return cast(hours, Integer), lambda stmt: stmt
+        return cast(hours, Integer), in_period
 
     def ranges(self, ranges: list[tuple[datetime, datetime]]) -> Subquery:
         """A table of the ranges: n (0, 1, …), start, stop."""

@@ -170,11 +170,7 @@ async def _message_counts(session: AsyncSession, scope: _Scope) -> list[tuple[in
             clock,
             "day",
             MessageCount.bucket,
-            [
-                MessageCount.bucket >= clock.start,
-                MessageCount.bucket < clock.end,
-                *scope.inboxes(MessageCount.inbox_id),
-            ],
+            scope.inboxes(MessageCount.inbox_id),
             [MessageCount.inbox_id],
             func.sum(MessageCount.inbound),
             func.sum(MessageCount.outbound),
@@ -208,7 +204,7 @@ async def volume(session: AsyncSession, f: ReportFilter, visible: set[int] | Non
         clock,
         "day",
         Conversation.created_at,
-        scope.conversations(),
+        scope.conversations(arrived=False),
         [Conversation.inbox_id],
         func.count(),
     )
@@ -218,7 +214,7 @@ async def volume(session: AsyncSession, f: ReportFilter, visible: set[int] | Non
         clock,
         "hour",
         Conversation.created_at,
-        scope.conversations(),
+        scope.conversations(arrived=False),
         [],
         func.count(),
     )
@@ -328,7 +324,7 @@ async def _times(
         *key,
         _seconds(Conversation.first_response_at, Conversation.created_at, dialect),
         _seconds(Conversation.first_resolved_at, Conversation.created_at, dialect),
-    ).where(*scope.conversations())
+    ).where(*scope.conversations(arrived=not by_day))
     if by_day:
         n, joined = scope.clock.numbering("day", Conversation.created_at)
         stmt = joined(stmt.add_columns(n))
