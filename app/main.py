@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from app.account.api import router as account_router
 from app.acks import service as acks
 from app.acks.api import router as acks_router
 from app.agents import service as agents
@@ -44,6 +45,8 @@ from app.outbound.maintenance import run_maintenance
 from app.outbound.worker import DeliveryWorker
 from app.public import PublicErrorCorsMiddleware
 from app.realtime.api import router as realtime_router
+from app.reports import rollup as report_rollup
+from app.reports.api import router as reports_router
 from app.responses import JSONResponse
 from app.settings import Settings, get_settings
 from app.sla import service as sla
@@ -98,6 +101,7 @@ async def background_workers(ctx: Context) -> AsyncIterator[None]:
         asyncio.create_task(run_voice_jobs(ctx, stop), name="voice"),
         asyncio.create_task(run_consumer(ctx, "sla", sla.on_events, stop), name="sla"),
         asyncio.create_task(run_consumer(ctx, "acks", acks.on_events, stop), name="acks"),
+        asyncio.create_task(report_rollup.run(ctx, stop), name="report-rollup"),
     ]
     try:
         yield
@@ -162,6 +166,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hours_router,
         sla_router,
         acks_router,
+        account_router,
+        reports_router,
         console_router,  # last: its catch-all serves the console
     ):
         app.include_router(router)

@@ -1,5 +1,6 @@
 """Every table, imported in one place so the metadata (and Alembic) sees them all."""
 
+from app.account.models import AccountSettings
 from app.acks.models import AcknowledgementSent, AcknowledgementSettings
 from app.agents.models import Agent, AgentSession, Team, team_members
 from app.assignment.models import AgentWorkload, AssignmentPolicy
@@ -21,6 +22,7 @@ from app.hours.models import BusinessHours
 from app.inbound.models import PollerState
 from app.inboxes.models import Inbox, inbox_agents
 from app.merge.models import ConversationMerge
+from app.reports.models import MessageCount
 from app.sla.models import SlaPolicy
 from app.surveys.models import Survey, SurveySettings
 from app.tickets.models import (
@@ -36,6 +38,7 @@ from app.widget.models import VisitorSession
 metadata = Base.metadata
 
 __all__ = [
+    "AccountSettings",
     "AcknowledgementSent",
     "AcknowledgementSettings",
     "Agent",
@@ -62,6 +65,7 @@ __all__ = [
     "Inbox",
     "LogConsumer",
     "Message",
+    "MessageCount",
     "PollerState",
     "Rule",
     "RuleRun",

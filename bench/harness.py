@@ -12,24 +12,35 @@ import asyncio
 import contextlib
 import os
 import platform
+import random
 import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the repository's app and tests/support, from any directory
 
-from tests.support.servers import free_port  # noqa: E402 - importable once ROOT is on the path
+# Importable once ROOT is on the path:
+from app.db import sync_url, table  # noqa: E402
+from app.models import (  # noqa: E402
+    Contact,
+    ContactIdentity,
+    Conversation,
+    ConversationLabel,
+    Message,
+)
+from tests.support.servers import free_port, start_postgres  # noqa: E402
 
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
@@ -255,8 +266,6 @@ def scalar(database_url: str, sql: str, **params: Any) -> Any:
     if url.get_backend_name() == "sqlite":
         with contextlib.closing(sqlite3.connect(url.database or ":memory:")) as conn:
             return conn.execute(sql, params).fetchone()[0]  # sqlite3 takes :name too
-    from app.db import sync_url
-
     engine = create_engine(sync_url(database_url))
     try:
         with engine.connect() as conn:
@@ -271,6 +280,153 @@ def database_label(database_url: str) -> str:
         return f"SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL)"
     version = str(scalar(database_url, "SHOW server_version"))
     return f"PostgreSQL {version.split()[0]}"
+
+
+# --------------------------------------------------------------------------- a data set at size
+# The conversation list's and the reports' benchmarks fill the database with these.
+
+INBOXES = 4
+AGENTS = 10
+RARE_WORD = "zanzibar"  # in one conversation in a thousand
+STATUSES = ["open"] * 30 + ["pending"] * 10 + ["snoozed"] * 5 + ["resolved"] * 55
+NAMES = ("Sara Rahimi", "مریم احمدی", "John Smith", "Reza Karimi", "Ana García", "علی رضایی")
+BATCH = 5_000  # rows per INSERT
+CHUNK = 20_000  # customers generated at a time
+
+
+def contact_name(n: int) -> str:
+    return f"{NAMES[n % len(NAMES)]} {n}"
+
+
+def set_up(client: httpx.Client) -> tuple[list[int], list[int]]:
+    """Inboxes and agents through the API: (inbox ids, agent ids)."""
+    inboxes = []
+    for n in range(INBOXES):
+        created = client.post(
+            "/api/v1/inboxes", json={"kind": "api", "name": f"Shop {n}", "config": {}}
+        )
+        created.raise_for_status()
+        inboxes.append(int(created.json()["id"]))
+    agents = []
+    for n in range(AGENTS):
+        created = client.post(
+            "/api/v1/agents",
+            json={"email": f"agent{n}@example.com", "name": f"Agent {n}", "password": "x" * 12},
+        )
+        created.raise_for_status()
+        agents.append(int(created.json()["id"]))
+    return inboxes, agents
+
+
+@dataclass
+class Rows:
+    """What `fill` inserts, table by table."""
+
+    contacts: list[dict[str, Any]] = field(default_factory=list)
+    identities: list[dict[str, Any]] = field(default_factory=list)
+    conversations: list[dict[str, Any]] = field(default_factory=list)
+    labels: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, n: int, rng: random.Random, per: int, inbox_id: int, agents: list[int]) -> None:
+        """Customer n: a contact, an identity, one conversation and its `per` messages."""
+        now = datetime.now(UTC)
+        last = now - timedelta(seconds=rng.randrange(365 * 24 * 3600))
+        status = rng.choice(STATUSES)
+        texts = [rng.choice(TEXTS) for _ in range(per)]
+        if n % 1000 == 500:
+            texts[-1] += f" I am writing from {RARE_WORD}."
+        self.contacts.append(
+            {"id": n, "name": contact_name(n), "attributes": {}, "created_at": last,
+             "updated_at": last}
+        )  # fmt: skip
+        self.identities.append(
+            {"contact_id": n, "kind": "api", "address": f"{inbox_id}:c{n}", "reachable": True,
+             "created_at": last}
+        )  # fmt: skip
+        self.conversations.append(
+            {
+                "id": n, "inbox_id": inbox_id, "contact_id": n, "status": status,
+                "priority": "none",
+                "assignee_id": rng.choice(agents) if rng.random() < 0.6 else None,
+                "last_message_preview": texts[-1][:300], "last_message_at": last,
+                "last_activity_at": last, "unread_count": 0,
+                "resolved_at": last if status == "resolved" else None,
+                "first_resolved_at": last if status == "resolved" else None,
+                # The first reply (message 1) an hour after the customer's first message.
+                "first_response_at": last - timedelta(hours=per - 1) if per > 1 else None,
+                "snoozed_until": now + timedelta(days=1) if status == "snoozed" else None,
+                "created_at": last - timedelta(hours=per), "updated_at": last,
+            }
+        )  # fmt: skip
+        if rng.random() < 0.2:
+            label = rng.choice(("vip", "refund", "bug"))
+            self.labels.append({"conversation_id": n, "label": label})
+        for k, body in enumerate(texts):
+            at = last - timedelta(hours=per - k)
+            inbound = k % 2 == 0
+            self.messages.append(
+                {
+                    "conversation_id": n, "inbox_id": inbox_id,
+                    "direction": "inbound" if inbound else "outbound",
+                    "sender_contact_id": n if inbound else None, "body_text": body,
+                    "external_id": f"bench-{n}-{k}", "is_auto": False, "attempts": 0,
+                    "metadata": {}, "delivery_status": None if inbound else "sent",
+                    "created_at": at, "updated_at": at,
+                }
+            )  # fmt: skip
+
+
+def fill(
+    database_url: str, conversations: int, per: int, inboxes: list[int], agents: list[int]
+) -> None:
+    """Customers 1..conversations (the database has none yet), in multi-row INSERTs, a
+    chunk of customers at a time (a million messages need not sit in memory at once)."""
+    rng = random.Random(7)
+    engine = create_engine(sync_url(database_url))
+    try:
+        with engine.begin() as conn:
+            for first in range(1, conversations + 1, CHUNK):
+                rows = Rows()
+                for n in range(first, min(first + CHUNK, conversations + 1)):
+                    rows.add(n, rng, per, inboxes[n % len(inboxes)], agents)
+                for model, values in (
+                    (Contact, rows.contacts),
+                    (ContactIdentity, rows.identities),
+                    (Conversation, rows.conversations),
+                    (ConversationLabel, rows.labels),
+                    (Message, rows.messages),
+                ):
+                    for start in range(0, len(values), BATCH):
+                        conn.execute(insert(table(model)), values[start : start + BATCH])
+            conn.execute(text("ANALYZE"))
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], workdir: Path, name: str) -> Iterator[httpx.Client]:
+    """A `panjereh serve` and a client logged in as the administrator; on the way out, the
+    server's complaints (log lines at WARNING or above), if any."""
+    cmd = panjereh_cmd(free_port())
+    with server(name, cmd, env, workdir, workdir / f"{name}.log") as srv:
+        with httpx.Client(base_url=srv.base_url, timeout=60.0) as client:
+            client.headers["Authorization"] = f"Bearer {login(srv)}"
+            yield client
+        for line in srv.complaints()[:20]:
+            print(f"  server ({name}): {line}")
+
+
+@contextlib.contextmanager
+def database(workdir: Path, postgres: bool) -> Iterator[str]:
+    if not postgres:
+        yield f"sqlite:///{workdir}/bench.db"
+        return
+    pg = start_postgres(workdir / "pg")
+    try:
+        yield pg.create_database("bench")
+    finally:
+        pg.stop()
 
 
 # --------------------------------------------------------------------------- the machine, profiles

@@ -74,6 +74,17 @@ class Conversation(Base):
         # The SLA clock's due checks and the "breaching soon" / "breached" filters.
         Index("ix_conversations_sla_check", "sla_next_check_at"),
         Index("ix_conversations_sla_state_activity", "sla_state", "last_activity_at", "id"),
+        # Reports: the conversations that arrived in a period, with every figure the
+        # reports read from them, from the index alone.
+        Index(
+            "ix_conversations_report",
+            "created_at",
+            "inbox_id",
+            "assignee_id",
+            "team_id",
+            "first_response_at",
+            "first_resolved_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -94,6 +105,9 @@ class Conversation(Base):
     waiting_since: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    # The first time it was resolved; a reopen clears `resolved_at`, never this (reports
+    # measure resolution time to here).
+    first_resolved_at: Mapped[datetime | None]
     snoozed_until: Mapped[datetime | None]
     unread_count: Mapped[int] = mapped_column(Integer, default=0)
     # Where this conversation's messages went when it was merged (status `merged`); what

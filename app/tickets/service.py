@@ -337,6 +337,7 @@ def change_status(
         conversation.snoozed_until = None
     if status == Status.resolved:
         conversation.resolved_at = now
+        conversation.first_resolved_at = conversation.first_resolved_at or now
         conversation.waiting_since = None
     else:
         conversation.resolved_at = None

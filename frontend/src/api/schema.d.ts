@@ -4,6 +4,31 @@
  */
 
 export interface paths {
+    "/api/v1/account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Account
+         * @description The account's settings (any agent may read them: the console shows times in them).
+         */
+        get: operations["get_account_api_v1_account_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Account
+         * @description Change the account's settings. Reports count in the new timezone at once: their
+         *     roll-ups are kept by UTC quarter hour, so nothing is recomputed.
+         */
+        patch: operations["update_account_api_v1_account_patch"];
+        trace?: never;
+    };
     "/api/v1/agents": {
         parameters: {
             query?: never;
@@ -987,6 +1012,89 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Agents
+         * @description The speed figures per assignee and per team (as assigned now).
+         */
+        get: operations["agents_api_v1_reports_agents_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/satisfaction": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Satisfaction
+         * @description CSAT and NPS. A placeholder until the surveys store answers: `available` is false
+         *     and every figure empty.
+         */
+        get: operations["satisfaction_api_v1_reports_satisfaction_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/speed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Speed
+         * @description First response and (first) resolution times: median, 90th percentile and mean, in
+         *     seconds, in total and per day of arrival.
+         */
+        get: operations["speed_api_v1_reports_speed_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/volume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Volume
+         * @description Conversations that arrived and messages in and out, per day, channel and inbox; and
+         *     arrivals by local weekday and hour.
+         */
+        get: operations["volume_api_v1_reports_volume_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/surveys": {
         parameters: {
             query?: never;
@@ -1464,6 +1572,24 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccountOut */
+        AccountOut: {
+            /**
+             * Timezone
+             * @description IANA timezone every report counts days and hours in
+             */
+            timezone: string;
+            /** Updated At */
+            updated_at: string | null;
+        };
+        /** AccountUpdate */
+        AccountUpdate: {
+            /**
+             * Timezone
+             * @description an IANA name, e.g. Asia/Tehran
+             */
+            timezone?: string | null;
+        };
         /** AcknowledgementIn */
         AcknowledgementIn: {
             /**
@@ -1553,6 +1679,48 @@ export interface components {
             phone?: string | null;
             role: components["schemas"]["Role"];
         };
+        /** AgentRow */
+        AgentRow: {
+            /** Agent */
+            agent: string | null;
+            /**
+             * Agent Id
+             * @description null: conversations assigned to nobody
+             */
+            agent_id: number | null;
+            /** Conversations */
+            conversations: number;
+            /**
+             * Csat Average
+             * @description reserved for the surveys' CSAT; null until they land
+             */
+            csat_average?: number | null;
+            /** First Response Mean */
+            first_response_mean: number | null;
+            /** First Response Median */
+            first_response_median: number | null;
+            /** First Response P90 */
+            first_response_p90: number | null;
+            /** Resolution Mean */
+            resolution_mean: number | null;
+            /**
+             * Resolution Median
+             * @description arrival to FIRST resolution
+             */
+            resolution_median: number | null;
+            /** Resolution P90 */
+            resolution_p90: number | null;
+            /**
+             * Resolved
+             * @description conversations resolved at least once
+             */
+            resolved: number;
+            /**
+             * Responded
+             * @description conversations an agent has answered
+             */
+            responded: number;
+        };
         /** AgentUpdate */
         AgentUpdate: {
             /** Is Active */
@@ -1566,6 +1734,14 @@ export interface components {
             /** Phone */
             phone?: string | null;
             role?: components["schemas"]["Role"] | null;
+        };
+        /** AgentsReport */
+        AgentsReport: {
+            /** Agents */
+            agents: components["schemas"]["AgentRow"][];
+            period: components["schemas"]["Period"];
+            /** Teams */
+            teams: components["schemas"]["TeamRow"][];
         };
         /** ApiTokenIn */
         ApiTokenIn: {
@@ -2164,6 +2340,26 @@ export interface components {
             /** Unassigned */
             unassigned: number;
         };
+        /** CsatFigures */
+        CsatFigures: {
+            /**
+             * Average X100
+             * @description the 1–5 average times 100 (e.g. 425)
+             */
+            average_x100: number | null;
+            /** Responses */
+            responses: number;
+            /** Score 1 */
+            score_1: number;
+            /** Score 2 */
+            score_2: number;
+            /** Score 3 */
+            score_3: number;
+            /** Score 4 */
+            score_4: number;
+            /** Score 5 */
+            score_5: number;
+        };
         /** CustomerEventByIdentity */
         CustomerEventByIdentity: {
             identity: components["schemas"]["IdentityRef"];
@@ -2232,6 +2428,21 @@ export interface components {
             msg: string;
             /** Type */
             type: string;
+        };
+        /** HeatCell */
+        HeatCell: {
+            /** Conversations */
+            conversations: number;
+            /**
+             * Hour
+             * @description 0 … 23, local
+             */
+            hour: number;
+            /**
+             * Weekday
+             * @description 0 Monday … 6 Sunday, local
+             */
+            weekday: number;
         };
         /** HolidayIn */
         HolidayIn: {
@@ -2606,6 +2817,42 @@ export interface components {
             /** Skipped */
             skipped: number;
         };
+        /** NpsFigures */
+        NpsFigures: {
+            /** Detractors */
+            detractors: number;
+            /**
+             * Nps
+             * @description % promoters − % detractors, rounded
+             */
+            nps: number | null;
+            /** Passives */
+            passives: number;
+            /** Promoters */
+            promoters: number;
+            /** Responses */
+            responses: number;
+        };
+        /** Period */
+        Period: {
+            /**
+             * Since
+             * Format: date
+             * @description first local day, inclusive
+             */
+            since: string;
+            /**
+             * Timezone
+             * @description the account's timezone the days and hours are in
+             */
+            timezone: string;
+            /**
+             * Until
+             * Format: date
+             * @description last local day, inclusive
+             */
+            until: string;
+        };
         /** PolicyOut */
         PolicyOut: {
             /** Auto Resolve Days */
@@ -2805,6 +3052,48 @@ export interface components {
             /** Items */
             items: components["schemas"]["RunOut"][];
         };
+        /** SatisfactionComment */
+        SatisfactionComment: {
+            /** Comment */
+            comment: string;
+            /** Conversation Id */
+            conversation_id: number;
+            /** Kind */
+            kind: string;
+            /** Score */
+            score: number;
+        };
+        /** SatisfactionPeriod */
+        SatisfactionPeriod: {
+            /** Csat Average X100 */
+            csat_average_x100: number | null;
+            /** Csat Responses */
+            csat_responses: number;
+            /** Nps */
+            nps: number | null;
+            /** Nps Responses */
+            nps_responses: number;
+            /**
+             * Period
+             * @description ISO week (2026-W49) or month (2026-12)
+             */
+            period: string;
+        };
+        /** SatisfactionReport */
+        SatisfactionReport: {
+            /**
+             * Available
+             * @description false until the surveys' answers are stored
+             */
+            available: boolean;
+            /** Comments */
+            comments: components["schemas"]["SatisfactionComment"][];
+            csat: components["schemas"]["CsatFigures"];
+            nps: components["schemas"]["NpsFigures"];
+            period: components["schemas"]["Period"];
+            /** Trend */
+            trend: components["schemas"]["SatisfactionPeriod"][];
+        };
         /**
          * SendMessage
          * @description A message to the customer: on the conversation's channel, or (`inbox_id`) on that
@@ -2895,6 +3184,81 @@ export interface components {
              * @enum {string}
              */
             type: "snooze";
+        };
+        /** SpeedDay */
+        SpeedDay: {
+            /** Conversations */
+            conversations: number;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** First Response Mean */
+            first_response_mean: number | null;
+            /** First Response Median */
+            first_response_median: number | null;
+            /** First Response P90 */
+            first_response_p90: number | null;
+            /** Resolution Mean */
+            resolution_mean: number | null;
+            /**
+             * Resolution Median
+             * @description arrival to FIRST resolution
+             */
+            resolution_median: number | null;
+            /** Resolution P90 */
+            resolution_p90: number | null;
+            /**
+             * Resolved
+             * @description conversations resolved at least once
+             */
+            resolved: number;
+            /**
+             * Responded
+             * @description conversations an agent has answered
+             */
+            responded: number;
+        };
+        /**
+         * SpeedFigures
+         * @description Over the conversations that arrived in the period; times in seconds.
+         */
+        SpeedFigures: {
+            /** Conversations */
+            conversations: number;
+            /** First Response Mean */
+            first_response_mean: number | null;
+            /** First Response Median */
+            first_response_median: number | null;
+            /** First Response P90 */
+            first_response_p90: number | null;
+            /** Resolution Mean */
+            resolution_mean: number | null;
+            /**
+             * Resolution Median
+             * @description arrival to FIRST resolution
+             */
+            resolution_median: number | null;
+            /** Resolution P90 */
+            resolution_p90: number | null;
+            /**
+             * Resolved
+             * @description conversations resolved at least once
+             */
+            resolved: number;
+            /**
+             * Responded
+             * @description conversations an agent has answered
+             */
+            responded: number;
+        };
+        /** SpeedReport */
+        SpeedReport: {
+            /** By Day */
+            by_day: components["schemas"]["SpeedDay"][];
+            period: components["schemas"]["Period"];
+            totals: components["schemas"]["SpeedFigures"];
         };
         /** SplitCreate */
         SplitCreate: {
@@ -3032,6 +3396,43 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** TeamRow */
+        TeamRow: {
+            /** Conversations */
+            conversations: number;
+            /** First Response Mean */
+            first_response_mean: number | null;
+            /** First Response Median */
+            first_response_median: number | null;
+            /** First Response P90 */
+            first_response_p90: number | null;
+            /** Resolution Mean */
+            resolution_mean: number | null;
+            /**
+             * Resolution Median
+             * @description arrival to FIRST resolution
+             */
+            resolution_median: number | null;
+            /** Resolution P90 */
+            resolution_p90: number | null;
+            /**
+             * Resolved
+             * @description conversations resolved at least once
+             */
+            resolved: number;
+            /**
+             * Responded
+             * @description conversations an agent has answered
+             */
+            responded: number;
+            /** Team */
+            team: string | null;
+            /**
+             * Team Id
+             * @description null: conversations of no team
+             */
+            team_id: number | null;
+        };
         /** VisitorAttachment */
         VisitorAttachment: {
             /** Content Type */
@@ -3077,6 +3478,107 @@ export interface components {
             survey?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /** VolumeChannel */
+        VolumeChannel: {
+            /** Channel */
+            channel: string;
+            /**
+             * Conversations
+             * @description conversations that arrived (reopens not counted)
+             */
+            conversations: number;
+            /**
+             * Messages In
+             * @description messages from customers
+             */
+            messages_in: number;
+            /**
+             * Messages Out
+             * @description replies sent (agents' and automatic)
+             */
+            messages_out: number;
+        };
+        /** VolumeDay */
+        VolumeDay: {
+            /**
+             * Conversations
+             * @description conversations that arrived (reopens not counted)
+             */
+            conversations: number;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /**
+             * Messages In
+             * @description messages from customers
+             */
+            messages_in: number;
+            /**
+             * Messages Out
+             * @description replies sent (agents' and automatic)
+             */
+            messages_out: number;
+        };
+        /** VolumeFigures */
+        VolumeFigures: {
+            /**
+             * Conversations
+             * @description conversations that arrived (reopens not counted)
+             */
+            conversations: number;
+            /**
+             * Messages In
+             * @description messages from customers
+             */
+            messages_in: number;
+            /**
+             * Messages Out
+             * @description replies sent (agents' and automatic)
+             */
+            messages_out: number;
+        };
+        /** VolumeInbox */
+        VolumeInbox: {
+            /** Channel */
+            channel: string;
+            /**
+             * Conversations
+             * @description conversations that arrived (reopens not counted)
+             */
+            conversations: number;
+            /** Inbox */
+            inbox: string;
+            /** Inbox Id */
+            inbox_id: number;
+            /**
+             * Messages In
+             * @description messages from customers
+             */
+            messages_in: number;
+            /**
+             * Messages Out
+             * @description replies sent (agents' and automatic)
+             */
+            messages_out: number;
+        };
+        /** VolumeReport */
+        VolumeReport: {
+            /** By Channel */
+            by_channel: components["schemas"]["VolumeChannel"][];
+            /** By Day */
+            by_day: components["schemas"]["VolumeDay"][];
+            /** By Inbox */
+            by_inbox: components["schemas"]["VolumeInbox"][];
+            /**
+             * Heatmap
+             * @description arrivals by weekday and hour, 168 cells
+             */
+            heatmap: components["schemas"]["HeatCell"][];
+            period: components["schemas"]["Period"];
+            totals: components["schemas"]["VolumeFigures"];
         };
         /**
          * Wait
@@ -3131,6 +3633,113 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    get_account_api_v1_account_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountOut"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_account_api_v1_account_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountOut"];
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed for this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is larger than the server accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_agents_api_v1_agents_get: {
         parameters: {
             query?: never;
@@ -7476,6 +8085,250 @@ export interface operations {
             };
             /** @description conflicts with an existing resource */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    agents_api_v1_reports_agents_get: {
+        parameters: {
+            query?: {
+                /** @description first local day (default: 29 days before until) */
+                since?: string | null;
+                /** @description last local day (default: today) */
+                until?: string | null;
+                channel?: components["schemas"]["InboxKind"] | null;
+                inbox_id?: number | null;
+                team_id?: number | null;
+                /** @description the conversation's assignee */
+                agent_id?: number | null;
+                label?: string | null;
+                /** @description csv: the same figures as CSV */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    satisfaction_api_v1_reports_satisfaction_get: {
+        parameters: {
+            query?: {
+                /** @description first local day (default: 29 days before until) */
+                since?: string | null;
+                /** @description last local day (default: today) */
+                until?: string | null;
+                channel?: components["schemas"]["InboxKind"] | null;
+                inbox_id?: number | null;
+                team_id?: number | null;
+                /** @description the conversation's assignee */
+                agent_id?: number | null;
+                label?: string | null;
+                /** @description csv: the same figures as CSV */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SatisfactionReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    speed_api_v1_reports_speed_get: {
+        parameters: {
+            query?: {
+                /** @description first local day (default: 29 days before until) */
+                since?: string | null;
+                /** @description last local day (default: today) */
+                until?: string | null;
+                channel?: components["schemas"]["InboxKind"] | null;
+                inbox_id?: number | null;
+                team_id?: number | null;
+                /** @description the conversation's assignee */
+                agent_id?: number | null;
+                label?: string | null;
+                /** @description csv: the same figures as CSV */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SpeedReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description any other error, e.g. 503 while the database is away */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    volume_api_v1_reports_volume_get: {
+        parameters: {
+            query?: {
+                /** @description first local day (default: 29 days before until) */
+                since?: string | null;
+                /** @description last local day (default: today) */
+                until?: string | null;
+                channel?: components["schemas"]["InboxKind"] | null;
+                inbox_id?: number | null;
+                team_id?: number | null;
+                /** @description the conversation's assignee */
+                agent_id?: number | null;
+                label?: string | null;
+                /** @description csv: the same figures as CSV */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VolumeReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description missing or invalid credentials */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

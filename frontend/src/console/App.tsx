@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactElement } from "react";
+import { lazy, Suspense, useEffect, useState, type ReactElement } from "react";
 import { api, auth, ok, type Conversation } from "../api/client";
 import { Admin } from "./Admin";
 import { Callbacks } from "./Callbacks";
@@ -15,6 +15,9 @@ import { setNotify } from "./notify";
 import { ShortcutHelp, useKeyboard } from "./Shortcuts";
 import { Sidebar } from "./Sidebar";
 import { getState, loadCallbacks, setState, signOut, useStore } from "./store";
+
+// The reports page and its chart library load when first opened.
+const Reports = lazy(() => import("./Reports").then((m) => ({ default: m.Reports })));
 
 export function App(): ReactElement {
   const me = useStore((s) => s.me);
@@ -72,9 +75,10 @@ function Shell(): ReactElement {
 
   useKeyboard(() => setHelp((h) => !h));
 
-  const tabs: { key: "inbox" | "callbacks" | "admin"; label: string; badge?: number }[] = [
+  const tabs: { key: "inbox" | "callbacks" | "reports" | "admin"; label: string; badge?: number }[] = [
     { key: "inbox", label: t("conversations"), badge: unread },
     { key: "callbacks", label: t("callbacks"), badge: due },
+    { key: "reports", label: t("reports") },
   ];
   if (me.role === "admin") tabs.push({ key: "admin", label: t("admin") });
 
@@ -148,6 +152,11 @@ function Shell(): ReactElement {
       )}
       {screen === "inbox" && <InboxScreen />}
       {screen === "callbacks" && <Callbacks />}
+      {screen === "reports" && (
+        <Suspense fallback={<div className="splash" aria-busy="true" />}>
+          <Reports />
+        </Suspense>
+      )}
       {screen === "admin" && <Admin />}
       {help && <ShortcutHelp onClose={() => setHelp(false)} />}
     </div>

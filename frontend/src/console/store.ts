@@ -55,7 +55,7 @@ export interface State {
   connection: Connection;
   notify: boolean;
   labelsSeen: string[];
-  screen: "inbox" | "callbacks" | "admin";
+  screen: "inbox" | "callbacks" | "reports" | "admin";
   error: string | null;
   counts: { open: number; mine: number; unassigned: number } | null;
   publicUrl: string; // PANJEREH_PUBLIC_URL, from the bootstrap
