@@ -36,6 +36,8 @@ from app.public import PublicErrorCorsMiddleware
 from app.realtime.api import router as realtime_router
 from app.settings import Settings, get_settings
 from app.tickets.api import router as tickets_router
+from app.webhooks.api import router as outgoing_webhooks_router
+from app.webhooks.worker import Webhooks
 from app.widget.api import router as widget_router
 from app.widget.assets import router as widget_assets_router
 
@@ -73,6 +75,7 @@ async def background_workers(ctx: Context) -> AsyncIterator[None]:
         asyncio.create_task(DeliveryWorker(ctx).run(stop), name="delivery"),
         asyncio.create_task(PollerSupervisor(ctx).run(stop), name="pollers"),
         asyncio.create_task(run_maintenance(ctx, stop), name="maintenance"),
+        asyncio.create_task(Webhooks(ctx).run(stop), name="webhooks"),
     ]
     try:
         yield
@@ -125,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         demo_router,
         realtime_router,
         canned_router,
+        outgoing_webhooks_router,
         console_router,  # last: its catch-all serves the console
     ):
         app.include_router(router)

@@ -15,6 +15,7 @@ from app.tickets.models import (
     DeliveryAttempt,
     Message,
 )
+from app.webhooks.models import WebhookDelivery, WebhookSubscription
 from app.widget.models import VisitorSession
 
 metadata = Base.metadata
@@ -38,6 +39,8 @@ __all__ = [
     "PollerState",
     "Team",
     "VisitorSession",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "inbox_agents",
     "metadata",
     "team_members",

@@ -54,6 +54,19 @@ class CallbackDue(BaseModel):
     missed: bool = False
 
 
+# --- hooks ---
+class WebhookDisabled(BaseModel):
+    """An outgoing webhook failed for too long and was turned off: administrators are told."""
+
+    type: Literal["webhook.disabled"] = "webhook.disabled"
+    webhook_id: int
+    description: str
+    reason: str
+
+
+# --- end hooks ---
+
+
 Event = Annotated[
     ConversationCreated
     | ConversationUpdated
@@ -62,7 +75,8 @@ Event = Annotated[
     | ContactUpdated
     | CallbackCreated
     | CallbackUpdated
-    | CallbackDue,
+    | CallbackDue
+    | WebhookDisabled,
     Field(discriminator="type"),
 ]
 
