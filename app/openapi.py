@@ -59,6 +59,7 @@ RAISED = {
     ("POST", "/api/v1/teams"): {409},
     ("POST", "/api/v1/canned-responses"): {409},
     ("PATCH", "/api/v1/canned-responses/{canned_id}"): {409},
+    ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): {409},
 }
 
 

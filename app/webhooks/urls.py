@@ -39,10 +39,11 @@ def check_url(url: str, *, allow_private: bool) -> str:
         if host in LOCAL_NAMES or host.endswith(".localhost"):
             raise UrlRefused("the URL points at this machine")
         try:
-            if _private(host):
-                raise UrlRefused("the URL points at a private or loopback address")
+            private = _private(host)
         except ValueError:
-            pass  # a name: checked again when it is resolved, at each send
+            private = False  # a name: checked when it is resolved, at each send
+        if private:
+            raise UrlRefused("the URL points at a private or loopback address")
     return url.strip()
 
 
