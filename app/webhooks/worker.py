@@ -244,24 +244,26 @@ class Webhooks:
         return targets, lease
 
     async def _send_run(self, target: Target, lease: Lease) -> int:
-        """Send a webhook's claimed deliveries in order; stop at one that waits for a retry
-        (the rest wait behind it) or when the claim can no longer be trusted."""
-        sent = 0
-        for index, job in enumerate(target.jobs):
+        """Send a webhook's claimed deliveries in order, until one must wait for a retry (the
+        rest wait behind it) or the claim can no longer be trusted; then record them all in
+        one transaction. Sent but unrecorded (the worker dies, the database is away), they are
+        sent again once the claim runs out: at least once, under the same delivery id."""
+        max_attempts = self.ctx.settings.webhook_max_attempts
+        tried: list[tuple[Job, Outcome]] = []
+        for job in target.jobs:
             if utcnow() >= lease.until:
                 break  # not renewed: another worker may have them now
             outcome = await self._post(target, job)
-            sent += 1
-            try:
-                waits = await self._record(target, job, outcome)
-            except Exception:
-                log.exception("webhook delivery %s: outcome not recorded", job.id)
-                waits = True
-            lease.held.discard(job.id)
-            if waits:
-                await self._release(target.jobs[index + 1 :], lease)
+            tried.append((job, outcome))
+            if outcome.error is not None and outcome.retry and job.attempt < max_attempts:
                 break
-        return sent
+        try:
+            await self._record(target, tried, target.jobs[len(tried) :], lease)
+        except Exception:
+            log.exception("webhook %s: outcomes not recorded", target.webhook_id)
+        finally:
+            lease.held.difference_update(job.id for job in target.jobs)
+        return len(tried)
 
     async def _post(self, target: Target, job: Job) -> Outcome:
         settings = self.ctx.settings
@@ -313,30 +315,35 @@ class Webhooks:
             _retry_after(response) if status in (429, 503) else None,
         )
 
-    async def _record(self, target: Target, job: Job, outcome: Outcome) -> bool:
-        """Write the try's outcome; whether the webhook's next deliveries must wait (a retry)."""
+    async def _record(
+        self, target: Target, tried: list[tuple[Job, Outcome]], untried: list[Job], lease: Lease
+    ) -> None:
+        """Write what each try did, and hand back the claimed deliveries not tried."""
         settings = self.ctx.settings
         now = utcnow()
         async with self.ctx.db.write() as session:
-            delivery = await session.get(D, job.id)
             webhook = await session.get(S, target.webhook_id)
-            if delivery is None or webhook is None:
-                return False  # deleted meanwhile
-            delivery.attempts = job.attempt
-            delivery.response_status = outcome.status
-            delivery.response_snippet = outcome.snippet
-            delivery.latency_ms = outcome.latency_ms
-            delivery.error = outcome.error
-            delivery.claimed_until = None
-            waits = False
-            if outcome.error is None:
-                delivery.state = DeliveryState.delivered
-                delivery.finished_at = now
-                if webhook.failing_since is not None:
+            if webhook is None:
+                return  # deleted meanwhile, with its deliveries
+            deliveries = {
+                d.id: d
+                for d in await session.scalars(select(D).where(D.id.in_([j.id for j, _ in tried])))
+            }
+            for job, outcome in tried:
+                delivery = deliveries[job.id]
+                delivery.attempts = job.attempt
+                delivery.response_status = outcome.status
+                delivery.response_snippet = outcome.snippet
+                delivery.latency_ms = outcome.latency_ms
+                delivery.error = outcome.error
+                delivery.claimed_until = None
+                if outcome.error is None:
+                    delivery.state = DeliveryState.delivered
+                    delivery.finished_at = now
                     webhook.failing_since = None
-            else:
+                    continue
+                log.info("webhook %s delivery %s: %s", webhook.id, job.id, outcome.error)
                 if outcome.retry and job.attempt < settings.webhook_max_attempts:
-                    waits = True
                     delay = outcome.retry_after
                     if delay is None:
                         delay = backoff(
@@ -351,10 +358,12 @@ class Webhooks:
                     delivery.state = DeliveryState.failed
                     delivery.finished_at = now
                 self._failed(session, webhook, now)
-        log.info(
-            "webhook %s delivery %s: %s", target.webhook_id, job.id, outcome.error or "delivered"
-        )
-        return waits
+            if untried:
+                await session.execute(
+                    update(D)
+                    .where(D.id.in_([j.id for j in untried]), D.claimed_until == lease.until)
+                    .values(claimed_until=None)
+                )
 
     def _failed(self, session: AsyncSession, webhook: WebhookSubscription, now: datetime) -> None:
         """Count a failure towards disabling the webhook, and disable it when due."""
@@ -381,19 +390,6 @@ class Webhooks:
             event_log.Scope(),
         )
         log.warning("webhook %s disabled: %s", webhook.id, webhook.disabled_reason)
-
-    async def _release(self, jobs: list[Job], lease: Lease) -> None:
-        """Hand back claimed deliveries not sent (they wait behind one being retried)."""
-        ids = [j.id for j in jobs if j.id in lease.held]
-        if not ids:
-            return
-        async with self.ctx.db.write() as session:
-            await session.execute(
-                update(D)
-                .where(D.id.in_(ids), D.claimed_until == lease.until)
-                .values(claimed_until=None)
-            )
-        lease.held.difference_update(ids)
 
 
 async def _snippet(response: httpx.Response) -> str:
