@@ -81,7 +81,7 @@ def payload(event: Logged, public_type: str) -> str:
             "version": PAYLOAD_VERSION,
             "id": f"evt_{event.seq}_{public_type}",
             "type": public_type,
-            "created_at": event.created_at.isoformat(),
+            "created_at": event.created_at.isoformat().replace("+00:00", "Z"),
             "data": event.data,
         },
         ensure_ascii=False,
