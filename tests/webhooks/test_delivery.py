@@ -9,9 +9,12 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import select, update
 
 from app.db import utcnow
@@ -23,6 +26,8 @@ from tests.support.api import Api
 from tests.support.app import Running
 from tests.support.receiver import Received, Receiver
 from tests.support.webhooks import create_webhook, customer_writes, drain, shop, started
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def verified(secret: str, received: Received) -> list[bool]:
@@ -36,6 +41,16 @@ def verified(secret: str, received: Received) -> list[bool]:
         hmac.compare_digest(part, f"sha256={expected}")
         for part in received.headers["x-panjereh-signature"].split(",")
     ]
+
+
+def readme_verify() -> Callable[..., bool]:
+    """The receiver's check the README shows, as a reader would paste it."""
+    section = README.read_text(encoding="utf-8").split("## Outgoing webhooks", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # noqa: S102 - the README's own example
+    verify: Callable[..., bool] = namespace["verify"]
+    return verify
 
 
 def body(received: Received) -> dict[str, Any]:
@@ -158,6 +173,11 @@ async def test_a_rotated_secret_signs_alongside_the_old_one_during_the_grace(
     await drain(hooks)
     assert verified(new, receiver.received[0]) == [True, False]
     assert verified(old, receiver.received[0]) == [False, True]
+    verify = readme_verify()
+    headers = httpx.Headers(receiver.received[0].headers)
+    assert verify(new, headers, receiver.received[0].body)
+    assert verify(old, headers, receiver.received[0].body)
+    assert not verify("whsec_wrong", headers, receiver.received[0].body)
 
     async with running.ctx.db.write() as session:  # the grace is over
         await session.execute(

@@ -4,6 +4,7 @@ import { useT } from "./hooks";
 import { channelName, errorText } from "./i18n";
 import { ChannelIcon } from "./icons";
 import { loadDirectory, setState, useStore } from "./store";
+import { WebhooksAdmin } from "./Webhooks";
 
 // Each channel's setup form: the fields of its config (CONTRACT.md's inbox table) and the
 // steps to connect it. A new channel needs an entry here and an icon in icons.tsx.
@@ -129,7 +130,7 @@ export const CHANNEL_FORMS: Record<InboxKind, { fields: Field[]; steps: string[]
   },
 };
 
-type Tab = "inboxes" | "agents" | "teams" | "canned";
+type Tab = "inboxes" | "agents" | "teams" | "canned" | "webhooks";
 
 export function Admin(): ReactElement {
   const t = useT();
@@ -137,7 +138,7 @@ export function Admin(): ReactElement {
   return (
     <main className="admin">
       <nav className="admin-tabs" aria-label={t("admin")}>
-        {(["inboxes", "agents", "teams", "canned"] as const).map((k) => (
+        {(["inboxes", "agents", "teams", "canned", "webhooks"] as const).map((k) => (
           <button key={k} type="button" className={tab === k ? "tab active" : "tab"} aria-current={tab === k ? "page" : undefined} onClick={() => setTab(k)}>
             {t(k)}
           </button>
@@ -148,6 +149,7 @@ export function Admin(): ReactElement {
         {tab === "agents" && <Agents />}
         {tab === "teams" && <Teams />}
         {tab === "canned" && <CannedAdmin />}
+        {tab === "webhooks" && <WebhooksAdmin />}
       </div>
     </main>
   );

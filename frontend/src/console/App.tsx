@@ -13,6 +13,7 @@ import { setNotify } from "./notify";
 import { ShortcutHelp, useKeyboard } from "./Shortcuts";
 import { Sidebar } from "./Sidebar";
 import { getState, loadCallbacks, setState, signOut, useStore } from "./store";
+import { WebhookNotice } from "./Webhooks";
 
 export function App(): ReactElement {
   const me = useStore((s) => s.me);
@@ -145,6 +146,7 @@ function Shell(): ReactElement {
           {t("offline")}
         </div>
       )}
+      <WebhookNotice />
       {screen === "inbox" && <InboxScreen />}
       {screen === "callbacks" && <Callbacks />}
       {screen === "admin" && <Admin />}

@@ -17,6 +17,7 @@ import {
   upsertMessage,
 } from "./store";
 import { alertAgent } from "./notify";
+import { WEBHOOK_DISABLED } from "./Webhooks";
 
 interface Frame {
   id?: number;
@@ -193,6 +194,9 @@ function handle(frame: Frame): void {
     }
     case "resync_required":
       void resync();
+      break;
+    case "webhook.disabled":
+      window.dispatchEvent(new CustomEvent(WEBHOOK_DISABLED, { detail: data }));
       break;
     default:
       break; // heartbeat and anything newer than this console
