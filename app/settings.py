@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
     webhook_disable_after_hours: float = Field(default=72.0, gt=0)
     webhook_secret_grace_hours: float = Field(default=24.0, ge=0)
+    # Finished deliveries stay in a webhook's delivery log this long.
+    webhook_log_retention_days: float = Field(default=30.0, gt=0)
     # Webhooks to loopback, private and link-local addresses (always allowed in `test`).
     webhook_allow_private_urls: bool = False
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crypto import SecretBox
@@ -135,6 +135,17 @@ async def list_deliveries(
     return list(
         (await session.scalars(stmt.order_by(WebhookDelivery.id.desc()).limit(limit))).all()
     )
+
+
+async def trim_log(session: AsyncSession, older_than: timedelta) -> int:
+    """Forget finished deliveries older than this; waiting ones stay, however old."""
+    result = await session.execute(
+        delete(WebhookDelivery).where(
+            WebhookDelivery.state != DeliveryState.pending,
+            WebhookDelivery.created_at < utcnow() - older_than,
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def redeliver(session: AsyncSession, webhook_id: int, delivery_id: int) -> WebhookDelivery:

@@ -41,7 +41,7 @@ from app.events.types import WebhookDisabled
 from app.leases import Lease, backoff, first, renew
 from app.webhooks.events import payload, public_types, subscribed
 from app.webhooks.models import DeliveryState, WebhookDelivery, WebhookSubscription
-from app.webhooks.service import secrets_in_use
+from app.webhooks.service import secrets_in_use, trim_log
 from app.webhooks.signing import signature_header
 from app.webhooks.urls import UrlRefused, check_destination
 
@@ -53,6 +53,7 @@ RUN = 20  # deliveries of one webhook claimed together, sent one after another
 SNIPPET = 500  # characters of a receiver's answer kept in the delivery log
 JITTER = 0.2
 USER_AGENT = "Panjereh-Webhooks/1"
+TRIM_EVERY_SECONDS = 3600.0
 
 D = WebhookDelivery
 S = WebhookSubscription
@@ -137,8 +138,16 @@ class Webhooks:
         self.ready.set()
 
     async def deliver(self, stop: asyncio.Event) -> None:
-        """Send until `stop`: at once when this process fans out, else every poll period."""
+        """Send until `stop`: at once when this process fans out, else every poll period;
+        and trim the delivery log now and then."""
+        trimmed_at = 0.0
         while not stop.is_set():
+            if time.monotonic() - trimmed_at > TRIM_EVERY_SECONDS:
+                trimmed_at = time.monotonic()
+                try:
+                    await self.trim()
+                except Exception as exc:
+                    log_failed_round(log, "webhook log trim", exc)
             self.ready.clear()  # before the claim: a fan-out during this round wakes the next
             try:
                 sent = await self.run_once()
@@ -151,6 +160,11 @@ class Webhooks:
                 await asyncio.wait_for(
                     first(self.ready.wait(), stop.wait()), self.ctx.settings.webhook_poll_seconds
                 )
+
+    async def trim(self) -> int:
+        retention = timedelta(days=self.ctx.settings.webhook_log_retention_days)
+        async with self.ctx.db.write() as session:
+            return await trim_log(session, retention)
 
     async def run_once(self) -> int:
         """Claim due deliveries and send them; how many were sent (or tried)."""

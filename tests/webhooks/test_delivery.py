@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from app.db import utcnow
 from app.events.consumers import consume_once
 from app.events.models import EventRow
-from app.webhooks.models import WebhookSubscription
+from app.webhooks.models import WebhookDelivery, WebhookSubscription
 from app.webhooks.worker import CONSUMER
 from tests.support.api import Api
 from tests.support.app import Running
@@ -223,3 +223,23 @@ async def test_a_webhook_failing_for_three_days_is_disabled_and_admins_are_told(
     assert enabled.json()["failing_since"] is None
     await drain(hooks)
     assert texts(receiver) == ["lost?", "lost?"]
+
+
+async def test_the_delivery_log_forgets_finished_deliveries_after_its_retention(
+    running: Running, admin: Api, receiver: Receiver
+) -> None:
+    hooks = await started(running)
+    webhook = await create_webhook(admin, receiver.url, ["message.created"])
+    inbox = await shop(admin)
+    await customer_writes(running, inbox, "old")
+    await drain(hooks)
+    async with running.ctx.db.write() as session:
+        await session.execute(
+            update(WebhookDelivery).values(created_at=utcnow() - timedelta(days=31))
+        )
+    await customer_writes(running, inbox, "new")
+    await drain(hooks)
+
+    assert await hooks.trim() == 1
+    (kept,) = (await admin.get(f"/api/v1/webhooks/{webhook['id']}/deliveries")).json()
+    assert json.loads(kept["body"])["data"]["message"]["body_text"] == "new"
