@@ -58,6 +58,8 @@ from app.tickets.api import router as tickets_router
 from app.voice.api import router as calls_router
 from app.voice.webhooks import router as voice_webhooks_router
 from app.voice.worker import run_voice_jobs
+from app.webhooks.api import router as outgoing_webhooks_router
+from app.webhooks.worker import Webhooks
 from app.widget.api import router as widget_router
 from app.widget.assets import router as widget_assets_router
 
@@ -102,6 +104,7 @@ async def background_workers(ctx: Context) -> AsyncIterator[None]:
         asyncio.create_task(run_consumer(ctx, "sla", sla.on_events, stop), name="sla"),
         asyncio.create_task(run_consumer(ctx, "acks", acks.on_events, stop), name="acks"),
         asyncio.create_task(report_rollup.run(ctx, stop), name="report-rollup"),
+        asyncio.create_task(Webhooks(ctx).run(stop), name="webhooks"),
     ]
     try:
         yield
@@ -168,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         acks_router,
         account_router,
         reports_router,
+        outgoing_webhooks_router,
         console_router,  # last: its catch-all serves the console
     ):
         app.include_router(router)

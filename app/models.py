@@ -33,6 +33,7 @@ from app.tickets.models import (
     Message,
 )
 from app.voice.models import Call
+from app.webhooks.models import WebhookDelivery, WebhookSubscription
 from app.widget.models import VisitorSession
 
 metadata = Base.metadata
@@ -75,6 +76,8 @@ __all__ = [
     "SurveySettings",
     "Team",
     "VisitorSession",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "inbox_agents",
     "metadata",
     "team_members",

@@ -53,6 +53,20 @@ class Settings(BaseSettings):
     delivery_poll_seconds: float = Field(default=1.0, gt=0)
     delivery_timeout_seconds: float = Field(default=20.0, gt=0)
 
+    # Outgoing webhooks (app/webhooks): tries spread over about a day (90 s × 3ⁿ, ±20%), a
+    # webhook failing for this long is disabled, a rotated secret is signed with this long.
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_backoff_base_seconds: float = Field(default=90.0, gt=0)
+    webhook_backoff_cap_seconds: float = Field(default=24 * 3600.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_disable_after_hours: float = Field(default=72.0, gt=0)
+    webhook_secret_grace_hours: float = Field(default=24.0, ge=0)
+    # Finished deliveries stay in a webhook's delivery log this long.
+    webhook_log_retention_days: float = Field(default=30.0, gt=0)
+    # Webhooks to loopback, private and link-local addresses (always allowed in `test`).
+    webhook_allow_private_urls: bool = False
+
     event_retention_days: float = Field(default=7.0, gt=0)
     # Audit log entries older than this are deleted by the maintenance job.
     audit_retention_days: float = Field(default=365.0, gt=0)
@@ -91,6 +105,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def webhooks_may_reach_private(self) -> bool:
+        return self.webhook_allow_private_urls or self.environment == "test"
 
     @property
     def attachments_dir(self) -> Path:

@@ -527,3 +527,29 @@ def machine() -> str:
                 model = " × " + line.split(":", 1)[1].strip()
                 break
     return f"{os.cpu_count()} cores{model}, Python {platform.python_version()}"
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+@contextlib.contextmanager
+def webhook_receiver(workdir: Path) -> Iterator[Server]:
+    """bench/webhook_receiver.py: answers webhooks 200 and keeps their commit→arrival lag."""
+    cmd = [sys.executable, str(ROOT / "bench" / "webhook_receiver.py")]
+    cmd += ["--port", str(free_port()), "--log-level", "warning"]
+    with server("receiver", cmd, dict(os.environ), workdir, workdir / "receiver.log") as srv:
+        yield srv
+
+
+def subscribe_webhooks(srv: Server, receiver: Server, count: int, events: list[str]) -> None:
+    """`count` webhooks on `srv`, each to its own path on the receiver."""
+    with httpx.Client(base_url=srv.base_url, timeout=30.0) as client:
+        headers = {"Authorization": f"Bearer {login(srv)}"}
+        for n in range(count):
+            created = client.post(
+                "/api/v1/webhooks",
+                json={"url": f"{receiver.base_url}/hook/{n}", "events": events},
+                headers=headers,
+            )
+            if created.status_code != 201:
+                raise RuntimeError(f"creating a webhook: {created.status_code} {created.text}")

@@ -99,7 +99,9 @@ from harness import (  # bench/ is not a package: run as a script, its folder is
     server,
     setup_inbox,
     start_profiler,
+    subscribe_webhooks,
     summarize_profile,
+    webhook_receiver,
 )
 
 INGEST_PATH = "/api/v1/inboxes/{inbox_id}/incoming"
@@ -458,6 +460,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--database-url", help="run Panjereh on this database (default: SQLite in a temp dir)"
     )
+    parser.add_argument(
+        "--webhooks",
+        type=int,
+        default=0,
+        metavar="N",
+        help="measure again with N webhooks subscribed to every event (a local receiver), "
+        "side by side with the figures without",
+    )
     parser.add_argument("--skip-bare", action="store_true", help="measure Panjereh only")
     parser.add_argument(
         "--profile",
@@ -514,6 +524,7 @@ def main(argv: list[str] | None = None) -> int:
     def panjereh(workdir: Path, database_url: str, rules: int, label: str) -> Figures:
         port = free_port()
         env = panjereh_env(workdir, database_url)
+        env["PANJEREH_WEBHOOK_ALLOW_PRIVATE_URLS"] = "true"  # the receiver is on loopback
         log = workdir / f"panjereh-{label}.log"
         with server("panjereh", panjereh_cmd(port), env, workdir, log) as srv:
             inbox_id, api_key = setup_inbox(srv)
@@ -529,9 +540,21 @@ def main(argv: list[str] | None = None) -> int:
             pj = measured(srv, "Panjereh", args.seconds, args.profile, run)
             after = stored_counts(database_url, inbox_id)
             pj.stored = after[0] - before[0]
+            hooked: Figures | None = None
+            if args.webhooks:
+                # The same load again on the same server, now announced to N webhooks.
+                with webhook_receiver(workdir) as receiver:
+                    subscribe_webhooks(srv, receiver, args.webhooks, ["*"])
+                    run = functools.partial(phase, port, path, api_key, "hooked", args.seconds)
+                    hooked = measured(srv, f"{args.webhooks} webhooks", args.seconds, None, run)
+                    hooked.stored = stored_counts(database_url, inbox_id)[0] - after[0]
         complaints = srv.complaints()
 
         print_figures(pj)
+        if hooked is not None:
+            print(f"\nPanjereh with {args.webhooks} webhooks subscribed to every event")
+            print_figures(hooked)
+            print(f"  with / without: {hooked.rps / pj.rps:.1%} of the requests/s")
         print(
             f"  inbox         {after[0]} messages in {after[1]} conversations "
             f"of {after[2]} contacts (warm-up included)"

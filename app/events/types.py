@@ -149,6 +149,19 @@ class ConversationSlaBreached(BaseModel):
     due_at: datetime
 
 
+# --- hooks ---
+class WebhookDisabled(BaseModel):
+    """An outgoing webhook failed for too long and was turned off: administrators are told."""
+
+    type: Literal["webhook.disabled"] = "webhook.disabled"
+    webhook_id: int
+    description: str
+    reason: str
+
+
+# --- end hooks ---
+
+
 Event = Annotated[
     ConversationCreated
     | ConversationUpdated
@@ -165,7 +178,8 @@ Event = Annotated[
     | ConversationSplit
     | CallEvent
     | ConversationSlaWarning
-    | ConversationSlaBreached,
+    | ConversationSlaBreached
+    | WebhookDisabled,
     Field(discriminator="type"),
 ]
 

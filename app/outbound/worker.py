@@ -14,12 +14,11 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +28,7 @@ from app.contacts.models import ContactIdentity
 from app.context import Context
 from app.db import log_failed_round, unavailable, utcnow
 from app.inboxes.models import Inbox
+from app.leases import Lease, backoff, first, renew
 from app.tickets.messages import record_message_updated
 from app.tickets.models import (
     Attachment,
@@ -69,18 +69,6 @@ class Job:
     refusal: str | None  # why it cannot be sent at all
 
 
-@dataclass(slots=True)
-class Lease:
-    """A claimed batch: the messages not yet recorded, and when their claim ends."""
-
-    until: datetime
-    held: set[int] = field(default_factory=set)
-
-
-def backoff(attempt: int, *, base: float, cap: float) -> float:
-    return float(min(cap, base * 2 ** max(0, attempt - 1)))
-
-
 class DeliveryWorker:
     def __init__(self, ctx: Context, *, batch_size: int = 50, lease: timedelta = LEASE) -> None:
         self.ctx = ctx
@@ -105,7 +93,7 @@ class DeliveryWorker:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
-                    _first(self.ctx.outbox_ready.wait(), stop.wait()),
+                    first(self.ctx.outbox_ready.wait(), stop.wait()),
                     settings.delivery_poll_seconds,
                 )
 
@@ -151,23 +139,7 @@ class DeliveryWorker:
         return (await self._jobs(messages, now) if messages else []), lease
 
     async def _renew(self, lease: Lease) -> None:
-        """Extend the claim on the batch's unrecorded messages until they are all recorded, so
-        no other worker takes one while its send (a slow receiver, a large file) still runs.
-        Only a claim still as this worker left it is extended."""
-        while lease.held:
-            await asyncio.sleep(self.lease.total_seconds() / 3)
-            until = utcnow() + self.lease
-            try:
-                async with self.ctx.db.write() as session:
-                    await session.execute(
-                        update(Message)
-                        .where(Message.id.in_(lease.held), Message.claimed_until == lease.until)
-                        .values(claimed_until=until)
-                    )
-            except OperationalError as exc:
-                log.warning("delivery claims not renewed: %s", unavailable(exc))
-                continue
-            lease.until = until
+        await renew(self.ctx.db, Message.id, Message.claimed_until, lease, self.lease)
 
     async def _jobs(self, messages: list[Message], now: datetime) -> list[Job]:
         """What each claimed message needs to be sent, in a fixed number of queries."""
@@ -467,13 +439,3 @@ def _refusal(
     if not identity.reachable:
         return identity.unreachable_reason or "the customer cannot be reached on this address"
     return None
-
-
-async def _first(*aws: Coroutine[Any, Any, Any]) -> None:
-    """Wait until the first of these finishes; cancel the rest."""
-    tasks = [asyncio.ensure_future(a) for a in aws]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()

@@ -9,6 +9,7 @@ import { ChannelIcon } from "./icons";
 import { ServiceLevels } from "./ServiceLevels";
 import { loadDirectory, setState, useStore } from "./store";
 import { SurveyAdmin } from "./Surveys";
+import { WebhooksAdmin } from "./Webhooks";
 
 // Each channel's setup form: the fields of its config (CONTRACT.md's inbox table) and the
 // steps to connect it. A new channel needs an entry here and an icon in icons.tsx.
@@ -156,7 +157,7 @@ export const CHANNEL_FORMS: Record<InboxKind, { fields: Field[]; steps: string[]
   },
 };
 
-type Tab = "inboxes" | "agents" | "teams" | "canned" | "automations" | "assignment" | "surveys" | "auditLog" | "service";
+type Tab = "inboxes" | "agents" | "teams" | "canned" | "automations" | "assignment" | "surveys" | "auditLog" | "service" | "webhooks";
 
 export function Admin(): ReactElement {
   const t = useT();
@@ -164,7 +165,7 @@ export function Admin(): ReactElement {
   return (
     <main className="admin">
       <nav className="admin-tabs" aria-label={t("admin")}>
-        {(["inboxes", "agents", "teams", "canned", "automations", "assignment", "surveys", "auditLog", "service"] as const).map((k) => (
+        {(["inboxes", "agents", "teams", "canned", "automations", "assignment", "surveys", "auditLog", "service", "webhooks"] as const).map((k) => (
           <button key={k} type="button" className={tab === k ? "tab active" : "tab"} aria-current={tab === k ? "page" : undefined} onClick={() => setTab(k)}>
             {t(k)}
           </button>
@@ -180,6 +181,7 @@ export function Admin(): ReactElement {
         {tab === "surveys" && <SurveyAdmin />}
         {tab === "auditLog" && <AuditLog />}
         {tab === "service" && <ServiceLevels />}
+        {tab === "webhooks" && <WebhooksAdmin />}
       </div>
     </main>
   );

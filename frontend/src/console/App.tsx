@@ -15,6 +15,7 @@ import { setNotify } from "./notify";
 import { ShortcutHelp, useKeyboard } from "./Shortcuts";
 import { Sidebar } from "./Sidebar";
 import { getState, loadCallbacks, setState, signOut, useStore } from "./store";
+import { WebhookNotice } from "./Webhooks";
 
 // The reports page and its chart library load when first opened.
 const Reports = lazy(() => import("./Reports").then((m) => ({ default: m.Reports })));
@@ -150,6 +151,7 @@ function Shell(): ReactElement {
           {t("offline")}
         </div>
       )}
+      <WebhookNotice />
       {screen === "inbox" && <InboxScreen />}
       {screen === "callbacks" && <Callbacks />}
       {screen === "reports" && (

@@ -19,6 +19,7 @@ import {
 } from "./store";
 import { onCallEvent, type Call } from "./Calls";
 import { alertAgent } from "./notify";
+import { WEBHOOK_DISABLED } from "./Webhooks";
 
 interface Frame {
   id?: number;
@@ -207,6 +208,9 @@ function handle(frame: Frame): void {
       break;
     case "resync_required":
       void resync();
+      break;
+    case "webhook.disabled":
+      window.dispatchEvent(new CustomEvent(WEBHOOK_DISABLED, { detail: data }));
       break;
     default:
       break; // heartbeat and anything newer than this console
