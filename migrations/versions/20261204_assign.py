@@ -1,7 +1,7 @@
 """assignment: inbox policies (manual queue or round robin, auto-resolve), agents' capacities
 
 Revision ID: assign
-Revises: 0009
+Revises: rules
 Create Date: 2026-12-04 03:30:00
 """
 

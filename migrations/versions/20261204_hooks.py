@@ -1,7 +1,7 @@
 """outgoing webhooks: subscriptions and their deliveries
 
 Revision ID: hooks
-Revises: 0009
+Revises: reports
 Create Date: 2026-12-04 03:40:00
 """
 

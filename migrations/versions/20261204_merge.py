@@ -1,7 +1,7 @@
 """merged and split conversations, their undo records, and the audit log
 
 Revision ID: merge
-Revises: 0009
+Revises: surveys
 Create Date: 2026-12-04 03:20:00
 """
 

@@ -1,7 +1,7 @@
 """reports: the account's timezone, conversations' first resolution, the message roll-up
 
 Revision ID: reports
-Revises: 0009
+Revises: service
 Create Date: 2026-12-04 03:40:00
 """
 

@@ -1,7 +1,7 @@
 """business hours, acknowledgements and SLA policies per inbox; SLA clocks on conversations
 
 Revision ID: service
-Revises: 0009
+Revises: voice
 Create Date: 2026-12-04 03:40:00
 """
 

@@ -1,7 +1,7 @@
 """satisfaction surveys (CSAT, NPS) and the account's survey policy
 
 Revision ID: surveys
-Revises: 0009
+Revises: assign
 Create Date: 2026-12-04 03:07:13.840964
 """
 

@@ -1,7 +1,7 @@
 """calls (one row per Twilio CallSid) and agents' own phones (click-to-call)
 
 Revision ID: voice
-Revises: 0009
+Revises: merge
 Create Date: 2026-12-04 03:12:57.594151
 """
 
@@ -14,7 +14,7 @@ import app.db
 
 
 revision: str = 'voice'
-down_revision: str | None = '0009'
+down_revision: str | None = 'merge'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
