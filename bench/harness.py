@@ -9,10 +9,12 @@ imports this module as `harness`."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import platform
 import random
+import secrets
 import sqlite3
 import subprocess
 import sys
@@ -46,6 +48,10 @@ BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
 ADMIN_EMAIL = "bench@example.com"
 ADMIN_PASSWORD = "bench-password-123"  # noqa: S105 - a throwaway server
+
+MARKER = b'"type":"message.created"'
+EXTERNAL_ID = b'"external_id":"'
+FRAME_END = b'},"at":'  # once per frame: `data` is an object, and `at` follows it
 
 READY_TIMEOUT = 90.0  # seconds for a server to answer /readyz (it migrates first)
 STOP_TIMEOUT = 10.0  # seconds for a server to exit on SIGTERM before it is killed
@@ -553,3 +559,129 @@ def subscribe_webhooks(srv: Server, receiver: Server, count: int, events: list[s
             )
             if created.status_code != 201:
                 raise RuntimeError(f"creating a webhook: {created.status_code} {created.text}")
+
+
+# --------------------------------------------------------------------------- sockets
+
+
+@dataclass
+class Arrivals:
+    """What every socket received: (external id, arrival time) of message.created frames."""
+
+    seen: list[tuple[bytes, float]] = field(default_factory=list)
+    frames: int = 0
+    messages: int = 0  # websocket messages (protocol 2: one can hold several frames)
+    chars: int = 0
+    per_socket: Counter[int] = field(default_factory=Counter)
+    closed: Counter[int] = field(default_factory=Counter)  # close codes
+
+
+class RawSocket(asyncio.Protocol):
+    """Just enough of a websocket client: upgrade, read unmasked server frames, answer pings."""
+
+    def __init__(self, index: int, path: str, arrivals: Arrivals) -> None:
+        self.index = index
+        self.path = path
+        self.arrivals = arrivals
+        self.buffer = bytearray()
+        self.upgraded = False
+        self.ready = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        key = base64.b64encode(secrets.token_bytes(16)).decode()
+        transport.write(
+            f"GET {self.path} HTTP/1.1\r\nHost: {HOST}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if not self.upgraded:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if b" 101 " not in self.buffer[: self.buffer.find(b"\r\n")]:
+                self.ready.set_exception(RuntimeError(bytes(self.buffer[:200]).decode()))
+                return
+            del self.buffer[: end + 4]
+            self.upgraded = True
+        self._frames()
+
+    def _frames(self) -> None:
+        buf, now = self.buffer, time.monotonic()
+        while len(buf) >= 2:
+            opcode, length, pos = buf[0] & 0x0F, buf[1] & 0x7F, 2
+            if length == 126:
+                if len(buf) < 4:
+                    return
+                length, pos = int.from_bytes(buf[2:4], "big"), 4
+            elif length == 127:
+                if len(buf) < 10:
+                    return
+                length, pos = int.from_bytes(buf[2:10], "big"), 10
+            if len(buf) < pos + length:
+                return
+            payload = bytes(buf[pos : pos + length])
+            del buf[: pos + length]
+            if opcode == 1:
+                self._text(payload, now)
+            elif opcode == 9:  # ping: answer, or uvicorn drops us after ws_ping_timeout
+                self._send(0xA, payload)
+            elif opcode == 8:
+                code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+                self.arrivals.closed[code] += 1
+
+    def _text(self, payload: bytes, now: float) -> None:
+        arrivals = self.arrivals
+        arrivals.messages += 1
+        arrivals.frames += payload.count(FRAME_END) if payload[:1] == b"[" else 1
+        arrivals.chars += len(payload)
+        if not self.ready.done() and b'"type":"ready"' in payload:
+            self.ready.set_result(None)
+        at = payload.find(MARKER)
+        while at >= 0:
+            start = payload.index(EXTERNAL_ID, at) + len(EXTERNAL_ID)
+            arrivals.seen.append((payload[start : payload.index(b'"', start)], now))
+            arrivals.per_socket[self.index] += 1
+            at = payload.find(MARKER, start)
+
+    def _send(self, opcode: int, payload: bytes) -> None:
+        mask = secrets.token_bytes(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        assert self.transport is not None
+        assert len(payload) < 126
+        self.transport.write(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def open_sockets(
+    ports: list[int], token: str, count: int, arrivals: Arrivals, protocol: int = 2
+) -> list[RawSocket]:
+    loop = asyncio.get_running_loop()
+    sockets: list[RawSocket] = []
+
+    async def one(i: int) -> None:
+        path = f"/ws/agent?token={token}&protocol={protocol}"
+        _, proto = await loop.create_connection(
+            lambda: RawSocket(i, path, arrivals), HOST, ports[i % len(ports)]
+        )
+        await asyncio.wait_for(proto.ready, 60)
+        sockets.append(proto)
+
+    for start in range(0, count, 100):  # in waves: a thousand handshakes at once is a DoS
+        await asyncio.gather(*(one(i) for i in range(start, min(count, start + 100))))
+    return sockets
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import harness
 import httpx
-from live_latency import Arrivals, open_sockets, rss_kib
+from harness import Arrivals, open_sockets, rss_kib
 
 from tests.support.fakes.telegram import fake_telegram
 from tests.support.fakes.twilio import running_twilio

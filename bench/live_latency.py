@@ -43,13 +43,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import itertools
 import json
 import os
 import resource
-import secrets
 import sys
 import tempfile
 import time
@@ -62,17 +60,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness import (  # bench/ is not a package: run as a script, its folder is on the path
-    HOST,
     TEXTS,
+    Arrivals,
     RawConnection,
     Server,
     free_port,
     login,
     machine,
     machine_busy_seconds,
+    open_sockets,
     panjereh_cmd,
     panjereh_env,
     percentile,
+    rss_kib,
     server,
     setup_inbox,
 )
@@ -81,130 +81,8 @@ from tests.support.servers import start_postgres, start_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = 16  # keep-alive connections the posts are spread over
-MARKER = b'"type":"message.created"'
-EXTERNAL_ID = b'"external_id":"'
-FRAME_END = b'},"at":'  # once per frame: `data` is an object, and `at` follows it
 CEILING_LAG_MS = 2.0  # the target: p99 at most this many times the ceiling's
 MAX_RATE_P99_MS = 100.0  # --max-rate: the highest rate whose p99 stays under this
-
-
-# --------------------------------------------------------------------------- sockets
-
-
-@dataclass
-class Arrivals:
-    """What every socket received: (external id, arrival time) of message.created frames."""
-
-    seen: list[tuple[bytes, float]] = field(default_factory=list)
-    frames: int = 0
-    messages: int = 0  # websocket messages (protocol 2: one can hold several frames)
-    chars: int = 0
-    per_socket: Counter[int] = field(default_factory=Counter)
-    closed: Counter[int] = field(default_factory=Counter)  # close codes
-
-
-class RawSocket(asyncio.Protocol):
-    """Just enough of a websocket client: upgrade, read unmasked server frames, answer pings."""
-
-    def __init__(self, index: int, path: str, arrivals: Arrivals) -> None:
-        self.index = index
-        self.path = path
-        self.arrivals = arrivals
-        self.buffer = bytearray()
-        self.upgraded = False
-        self.ready = asyncio.get_running_loop().create_future()
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        key = base64.b64encode(secrets.token_bytes(16)).decode()
-        transport.write(
-            f"GET {self.path} HTTP/1.1\r\nHost: {HOST}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-        )
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        if not self.upgraded:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            if b" 101 " not in self.buffer[: self.buffer.find(b"\r\n")]:
-                self.ready.set_exception(RuntimeError(bytes(self.buffer[:200]).decode()))
-                return
-            del self.buffer[: end + 4]
-            self.upgraded = True
-        self._frames()
-
-    def _frames(self) -> None:
-        buf, now = self.buffer, time.monotonic()
-        while len(buf) >= 2:
-            opcode, length, pos = buf[0] & 0x0F, buf[1] & 0x7F, 2
-            if length == 126:
-                if len(buf) < 4:
-                    return
-                length, pos = int.from_bytes(buf[2:4], "big"), 4
-            elif length == 127:
-                if len(buf) < 10:
-                    return
-                length, pos = int.from_bytes(buf[2:10], "big"), 10
-            if len(buf) < pos + length:
-                return
-            payload = bytes(buf[pos : pos + length])
-            del buf[: pos + length]
-            if opcode == 1:
-                self._text(payload, now)
-            elif opcode == 9:  # ping: answer, or uvicorn drops us after ws_ping_timeout
-                self._send(0xA, payload)
-            elif opcode == 8:
-                code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
-                self.arrivals.closed[code] += 1
-
-    def _text(self, payload: bytes, now: float) -> None:
-        arrivals = self.arrivals
-        arrivals.messages += 1
-        arrivals.frames += payload.count(FRAME_END) if payload[:1] == b"[" else 1
-        arrivals.chars += len(payload)
-        if not self.ready.done() and b'"type":"ready"' in payload:
-            self.ready.set_result(None)
-        at = payload.find(MARKER)
-        while at >= 0:
-            start = payload.index(EXTERNAL_ID, at) + len(EXTERNAL_ID)
-            arrivals.seen.append((payload[start : payload.index(b'"', start)], now))
-            arrivals.per_socket[self.index] += 1
-            at = payload.find(MARKER, start)
-
-    def _send(self, opcode: int, payload: bytes) -> None:
-        mask = secrets.token_bytes(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        assert self.transport is not None
-        assert len(payload) < 126
-        self.transport.write(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-
-async def open_sockets(
-    ports: list[int], token: str, count: int, arrivals: Arrivals, protocol: int = 2
-) -> list[RawSocket]:
-    loop = asyncio.get_running_loop()
-    sockets: list[RawSocket] = []
-
-    async def one(i: int) -> None:
-        path = f"/ws/agent?token={token}&protocol={protocol}"
-        _, proto = await loop.create_connection(
-            lambda: RawSocket(i, path, arrivals), HOST, ports[i % len(ports)]
-        )
-        await asyncio.wait_for(proto.ready, 60)
-        sockets.append(proto)
-
-    for start in range(0, count, 100):  # in waves: a thousand handshakes at once is a DoS
-        await asyncio.gather(*(one(i) for i in range(start, min(count, start + 100))))
-    return sockets
 
 
 # --------------------------------------------------------------------------- the load
@@ -388,13 +266,6 @@ def tree_cpu(pid: int) -> float:
         if int(stat.parent.name) == pid or int(fields[1]) == pid:
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 async def idle_memory(srv: Server, token: str, count: int) -> tuple[int, int]:

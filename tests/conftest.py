@@ -120,5 +120,13 @@ async def console_server(
 
 
 @pytest.fixture(scope="session")
-async def console_admin(console_server: Running) -> Api:
+async def console_session_admin(console_server: Running) -> Api:
     return await login(console_server.client, ADMIN_EMAIL, ADMIN_PASSWORD)
+
+
+@pytest.fixture
+async def console_admin(console_session_admin: Api) -> Api:
+    """The shared console's administrator, in English whatever a test before chose."""
+    reset = await console_session_admin.patch("/api/v1/auth/me", json={"language": "en"})
+    assert reset.status_code == 200, reset.text
+    return console_session_admin

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.fields import SafeStr
 
@@ -13,6 +13,8 @@ class AccountOut(BaseModel):
 
 
 class AccountUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     timezone: SafeStr | None = Field(
         default=None, min_length=1, max_length=64, description="an IANA name, e.g. Asia/Tehran"
     )

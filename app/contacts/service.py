@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.automations.models import ContactEvent
-from app.callbacks.models import CallbackRequest
+from app import models
 from app.contacts.models import Contact, ContactIdentity
 from app.contacts.schemas import ContactOut
 from app.db import utcnow
@@ -16,9 +16,7 @@ from app.errors import Invalid, NotFound
 from app.events import log as event_log
 from app.events.types import ContactUpdated
 from app.search import contact_match
-from app.surveys.models import Survey
-from app.tickets.models import Conversation, Message
-from app.widget.models import VisitorSession
+from app.tickets.models import Conversation
 from connectors.base import Address, Party
 
 
@@ -178,6 +176,18 @@ async def search(
     return list((await session.scalars(stmt.limit(limit))).all())
 
 
+def contact_references() -> list[Column[Any]]:
+    """Every column that refers to a contact: a table added later is merged without being
+    named here."""
+    target = Contact.__table__.c.id
+    return [
+        fk.parent
+        for table in models.metadata.sorted_tables
+        for fk in table.foreign_keys
+        if fk.column is target
+    ]
+
+
 async def merge(session: AsyncSession, *, keep_id: int, other_id: int) -> Contact:
     """Move everything of `other` to `keep`, then delete `other`. Nothing is lost."""
     if keep_id == other_id:
@@ -191,35 +201,10 @@ async def merge(session: AsyncSession, *, keep_id: int, other_id: int) -> Contac
     if keep_id not in by_id or other_id not in by_id:
         raise NotFound("contact not found")
     keep, other = by_id[keep_id], by_id[other_id]
-    await session.execute(
-        update(ContactIdentity)
-        .where(ContactIdentity.contact_id == other_id)
-        .values(contact_id=keep_id)
-    )
-    await session.execute(
-        update(Conversation).where(Conversation.contact_id == other_id).values(contact_id=keep_id)
-    )
-    await session.execute(
-        update(Message)
-        .where(Message.sender_contact_id == other_id)
-        .values(sender_contact_id=keep_id)
-    )
-    await session.execute(
-        update(CallbackRequest)
-        .where(CallbackRequest.contact_id == other_id)
-        .values(contact_id=keep_id)
-    )
-    await session.execute(
-        update(VisitorSession)
-        .where(VisitorSession.contact_id == other_id)
-        .values(contact_id=keep_id)
-    )
-    await session.execute(
-        update(ContactEvent).where(ContactEvent.contact_id == other_id).values(contact_id=keep_id)
-    )
-    await session.execute(
-        update(Survey).where(Survey.contact_id == other_id).values(contact_id=keep_id)
-    )
+    for column in contact_references():
+        await session.execute(
+            update(column.table).where(column == other_id).values({column.name: keep_id})
+        )
     keep.name = keep.name or other.name
     keep.attributes = {**(other.attributes or {}), **(keep.attributes or {})}
     keep.updated_at = utcnow()

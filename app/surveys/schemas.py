@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from app.fields import DbId
 from app.surveys.models import SurveyKind
 
 
@@ -40,12 +41,14 @@ class SurveyPolicy(BaseModel):
 
 
 class SurveyPolicyUpdate(BaseModel):
-    csat_inbox_ids: list[int] | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    csat_inbox_ids: list[DbId] | None = None
     nps_enabled: bool | None = None
     nps_interval_days: int | None = Field(default=None, ge=1, le=3650)
     cooldown_days: int | None = Field(default=None, ge=0, le=3650)
     language: str | None = Field(default=None, pattern="^(en|fa)$")
-    callback_sms_inbox_id: int | None = Field(default=None, description="0 turns it off")
+    callback_sms_inbox_id: DbId | None = Field(default=None, description="null turns it off")
 
 
 class NpsBulkIn(BaseModel):
@@ -53,7 +56,7 @@ class NpsBulkIn(BaseModel):
     and/or in this inbox (at least one of the two)."""
 
     label: str | None = Field(default=None, max_length=100)
-    inbox_id: int | None = None
+    inbox_id: DbId | None = None
 
 
 class NpsBulkOut(BaseModel):

@@ -95,11 +95,12 @@ async def update_policy(session: AsyncSession, change: SurveyPolicyUpdate) -> Su
         if missing := [i for i in ids if i not in found]:
             raise Invalid(f"csat_inbox_ids: no inbox with id {missing[0]}", code="invalid_inbox")
         merged.csat_inbox_ids = ids
-    if change.callback_sms_inbox_id is not None:
-        sms = await session.get(Inbox, change.callback_sms_inbox_id)
-        if change.callback_sms_inbox_id and (sms is None or sms.kind != InboxKind.sms):
+    if "callback_sms_inbox_id" in change.model_fields_set:  # an explicit null turns it off
+        sms_id = change.callback_sms_inbox_id
+        sms = None if sms_id is None else await session.get(Inbox, sms_id)
+        if sms_id is not None and (sms is None or sms.kind != InboxKind.sms):
             raise Invalid("callback_sms_inbox_id: not an SMS inbox", code="invalid_inbox")
-        merged.callback_sms_inbox_id = change.callback_sms_inbox_id or None
+        merged.callback_sms_inbox_id = sms_id
     row = await session.get(SurveySettings, 1)
     if row is None:
         row = SurveySettings(id=1)

@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import select
 
 from app.context import Context
-from app.db import utcnow
+from app.db import log_failed_round, utcnow
 from app.inboxes.models import Inbox
 from app.inboxes.service import channel_config
 from app.voice import service
@@ -94,7 +94,7 @@ async def run_voice_jobs(ctx: Context, stop: asyncio.Event) -> None:
             await sweep(ctx)
             while await fetch_recordings(ctx):
                 pass
-        except Exception:
-            log.exception("voice jobs failed; trying again")
+        except Exception as exc:
+            log_failed_round(log, "voice jobs", exc)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), POLL_SECONDS)

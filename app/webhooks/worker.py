@@ -273,8 +273,8 @@ class Webhooks:
                 break
         try:
             await self._record(target, tried, target.jobs[len(tried) :], lease)
-        except Exception:
-            log.exception("webhook %s: outcomes not recorded", target.webhook_id)
+        except Exception as exc:  # the lease lapses; the deliveries are tried again
+            log_failed_round(log, f"recording webhook {target.webhook_id}'s outcomes", exc)
         finally:
             lease.held.difference_update(job.id for job in target.jobs)
         return len(tried)

@@ -241,7 +241,7 @@ async def email_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
             await asyncio.to_thread(mailbox.append, raw)
             # Stored (the poller's own pace: up to one IDLE round); the console's part,
             # showing it live, is what the tests time.
-            await stored(admin, text, within=30)
+            await stored(admin, text, message_id, within=30)
 
         async def received() -> list[str]:
             replies = [m.message.get_body(preferencelist=("plain",)) for m in smtp.sink.received]
@@ -265,21 +265,21 @@ async def email_channel(admin: Api, app_url: str) -> AsyncIterator[Channel]:
         dovecot.stop()
 
 
-async def stored(admin: Api, text: str, *, within: float) -> None:
-    """Wait until a conversation's latest message has `text`: in any inbox, since a
-    conversation merged into another's (tests/merge) gets its customer's mail there."""
+async def stored(admin: Api, text: str, external_id: str, *, within: float) -> None:
+    """Wait until the message `external_id` (with `text`) is stored: found by searching for
+    its text, in any inbox, since a conversation merged into another's (tests/merge) gets
+    its customer's mail there; the same text from an earlier test does not count."""
     deadline = asyncio.get_running_loop().time() + within
     while asyncio.get_running_loop().time() < deadline:
-        page = await admin.get("/api/v1/conversations", params={"limit": 100})
-        if any(text in (c["last_message"]["preview"] or "") for c in page.json()["items"]):
-            return
-        # An automatic answer may have followed it already (and be the preview).
+        page = await admin.get("/api/v1/conversations", params={"q": text, "limit": 100})
         for conversation in page.json()["items"]:
-            messages = await admin.get(f"/api/v1/conversations/{conversation['id']}/messages")
-            if any(text in m["body_text"] for m in messages.json()["items"]):
+            messages = await admin.get(
+                f"/api/v1/conversations/{conversation['id']}/messages", params={"limit": 200}
+            )
+            if any(m["external_id"] == external_id for m in messages.json()["items"]):
                 return
         await asyncio.sleep(0.1)
-    raise AssertionError(f"{text!r} was not stored within {within} s")
+    raise AssertionError(f"{text!r} ({external_id}) was not stored within {within} s")
 
 
 @asynccontextmanager

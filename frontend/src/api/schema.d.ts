@@ -3547,7 +3547,7 @@ export interface components {
         SurveyPolicyUpdate: {
             /**
              * Callback Sms Inbox Id
-             * @description 0 turns it off
+             * @description null turns it off
              */
             callback_sms_inbox_id?: number | null;
             /** Cooldown Days */

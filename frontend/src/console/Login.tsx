@@ -5,16 +5,35 @@ import type { Lang } from "./i18n";
 import { startLive } from "./live";
 import { getState, loadCallbacks, loadDirectory, loadStartingView, openConversation, setLang, setState, useStore, watchDirectory } from "./store";
 
+/** The conversation a `#/c/<id>` link names, if the address holds one. */
+function conversationInAddress(): number | null {
+  const match = /^#\/c\/(\d+)$/.exec(location.hash);
+  return match ? Number(match[1]) : null;
+}
+
+let followingAddress = false;
+
+/** A link pasted into an open tab, or a notification clicked, changes only the hash. */
+function followAddress(): void {
+  if (followingAddress) return;
+  followingAddress = true;
+  window.addEventListener("hashchange", () => {
+    const id = conversationInAddress();
+    if (id !== null && id !== getState().selectedId) void openConversation(id);
+  });
+}
+
 export async function start(agent: NonNullable<ReturnType<typeof getState>["me"]>): Promise<void> {
   setLang((agent.language as Lang) === "fa" ? "fa" : "en");
   setState({ me: agent });
-  const match = /^#\/c\/(\d+)$/.exec(location.hash);
+  const linked = conversationInAddress();
+  followAddress();
   await Promise.all([
     loadDirectory().catch(() => undefined),
     loadStartingView(),
     loadCallbacks().catch(() => undefined),
   ]);
-  if (match) void openConversation(Number(match[1]));
+  if (linked !== null && getState().selectedId === null) void openConversation(linked);
   void startLive();
   watchDirectory();
 }

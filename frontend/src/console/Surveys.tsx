@@ -171,7 +171,7 @@ export function SurveyAdmin(): ReactElement {
           {t("surveyCallbackSms")}
           <select
             value={policy.callback_sms_inbox_id ?? 0}
-            onChange={(e) => void save({ ...policy, callback_sms_inbox_id: Number(e.target.value) })}
+            onChange={(e) => void save({ ...policy, callback_sms_inbox_id: Number(e.target.value) || null })}
           >
             <option value={0}>{t("surveyCallbackOff")}</option>
             {inboxes
