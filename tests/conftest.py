@@ -126,7 +126,8 @@ async def console_session_admin(console_server: Running) -> Api:
 
 @pytest.fixture
 async def console_admin(console_session_admin: Api) -> Api:
-    """The shared console's administrator, in English whatever a test before chose."""
+    """The shared console's administrator, in English whatever a test before chose (the
+    choice is stored on the server): every test on the shared console asks for it."""
     reset = await console_session_admin.patch("/api/v1/auth/me", json={"language": "en"})
     assert reset.status_code == 200, reset.text
     return console_session_admin
