@@ -10,7 +10,7 @@ from tests.support.api import Api
 from tests.support.app import Running
 from tests.support.automations import api_token, create_rule
 from tests.support.channels import api_channel
-from tests.support.console import row
+from tests.support.console import open_inbox_view, row
 
 
 async def test_a_rule_is_built_in_the_settings_form(console: Page, console_admin: Api) -> None:
@@ -79,6 +79,8 @@ async def test_the_customer_panel_shows_customer_events_and_automation_lines_in_
                 headers={"Authorization": f"Bearer {token}"},
             )
             assert r.status_code == 201, r.text
+            await console.reload()  # the sidebar lists the inboxes made after it loaded
+            await open_inbox_view(console, shop)
             await console.get_by_label("Language").first.select_option("fa")
             await row(console, "Eve Events").click()
             timeline = console.get_by_test_id("customer-events")
