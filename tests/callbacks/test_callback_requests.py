@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -357,3 +358,50 @@ async def test_no_answer_suggests_a_retry_in_business_hours_and_is_logged(
             {"change": "note", "note": "voicemail"},
         ],
     }
+
+
+async def test_a_callback_id_that_is_no_number_is_the_public_forms_path(
+    running: Running, admin: Api
+) -> None:
+    # `/api/v1/callbacks/{x}` is a visitor's form (POST, x a token) or an agent's callback
+    # (PATCH, x an id): PATCH on a token is a method that path does not have.
+    for path in ("abc", "-1", "1.5"):
+        response = await admin.patch(f"/api/v1/callbacks/{path}", json={"status": "completed"})
+        assert response.status_code == 405, (path, response.text)
+    missing = await admin.patch("/api/v1/callbacks/2147483647", json={"status": "completed"})
+    assert missing.status_code == 404, missing.text
+
+
+def pattern_of(schema: dict[str, Any], model: str, field: str) -> str:
+    prop = schema["components"]["schemas"][model]["properties"][field]
+    (pattern,) = {p["pattern"] for p in [prop, *prop.get("anyOf", [])] if "pattern" in p}
+    return str(pattern)
+
+
+async def test_the_schema_says_what_a_phone_number_and_an_address_must_look_like(
+    running: Running, admin: Api
+) -> None:
+    schema = (await running.client.get("/openapi.json")).json()
+    phone = pattern_of(schema, "CallbackRequestIn", "phone")
+    assert phone == pattern_of(schema, "IncomingSender", "phone")
+    email = pattern_of(schema, "IncomingSender", "email")
+    # The patterns are what the server enforces: what it accepts matches them, and what
+    # does not match them is refused.
+    inbox = await create_callback_inbox(admin)
+    for accepted in ("0912 123 4567", "+98 ۹۱۲ ۱۲۳ ۴۵۶۷", "tel:+989121234567"):
+        assert re.search(phone, accepted)
+        assert (await ask(running, inbox["public_token"], phone=accepted)).status_code < 300
+    for refused in ("no digits", "+", "(--)"):
+        assert not re.search(phone, refused)
+        assert (await ask(running, inbox["public_token"], phone=refused)).status_code == 422
+    shop = await create_api_inbox(admin)
+    for n, (address, ok) in enumerate(
+        [("sara@example.com", True), ("<sara@example.com>", True), ("sara.example.com", False)]
+    ):
+        assert bool(re.search(email, address)) is ok
+        response = await running.client.post(
+            f"/api/v1/inboxes/{shop.id}/incoming",
+            json={"external_id": f"e{n}", "sender": {"id": "s", "email": address}, "text": "hi"},
+            headers={"X-Api-Key": shop.api_key},
+        )
+        assert (response.status_code == 201) is ok, response.text
