@@ -68,7 +68,7 @@ export function ContactPanel({ contactId }: { contactId: number }): ReactElement
       <ul className="identities">
         {contact.identities.map((i) => (
           <li key={i.id} className={i.reachable ? "" : "unreachable"}>
-            <span className="kind">{i.kind}</span> <bdi className="addr">{i.kind === "api" ? i.address.replace(/^\d+:/, "") : i.address}</bdi>
+            <span className="kind">{i.kind}</span> <bdi className="addr" dir="ltr">{i.kind === "api" ? i.address.replace(/^\d+:/, "") : i.address}</bdi>
             <span className={i.reachable ? "ok" : "bad"}>
               {" "}
               · {i.reachable ? t("reachable") : `${t("unreachable")}${i.unreachable_reason ? `: ${i.unreachable_reason}` : ""}`}
