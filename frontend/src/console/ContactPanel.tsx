@@ -86,7 +86,7 @@ export function ContactPanel({ contactId }: { contactId: number }): ReactElement
               onClick={() => void openConversation(c.id)}
             >
               <ChannelIcon kind={c.channel} label={channelName(lang, c.channel)} />
-              <span dir="auto">{c.subject ?? c.last_message.preview ?? `#${c.id}`}</span>
+              <span dir="auto">{c.title ?? c.last_message.preview ?? `#${c.id}`}</span>
             </button>
             <span className="muted">
               {t(c.status)} · {formatShort(lang, c.last_activity_at)}
