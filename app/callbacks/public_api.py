@@ -88,7 +88,8 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise Invalid(
-            f"timezone: {name!r} is not an IANA timezone", code="invalid_timezone"
+            f"The timezone {name} is not known (an IANA name, such as Asia/Tehran).",
+            code="invalid_timezone",
         ) from exc
 
 

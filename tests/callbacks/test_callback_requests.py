@@ -131,33 +131,36 @@ async def test_without_a_region_a_local_number_is_read_in_the_visitors_country(
         ({"name": "   "}, "name: must not be blank"),
         (
             {"preferred_from": in_hours(2), "preferred_to": "9999-12-31T23:59:59+00:00"},
-            "preferred_to: must be within the next 30 days",
+            "Please pick a time within the next 30 days.",
         ),
         (
             {"preferred_from": in_hours(-3), "preferred_to": in_hours(-2)},
-            "preferred_from: the window must be in the future",
+            "Please pick a time in the future.",
         ),
         (
             {"preferred_from": in_hours(3), "preferred_to": in_hours(2)},
-            "preferred_to: must be after preferred_from",
+            "The end of the time must be after its start.",
         ),
-        ({"preferred_from": in_hours(24 * 90)}, "preferred_from: must be within the next 30 days"),
-        ({"timezone": "Mars/Olympus"}, "timezone: 'Mars/Olympus' is not an IANA timezone"),
+        ({"preferred_from": in_hours(24 * 90)}, "Please pick a time within the next 30 days."),
+        (
+            {"timezone": "Mars/Olympus"},
+            "The timezone Mars/Olympus is not known (an IANA name, such as Asia/Tehran).",
+        ),
         (
             {"preferred_from": "0001-01-01T00:00:00"},
-            "preferred_from/preferred_to: the date is out of range",
+            "This date is out of range; please pick another.",
         ),
         (
             {"preferred_from": "9999-12-31T23:59:59+00:00"},
-            "preferred_from: must be within the next 30 days",
+            "Please pick a time within the next 30 days.",
         ),
         (
             {"preferred_to": "0001-01-01T00:30:00+00:00"},
-            "preferred_to: must be after preferred_from",
+            "The end of the time must be after its start.",
         ),
     ],
 )
-async def test_bad_requests_get_a_clear_422_and_store_nothing(
+async def test_bad_requests_get_a_plain_sentence_and_store_nothing(
     running: Running, admin: Api, window: dict[str, str], message: str
 ) -> None:
     inbox = await create_callback_inbox(admin)
