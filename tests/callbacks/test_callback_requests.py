@@ -397,6 +397,12 @@ async def test_the_schema_says_what_a_phone_number_and_an_address_must_look_like
     for refused in ("no digits", "+", "(--)"):
         assert not re.search(phone, refused)
         assert (await ask(running, inbox["public_token"], phone=refused)).status_code == 422
+    # An agent's own phone: one, or nothing to remove it.
+    own = pattern_of(schema, "MeUpdate", "phone")
+    for value, ok in (("+98 912 123 4567", True), ("", True), ("none", False)):
+        assert bool(re.search(own, value)) is ok
+        response = await admin.patch("/api/v1/auth/me", json={"phone": value})
+        assert (response.status_code == 200) is ok, response.text
     shop = await create_api_inbox(admin)
     for n, (address, ok) in enumerate(
         [("sara@example.com", True), ("<sara@example.com>", True), ("sara.example.com", False)]
