@@ -128,3 +128,12 @@ async def test_a_number_reads_from_its_plus_in_persian(
         await expect(identity).to_be_visible()
         for shown in (label, heading, identity):
             assert await shown.evaluate(PLUS_FIRST), await shown.evaluate("e => e.outerHTML")
+
+        # Another texter, found when merging contacts: their number, `+` first too.
+        await sms.deliver("سلام دوباره", sender="other")
+        panel = console.get_by_test_id("contact-panel")
+        await panel.get_by_role("button", name="ادغام با…").click()
+        await console.get_by_label("جستجوی مخاطب برای ادغام").fill("+1212555")
+        found = console.locator(".merge li").filter(has_not_text=await identity.inner_text())
+        await expect(found).to_have_count(1)
+        assert await found.evaluate(PLUS_FIRST), await found.evaluate("e => e.outerHTML")

@@ -147,7 +147,15 @@ function MergeSearch({ contactId, onDone }: { contactId: number; onDone: () => v
         {found.map((c) => (
           <li key={c.id}>
             <button type="button" className="link" onClick={() => void merge(c)}>
-              <bdi>{c.name ?? `#${c.id}`}</bdi> <span className="muted">{c.identities.map((i) => i.address).join(", ")}</span>
+              <bdi>{c.name ?? `#${c.id}`}</bdi>{" "}
+              <span className="muted">
+                {c.identities.map((i, n) => (
+                  <span key={i.id}>
+                    {n > 0 && t("listSeparator")}
+                    <bdi dir="ltr">{i.address}</bdi>
+                  </span>
+                ))}
+              </span>
             </button>
           </li>
         ))}
