@@ -17,7 +17,7 @@ from tests.support.channels import sms_channel
 from tests.support.console import ARTIFACTS, open_inbox_view, row
 
 TEHRAN = ZoneInfo("Asia/Tehran")  # the console's browser is in Tehran (open_console)
-PHONE = "+989127654321"
+PHONE = "+989127654329"
 
 # Whether the `+` of the element's number is shown left of its last digit, as a number reads.
 PLUS_FIRST = """e => {
@@ -71,7 +71,7 @@ async def test_the_callbacks_page_in_persian(
         console_server,
         inbox["public_token"],
         name="Parisa Persian",
-        phone="0912 765 4321",
+        phone="0912 765 4329",
         preferred_from=f"{day.isoformat()}T10:00:00",
         preferred_to=f"{day.isoformat()}T11:00:00",
         timezone="Europe/Berlin",
