@@ -30,7 +30,11 @@ from tests.support.console import (
 from tests.support.receiver import receiving
 
 
-async def test_sign_in_and_out(browser: Browser, console_server: Running) -> None:
+async def test_sign_in_and_out(
+    browser: Browser,
+    console_server: Running,
+    console_admin: Api,  # in English, whatever language a test before left it in
+) -> None:
     context, page = await open_console(browser, console_server.url, None)
     try:
         await page.get_by_label("Email").fill(ADMIN_EMAIL)
