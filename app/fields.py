@@ -9,6 +9,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from connectors.addresses import PHONE_PATTERN
+
 # Row ids are INTEGER columns: 32-bit on PostgreSQL, which refuses to compare them with a
 # larger number (SQLite overflows past 2**63).
 MAX_ID = 2**31 - 1
@@ -33,6 +35,11 @@ def _not_blank(value: str) -> str:
 
 # Text a person must give (a name): spaces alone are not one; kept without the edges' spaces.
 FilledStr = Annotated[SafeStr, AfterValidator(_not_blank)]
+
+
+# A phone number as a person writes it; normalize_phone reads it (and says why it cannot),
+# the schema says what it needs at the least.
+PhoneText = Annotated[SafeStr, Field(json_schema_extra={"pattern": PHONE_PATTERN})]
 
 
 # An agent's e-mail names a sign-in; nobody mails it, so an intranet domain (`corp.local`,

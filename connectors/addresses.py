@@ -10,6 +10,13 @@ class InvalidAddress(ValueError):
     pass
 
 
+# What the normalizers need at the least, for schemas (JSON Schema `pattern`, searched, not
+# matched whole): a phone number has a digit, in any script (Persian ones too);
+# an e-mail address has one "@" between two non-empty parts.
+PHONE_PATTERN = r"\d"
+EMAIL_PATTERN = r"^[^@]+@[^@]+$"
+
+
 def normalize_phone(raw: str, default_region: str | None = None) -> str:
     """E.164 (`+989121234567`), or InvalidAddress with a reason a person can act on."""
     text = raw.strip()

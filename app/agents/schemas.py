@@ -7,7 +7,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.agents.models import Role
 from app.fields import ADDRESS_PATTERN, DbId, SafeStr
-from connectors.addresses import InvalidAddress, normalize_phone
+from connectors.addresses import PHONE_PATTERN, InvalidAddress, normalize_phone
 
 
 def _phone(value: str) -> str:
@@ -21,7 +21,11 @@ def _phone(value: str) -> str:
 
 
 # An agent's own phone, as written; "" removes it.
-AgentPhone = Annotated[SafeStr, Field(max_length=64), AfterValidator(_phone)]
+AgentPhone = Annotated[
+    SafeStr,
+    Field(max_length=64, json_schema_extra={"pattern": rf"^\s*$|{PHONE_PATTERN}"}),
+    AfterValidator(_phone),
+]
 
 
 class AgentOut(BaseModel):

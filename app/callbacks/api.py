@@ -46,7 +46,9 @@ async def list_callbacks(
     )
 
 
-@router.patch("/{callback_id}")
+# An int path (Starlette's convertor): `/callbacks/<token>` is the visitors' form, so a PATCH
+# there is a method that path does not have (405), not a bad id.
+@router.patch("/{callback_id:int}")
 async def update_callback(
     callback_id: DbId, body: CallbackUpdate, agent: CurrentAgent, ctx: ContextDep
 ) -> CallbackOut:

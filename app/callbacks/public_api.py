@@ -26,7 +26,7 @@ from app.context import Context
 from app.db import utcnow
 from app.deps import ContextDep
 from app.errors import Invalid, NotFound
-from app.fields import FilledStr, SafeStr
+from app.fields import FilledStr, PhoneText, SafeStr
 from app.hours.schedule import Schedule
 from app.inbound.ingest import InboxRef
 from app.inboxes.models import Inbox, InboxKind
@@ -43,7 +43,7 @@ class CallbackRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: FilledStr = Field(min_length=1, max_length=300)
-    phone: SafeStr = Field(min_length=1, max_length=64)
+    phone: PhoneText = Field(min_length=1, max_length=64)
     # With an offset they are exact; without one, wall-clock time in `timezone`.
     preferred_from: datetime | None = None
     preferred_to: datetime | None = None
@@ -88,7 +88,8 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise Invalid(
-            f"timezone: {name!r} is not an IANA timezone", code="invalid_timezone"
+            f"The timezone {name} is not known (an IANA name, such as Asia/Tehran).",
+            code="invalid_timezone",
         ) from exc
 
 

@@ -24,7 +24,8 @@ MAX_LENGTH = timedelta(days=1)
 
 
 class WindowError(ValueError):
-    """A window a person must correct; the message says how."""
+    """A window a person must correct; the message says how, in a sentence a website's
+    visitor reads next to the form's time fields (no field names)."""
 
 
 @functools.cache
@@ -54,7 +55,7 @@ def as_utc(value: datetime, zone: ZoneInfo) -> datetime:
     try:
         return value.astimezone(UTC)
     except OverflowError as exc:  # year 1 or 9999 shifted out of the calendar
-        raise WindowError("preferred_from/preferred_to: the date is out of range") from exc
+        raise WindowError("This date is out of range; please pick another.") from exc
 
 
 def weekly_schedule(timezone: str, business_hours: dict[str, str]) -> Schedule:
@@ -93,16 +94,14 @@ def checked_window(
     start = preferred_from or now
     # Checked before any arithmetic on the times: far-off dates cannot overflow below.
     if start > now + horizon:
-        raise WindowError(f"preferred_from: must be within the next {horizon.days} days")
+        raise WindowError(f"Please pick a time within the next {horizon.days} days.")
     if preferred_to is not None and preferred_to > now + horizon + MAX_LENGTH:
-        raise WindowError(f"preferred_to: must be within the next {horizon.days} days")
+        raise WindowError(f"Please pick a time within the next {horizon.days} days.")
     end = preferred_to or start + DEFAULT_LENGTH
     if end <= start:
-        raise WindowError("preferred_to: must be after preferred_from")
+        raise WindowError("The end of the time must be after its start.")
     if end <= now or start < now - START_GRACE:
-        raise WindowError("preferred_from: the window must be in the future")
+        raise WindowError("Please pick a time in the future.")
     if schedule.business_seconds_between(start, end) <= 0:
-        raise WindowError(
-            f"preferred_from: the window is outside business hours ({schedule.describe()})"
-        )
+        raise WindowError(f"This time is outside business hours ({schedule.describe()}).")
     return start, end

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agents.models import Agent
@@ -11,12 +11,20 @@ from app.audit import service as audit
 from app.audit.api import Auditor
 from app.contacts import service
 from app.contacts.models import Contact
-from app.contacts.schemas import ContactDetail, ContactMerge, ContactOut, ContactPage, ContactUpdate
+from app.contacts.schemas import (
+    ContactConversation,
+    ContactDetail,
+    ContactMerge,
+    ContactOut,
+    ContactPage,
+    ContactUpdate,
+)
 from app.db import utcnow
 from app.deps import ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
 from app.errors import NotFound
 from app.fields import DbId, SafeStr
-from app.tickets.models import Conversation
+from app.tickets.models import Conversation, Direction, Message
+from app.tickets.sanitize import preview
 from app.tickets.shapes import conversation_views
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
@@ -31,10 +39,33 @@ async def _detail(session: AsyncSession, agent: Agent, contact: Contact) -> Cont
     )
     if visible is not None:
         stmt = stmt.where(Conversation.inbox_id.in_(visible))
-    conversations = await conversation_views(session, (await session.scalars(stmt)).all())
+    rows = (await session.scalars(stmt)).all()
+    first = await _first_words(session, [c.id for c in rows if not c.subject])
+    conversations = [
+        ContactConversation(**view.model_dump(), title=view.subject or first.get(view.id))
+        for view in await conversation_views(session, rows)
+    ]
     return ContactDetail(
         **ContactOut.model_validate(contact).model_dump(), conversations=conversations
     )
+
+
+async def _first_words(session: AsyncSession, conversation_ids: list[int]) -> dict[int, str]:
+    """Each conversation's first customer message, shortened."""
+    if not conversation_ids:
+        return {}
+    firsts = (
+        select(func.min(Message.id))
+        .where(
+            Message.conversation_id.in_(conversation_ids),
+            Message.direction == Direction.inbound,
+        )
+        .group_by(Message.conversation_id)
+    )
+    rows = await session.execute(
+        select(Message.conversation_id, Message.body_text).where(Message.id.in_(firsts))
+    )
+    return {id_: preview(text, 120) for id_, text in rows if text.strip()}
 
 
 async def _require_visible(session: AsyncSession, agent: Agent, contact_id: int) -> Contact:

@@ -31,8 +31,14 @@ class ContactOut(BaseModel):
     updated_at: datetime
 
 
+class ContactConversation(ConversationOut):
+    # What it is about: the subject, else the customer's first words (its last message may
+    # be an agent's reply).
+    title: str | None
+
+
 class ContactDetail(ContactOut):
-    conversations: list[ConversationOut]
+    conversations: list[ContactConversation]
 
 
 class ContactPage(BaseModel):

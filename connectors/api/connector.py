@@ -16,7 +16,13 @@ from datetime import UTC, datetime
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.addresses import InvalidAddress, normalize_email, normalize_phone
+from connectors.addresses import (
+    EMAIL_PATTERN,
+    PHONE_PATTERN,
+    InvalidAddress,
+    normalize_email,
+    normalize_phone,
+)
 from connectors.api.config import ApiConfig
 from connectors.base import (
     Address,
@@ -38,8 +44,13 @@ class IncomingSender(BaseModel):
 
     id: str = Field(min_length=1, max_length=200)
     name: str | None = Field(default=None, max_length=300)
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, max_length=40)
+    # Documented, not enforced here: to_inbound refuses them with a sentence.
+    email: str | None = Field(
+        default=None, max_length=320, json_schema_extra={"pattern": EMAIL_PATTERN}
+    )
+    phone: str | None = Field(
+        default=None, max_length=40, json_schema_extra={"pattern": PHONE_PATTERN}
+    )
 
 
 class IncomingSurveyAnswer(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -130,33 +131,36 @@ async def test_without_a_region_a_local_number_is_read_in_the_visitors_country(
         ({"name": "   "}, "name: must not be blank"),
         (
             {"preferred_from": in_hours(2), "preferred_to": "9999-12-31T23:59:59+00:00"},
-            "preferred_to: must be within the next 30 days",
+            "Please pick a time within the next 30 days.",
         ),
         (
             {"preferred_from": in_hours(-3), "preferred_to": in_hours(-2)},
-            "preferred_from: the window must be in the future",
+            "Please pick a time in the future.",
         ),
         (
             {"preferred_from": in_hours(3), "preferred_to": in_hours(2)},
-            "preferred_to: must be after preferred_from",
+            "The end of the time must be after its start.",
         ),
-        ({"preferred_from": in_hours(24 * 90)}, "preferred_from: must be within the next 30 days"),
-        ({"timezone": "Mars/Olympus"}, "timezone: 'Mars/Olympus' is not an IANA timezone"),
+        ({"preferred_from": in_hours(24 * 90)}, "Please pick a time within the next 30 days."),
+        (
+            {"timezone": "Mars/Olympus"},
+            "The timezone Mars/Olympus is not known (an IANA name, such as Asia/Tehran).",
+        ),
         (
             {"preferred_from": "0001-01-01T00:00:00"},
-            "preferred_from/preferred_to: the date is out of range",
+            "This date is out of range; please pick another.",
         ),
         (
             {"preferred_from": "9999-12-31T23:59:59+00:00"},
-            "preferred_from: must be within the next 30 days",
+            "Please pick a time within the next 30 days.",
         ),
         (
             {"preferred_to": "0001-01-01T00:30:00+00:00"},
-            "preferred_to: must be after preferred_from",
+            "The end of the time must be after its start.",
         ),
     ],
 )
-async def test_bad_requests_get_a_clear_422_and_store_nothing(
+async def test_bad_requests_get_a_plain_sentence_and_store_nothing(
     running: Running, admin: Api, window: dict[str, str], message: str
 ) -> None:
     inbox = await create_callback_inbox(admin)
@@ -357,3 +361,56 @@ async def test_no_answer_suggests_a_retry_in_business_hours_and_is_logged(
             {"change": "note", "note": "voicemail"},
         ],
     }
+
+
+async def test_a_callback_id_that_is_no_number_is_the_public_forms_path(
+    running: Running, admin: Api
+) -> None:
+    # `/api/v1/callbacks/{x}` is a visitor's form (POST, x a token) or an agent's callback
+    # (PATCH, x an id): PATCH on a token is a method that path does not have.
+    for path in ("abc", "-1", "1.5"):
+        response = await admin.patch(f"/api/v1/callbacks/{path}", json={"status": "completed"})
+        assert response.status_code == 405, (path, response.text)
+    missing = await admin.patch("/api/v1/callbacks/2147483647", json={"status": "completed"})
+    assert missing.status_code == 404, missing.text
+
+
+def pattern_of(schema: dict[str, Any], model: str, field: str) -> str:
+    prop = schema["components"]["schemas"][model]["properties"][field]
+    (pattern,) = {p["pattern"] for p in [prop, *prop.get("anyOf", [])] if "pattern" in p}
+    return str(pattern)
+
+
+async def test_the_schema_says_what_a_phone_number_and_an_address_must_look_like(
+    running: Running, admin: Api
+) -> None:
+    schema = (await running.client.get("/openapi.json")).json()
+    phone = pattern_of(schema, "CallbackRequestIn", "phone")
+    assert phone == pattern_of(schema, "IncomingSender", "phone")
+    email = pattern_of(schema, "IncomingSender", "email")
+    # The patterns are what the server enforces: what it accepts matches them, and what
+    # does not match them is refused.
+    inbox = await create_callback_inbox(admin)
+    for accepted in ("0912 123 4567", "+98 ۹۱۲ ۱۲۳ ۴۵۶۷", "tel:+989121234567"):
+        assert re.search(phone, accepted)
+        assert (await ask(running, inbox["public_token"], phone=accepted)).status_code < 300
+    for refused in ("no digits", "+", "(--)"):
+        assert not re.search(phone, refused)
+        assert (await ask(running, inbox["public_token"], phone=refused)).status_code == 422
+    # An agent's own phone: one, or nothing to remove it.
+    own = pattern_of(schema, "MeUpdate", "phone")
+    for value, ok in (("+98 912 123 4567", True), ("", True), ("none", False)):
+        assert bool(re.search(own, value)) is ok
+        response = await admin.patch("/api/v1/auth/me", json={"phone": value})
+        assert (response.status_code == 200) is ok, response.text
+    shop = await create_api_inbox(admin)
+    for n, (address, ok) in enumerate(
+        [("sara@example.com", True), ("<sara@example.com>", True), ("sara.example.com", False)]
+    ):
+        assert bool(re.search(email, address)) is ok
+        response = await running.client.post(
+            f"/api/v1/inboxes/{shop.id}/incoming",
+            json={"external_id": f"e{n}", "sender": {"id": "s", "email": address}, "text": "hi"},
+            headers={"X-Api-Key": shop.api_key},
+        )
+        assert (response.status_code == 201) is ok, response.text

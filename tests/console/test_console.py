@@ -31,9 +31,10 @@ from tests.support.receiver import receiving
 
 
 async def test_sign_in_and_out(
-    browser: Browser, console_server: Running, console_admin: Api
+    browser: Browser,
+    console_server: Running,
+    console_admin: Api,  # in English, whatever language a test before left it in
 ) -> None:
-    del console_admin  # asked for its language: English
     context, page = await open_console(browser, console_server.url, None)
     try:
         await page.get_by_label("Email").fill(ADMIN_EMAIL)

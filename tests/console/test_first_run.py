@@ -141,6 +141,13 @@ async def test_a_callback_conversation_opens_on_the_note_with_its_outcome(
     await row(console, "Kaveh Callback").click()
 
     await expect(console.get_by_role("textbox", name="Private note")).to_be_visible()
+    # No reply is offered that the server would refuse (it has nothing to send text on),
+    # not even by the keyboard shortcut.
+    composer = console.locator(".composer-tabs")
+    await expect(composer.get_by_role("button", name="Private note")).to_be_visible()
+    await expect(composer.get_by_role("button", name="Reply")).to_have_count(0)
+    await console.locator("body").press("r")
+    await expect(console.get_by_role("textbox", name="Private note")).to_be_visible()
     actions = console.get_by_test_id("callback-actions")
     await expect(actions.get_by_role("button", name="Called")).to_be_visible()
 

@@ -10,11 +10,13 @@ from tests.support.app import Running
 SITE = "https://shop.example"
 
 
-async def create_callback_inbox(admin: Api, **config: Any) -> dict[str, Any]:
+async def create_callback_inbox(
+    admin: Api, *, name: str = "Call me back", **config: Any
+) -> dict[str, Any]:
     values = {"allowed_origins": [SITE], "timezone": "Asia/Tehran", "default_region": "IR"}
     response = await admin.post(
         "/api/v1/inboxes",
-        json={"kind": "callback", "name": "Call me back", "config": values | config},
+        json={"kind": "callback", "name": name, "config": values | config},
     )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()

@@ -42,6 +42,15 @@ async def test_development_gets_demo_inboxes_once_and_a_demo_page(
         chat = await live.client.get(
             f"/api/v1/widget/{tokens[0][1]}/config", headers={"Origin": "http://localhost:8000"}
         )
+        # The demo is an Iranian shop: a number written the local way is read as Iranian,
+        # even from a browser in UTC.
+        called = await live.client.post(
+            f"/api/v1/callbacks/{tokens[1][1]}",
+            json={"name": "Demo Visitor", "phone": "0912 123 4567", "timezone": "UTC"},
+            headers={"Origin": "http://127.0.0.1:8000"},
+        )
+    assert called.status_code == 201, called.text
+    assert called.json()["phone_e164"] == "+989121234567"
     kinds = sorted(i["kind"] for i in inboxes.json())
     assert kinds == ["callback", "webchat"]
     assert chat.status_code == 200

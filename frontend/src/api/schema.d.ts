@@ -2300,6 +2300,71 @@ export interface components {
             /** Value */
             value?: string | null;
         };
+        /** ContactConversation */
+        ContactConversation: {
+            assignee: components["schemas"]["Ref"] | null;
+            /** Channel */
+            channel: string;
+            contact: components["schemas"]["Ref"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** First Response At */
+            first_response_at: string | null;
+            /** First Response Due At */
+            first_response_due_at?: string | null;
+            /** Id */
+            id: number;
+            /** Inbox Id */
+            inbox_id: number;
+            /** Labels */
+            labels: string[];
+            /**
+             * Last Activity At
+             * Format: date-time
+             */
+            last_activity_at: string;
+            last_message: components["schemas"]["LastMessage"];
+            /** Last Message At */
+            last_message_at: string | null;
+            /** Merged Into Id */
+            merged_into_id?: number | null;
+            /** Next Response Due At */
+            next_response_due_at?: string | null;
+            priority: components["schemas"]["Priority"];
+            /** Resolution Due At */
+            resolution_due_at?: string | null;
+            /** Resolved At */
+            resolved_at: string | null;
+            /**
+             * Sla Paused
+             * @default false
+             */
+            sla_paused?: boolean;
+            sla_state?: components["schemas"]["SlaState"] | null;
+            /** Snoozed Until */
+            snoozed_until: string | null;
+            /** Split From Id */
+            split_from_id?: number | null;
+            status: components["schemas"]["Status"];
+            /** Subject */
+            subject: string | null;
+            /** Team Id */
+            team_id: number | null;
+            /** Title */
+            title: string | null;
+            /** Unread Count */
+            unread_count: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Waiting Since */
+            waiting_since: string | null;
+        };
         /** ContactDetail */
         ContactDetail: {
             /** Attributes */
@@ -2307,7 +2372,7 @@ export interface components {
                 [key: string]: unknown;
             };
             /** Conversations */
-            conversations: components["schemas"]["ConversationOut"][];
+            conversations: components["schemas"]["ContactConversation"][];
             /**
              * Created At
              * Format: date-time

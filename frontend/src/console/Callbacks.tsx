@@ -1,8 +1,9 @@
-import { useMemo, useState, type ReactElement } from "react";
+import { useState, type ReactElement } from "react";
 import { api, ok, type Callback } from "../api/client";
 import { CallButton } from "./Calls";
 import { useNow, useT } from "./hooks";
 import { errorText, formatDateTime, formatNumber, type Key } from "./i18n";
+import { JalaliDateInput } from "./JalaliDate";
 import { openConversation, setState, upsertCallback, useStore } from "./store";
 
 type Group = "overdue" | "dueNow" | "requested" | "scheduled";
@@ -151,7 +152,7 @@ export function CallbackActions({ cb }: { cb: Callback }): ReactElement {
         <button type="button" className="ghost small" onClick={() => void patch({ status: "cancelled" })}>
           {t("cancelled")}
         </button>
-        <DateTimePicker label={t("schedule")} value={when} onChange={setWhen} />
+        <DateTimePicker label={t("schedule")} value={when} onChange={setWhen} testId="schedule-date" />
         <button
           type="button"
           className="ghost small"
@@ -170,50 +171,34 @@ export function CallbackActions({ cb }: { cb: Callback }): ReactElement {
   );
 }
 
-const PICKER_DAYS = 90;
 const QUARTERS = [0, 15, 30, 45];
 
-/** A day and a time in the agent's calendar (Persian dates for Persian, through Intl), as
- * selects: the browser's own date input is Gregorian whatever the page's language. Days
- * are the next PICKER_DAYS, each option a real local date, so no calendar arithmetic. */
+/** A day and a time in the agent's calendar: the business-hours page's date field (Jalali in
+ * Persian) and a quarter-hour select. */
 export function DateTimePicker({
   label,
   value,
   onChange,
+  testId,
 }: {
   label: string;
   value: Date | null;
   onChange: (d: Date | null) => void;
+  testId: string;
 }): ReactElement {
   const t = useT();
   const lang = useStore((s) => s.lang);
-  const [day, setDay] = useState("");
+  const [day, setDay] = useState<string | null>(null);
   const [time, setTime] = useState("09:00");
-  const days = useMemo(() => {
-    const format = new Intl.DateTimeFormat(lang === "fa" ? "fa-IR-u-ca-persian" : "en-GB", {
-      weekday: "short",
-      day: "numeric",
-      month: "long",
-      year: "numeric",
-    });
-    const first = new Date();
-    first.setHours(0, 0, 0, 0);
-    return Array.from({ length: PICKER_DAYS }, (_, i) => {
-      const d = new Date(first);
-      d.setDate(first.getDate() + i);
-      return { key: `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`, label: format.format(d), date: d };
-    });
-  }, [lang]);
 
-  function pick(nextDay: string, nextTime: string): void {
+  function pick(nextDay: string | null, nextTime: string): void {
     setDay(nextDay);
     setTime(nextTime);
-    const chosen = days.find((d) => d.key === nextDay);
-    if (!chosen) return onChange(null);
+    if (!nextDay) return onChange(null);
+    // The day is a local calendar date, the time the agent's wall clock.
+    const [y, mo, d] = nextDay.split("-").map(Number);
     const [h, m] = nextTime.split(":").map(Number);
-    const at = new Date(chosen.date);
-    at.setHours(h!, m!, 0, 0);
-    onChange(at);
+    onChange(new Date(y!, mo! - 1, d!, h!, m!));
   }
 
   const times: string[] = [];
@@ -225,14 +210,7 @@ export function DateTimePicker({
 
   return (
     <span className="picker" role="group" aria-label={label} data-empty={value ? undefined : "true"}>
-      <select aria-label={`${label}: ${t("pickDate")}`} value={day} onChange={(e) => pick(e.target.value, time)}>
-        <option value="">{t("pickDate")}…</option>
-        {days.map((d) => (
-          <option key={d.key} value={d.key}>
-            {d.label}
-          </option>
-        ))}
-      </select>
+      <JalaliDateInput label={`${label}: ${t("pickDate")}`} value={day} onChange={(iso) => pick(iso, time)} testId={testId} unlabelled />
       <select aria-label={`${label}: ${t("pickTime")}`} value={time} onChange={(e) => pick(day, e.target.value)}>
         {times.map((hm) => (
           <option key={hm} value={hm}>

@@ -32,7 +32,9 @@ export function Composer({ c }: { c: Conversation }): ReactElement {
   // A callback is answered by phone: its conversation opens on the private note, with the
   // callback's outcome at hand (a reply has no channel to go out on).
   const callback = useStore((s) => (c.channel === "callback" ? s.callbacks.find((cb) => cb.conversation_id === c.id) : undefined));
-  const firstMode: Mode = c.channel === "callback" ? "note" : "reply";
+  // Nor is a reply offered: the server refuses one (there is nothing to send text on).
+  const canReply = c.channel !== "callback";
+  const firstMode: Mode = canReply ? "reply" : "note";
   const [mode, setMode] = useState<Mode>(firstMode);
   const [text, setText] = useState(() => localStorage.getItem(draftKey(c.id, firstMode)) ?? "");
   const [busy, setBusy] = useState(false);
@@ -63,7 +65,7 @@ export function Composer({ c }: { c: Conversation }): ReactElement {
   useEffect(() => {
     function onCompose(e: Event): void {
       const next = (e as CustomEvent<Mode>).detail;
-      switchMode(next);
+      switchMode(canReply ? next : "note");
       area.current?.focus();
     }
     window.addEventListener("panjereh:compose", onCompose);
@@ -162,9 +164,11 @@ export function Composer({ c }: { c: Conversation }): ReactElement {
     <div className={`composer composer-${mode}`}>
       {callback && <CallbackActions cb={callback} />}
       <div className="composer-tabs" role="group" aria-label={t("reply")}>
-        <button type="button" aria-pressed={mode === "reply"} onClick={() => switchMode("reply")}>
-          {t("reply")}
-        </button>
+        {canReply && (
+          <button type="button" aria-pressed={mode === "reply"} onClick={() => switchMode("reply")}>
+            {t("reply")}
+          </button>
+        )}
         <button type="button" aria-pressed={mode === "note"} onClick={() => switchMode("note")}>
           {t("note")}
         </button>

@@ -68,7 +68,7 @@ export function ContactPanel({ contactId }: { contactId: number }): ReactElement
       <ul className="identities">
         {contact.identities.map((i) => (
           <li key={i.id} className={i.reachable ? "" : "unreachable"}>
-            <span className="kind">{i.kind}</span> <bdi className="addr">{i.kind === "api" ? i.address.replace(/^\d+:/, "") : i.address}</bdi>
+            <span className="kind">{i.kind}</span> <bdi className="addr" dir="ltr">{i.kind === "api" ? i.address.replace(/^\d+:/, "") : i.address}</bdi>
             <span className={i.reachable ? "ok" : "bad"}>
               {" "}
               · {i.reachable ? t("reachable") : `${t("unreachable")}${i.unreachable_reason ? `: ${i.unreachable_reason}` : ""}`}
@@ -86,7 +86,7 @@ export function ContactPanel({ contactId }: { contactId: number }): ReactElement
               onClick={() => void openConversation(c.id)}
             >
               <ChannelIcon kind={c.channel} label={channelName(lang, c.channel)} />
-              <span dir="auto">{c.subject ?? c.last_message.preview ?? `#${c.id}`}</span>
+              <span dir="auto">{c.title ?? c.last_message.preview ?? `#${c.id}`}</span>
             </button>
             <span className="muted">
               {t(c.status)} · {formatShort(lang, c.last_activity_at)}
@@ -147,7 +147,15 @@ function MergeSearch({ contactId, onDone }: { contactId: number; onDone: () => v
         {found.map((c) => (
           <li key={c.id}>
             <button type="button" className="link" onClick={() => void merge(c)}>
-              <bdi>{c.name ?? `#${c.id}`}</bdi> <span className="muted">{c.identities.map((i) => i.address).join(", ")}</span>
+              <bdi>{c.name ?? `#${c.id}`}</bdi>{" "}
+              <span className="muted">
+                {c.identities.map((i, n) => (
+                  <span key={i.id}>
+                    {n > 0 && t("listSeparator")}
+                    <bdi dir="ltr">{i.address}</bdi>
+                  </span>
+                ))}
+              </span>
             </button>
           </li>
         ))}

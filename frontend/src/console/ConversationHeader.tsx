@@ -49,7 +49,7 @@ export function ConversationHeader({ c }: { c: Conversation }): ReactElement {
     <header className="conv-head">
       <div className="conv-title">
         <ChannelIcon kind={c.channel} label={channelName(lang, c.channel)} />
-        <h2 dir="auto">{contactLabel ?? t("unknown")}</h2>
+        <h2 dir={c.contact.name ? "auto" : "ltr"}>{contactLabel ?? t("unknown")}</h2>
         <span className="muted">
           {channelName(lang, c.channel)}
           {inbox ? ` · ${inbox.name}` : ""}
@@ -143,7 +143,7 @@ export function ConversationHeader({ c }: { c: Conversation }): ReactElement {
               void run({ status: "snoozed", snoozed_until: snoozeAt.toISOString() });
             }}
           >
-            <DateTimePicker label={t("snoozeUntil")} value={snoozeAt} onChange={setSnoozeAt} />
+            <DateTimePicker label={t("snoozeUntil")} value={snoozeAt} onChange={setSnoozeAt} testId="snooze-date" />
             <button type="submit" className="ghost small">
               {t("snooze")}
             </button>

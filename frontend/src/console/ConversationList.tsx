@@ -122,7 +122,8 @@ function ContactLabel({ contact }: { contact: { id: number; name: string | null 
   const t = useT();
   const label = useContactLabel(contact);
   return (
-    <span className="contact-name" dir="auto">
+    // Without a name, the label is an address (a phone number): an LTR island, `+` first.
+    <span className="contact-name" dir={contact.name ? "auto" : "ltr"}>
       {label ?? t("unknown")}
     </span>
   );

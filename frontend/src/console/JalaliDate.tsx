@@ -34,18 +34,31 @@ interface Props {
   value: string | null;
   onChange: (iso: string | null) => void;
   testId: string;
+  /** In a row of controls that says what it is for: the label is the field's name only. */
+  unlabelled?: boolean;
 }
 
-export function JalaliDateInput({ label, value, onChange, testId }: Props): ReactElement {
+export function JalaliDateInput({ label, value, onChange, testId, unlabelled }: Props): ReactElement {
   const lang = useStore((s) => s.lang);
   const today = jalaliOf(Date.now());
   const shown: Jalali = value ? jalaliOf(Date.parse(`${value}T00:00:00Z`)) : today;
   const [picked, setPicked] = useState<Jalali | null>(null);
   if (lang !== "fa") {
-    return (
+    const input = (
+      <input
+        type="date"
+        aria-label={unlabelled ? label : undefined}
+        value={value ?? ""}
+        onChange={(e) => onChange(e.target.value || null)}
+        data-testid={testId}
+      />
+    );
+    return unlabelled ? (
+      input
+    ) : (
       <label>
         {label}
-        <input type="date" value={value ?? ""} onChange={(e) => onChange(e.target.value || null)} data-testid={testId} />
+        {input}
       </label>
     );
   }
@@ -58,8 +71,8 @@ export function JalaliDateInput({ label, value, onChange, testId }: Props): Reac
   const [y, m, d] = current ?? [today[0], 0, 0];
   const years = [today[0] - 1, today[0], today[0] + 1, today[0] + 2];
   return (
-    <fieldset className="jalali" data-testid={testId}>
-      <legend>{label}</legend>
+    <fieldset className="jalali" data-testid={testId} aria-label={unlabelled ? label : undefined}>
+      {!unlabelled && <legend>{label}</legend>}
       <select aria-label="روز" value={d} onChange={(e) => pick([y, m || 1, Number(e.target.value)])} data-testid={`${testId}-day`}>
         <option value={0}>روز</option>
         {Array.from({ length: 31 }, (_, i) => i + 1).map((n) => (

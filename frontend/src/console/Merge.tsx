@@ -3,6 +3,7 @@
 // choice of channel in a merged conversation.
 import { useEffect, useState, type ReactElement } from "react";
 import type { Conversation } from "../api/client";
+import { LTR_ISOLATE } from "./activity";
 import { useT } from "./hooks";
 import { channelName, errorText, formatNumber } from "./i18n";
 import { ChannelIcon } from "./icons";
@@ -167,7 +168,7 @@ export function ReplyChannelPicker({
       {channels.map((ch) => (
         <option key={ch.conversation_id} value={ch.conversation_id}>
           {channelName(lang, ch.channel)} · {ch.inbox_name}
-          {ch.address ? ` · ${ch.address.replace(/^\d+:/, "")}` : ""}
+          {ch.address ? ` · ${LTR_ISOLATE(ch.address.replace(/^\d+:/, ""))}` : ""}
         </option>
       ))}
     </select>

@@ -119,7 +119,8 @@ export function activitySentence(lang: Lang, agent: string, actorId: number | nu
   }
 }
 
-const LTR_ISOLATE = (s: string): string => `\u2066${s}\u2069`;
+/** An address inside a sentence or an <option> (where no <bdi> can go): an LTR island. */
+export const LTR_ISOLATE = (s: string): string => `\u2066${s}\u2069`;
 
 /** A callback request's summary (the first message of a callback conversation) in the
  * agent's language and calendar, from the facts in metadata.callback_request; null for a

@@ -445,7 +445,18 @@ const en = {
   whLatency: "{ms} ms",
   whRedeliver: "Send again",
   whUrlRefused: "This URL cannot receive webhooks: {detail}",
-  whDisabledNotice: "Webhooks disabled after days of failed deliveries (see Settings → Webhooks): {names}",
+  whDisabledNotice: "Webhooks disabled after days of failed deliveries (see Settings → Webhooks): {names}",  // --- polish ---
+  errorNotFound: "It is not there any more (deleted, or never was).",
+  errorForbidden: "You are not allowed to do this.",
+  errorUnauthorized: "Please sign in again.",
+  errorRateLimited: "Too many requests: try again in a moment.",
+  errorTooLarge: "This is too large to send.",
+  errorAlreadyAssigned: "Another agent has already taken this conversation.",
+  errorAlreadyMerged: "This conversation has already been merged into another.",
+  errorDifferentContacts: "These conversations are different contacts': merge the contacts first.",
+  errorUndoExpired: "This merge is too old to be undone.",
+  errorUndoNotPossible: "This merge cannot be undone any more: the conversation changed since.",
+  errorInvalidTimezone: "This is not a timezone's name (such as Asia/Tehran).",
 };
 
 type Dict = typeof en;
@@ -892,7 +903,18 @@ const fa: Dict = {
   whLatency: "{ms} میلی‌ثانیه",
   whRedeliver: "ارسال دوباره",
   whUrlRefused: "این نشانی نمی‌تواند وب‌هوک بگیرد: {detail}",
-  whDisabledNotice: "وب‌هوک‌هایی پس از چند روز تحویل ناموفق غیرفعال شدند (تنظیمات ← وب‌هوک‌ها): {names}",
+  whDisabledNotice: "وب‌هوک‌هایی پس از چند روز تحویل ناموفق غیرفعال شدند (تنظیمات ← وب‌هوک‌ها): {names}",  // --- polish ---
+  errorNotFound: "دیگر وجود ندارد (پاک شده، یا هرگز نبوده است).",
+  errorForbidden: "اجازهٔ این کار را ندارید.",
+  errorUnauthorized: "لطفاً دوباره وارد شوید.",
+  errorRateLimited: "درخواست‌ها بیش از حد است؛ کمی بعد دوباره امتحان کنید.",
+  errorTooLarge: "این برای فرستادن بیش از حد بزرگ است.",
+  errorAlreadyAssigned: "کارشناس دیگری این گفتگو را پیش‌تر برداشته است.",
+  errorAlreadyMerged: "این گفتگو پیش‌تر در گفتگوی دیگری ادغام شده است.",
+  errorDifferentContacts: "این گفتگوها از مخاطب‌های مختلف‌اند؛ اول مخاطب‌ها را ادغام کنید.",
+  errorUndoExpired: "این ادغام قدیمی‌تر از آن است که برگردانده شود.",
+  errorUndoNotPossible: "این ادغام دیگر برگشت‌پذیر نیست: گفتگو از آن پس تغییر کرده است.",
+  errorInvalidTimezone: "این نام یک منطقهٔ زمانی نیست (مانند Asia/Tehran).",
 };
 
 const dicts: Record<Lang, Dict> = { en, fa };
@@ -999,6 +1021,19 @@ const ERRORS: Record<string, Key> = {
   invalid_config: "errorInvalidConfig",
   invalid_phone: "errorInvalidPhone",
   empty_segment: "errorEmptySegment",
+  // --- polish ---
+  // The generic ones of app/errors (a code without its own sentence keeps the server's).
+  not_found: "errorNotFound",
+  forbidden: "errorForbidden",
+  unauthorized: "errorUnauthorized",
+  rate_limited: "errorRateLimited",
+  payload_too_large: "errorTooLarge",
+  already_assigned: "errorAlreadyAssigned",
+  already_merged: "errorAlreadyMerged",
+  different_contacts: "errorDifferentContacts",
+  undo_expired: "errorUndoExpired",
+  undo_not_possible: "errorUndoNotPossible",
+  invalid_timezone: "errorInvalidTimezone",
 };
 
 /** What went wrong, for the agent: the translated sentence of the API's `code`, else the

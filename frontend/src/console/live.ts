@@ -122,7 +122,8 @@ function connect(): void {
       return;
     }
     markDown();
-    const delay = e.code === 4001 ? 0 : Math.min(30000, 500 * 2 ** attempts) * (0.75 + Math.random() / 2);
+    // Capped low: the banner shows until the socket is back (polls also try it early).
+    const delay = e.code === 4001 ? 0 : Math.min(5000, 500 * 2 ** attempts) * (0.75 + Math.random() / 2);
     attempts += 1;
     retryTimer = window.setTimeout(connect, delay);
   };
@@ -259,7 +260,7 @@ export function sendPresence(status: "online" | "away"): void {
 }
 
 /** A poll went through while the socket is down: the server is back, so try the socket
- * now rather than at the end of its backoff (up to 30 s, the banner showing meanwhile). */
+ * now rather than at the end of its backoff (the banner showing meanwhile). */
 function reconnectNow(): void {
   if (socket || stopped) return;
   window.clearTimeout(retryTimer);

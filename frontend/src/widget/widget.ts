@@ -98,6 +98,9 @@ function svgIcon(d: string): SVGSVGElement {
   return svg;
 }
 
+// How often an open panel without a chat reads the config again (is anyone online?).
+const CONFIG_POLL_MS = 15_000;
+
 class Widget {
   private readonly key: string;
   private saved: Saved | null;
@@ -109,6 +112,7 @@ class Widget {
   private retry = 0;
   // Whether the socket is up: "We're online" must not stay while the server is unreachable.
   private connected = true;
+  private configTimer = 0;
   private readonly status = el("div", { class: "status" });
   private typingTimer = 0;
   private lastTypingSent = 0;
@@ -298,7 +302,25 @@ class Widget {
     this.opened = !this.opened;
     this.panel.hidden = !this.opened;
     this.launcher.setAttribute("aria-expanded", String(this.opened));
-    if (this.opened) this.markSeen();
+    if (this.opened) {
+      this.markSeen();
+      void this.lookAgain();
+    }
+  }
+
+  /** Before a chat there is no socket to say whether the server is there: while the panel
+   * is open, read the config again (now, then every CONFIG_POLL_MS), so "We're online" is
+   * said only while it is so. In a chat, the socket says it. */
+  private async lookAgain(): Promise<void> {
+    window.clearTimeout(this.configTimer);
+    if (!this.opened || this.saved) return;
+    try {
+      this.config = await this.api<WidgetConfig>(`/api/v1/widget/${this.inbox}/config`);
+      if (!this.saved) this.setConnected(true);
+    } catch {
+      if (!this.saved) this.setConnected(false);
+    }
+    this.configTimer = window.setTimeout(() => void this.lookAgain(), CONFIG_POLL_MS);
   }
 
   private markSeen(): void {
