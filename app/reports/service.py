@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     Integer,
     String,
+    case,
     cast,
     exists,
     extract,
@@ -39,6 +40,7 @@ from app.errors import Invalid
 from app.inboxes.models import Inbox, InboxKind
 from app.reports.clock import Clock
 from app.reports.models import MessageCount
+from app.reports.rollup import COUNTED
 from app.reports.schemas import (
     AgentRow,
     AgentsReport,
@@ -114,8 +116,11 @@ class _Scope:
             where.append(column.in_(select(Inbox.id).where(Inbox.kind == self.filters.channel)))
         return where
 
-    def conversations(self, *, arrived: bool = True) -> list[ColumnElement[bool]]:
-        """Conditions on conversations: the filters, and (`arrived`) arrival in the period."""
+    def conversations(
+        self, *, arrived: bool = True, ranged: bool = True
+    ) -> list[ColumnElement[bool]]:
+        """Conditions on conversations: the filters, and (`arrived`) arrival in the period;
+        `ranged`: the statement joins the period's ranges when it does not bound arrival."""
         f = self.filters
         where = self.inboxes(Conversation.inbox_id)
         if arrived:
@@ -126,7 +131,7 @@ class _Scope:
         # Where the period's bounds come from a join of ranges (SQLite), `+ 0` keeps the
         # planner on the time index: through the team's or assignee's index it would try
         # every range for each of their conversations.
-        unindexed = not arrived and self.clock.dialect == "sqlite"
+        unindexed = ranged and not arrived and self.clock.dialect == "sqlite"
         if f.team_id is not None:
             team = Conversation.team_id + 0 if unindexed else Conversation.team_id
             where.append(team == f.team_id)
@@ -214,17 +219,26 @@ async def _message_counts(session: AsyncSession, scope: _Scope) -> list[tuple[in
             func.sum(MessageCount.outbound),
         )
         return [(int(n), int(inbox), int(i), int(o)) for n, inbox, i, o in rows]
-    # The messages of the conversations the filter names, put in their days here: the
-    # messages table has no index on time to join the days on.
+    # The messages of the conversations the filter names (ix_messages_report: each one's
+    # messages of the period, from the index). PostgreSQL puts them in their days itself;
+    # SQLite would try every range for each message, so Python does it.
+    named = [
+        Message.direction.in_(COUNTED),
+        Message.conversation_id.in_(
+            select(Conversation.id).where(*scope.conversations(arrived=False, ranged=False))
+        ),
+    ]
+    if clock.dialect != "sqlite":
+        inbound = func.sum(case((Message.direction == Direction.inbound, 1), else_=0))
+        outbound = func.sum(case((Message.direction == Direction.outbound, 1), else_=0))
+        rows = await _per_range(
+            session, clock, "day", Message.created_at, named, [Message.inbox_id], inbound, outbound
+        )
+        return [(int(n), int(inbox), int(i), int(o)) for n, inbox, i, o in rows]
     starts = [clock.bound(start) for start, _ in clock.day_ranges()]
     found = await session.execute(
         select(type_coerce(Message.created_at, String), Message.inbox_id, Message.direction).where(
-            Message.created_at >= clock.start,
-            Message.created_at < clock.end,
-            Message.direction.in_((Direction.inbound, Direction.outbound)),
-            Message.conversation_id.in_(
-                select(Conversation.id).where(*scope.conversations(arrived=False))
-            ),
+            Message.created_at >= clock.start, Message.created_at < clock.end, *named
         )
     )
     counted: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])

@@ -138,7 +138,7 @@ async def _surveys(
             comment=comment,
             sent_at=sent,
             answered_at=sent + after * minute if after is not None else None,
-        )  # fmt: skip
+        )
         for n, kind, channel, credited, sent, score, comment, after in plans
     ]
     session.add_all(rows)
