@@ -161,4 +161,6 @@ class SatisfactionReport(BaseModel):
     by_channel: list[SatisfactionChannel]
     by_inbox: list[SatisfactionInbox]
     by_agent: list[SatisfactionAgent]
-    comments: list[SatisfactionComment] = Field(description="the latest 50 comments, newest first")
+    comments: list[SatisfactionComment] = Field(
+        description="the comments of the latest 50 surveys with one, newest survey first"
+    )

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -186,17 +186,20 @@ async def _scope(session: AsyncSession, f: ReportFilter, visible: set[int] | Non
 async def _per_range(
     session: AsyncSession,
     clock: Clock,
-    unit: Literal["day", "hour"],
     column: Any,
     where: Sequence[Any],
     keys: Sequence[Any],
     *aggregates: Any,
+    hours: bool = False,
 ) -> list[Any]:
-    """(n, *keys, *aggregates) grouped by the local day (or hour) n of the period that
-    `column` falls in, and by the keys."""
-    n, joined = clock.numbering(unit, column)
-    stmt = joined(select(n.label("n"), *keys, *aggregates)).where(*where)
-    return list((await session.execute(stmt.group_by(literal_column("n"), *keys))).all())
+    """(n, [hour,] *keys, *aggregates) grouped by the local day n of the period that
+    `column` falls in (and with `hours` by its local hour), and by the keys."""
+    local, joined = clock.numbering(column, hours=hours)
+    names = ["n", "hour"][: len(local)]
+    labelled = [expression.label(name) for expression, name in zip(local, names, strict=True)]
+    stmt = joined(select(*labelled, *keys, *aggregates)).where(*where)
+    grouped = stmt.group_by(*(literal_column(name) for name in names), *keys)
+    return list((await session.execute(grouped)).all())
 
 
 async def _inboxes(session: AsyncSession) -> dict[int, tuple[str, str]]:
@@ -211,7 +214,6 @@ async def _message_counts(session: AsyncSession, scope: _Scope) -> list[tuple[in
         rows = await _per_range(
             session,
             clock,
-            "day",
             MessageCount.bucket,
             scope.inboxes(MessageCount.inbox_id),
             [MessageCount.inbox_id],
@@ -232,7 +234,7 @@ async def _message_counts(session: AsyncSession, scope: _Scope) -> list[tuple[in
         inbound = func.sum(case((Message.direction == Direction.inbound, 1), else_=0))
         outbound = func.sum(case((Message.direction == Direction.outbound, 1), else_=0))
         rows = await _per_range(
-            session, clock, "day", Message.created_at, named, [Message.inbox_id], inbound, outbound
+            session, clock, Message.created_at, named, [Message.inbox_id], inbound, outbound
         )
         return [(int(n), int(inbox), int(i), int(o)) for n, inbox, i, o in rows]
     starts = [clock.bound(start) for start, _ in clock.day_ranges()]
@@ -254,21 +256,19 @@ async def volume(session: AsyncSession, f: ReportFilter, visible: set[int] | Non
     arrived = await _per_range(
         session,
         clock,
-        "day",
         Conversation.created_at,
         scope.conversations(arrived=False),
         [Conversation.inbox_id],
         func.count(),
     )
-    hours = clock.hour_ranges()
     heat = await _per_range(
         session,
         clock,
-        "hour",
         Conversation.created_at,
         scope.conversations(arrived=False),
         [],
         func.count(),
+        hours=True,
     )
     inboxes = await _inboxes(session)
     per_day: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -285,9 +285,9 @@ async def volume(session: AsyncSession, f: ReportFilter, visible: set[int] | Non
         channel = inboxes[inbox_id][1]
         per_channel[channel] = [a + b for a, b in zip(per_channel[channel], values, strict=True)]
     cells: dict[tuple[int, int], int] = defaultdict(int)
-    for n, count in heat:
-        local = clock.local(hours[int(n)][0])
-        cells[(local.weekday(), local.hour)] += int(count)
+    weekdays = [day.weekday() for day in clock.days]
+    for n, hour, count in heat:
+        cells[(weekdays[int(n)], int(hour))] += int(count)
 
     def figures(values: list[int]) -> dict[str, int]:
         return dict(zip(("conversations", "messages_in", "messages_out"), values, strict=True))
@@ -378,7 +378,7 @@ async def _times(
         _seconds(Conversation.first_resolved_at, Conversation.created_at, dialect),
     ).where(*scope.conversations(arrived=not by_day))
     if by_day:
-        n, joined = scope.clock.numbering("day", Conversation.created_at)
+        (n,), joined = scope.clock.numbering(Conversation.created_at)
         stmt = joined(stmt.add_columns(n))
     return await session.execute(stmt)
 
@@ -525,7 +525,7 @@ async def satisfaction(
     step = 1 if len(clock.days) <= TREND_DAILY_UP_TO else 7
     per_step: dict[int, _Answers] = defaultdict(_Answers)
     for n, kind, score, count in await _per_range(
-        session, clock, "day", Survey.sent_at, scope.surveys(), [Survey.kind, Survey.score],
+        session, clock, Survey.sent_at, scope.surveys(), [Survey.kind, Survey.score],
         func.count(),
     ):  # fmt: skip
         per_step[int(n) // step].add(kind, score, int(count))
@@ -540,7 +540,8 @@ async def satisfaction(
             Survey.sent_at >= clock.start, Survey.sent_at < clock.end, *scope.surveys(),
             Survey.score.is_not(None), Survey.comment.is_not(None), Survey.comment != "",
         )
-        .order_by(Survey.answered_at.desc(), Survey.id.desc())
+        # Newest survey first: read backwards along ix_surveys_report until 50 are found.
+        .order_by(Survey.sent_at.desc(), Survey.id.desc())
         .limit(COMMENTS)
     )  # fmt: skip
     distribution = scores.csat_of_counts(totals.csat).distribution

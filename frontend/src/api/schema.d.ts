@@ -3489,7 +3489,7 @@ export interface components {
             by_inbox: components["schemas"]["SatisfactionInbox"][];
             /**
              * Comments
-             * @description the latest 50 comments, newest first
+             * @description the comments of the latest 50 surveys with one, newest survey first
              */
             comments: components["schemas"]["SatisfactionComment"][];
             csat_distribution: components["schemas"]["CsatDistribution"];
