@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 
 from app.reports import rollup
-from tests.support.api import Api
+from tests.support.api import Api, create_api_inbox, post_incoming
 from tests.support.app import Running
 from tests.support.reports import Fixture, seed
+from tests.support.surveys import answer_and_resolve, follow, set_policy, surveys
 
 PERIOD = {"since": "2026-11-30", "until": "2026-12-01"}
 FIGURES = (
@@ -179,3 +180,31 @@ async def test_a_long_period_trends_by_weeks_of_seven_local_days(
         ("2026-12-06", "2026-12-10", 0, 0),  # the last step is what is left
     ]
     assert body["totals"] == TOTALS
+
+
+async def test_a_survey_asked_and_answered_through_the_api_channel_is_in_the_report(
+    running: Running, admin: Api
+) -> None:
+    """End to end: the survey consumer asks on resolve, the customer answers through the
+    `api` channel's documented field, the report for today counts it."""
+    inbox = await create_api_inbox(admin)
+    await set_policy(admin, csat_inbox_ids=[inbox.id], cooldown_days=0)
+    await follow(running)
+    said = await post_incoming(running.client, inbox, external_id="m1", sender="c1", text="hi")
+    assert said.status_code == 201, said.text
+    await answer_and_resolve(admin, said.json()["conversation_id"])
+    assert await follow(running) > 0
+    (survey,) = await surveys(admin, conversation_id=said.json()["conversation_id"])
+    before = (await admin.get("/api/v1/reports/satisfaction")).json()["totals"]
+    assert (before["csat_sent"], before["csat_answered"], before["csat_response_rate"]) == (1, 0, 0)
+
+    answer = {"survey_id": survey["id"], "score": 4, "comment": "quick and kind"}
+    answered = await post_incoming(
+        running.client, inbox, external_id="a1", sender="c1", text="", survey_answer=answer
+    )
+    assert answered.status_code == 201, answered.text
+    body = (await admin.get("/api/v1/reports/satisfaction")).json()
+    assert body["totals"] == figures(1, 1, 100, 400, 100, *NO_NPS)
+    (credited,) = body["by_agent"]
+    assert (credited["agent_id"], credited["csat_average_x100"]) == (admin.agent["id"], 400)
+    assert [(c["score"], c["comment"]) for c in body["comments"]] == [(4, "quick and kind")]
