@@ -40,7 +40,6 @@ from app.errors import Invalid
 from app.inboxes.models import Inbox, InboxKind
 from app.reports.clock import Clock
 from app.reports.models import MessageCount
-from app.reports.rollup import COUNTED
 from app.reports.schemas import (
     AgentRow,
     AgentsReport,
@@ -225,7 +224,7 @@ async def _message_counts(session: AsyncSession, scope: _Scope) -> list[tuple[in
     # messages of the period, from the index). PostgreSQL puts them in their days itself;
     # SQLite would try every range for each message, so Python does it.
     named = [
-        Message.direction.in_(COUNTED),
+        Message.direction.in_((Direction.inbound, Direction.outbound)),
         Message.conversation_id.in_(
             select(Conversation.id).where(*scope.conversations(arrived=False, ranged=False))
         ),
