@@ -12,13 +12,16 @@ asserts a time):
    agents, and stops it.
 2. Fills the database with the conversation-list benchmark's generator (bench/harness.py):
    by default 100,000 conversations with 10 messages each, a million messages spread over
-   the past year, each conversation with its first response and first resolution. Then
-   recounts the message roll-up from the messages, as a first start does, and times that.
+   the past year, each conversation with its first response and first resolution; and
+   surveys: a CSAT at each first resolution (3 in 5 answered), an NPS on every fourth
+   conversation (2 in 3 answered), one answer in 50 with a comment. Then recounts the
+   message roll-up from the messages, as a first start does, and times that.
 3. Starts the server again, sets the account's timezone to Asia/Tehran, and for each
    report (volume, speed, agents, satisfaction), for the last 30 and the last 365 days,
    with no filter, a channel filter and an agent filter (which counts messages from the
    messages, not the roll-up), sends `--requests` requests one after another after a
-   warm-up and prints p50 and p95 latency.
+   warm-up and prints p50 and p95 latency, and how many cores the whole machine kept busy
+   meanwhile (other jobs included: the figures are only as good as the machine is idle).
 4. Prints the floor: `SELECT count(*)` of the conversations that arrived and of the
    messages written in each range, timed on a connection of its own.
 """
@@ -46,6 +49,7 @@ from harness import (  # bench/ is not a package: run as a script, its folder is
     database_label,
     fill,
     machine,
+    machine_busy_seconds,
     panjereh_env,
     percentile,
     serving,
@@ -58,6 +62,36 @@ from app.reports.rollup import rebuild_statements
 TIMEZONE = "Asia/Tehran"
 REPORTS = ("volume", "speed", "agents", "satisfaction")
 RANGES = (30, 365)
+
+
+# A CSAT when first resolved, an NPS on every fourth conversation; scores spread by id.
+SURVEYS = """
+INSERT INTO surveys (kind, conversation_id, contact_id, inbox_id, channel, agent_id, trigger,
+                     score, comment, sent_at, answered_at)
+SELECT 'csat', id, contact_id, inbox_id, 'api', assignee_id, 'resolved',
+       CASE WHEN id % 5 < 3 THEN 1 + (id * 7) % 5 END,
+       CASE WHEN id % 5 < 3 AND id % 50 = 0 THEN 'bench comment' END,
+       first_resolved_at, CASE WHEN id % 5 < 3 THEN first_resolved_at END
+FROM conversations WHERE first_resolved_at IS NOT NULL;
+INSERT INTO surveys (kind, conversation_id, contact_id, inbox_id, channel, agent_id, trigger,
+                     score, comment, sent_at, answered_at)
+SELECT 'nps', id, contact_id, inbox_id, 'api', assignee_id, 'resolved',
+       CASE WHEN id % 3 <> 0 THEN (id * 3) % 11 END, NULL,
+       last_activity_at, CASE WHEN id % 3 <> 0 THEN last_activity_at END
+FROM conversations WHERE id % 4 = 0
+"""
+
+
+def add_surveys(database_url: str) -> int:
+    """The surveys, written next to the generated conversations (how many)."""
+    engine = create_engine(sync_url(database_url))
+    try:
+        with engine.begin() as conn:
+            for statement in SURVEYS.split(";"):
+                conn.execute(text(statement))
+            return int(conn.execute(text("SELECT count(*) FROM surveys")).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def recount(database_url: str) -> float:
@@ -74,15 +108,21 @@ def recount(database_url: str) -> float:
         engine.dispose()
 
 
-def latencies(client: httpx.Client, path: str, params: dict[str, Any], n: int) -> list[float]:
+def latencies(
+    client: httpx.Client, path: str, params: dict[str, Any], n: int
+) -> tuple[list[float], float | None]:
+    """The sorted latencies, and the cores the machine kept busy meanwhile."""
     for _ in range(2):
         client.get(path, params=params).raise_for_status()
     measured = []
+    busy, wall = machine_busy_seconds(), time.perf_counter()
     for _ in range(n):
         started = time.perf_counter()
         client.get(path, params=params).raise_for_status()
         measured.append(time.perf_counter() - started)
-    return sorted(measured)
+    after = machine_busy_seconds()
+    cores = None if busy is None or after is None else (after - busy) / (time.perf_counter() - wall)
+    return sorted(measured), cores
 
 
 def floor(database_url: str, since: date, n: int) -> tuple[list[float], list[float]]:
@@ -129,15 +169,16 @@ def main(argv: list[str] | None = None) -> int:
             inboxes, agents = set_up(client)
         started = time.perf_counter()
         fill(url, args.conversations, args.messages, inboxes, agents)
-        print(f"filled {size} in {time.perf_counter() - started:.0f} s")
+        surveys = add_surveys(url)
+        print(f"filled {size} and {surveys:,} surveys in {time.perf_counter() - started:.0f} s")
         print(f"recounted the message roll-up in {recount(url):.1f} s")
         client = stack.enter_context(serving(env, workdir, "measured"))
         client.patch("/api/v1/account", json={"timezone": TIMEZONE}).raise_for_status()
         today = datetime.now(ZoneInfo(TIMEZONE)).date()
         print(f"\n{machine()}; {database_label(url)}; {size}; timezone {TIMEZONE};")
         print(f"{args.requests} sequential requests each, after a warm-up, one client\n")
-        print("| report | days | filter | p50 ms | p95 ms |")
-        print("| --- | ---: | --- | ---: | ---: |")
+        print("| report | days | filter | p50 ms | p95 ms | machine busy, cores |")
+        print("| --- | ---: | --- | ---: | ---: | ---: |")
         filters: list[tuple[str, dict[str, Any]]] = [
             ("none", {}),
             ("channel=api", {"channel": "api"}),
@@ -147,12 +188,13 @@ def main(argv: list[str] | None = None) -> int:
             period = {"since": (today - timedelta(days=days - 1)).isoformat()}
             for report in REPORTS:
                 for label, params in filters:
-                    measured = latencies(
+                    measured, cores = latencies(
                         client, f"/api/v1/reports/{report}", period | params, args.requests
                     )
                     print(
                         f"| {report} | {days} | {label} | {ms(measured, 0.5)} | "
-                        f"{ms(measured, 0.95)} |"
+                        f"{ms(measured, 0.95)} | {'?' if cores is None else f'{cores:.1f}'} |",
+                        flush=True,
                     )
         print("\nthe floor: SELECT count(*) over the same rows, on a connection of its own\n")
         print("| rows | days | p50 ms | p95 ms |")

@@ -106,6 +106,7 @@ async def agents(
 async def satisfaction(
     agent: CurrentAgent, session: ReadSession, query: FiltersDep
 ) -> SatisfactionReport | Response:
-    """CSAT and NPS. A placeholder until the surveys store answers: `available` is false
-    and every figure empty."""
+    """CSAT (average, % satisfied, distribution) and NPS (promoters, passives, detractors),
+    with response rates, of the surveys sent in the period: in total, along the period, per
+    channel, inbox and credited agent; and the latest comments."""
     return await _answer("satisfaction", service.satisfaction, agent, session, query)

@@ -1,10 +1,12 @@
 """Local days and hours of the account's timezone, as ranges of UTC instants.
 
-On SQLite, which knows no zones, Python's zone data turns each local day (or hour) of a
-report into its [start, stop) in UTC, and the database counts rows per range by joining a
-small table of these ranges (a JSON array bound as one parameter) on an indexed
-timestamp: no date function runs per row, and daylight saving time is exact (a local day
-is whatever its two midnights say). PostgreSQL converts each row with its own zone data."""
+On SQLite, which knows no zones, Python's zone data turns each local day of a report into
+segments of UTC time with one UTC offset each (a day of daylight-saving change is two),
+and the database counts rows per segment by joining a small table of them (a JSON array
+bound as one parameter) on an indexed timestamp: no date function runs per row, and
+daylight saving time is exact (a local day is whatever its two midnights say). The local
+hour of a row is its UTC hour and minute, read from the stored text, plus its segment's
+offset. PostgreSQL converts each row with its own zone data."""
 
 from __future__ import annotations
 
@@ -12,27 +14,26 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    TIMESTAMP,
     Date,
     Integer,
     Select,
+    String,
     and_,
     cast,
     extract,
     func,
-    literal,
     select,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.sql.selectable import Subquery
+from sqlalchemy.sql.selectable import CTE
 
-HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
 
 
 def day_start(zone: ZoneInfo, day: date) -> datetime:
@@ -55,7 +56,7 @@ class Clock:
     since: date
     until: date
 
-    @property
+    @cached_property
     def days(self) -> list[date]:
         return [self.since + timedelta(days=n) for n in range((self.until - self.since).days + 1)]
 
@@ -71,13 +72,32 @@ class Clock:
         starts = [day_start(self.zone, d) for d in self.days] + [self.end]
         return list(pairwise(starts))
 
-    def hour_ranges(self) -> list[tuple[datetime, datetime]]:
-        """Each local hour of the period (an hour of UTC each: zones move by whole hours)."""
-        count = int((self.end - self.start) / HOUR)
-        return [(self.start + n * HOUR, self.start + (n + 1) * HOUR) for n in range(count)]
+    def day_segments(self) -> list[tuple[int, datetime, datetime, int]]:
+        """(n, start, stop, UTC offset in minutes) of each local day n, split where the
+        offset changes within the day (zones change it at a whole minute, once a day at
+        most)."""
+        segments = []
+        for n, (start, stop) in enumerate(self.day_ranges()):
+            offset = self.offset(start)
+            if self.offset(stop - MINUTE) != offset:
+                # Bisect for the first minute of the new offset.
+                same, other = 0, int((stop - start) / MINUTE) - 1
+                while other - same > 1:
+                    middle = (same + other) // 2
+                    if self.offset(start + middle * MINUTE) == offset:
+                        same = middle
+                    else:
+                        other = middle
+                change = start + other * MINUTE
+                segments.append((n, start, change, offset))
+                start, offset = change, self.offset(change)
+            segments.append((n, start, stop, offset))
+        return segments
 
-    def local(self, at: datetime) -> datetime:
-        return at.astimezone(self.zone)
+    def offset(self, at: datetime) -> int:
+        """The zone's UTC offset at `at`, in minutes."""
+        utcoffset = at.astimezone(self.zone).utcoffset()
+        return int(utcoffset.total_seconds() // 60) if utcoffset is not None else 0
 
     def bound(self, at: datetime) -> Any:
         """An instant as the database compares it with a stored timestamp (SQLite keeps
@@ -87,50 +107,56 @@ class Clock:
         return at
 
     def numbering(
-        self, unit: Literal["day", "hour"], column: Any
-    ) -> tuple[Any, Callable[[Select[Any]], Select[Any]]]:
-        """For each row, the n of the local day (or hour) of the period that `column` falls
-        in: the expression, and what a statement needs for it (which also keeps it to the
-        rows of the period: the statement should not bound `column` itself, or SQLite
-        searches the index by that bound, the whole period, for every range).
+        self, column: Any, *, hours: bool = False
+    ) -> tuple[list[Any], Callable[[Select[Any]], Select[Any]]]:
+        """For each row, the n of the local day of the period that `column` falls in (and
+        with `hours` its local hour, 0–23): the expressions, and what a statement needs for
+        them (which also keeps it to the rows of the period: the statement should not bound
+        `column` itself, or SQLite searches the index by that bound, the whole period, for
+        every segment).
 
-        SQLite: the table of ranges, joined on the (indexed) column. PostgreSQL computes it
-        with its own zone data, which a range join would only slow down (its planner loops
-        over every range for every row)."""
+        SQLite: the table of day segments, joined on the (indexed) column. PostgreSQL
+        computes them with its own zone data, which a range join would only slow down (its
+        planner loops over every range for every row)."""
         if self.dialect == "sqlite":
-            ranges = self.ranges(self.day_ranges() if unit == "day" else self.hour_ranges())
+            segments = self.segments_table()
 
             def joined(stmt: Select[Any]) -> Select[Any]:
-                on = and_(column >= ranges.c.start, column < ranges.c.stop)
-                return stmt.select_from(ranges).join(column.table, on)
+                on = and_(column >= segments.c.start, column < segments.c.stop)
+                return stmt.select_from(segments).join(column.table, on)
 
-            return ranges.c.n, joined
+            if not hours:
+                return [segments.c.n], joined
+            text = type_coerce(column, String)  # '2026-12-01 20:30:00.000000'
+            utc_minute = cast(func.substr(text, 12, 2), Integer) * 60 + cast(
+                func.substr(text, 15, 2), Integer
+            )
+            local_hour = (utc_minute + segments.c.offset + 1440) % 1440 // 60
+            return [segments.c.n, local_hour], joined
 
         def in_period(stmt: Select[Any]) -> Select[Any]:
             return stmt.where(column >= self.start, column < self.end)
 
-        if unit == "day":
-            local_day = cast(func.timezone(self.zone.key, column), Date)
-            return type_coerce(local_day - self.since, Integer), in_period
-        hours = func.floor(extract("epoch", column - self.start) / 3600)
-        return cast(hours, Integer), in_period
+        local = func.timezone(self.zone.key, column)
+        n = type_coerce(cast(local, Date) - self.since, Integer)
+        if not hours:
+            return [n], in_period
+        return [n, cast(extract("hour", local), Integer)], in_period
 
-    def ranges(self, ranges: list[tuple[datetime, datetime]]) -> Subquery:
-        """A table of the ranges: n (0, 1, …), start, stop."""
-        if self.dialect == "sqlite":
-            encoded = json.dumps([[self.bound(a), self.bound(b)] for a, b in ranges])
-            rows = func.json_each(encoded).table_valued("key", "value")
-            return select(
-                rows.c.key.label("n"),
+    def segments_table(self) -> CTE:
+        """SQLite: the day segments as a table: n, start, stop, offset (materialized, so
+        that each segment's JSON is read once, not once per row joined to it)."""
+        encoded = json.dumps(
+            [[self.bound(a), self.bound(b), n, offset] for n, a, b, offset in self.day_segments()]
+        )
+        rows = func.json_each(encoded).table_valued("value")
+        return (
+            select(
+                func.json_extract(rows.c.value, "$[2]").label("n"),
                 func.json_extract(rows.c.value, "$[0]").label("start"),
                 func.json_extract(rows.c.value, "$[1]").label("stop"),
-            ).subquery()
-        pairs = [[a.isoformat(), b.isoformat()] for a, b in ranges]
-        rows = func.jsonb_array_elements(literal(pairs, JSONB)).table_valued(
-            "value", with_ordinality="ordinality"
+                func.json_extract(rows.c.value, "$[3]").label("offset"),
+            )
+            .cte("day_segments")
+            .prefix_with("MATERIALIZED")
         )
-        return select(
-            (rows.c.ordinality - 1).label("n"),
-            cast(rows.c.value.op("->>")(0), TIMESTAMP(timezone=True)).label("start"),
-            cast(rows.c.value.op("->>")(1), TIMESTAMP(timezone=True)).label("stop"),
-        ).subquery()

@@ -27,12 +27,14 @@ def to_csv(report: BaseModel) -> str:
             rows = [part]
         elif isinstance(part, list):
             rows = part
-        else:  # a scalar beside the tables (the satisfaction report's `available`)
+        else:  # a scalar beside the tables (the satisfaction report's `trend_step`)
             writer.writerows([[name], ["value"], [_cell(part)], []])
             continue
         fields = list(type(rows[0]).model_fields) if rows else []
         writer.writerow([name])
         writer.writerow(fields)
-        writer.writerows([_cell(getattr(row, f)) for f in fields] for row in rows)
+        # As the JSON answer writes them (an instant: 2026-12-01T09:40:00Z).
+        dumped = [row.model_dump(mode="json") for row in rows]
+        writer.writerows([_cell(row[f]) for f in fields] for row in dumped)
         writer.writerow([])
     return out.getvalue()

@@ -3,7 +3,7 @@ data), so that the CSV export (app/reports/export.py) carries exactly these numb
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -76,9 +76,10 @@ class SpeedReport(BaseModel):
 class AgentRow(SpeedFigures):
     agent_id: int | None = Field(description="null: conversations assigned to nobody")
     agent: str | None
-    csat_average: int | None = Field(
-        default=None, description="reserved for the surveys' CSAT; null until they land"
-    )
+    csat_answered: int = Field(description="CSAT answers credited to the agent (see satisfaction)")
+    csat_average_x100: int | None = Field(description="their 1–5 average times 100 (425: 4.25)")
+    nps_answered: int = Field(description="NPS answers credited to the agent")
+    nps: int | None = Field(description="NPS of those answers, −100 … 100")
 
 
 class TeamRow(SpeedFigures):
@@ -92,9 +93,26 @@ class AgentsReport(BaseModel):
     teams: list[TeamRow]
 
 
-class CsatFigures(BaseModel):
-    responses: int
-    average_x100: int | None = Field(description="the 1–5 average times 100 (e.g. 425)")
+class SatisfactionFigures(BaseModel):
+    """Over the surveys SENT in the period (an answer counts with its survey, on the local
+    day the survey was sent). Percentages are whole, rounded half up; null: nothing to
+    divide by."""
+
+    csat_sent: int
+    csat_answered: int
+    csat_response_rate: int | None = Field(description="% of the CSAT surveys answered")
+    csat_average_x100: int | None = Field(description="the 1–5 average times 100 (425: 4.25)")
+    csat_satisfied: int | None = Field(description="% of CSAT answers that are 4 or 5")
+    nps_sent: int
+    nps_answered: int
+    nps_response_rate: int | None = Field(description="% of the NPS surveys answered")
+    nps_promoters: int = Field(description="answers 9–10")
+    nps_passives: int = Field(description="answers 7–8")
+    nps_detractors: int = Field(description="answers 0–6")
+    nps: int | None = Field(description="% promoters − % detractors, −100 … 100")
+
+
+class CsatDistribution(BaseModel):
     score_1: int
     score_2: int
     score_3: int
@@ -102,33 +120,47 @@ class CsatFigures(BaseModel):
     score_5: int
 
 
-class NpsFigures(BaseModel):
-    responses: int
-    promoters: int
-    passives: int
-    detractors: int
-    nps: int | None = Field(description="% promoters − % detractors, rounded")
+class SatisfactionTrend(SatisfactionFigures):
+    since: date = Field(description="first local day of this step of the trend")
+    until: date = Field(description="its last local day")
 
 
-class SatisfactionPeriod(BaseModel):
-    period: str = Field(description="ISO week (2026-W49) or month (2026-12)")
-    csat_responses: int
-    csat_average_x100: int | None
-    nps_responses: int
-    nps: int | None
+class SatisfactionChannel(SatisfactionFigures):
+    channel: str = Field(description="the rated conversation's channel (`callback` too)")
+
+
+class SatisfactionInbox(SatisfactionFigures):
+    inbox_id: int = Field(description="the inbox the survey was asked in")
+    inbox: str
+    channel: str
+
+
+class SatisfactionAgent(SatisfactionFigures):
+    agent_id: int | None = Field(
+        description="the agent credited: assigned when the survey was sent (null: nobody)"
+    )
+    agent: str | None
 
 
 class SatisfactionComment(BaseModel):
+    survey_id: int
     conversation_id: int
-    kind: str
+    kind: str = Field(description="csat or nps")
     score: int
     comment: str
+    agent: str | None
+    answered_at: datetime
 
 
 class SatisfactionReport(BaseModel):
     period: Period
-    available: bool = Field(description="false until the surveys' answers are stored")
-    csat: CsatFigures
-    nps: NpsFigures
-    trend: list[SatisfactionPeriod]
-    comments: list[SatisfactionComment]
+    totals: SatisfactionFigures
+    csat_distribution: CsatDistribution
+    trend_step: str = Field(description="day (periods up to 31 days) or week (7 local days)")
+    trend: list[SatisfactionTrend]
+    by_channel: list[SatisfactionChannel]
+    by_inbox: list[SatisfactionInbox]
+    by_agent: list[SatisfactionAgent]
+    comments: list[SatisfactionComment] = Field(
+        description="the comments of the latest 50 surveys with one, newest survey first"
+    )

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Integer,
     String,
+    case,
     cast,
     exists,
     extract,
@@ -42,11 +43,16 @@ from app.reports.models import MessageCount
 from app.reports.schemas import (
     AgentRow,
     AgentsReport,
-    CsatFigures,
+    CsatDistribution,
     HeatCell,
-    NpsFigures,
     Period,
+    SatisfactionAgent,
+    SatisfactionChannel,
+    SatisfactionComment,
+    SatisfactionFigures,
+    SatisfactionInbox,
     SatisfactionReport,
+    SatisfactionTrend,
     SpeedDay,
     SpeedFigures,
     SpeedReport,
@@ -57,10 +63,14 @@ from app.reports.schemas import (
     VolumeInbox,
     VolumeReport,
 )
+from app.surveys import scores
+from app.surveys.models import Survey, SurveyKind
 from app.tickets.models import Conversation, ConversationLabel, Direction, Message
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 732  # two years and a leap day
+TREND_DAILY_UP_TO = 31  # days; a longer period's satisfaction trend goes by weeks
+COMMENTS = 50  # the satisfaction report's latest comments
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +115,11 @@ class _Scope:
             where.append(column.in_(select(Inbox.id).where(Inbox.kind == self.filters.channel)))
         return where
 
-    def conversations(self, *, arrived: bool = True) -> list[ColumnElement[bool]]:
-        """Conditions on conversations: the filters, and (`arrived`) arrival in the period."""
+    def conversations(
+        self, *, arrived: bool = True, ranged: bool = True
+    ) -> list[ColumnElement[bool]]:
+        """Conditions on conversations: the filters, and (`arrived`) arrival in the period;
+        `ranged`: the statement joins the period's ranges when it does not bound arrival."""
         f = self.filters
         where = self.inboxes(Conversation.inbox_id)
         if arrived:
@@ -117,7 +130,7 @@ class _Scope:
         # Where the period's bounds come from a join of ranges (SQLite), `+ 0` keeps the
         # planner on the time index: through the team's or assignee's index it would try
         # every range for each of their conversations.
-        unindexed = not arrived and self.clock.dialect == "sqlite"
+        unindexed = ranged and not arrived and self.clock.dialect == "sqlite"
         if f.team_id is not None:
             team = Conversation.team_id + 0 if unindexed else Conversation.team_id
             where.append(team == f.team_id)
@@ -131,6 +144,29 @@ class _Scope:
                     ConversationLabel.label == f.label,
                 )
             )
+        return where
+
+    def surveys(self) -> list[ColumnElement[bool]]:
+        """Conditions on surveys: the caller's inboxes, the inbox, the rated channel, the
+        credited agent, and the surveyed conversation's team and label."""
+        f = self.filters
+        where: list[ColumnElement[bool]] = []
+        if self.visible is not None:
+            where.append(Survey.inbox_id.in_(self.visible))
+        if f.inbox_id is not None:
+            where.append(Survey.inbox_id == f.inbox_id)
+        if f.channel is not None:
+            where.append(Survey.channel == f.channel)
+        if f.agent_id is not None:
+            where.append(Survey.agent_id == f.agent_id)
+        if f.team_id is not None:
+            team = select(Conversation.id).where(Conversation.team_id == f.team_id)
+            where.append(Survey.conversation_id.in_(team))
+        if f.label is not None:
+            labelled = select(ConversationLabel.conversation_id).where(
+                ConversationLabel.label == f.label
+            )
+            where.append(Survey.conversation_id.in_(labelled))
         return where
 
 
@@ -149,17 +185,20 @@ async def _scope(session: AsyncSession, f: ReportFilter, visible: set[int] | Non
 async def _per_range(
     session: AsyncSession,
     clock: Clock,
-    unit: Literal["day", "hour"],
     column: Any,
     where: Sequence[Any],
     keys: Sequence[Any],
     *aggregates: Any,
+    hours: bool = False,
 ) -> list[Any]:
-    """(n, *keys, *aggregates) grouped by the local day (or hour) n of the period that
-    `column` falls in, and by the keys."""
-    n, joined = clock.numbering(unit, column)
-    stmt = joined(select(n.label("n"), *keys, *aggregates)).where(*where)
-    return list((await session.execute(stmt.group_by(literal_column("n"), *keys))).all())
+    """(n, [hour,] *keys, *aggregates) grouped by the local day n of the period that
+    `column` falls in (and with `hours` by its local hour), and by the keys."""
+    local, joined = clock.numbering(column, hours=hours)
+    names = ["n", "hour"][: len(local)]
+    labelled = [expression.label(name) for expression, name in zip(local, names, strict=True)]
+    stmt = joined(select(*labelled, *keys, *aggregates)).where(*where)
+    grouped = stmt.group_by(*(literal_column(name) for name in names), *keys)
+    return list((await session.execute(grouped)).all())
 
 
 async def _inboxes(session: AsyncSession) -> dict[int, tuple[str, str]]:
@@ -174,7 +213,6 @@ async def _message_counts(session: AsyncSession, scope: _Scope) -> list[tuple[in
         rows = await _per_range(
             session,
             clock,
-            "day",
             MessageCount.bucket,
             scope.inboxes(MessageCount.inbox_id),
             [MessageCount.inbox_id],
@@ -182,17 +220,26 @@ async def _message_counts(session: AsyncSession, scope: _Scope) -> list[tuple[in
             func.sum(MessageCount.outbound),
         )
         return [(int(n), int(inbox), int(i), int(o)) for n, inbox, i, o in rows]
-    # The messages of the conversations the filter names, put in their days here: the
-    # messages table has no index on time to join the days on.
+    # The messages of the conversations the filter names (ix_messages_report: each one's
+    # messages of the period, from the index). PostgreSQL puts them in their days itself;
+    # SQLite would try every range for each message, so Python does it.
+    named = [
+        Message.direction.in_((Direction.inbound, Direction.outbound)),
+        Message.conversation_id.in_(
+            select(Conversation.id).where(*scope.conversations(arrived=False, ranged=False))
+        ),
+    ]
+    if clock.dialect != "sqlite":
+        inbound = func.sum(case((Message.direction == Direction.inbound, 1), else_=0))
+        outbound = func.sum(case((Message.direction == Direction.outbound, 1), else_=0))
+        rows = await _per_range(
+            session, clock, Message.created_at, named, [Message.inbox_id], inbound, outbound
+        )
+        return [(int(n), int(inbox), int(i), int(o)) for n, inbox, i, o in rows]
     starts = [clock.bound(start) for start, _ in clock.day_ranges()]
     found = await session.execute(
         select(type_coerce(Message.created_at, String), Message.inbox_id, Message.direction).where(
-            Message.created_at >= clock.start,
-            Message.created_at < clock.end,
-            Message.direction.in_((Direction.inbound, Direction.outbound)),
-            Message.conversation_id.in_(
-                select(Conversation.id).where(*scope.conversations(arrived=False))
-            ),
+            Message.created_at >= clock.start, Message.created_at < clock.end, *named
         )
     )
     counted: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
@@ -208,21 +255,19 @@ async def volume(session: AsyncSession, f: ReportFilter, visible: set[int] | Non
     arrived = await _per_range(
         session,
         clock,
-        "day",
         Conversation.created_at,
         scope.conversations(arrived=False),
         [Conversation.inbox_id],
         func.count(),
     )
-    hours = clock.hour_ranges()
     heat = await _per_range(
         session,
         clock,
-        "hour",
         Conversation.created_at,
         scope.conversations(arrived=False),
         [],
         func.count(),
+        hours=True,
     )
     inboxes = await _inboxes(session)
     per_day: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -239,9 +284,9 @@ async def volume(session: AsyncSession, f: ReportFilter, visible: set[int] | Non
         channel = inboxes[inbox_id][1]
         per_channel[channel] = [a + b for a, b in zip(per_channel[channel], values, strict=True)]
     cells: dict[tuple[int, int], int] = defaultdict(int)
-    for n, count in heat:
-        local = clock.local(hours[int(n)][0])
-        cells[(local.weekday(), local.hour)] += int(count)
+    weekdays = [day.weekday() for day in clock.days]
+    for n, hour, count in heat:
+        cells[(weekdays[int(n)], int(hour))] += int(count)
 
     def figures(values: list[int]) -> dict[str, int]:
         return dict(zip(("conversations", "messages_in", "messages_out"), values, strict=True))
@@ -332,7 +377,7 @@ async def _times(
         _seconds(Conversation.first_resolved_at, Conversation.created_at, dialect),
     ).where(*scope.conversations(arrived=not by_day))
     if by_day:
-        n, joined = scope.clock.numbering("day", Conversation.created_at)
+        (n,), joined = scope.clock.numbering(Conversation.created_at)
         stmt = joined(stmt.add_columns(n))
     return await session.execute(stmt)
 
@@ -351,8 +396,14 @@ async def speed(session: AsyncSession, f: ReportFilter, visible: set[int] | None
     )
 
 
+def _order(key: int | None, names: dict[int, str]) -> tuple[bool, str, int]:
+    """Named rows by name, then the row of nobody."""
+    return (key is None, names.get(key or 0, ""), key or 0)
+
+
 async def agents(session: AsyncSession, f: ReportFilter, visible: set[int] | None) -> AgentsReport:
-    """Per assignee and per team, as the conversation is assigned now."""
+    """Per assignee and per team, as the conversation is assigned now; each agent's CSAT and
+    NPS from the surveys sent in the period and credited to them."""
     scope = await _scope(session, f, visible)
     per_agent: dict[int | None, _Times] = defaultdict(_Times)
     per_team: dict[int | None, _Times] = defaultdict(_Times)
@@ -361,38 +412,173 @@ async def agents(session: AsyncSession, f: ReportFilter, visible: set[int] | Non
     ):
         per_agent[agent_id].add(response, resolution)
         per_team[team_id].add(response, resolution)
+    answers: dict[int | None, _Answers] = defaultdict(_Answers)
+    for kind, _channel, _inbox, agent_id, score, count in await _surveys(session, scope):
+        answers[agent_id].add(kind, score, int(count))
     agent_names: dict[int, str] = dict((await session.execute(select(Agent.id, Agent.name))).all())
     team_names: dict[int, str] = dict((await session.execute(select(Team.id, Team.name))).all())
 
-    def order(key: int | None, names: dict[int, str]) -> tuple[bool, str, int]:
-        return (key is None, names.get(key or 0, ""), key or 0)
+    def satisfaction(agent_id: int | None) -> dict[str, int | None]:
+        figures = answers[agent_id].figures()
+        keys = ("csat_answered", "csat_average_x100", "nps_answered", "nps")
+        return {key: figures[key] for key in keys}
 
     return AgentsReport(
         period=scope.period,
         agents=[
-            AgentRow(agent_id=id_, agent=agent_names.get(id_ or 0), **per_agent[id_].figures())
-            for id_ in sorted(per_agent, key=lambda k: order(k, agent_names))
+            AgentRow(
+                agent_id=id_,
+                agent=agent_names.get(id_ or 0),
+                **per_agent[id_].figures(),
+                **satisfaction(id_),
+            )
+            for id_ in sorted(
+                per_agent.keys() | answers.keys(), key=lambda k: _order(k, agent_names)
+            )
         ],
         teams=[
             TeamRow(team_id=id_, team=team_names.get(id_ or 0), **per_team[id_].figures())
-            for id_ in sorted(per_team, key=lambda k: order(k, team_names))
+            for id_ in sorted(per_team, key=lambda k: _order(k, team_names))
         ],
     )
+
+
+@dataclass
+class _Answers:
+    """The surveys of a group: how many of each kind were sent, and their answers' scores."""
+
+    csat_sent: int = 0
+    nps_sent: int = 0
+    csat: Counter[int] = field(default_factory=Counter)
+    nps: Counter[int] = field(default_factory=Counter)
+
+    def add(self, kind: str, score: int | None, count: int) -> None:
+        if kind == SurveyKind.csat:
+            self.csat_sent += count
+            if score is not None:
+                self.csat[score] += count
+        else:
+            self.nps_sent += count
+            if score is not None:
+                self.nps[score] += count
+
+    def figures(self) -> dict[str, int | None]:
+        csat, nps = scores.csat_of_counts(self.csat), scores.nps_of_counts(self.nps)
+        average = None if csat.average is None else csat.average * 100
+        return {
+            "csat_sent": self.csat_sent,
+            "csat_answered": csat.answers,
+            "csat_response_rate": _percent(csat.answers, self.csat_sent),
+            "csat_average_x100": _half_up(average),
+            "csat_satisfied": _half_up(csat.satisfied_percent),
+            "nps_sent": self.nps_sent,
+            "nps_answered": nps.answers,
+            "nps_response_rate": _percent(nps.answers, self.nps_sent),
+            "nps_promoters": nps.promoters,
+            "nps_passives": nps.passives,
+            "nps_detractors": nps.detractors,
+            "nps": _half_up(nps.score),
+        }
+
+
+def _half_up(value: float | None) -> int | None:
+    """Whole, halves rounded up (a 12.5 NPS is 13, −12.5 is −12), as the docs say."""
+    return None if value is None else math.floor(value + 0.5)
+
+
+def _percent(part: int, whole: int) -> int | None:
+    return _half_up(100 * part / whole) if whole else None
+
+
+async def _surveys(session: AsyncSession, scope: _Scope) -> list[Any]:
+    """(kind, channel, inbox id, agent id, score or null, count) of the surveys sent in the
+    period, grouped by all of these."""
+    keys = (Survey.kind, Survey.channel, Survey.inbox_id, Survey.agent_id, Survey.score)
+    stmt = (
+        select(*keys, func.count())
+        .where(
+            Survey.sent_at >= scope.clock.start,
+            Survey.sent_at < scope.clock.end,
+            *scope.surveys(),
+        )
+        .group_by(*keys)
+    )
+    return list((await session.execute(stmt)).all())
 
 
 async def satisfaction(
     session: AsyncSession, f: ReportFilter, visible: set[int] | None
 ) -> SatisfactionReport:
-    """The satisfaction report's shape, with no answers yet: the surveys (another branch)
-    store them; until then every count is 0 and every average null (`available` false)."""
+    """CSAT and NPS of the surveys sent in the period: in total, along the period (by day,
+    or by weeks of 7 local days from its first day when it is longer than 31 days), per
+    channel, inbox and credited agent; and the latest comments."""
     scope = await _scope(session, f, visible)
+    clock = scope.clock
+    totals = _Answers()
+    per_channel: dict[str, _Answers] = defaultdict(_Answers)
+    per_inbox: dict[int, _Answers] = defaultdict(_Answers)
+    per_agent: dict[int | None, _Answers] = defaultdict(_Answers)
+    for kind, channel, inbox_id, agent_id, score, count in await _surveys(session, scope):
+        for group in (totals, per_channel[channel], per_inbox[inbox_id], per_agent[agent_id]):
+            group.add(kind, score, int(count))
+    step = 1 if len(clock.days) <= TREND_DAILY_UP_TO else 7
+    per_step: dict[int, _Answers] = defaultdict(_Answers)
+    for n, kind, score, count in await _per_range(
+        session, clock, Survey.sent_at, scope.surveys(), [Survey.kind, Survey.score],
+        func.count(),
+    ):  # fmt: skip
+        per_step[int(n) // step].add(kind, score, int(count))
+    inboxes = await _inboxes(session)
+    agent_names: dict[int, str] = dict((await session.execute(select(Agent.id, Agent.name))).all())
+    comments = await session.execute(
+        select(
+            Survey.id, Survey.conversation_id, Survey.kind, Survey.score, Survey.comment,
+            Survey.agent_id, Survey.answered_at,
+        )
+        .where(
+            Survey.sent_at >= clock.start, Survey.sent_at < clock.end, *scope.surveys(),
+            Survey.score.is_not(None), Survey.comment.is_not(None), Survey.comment != "",
+        )
+        # Newest survey first: read backwards along ix_surveys_report until 50 are found.
+        .order_by(Survey.sent_at.desc(), Survey.id.desc())
+        .limit(COMMENTS)
+    )  # fmt: skip
+    distribution = scores.csat_of_counts(totals.csat).distribution
     return SatisfactionReport(
         period=scope.period,
-        available=False,
-        csat=CsatFigures(
-            responses=0, average_x100=None, score_1=0, score_2=0, score_3=0, score_4=0, score_5=0
-        ),
-        nps=NpsFigures(responses=0, promoters=0, passives=0, detractors=0, nps=None),
-        trend=[],
-        comments=[],
-    )
+        totals=SatisfactionFigures(**totals.figures()),
+        csat_distribution=CsatDistribution(**{f"score_{s}": n for s, n in distribution.items()}),
+        trend_step="day" if step == 1 else "week",
+        trend=[
+            SatisfactionTrend(
+                since=clock.days[k],
+                until=clock.days[min(k + step, len(clock.days)) - 1],
+                **per_step[k // step].figures(),
+            )
+            for k in range(0, len(clock.days), step)
+        ],
+        by_channel=[
+            SatisfactionChannel(channel=channel, **answers.figures())
+            for channel, answers in sorted(per_channel.items())
+        ],
+        by_inbox=[
+            SatisfactionInbox(
+                inbox_id=inbox_id,
+                inbox=inboxes[inbox_id][0],
+                channel=inboxes[inbox_id][1],
+                **answers.figures(),
+            )
+            for inbox_id, answers in sorted(per_inbox.items())
+        ],
+        by_agent=[
+            SatisfactionAgent(agent_id=id_, agent=agent_names.get(id_ or 0), **answers.figures())
+            for id_, answers in sorted(per_agent.items(), key=lambda k: _order(k[0], agent_names))
+        ],
+        comments=[
+            SatisfactionComment(
+                survey_id=id_, conversation_id=conversation_id, kind=kind, score=score,
+                comment=comment, agent=agent_names.get(agent_id or 0), answered_at=answered_at,
+            )
+            for id_, conversation_id, kind, score, comment, agent_id, answered_at in comments
+        ],
+    )  # fmt: skip

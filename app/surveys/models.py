@@ -30,6 +30,8 @@ class Survey(Base):
         # The cooldown and NPS interval: a contact's latest surveys.
         Index("ix_surveys_contact_sent", "contact_id", "sent_at"),
         Index("ix_surveys_answered", "kind", "answered_at"),
+        # The satisfaction report: the surveys sent in a period, counted from the index alone.
+        Index("ix_surveys_report", "sent_at", "kind", "channel", "inbox_id", "agent_id", "score"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,7 +8,7 @@ percentage of detractors (0–6), from −100 to +100; passives (7–8) count on
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 
@@ -30,21 +30,31 @@ class Nps:
 
 
 def csat(scores: Iterable[int]) -> Csat:
-    counts = Counter(_checked(scores, 1, 5))
+    return csat_of_counts(Counter(_checked(scores, 1, 5)))
+
+
+def csat_of_counts(counts: Mapping[int, int]) -> Csat:
+    """From how many answers gave each score (the reports count them in the database)."""
+    _checked(counts, 1, 5)
     total = sum(counts.values())
     distribution = {s: counts.get(s, 0) for s in range(1, 6)}
     if not total:
         return Csat(0, None, None, distribution)
     average = sum(s * n for s, n in counts.items()) / total
-    satisfied = 100 * (counts[4] + counts[5]) / total
+    satisfied = 100 * (distribution[4] + distribution[5]) / total
     return Csat(total, average, satisfied, distribution)
 
 
 def nps(scores: Iterable[int]) -> Nps:
-    counts = Counter(_checked(scores, 0, 10))
+    return nps_of_counts(Counter(_checked(scores, 0, 10)))
+
+
+def nps_of_counts(counts: Mapping[int, int]) -> Nps:
+    """From how many answers gave each score."""
+    _checked(counts, 0, 10)
     total = sum(counts.values())
-    promoters = counts[9] + counts[10]
-    passives = counts[7] + counts[8]
+    promoters = counts.get(9, 0) + counts.get(10, 0)
+    passives = counts.get(7, 0) + counts.get(8, 0)
     detractors = total - promoters - passives
     score = 100 * (promoters - detractors) / total if total else None
     return Nps(total, promoters, passives, detractors, score)

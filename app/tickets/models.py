@@ -145,6 +145,9 @@ class Message(Base):
         UniqueConstraint("inbox_id", "external_id"),
         Index("ix_messages_conversation", "conversation_id", "id"),
         Index("ix_messages_delivery_queue", "delivery_status", "next_attempt_at"),
+        # Reports filtered by team, agent or label: the messages of those conversations in
+        # a period, from the index alone.
+        Index("ix_messages_report", "conversation_id", "created_at", "direction", "inbox_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

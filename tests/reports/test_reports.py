@@ -118,7 +118,7 @@ async def test_agents_and_teams(admin: Api, fixture: Fixture) -> None:
     assert (sara["agent_id"], sara["agent"]) == (fixture.agent_id, fixture.agent_name)
     assert (sara["conversations"], sara["responded"], sara["resolved"]) == (2, 2, 2)
     assert (sara["first_response_median"], sara["first_response_p90"]) == (120, 600)
-    assert (sara["resolution_median"], sara["csat_average"]) == (1800, None)
+    assert (sara["resolution_median"], sara["csat_average_x100"]) == (1800, 350)
     assert (nobody["agent_id"], nobody["conversations"], nobody["responded"]) == (None, 2, 1)
     assert nobody["first_response_median"] == 1800
     billing, no_team = body["teams"]

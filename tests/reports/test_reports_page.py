@@ -36,11 +36,25 @@ async def test_the_reports_page_in_english(
         await expect(page.get_by_test_id("first-response-median")).to_contain_text("10m")
         agents = page.get_by_test_id("agents-table")
         await expect(agents.get_by_role("row", name=seeded.agent_name)).to_contain_text("2m")
+        # The surveys of the fixture (tests/reports/test_satisfaction.py): NPS (2 − 1)/3,
+        # CSAT 5, 2, 4 of 4 sent.
+        await expect(page.get_by_test_id("nps")).to_contain_text("+33")
+        await expect(page.get_by_test_id("nps-split")).to_contain_text("2 · 0 · 1")
+        await expect(page.get_by_test_id("csat-average")).to_contain_text("3.67")
+        await expect(page.get_by_test_id("csat-satisfied")).to_contain_text("67%")
+        await expect(page.get_by_test_id("csat-rate")).to_contain_text("75%")
+        by_agent = page.get_by_test_id("satisfaction-agents")
+        await expect(by_agent.get_by_role("row", name=seeded.agent_name)).to_contain_text("3.50")
+        await expect(page.get_by_test_id("satisfaction-comments").locator("li")).to_have_count(3)
+        await expect(page.get_by_test_id("report-satisfaction").locator("canvas")).to_be_visible()
         heatmap = page.get_by_test_id("heatmap")
         await expect(heatmap.locator('td[data-value="1"]')).to_have_count(4)
         await expect(page.get_by_test_id("report-volume").locator("canvas")).to_be_visible()
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / "reports-en.png"), full_page=True)
+        await page.get_by_test_id("report-satisfaction").screenshot(
+            path=str(ARTIFACTS / "reports-satisfaction-en.png")
+        )
 
         async with page.expect_download() as started:
             await (
@@ -77,8 +91,14 @@ async def test_the_reports_page_in_persian(
         await expect(period).to_contain_text("۹ آذر ۱۴۰۵ – ۱۰ آذر ۱۴۰۵")
         await expect(page.get_by_test_id("total-conversations")).to_contain_text("۴")
         await expect(page.get_by_test_id("first-response-median")).to_contain_text("۱۰ دقیقه")
-        await expect(page.get_by_test_id("report-satisfaction")).to_contain_text("نظرسنجی")
+        await expect(page.get_by_test_id("nps")).to_contain_text("۳۳")
+        await expect(page.get_by_test_id("csat-average")).to_contain_text("۳٫۶۷")
+        await expect(page.get_by_test_id("csat-rate")).to_contain_text("۷۵")
+        await expect(page.get_by_test_id("report-satisfaction")).to_contain_text("مروجان")
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / "reports-fa.png"), full_page=True)
+        await page.get_by_test_id("report-satisfaction").screenshot(
+            path=str(ARTIFACTS / "reports-satisfaction-fa.png")
+        )
     finally:
         await context.close()

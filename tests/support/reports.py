@@ -8,10 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.agents.models import Team
 from app.contacts.models import Contact
 from app.context import Context
 from app.reports import rollup
+from app.surveys.models import Survey, SurveyKind
 from app.tickets.models import Conversation, ConversationLabel, Direction, Message, Status
 from tests.support.api import Api, create_agent, create_api_inbox
 
@@ -30,6 +33,7 @@ class Fixture:
     agent_name: str
     team_id: int
     conversations: list[int]
+    surveys: list[int]
 
 
 async def seed(ctx: Context, admin: Api) -> Fixture:
@@ -60,7 +64,7 @@ async def seed(ctx: Context, admin: Api) -> Fixture:
         (inbox_b, utc(1, 10), None, None, Status.open, None, None, None,
          [(Direction.inbound, utc(1, 10))]),
     ]  # fmt: skip
-    ids = []
+    ids, contacts = [], []
     async with ctx.db.write() as session:
         for n, (inbox, at, response, resolution, status, assignee, team, label, lines) in enumerate(
             plans
@@ -68,6 +72,7 @@ async def seed(ctx: Context, admin: Api) -> Fixture:
             contact = Contact(name=f"Customer {n}", attributes={}, created_at=at, updated_at=at)
             session.add(contact)
             await session.flush()
+            contacts.append(contact.id)
             conversation = Conversation(
                 inbox_id=inbox, contact_id=contact.id, status=status, priority="none",
                 assignee_id=assignee, team_id=team, unread_count=0, created_at=at,
@@ -91,7 +96,54 @@ async def seed(ctx: Context, admin: Api) -> Fixture:
                     )
                 )  # fmt: skip
         assert await session.get(Team, team_id) is not None
-    return Fixture(inbox_a, inbox_b, agent_id, agent.agent["name"], team_id, ids)
+        inboxes = [inbox_a, inbox_a, inbox_b, inbox_b]
+        surveys = await _surveys(session, ids, contacts, inboxes, agent_id)
+    return Fixture(inbox_a, inbox_b, agent_id, agent.agent["name"], team_id, ids, surveys)
+
+
+async def _surveys(
+    session: AsyncSession,
+    conversations: list[int],
+    contacts: list[int],
+    inboxes: list[int],
+    agent_id: int,
+) -> list[int]:
+    """A CSAT and an NPS on each conversation: S1…S8 (tests/reports/test_satisfaction.py)."""
+    minute = timedelta(minutes=1)
+    # (conversation index, kind, channel, credited, sent, score, comment, answered after)
+    plans = [
+        # S1: sent 21:00 UTC on 30 November, 00:30 on 1 December in Tehran.
+        (0, SurveyKind.csat, "api", agent_id, utc(30, 21), 5, "Quick and kind", 5),
+        # S2: 23:50 on 30 November in Tehran.
+        (0, SurveyKind.nps, "api", agent_id, utc(30, 20, 20), 9, "Fast", 5),
+        (1, SurveyKind.csat, "api", agent_id, utc(30, 21, 30), 2, None, 10),
+        (1, SurveyKind.nps, "api", agent_id, utc(1, 8), None, None, None),
+        # S5: a callback's CSAT, asked (by SMS) through inbox B.
+        (2, SurveyKind.csat, "callback", None, utc(1, 10), 4, None, 3),
+        (2, SurveyKind.nps, "api", None, utc(1, 11), 6, "Slow", 10),
+        (3, SurveyKind.csat, "api", None, utc(1, 12), None, None, None),
+        # S8: 22:30 on 1 December in Tehran.
+        (3, SurveyKind.nps, "api", None, utc(1, 19), 10, None, 1),
+    ]
+    rows = [
+        Survey(
+            kind=kind,
+            conversation_id=conversations[n],
+            contact_id=contacts[n],
+            inbox_id=inboxes[n],
+            channel=channel,
+            agent_id=credited,
+            trigger="resolved",
+            score=score,
+            comment=comment,
+            sent_at=sent,
+            answered_at=sent + after * minute if after is not None else None,
+        )
+        for n, kind, channel, credited, sent, score, comment, after in plans
+    ]
+    session.add_all(rows)
+    await session.flush()
+    return [row.id for row in rows]
 
 
 async def recount(ctx: Context) -> None:

@@ -1041,8 +1041,9 @@ export interface paths {
         };
         /**
          * Satisfaction
-         * @description CSAT and NPS. A placeholder until the surveys store answers: `available` is false
-         *     and every figure empty.
+         * @description CSAT (average, % satisfied, distribution) and NPS (promoters, passives, detractors),
+         *     with response rates, of the surveys sent in the period: in total, along the period, per
+         *     channel, inbox and credited agent; and the latest comments.
          */
         get: operations["satisfaction_api_v1_reports_satisfaction_get"];
         put?: never;
@@ -1833,16 +1834,31 @@ export interface components {
             /** Conversations */
             conversations: number;
             /**
-             * Csat Average
-             * @description reserved for the surveys' CSAT; null until they land
+             * Csat Answered
+             * @description CSAT answers credited to the agent (see satisfaction)
              */
-            csat_average?: number | null;
+            csat_answered: number;
+            /**
+             * Csat Average X100
+             * @description their 1–5 average times 100 (425: 4.25)
+             */
+            csat_average_x100: number | null;
             /** First Response Mean */
             first_response_mean: number | null;
             /** First Response Median */
             first_response_median: number | null;
             /** First Response P90 */
             first_response_p90: number | null;
+            /**
+             * Nps
+             * @description NPS of those answers, −100 … 100
+             */
+            nps: number | null;
+            /**
+             * Nps Answered
+             * @description NPS answers credited to the agent
+             */
+            nps_answered: number;
             /** Resolution Mean */
             resolution_mean: number | null;
             /**
@@ -2547,15 +2563,8 @@ export interface components {
             /** Unassigned */
             unassigned: number;
         };
-        /** CsatFigures */
-        CsatFigures: {
-            /**
-             * Average X100
-             * @description the 1–5 average times 100 (e.g. 425)
-             */
-            average_x100: number | null;
-            /** Responses */
-            responses: number;
+        /** CsatDistribution */
+        CsatDistribution: {
             /** Score 1 */
             score_1: number;
             /** Score 2 */
@@ -3063,22 +3072,6 @@ export interface components {
             /** Skipped */
             skipped: number;
         };
-        /** NpsFigures */
-        NpsFigures: {
-            /** Detractors */
-            detractors: number;
-            /**
-             * Nps
-             * @description % promoters − % detractors, rounded
-             */
-            nps: number | null;
-            /** Passives */
-            passives: number;
-            /** Promoters */
-            promoters: number;
-            /** Responses */
-            responses: number;
-        };
         /** Period */
         Period: {
             /**
@@ -3298,47 +3291,345 @@ export interface components {
             /** Items */
             items: components["schemas"]["RunOut"][];
         };
+        /** SatisfactionAgent */
+        SatisfactionAgent: {
+            /** Agent */
+            agent: string | null;
+            /**
+             * Agent Id
+             * @description the agent credited: assigned when the survey was sent (null: nobody)
+             */
+            agent_id: number | null;
+            /** Csat Answered */
+            csat_answered: number;
+            /**
+             * Csat Average X100
+             * @description the 1–5 average times 100 (425: 4.25)
+             */
+            csat_average_x100: number | null;
+            /**
+             * Csat Response Rate
+             * @description % of the CSAT surveys answered
+             */
+            csat_response_rate: number | null;
+            /**
+             * Csat Satisfied
+             * @description % of CSAT answers that are 4 or 5
+             */
+            csat_satisfied: number | null;
+            /** Csat Sent */
+            csat_sent: number;
+            /**
+             * Nps
+             * @description % promoters − % detractors, −100 … 100
+             */
+            nps: number | null;
+            /** Nps Answered */
+            nps_answered: number;
+            /**
+             * Nps Detractors
+             * @description answers 0–6
+             */
+            nps_detractors: number;
+            /**
+             * Nps Passives
+             * @description answers 7–8
+             */
+            nps_passives: number;
+            /**
+             * Nps Promoters
+             * @description answers 9–10
+             */
+            nps_promoters: number;
+            /**
+             * Nps Response Rate
+             * @description % of the NPS surveys answered
+             */
+            nps_response_rate: number | null;
+            /** Nps Sent */
+            nps_sent: number;
+        };
+        /** SatisfactionChannel */
+        SatisfactionChannel: {
+            /**
+             * Channel
+             * @description the rated conversation's channel (`callback` too)
+             */
+            channel: string;
+            /** Csat Answered */
+            csat_answered: number;
+            /**
+             * Csat Average X100
+             * @description the 1–5 average times 100 (425: 4.25)
+             */
+            csat_average_x100: number | null;
+            /**
+             * Csat Response Rate
+             * @description % of the CSAT surveys answered
+             */
+            csat_response_rate: number | null;
+            /**
+             * Csat Satisfied
+             * @description % of CSAT answers that are 4 or 5
+             */
+            csat_satisfied: number | null;
+            /** Csat Sent */
+            csat_sent: number;
+            /**
+             * Nps
+             * @description % promoters − % detractors, −100 … 100
+             */
+            nps: number | null;
+            /** Nps Answered */
+            nps_answered: number;
+            /**
+             * Nps Detractors
+             * @description answers 0–6
+             */
+            nps_detractors: number;
+            /**
+             * Nps Passives
+             * @description answers 7–8
+             */
+            nps_passives: number;
+            /**
+             * Nps Promoters
+             * @description answers 9–10
+             */
+            nps_promoters: number;
+            /**
+             * Nps Response Rate
+             * @description % of the NPS surveys answered
+             */
+            nps_response_rate: number | null;
+            /** Nps Sent */
+            nps_sent: number;
+        };
         /** SatisfactionComment */
         SatisfactionComment: {
+            /** Agent */
+            agent: string | null;
+            /**
+             * Answered At
+             * Format: date-time
+             */
+            answered_at: string;
             /** Comment */
             comment: string;
             /** Conversation Id */
             conversation_id: number;
-            /** Kind */
+            /**
+             * Kind
+             * @description csat or nps
+             */
             kind: string;
             /** Score */
             score: number;
+            /** Survey Id */
+            survey_id: number;
         };
-        /** SatisfactionPeriod */
-        SatisfactionPeriod: {
-            /** Csat Average X100 */
-            csat_average_x100: number | null;
-            /** Csat Responses */
-            csat_responses: number;
-            /** Nps */
-            nps: number | null;
-            /** Nps Responses */
-            nps_responses: number;
+        /**
+         * SatisfactionFigures
+         * @description Over the surveys SENT in the period (an answer counts with its survey, on the local
+         *     day the survey was sent). Percentages are whole, rounded half up; null: nothing to
+         *     divide by.
+         */
+        SatisfactionFigures: {
+            /** Csat Answered */
+            csat_answered: number;
             /**
-             * Period
-             * @description ISO week (2026-W49) or month (2026-12)
+             * Csat Average X100
+             * @description the 1–5 average times 100 (425: 4.25)
              */
-            period: string;
+            csat_average_x100: number | null;
+            /**
+             * Csat Response Rate
+             * @description % of the CSAT surveys answered
+             */
+            csat_response_rate: number | null;
+            /**
+             * Csat Satisfied
+             * @description % of CSAT answers that are 4 or 5
+             */
+            csat_satisfied: number | null;
+            /** Csat Sent */
+            csat_sent: number;
+            /**
+             * Nps
+             * @description % promoters − % detractors, −100 … 100
+             */
+            nps: number | null;
+            /** Nps Answered */
+            nps_answered: number;
+            /**
+             * Nps Detractors
+             * @description answers 0–6
+             */
+            nps_detractors: number;
+            /**
+             * Nps Passives
+             * @description answers 7–8
+             */
+            nps_passives: number;
+            /**
+             * Nps Promoters
+             * @description answers 9–10
+             */
+            nps_promoters: number;
+            /**
+             * Nps Response Rate
+             * @description % of the NPS surveys answered
+             */
+            nps_response_rate: number | null;
+            /** Nps Sent */
+            nps_sent: number;
+        };
+        /** SatisfactionInbox */
+        SatisfactionInbox: {
+            /** Channel */
+            channel: string;
+            /** Csat Answered */
+            csat_answered: number;
+            /**
+             * Csat Average X100
+             * @description the 1–5 average times 100 (425: 4.25)
+             */
+            csat_average_x100: number | null;
+            /**
+             * Csat Response Rate
+             * @description % of the CSAT surveys answered
+             */
+            csat_response_rate: number | null;
+            /**
+             * Csat Satisfied
+             * @description % of CSAT answers that are 4 or 5
+             */
+            csat_satisfied: number | null;
+            /** Csat Sent */
+            csat_sent: number;
+            /** Inbox */
+            inbox: string;
+            /**
+             * Inbox Id
+             * @description the inbox the survey was asked in
+             */
+            inbox_id: number;
+            /**
+             * Nps
+             * @description % promoters − % detractors, −100 … 100
+             */
+            nps: number | null;
+            /** Nps Answered */
+            nps_answered: number;
+            /**
+             * Nps Detractors
+             * @description answers 0–6
+             */
+            nps_detractors: number;
+            /**
+             * Nps Passives
+             * @description answers 7–8
+             */
+            nps_passives: number;
+            /**
+             * Nps Promoters
+             * @description answers 9–10
+             */
+            nps_promoters: number;
+            /**
+             * Nps Response Rate
+             * @description % of the NPS surveys answered
+             */
+            nps_response_rate: number | null;
+            /** Nps Sent */
+            nps_sent: number;
         };
         /** SatisfactionReport */
         SatisfactionReport: {
+            /** By Agent */
+            by_agent: components["schemas"]["SatisfactionAgent"][];
+            /** By Channel */
+            by_channel: components["schemas"]["SatisfactionChannel"][];
+            /** By Inbox */
+            by_inbox: components["schemas"]["SatisfactionInbox"][];
             /**
-             * Available
-             * @description false until the surveys' answers are stored
+             * Comments
+             * @description the comments of the latest 50 surveys with one, newest survey first
              */
-            available: boolean;
-            /** Comments */
             comments: components["schemas"]["SatisfactionComment"][];
-            csat: components["schemas"]["CsatFigures"];
-            nps: components["schemas"]["NpsFigures"];
+            csat_distribution: components["schemas"]["CsatDistribution"];
             period: components["schemas"]["Period"];
+            totals: components["schemas"]["SatisfactionFigures"];
             /** Trend */
-            trend: components["schemas"]["SatisfactionPeriod"][];
+            trend: components["schemas"]["SatisfactionTrend"][];
+            /**
+             * Trend Step
+             * @description day (periods up to 31 days) or week (7 local days)
+             */
+            trend_step: string;
+        };
+        /** SatisfactionTrend */
+        SatisfactionTrend: {
+            /** Csat Answered */
+            csat_answered: number;
+            /**
+             * Csat Average X100
+             * @description the 1–5 average times 100 (425: 4.25)
+             */
+            csat_average_x100: number | null;
+            /**
+             * Csat Response Rate
+             * @description % of the CSAT surveys answered
+             */
+            csat_response_rate: number | null;
+            /**
+             * Csat Satisfied
+             * @description % of CSAT answers that are 4 or 5
+             */
+            csat_satisfied: number | null;
+            /** Csat Sent */
+            csat_sent: number;
+            /**
+             * Nps
+             * @description % promoters − % detractors, −100 … 100
+             */
+            nps: number | null;
+            /** Nps Answered */
+            nps_answered: number;
+            /**
+             * Nps Detractors
+             * @description answers 0–6
+             */
+            nps_detractors: number;
+            /**
+             * Nps Passives
+             * @description answers 7–8
+             */
+            nps_passives: number;
+            /**
+             * Nps Promoters
+             * @description answers 9–10
+             */
+            nps_promoters: number;
+            /**
+             * Nps Response Rate
+             * @description % of the NPS surveys answered
+             */
+            nps_response_rate: number | null;
+            /** Nps Sent */
+            nps_sent: number;
+            /**
+             * Since
+             * Format: date
+             * @description first local day of this step of the trend
+             */
+            since: string;
+            /**
+             * Until
+             * Format: date
+             * @description its last local day
+             */
+            until: string;
         };
         /**
          * SendMessage

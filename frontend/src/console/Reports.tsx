@@ -1,6 +1,6 @@
-// The reports a team lead opens each morning: volume, speed, agents and teams (and the
-// satisfaction report once surveys store answers), in the account's timezone, with
-// filters and a CSV of exactly the figures shown. Charts are drawn with Chart.js.
+// The reports a team lead opens each morning: volume, speed, agents and teams, and
+// satisfaction (CSAT and NPS), in the account's timezone, with filters and a CSV of exactly
+// the figures shown. Charts are drawn with Chart.js.
 import {
   BarController,
   BarElement,
@@ -481,9 +481,10 @@ function AgentsSection({ report, filters }: { report: Agents; filters: Filters }
   const lang = useStore((s) => s.lang);
   const n = (v: number): string => formatNumber(lang, v);
   const d = (v: number | null | undefined): string => formatDuration(lang, v);
-  const rows: [string, Schemas["SpeedFigures"]][][] = [
-    report.agents.map((a) => [a.agent ?? t("unassigned"), a]),
-    report.teams.map((x) => [x.team ?? t("reportNoTeam"), x]),
+  // Agents also carry their CSAT and NPS; teams only the speed figures.
+  const rows: [string, Schemas["SpeedFigures"], Schemas["AgentRow"] | null][][] = [
+    report.agents.map((a) => [a.agent ?? t("unassigned"), a, a]),
+    report.teams.map((x) => [x.team ?? t("reportNoTeam"), x, null]),
   ];
   return (
     <Section name="agents" title="reportAgents" filters={filters}>
@@ -499,10 +500,12 @@ function AgentsSection({ report, filters }: { report: Agents; filters: Filters }
               <th scope="col">{t("reportFirstResponseP90")}</th>
               <th scope="col">{t("reportResolved")}</th>
               <th scope="col">{t("reportResolutionMedian")}</th>
+              {index === 0 && <th scope="col">{t("reportCsatAverage")}</th>}
+              {index === 0 && <th scope="col">NPS</th>}
             </tr>
           </thead>
           <tbody>
-            {group.map(([name, f]) => (
+            {group.map(([name, f, a]) => (
               <tr key={name}>
                 <th scope="row">{name}</th>
                 <td>{n(f.conversations)}</td>
@@ -511,6 +514,8 @@ function AgentsSection({ report, filters }: { report: Agents; filters: Filters }
                 <td>{d(f.first_response_p90)}</td>
                 <td>{n(f.resolved)}</td>
                 <td>{d(f.resolution_median)}</td>
+                {a && <td>{formatAverage(lang, a.csat_average_x100)}</td>}
+                {a && <td>{formatNps(lang, a.nps)}</td>}
               </tr>
             ))}
           </tbody>
@@ -520,18 +525,151 @@ function AgentsSection({ report, filters }: { report: Agents; filters: Filters }
   );
 }
 
+type SatisfactionFigures = Schemas["SatisfactionFigures"];
+
+/** An average kept times 100 (425) as 4.25, in the agent's digits. */
+function formatAverage(lang: Lang, x100: number | null | undefined): string {
+  if (x100 === null || x100 === undefined) return "—";
+  return new Intl.NumberFormat(lang === "fa" ? "fa-IR" : "en-GB", { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(x100 / 100);
+}
+
+/** A whole percentage; a dash when there was nothing to divide by. */
+function formatPercent(lang: Lang, value: number | null | undefined): string {
+  if (value === null || value === undefined) return "—";
+  return new Intl.NumberFormat(lang === "fa" ? "fa-IR" : "en-GB", { style: "percent" }).format(value / 100);
+}
+
+/** NPS with its sign (+33, −20), in the agent's digits. */
+function formatNps(lang: Lang, value: number | null | undefined): string {
+  if (value === null || value === undefined) return "—";
+  return new Intl.NumberFormat(lang === "fa" ? "fa-IR" : "en-GB", { signDisplay: "exceptZero" }).format(value);
+}
+
+function SatisfactionTable({ caption, head, rows, testid }: { caption: string; head: string; rows: [string, SatisfactionFigures][]; testid: string }): ReactElement {
+  const t = useT();
+  const lang = useStore((s) => s.lang);
+  const n = (v: number): string => formatNumber(lang, v);
+  return (
+    <table className="report-table wide" data-testid={testid}>
+      <caption>{caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">{head}</th>
+          <th scope="col">{t("reportCsatAverage")}</th>
+          <th scope="col">{t("reportCsatSatisfied")}</th>
+          <th scope="col">{t("reportCsatAnswered")}</th>
+          <th scope="col">NPS</th>
+          <th scope="col">{t("reportNpsPromoters")}</th>
+          <th scope="col">{t("reportNpsPassives")}</th>
+          <th scope="col">{t("reportNpsDetractors")}</th>
+          <th scope="col">{t("reportNpsAnswered")}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map(([name, f]) => (
+          <tr key={name}>
+            <th scope="row">{name}</th>
+            <td>{formatAverage(lang, f.csat_average_x100)}</td>
+            <td>{formatPercent(lang, f.csat_satisfied)}</td>
+            <td>{t("reportOf", { part: n(f.csat_answered), whole: n(f.csat_sent) })}</td>
+            <td>{formatNps(lang, f.nps)}</td>
+            <td>{n(f.nps_promoters)}</td>
+            <td>{n(f.nps_passives)}</td>
+            <td>{n(f.nps_detractors)}</td>
+            <td>{t("reportOf", { part: n(f.nps_answered), whole: n(f.nps_sent) })}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 function SatisfactionSection({ report, filters }: { report: Satisfaction; filters: Filters }): ReactElement {
   const t = useT();
   const lang = useStore((s) => s.lang);
+  const [config, setConfig] = useState<ChartConfiguration | null>(null);
+  useEffect(() => {
+    const label = (x: Schemas["SatisfactionTrend"]): string =>
+      x.since === x.until ? formatDay(lang, x.since) : `${formatDay(lang, x.since)} – ${formatDay(lang, x.until)}`;
+    setConfig({
+      type: "line",
+      data: {
+        labels: report.trend.map(label),
+        datasets: [
+          { label: "NPS", data: report.trend.map((x) => x.nps), borderColor: BLUE, backgroundColor: BLUE, spanGaps: true, yAxisID: "y" },
+          { label: translate(lang, "reportCsatSatisfied"), data: report.trend.map((x) => x.csat_satisfied), borderColor: GREEN, backgroundColor: GREEN, spanGaps: true, yAxisID: "y" },
+        ],
+      },
+      options: chartOptions(lang, translate(lang, "reportScoreAxis")),
+    });
+  }, [report, lang]);
+  const totals = report.totals;
+  const d = report.csat_distribution;
+  const n = (v: number): string => formatNumber(lang, v);
   return (
     <Section name="satisfaction" title="reportSatisfaction" filters={filters}>
-      {report.available ? (
-        <div className="figures">
-          <Figure label="NPS" value={report.nps.nps === null ? "—" : formatNumber(lang, report.nps.nps)} />
-          <Figure label={t("reportCsatResponses")} value={formatNumber(lang, report.csat.responses)} />
-        </div>
-      ) : (
+      {totals.csat_sent + totals.nps_sent === 0 ? (
         <p className="muted">{t("reportNoSurveys")}</p>
+      ) : (
+        <>
+          <div className="figures">
+            <Figure label="NPS" value={formatNps(lang, totals.nps)} testid="nps" />
+            <Figure
+              label={t("reportNpsSplit")}
+              value={`${n(totals.nps_promoters)} · ${n(totals.nps_passives)} · ${n(totals.nps_detractors)}`}
+              testid="nps-split"
+            />
+            <Figure label={t("reportNpsRate")} value={formatPercent(lang, totals.nps_response_rate)} />
+            <Figure label={t("reportCsatAverage")} value={formatAverage(lang, totals.csat_average_x100)} testid="csat-average" />
+            <Figure label={t("reportCsatSatisfied")} value={formatPercent(lang, totals.csat_satisfied)} testid="csat-satisfied" />
+            <Figure label={t("reportCsatRate")} value={formatPercent(lang, totals.csat_response_rate)} testid="csat-rate" />
+          </div>
+          <table className="report-table" data-testid="csat-distribution">
+            <caption>{t("reportCsatDistribution")}</caption>
+            <thead>
+              <tr>
+                {[1, 2, 3, 4, 5].map((score) => (
+                  <th key={score} scope="col">
+                    {n(score)}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              <tr>
+                {[d.score_1, d.score_2, d.score_3, d.score_4, d.score_5].map((count, i) => (
+                  <td key={i}>{n(count)}</td>
+                ))}
+              </tr>
+            </tbody>
+          </table>
+          {config && <ChartCanvas config={config} label={t("reportSatisfactionTrend")} />}
+          <SatisfactionTable
+            caption={t("reportByChannel")}
+            head={t("reportChannel")}
+            rows={report.by_channel.map((c) => [channelName(lang, c.channel), c])}
+            testid="satisfaction-channels"
+          />
+          <SatisfactionTable caption={t("reportByInbox")} head={t("reportInbox")} rows={report.by_inbox.map((i) => [i.inbox, i])} testid="satisfaction-inboxes" />
+          <SatisfactionTable
+            caption={t("reportByAgent")}
+            head={t("reportAgent")}
+            rows={report.by_agent.map((a) => [a.agent ?? t("unassigned"), a])}
+            testid="satisfaction-agents"
+          />
+          {report.comments.length > 0 && (
+            <ul className="report-comments" aria-label={t("reportComments")} data-testid="satisfaction-comments">
+              {report.comments.map((c) => (
+                <li key={c.survey_id}>
+                  <a href={`#/c/${c.conversation_id}`}>
+                    {c.kind.toUpperCase()} {n(c.score)}
+                  </a>{" "}
+                  <q>{c.comment}</q> <span className="muted">{c.agent ?? ""}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
       )}
     </Section>
   );
