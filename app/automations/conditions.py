@@ -1,0 +1,17 @@
+"""Condition fields that read other features: `business_hours` (app/hours)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.hours.service import schedule_for
+
+
+async def business_hours(session: AsyncSession, inbox_id: int | None, at: datetime) -> str | None:
+    """`open` or `closed`: the inbox's business hours at `at` (an inbox without hours is
+    always open); None for an event of no inbox (a customer event)."""
+    if inbox_id is None:
+        return None
+    return "open" if (await schedule_for(session, inbox_id)).is_open(at) else "closed"
