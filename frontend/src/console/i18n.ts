@@ -446,6 +446,14 @@ const en = {
   whRedeliver: "Send again",
   whUrlRefused: "This URL cannot receive webhooks: {detail}",
   whDisabledNotice: "Webhooks disabled after days of failed deliveries (see Settings → Webhooks): {names}",
+  // --- autogaps ---
+  "f.business_hours": "Business hours",
+  "bh.open": "open",
+  "bh.closed": "closed",
+  "act.send_survey": "Send a satisfaction survey",
+  "act.call_webhook": "Call a webhook",
+  surveyByRuleHelp: "Sent only if the survey settings allow it now (cooldown, NPS interval; a CSAT needs an agent's reply).",
+  callWebhookHelp: "A signed POST of type automation.rule with the rule, the conversation, the contact and the event.",
 };
 
 type Dict = typeof en;
@@ -893,6 +901,14 @@ const fa: Dict = {
   whRedeliver: "ارسال دوباره",
   whUrlRefused: "این نشانی نمی‌تواند وب‌هوک بگیرد: {detail}",
   whDisabledNotice: "وب‌هوک‌هایی پس از چند روز تحویل ناموفق غیرفعال شدند (تنظیمات ← وب‌هوک‌ها): {names}",
+  // --- autogaps ---
+  "f.business_hours": "ساعت کاری",
+  "bh.open": "باز",
+  "bh.closed": "بسته",
+  "act.send_survey": "فرستادن نظرسنجی رضایت",
+  "act.call_webhook": "فراخوانی وب‌هوک",
+  surveyByRuleHelp: "فقط اگر تنظیمات نظرسنجی اکنون اجازه دهد فرستاده می‌شود (فاصلهٔ میان نظرسنجی‌ها، بازهٔ NPS؛ CSAT به پاسخ یک کارشناس نیاز دارد).",
+  callWebhookHelp: "یک POST امضاشده از نوع automation.rule با قاعده، گفتگو، مشتری و رویداد.",
 };
 
 const dicts: Record<Lang, Dict> = { en, fa };
