@@ -5,6 +5,8 @@ from fastapi import APIRouter
 from app.account import service
 from app.account.models import AccountSettings
 from app.account.schemas import AccountOut, AccountUpdate
+from app.audit import service as audit
+from app.audit.api import Auditor
 from app.deps import AdminAgent, ContextDep, CurrentAgent, ReadSession
 
 router = APIRouter(prefix="/api/v1", tags=["account"])
@@ -21,8 +23,13 @@ async def get_account(_agent: CurrentAgent, session: ReadSession) -> AccountOut:
 
 
 @router.patch("/account")
-async def update_account(body: AccountUpdate, _admin: AdminAgent, ctx: ContextDep) -> AccountOut:
+async def update_account(
+    body: AccountUpdate, _admin: AdminAgent, who: Auditor, ctx: ContextDep
+) -> AccountOut:
     """Change the account's settings. Reports count in the new timezone at once: their
     roll-ups are kept by UTC quarter hour, so nothing is recomputed."""
     async with ctx.db.write() as session:
-        return _out(await service.update(session, timezone_name=body.timezone))
+        before = _out(await service.current(session))
+        after = _out(await service.update(session, timezone_name=body.timezone))
+        audit.record(session, who, "account.updated", None, audit.diff(before, after))
+        return after

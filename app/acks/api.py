@@ -6,6 +6,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.acks import service
+from app.audit import service as audit
+from app.audit.api import Auditor
 from app.deps import AdminAgent, ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
 from app.errors import NotFound
 from app.fields import DbId, FilledStr, SafeStr
@@ -48,7 +50,7 @@ async def get_acknowledgement(
 
 @router.put("/{inbox_id}/acknowledgement")
 async def put_acknowledgement(
-    inbox_id: DbId, body: AcknowledgementIn, _admin: AdminAgent, ctx: ContextDep
+    inbox_id: DbId, body: AcknowledgementIn, _admin: AdminAgent, who: Auditor, ctx: ContextDep
 ) -> AcknowledgementOut:
     """Set the automatic answer to the first message of a new conversation, and the one
     sent outside the inbox's business hours. See the README for when it is not sent."""
@@ -61,4 +63,5 @@ async def put_acknowledgement(
             text=body.text,
             out_of_hours_text=(body.out_of_hours_text or "").strip() or None,
         )
+        audit.record(session, who, "acknowledgement.updated", ("inbox", inbox_id), body)
         return AcknowledgementOut.model_validate(row)

@@ -4,6 +4,8 @@ from fastapi import APIRouter
 
 from app.assignment import service
 from app.assignment.schemas import CapacityUpdate, PolicyOut, PolicyUpdate, WorkloadOut
+from app.audit import service as audit
+from app.audit.api import Auditor
 from app.deps import AdminAgent, ContextDep, CurrentAgent, ReadSession, require_conversation
 from app.fields import DbId
 from app.tickets.schemas import ConversationOut
@@ -19,7 +21,7 @@ async def get_policy(inbox_id: DbId, _admin: AdminAgent, session: ReadSession) -
 
 @router.put("/inboxes/{inbox_id}/assignment")
 async def set_policy(
-    inbox_id: DbId, body: PolicyUpdate, _admin: AdminAgent, ctx: ContextDep
+    inbox_id: DbId, body: PolicyUpdate, _admin: AdminAgent, who: Auditor, ctx: ContextDep
 ) -> PolicyOut:
     """How the inbox's conversations find an agent: `manual` (agents take them from the
     unassigned queue) or `round_robin` (given to online agents below their capacity)."""
@@ -31,6 +33,7 @@ async def set_policy(
             team_id=body.team_id,
             auto_resolve_days=body.auto_resolve_days,
         )
+        audit.record(session, who, "assignment_policy.updated", ("inbox", inbox_id), body)
         return PolicyOut.model_validate(policy)
 
 
@@ -49,9 +52,10 @@ async def list_capacities(_admin: AdminAgent, session: ReadSession) -> list[Work
 
 @router.put("/assignment/capacities/{agent_id}")
 async def set_capacity(
-    agent_id: DbId, body: CapacityUpdate, _admin: AdminAgent, ctx: ContextDep
+    agent_id: DbId, body: CapacityUpdate, _admin: AdminAgent, who: Auditor, ctx: ContextDep
 ) -> WorkloadOut:
     async with ctx.db.write() as session:
+        audit.record(session, who, "agent.capacity_updated", ("agent", agent_id), body)
         return _workload_out(await service.set_capacity(session, agent_id, body.max_open))
 
 

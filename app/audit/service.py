@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
 from sqlalchemy import and_, delete, or_, select
@@ -38,10 +39,16 @@ class Who:
 
 
 def redact(value: Any) -> Any:
-    """`value` with everything under a secret-looking name replaced, at any depth."""
+    """`value` with everything under a secret-looking name replaced, at any depth, and a
+    URL's user, password and query left out (a webhook's URL may carry a token)."""
     if isinstance(value, Mapping):
         return {
-            str(k): REDACTED if _SECRET_NAME.search(str(k)) else redact(v) for k, v in value.items()
+            str(k): REDACTED
+            if _SECRET_NAME.search(str(k))
+            else _bare_url(v)
+            if str(k) == "url" and isinstance(v, str)
+            else redact(v)
+            for k, v in value.items()
         }
     if isinstance(value, list | tuple):
         return [redact(v) for v in value]
@@ -50,15 +57,26 @@ def redact(value: Any) -> Any:
     return value
 
 
+def _bare_url(url: str) -> str:
+    parts = urlsplit(url)
+    if not (parts.username or parts.password or parts.query):
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
 def record(
     session: AsyncSession,
     who: Who,
     action: str,
-    *,
     target: tuple[str, int | str] | None = None,
-    changes: Mapping[str, Any] | None = None,
+    changes: Mapping[str, Any] | BaseModel | None = None,
 ) -> None:
-    """Add an audit entry to the caller's transaction: it is kept only if the change is."""
+    """Add an audit entry to the caller's transaction: it is kept only if the change is.
+    `changes` given as a request body records the fields it set (see `requested`)."""
+    if isinstance(changes, BaseModel):
+        changes = requested(changes)
     session.add(
         AuditEntry(
             at=utcnow(),
@@ -132,3 +150,13 @@ def requested(body: BaseModel, *, names_only: Collection[str] = ("config",)) -> 
         if isinstance(data.get(name), dict):
             data[name] = sorted(data[name])
     return data
+
+
+def diff(before: BaseModel, after: BaseModel) -> dict[str, Any]:
+    """What a change did: each field whose value changed, as `{"before": …, "after": …}`."""
+    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+    return {
+        k: {"before": old.get(k), "after": v}
+        for k, v in new.items()
+        if old.get(k) != v and k != "updated_at"  # the change's own time is `at`
+    }

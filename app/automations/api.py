@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
+from app.audit import service as audit
+from app.audit.api import Auditor
 from app.automations import service
 from app.automations.models import ApiToken
 from app.automations.schemas import (
@@ -46,18 +48,24 @@ async def list_api_tokens(_admin: AdminAgent, session: ReadSession) -> ApiTokenL
 
 
 @router.post("/api/v1/api-tokens", status_code=status.HTTP_201_CREATED)
-async def create_api_token(body: ApiTokenIn, admin: AdminAgent, ctx: ContextDep) -> ApiTokenOut:
+async def create_api_token(
+    body: ApiTokenIn, admin: AdminAgent, who: Auditor, ctx: ContextDep
+) -> ApiTokenOut:
     """A token for another system (a shop's backend) to post customer events with, as
     `Authorization: Bearer <token>`. The token is in this answer only."""
     async with ctx.db.write() as session:
         row, token = await service.create_token(session, admin, body.name)
+        audit.record(session, who, "api_token.created", ("api_token", row.id), body)
         return ApiTokenOut.model_validate(row).model_copy(update={"token": token})
 
 
 @router.delete("/api/v1/api-tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_api_token(token_id: DbId, _admin: AdminAgent, ctx: ContextDep) -> None:
+async def delete_api_token(
+    token_id: DbId, _admin: AdminAgent, who: Auditor, ctx: ContextDep
+) -> None:
     async with ctx.db.write() as session:
         await service.delete_token(session, token_id)
+        audit.record(session, who, "api_token.deleted", ("api_token", token_id))
 
 
 @router.post("/api/v1/contacts/events", status_code=status.HTTP_201_CREATED)
@@ -107,9 +115,11 @@ async def list_rules(_admin: AdminAgent, session: ReadSession) -> RuleList:
 
 
 @router.post("/api/v1/automations", status_code=status.HTTP_201_CREATED)
-async def create_rule(body: RuleIn, _admin: AdminAgent, ctx: ContextDep) -> RuleOut:
+async def create_rule(body: RuleIn, _admin: AdminAgent, who: Auditor, ctx: ContextDep) -> RuleOut:
     async with ctx.db.write() as session:
-        return service.rule_out(await service.create_rule(session, body))
+        rule = service.rule_out(await service.create_rule(session, body))
+        audit.record(session, who, "rule.created", ("rule", rule.id), body)
+        return rule
 
 
 @router.get("/api/v1/automations/{rule_id}")
@@ -119,19 +129,24 @@ async def get_rule(rule_id: DbId, _admin: AdminAgent, session: ReadSession) -> R
 
 @router.patch("/api/v1/automations/{rule_id}")
 async def update_rule(
-    rule_id: DbId, body: RuleUpdate, _admin: AdminAgent, ctx: ContextDep
+    rule_id: DbId, body: RuleUpdate, _admin: AdminAgent, who: Auditor, ctx: ContextDep
 ) -> RuleOut:
     """Switch a rule on or off, move it (`position`), or replace it (`rule`)."""
     async with ctx.db.write() as session:
         rule = await service.get_rule(session, rule_id)
-        return service.rule_out(await service.update_rule(session, rule, body))
+        before = service.rule_out(rule)
+        after = service.rule_out(await service.update_rule(session, rule, body))
+        audit.record(session, who, "rule.updated", ("rule", rule_id), audit.diff(before, after))
+        return after
 
 
 @router.delete("/api/v1/automations/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_rule(rule_id: DbId, _admin: AdminAgent, ctx: ContextDep) -> None:
+async def delete_rule(rule_id: DbId, _admin: AdminAgent, who: Auditor, ctx: ContextDep) -> None:
     """The rule, its run log and its pending waits."""
     async with ctx.db.write() as session:
-        await session.delete(await service.get_rule(session, rule_id))
+        rule = await service.get_rule(session, rule_id)
+        audit.record(session, who, "rule.deleted", ("rule", rule_id), {"name": rule.name})
+        await session.delete(rule)
 
 
 @router.get("/api/v1/automations/{rule_id}/runs")

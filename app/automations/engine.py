@@ -18,6 +18,8 @@ from pydantic import TypeAdapter
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.automations import actions as reaching
+from app.automations import conditions
 from app.automations.models import AutomatedSend, Rule, RuleRun, ScheduledStep
 from app.automations.schemas import (
     Action,
@@ -25,8 +27,10 @@ from app.automations.schemas import (
     AddNote,
     AssignAgent,
     AssignTeam,
+    CallWebhook,
     Resolve,
     SendMessage,
+    SendSurvey,
     SetPriority,
     Snooze,
     Wait,
@@ -53,7 +57,7 @@ MAX_MATCH_TEXT = 4000  # a `matches` condition reads this much of a message
 _actions: TypeAdapter[list[Action]] = TypeAdapter(list[Action])
 
 # Actions the service may refuse (an unreachable address, an agent not in the inbox).
-_MAY_FAIL = {"send_message", "assign_agent", "assign_team"}
+_MAY_FAIL = {"send_message", "assign_agent", "assign_team", "send_survey"}
 
 # Called with a new step's due time, so a sleeping worker in this process wakes earlier.
 wakers: set[Callable[[datetime], None]] = set()
@@ -110,6 +114,7 @@ class Facts:
     message_text: str | None = None
     event_name: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    at: datetime | None = None  # when the event happened (None: now)
     inbox_kinds: dict[int, str] = field(default_factory=dict)
     _conversation: Conversation | None = None
     _contact: Contact | None = None
@@ -119,7 +124,11 @@ class Facts:
     def of(cls, session: AsyncSession, trigger: str, event: Logged) -> Facts:
         data = event.data
         facts = cls(
-            session, trigger, inbox_id=event.inbox_id, conversation_id=event.conversation_id
+            session,
+            trigger,
+            inbox_id=event.inbox_id,
+            conversation_id=event.conversation_id,
+            at=event.created_at,
         )
         if "message" in data:
             facts.message_id = data["message"]["id"]
@@ -213,6 +222,8 @@ class Facts:
             return self.inbox_id
         if name == "message.text":
             return self.message_text
+        if name == "business_hours":
+            return await conditions.business_hours(self.session, self.inbox_id, self.at or utcnow())
         if name.startswith("event.payload."):
             return lookup(self.payload, name.removeprefix("event.payload."))
         if name.startswith("contact.attributes."):
@@ -457,6 +468,14 @@ async def _do(
             return [*said, f"waiting until {due.isoformat(timespec='seconds')}"]
         if isinstance(action, SendMessage):
             said.append(await _send(session, rule, facts, action))
+            continue
+        if isinstance(action, SendSurvey):
+            asked_in = await _target(session, facts, action.inbox_id or rule.inbox_id)
+            said.append(await reaching.send_survey(session, asked_in, action))
+            continue
+        if isinstance(action, CallWebhook):
+            context = await facts.template_context()
+            said.append(await reaching.call_webhook(session, rule, context, action))
             continue
         conversation = await facts.conversation()
         if conversation is None:

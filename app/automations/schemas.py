@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.automations.templates import folded
 from app.fields import DbId, FilledStr, SafeStr
 from app.tickets.models import Priority
 from connectors.base import AddressKind
@@ -50,6 +51,9 @@ PLAIN_FIELDS = {
 }
 PATH_FIELDS = ("contact.attributes.", "event.payload.")
 
+# What `business_hours` is: the inbox's hours (app/hours) when the event happened.
+OPEN_CLOSED = ("open", "closed")
+
 Op = Literal["equals", "not_equals", "contains", "not_contains", "matches", "exists", "missing"]
 _NESTED_QUANTIFIER = re.compile(r"\([^)]*[+*}][^)]*\)\s*[+*{]")
 
@@ -70,10 +74,10 @@ class Condition(BaseModel):
             self.field.startswith(p) and len(self.field) > len(p) for p in PATH_FIELDS
         ):
             raise ValueError(f"field: unknown condition field {self.field!r}")
-        if self.field == "business_hours":
-            # The hours model lives with the service levels; until it is here, rules
-            # cannot ask it (see the README's Automations section).
-            raise ValueError("field: business_hours conditions are not available yet")
+        if self.field == "business_hours" and (
+            self.op not in ("equals", "not_equals") or folded(self.value or "") not in OPEN_CLOSED
+        ):
+            raise ValueError("value: business_hours equals (or not_equals) open or closed")
         if self.op in ("exists", "missing"):
             self.value = None  # a form's leftover text means nothing here
         elif self.value is None:
@@ -150,6 +154,27 @@ class Resolve(BaseModel):
     type: Literal["resolve"] = "resolve"
 
 
+class SendSurvey(BaseModel):
+    """A satisfaction survey (app/surveys), on the conversation's channel or (`inbox_id`)
+    that inbox's, if the survey policy allows one now (the contact's cooldown and NPS
+    interval; a CSAT only about a conversation the customer started and an agent
+    answered; one of each kind per conversation)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["send_survey"] = "send_survey"
+    kind: Literal["csat", "nps"]
+    inbox_id: DbId | None = None
+
+
+class CallWebhook(BaseModel):
+    """A signed POST to an outgoing webhook (app/webhooks: its secret, retries and
+    delivery log), of type `automation.rule`: the rule, the event and its facts."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["call_webhook"] = "call_webhook"
+    webhook_id: DbId
+
+
 class Wait(BaseModel):
     """Do the actions after this one `minutes` later, unless (with `cancel_on_reply`) the
     customer or an agent wrote in the conversation meanwhile. Always cancelled when the
@@ -170,6 +195,8 @@ Action = Annotated[
     | SetPriority
     | Snooze
     | Resolve
+    | SendSurvey
+    | CallWebhook
     | Wait,
     Field(discriminator="type"),
 ]

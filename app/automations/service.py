@@ -24,6 +24,7 @@ from app.errors import Invalid, NotFound, Unauthorized
 from app.events import log as event_log
 from app.events.types import ContactEventRecorded
 from app.inboxes.models import Inbox
+from app.webhooks.models import WebhookSubscription
 from connectors.addresses import InvalidAddress, normalize_email, normalize_phone
 from connectors.base import Address, AddressKind, Party
 
@@ -144,6 +145,9 @@ async def _apply(session: AsyncSession, rule: Rule, body: RuleIn) -> None:
         inbox_id = getattr(action, "inbox_id", None)
         if inbox_id is not None and await session.get(Inbox, inbox_id) is None:
             raise Invalid("actions: no inbox with that id", code="invalid_inbox")
+        webhook_id = getattr(action, "webhook_id", None)
+        if webhook_id is not None and await session.get(WebhookSubscription, webhook_id) is None:
+            raise Invalid("actions: no webhook with that id", code="invalid_webhook")
     rule.name = body.name
     rule.enabled = body.enabled
     rule.inbox_id = body.inbox_id

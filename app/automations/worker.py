@@ -12,15 +12,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.automations import engine
+from app.automations import actions, engine
 from app.automations.models import ScheduledStep
 from app.context import Context
 from app.db import log_failed_round, utcnow
-from app.events.consumers import run_consumer
+from app.events.consumers import Handler, run_consumer
+from app.events.log import Logged
+from app.surveys.follow import links
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,7 @@ async def run_due(ctx: Context) -> int:
                 )
             ).all()
         )
+        actions.provide(session, links(ctx))
         for step in steps:
             await engine.run_step(session, step)
         return len(steps)
@@ -91,8 +96,18 @@ async def _sleep(seconds: float, woken: asyncio.Event, stop: asyncio.Event) -> N
         waiting.cancel()
 
 
+def handler(ctx: Context) -> Handler:
+    """The rules' log consumer, with what their actions need of this process."""
+
+    async def handle(session: AsyncSession, events: Sequence[Logged]) -> None:
+        actions.provide(session, links(ctx))
+        await engine.handle_events(session, events)
+
+    return handle
+
+
 async def run_automations(ctx: Context, stop: asyncio.Event) -> None:
     """Both loops, until `stop`."""
     await asyncio.gather(
-        run_consumer(ctx, engine.CONSUMER, engine.handle_events, stop), run_steps(ctx, stop)
+        run_consumer(ctx, engine.CONSUMER, handler(ctx), stop), run_steps(ctx, stop)
     )

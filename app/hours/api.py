@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from app.audit import service as audit
+from app.audit.api import Auditor
 from app.db import utcnow
 from app.deps import AdminAgent, ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
 from app.errors import Invalid, NotFound
@@ -55,7 +57,7 @@ async def get_business_hours(
 
 @router.put("/{inbox_id}/business-hours")
 async def put_business_hours(
-    inbox_id: DbId, body: BusinessHoursIn, _admin: AdminAgent, ctx: ContextDep
+    inbox_id: DbId, body: BusinessHoursIn, _admin: AdminAgent, who: Auditor, ctx: ContextDep
 ) -> BusinessHoursOut:
     """Set the inbox's business hours: an IANA timezone, intervals per weekday, holidays
     (dates in that timezone; Persian digits are read too). 422 `invalid_business_hours`
@@ -64,12 +66,16 @@ async def put_business_hours(
     async with ctx.db.write() as session:
         await get_inbox(session, inbox_id)
         await service.save_schedule(session, inbox_id, schedule)
+        audit.record(session, who, "business_hours.updated", ("inbox", inbox_id), body)
     return _out(inbox_id, schedule)
 
 
 @router.delete("/{inbox_id}/business-hours", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_business_hours(inbox_id: DbId, _admin: AdminAgent, ctx: ContextDep) -> None:
+async def delete_business_hours(
+    inbox_id: DbId, _admin: AdminAgent, who: Auditor, ctx: ContextDep
+) -> None:
     """Remove the inbox's business hours: it is always open."""
     async with ctx.db.write() as session:
         await get_inbox(session, inbox_id)
         await service.delete_schedule(session, inbox_id)
+        audit.record(session, who, "business_hours.deleted", ("inbox", inbox_id))

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.agents.models import Agent
 from app.contacts import service as contacts
@@ -57,6 +58,24 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=15)
 # Where a message keeps the provider ids of the parts an unfinished send delivered.
 PARTS_SENT = "parts_sent"
+
+
+_Earlier = aliased(Message)
+# An automatic message (a survey, an acknowledgement, a rule's message: no agent sent it)
+# waits while an earlier outbound message of its conversation is still to be sent: queued,
+# in flight or waiting for a retry. The customer then reads the agent's reply before the
+# survey about it, on any channel, however the sends are batched or retried; a reply that
+# finally fails lets it go.
+_earlier_unsent = (
+    exists()
+    .where(
+        _Earlier.conversation_id == Message.conversation_id,
+        _Earlier.id < Message.id,
+        _Earlier.direction == Direction.outbound,
+        _Earlier.delivery_status == DeliveryStatus.queued,
+    )
+    .correlate(Message)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +143,7 @@ class DeliveryWorker:
                             Message.delivery_status == DeliveryStatus.queued,
                             Message.next_attempt_at <= now,
                             or_(Message.claimed_until.is_(None), Message.claimed_until < now),
+                            or_(Message.sender_agent_id.is_not(None), ~_earlier_unsent),
                         )
                         .order_by(Message.next_attempt_at, Message.id)
                         .limit(self.batch_size)

@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.audit import service as audit
+from app.audit.api import Auditor
 from app.deps import AdminAgent, ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
 from app.errors import NotFound
 from app.fields import DbId
@@ -69,7 +71,7 @@ async def get_sla_policies(
 
 @router.put("/{inbox_id}/sla-policies")
 async def put_sla_policies(
-    inbox_id: DbId, body: SlaPoliciesIn, _admin: AdminAgent, ctx: ContextDep
+    inbox_id: DbId, body: SlaPoliciesIn, _admin: AdminAgent, who: Auditor, ctx: ContextDep
 ) -> SlaPoliciesOut:
     """Replace the inbox's policies (at most one per priority; a priority left out has no
     promise). Conversations follow them from their next event (see the README)."""
@@ -88,6 +90,7 @@ async def put_sla_policies(
                 for p in body.policies
             ],
         )
+        audit.record(session, who, "sla_policies.updated", ("inbox", inbox_id), body)
         return SlaPoliciesOut(
             inbox_id=inbox_id, policies=[SlaPolicyOut.model_validate(r) for r in rows]
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app.audit import service as audit
+from app.audit.api import Auditor
 from app.deps import AdminAgent, ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
 from app.fields import DbId
 from app.surveys import service
@@ -46,20 +48,28 @@ async def get_policy(_admin: AdminAgent, session: ReadSession) -> SurveyPolicy:
 
 @router.patch("/settings")
 async def update_policy(
-    body: SurveyPolicyUpdate, _admin: AdminAgent, ctx: ContextDep
+    body: SurveyPolicyUpdate, _admin: AdminAgent, who: Auditor, ctx: ContextDep
 ) -> SurveyPolicy:
     async with ctx.db.write() as session:
-        return await service.update_policy(session, body)
+        before = await service.policy(session)
+        after = await service.update_policy(session, body)
+        audit.record(session, who, "survey_settings.updated", None, audit.diff(before, after))
+        return after
 
 
 @router.post("/nps/bulk")
-async def nps_to_segment(body: NpsBulkIn, _admin: AdminAgent, ctx: ContextDep) -> NpsBulkOut:
+async def nps_to_segment(
+    body: NpsBulkIn, _admin: AdminAgent, who: Auditor, ctx: ContextDep
+) -> NpsBulkOut:
     """An NPS survey to every contact with a conversation with this label and/or in this
     inbox, on the channel of their latest such conversation; contacts asked within the NPS
     interval or the cooldown are skipped."""
     async with ctx.db.write() as session:
         sent, skipped = await service.bulk_nps(
             session, label=body.label, inbox_id=body.inbox_id, links=links(ctx)
+        )
+        audit.record(
+            session, who, "survey.nps_bulk_sent", None, {**body.model_dump(), "queued": sent}
         )
     ctx.outbox_ready.set()
     return NpsBulkOut(queued=sent, skipped=skipped)

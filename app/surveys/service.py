@@ -211,6 +211,31 @@ async def after_resolve(session: AsyncSession, conversation_id: int, links: Link
     return None
 
 
+async def for_rule(
+    session: AsyncSession, conversation: Conversation, kind: SurveyKind, links: Links
+) -> Survey | None:
+    """The survey a rule's `send_survey` asks for, sent in the conversation; None when the
+    policy says not now: an inbox that cannot ask, a CSAT about a conversation the
+    customer did not start or no agent answered, a survey of this kind in it already, or a
+    contact within the cooldown (or the NPS interval). NPS needs no `nps_enabled`: that
+    switch is for the survey after a resolution, a rule is an administrator's own ask."""
+    inbox = await session.get(Inbox, conversation.inbox_id)
+    if inbox is None or not inbox.enabled or inbox.kind not in ASKING_CHANNELS:
+        return None
+    rules = await policy(session)
+    now = utcnow()
+    if (
+        (kind == SurveyKind.csat and not await _csat_fits(session, conversation))
+        or await _surveyed(session, conversation.id, kind)
+        or not await _may_ask_contact(session, conversation.contact_id, kind, rules, now)
+    ):
+        return None
+    try:
+        return await send(session, conversation, inbox, kind, rules, links, "rule", now=now)
+    except Conflict:  # surveyed meanwhile by another transaction
+        return None
+
+
 async def after_callback(session: AsyncSession, callback_id: int, links: Links) -> Survey | None:
     """A CSAT by SMS about a completed callback, if the policy names an SMS inbox for it."""
     rules = await policy(session)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.crypto import SecretBox
 from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound
+from app.webhooks.events import PAYLOAD_VERSION
 from app.webhooks.models import DeliveryState, WebhookDelivery, WebhookSubscription
 from app.webhooks.signing import new_secret
 from app.webhooks.urls import UrlRefused, check_url
@@ -168,4 +172,38 @@ async def redeliver(session: AsyncSession, webhook_id: int, delivery_id: int) ->
         )
     )
     await session.refresh(delivery)
+    return delivery
+
+
+async def queue_delivery(
+    session: AsyncSession, webhook: WebhookSubscription, event_type: str, data: dict[str, Any]
+) -> WebhookDelivery:
+    """A delivery to one webhook outside its subscriptions (a rule's `call_webhook`): sent
+    by the delivery worker like any other, signed, in order, retried, in its log."""
+    now = utcnow()
+    delivery_id = str(uuid.uuid4())
+    body = json.dumps(
+        {
+            "version": PAYLOAD_VERSION,
+            "id": f"evt_{delivery_id}",
+            "type": event_type,
+            "created_at": now.isoformat().replace("+00:00", "Z"),
+            "data": data,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
+    )
+    delivery = WebhookDelivery(
+        subscription_id=webhook.id,
+        delivery_id=delivery_id,
+        event_type=event_type,
+        body=body,
+        state=DeliveryState.pending,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(delivery)
+    await session.flush()
     return delivery

@@ -93,3 +93,57 @@ async def test_the_customer_panel_shows_customer_events_and_automation_lines_in_
             )
         finally:
             await console_admin.delete(f"/api/v1/automations/{rule['id']}")
+
+
+async def test_business_hours_a_survey_and_a_webhook_in_the_rule_form(
+    console: Page, console_admin: Api
+) -> None:
+    hook = await console_admin.post(
+        "/api/v1/webhooks",
+        json={"url": "https://crm.example.com/in", "events": ["*"], "description": "CRM"},
+    )
+    assert hook.status_code == 201, hook.text
+    await console.get_by_role("button", name="Settings").click()
+    await console.get_by_role("button", name="Automations").click()
+    await console.get_by_role("button", name="New rule").click()
+    form = console.get_by_role("form", name="New rule")
+    await form.get_by_label("Rule name").fill("Closed: ask and tell")
+    await form.get_by_role("button", name="Add condition").click()
+    condition = form.get_by_test_id("condition")
+    await condition.get_by_label("Field").select_option(label="Business hours")
+    await expect(condition.get_by_label("Operator").locator("option")).to_have_count(2)
+    await condition.get_by_label("Value").select_option(label="closed")
+    await form.get_by_label("Then 1").select_option(label="Send a satisfaction survey")
+    await form.get_by_label("Send a satisfaction survey").select_option("nps")
+    await form.get_by_role("button", name="Add action").click()
+    await form.get_by_label("Then 2").select_option(label="Call a webhook")
+    await form.get_by_label("Call a webhook", exact=True).select_option(label="CRM")
+    await form.get_by_role("button", name="Save").click()
+    await expect(
+        console.get_by_test_id("rule-row").filter(has_text="Closed: ask and tell")
+    ).to_be_visible()
+
+    listed = (await console_admin.get("/api/v1/automations")).json()["items"]
+    (rule,) = [r for r in listed if r["name"] == "Closed: ask and tell"]
+    try:
+        assert rule["conditions"] == [
+            {"field": "business_hours", "op": "equals", "value": "closed"}
+        ]
+        assert rule["actions"] == [
+            {"type": "send_survey", "kind": "nps", "inbox_id": None},
+            {"type": "call_webhook", "webhook_id": hook.json()["id"]},
+        ]
+        # In Persian, the same rule reads in Persian.
+        await console.get_by_label("Language").first.select_option("fa")
+        rules = console.get_by_test_id("rule-row").filter(has_text="Closed: ask and tell")
+        await rules.get_by_role("button", name="ویرایش").click()
+        form = console.get_by_role("form", name="ویرایش قانون")
+        await expect(form.get_by_label("فیلد")).to_have_value("business_hours")
+        await expect(form.get_by_label("فیلد").locator("option:checked")).to_have_text("ساعت کاری")
+        await expect(form.get_by_label("مقدار").locator("option:checked")).to_have_text("بسته")
+        await expect(form.get_by_label("آنگاه 1").locator("option:checked")).to_have_text(
+            "فرستادن نظرسنجی رضایت"
+        )
+    finally:
+        await console_admin.delete(f"/api/v1/automations/{rule['id']}")
+        await console_admin.delete(f"/api/v1/webhooks/{hook.json()['id']}")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.automations import engine
 from app.automations.models import ScheduledStep
-from app.automations.worker import run_due
+from app.automations.worker import handler, run_due
 from app.context import Context
 from app.events.consumers import consume_once
 from tests.support.api import Api
@@ -29,7 +29,7 @@ async def create_rule(admin: Api, **rule: Any) -> dict[str, Any]:
 async def settle(ctx: Context) -> None:
     """The rules' consumer reads the log to its end (the first call starts it there), and
     the steps due now run."""
-    while await consume_once(ctx, engine.CONSUMER, engine.handle_events):
+    while await consume_once(ctx, engine.CONSUMER, handler(ctx)):
         pass
     while await run_due(ctx):
         pass

@@ -2144,6 +2144,20 @@ export interface components {
          * @enum {string}
          */
         CallState: "ringing" | "in_progress" | "completed" | "missed";
+        /**
+         * CallWebhook
+         * @description A signed POST to an outgoing webhook (app/webhooks: its secret, retries and
+         *     delivery log), of type `automation.rule`: the rule, the event and its facts.
+         */
+        CallWebhook: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "call_webhook";
+            /** Webhook Id */
+            webhook_id: number;
+        };
         /** CallbackOut */
         CallbackOut: {
             /** Assignee Id */
@@ -3177,7 +3191,7 @@ export interface components {
         /** RuleIn */
         RuleIn: {
             /** Actions */
-            actions: (components["schemas"]["SendMessage"] | components["schemas"]["AddNote"] | components["schemas"]["AssignAgent"] | components["schemas"]["AssignTeam"] | components["schemas"]["AddLabel"] | components["schemas"]["SetPriority"] | components["schemas"]["Snooze"] | components["schemas"]["Resolve"] | components["schemas"]["Wait"])[];
+            actions: (components["schemas"]["SendMessage"] | components["schemas"]["AddNote"] | components["schemas"]["AssignAgent"] | components["schemas"]["AssignTeam"] | components["schemas"]["AddLabel"] | components["schemas"]["SetPriority"] | components["schemas"]["Snooze"] | components["schemas"]["Resolve"] | components["schemas"]["SendSurvey"] | components["schemas"]["CallWebhook"] | components["schemas"]["Wait"])[];
             /** Conditions */
             conditions?: components["schemas"]["Condition"][];
             /**
@@ -3218,7 +3232,7 @@ export interface components {
         /** RuleOut */
         RuleOut: {
             /** Actions */
-            actions: (components["schemas"]["SendMessage"] | components["schemas"]["AddNote"] | components["schemas"]["AssignAgent"] | components["schemas"]["AssignTeam"] | components["schemas"]["AddLabel"] | components["schemas"]["SetPriority"] | components["schemas"]["Snooze"] | components["schemas"]["Resolve"] | components["schemas"]["Wait"])[];
+            actions: (components["schemas"]["SendMessage"] | components["schemas"]["AddNote"] | components["schemas"]["AssignAgent"] | components["schemas"]["AssignTeam"] | components["schemas"]["AddLabel"] | components["schemas"]["SetPriority"] | components["schemas"]["Snooze"] | components["schemas"]["Resolve"] | components["schemas"]["SendSurvey"] | components["schemas"]["CallWebhook"] | components["schemas"]["Wait"])[];
             /** Conditions */
             conditions: components["schemas"]["Condition"][];
             /**
@@ -3646,6 +3660,27 @@ export interface components {
              * @enum {string}
              */
             type: "send_message";
+        };
+        /**
+         * SendSurvey
+         * @description A satisfaction survey (app/surveys), on the conversation's channel or (`inbox_id`)
+         *     that inbox's, if the survey policy allows one now (the contact's cooldown and NPS
+         *     interval; a CSAT only about a conversation the customer started and an agent
+         *     answered; one of each kind per conversation).
+         */
+        SendSurvey: {
+            /** Inbox Id */
+            inbox_id?: number | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "csat" | "nps";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "send_survey";
         };
         /** SessionIn */
         SessionIn: {

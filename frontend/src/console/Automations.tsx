@@ -41,10 +41,14 @@ const FIELDS = [
   "inbox",
   "conversation.labels",
   "conversation.status",
+  "business_hours",
   "contact.attributes.",
   "event.payload.",
 ] as const;
 const OPS: Op[] = ["equals", "not_equals", "contains", "not_contains", "matches", "exists", "missing"];
+// `business_hours` is open or closed (the inbox's hours when the event happened).
+const HOURS_OPS: Op[] = ["equals", "not_equals"];
+const OPEN_CLOSED = ["open", "closed"] as const;
 const ACTIONS: ActionType[] = [
   "send_message",
   "add_note",
@@ -54,6 +58,8 @@ const ACTIONS: ActionType[] = [
   "set_priority",
   "snooze",
   "resolve",
+  "send_survey",
+  "call_webhook",
   "wait",
 ];
 const PRIORITIES = ["none", "low", "medium", "high", "urgent"] as const;
@@ -90,6 +96,10 @@ function blankAction(type: ActionType): Action {
       return { type, minutes: 60 };
     case "wait":
       return { type, minutes: 60, cancel_on_reply: true };
+    case "send_survey":
+      return { type, kind: "csat" };
+    case "call_webhook":
+      return { type, webhook_id: 0 };
     default:
       return { type: "resolve" };
   }
@@ -309,7 +319,15 @@ function RuleForm({ initial, id, onDone }: { initial: RuleIn; id: number | null;
           const op = c.op ?? "equals";
           return (
             <div key={i} className="row-form" data-testid="condition">
-              <select aria-label={t("field")} value={base} onChange={(e) => setCondition(i, { field: e.target.value.endsWith(".") ? `${e.target.value}${path}` : e.target.value })}>
+              <select
+                aria-label={t("field")}
+                value={base}
+                onChange={(e) => {
+                  const field = e.target.value;
+                  if (field === "business_hours") setCondition(i, { field, op: "equals", value: "open" });
+                  else setCondition(i, { field: field.endsWith(".") ? `${field}${path}` : field });
+                }}
+              >
                 {FIELDS.map((f) => (
                   <option key={f} value={f}>
                     {t(`f.${f}` as Key)}
@@ -318,13 +336,23 @@ function RuleForm({ initial, id, onDone }: { initial: RuleIn; id: number | null;
               </select>
               {base.endsWith(".") && <input aria-label={t("path")} dir="ltr" required value={path} onChange={(e) => setCondition(i, { field: `${base}${e.target.value}` })} />}
               <select aria-label={t("operator")} value={op} onChange={(e) => setCondition(i, { op: e.target.value as Op })}>
-                {OPS.map((o) => (
+                {(base === "business_hours" ? HOURS_OPS : OPS).map((o) => (
                   <option key={o} value={o}>
                     {t(`op.${o}` as Key)}
                   </option>
                 ))}
               </select>
-              {op !== "exists" && op !== "missing" && <input aria-label={t("value")} dir="auto" required value={c.value ?? ""} onChange={(e) => setCondition(i, { value: e.target.value })} />}
+              {base === "business_hours" ? (
+                <select aria-label={t("value")} value={c.value ?? "open"} onChange={(e) => setCondition(i, { value: e.target.value })}>
+                  {OPEN_CLOSED.map((v) => (
+                    <option key={v} value={v}>
+                      {t(`bh.${v}`)}
+                    </option>
+                  ))}
+                </select>
+              ) : (
+                op !== "exists" && op !== "missing" && <input aria-label={t("value")} dir="auto" required value={c.value ?? ""} onChange={(e) => setCondition(i, { value: e.target.value })} />
+              )}
               <button type="button" className="ghost small" onClick={() => set({ conditions: conditions.filter((_, j) => j !== i) })}>
                 {t("remove")}
               </button>
@@ -429,6 +457,26 @@ function ActionFields({ action, onChange }: { action: Action; onChange: (a: Acti
           ))}
         </select>
       );
+    case "send_survey":
+      return (
+        <div className="row-form">
+          <select aria-label={t("act.send_survey")} value={action.kind} onChange={(e) => onChange({ ...action, kind: e.target.value as "csat" | "nps" })}>
+            <option value="csat">{t("surveyCsat")}</option>
+            <option value="nps">{t("surveyNps")}</option>
+          </select>
+          <select aria-label={t("sendOn")} value={action.inbox_id ?? ""} onChange={(e) => onChange({ ...action, inbox_id: e.target.value ? Number(e.target.value) : null })}>
+            <option value="">{t("thisConversation")}</option>
+            {inboxes.map((i) => (
+              <option key={i.id} value={i.id}>
+                {i.name} ({channelName(lang, i.kind)})
+              </option>
+            ))}
+          </select>
+          <small className="muted">{t("surveyByRuleHelp")}</small>
+        </div>
+      );
+    case "call_webhook":
+      return <WebhookPicker action={action} onChange={onChange} />;
     case "add_label":
       return <input aria-label={t("act.add_label")} required dir="auto" value={action.label} onChange={(e) => onChange({ ...action, label: e.target.value })} />;
     case "set_priority":
@@ -532,5 +580,27 @@ function ApiTokens(): ReactElement {
         </p>
       )}
     </div>
+  );
+}
+
+function WebhookPicker({ action, onChange }: { action: Extract<Action, { type: "call_webhook" }>; onChange: (a: Action) => void }): ReactElement {
+  const t = useT();
+  const [hooks, setHooks] = useState<Schemas["WebhookOut"][]>([]);
+  useEffect(() => {
+    void ok(api.GET("/api/v1/webhooks")).then(setHooks);
+  }, []);
+  return (
+    <label>
+      {t("act.call_webhook")}
+      <select aria-label={t("act.call_webhook")} required value={action.webhook_id || ""} onChange={(e) => onChange({ ...action, webhook_id: Number(e.target.value) })}>
+        <option value="" />
+        {hooks.map((h) => (
+          <option key={h.id} value={h.id}>
+            {h.description || h.url}
+          </option>
+        ))}
+      </select>
+      <small className="muted">{t("callWebhookHelp")}</small>
+    </label>
   );
 }

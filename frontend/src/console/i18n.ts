@@ -460,7 +460,8 @@ const en = {
   whLatency: "{ms} ms",
   whRedeliver: "Send again",
   whUrlRefused: "This URL cannot receive webhooks: {detail}",
-  whDisabledNotice: "Webhooks disabled after days of failed deliveries (see Settings → Webhooks): {names}",  // --- polish ---
+  whDisabledNotice: "Webhooks disabled after days of failed deliveries (see Settings → Webhooks): {names}",
+  // --- polish ---
   errorNotFound: "It is not there any more (deleted, or never was).",
   errorForbidden: "You are not allowed to do this.",
   errorUnauthorized: "Please sign in again.",
@@ -472,6 +473,14 @@ const en = {
   errorUndoExpired: "This merge is too old to be undone.",
   errorUndoNotPossible: "This merge cannot be undone any more: the conversation changed since.",
   errorInvalidTimezone: "This is not a timezone's name (such as Asia/Tehran).",
+  // --- autogaps ---
+  "f.business_hours": "Business hours",
+  "bh.open": "open",
+  "bh.closed": "closed",
+  "act.send_survey": "Send a satisfaction survey",
+  "act.call_webhook": "Call a webhook",
+  surveyByRuleHelp: "Sent only if the survey settings allow it now (cooldown, NPS interval; a CSAT needs an agent's reply).",
+  callWebhookHelp: "A signed POST of type automation.rule with the rule, the conversation, the contact and the event.",
 };
 
 type Dict = typeof en;
@@ -933,7 +942,8 @@ const fa: Dict = {
   whLatency: "{ms} میلی‌ثانیه",
   whRedeliver: "ارسال دوباره",
   whUrlRefused: "این نشانی نمی‌تواند وب‌هوک بگیرد: {detail}",
-  whDisabledNotice: "وب‌هوک‌هایی پس از چند روز تحویل ناموفق غیرفعال شدند (تنظیمات ← وب‌هوک‌ها): {names}",  // --- polish ---
+  whDisabledNotice: "وب‌هوک‌هایی پس از چند روز تحویل ناموفق غیرفعال شدند (تنظیمات ← وب‌هوک‌ها): {names}",
+  // --- polish ---
   errorNotFound: "دیگر وجود ندارد (پاک شده، یا هرگز نبوده است).",
   errorForbidden: "اجازهٔ این کار را ندارید.",
   errorUnauthorized: "لطفاً دوباره وارد شوید.",
@@ -945,6 +955,14 @@ const fa: Dict = {
   errorUndoExpired: "این ادغام قدیمی‌تر از آن است که برگردانده شود.",
   errorUndoNotPossible: "این ادغام دیگر برگشت‌پذیر نیست: گفتگو از آن پس تغییر کرده است.",
   errorInvalidTimezone: "این نام یک منطقهٔ زمانی نیست (مانند Asia/Tehran).",
+  // --- autogaps ---
+  "f.business_hours": "ساعت کاری",
+  "bh.open": "باز",
+  "bh.closed": "بسته",
+  "act.send_survey": "فرستادن نظرسنجی رضایت",
+  "act.call_webhook": "فراخوانی وب‌هوک",
+  surveyByRuleHelp: "فقط اگر تنظیمات نظرسنجی اکنون اجازه دهد فرستاده می‌شود (فاصلهٔ میان نظرسنجی‌ها، بازهٔ NPS؛ CSAT به پاسخ یک کارشناس نیاز دارد).",
+  callWebhookHelp: "یک POST امضاشده از نوع automation.rule با قاعده، گفتگو، مشتری و رویداد.",
 };
 
 const dicts: Record<Lang, Dict> = { en, fa };
