@@ -54,6 +54,12 @@ SNIPPET = 500  # characters of a receiver's answer kept in the delivery log
 JITTER = 0.2
 USER_AGENT = "Panjereh-Webhooks/1"
 TRIM_EVERY_SECONDS = 3600.0
+# Sending is work that may wait, answering requests is not: when the event loop is slow to
+# come back to the worker (requests are waiting for it), the worker sends one webhook's run
+# at a time and takes at most this share of the time, and its backlog waits for a quieter
+# moment; otherwise it sends everything due at once.
+BUSY_LAG_SECONDS = 0.005
+SHARE_WHEN_BUSY = 0.1
 
 D = WebhookDelivery
 S = WebhookSubscription
@@ -88,6 +94,13 @@ class Outcome:
     retry_after: float | None = None
 
 
+async def interested(session: AsyncSession, events: Sequence[event_log.Logged]) -> bool:
+    """The fan-out's interest: announced events, and a webhook to announce them to."""
+    return any(public_types(event) for event in events) and bool(
+        await session.scalar(select(S.id).where(S.enabled).limit(1))
+    )
+
+
 class Webhooks:
     """This process's fan-out and delivery worker; `run` runs both until `stop`."""
 
@@ -100,7 +113,8 @@ class Webhooks:
 
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.gather(
-            run_consumer(self.ctx, CONSUMER, self.fan_out, stop), self.deliver(stop)
+            run_consumer(self.ctx, CONSUMER, self.fan_out, stop, interest=interested),
+            self.deliver(stop),
         )
 
     async def fan_out(self, session: AsyncSession, events: Sequence[event_log.Logged]) -> None:
@@ -141,6 +155,7 @@ class Webhooks:
         """Send until `stop`: at once when this process fans out, else every poll period;
         and trim the delivery log now and then."""
         trimmed_at = 0.0
+        busy = False
         while not stop.is_set():
             if time.monotonic() - trimmed_at > TRIM_EVERY_SECONDS:
                 trimmed_at = time.monotonic()
@@ -149,12 +164,18 @@ class Webhooks:
                 except Exception as exc:
                     log_failed_round(log, "webhook log trim", exc)
             self.ready.clear()  # before the claim: a fan-out during this round wakes the next
+            started = time.monotonic()
             try:
-                sent = await self.run_once()
+                sent = await self.run_once(busy=busy)
             except Exception as exc:
                 log_failed_round(log, "webhook round", exc)
                 sent = 0
+            busy = await _others_waiting()
             if sent:
+                if busy:
+                    took = time.monotonic() - started
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), took * (1 / SHARE_WHEN_BUSY - 1))
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
@@ -166,9 +187,10 @@ class Webhooks:
         async with self.ctx.db.write() as session:
             return await trim_log(session, retention)
 
-    async def run_once(self) -> int:
-        """Claim due deliveries and send them; how many were sent (or tried)."""
-        targets, lease = await self._claim()
+    async def run_once(self, *, busy: bool = False) -> int:
+        """Claim due deliveries (one webhook's if `busy`) and send them; how many were sent
+        (or tried)."""
+        targets, lease = await self._claim(1 if busy else self.batch_size)
         if not targets:
             return 0
         renewing = asyncio.create_task(renew(self.ctx.db, D.id, D.claimed_until, lease, self.lease))
@@ -180,9 +202,22 @@ class Webhooks:
                 await renewing
         return sum(done)
 
-    async def _claim(self) -> tuple[list[Target], Lease]:
+    async def _claim(self, limit: int) -> tuple[list[Target], Lease]:
         now = utcnow()
         lease = Lease(now + self.lease)
+        async with self.ctx.db.read() as session:  # most polls find nothing: no write lock
+            pending = (
+                select(D.id)
+                .where(
+                    D.subscription_id == S.id,  # the (subscription, state) index
+                    D.state == DeliveryState.pending,
+                    D.next_attempt_at <= now,
+                )
+                .exists()
+            )
+            due = await session.scalar(select(S.id).where(S.enabled, pending).limit(1))
+        if due is None:
+            return [], lease
         free = or_(D.claimed_until.is_(None), D.claimed_until < now)
         oldest = (
             select(func.min(D.id))
@@ -197,7 +232,7 @@ class Webhooks:
                         .join(S, S.id == D.subscription_id)
                         .where(D.id.in_(oldest), S.enabled, D.next_attempt_at <= now, free)
                         .order_by(D.next_attempt_at, D.id)
-                        .limit(self.batch_size)
+                        .limit(limit)
                         .with_for_update(of=D, skip_locked=True)
                     )
                 )
@@ -404,6 +439,13 @@ class Webhooks:
             event_log.Scope(),
         )
         log.warning("webhook %s disabled: %s", webhook.id, webhook.disabled_reason)
+
+
+async def _others_waiting() -> bool:
+    """Whether other tasks (requests) keep the event loop busy: it comes back late."""
+    started = time.perf_counter()
+    await asyncio.sleep(0)
+    return time.perf_counter() - started > BUSY_LAG_SECONDS
 
 
 async def _snippet(response: httpx.Response) -> str:
