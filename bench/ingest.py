@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/ingest.py [--seconds 10] [--concurrency 32] [--senders 1000]
                                      [--database-url postgresql://...] [--client-procs 1]
-                                     [--rules 20]
+                                     [--rules 20] [--webhooks 10] [--rounds 3] [--postgres]
 
 What it does, all on loopback, and then it stops by itself (it prints figures, it never
 asserts a time):
@@ -49,15 +49,23 @@ saturated its own core at ~300 req/s in one process and ~850 req/s in two. Measu
 so the default is the raw client in ONE process (a second process only takes CPU from the
 server); `--client-procs N` splits the connections over N processes and sums the results.
 
-With rules: `--rules N` measures Panjereh twice in one run, each on a fresh server and
-database (the same one for `--database-url`): without automations, then with N enabled
-rules of typical conditions (channel, message text contains / matches, a contact
-attribute; the refund and invoice rules match one text in 12 and label the conversation),
-which the server's embedded rules consumer evaluates from the event log while the load
-runs. It prints both figures side by side and the ratio.
+Side by side: `--rules N` and `--webhooks N` each add a configuration of Panjereh, on its
+own server and fresh database (`--postgres`: its own database of a throwaway PostgreSQL),
+measured in the same run as the one without: N enabled rules of typical conditions
+(channel, message text contains / matches, a contact attribute; the refund rules match one
+text in 12 and label the conversation), which the server's embedded rules consumer
+evaluates from the event log while the load runs; N webhooks subscribed to every event,
+delivered by the server's embedded worker to a local receiver (~25 deliveries a message).
+All servers run at once and are measured in turns, `--seconds` each split into `--rounds`
+slices (3 by default) taken in a rotating order, so that the machine's load, which drifts,
+falls on all of them alike; after each slice the bench waits until that server has
+finished what the slice left it (its rules, its webhook deliveries) and says how long that
+took. It prints each configuration's figures, then requests/s and the server's CPU per
+request of each, as a ratio to the figures without: on a busy machine the CPU per request
+is the steadier of the two.
 
-Profiling: `--profile FILE` records Panjereh's measured phase with py-spy (`pip install
-py-spy` into the venv) and prints where the samples are.
+Profiling: `--profile FILE` records each Panjereh server's first slice with py-spy into
+FILE.<configuration> (`pip install py-spy` into the venv) and prints where the samples are.
 """
 
 from __future__ import annotations
@@ -504,20 +512,29 @@ def total(name: str, slices: list[Figures]) -> Figures:
     )
 
 
-SETTLE_LIMIT = 120.0  # seconds a server may take to finish the work a slice left it
+SETTLE_LIMIT = 300.0  # seconds a server may take to finish the work a slice left it
 
 
-def settle(srv: Server) -> float:
+def settle(variant: Variant) -> float:
     """Wait until the server is idle again (its rules and webhook deliveries caught up), so
     its leftover work does not take the CPU from the next slice; how long that took."""
+    srv = variant.srv
+    assert srv is not None
     started = time.monotonic()
     while time.monotonic() - started < SETTLE_LIMIT:
         cpu0 = srv.cpu_seconds()
         time.sleep(0.5)
         cpu1 = srv.cpu_seconds()
-        if cpu0 is None or cpu1 is None or cpu1 - cpu0 < 0.05:  # under 10% of a core
+        idle = cpu0 is None or cpu1 is None or cpu1 - cpu0 < 0.05  # under 10% of a core
+        if idle and not (variant.webhooks and pending_deliveries(variant.database_url)):
             break
     return time.monotonic() - started
+
+
+def pending_deliveries(database_url: str) -> int:
+    return int(
+        scalar(database_url, "SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -649,7 +666,7 @@ def main(argv: list[str] | None = None) -> int:
             assert variant.srv is not None
             if args.warmup:
                 phase(variant.srv.port, path_of(variant), variant.api_key, "warm", args.warmup)
-            settle(variant.srv)
+            settle(variant)
         before = {v.name: stored_counts(v.database_url, v.inbox_id)[0] for v in variants}
         for round_no in range(rounds):
             # Each round in another order, so that a drift of the machine's load over the
@@ -676,7 +693,7 @@ def main(argv: list[str] | None = None) -> int:
                 variant.slices.append(
                     measured(srv, variant.name, args.seconds / rounds, profile, run)
                 )
-                variant.settle_seconds.append(settle(srv))
+                variant.settle_seconds.append(settle(variant))
         for variant in variants:
             variant.stored = (
                 stored_counts(variant.database_url, variant.inbox_id)[0] - before[variant.name]

@@ -38,6 +38,7 @@ from app.db import log_failed_round, table, utcnow
 from app.events import log as event_log
 from app.events.consumers import run_consumer
 from app.events.types import WebhookDisabled
+from app.health import requests_in_flight
 from app.leases import Lease, backoff, first, renew
 from app.webhooks.events import payload, public_types, subscribed
 from app.webhooks.models import DeliveryState, WebhookDelivery, WebhookSubscription
@@ -54,11 +55,9 @@ SNIPPET = 500  # characters of a receiver's answer kept in the delivery log
 JITTER = 0.2
 USER_AGENT = "Panjereh-Webhooks/1"
 TRIM_EVERY_SECONDS = 3600.0
-# Sending is work that may wait, answering requests is not: when the event loop is slow to
-# come back to the worker (requests are waiting for it), the worker sends one webhook's run
-# at a time and takes at most this share of the time, and its backlog waits for a quieter
-# moment; otherwise it sends everything due at once.
-BUSY_LAG_SECONDS = 0.005
+# Sending is work that may wait, answering requests is not: while this process answers
+# requests, the worker sends one webhook's run at a time and takes at most this share of the
+# time, and its backlog waits for a quieter moment; otherwise it sends everything due at once.
 SHARE_WHEN_BUSY = 0.1
 
 D = WebhookDelivery
@@ -170,12 +169,10 @@ class Webhooks:
             except Exception as exc:
                 log_failed_round(log, "webhook round", exc)
                 sent = 0
-            busy = await _others_waiting()
+            busy = requests_in_flight() > 0
             if sent:
                 if busy:
-                    took = time.monotonic() - started
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), took * (1 / SHARE_WHEN_BUSY - 1))
+                    await _step_aside(time.monotonic() - started, stop)
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
@@ -441,11 +438,13 @@ class Webhooks:
         log.warning("webhook %s disabled: %s", webhook.id, webhook.disabled_reason)
 
 
-async def _others_waiting() -> bool:
-    """Whether other tasks (requests) keep the event loop busy: it comes back late."""
-    started = time.perf_counter()
-    await asyncio.sleep(0)
-    return time.perf_counter() - started > BUSY_LAG_SECONDS
+async def _step_aside(took: float, stop: asyncio.Event) -> None:
+    """After a round of `took` seconds while requests were being answered: leave them the
+    process for the rest of the share, or until none is."""
+    until = time.monotonic() + took * (1 / SHARE_WHEN_BUSY - 1)
+    while not stop.is_set() and time.monotonic() < until and requests_in_flight():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), min(0.05, until - time.monotonic()))
 
 
 async def _snippet(response: httpx.Response) -> str:
