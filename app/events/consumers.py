@@ -47,6 +47,7 @@ Handler = Callable[[AsyncSession, Sequence[event_log.Logged]], Awaitable[None]]
 # False lets the round pass them over without taking the write lock. It must never say
 # False for events the handler acts on.
 Interest = Callable[[AsyncSession, Sequence[event_log.Logged]], Awaitable[bool]]
+AfterRound = Callable[[float, asyncio.Event], Awaitable[None]]
 
 BATCH = 500
 IDLE_SECONDS = 1.0  # how late a consumer notices events when no notice reached it
@@ -184,19 +185,24 @@ async def run_consumer(
     stop: asyncio.Event,
     *,
     interest: Interest | None = None,
+    after: AfterRound | None = None,
 ) -> None:
     """Follow the log until `stop`: a batch as soon as a commit is announced on the bus (in
-    any process), else every IDLE_SECONDS; under load, a round every ROUND_SECONDS."""
+    any process), else every IDLE_SECONDS; under load, a round every ROUND_SECONDS. `after`
+    is awaited after each round that read events, with the seconds it took (work that may
+    wait paces itself there)."""
     async with ctx.bus.subscribe() as notices:
         while not stop.is_set():
             started = time.monotonic()
             handled = 0
             try:
                 handled = await consume_once(ctx, name, handler, interest)
-                if handled == BATCH:
-                    continue  # behind: read on without waiting
             except Exception as exc:
                 log_failed_round(log, f"log consumer {name}", exc)
+            if handled and after is not None:
+                await after(time.monotonic() - started, stop)
+            if handled == BATCH:
+                continue  # behind: read on without waiting
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(next_commit(notices, stop), IDLE_SECONDS)
             if handled:

@@ -55,10 +55,12 @@ SNIPPET = 500  # characters of a receiver's answer kept in the delivery log
 JITTER = 0.2
 USER_AGENT = "Panjereh-Webhooks/1"
 TRIM_EVERY_SECONDS = 3600.0
-# Sending is work that may wait, answering requests is not: while this process answers
-# requests, the worker sends one webhook's run at a time and takes at most this share of the
-# time, and its backlog waits for a quieter moment; otherwise it sends everything due at once.
-SHARE_WHEN_BUSY = 0.1
+# Webhooks are work that may wait, answering requests is not: while this process answers
+# requests, the fan-out and the sending each take at most this share of the time (the sender
+# one webhook's run at a time; the two together under a tenth), and what they leave waits for
+# a quieter moment; otherwise they go as fast as they can. Their figures under load:
+# `bench/ingest.py --webhooks 10`.
+SHARE_WHEN_BUSY = 0.04
 
 D = WebhookDelivery
 S = WebhookSubscription
@@ -112,7 +114,9 @@ class Webhooks:
 
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.gather(
-            run_consumer(self.ctx, CONSUMER, self.fan_out, stop, interest=interested),
+            run_consumer(
+                self.ctx, CONSUMER, self.fan_out, stop, interest=interested, after=step_aside
+            ),
             self.deliver(stop),
         )
 
@@ -171,8 +175,7 @@ class Webhooks:
                 sent = 0
             busy = requests_in_flight() > 0
             if sent:
-                if busy:
-                    await _step_aside(time.monotonic() - started, stop)
+                await step_aside(time.monotonic() - started, stop)
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
@@ -438,8 +441,8 @@ class Webhooks:
         log.warning("webhook %s disabled: %s", webhook.id, webhook.disabled_reason)
 
 
-async def _step_aside(took: float, stop: asyncio.Event) -> None:
-    """After a round of `took` seconds while requests were being answered: leave them the
+async def step_aside(took: float, stop: asyncio.Event) -> None:
+    """After a round of `took` seconds, while requests are being answered: leave them the
     process for the rest of the share, or until none is."""
     until = time.monotonic() + took * (1 / SHARE_WHEN_BUSY - 1)
     while not stop.is_set() and time.monotonic() < until and requests_in_flight():
