@@ -68,8 +68,18 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+_in_flight = 0
+
+
+def requests_in_flight() -> int:
+    """HTTP requests this process is answering now (background work that may wait yields
+    to them: app.webhooks.worker)."""
+    return _in_flight
+
+
 class MetricsMiddleware:
-    """Counts requests by route template (never by raw path: ids would explode the labels)."""
+    """Counts requests by route template (never by raw path: ids would explode the labels),
+    and those in flight."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -87,9 +97,12 @@ class MetricsMiddleware:
                 status = message["status"]
             await send(message)
 
+        global _in_flight
+        _in_flight += 1
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            _in_flight -= 1
             route = getattr(scope.get("route"), "path", "unmatched")
             _request_counter(scope["method"], route, status).inc()
             _latency_histogram(scope["method"], route).observe(time.perf_counter() - start)

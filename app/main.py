@@ -101,8 +101,12 @@ async def background_workers(ctx: Context) -> AsyncIterator[None]:
         asyncio.create_task(run_assignment(ctx, stop), name="assignment"),
         asyncio.create_task(run_surveys(ctx, stop), name="surveys"),
         asyncio.create_task(run_voice_jobs(ctx, stop), name="voice"),
-        asyncio.create_task(run_consumer(ctx, "sla", sla.on_events, stop), name="sla"),
-        asyncio.create_task(run_consumer(ctx, "acks", acks.on_events, stop), name="acks"),
+        asyncio.create_task(
+            run_consumer(ctx, "sla", sla.on_events, stop, interest=sla.interested), name="sla"
+        ),
+        asyncio.create_task(
+            run_consumer(ctx, "acks", acks.on_events, stop, interest=acks.interested), name="acks"
+        ),
         asyncio.create_task(report_rollup.run(ctx, stop), name="report-rollup"),
         asyncio.create_task(Webhooks(ctx).run(stop), name="webhooks"),
     ]

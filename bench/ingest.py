@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/ingest.py [--seconds 10] [--concurrency 32] [--senders 1000]
                                      [--database-url postgresql://...] [--client-procs 1]
-                                     [--rules 20]
+                                     [--rules 20] [--webhooks 10] [--rounds 3] [--postgres]
 
 What it does, all on loopback, and then it stops by itself (it prints figures, it never
 asserts a time):
@@ -49,21 +49,30 @@ saturated its own core at ~300 req/s in one process and ~850 req/s in two. Measu
 so the default is the raw client in ONE process (a second process only takes CPU from the
 server); `--client-procs N` splits the connections over N processes and sums the results.
 
-With rules: `--rules N` measures Panjereh twice in one run, each on a fresh server and
-database (the same one for `--database-url`): without automations, then with N enabled
-rules of typical conditions (channel, message text contains / matches, a contact
-attribute; the refund and invoice rules match one text in 12 and label the conversation),
-which the server's embedded rules consumer evaluates from the event log while the load
-runs. It prints both figures side by side and the ratio.
+Side by side: `--rules N` and `--webhooks N` each add a configuration of Panjereh, on its
+own server and fresh database (`--postgres`: its own database of a throwaway PostgreSQL),
+measured in the same run as the one without: N enabled rules of typical conditions
+(channel, message text contains / matches, a contact attribute; the refund rules match one
+text in 12 and label the conversation), which the server's embedded rules consumer
+evaluates from the event log while the load runs; N webhooks subscribed to every event,
+delivered by the server's embedded worker to a local receiver (~25 deliveries a message).
+All servers run at once and are measured in turns, `--seconds` each split into `--rounds`
+slices (3 by default) taken in a rotating order, so that the machine's load, which drifts,
+falls on all of them alike; after each slice the bench waits until that server has
+finished what the slice left it (its rules, its webhook deliveries) and says how long that
+took. It prints each configuration's figures, then requests/s and the server's CPU per
+request of each, as a ratio to the figures without: on a busy machine the CPU per request
+is the steadier of the two.
 
-Profiling: `--profile FILE` records Panjereh's measured phase with py-spy (`pip install
-py-spy` into the venv) and prints where the samples are.
+Profiling: `--profile FILE` records each Panjereh server's first slice with py-spy into
+FILE.<configuration> (`pip install py-spy` into the venv) and prints where the samples are.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import json
 import multiprocessing
@@ -75,7 +84,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -102,6 +111,11 @@ from harness import (  # bench/ is not a package: run as a script, its folder is
     subscribe_webhooks,
     summarize_profile,
     webhook_receiver,
+)
+
+from tests.support.servers import (  # importable once harness set the path
+    PostgresServer,
+    start_postgres,
 )
 
 INGEST_PATH = "/api/v1/inboxes/{inbox_id}/incoming"
@@ -324,6 +338,7 @@ class Figures:
     machine_wall: float = 0.0  # ... in this many seconds (client processes' start included)
     stored: int | None = None
     peak_rss_mib: float | None = None  # the server's, at the end of the load
+    latencies_ms: list[float] = field(default_factory=list, repr=False)  # sorted
 
     @property
     def rps(self) -> float:
@@ -348,6 +363,7 @@ def figures(name: str, result: LoadResult, server_cpu: float | None) -> Figures:
         errors=dict(result.errors),
         server_cpu=server_cpu,
         client_cpu=result.cpu_seconds,
+        latencies_ms=[x * 1000 for x in lat],
     )
 
 
@@ -449,6 +465,78 @@ def add_rules(srv: Server, count: int) -> None:
                 raise RuntimeError(f"creating a rule: {created.status_code} {created.text}")
 
 
+@dataclass
+class Variant:
+    """One configuration of Panjereh under the same load: its own server and database."""
+
+    name: str
+    rules: int = 0
+    webhooks: int = 0
+    srv: Server | None = None
+    database_url: str = ""
+    inbox_id: int = 0
+    api_key: str = ""
+    receiver: Server | None = None
+    slices: list[Figures] = field(default_factory=list)
+    settle_seconds: list[float] = field(default_factory=list)
+    stored: int = 0
+
+
+def total(name: str, slices: list[Figures]) -> Figures:
+    """The slices of one variant as one measurement."""
+    lat = sorted(x for f in slices for x in f.latencies_ms)
+    return Figures(
+        name=name,
+        requests=sum(f.requests for f in slices),
+        ok=sum(f.ok for f in slices),
+        elapsed=sum(f.elapsed for f in slices),
+        p50_ms=percentile(lat, 0.50),
+        p99_ms=percentile(lat, 0.99),
+        max_ms=max(f.max_ms for f in slices),
+        non_2xx=dict(sum((Counter(f.non_2xx) for f in slices), Counter())),
+        errors=dict(sum((Counter(f.errors) for f in slices), Counter())),
+        server_cpu=(
+            None
+            if any(f.server_cpu is None for f in slices)
+            else sum(f.server_cpu or 0.0 for f in slices)
+        ),
+        client_cpu=sum(f.client_cpu for f in slices),
+        machine_busy=(
+            None
+            if any(f.machine_busy is None for f in slices)
+            else sum(f.machine_busy or 0.0 for f in slices)
+        ),
+        machine_wall=sum(f.machine_wall for f in slices),
+        peak_rss_mib=max((f.peak_rss_mib or 0.0) for f in slices) or None,
+        latencies_ms=lat,
+    )
+
+
+SETTLE_LIMIT = 300.0  # seconds a server may take to finish the work a slice left it
+
+
+def settle(variant: Variant) -> float:
+    """Wait until the server is idle again (its rules and webhook deliveries caught up), so
+    its leftover work does not take the CPU from the next slice; how long that took."""
+    srv = variant.srv
+    assert srv is not None
+    started = time.monotonic()
+    while time.monotonic() - started < SETTLE_LIMIT:
+        cpu0 = srv.cpu_seconds()
+        time.sleep(0.5)
+        cpu1 = srv.cpu_seconds()
+        idle = cpu0 is None or cpu1 is None or cpu1 - cpu0 < 0.05  # under 10% of a core
+        if idle and not (variant.webhooks and pending_deliveries(variant.database_url)):
+            break
+    return time.monotonic() - started
+
+
+def pending_deliveries(database_url: str) -> int:
+    return int(
+        scalar(database_url, "SELECT count(*) FROM webhook_deliveries WHERE state = 'pending'")
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured load, per server")
@@ -461,28 +549,40 @@ def main(argv: list[str] | None = None) -> int:
         "--database-url", help="run Panjereh on this database (default: SQLite in a temp dir)"
     )
     parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="run every server on its own database of a throwaway PostgreSQL",
+    )
+    parser.add_argument(
         "--webhooks",
         type=int,
         default=0,
         metavar="N",
-        help="measure again with N webhooks subscribed to every event (a local receiver), "
-        "side by side with the figures without",
+        help="also measure with N webhooks subscribed to every event (a local receiver), "
+        "interleaved with the figures without",
     )
     parser.add_argument("--skip-bare", action="store_true", help="measure Panjereh only")
     parser.add_argument(
         "--profile",
         type=Path,
         metavar="FILE",
-        help="record Panjereh's measured phase with py-spy into FILE (collapsed stacks) "
-        "and print the hottest functions; sampling slows the server a little",
+        help="record each server's first measured slice with py-spy into FILE.<variant> "
+        "(collapsed stacks) and print the hottest functions; sampling slows the server a little",
     )
     parser.add_argument(
         "--rules",
         type=int,
         default=0,
-        help="also measure with this many enabled automation rules, side by side",
+        help="also measure with this many enabled automation rules, interleaved",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        help="slices per server when comparing (default: 3 with --rules or --webhooks, else 1)",
     )
     args = parser.parse_args(argv)
+    rounds = args.rounds or (3 if args.rules or args.webhooks else 1)
     if not (
         0 < args.seconds <= 3600
         and 0 <= args.warmup <= 600
@@ -490,8 +590,17 @@ def main(argv: list[str] | None = None) -> int:
         and args.senders >= 1
         and 1 <= args.client_procs <= 16
         and 0 <= args.rules <= 500
+        and 0 <= args.webhooks <= 100
+        and 1 <= rounds <= 20
     ):
         parser.error("out of range: 0<seconds<=3600, warmup<=600, 1<=concurrency<=1024, ...")
+    variants = [Variant("without")]
+    if args.rules:
+        variants.append(Variant(f"{args.rules} rules", rules=args.rules))
+    if args.webhooks:
+        variants.append(Variant(f"{args.webhooks} webhooks", webhooks=args.webhooks))
+    if args.database_url and len(variants) > 1:
+        parser.error("--rules/--webhooks give each server its own database: use --postgres")
 
     # SIGTERM and SIGHUP end the run like Ctrl-C: the finally blocks stop the servers.
     for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -504,7 +613,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"machine   {machine()}, load average {os.getloadavg()[0]:.2f} at start")
     print(
-        f"load      {args.concurrency} connections, {args.seconds:g} s "
+        f"load      {args.concurrency} connections, {args.seconds:g} s per server"
+        f"{f' in {rounds} interleaved slices' if rounds > 1 else ''} "
         f"(after {args.warmup:g} s warm-up), {args.senders} senders, {client_desc}"
     )
 
@@ -521,67 +631,120 @@ def main(argv: list[str] | None = None) -> int:
             tag=f"{run_tag}-{tag}",
         )
 
-    def panjereh(workdir: Path, database_url: str, rules: int, label: str) -> Figures:
-        port = free_port()
-        env = panjereh_env(workdir, database_url)
-        env["PANJEREH_WEBHOOK_ALLOW_PRIVATE_URLS"] = "true"  # the receiver is on loopback
-        log = workdir / f"panjereh-{label}.log"
-        with server("panjereh", panjereh_cmd(port), env, workdir, log) as srv:
-            inbox_id, api_key = setup_inbox(srv)
-            if rules:
-                add_rules(srv, rules)
-            path = INGEST_PATH.format(inbox_id=inbox_id)
-            if args.warmup:
-                phase(port, path, api_key, f"{label}-warm", args.warmup)
-            before = stored_counts(database_url, inbox_id)
-            run = functools.partial(phase, port, path, api_key, label, args.seconds)
-            title = f" with {rules} enabled rules" if rules else ""
-            print(f"\nPanjereh{title}  POST /api/v1/inboxes/{{id}}/incoming (stores the message)")
-            pj = measured(srv, "Panjereh", args.seconds, args.profile, run)
-            after = stored_counts(database_url, inbox_id)
-            pj.stored = after[0] - before[0]
-            hooked: Figures | None = None
-            if args.webhooks:
-                # The same load again on the same server, now announced to N webhooks.
-                with webhook_receiver(workdir) as receiver:
-                    subscribe_webhooks(srv, receiver, args.webhooks, ["*"])
-                    run = functools.partial(phase, port, path, api_key, "hooked", args.seconds)
-                    hooked = measured(srv, f"{args.webhooks} webhooks", args.seconds, None, run)
-                    hooked.stored = stored_counts(database_url, inbox_id)[0] - after[0]
-        complaints = srv.complaints()
-
-        print_figures(pj)
-        if hooked is not None:
-            print(f"\nPanjereh with {args.webhooks} webhooks subscribed to every event")
-            print_figures(hooked)
-            print(f"  with / without: {hooked.rps / pj.rps:.1%} of the requests/s")
-        print(
-            f"  inbox         {after[0]} messages in {after[1]} conversations "
-            f"of {after[2]} contacts (warm-up included)"
-        )
-        if pj.stored != pj.ok:
-            print(f"  !! stored {pj.stored} messages but counted {pj.ok} × 201")
-        if complaints:
-            print(f"  server log    {len(complaints)} warning/error lines, first ones:")
-            for line in complaints[:10]:
-                print(f"    {line[:200]}")
-        else:
-            print("  server log    nothing at WARNING or above")
-        return pj
-
-    with tempfile.TemporaryDirectory(prefix="panjereh-bench-") as tmp:
-        workdir = Path(tmp)
-        database_url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
-        db_label = database_label(database_url)
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="panjereh-bench-")))
+        pg = stack.enter_context(postgres(workdir)) if args.postgres else None
+        for n, variant in enumerate(variants):
+            if pg is not None:
+                variant.database_url = pg.create_database(f"bench{n}")
+            else:
+                variant.database_url = args.database_url or f"sqlite:///{workdir / f'bench{n}.db'}"
+        db_label = database_label(variants[0].database_url)
         print(f"database  {db_label}")
-        pj = panjereh(workdir, database_url, 0, "pj")
-        if args.rules:
-            rules_url = args.database_url or f"sqlite:///{workdir / 'bench-rules.db'}"
-            with_rules = panjereh(workdir, rules_url, args.rules, "pj-rules")
-            print(f"\n{'':24}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}")
-            for name, f in (("without rules", pj), (f"with {args.rules} rules", with_rules)):
-                print(f"{name:24}{f.rps:>12,.0f}{f.p50_ms:>9.1f}{f.p99_ms:>9.1f}")
-            print(f"with rules / without: {with_rules.rps / pj.rps:.1%} of the requests/s")
+
+        # Every server runs at once, idle but for its slices.
+        for n, variant in enumerate(variants):
+            env = panjereh_env(workdir, variants[0].database_url)
+            env["PANJEREH_DATABASE_URL"] = variant.database_url
+            env["PANJEREH_DATA_DIR"] = str(workdir / f"data{n}")
+            env["PANJEREH_WEBHOOK_ALLOW_PRIVATE_URLS"] = "true"  # the receiver is on loopback
+            log = workdir / f"panjereh-{n}.log"
+            variant.srv = stack.enter_context(
+                server(f"panjereh {variant.name}", panjereh_cmd(free_port()), env, workdir, log)
+            )
+            variant.inbox_id, variant.api_key = setup_inbox(variant.srv)
+            if variant.rules:
+                add_rules(variant.srv, variant.rules)
+            if variant.webhooks:
+                variant.receiver = stack.enter_context(webhook_receiver(workdir))
+                subscribe_webhooks(variant.srv, variant.receiver, variant.webhooks, ["*"])
+
+        def path_of(variant: Variant) -> str:
+            return INGEST_PATH.format(inbox_id=variant.inbox_id)
+
+        for variant in variants:
+            assert variant.srv is not None
+            if args.warmup:
+                phase(variant.srv.port, path_of(variant), variant.api_key, "warm", args.warmup)
+            settle(variant)
+        before = {v.name: stored_counts(v.database_url, v.inbox_id)[0] for v in variants}
+        for round_no in range(rounds):
+            # Each round in another order, so that a drift of the machine's load over the
+            # run does not always favour the same server.
+            order = variants[round_no % len(variants) :] + variants[: round_no % len(variants)]
+            for variant in order:
+                srv = variant.srv
+                assert srv is not None
+                run = functools.partial(
+                    phase,
+                    srv.port,
+                    path_of(variant),
+                    variant.api_key,
+                    f"{variant.name}-{round_no}",
+                    args.seconds / rounds,
+                )
+                profile = (
+                    args.profile.with_name(f"{args.profile.name}.{variant.name.replace(' ', '-')}")
+                    if args.profile and round_no == 0
+                    else None
+                )
+                if profile is not None:
+                    print(f"\nprofile of Panjereh, {variant.name}")
+                variant.slices.append(
+                    measured(srv, variant.name, args.seconds / rounds, profile, run)
+                )
+                variant.settle_seconds.append(settle(variant))
+        for variant in variants:
+            variant.stored = (
+                stored_counts(variant.database_url, variant.inbox_id)[0] - before[variant.name]
+            )
+
+        results: list[Figures] = []
+        for variant in variants:
+            srv = variant.srv
+            assert srv is not None
+            f = total(variant.name, variant.slices)
+            f.stored = variant.stored
+            print(f"\nPanjereh, {variant.name}  POST /api/v1/inboxes/{{id}}/incoming")
+            print_figures(f)
+            if variant.stored != f.ok:
+                print(f"  !! stored {variant.stored} messages but counted {f.ok} × 201")
+            print(
+                "  settled in    "
+                + ", ".join(f"{s:.1f}" for s in variant.settle_seconds)
+                + " s after each slice (its leftover work: rules, deliveries)"
+            )
+            if variant.receiver is not None:
+                arrived = httpx.get(f"{variant.receiver.base_url}/stats", timeout=30).json()
+                print(f"  webhooks      {arrived['count']} deliveries received")
+            complaints = srv.complaints()
+            if complaints:
+                print(f"  server log    {len(complaints)} warning/error lines, first ones:")
+                for line in complaints[:10]:
+                    print(f"    {line[:200]}")
+            else:
+                print("  server log    nothing at WARNING or above")
+            results.append(f)
+        pj = results[0]
+
+        if len(variants) > 1:
+            print(
+                f"\n{'':16}{'requests/s':>11}{'ratio':>8}{'CPU ms/req':>12}{'ratio':>8}"
+                f"{'p50 ms':>9}{'p99 ms':>9}   requests/s per slice"
+            )
+            for variant, f in zip(variants, results, strict=True):
+                per_slice = " ".join(f"{s.rps:,.0f}" for s in variant.slices)
+                print(
+                    f"{variant.name:16}{f.rps:>11,.0f}{f.rps / pj.rps:>8.0%}"
+                    f"{cpu_per_request(f):>12.2f}{cpu_per_request(f) / cpu_per_request(pj):>8.0%}"
+                    f"{f.p50_ms:>9.1f}{f.p99_ms:>9.1f}   {per_slice}"
+                )
+            for variant, f in zip(variants[1:], results[1:], strict=True):
+                print(
+                    f"with {variant.name} / without: {f.rps / pj.rps:.1%} of the requests/s, "
+                    f"{cpu_per_request(f) / cpu_per_request(pj):.1%} of the server's CPU "
+                    "per request"
+                )
 
         # The ceiling.
         bare: Figures | None = None
@@ -599,6 +762,22 @@ def main(argv: list[str] | None = None) -> int:
 
         print("\n" + markdown(pj, bare, db_label, client_desc, args))
     return 0
+
+
+def cpu_per_request(f: Figures) -> float:
+    """The server's CPU milliseconds per answered request (nan when unknown)."""
+    if f.server_cpu is None or not f.requests:
+        return float("nan")
+    return f.server_cpu * 1000 / f.requests
+
+
+@contextlib.contextmanager
+def postgres(workdir: Path) -> Iterator[PostgresServer]:
+    pg = start_postgres(workdir / "pg")
+    try:
+        yield pg
+    finally:
+        pg.stop()
 
 
 def markdown(

@@ -126,6 +126,21 @@ async def _acknowledge(
     await session.flush()
 
 
+async def interested(session: AsyncSession, events: Sequence[event_log.Logged]) -> bool:
+    """The consumer's interest (app.events.consumers): a customer message, and an inbox
+    that acknowledges."""
+    return any(
+        event.type == "message.created" and event.data["message"]["direction"] == Direction.inbound
+        for event in events
+    ) and bool(
+        await session.scalar(
+            select(AcknowledgementSettings.inbox_id)
+            .where(AcknowledgementSettings.enabled.is_(True))
+            .limit(1)
+        )
+    )
+
+
 async def on_events(session: AsyncSession, events: Sequence[event_log.Logged]) -> None:
     """The log consumer's handler: acknowledge the customer messages among `events` that
     call for it (the reply is queued in the consumer's transaction)."""

@@ -7,6 +7,7 @@ SEND_WINDOW, then one private note saying the rest were held back."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -116,6 +117,7 @@ class Facts:
     payload: dict[str, Any] = field(default_factory=dict)
     at: datetime | None = None  # when the event happened (None: now)
     inbox_kinds: dict[int, str] = field(default_factory=dict)
+    batch: _Batch | None = None  # the batch of events this one came in, if any
     _conversation: Conversation | None = None
     _contact: Contact | None = None
     _labels: list[str] | None = None
@@ -173,7 +175,11 @@ class Facts:
 
     async def conversation(self) -> Conversation | None:
         if self._conversation is None and self.conversation_id is not None:
-            self._conversation = await self.session.get(Conversation, self.conversation_id)
+            self._conversation = await (
+                self.batch.conversation(self.conversation_id)
+                if self.batch is not None
+                else self.session.get(Conversation, self.conversation_id)
+            )
             if self._conversation is not None:
                 self.contact_id = self._conversation.contact_id
         return self._conversation
@@ -186,7 +192,11 @@ class Facts:
         if self.contact_id is None:
             await self.conversation()
         if self._contact is None and self.contact_id is not None:
-            self._contact = await self.session.get(Contact, self.contact_id)
+            self._contact = await (
+                self.batch.contact(self.contact_id)
+                if self.batch is not None
+                else self.session.get(Contact, self.contact_id)
+            )
         return self._contact
 
     async def labels(self) -> list[str]:
@@ -263,13 +273,17 @@ class Facts:
         }
 
 
+# Every rule on an event folds the same message text and its own values again: remembered.
+_folded = functools.lru_cache(maxsize=1024)(folded)
+
+
 def _compare(op: str, actual: Any, expected: str | None) -> bool:
     present = actual is not None and actual != "" and actual != []
     if op in ("exists", "missing"):
         return present == (op == "exists")
-    want = folded(expected or "")
-    values = [folded(as_text(a)) for a in actual] if isinstance(actual, list) else None
-    text = folded(as_text(actual))
+    want = _folded(expected or "")
+    values = [_folded(as_text(a)) for a in actual] if isinstance(actual, list) else None
+    text = _folded(as_text(actual))
     match op:
         case "equals" | "not_equals":
             hit = want in values if values is not None else text == want
@@ -300,15 +314,61 @@ def _applies(rule: Rule, trigger: str, facts: Facts) -> bool:
     return trigger != "customer.event" or rule.options.get("name") == facts.event_name
 
 
+@dataclass(frozen=True, slots=True)
+class _Rulebook:
+    """The enabled rules in position order, loaded once per change of the rules table
+    (`version`): a batch of events costs one small query, not the rules' rows."""
+
+    version: tuple[Any, ...]
+    rules: list[Rule]
+
+
+_rulebooks: dict[str, _Rulebook] = {}  # by database URL
+
+
+async def enabled_rules(session: AsyncSession) -> list[Rule]:
+    """The enabled rules, by position (detached: read them, never change them)."""
+    version = tuple(
+        (
+            await session.execute(
+                select(
+                    func.count(Rule.id),
+                    func.max(Rule.id),
+                    func.max(Rule.updated_at),
+                    func.sum(Rule.position),
+                )
+            )
+        ).one()
+    )
+    key = str(session.get_bind().engine.url)
+    book = _rulebooks.get(key)
+    if book is None or book.version != version:
+        rules = list(
+            (
+                await session.scalars(
+                    select(Rule).where(Rule.enabled.is_(True)).order_by(Rule.position, Rule.id)
+                )
+            ).all()
+        )
+        for rule in rules:
+            session.expunge(rule)
+        book = _rulebooks[key] = _Rulebook(version, rules)
+    return book.rules
+
+
+def _may_start(event: Logged) -> bool:
+    """Whether a rule could start (or an idle clock move) on this event."""
+    return event.origin != ORIGIN and (event.type == "message.created" or bool(_triggers(event)))
+
+
+async def interested(session: AsyncSession, events: Sequence[Logged]) -> bool:
+    """The consumer's interest: events a rule may start on, and enabled rules."""
+    return any(_may_start(event) for event in events) and bool(await enabled_rules(session))
+
+
 async def handle_events(session: AsyncSession, events: Sequence[Logged]) -> None:
     """The log consumer's handler: every rule each event starts, in position order."""
-    rules = list(
-        (
-            await session.scalars(
-                select(Rule).where(Rule.enabled.is_(True)).order_by(Rule.position, Rule.id)
-            )
-        ).all()
-    )
+    rules = await enabled_rules(session)
     if not rules:
         return
     event_log.mark_origin(session, ORIGIN)
@@ -327,36 +387,58 @@ async def handle_events(session: AsyncSession, events: Sequence[Logged]) -> None
     if not started:
         return
     firsts = await _prefetch(session, [facts for facts, _rules in started])
+    runs: list[RuleRun] = []
     for facts, matching in started:
         if facts.trigger == "message.first_received" and facts.message_id not in firsts:
             continue
         for rule in matching:
-            await run_rule(session, rule, facts)
+            await run_rule(session, rule, facts, runs=runs)
+    session.add_all(runs)
+
+
+@dataclass
+class _Batch:
+    """The conversations and contacts the conditions of a batch of events read, loaded for
+    every event of the batch at the first need: the round holds the write lock, and a query
+    per event, or for what no condition reads, would hold up ingest."""
+
+    session: AsyncSession
+    facts: Sequence[Facts]
+    _conversations: dict[int, Conversation] | None = None
+    _contacts: dict[int, Contact] | None = None
+
+    async def conversation(self, conversation_id: int) -> Conversation | None:
+        if self._conversations is None:
+            ids = {f.conversation_id for f in self.facts if f.conversation_id is not None}
+            self._conversations = {
+                c.id: c
+                for c in await self.session.scalars(
+                    select(Conversation).where(Conversation.id.in_(ids))
+                )
+            }
+        found = self._conversations.get(conversation_id)
+        return found or await self.session.get(Conversation, conversation_id)
+
+    async def contact(self, contact_id: int) -> Contact | None:
+        if self._contacts is None:
+            ids = {f.contact_id for f in self.facts if f.contact_id is not None}
+            if self._conversations is not None:
+                ids |= {c.contact_id for c in self._conversations.values()}
+            self._contacts = {
+                c.id: c
+                for c in await self.session.scalars(select(Contact).where(Contact.id.in_(ids)))
+            }
+        found = self._contacts.get(contact_id)
+        return found or await self.session.get(Contact, contact_id)
 
 
 async def _prefetch(session: AsyncSession, started: Sequence[Facts]) -> set[int]:
-    """Load what the conditions read for a whole batch in a few queries (the round holds
-    the write lock: one query per event would hold up ingest); the first inbound message
-    of each conversation concerned."""
+    """Share a batch's loads among its events; the first inbound message of each
+    conversation a `message.first_received` rule asks about."""
+    batch = _Batch(session, started)
     inbox_kinds: dict[int, str] = {}
-    conversation_ids = {f.conversation_id for f in started if f.conversation_id is not None}
-    conversations = {
-        c.id: c
-        for c in await session.scalars(
-            select(Conversation).where(Conversation.id.in_(conversation_ids))
-        )
-    }
     for facts in started:
-        facts.inbox_kinds = inbox_kinds
-        conversation = conversations.get(facts.conversation_id or 0)
-        if conversation is not None:
-            facts._conversation, facts.contact_id = conversation, conversation.contact_id
-    contact_ids = {f.contact_id for f in started if f.contact_id is not None}
-    contacts = {
-        c.id: c for c in await session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))
-    }
-    for facts in started:
-        facts._contact = contacts.get(facts.contact_id or 0)
+        facts.batch, facts.inbox_kinds = batch, inbox_kinds
     asked = {f.conversation_id for f in started if f.trigger == "message.first_received"}
     if not asked:
         return set()
@@ -407,13 +489,22 @@ def _wake(due_at: datetime) -> None:
 
 
 async def run_rule(
-    session: AsyncSession, rule: Rule, facts: Facts, *, run: RuleRun | None = None, start: int = 0
+    session: AsyncSession,
+    rule: Rule,
+    facts: Facts,
+    *,
+    run: RuleRun | None = None,
+    start: int = 0,
+    runs: list[RuleRun] | None = None,
 ) -> None:
-    """Test the rule's conditions (on a fresh start) and do its actions from `start`."""
+    """Test the rule's conditions (on a fresh start) and do its actions from `start`. A new
+    run goes to `runs` if given (a batch adds them together: one INSERT), else is added."""
     if run is None:
         if not await _holds(facts, rule.conditions):
             return
         await facts.conversation()
+        # Added once its fields are final below (a wait adds it earlier, for its id), not
+        # flushed by the actions' first query and then updated.
         run = RuleRun(
             rule_id=rule.id,
             trigger=facts.event_name or facts.trigger,
@@ -421,7 +512,6 @@ async def run_rule(
             contact_id=facts.contact_id,
             status="done",
         )
-        session.add(run)
     if {a["type"] for a in rule.actions[start:]} & _MAY_FAIL:
         try:
             async with event_log.savepoint(session):
@@ -433,6 +523,10 @@ async def run_rule(
     run.detail = "; ".join(notes)[:2000]
     run.updated_at = utcnow()
     run.conversation_id = facts.conversation_id
+    if runs is None:
+        session.add(run)
+    else:
+        runs.append(run)
 
 
 async def _do(
@@ -447,6 +541,7 @@ async def _do(
         now = utcnow()
         if isinstance(action, Wait):
             due = now + timedelta(minutes=action.minutes)
+            session.add(run)
             await session.flush()  # the run's id
             session.add(
                 ScheduledStep(

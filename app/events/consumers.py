@@ -1,12 +1,22 @@
 """Durable readers of the event log: work that follows every committed change, exactly once.
 
 A consumer has a name and a position (the last seq it has handled) in `log_consumers`. Each
-round runs in one write transaction: lock the consumer's row (another process holding it
-skips the round), read the events after the position, let the handler write whatever they
+round that has work runs in one write transaction: lock the consumer's row (another process
+holding it skips the round), let the handler write whatever the events after the position
 lead to, and move the position. The handler's writes and the new position commit together,
 so after a crash the same events are handled again by whoever comes next, and nothing they
 wrote exists twice. Work that leaves the database (an HTTP call) is therefore never done in
 the handler: the handler stores it as a row for a worker that leases it.
+
+What a round costs matters because every commit wakes every consumer, and on SQLite a write
+transaction holds the one writer lock that ingest waits for. So a round first reads the new
+events in a read transaction, with no lock (events never change once committed, and this
+process decodes each one once for all its consumers: `_Tail`); it takes the write lock only
+when there are events and the consumer's `interest` says it would do something with them.
+Events it has no interest in are passed over without a write; the stored position catches up
+with the next write (at the latest after PERSIST_SECONDS), and a restart reads them again,
+which costs a read. Under load, a consumer's rounds are at least ROUND_SECONDS apart, so a
+round handles the batch that arrived meanwhile instead of one commit's events.
 
 A new consumer starts at the end of the log: it follows what happens from now on.
 """
@@ -16,13 +26,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Context
-from app.db import log_failed_round, utcnow
+from app.db import Database, log_failed_round, utcnow
 from app.events import log as event_log
 from app.events.models import LogConsumer
 from app.realtime.bus import Notice
@@ -30,58 +43,174 @@ from app.realtime.bus import Notice
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Sequence[event_log.Logged]], Awaitable[None]]
+# Whether the handler would write anything for these events, asked in a read transaction;
+# False lets the round pass them over without taking the write lock. It must never say
+# False for events the handler acts on.
+Interest = Callable[[AsyncSession, Sequence[event_log.Logged]], Awaitable[bool]]
+AfterRound = Callable[[float, asyncio.Event], Awaitable[None]]
 
 BATCH = 500
 IDLE_SECONDS = 1.0  # how late a consumer notices events when no notice reached it
+ROUND_SECONDS = 0.05  # under load, a consumer's rounds start at least this far apart
+PERSIST_SECONDS = 10.0  # how long passed-over events may stay ahead of the stored position
+TAIL_SIZE = 4096  # decoded events kept per database for the process's consumers
 
 
-async def _position(session: AsyncSession, name: str) -> int | None:
+class _Tail:
+    """The newest events, decoded once for every consumer of this process. Sequence
+    numbers are dense (a rolled-back transaction takes none), so a run of cached seqs
+    after a position is exactly what the log holds there."""
+
+    def __init__(self) -> None:
+        self._events: dict[int, event_log.Logged] = {}
+
+    async def read_after(
+        self, session: AsyncSession, after: int, limit: int
+    ) -> list[event_log.Logged]:
+        found: list[event_log.Logged] = []
+        seq = after + 1
+        while len(found) < limit and (cached := self._events.get(seq)) is not None:
+            found.append(cached)
+            seq += 1
+        if len(found) < limit:
+            newer = await event_log.read_after(session, seq - 1, limit=limit - len(found))
+            for event in newer:
+                self._events[event.seq] = event
+            found.extend(newer)
+            while len(self._events) > TAIL_SIZE:
+                del self._events[next(iter(self._events))]
+        return found
+
+
+@dataclass
+class _Follower:
+    """What this process knows of one consumer: every event up to `known` is handled or of
+    no interest to it (None: not read yet)."""
+
+    known: int | None = None
+    stored_at: float = field(default_factory=time.monotonic)  # when the position was written
+
+
+@dataclass
+class _Followers:
+    tail: _Tail = field(default_factory=_Tail)
+    by_name: dict[str, _Follower] = field(default_factory=dict)
+
+
+_followers: weakref.WeakKeyDictionary[Database, _Followers] = weakref.WeakKeyDictionary()
+
+
+def _state(db: Database) -> _Followers:
+    if (state := _followers.get(db)) is None:
+        state = _followers[db] = _Followers()
+    return state
+
+
+async def _stored_position(ctx: Context, name: str) -> int:
+    """The consumer's stored position, its row created at the end of the log if new."""
+    async with ctx.db.read() as session:
+        position = await session.scalar(
+            select(LogConsumer.position).where(LogConsumer.name == name)
+        )
+    if position is not None:
+        return int(position)
+    async with ctx.db.write() as session:
+        if (row := await session.get(LogConsumer, name)) is not None:
+            return int(row.position)  # another process created it meanwhile
+        start = await event_log.last_seq(session)
+        session.add(LogConsumer(name=name, position=start, updated_at=utcnow()))
+        return start
+
+
+async def _locked_position(session: AsyncSession, name: str) -> int | None:
     """Lock the consumer's row and return its position; None if another process has it."""
     stmt = select(LogConsumer.position).where(LogConsumer.name == name)
     position = (await session.execute(stmt.with_for_update(skip_locked=True))).scalar()
-    if position is not None:
-        return int(position)
-    if await session.get(LogConsumer, name) is not None:
-        return None  # locked by another process
-    start = await event_log.last_seq(session)
-    session.add(LogConsumer(name=name, position=start, updated_at=utcnow()))
-    await session.flush()
-    return start
+    return None if position is None else int(position)
 
 
-async def consume_once(ctx: Context, name: str, handler: Handler) -> int:
-    """Handle the next batch of events; the number handled (0: none, or another process
-    holds the consumer)."""
+async def _store(session: AsyncSession, name: str, position: int) -> None:
+    await session.execute(
+        update(LogConsumer)
+        .where(LogConsumer.name == name, LogConsumer.position < position)
+        .values(position=position, updated_at=utcnow())
+    )
+
+
+async def consume_once(
+    ctx: Context, name: str, handler: Handler, interest: Interest | None = None
+) -> int:
+    """Handle the next batch of events; the number read (0: none, or another process
+    holds the consumer). Without `interest`, every batch is handled."""
+    state = _state(ctx.db)
+    follower = state.by_name.setdefault(name, _Follower())
+    if follower.known is None:
+        follower.known = await _stored_position(ctx, name)
+    after = follower.known
+    async with ctx.db.read() as session:
+        events = await state.tail.read_after(session, after, BATCH)
+        wanted = bool(events) and (interest is None or await interest(session, events))
+    if events and events[0].seq > after + 1:
+        log.warning("%s: events after %d were trimmed before it read them", name, after)
+    if not events:
+        return 0
+    if not wanted:
+        follower.known = events[-1].seq
+        if time.monotonic() - follower.stored_at > PERSIST_SECONDS:
+            async with ctx.db.write() as session:
+                await _store(session, name, follower.known)
+            follower.stored_at = time.monotonic()
+        return len(events)
     async with ctx.db.write() as session:
-        position = await _position(session, name)
+        position = await _locked_position(session, name)
         if position is None:
             return 0
-        if position + 1 < await event_log.retained_from(session):
-            log.warning("%s: events after %d were trimmed before it read them", name, position)
-        events = await event_log.read_after(session, position, limit=BATCH)
-        if not events:
-            return 0
+        if position > after:
+            # Another process moved on meanwhile: go on from where it stopped.
+            events = await event_log.read_after(session, position, limit=BATCH)
+            if not events:
+                follower.known = position
+                return 0
         await handler(session, events)
-        await session.execute(
-            update(LogConsumer)
-            .where(LogConsumer.name == name)
-            .values(position=events[-1].seq, updated_at=utcnow())
-        )
-        return len(events)
+        await _store(session, name, events[-1].seq)
+    follower.known = events[-1].seq
+    follower.stored_at = time.monotonic()
+    return len(events)
 
 
-async def run_consumer(ctx: Context, name: str, handler: Handler, stop: asyncio.Event) -> None:
+async def run_consumer(
+    ctx: Context,
+    name: str,
+    handler: Handler,
+    stop: asyncio.Event,
+    *,
+    interest: Interest | None = None,
+    after: AfterRound | None = None,
+) -> None:
     """Follow the log until `stop`: a batch as soon as a commit is announced on the bus (in
-    any process), else every IDLE_SECONDS."""
+    any process), else every IDLE_SECONDS; under load, a round every ROUND_SECONDS. `after`
+    is awaited after each round that read events, with the seconds it took (work that may
+    wait paces itself there)."""
     async with ctx.bus.subscribe() as notices:
         while not stop.is_set():
+            started = time.monotonic()
+            handled = 0
             try:
-                if await consume_once(ctx, name, handler) == BATCH:
-                    continue  # behind: read on without waiting
+                handled = await consume_once(ctx, name, handler, interest)
             except Exception as exc:
                 log_failed_round(log, f"log consumer {name}", exc)
+            if handled and after is not None:
+                await after(time.monotonic() - started, stop)
+            if handled == BATCH:
+                continue  # behind: read on without waiting
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(next_commit(notices, stop), IDLE_SECONDS)
+            if handled:
+                # Busy: let the commits of the next few milliseconds make one batch.
+                pause = started + ROUND_SECONDS - time.monotonic()
+                if pause > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), pause)
 
 
 async def next_commit(notices: asyncio.Queue[Notice], stop: asyncio.Event) -> None:

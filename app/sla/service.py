@@ -250,6 +250,14 @@ async def _follow(session: AsyncSession, cache: _Cache, event: event_log.Logged)
         await record_conversation_change(session, conversation, ["sla"])
 
 
+async def interested(session: AsyncSession, events: Sequence[event_log.Logged]) -> bool:
+    """The consumer's interest (app.events.consumers): an event that moves a clock, and a
+    policy to move it by."""
+    return any(_kind(event) is not None for event in events) and bool(
+        await session.scalar(select(SlaPolicy.id).limit(1))
+    )
+
+
 async def on_events(session: AsyncSession, events: Sequence[event_log.Logged]) -> None:
     """The log consumer's handler: move the clocks of the conversations these events
     changed, in the consumer's transaction."""

@@ -76,5 +76,10 @@ async def _sent(attempt: Awaitable[Survey | None]) -> bool:
         return False
 
 
+async def interested(_session: AsyncSession, events: Sequence[Logged]) -> bool:
+    """The consumer's interest (app.events.consumers): a resolve or a completed callback."""
+    return bool(resolved_ids(events) or completed_callback_ids(events))
+
+
 async def run_surveys(ctx: Context, stop: asyncio.Event) -> None:
-    await run_consumer(ctx, CONSUMER, handler(ctx), stop)
+    await run_consumer(ctx, CONSUMER, handler(ctx), stop, interest=interested)

@@ -38,6 +38,7 @@ from app.db import log_failed_round, table, utcnow
 from app.events import log as event_log
 from app.events.consumers import run_consumer
 from app.events.types import WebhookDisabled
+from app.health import requests_in_flight
 from app.leases import Lease, backoff, first, renew
 from app.webhooks.events import payload, public_types, subscribed
 from app.webhooks.models import DeliveryState, WebhookDelivery, WebhookSubscription
@@ -54,6 +55,12 @@ SNIPPET = 500  # characters of a receiver's answer kept in the delivery log
 JITTER = 0.2
 USER_AGENT = "Panjereh-Webhooks/1"
 TRIM_EVERY_SECONDS = 3600.0
+# Webhooks are work that may wait, answering requests is not: while this process answers
+# requests, the fan-out and the sending each take at most this share of the time (the sender
+# one webhook's run at a time; the two together under a tenth), and what they leave waits for
+# a quieter moment; otherwise they go as fast as they can. Their figures under load:
+# `bench/ingest.py --webhooks 10`.
+SHARE_WHEN_BUSY = 0.04
 
 D = WebhookDelivery
 S = WebhookSubscription
@@ -88,6 +95,13 @@ class Outcome:
     retry_after: float | None = None
 
 
+async def interested(session: AsyncSession, events: Sequence[event_log.Logged]) -> bool:
+    """The fan-out's interest: announced events, and a webhook to announce them to."""
+    return any(public_types(event) for event in events) and bool(
+        await session.scalar(select(S.id).where(S.enabled).limit(1))
+    )
+
+
 class Webhooks:
     """This process's fan-out and delivery worker; `run` runs both until `stop`."""
 
@@ -100,7 +114,10 @@ class Webhooks:
 
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.gather(
-            run_consumer(self.ctx, CONSUMER, self.fan_out, stop), self.deliver(stop)
+            run_consumer(
+                self.ctx, CONSUMER, self.fan_out, stop, interest=interested, after=step_aside
+            ),
+            self.deliver(stop),
         )
 
     async def fan_out(self, session: AsyncSession, events: Sequence[event_log.Logged]) -> None:
@@ -141,6 +158,7 @@ class Webhooks:
         """Send until `stop`: at once when this process fans out, else every poll period;
         and trim the delivery log now and then."""
         trimmed_at = 0.0
+        busy = False
         while not stop.is_set():
             if time.monotonic() - trimmed_at > TRIM_EVERY_SECONDS:
                 trimmed_at = time.monotonic()
@@ -149,12 +167,15 @@ class Webhooks:
                 except Exception as exc:
                     log_failed_round(log, "webhook log trim", exc)
             self.ready.clear()  # before the claim: a fan-out during this round wakes the next
+            started = time.monotonic()
             try:
-                sent = await self.run_once()
+                sent = await self.run_once(busy=busy)
             except Exception as exc:
                 log_failed_round(log, "webhook round", exc)
                 sent = 0
+            busy = requests_in_flight() > 0
             if sent:
+                await step_aside(time.monotonic() - started, stop)
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
@@ -166,9 +187,10 @@ class Webhooks:
         async with self.ctx.db.write() as session:
             return await trim_log(session, retention)
 
-    async def run_once(self) -> int:
-        """Claim due deliveries and send them; how many were sent (or tried)."""
-        targets, lease = await self._claim()
+    async def run_once(self, *, busy: bool = False) -> int:
+        """Claim due deliveries (one webhook's if `busy`) and send them; how many were sent
+        (or tried)."""
+        targets, lease = await self._claim(1 if busy else self.batch_size)
         if not targets:
             return 0
         renewing = asyncio.create_task(renew(self.ctx.db, D.id, D.claimed_until, lease, self.lease))
@@ -180,9 +202,22 @@ class Webhooks:
                 await renewing
         return sum(done)
 
-    async def _claim(self) -> tuple[list[Target], Lease]:
+    async def _claim(self, limit: int) -> tuple[list[Target], Lease]:
         now = utcnow()
         lease = Lease(now + self.lease)
+        async with self.ctx.db.read() as session:  # most polls find nothing: no write lock
+            pending = (
+                select(D.id)
+                .where(
+                    D.subscription_id == S.id,  # the (subscription, state) index
+                    D.state == DeliveryState.pending,
+                    D.next_attempt_at <= now,
+                )
+                .exists()
+            )
+            due = await session.scalar(select(S.id).where(S.enabled, pending).limit(1))
+        if due is None:
+            return [], lease
         free = or_(D.claimed_until.is_(None), D.claimed_until < now)
         oldest = (
             select(func.min(D.id))
@@ -197,7 +232,7 @@ class Webhooks:
                         .join(S, S.id == D.subscription_id)
                         .where(D.id.in_(oldest), S.enabled, D.next_attempt_at <= now, free)
                         .order_by(D.next_attempt_at, D.id)
-                        .limit(self.batch_size)
+                        .limit(limit)
                         .with_for_update(of=D, skip_locked=True)
                     )
                 )
@@ -404,6 +439,15 @@ class Webhooks:
             event_log.Scope(),
         )
         log.warning("webhook %s disabled: %s", webhook.id, webhook.disabled_reason)
+
+
+async def step_aside(took: float, stop: asyncio.Event) -> None:
+    """After a round of `took` seconds, while requests are being answered: leave them the
+    process for the rest of the share, or until none is."""
+    until = time.monotonic() + took * (1 / SHARE_WHEN_BUSY - 1)
+    while not stop.is_set() and time.monotonic() < until and requests_in_flight():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), min(0.05, until - time.monotonic()))
 
 
 async def _snippet(response: httpx.Response) -> str:

@@ -307,3 +307,33 @@ async def test_an_idle_conversation_starts_its_rule_once_quiet_long_enough(
         if m["direction"] == "note"
     ]
     assert notes == ["Quiet for 30 minutes"]
+
+
+async def test_a_changed_rule_applies_from_the_next_message(running: Running, admin: Api) -> None:
+    """The consumer keeps the rules between batches; every change reaches it at once."""
+    inbox = await create_api_inbox(admin)
+    tag = {"name": "Tag", "event": "message.received"}
+    rule = await create_rule(admin, **tag, actions=[{"type": "add_label", "label": "first"}])
+    await settle(running.ctx)
+
+    async def labels_of_a_new_conversation(sender: str) -> list[str]:
+        stored = await post_incoming(running.client, inbox, external_id=sender, sender=sender)
+        await settle(running.ctx)
+        conversation_id = stored.json()["conversation_id"]
+        found: list[str] = (await admin.get(f"/api/v1/conversations/{conversation_id}")).json()[
+            "labels"
+        ]
+        return found
+
+    assert await labels_of_a_new_conversation("a") == ["first"]
+    changed = await admin.patch(
+        f"/api/v1/automations/{rule['id']}",
+        json={"rule": {**tag, "actions": [{"type": "add_label", "label": "second"}]}},
+    )
+    assert changed.status_code == 200, changed.text
+    assert await labels_of_a_new_conversation("b") == ["second"]
+    switched = await admin.patch(f"/api/v1/automations/{rule['id']}", json={"enabled": False})
+    assert switched.status_code == 200, switched.text
+    assert await labels_of_a_new_conversation("c") == []
+    await create_rule(admin, **tag, actions=[{"type": "add_label", "label": "third"}])
+    assert await labels_of_a_new_conversation("d") == ["third"]

@@ -109,3 +109,38 @@ async def test_run_consumer_reacts_to_a_commit_and_moves_its_position(running: R
             await session.execute(select(LogConsumer.position).where(LogConsumer.name == "live"))
         ).scalar_one()
         assert position == await event_log.last_seq(session)
+
+
+async def test_events_of_no_interest_are_passed_over_without_a_write(running: Running) -> None:
+    ctx = running.ctx
+    seen: list[list[str]] = []
+
+    async def handler(session: AsyncSession, events: Sequence[Logged]) -> None:
+        seen.append(_labels(events))
+
+    async def interest(session: AsyncSession, events: Sequence[Logged]) -> bool:
+        return "wanted" in _labels(events)
+
+    async def stored() -> int:
+        async with ctx.db.read() as session:
+            return int(
+                (
+                    await session.execute(
+                        select(LogConsumer.position).where(LogConsumer.name == "picky")
+                    )
+                ).scalar_one()
+            )
+
+    assert await consume_once(ctx, "picky", handler, interest) == 0  # starts at the end
+    start = await stored()
+    await _emit(ctx, "skip", "skip")
+    assert await consume_once(ctx, "picky", handler, interest) == 2
+    assert seen == []
+    assert await stored() == start  # no write for them
+    await _emit(ctx, "skip", "wanted")
+    assert await consume_once(ctx, "picky", handler, interest) == 2
+    # The handler gets the batch after what was passed over, in order, and the position
+    # moves past everything.
+    assert seen == [["skip", "wanted"]]
+    assert await stored() == start + 4
+    assert await consume_once(ctx, "picky", handler, interest) == 0
