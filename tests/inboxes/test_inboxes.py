@@ -337,3 +337,20 @@ async def test_delete_disables_the_inbox_and_keeps_its_history(
     assert enabled.status_code == 200, enabled.text
     again = await post_incoming(running.client, inbox, external_id="m2", text="hello?")
     assert again.status_code == 201, again.text
+
+
+async def test_an_emptied_setting_returns_to_its_default_and_an_untyped_secret_stays(
+    admin: Api,
+) -> None:
+    """What the settings form sends on a change: only what changed, null for a field it
+    emptied; a password left blank is not sent and keeps its value."""
+    inbox = await create_inbox(admin, "email", {**INBOXES["email"], "from_name": "Shop Support"})
+    response = await admin.patch(
+        f"/api/v1/inboxes/{inbox['id']}",
+        json={"config": {"from_name": None, "imap_folder": "Support"}},
+    )
+    assert response.status_code == 200, response.text
+    config = response.json()["config"]
+    assert config["from_name"] == ""
+    assert config["imap_folder"] == "Support"
+    assert set(response.json()["secrets_set"]) == {"imap_password", "smtp_password"}

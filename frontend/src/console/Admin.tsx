@@ -6,6 +6,7 @@ import { AssignmentAdmin } from "./Assignment";
 import { useT } from "./hooks";
 import { channelName, errorText } from "./i18n";
 import { ChannelIcon } from "./icons";
+import { ChannelFields, InboxDetails, InboxEditor, parseField, type Field } from "./InboxSettings";
 import { ServiceLevels } from "./ServiceLevels";
 import { loadDirectory, setState, useStore } from "./store";
 import { SurveyAdmin } from "./Surveys";
@@ -13,15 +14,6 @@ import { WebhooksAdmin } from "./Webhooks";
 
 // Each channel's setup form: the fields of its config (CONTRACT.md's inbox table) and the
 // steps to connect it. A new channel needs an entry here and an icon in icons.tsx.
-interface Field {
-  name: string;
-  label: string;
-  fa?: string; // the label in Persian
-  type?: "text" | "password" | "number" | "select" | "list" | "url";
-  options?: string[];
-  placeholder?: string;
-  required?: boolean;
-}
 
 export const CHANNEL_FORMS: Record<InboxKind, { fields: Field[]; steps: string[]; stepsFa: string[] }> = {
   telegram: {
@@ -190,11 +182,8 @@ export function Admin(): ReactElement {
 function configFrom(kind: InboxKind, values: Record<string, string>): Record<string, unknown> {
   const config: Record<string, unknown> = {};
   for (const f of CHANNEL_FORMS[kind].fields) {
-    const v = (values[f.name] ?? "").trim();
-    if (!v) continue;
-    if (f.type === "number") config[f.name] = Number(v);
-    else if (f.type === "list") config[f.name] = v.split(",").map((x) => x.trim()).filter(Boolean);
-    else config[f.name] = v;
+    const v = parseField(f, values[f.name]);
+    if (v !== null) config[f.name] = v;
   }
   return config;
 }
@@ -239,6 +228,8 @@ function Inboxes(): ReactElement {
   const [error, setError] = useState<string | null>(null);
   const form = CHANNEL_FORMS[kind];
   const shown = created?.kind === kind ? created : null;
+  const [editing, setEditing] = useState<number | null>(null);
+  const edited = inboxes.find((i) => i.id === editing);
 
   function edit(next: Record<string, string>): void {
     setValues(next);
@@ -294,12 +285,18 @@ function Inboxes(): ReactElement {
                   <button type="button" className="ghost small" onClick={() => void toggle(i)}>
                     {i.enabled ? t("enabled") : t("disabled")}
                   </button>
+                  <button type="button" className="ghost small" aria-label={t("editInbox", { name: i.name })} onClick={() => setEditing(i.id)}>
+                    {t("edit")}
+                  </button>
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
       </section>
+      {edited ? (
+        <InboxEditor key={edited.id} inbox={edited} fields={CHANNEL_FORMS[edited.kind].fields} onClose={() => setEditing(null)} />
+      ) : (
       <section>
         <h2>{t("newInbox")}</h2>
         <form className="stack" onSubmit={(e) => void create(e)}>
@@ -324,27 +321,7 @@ function Inboxes(): ReactElement {
             {t("name")}
             <input required value={name} onChange={(e) => setName(e.target.value)} />
           </label>
-          {form.fields.map((f) => (
-            <label key={f.name}>
-              {lang === "fa" && f.fa ? f.fa : f.label}
-              {f.type === "select" ? (
-                <select value={values[f.name] ?? f.options![0]} onChange={(e) => edit({ ...values, [f.name]: e.target.value })}>
-                  {f.options!.map((o) => (
-                    <option key={o}>{o}</option>
-                  ))}
-                </select>
-              ) : (
-                <input
-                  type={f.type === "password" ? "password" : f.type === "number" ? "number" : "text"}
-                  autoComplete="off"
-                  required={f.required}
-                  placeholder={f.placeholder}
-                  value={values[f.name] ?? ""}
-                  onChange={(e) => edit({ ...values, [f.name]: e.target.value })}
-                />
-              )}
-            </label>
-          ))}
+          <ChannelFields fields={form.fields} values={values} onChange={edit} />
           <ol className="steps" aria-label={t("steps")}>
             {(lang === "fa" ? form.stepsFa : form.steps).map((s) => (
               <li key={s} dir="auto">
@@ -379,50 +356,18 @@ function Inboxes(): ReactElement {
             </div>
           )}
         </form>
-        {shown && <CreatedInbox inbox={shown} publicUrl={publicUrl} />}
+        {shown && (
+          <InboxDetails
+            inbox={shown}
+            publicUrl={publicUrl}
+            title={
+              <>
+                <strong>{shown.name}</strong> #{shown.id} · {t("inboxCreated")}
+              </>
+            }
+          />
+        )}
       </section>
-    </div>
-  );
-}
-
-/** What the admin needs right after creating an inbox, below its steps: the webhook URL to
- * give the provider, the API key (shown only now), the widget's snippet to paste. */
-function CreatedInbox({ inbox, publicUrl }: { inbox: Inbox; publicUrl: string }): ReactElement {
-  const t = useT();
-  const snippet =
-    inbox.kind === "webchat" && inbox.public_token
-      ? `<script src="${publicUrl}/widget.js" data-inbox="${inbox.public_token}" async></script>`
-      : null;
-  return (
-    <div className="created" role="status" data-testid="created-inbox">
-      <p>
-        <strong>{inbox.name}</strong> #{inbox.id} · {t("inboxCreated")}
-      </p>
-      {inbox.webhook_url && (
-        <p>
-          {t("webhookUrl")}: <code data-testid="webhook-url">{inbox.webhook_url}</code>
-        </p>
-      )}
-      {inbox.api_key && (
-        <p>
-          {t("apiKey")}: <code data-testid="api-key">{inbox.api_key}</code>
-        </p>
-      )}
-      {inbox.signing_secret && (
-        <p>
-          {t("signingSecret")}: <code data-testid="signing-secret">{inbox.signing_secret}</code>
-        </p>
-      )}
-      {snippet && (
-        <label className="stack">
-          {t("widgetSnippet")}
-          <input readOnly className="mono" dir="ltr" value={snippet} data-testid="snippet" onFocus={(e) => e.currentTarget.select()} />
-        </label>
-      )}
-      {inbox.kind === "callback" && inbox.public_token && (
-        <p>
-          public_token: <code>{inbox.public_token}</code>
-        </p>
       )}
     </div>
   );

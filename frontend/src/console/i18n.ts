@@ -446,6 +446,13 @@ const en = {
   whRedeliver: "Send again",
   whUrlRefused: "This URL cannot receive webhooks: {detail}",
   whDisabledNotice: "Webhooks disabled after days of failed deliveries (see Settings → Webhooks): {names}",
+  // --- inboxui ---
+  editInbox: "Edit {name}",
+  secretKept: "Set; leave blank to keep it",
+  copy: "Copy",
+  copied: "Copied",
+  rotateApiKey: "New API key (the old one stops working)",
+  rotateSigningSecret: "New signing secret",
 };
 
 type Dict = typeof en;
@@ -893,6 +900,13 @@ const fa: Dict = {
   whRedeliver: "ارسال دوباره",
   whUrlRefused: "این نشانی نمی‌تواند وب‌هوک بگیرد: {detail}",
   whDisabledNotice: "وب‌هوک‌هایی پس از چند روز تحویل ناموفق غیرفعال شدند (تنظیمات ← وب‌هوک‌ها): {names}",
+  // --- inboxui ---
+  editInbox: "ویرایش {name}",
+  secretKept: "تنظیم شده؛ برای نگه داشتن خالی بگذارید",
+  copy: "کپی",
+  copied: "کپی شد",
+  rotateApiKey: "کلید API تازه (کلید پیشین از کار می‌افتد)",
+  rotateSigningSecret: "کلید امضای تازه",
 };
 
 const dicts: Record<Lang, Dict> = { en, fa };
