@@ -13,6 +13,7 @@ from playwright.async_api import Page, expect
 from tests.support.api import Api, ApiInbox, assert_error, create_agent, post_incoming
 from tests.support.app import Running
 from tests.support.delivery import reply
+from tests.support.fakes.telegram import fake_telegram
 from tests.support.mail import eventually
 from tests.support.receiver import Receiver, receiving
 
@@ -132,3 +133,44 @@ async def test_a_web_chat_shows_its_snippet_again_and_saves_only_what_changed(
     await expect(editor.get_by_role("alert")).to_contain_text("is not an origin")
     config = (await console_admin.get(f"/api/v1/inboxes/{inbox['id']}")).json()["config"]
     assert config["allowed_origins"] == ["https://shop.example", "https://blog.example"]
+
+    # Its business hours are a click away.
+    await editor.get_by_role("button", name="Business hours and service levels").click()
+    await expect(console.get_by_test_id("sl-inbox")).to_have_value(str(inbox["id"]))
+
+
+async def test_a_bot_token_is_replaced_only_when_one_is_typed(
+    console: Page, console_admin: Api
+) -> None:
+    async with fake_telegram("7:OLD", "8:NEW") as telegram:
+        inbox = await create(
+            console_admin,
+            "telegram",
+            {"bot_token": "7:OLD", "mode": "polling", "api_base_url": telegram.url},
+        )
+        await console.reload()
+        editor = await open_editor(console, inbox["name"])
+        # Polling: nobody calls this bot's webhook, so none is shown.
+        await expect(editor.get_by_test_id("inbox-details")).to_be_attached()
+        await expect(editor.get_by_test_id("webhook-url")).to_have_count(0)
+        token = editor.get_by_label("Bot token")
+        await expect(token).to_have_value("")
+        await expect(token).to_have_attribute("placeholder", "Set; leave blank to keep it")
+
+        # A token Telegram refuses: its reason, and nothing changed.
+        await token.fill("9:UNKNOWN")
+        await editor.get_by_role("button", name="Save").click()
+        await expect(editor.get_by_role("alert")).to_be_visible()
+        assert "7:OLD" not in await console.content()
+        stored = (await console_admin.get(f"/api/v1/inboxes/{inbox['id']}")).json()
+        assert stored["config"]["mode"] == "polling"
+
+        # A new bot in webhook mode: checked, registered, its webhook URL shown.
+        await token.fill("8:NEW")
+        await editor.locator("label", has_text="Mode").locator("select").select_option("webhook")
+        await editor.get_by_role("button", name="Save").click()
+        await expect(editor.get_by_text("Saved.")).to_be_visible()
+        shown = await editor.get_by_test_id("webhook-url").inner_text()
+        assert telegram.bots["8:NEW"].webhook_url == shown
+        assert telegram.bots["7:OLD"].webhook_url == ""
+        await expect(token).to_have_value("")

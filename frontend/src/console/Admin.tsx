@@ -154,6 +154,7 @@ type Tab = "inboxes" | "agents" | "teams" | "canned" | "automations" | "assignme
 export function Admin(): ReactElement {
   const t = useT();
   const [tab, setTab] = useState<Tab>("inboxes");
+  const [serviceInbox, setServiceInbox] = useState<number | null>(null); // opened from an inbox's settings
   return (
     <main className="admin">
       <nav className="admin-tabs" aria-label={t("admin")}>
@@ -164,7 +165,14 @@ export function Admin(): ReactElement {
         ))}
       </nav>
       <div className="admin-body">
-        {tab === "inboxes" && <Inboxes />}
+        {tab === "inboxes" && (
+          <Inboxes
+            onServiceLevels={(id) => {
+              setServiceInbox(id);
+              setTab("service");
+            }}
+          />
+        )}
         {tab === "agents" && <Agents />}
         {tab === "teams" && <Teams />}
         {tab === "canned" && <CannedAdmin />}
@@ -172,7 +180,7 @@ export function Admin(): ReactElement {
         {tab === "assignment" && <AssignmentAdmin />}
         {tab === "surveys" && <SurveyAdmin />}
         {tab === "auditLog" && <AuditLog />}
-        {tab === "service" && <ServiceLevels />}
+        {tab === "service" && <ServiceLevels inboxId={serviceInbox} />}
         {tab === "webhooks" && <WebhooksAdmin />}
       </div>
     </main>
@@ -215,7 +223,7 @@ function filled(step: string, publicUrl: string, created: Inbox | null): string 
   return text;
 }
 
-function Inboxes(): ReactElement {
+function Inboxes({ onServiceLevels }: { onServiceLevels: (inboxId: number) => void }): ReactElement {
   const t = useT();
   const lang = useStore((s) => s.lang);
   const inboxes = useStore((s) => s.inboxes);
@@ -295,7 +303,7 @@ function Inboxes(): ReactElement {
         </table>
       </section>
       {edited ? (
-        <InboxEditor key={edited.id} inbox={edited} fields={CHANNEL_FORMS[edited.kind].fields} onClose={() => setEditing(null)} />
+        <InboxEditor key={edited.id} inbox={edited} fields={CHANNEL_FORMS[edited.kind].fields} onClose={() => setEditing(null)} onServiceLevels={onServiceLevels} />
       ) : (
       <section>
         <h2>{t("newInbox")}</h2>

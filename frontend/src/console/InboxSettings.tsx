@@ -116,6 +116,8 @@ function CopyButton({ text }: { text: string }): ReactElement {
  * it: the API key and the replies' signing secret. */
 export function InboxDetails({ inbox, publicUrl, title }: { inbox: Inbox; publicUrl: string; title?: ReactNode }): ReactElement {
   const t = useT();
+  // A Telegram bot in polling mode is called by nobody: no webhook URL to show.
+  const webhookUrl = inbox.kind === "telegram" && inbox.config.mode === "polling" ? null : inbox.webhook_url;
   const snippet =
     inbox.kind === "webchat" && inbox.public_token
       ? `<script src="${publicUrl}/widget.js" data-inbox="${inbox.public_token}" async></script>`
@@ -128,7 +130,7 @@ export function InboxDetails({ inbox, publicUrl, title }: { inbox: Inbox; public
   return (
     <div className="created" role="status" data-testid="inbox-details">
       {title && <p>{title}</p>}
-      {inbox.webhook_url && line(t("webhookUrl"), inbox.webhook_url, "webhook-url")}
+      {webhookUrl && line(t("webhookUrl"), webhookUrl, "webhook-url")}
       {inbox.api_key && line(t("apiKey"), inbox.api_key, "api-key")}
       {inbox.signing_secret && line(t("signingSecret"), inbox.signing_secret, "signing-secret")}
       {snippet && (
@@ -147,8 +149,19 @@ export function InboxDetails({ inbox, publicUrl, title }: { inbox: Inbox; public
 
 /** Settings → Inboxes → Edit: the setup form again, filled in with the inbox's settings
  * (secrets blank: typing one replaces it), its members, what to give the provider or paste,
- * and new keys for an `api` inbox. The server checks changed credentials as on creation. */
-export function InboxEditor({ inbox, fields, onClose }: { inbox: Inbox; fields: Field[]; onClose: () => void }): ReactElement {
+ * new keys for an `api` inbox, and a way to its business hours (Settings → Service levels).
+ * The server checks changed credentials as on creation. */
+export function InboxEditor({
+  inbox,
+  fields,
+  onClose,
+  onServiceLevels,
+}: {
+  inbox: Inbox;
+  fields: Field[];
+  onClose: () => void;
+  onServiceLevels: (inboxId: number) => void;
+}): ReactElement {
   const t = useT();
   const lang = useStore((s) => s.lang);
   const agents = useStore((s) => s.agents);
@@ -213,6 +226,9 @@ export function InboxEditor({ inbox, fields, onClose }: { inbox: Inbox; fields: 
           </button>
           <button type="button" className="ghost" onClick={onClose}>
             {t("close")}
+          </button>
+          <button type="button" className="ghost" onClick={() => onServiceLevels(inbox.id)}>
+            {t("inboxServiceLevels")}
           </button>
         </div>
         {inbox.kind === "api" && (

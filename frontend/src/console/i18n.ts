@@ -453,6 +453,7 @@ const en = {
   copied: "Copied",
   rotateApiKey: "New API key (the old one stops working)",
   rotateSigningSecret: "New signing secret",
+  inboxServiceLevels: "Business hours and service levels",
 };
 
 type Dict = typeof en;
@@ -907,6 +908,7 @@ const fa: Dict = {
   copied: "کپی شد",
   rotateApiKey: "کلید API تازه (کلید پیشین از کار می‌افتد)",
   rotateSigningSecret: "کلید امضای تازه",
+  inboxServiceLevels: "ساعت کاری و سطح خدمات",
 };
 
 const dicts: Record<Lang, Dict> = { en, fa };
