@@ -195,8 +195,10 @@ async def get_inbox(
 async def update_inbox(
     inbox_id: DbId, body: InboxUpdate, _admin: AdminAgent, who: Auditor, ctx: ContextDep
 ) -> InboxOut:
-    """New credentials are checked before they are saved. Enabling registers the inbox
-    with its provider again; if the provider refuses, the inbox is left disabled (422)."""
+    """`config` is merged into the stored settings: a setting left out keeps its value
+    (secrets included), a null one returns to its default. New credentials are checked
+    before they are saved. Enabling registers the inbox with its provider again; if the
+    provider refuses, the inbox is left disabled (422)."""
     async with ctx.db.read() as session:
         before = await service.get_inbox(session, inbox_id)
         cursor = await stored_cursor(session, inbox_id)

@@ -865,8 +865,10 @@ export interface paths {
         head?: never;
         /**
          * Update Inbox
-         * @description New credentials are checked before they are saved. Enabling registers the inbox
-         *     with its provider again; if the provider refuses, the inbox is left disabled (422).
+         * @description `config` is merged into the stored settings: a setting left out keeps its value
+         *     (secrets included), a null one returns to its default. New credentials are checked
+         *     before they are saved. Enabling registers the inbox with its provider again; if the
+         *     provider refuses, the inbox is left disabled (422).
          */
         patch: operations["update_inbox_api_v1_inboxes__inbox_id__patch"];
         trace?: never;
