@@ -12,6 +12,7 @@ from playwright.async_api import Page, expect
 
 from tests.support.api import Api, ApiInbox, assert_error, create_agent, post_incoming
 from tests.support.app import Running
+from tests.support.console import ARTIFACTS
 from tests.support.delivery import reply
 from tests.support.fakes.telegram import fake_telegram
 from tests.support.mail import eventually
@@ -115,6 +116,8 @@ async def test_a_web_chat_shows_its_snippet_again_and_saves_only_what_changed(
     await editor.get_by_role("button", name="Copy").click()
     await expect(editor.get_by_role("button", name="Copied")).to_be_visible()
     assert await console.evaluate("navigator.clipboard.readText()") == snippet
+    ARTIFACTS.mkdir(exist_ok=True)
+    await console.screenshot(path=str(ARTIFACTS / "inbox-editor.png"))
 
     origins = editor.get_by_label("Allowed website origins (comma separated)")
     await expect(origins).to_have_value("https://shop.example")
