@@ -149,9 +149,19 @@ async def try_inbox_settings(
     body: InboxTest, _admin: AdminAgent, ctx: ContextDep
 ) -> InboxTestResult:
     """Tries settings without saving them: the channel's credentials check (a bot token,
-    a mail login), where the channel has one. `ok: false` carries the provider's reason."""
+    a mail login), where the channel has one. `ok: false` carries the provider's reason.
+    With `inbox_id`, `config` is a change to that inbox's settings (404 if there is none)."""
+    inbox = None
+    if body.inbox_id is not None:
+        async with ctx.db.read() as session:
+            inbox = await service.get_inbox(session, body.inbox_id)
     try:
-        config = service.validated_config(body.kind, body.config)
+        if inbox is None:
+            config = service.validated_config(body.kind, body.config)
+        elif inbox.kind != body.kind:
+            raise Invalid(f"inbox {inbox.id} is a {inbox.kind} inbox", code="invalid_config")
+        else:
+            config = service.changed_config(inbox, ctx.secret_box, body.config)
         await _check(ctx, body.kind, config)
     except Invalid as exc:
         return InboxTestResult(ok=False, detail=exc.detail)

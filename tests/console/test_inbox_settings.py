@@ -160,8 +160,16 @@ async def test_a_bot_token_is_replaced_only_when_one_is_typed(
         await expect(token).to_have_value("")
         await expect(token).to_have_attribute("placeholder", "Set; leave blank to keep it")
 
-        # A token Telegram refuses: its reason, and nothing changed.
+        # Tried with the stored token, then with a typed one Telegram refuses.
+        result = editor.get_by_test_id("test-result")
+        await editor.get_by_role("button", name="Test connection").click()
+        await expect(result).to_have_text("✓ connected")
         await token.fill("9:UNKNOWN")
+        await expect(result).to_have_count(0)
+        await editor.get_by_role("button", name="Test connection").click()
+        await expect(result).to_contain_text("✗ Telegram rejected the bot token")
+
+        # Saved anyway: the same reason, and nothing changed.
         await editor.get_by_role("button", name="Save").click()
         await expect(editor.get_by_role("alert")).to_be_visible()
         assert "7:OLD" not in await console.content()

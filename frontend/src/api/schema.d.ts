@@ -837,6 +837,7 @@ export interface paths {
          * Try Inbox Settings
          * @description Tries settings without saving them: the channel's credentials check (a bot token,
          *     a mail login), where the channel has one. `ok: false` carries the provider's reason.
+         *     With `inbox_id`, `config` is a change to that inbox's settings (404 if there is none).
          */
         post: operations["try_inbox_settings_api_v1_inboxes_test_post"];
         delete?: never;
@@ -2729,6 +2730,8 @@ export interface components {
             config?: {
                 [key: string]: unknown;
             };
+            /** Inbox Id */
+            inbox_id?: number | null;
             kind: components["schemas"]["InboxKind"];
         };
         /** InboxTestResult */
@@ -7381,6 +7384,15 @@ export interface operations {
             };
             /** @description not allowed for this caller */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -6,7 +6,7 @@ import { AssignmentAdmin } from "./Assignment";
 import { useT } from "./hooks";
 import { channelName, errorText } from "./i18n";
 import { ChannelIcon } from "./icons";
-import { ChannelFields, InboxDetails, InboxEditor, parseField, type Field } from "./InboxSettings";
+import { ChannelFields, InboxDetails, InboxEditor, parseField, TestResult, type Field } from "./InboxSettings";
 import { ServiceLevels } from "./ServiceLevels";
 import { loadDirectory, setState, useStore } from "./store";
 import { SurveyAdmin } from "./Surveys";
@@ -345,17 +345,7 @@ function Inboxes({ onServiceLevels }: { onServiceLevels: (inboxId: number) => vo
               {t("create")}
             </button>
           </div>
-          {result && (
-            <div className={result.ok ? "ok" : "error"} role="status" data-testid="test-result">
-              {/* one line per failing server (an e-mail inbox has two) */}
-              {result.detail.split("\n").map((line) => (
-                <p key={line}>
-                  {result.ok ? "✓ " : "✗ "}
-                  {line}
-                </p>
-              ))}
-            </div>
-          )}
+          {result && <TestResult result={result} />}
           {error && (
             <div className="error" role="alert">
               {error.split("\n").map((line) => (

@@ -91,6 +91,20 @@ export function ChannelFields({
   );
 }
 
+/** What Test connection found: one line per failing server (an e-mail inbox has two). */
+export function TestResult({ result }: { result: { ok: boolean; detail: string } }): ReactElement {
+  return (
+    <div className={result.ok ? "ok" : "error"} role="status" data-testid="test-result">
+      {result.detail.split("\n").map((line) => (
+        <p key={line}>
+          {result.ok ? "✓ " : "✗ "}
+          {line}
+        </p>
+      ))}
+    </div>
+  );
+}
+
 function CopyButton({ text }: { text: string }): ReactElement {
   const t = useT();
   const [copied, setCopied] = useState(false);
@@ -173,10 +187,23 @@ export function InboxEditor({
   const [answer, setAnswer] = useState<Inbox>(inbox);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
+  const [result, setResult] = useState<{ ok: boolean; detail: string } | null>(null);
+
+  async function test(): Promise<void> {
+    setResult(null);
+    setError(null);
+    const config = changedConfig(fields, inbox.config, values) ?? {};
+    try {
+      setResult(await ok(api.POST("/api/v1/inboxes/test", { body: { kind: inbox.kind, inbox_id: inbox.id, config } })));
+    } catch (e) {
+      setResult({ ok: false, detail: errorText(lang, e) });
+    }
+  }
 
   async function patch(body: { name?: string; agent_ids?: number[]; config?: Record<string, unknown>; rotate_api_key?: boolean; rotate_signing_secret?: boolean }): Promise<boolean> {
     setError(null);
     setSaved(false);
+    setResult(null);
     try {
       setAnswer(await ok(api.PATCH("/api/v1/inboxes/{inbox_id}", { params: { path: { inbox_id: inbox.id } }, body })));
       setSaved(true);
@@ -200,6 +227,7 @@ export function InboxEditor({
     setValues(next);
     setError(null);
     setSaved(false);
+    setResult(null);
   }
 
   return (
@@ -221,6 +249,9 @@ export function InboxEditor({
           ))}
         </fieldset>
         <div className="row-form">
+          <button type="button" className="ghost" onClick={() => void test()}>
+            {t("testConnection")}
+          </button>
           <button type="submit" className="primary">
             {t("save")}
           </button>
@@ -241,6 +272,7 @@ export function InboxEditor({
             </button>
           </div>
         )}
+        {result && <TestResult result={result} />}
         {saved && (
           <p className="ok" role="status">
             {t("saved")}
