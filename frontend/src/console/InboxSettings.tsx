@@ -1,5 +1,6 @@
 import { useState, type FormEvent, type ReactElement, type ReactNode } from "react";
 import { api, ok, type Inbox } from "../api/client";
+import { readCount } from "./Assignment";
 import { useT } from "./hooks";
 import { errorText } from "./i18n";
 import { loadDirectory, useStore } from "./store";
@@ -15,11 +16,15 @@ export interface Field {
   required?: boolean;
 }
 
-/** A typed field's value as the API takes it; null when the field is empty. */
+/** A typed field's value as the API takes it; null when the field is empty. A number may
+ * be typed in Persian digits; what is not a number goes as typed, for the server to say so. */
 export function parseField(f: Field, raw: string | undefined): unknown {
   const v = (raw ?? "").trim();
   if (!v) return null;
-  if (f.type === "number") return Number(v);
+  if (f.type === "number") {
+    const n = readCount(v);
+    return n === null || Number.isNaN(n) ? v : n;
+  }
   if (f.type === "list") return v.split(",").map((x) => x.trim()).filter(Boolean);
   return v;
 }
@@ -76,7 +81,8 @@ export function ChannelFields({
               </select>
             ) : (
               <input
-                type={f.type === "password" ? "password" : f.type === "number" ? "number" : "text"}
+                type={f.type === "password" ? "password" : "text"}
+                inputMode={f.type === "number" ? "numeric" : undefined}
                 autoComplete="off"
                 required={f.required && !kept}
                 placeholder={kept ? t("secretKept") : f.placeholder}
