@@ -14,7 +14,6 @@ import { WebhooksAdmin } from "./Webhooks";
 
 // Each channel's setup form: the fields of its config (CONTRACT.md's inbox table) and the
 // steps to connect it. A new channel needs an entry here and an icon in icons.tsx.
-
 export const CHANNEL_FORMS: Record<InboxKind, { fields: Field[]; steps: string[]; stepsFa: string[] }> = {
   telegram: {
     fields: [
