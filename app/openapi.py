@@ -75,6 +75,7 @@ RAISED = {
     ("GET", "/api/v1/reports/agents"): {422},
     ("GET", "/api/v1/reports/satisfaction"): {422},
     ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): {409},
+    ("POST", "/api/v1/inboxes/test"): {404},  # an `inbox_id` that names no inbox
 }
 
 

@@ -149,9 +149,19 @@ async def try_inbox_settings(
     body: InboxTest, _admin: AdminAgent, ctx: ContextDep
 ) -> InboxTestResult:
     """Tries settings without saving them: the channel's credentials check (a bot token,
-    a mail login), where the channel has one. `ok: false` carries the provider's reason."""
+    a mail login), where the channel has one. `ok: false` carries the provider's reason.
+    With `inbox_id`, `config` is a change to that inbox's settings (404 if there is none)."""
+    inbox = None
+    if body.inbox_id is not None:
+        async with ctx.db.read() as session:
+            inbox = await service.get_inbox(session, body.inbox_id)
     try:
-        config = service.validated_config(body.kind, body.config)
+        if inbox is None:
+            config = service.validated_config(body.kind, body.config)
+        elif inbox.kind != body.kind:
+            raise Invalid(f"inbox {inbox.id} is a {inbox.kind} inbox", code="invalid_config")
+        else:
+            config = service.changed_config(inbox, ctx.secret_box, body.config)
         await _check(ctx, body.kind, config)
     except Invalid as exc:
         return InboxTestResult(ok=False, detail=exc.detail)
@@ -195,8 +205,10 @@ async def get_inbox(
 async def update_inbox(
     inbox_id: DbId, body: InboxUpdate, _admin: AdminAgent, who: Auditor, ctx: ContextDep
 ) -> InboxOut:
-    """New credentials are checked before they are saved. Enabling registers the inbox
-    with its provider again; if the provider refuses, the inbox is left disabled (422)."""
+    """`config` is merged into the stored settings: a setting left out keeps its value
+    (secrets included), a null one returns to its default. New credentials are checked
+    before they are saved. Enabling registers the inbox with its provider again; if the
+    provider refuses, the inbox is left disabled (422)."""
     async with ctx.db.read() as session:
         before = await service.get_inbox(session, inbox_id)
         cursor = await stored_cursor(session, inbox_id)

@@ -54,6 +54,9 @@ class InboxTest(BaseModel):
 
     kind: InboxKind
     config: dict[str, Any] = Field(default_factory=dict)
+    # An inbox being edited: `config` holds only the changes, merged into its stored
+    # settings as a PATCH would (so its secrets need not be typed again).
+    inbox_id: DbId | None = None
 
 
 class InboxTestResult(BaseModel):

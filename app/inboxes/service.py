@@ -67,9 +67,12 @@ def channel_config(inbox: Inbox, box: SecretBox) -> ChannelConfig:
 
 
 def changed_config(inbox: Inbox, box: SecretBox, changes: dict[str, Any]) -> ChannelConfig:
-    """The inbox's settings with `changes` applied (secrets left out keep their value)."""
+    """The inbox's settings with `changes` applied: settings left out keep their value
+    (a secret the admin did not retype), a null one goes back to its default (an
+    emptied field in the settings form)."""
     current = {**inbox.config, **box.open(inbox.secrets_encrypted)}
-    return validated_config(inbox.kind, {**current, **changes})
+    merged = {k: v for k, v in {**current, **changes}.items() if v is not None}
+    return validated_config(inbox.kind, merged)
 
 
 async def _set_agents(session: AsyncSession, inbox_id: int, agent_ids: list[int]) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import smtplib
 import threading
 import time
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from connectors.base import (
     SendResult,
     SetupError,
 )
-from connectors.email import smtp
+from connectors.email import reach, smtp
 from connectors.email.config import EmailConfig
 from connectors.email.imap import Fetched, Folder, Mailbox
 from connectors.email.parser import ParseOptions, is_own_id, parse_email
@@ -37,6 +38,8 @@ from connectors.email.parser import ParseOptions, is_own_id, parse_email
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# How long the settings check waits for a server that says nothing (an admin is waiting).
+CHECK_TIMEOUT_SECONDS = 15.0
 IDLE_SECONDS = 10.0  # bounded: the cursor and lease are saved, and a missed notice costs little
 BATCH_MESSAGES = 200  # per poll (and per transaction)
 BATCH_BYTES = 48 * 1024 * 1024  # per poll, so memory stays bounded on big mail
@@ -103,23 +106,33 @@ class EmailSender:
         return None
 
     async def check(self) -> None:
-        """Reach each configured server; one sentence per server that fails (an admin
-        setting up a mailbox fixes both at once)."""
+        """Reach each configured server at once; one sentence per server that fails (an
+        admin setting up a mailbox fixes both at once)."""
         if not self.config.from_address:
             raise SetupError("from_address is required: replies are sent from it")
-        problems = await self._problems()
-        if problems:
+        found = await asyncio.gather(self._imap_problem(), self._smtp_problem())
+        if problems := [p for p in found if p]:
             raise SetupError("\n".join(problems))
 
-    async def _problems(self) -> list[str]:
+    async def _imap_problem(self) -> str | None:
+        return None  # sending only: no folder to read
+
+    async def _smtp_problem(self) -> str | None:
         config = self.config
         if not config.smtp_host:
-            return []
+            return None
         try:
-            await asyncio.to_thread(smtp.verify, config)
-        except SendError as exc:
-            return [f"SMTP ({config.smtp_host}:{config.smtp_port}): {exc}."]
-        return []
+            await asyncio.to_thread(smtp.verify, config, CHECK_TIMEOUT_SECONDS)
+        except (smtplib.SMTPException, OSError, UnicodeError) as exc:
+            return reach.problem(
+                "SMTP",
+                config.smtp_host,
+                config.smtp_port,
+                config.smtp_tls,
+                CHECK_TIMEOUT_SECONDS,
+                exc,
+            )
+        return None
 
     async def activate(self, webhook_url: str | None) -> None:
         return None
@@ -155,19 +168,21 @@ class EmailConnector(EmailSender):
         with self.talking:
             return call(*args)
 
-    async def _problems(self) -> list[str]:
-        """Each server's problem; the folder stays open for `start` (`aclose` closes it)."""
-        problems = await super()._problems()
-        if not self.config.imap_host:
-            return problems
+    async def _imap_problem(self) -> str | None:
+        """The folder stays open for `start` (`aclose` closes it)."""
+        config = self.config
         try:
-            self.folder = await self._run(self.mailbox.open)
+            self.folder = await self._run(self.mailbox.open, CHECK_TIMEOUT_SECONDS)
         except Exception as exc:
-            where = f"{self.config.imap_host}:{self.config.imap_port}"
-            unreachable = isinstance(exc, OSError) and exc.strerror
-            said = "could not be reached" if unreachable else "answered"
-            problems.append(f"IMAP ({where}): the IMAP server {said}: {_readable(exc)}.")
-        return problems
+            return reach.problem(
+                "IMAP",
+                config.imap_host,
+                config.imap_port,
+                config.imap_tls,
+                CHECK_TIMEOUT_SECONDS,
+                exc,
+            )
+        return None
 
     async def start(self, cursor: str | None) -> str | None:
         if self.folder is None:

@@ -44,14 +44,16 @@ class Mailbox:
         self.watcher: IMAPClient | None = None
         self.watching_since = 0.0
 
-    def _connect(self, *, readonly: bool) -> tuple[IMAPClient, dict[bytes, object]]:
+    def _connect(
+        self, *, readonly: bool, timeout: float = TIMEOUT_SECONDS
+    ) -> tuple[IMAPClient, dict[bytes, object]]:
         config = self.config
         client = IMAPClient(
             config.imap_host,
             config.imap_port,
             ssl=config.imap_tls == "ssl",
             ssl_context=ssl.create_default_context(),
-            timeout=TIMEOUT_SECONDS,
+            timeout=timeout,
         )
         try:
             if config.imap_tls == "starttls":
@@ -63,8 +65,8 @@ class Mailbox:
             raise
         return client, info
 
-    def open(self) -> Folder:
-        client, info = self._connect(readonly=False)
+    def open(self, timeout: float = TIMEOUT_SECONDS) -> Folder:
+        client, info = self._connect(readonly=False, timeout=timeout)
         self.idle_supported = client.has_capability("IDLE")
         self.client = client
         uidnext = info.get(b"UIDNEXT")

@@ -78,13 +78,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _connect(config: EmailConfig) -> smtplib.SMTP:
+def _connect(config: EmailConfig, timeout: float = TIMEOUT_SECONDS) -> smtplib.SMTP:
     context = ssl.create_default_context()
     if config.smtp_tls == "ssl":
         return smtplib.SMTP_SSL(
-            config.smtp_host, config.smtp_port, timeout=TIMEOUT_SECONDS, context=context
+            config.smtp_host, config.smtp_port, timeout=timeout, context=context
         )
-    client = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=TIMEOUT_SECONDS)
+    client = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=timeout)
     if config.smtp_tls == "starttls":
         client.starttls(context=context)
     return client
@@ -130,12 +130,10 @@ def deliver(config: EmailConfig, mail: EmailMessage) -> None:
         raise _classify(exc) from exc
 
 
-def verify(config: EmailConfig) -> None:
-    """Connect and log in without sending (blocking). Raises SendError."""
-    try:
-        with _connect(config) as client:
-            client.ehlo()
-            if config.smtp_username:
-                client.login(config.smtp_username, config.smtp_password)
-    except (smtplib.SMTPException, OSError, UnicodeError) as exc:
-        raise _classify(exc) from exc
+def verify(config: EmailConfig, timeout: float) -> None:
+    """Connect and log in without sending (blocking). Raises what the connection raised
+    (smtplib's errors, OSError, UnicodeError for a host name IDNA refuses)."""
+    with _connect(config, timeout) as client:
+        client.ehlo()
+        if config.smtp_username:
+            client.login(config.smtp_username, config.smtp_password)

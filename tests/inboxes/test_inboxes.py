@@ -337,3 +337,42 @@ async def test_delete_disables_the_inbox_and_keeps_its_history(
     assert enabled.status_code == 200, enabled.text
     again = await post_incoming(running.client, inbox, external_id="m2", text="hello?")
     assert again.status_code == 201, again.text
+
+
+async def test_an_emptied_setting_returns_to_its_default_and_an_untyped_secret_stays(
+    admin: Api,
+) -> None:
+    """What the settings form sends on a change: only what changed, null for a field it
+    emptied; a password left blank is not sent and keeps its value."""
+    inbox = await create_inbox(admin, "email", {**INBOXES["email"], "from_name": "Shop Support"})
+    response = await admin.patch(
+        f"/api/v1/inboxes/{inbox['id']}",
+        json={"config": {"from_name": None, "imap_folder": "Support"}},
+    )
+    assert response.status_code == 200, response.text
+    config = response.json()["config"]
+    assert config["from_name"] == ""
+    assert config["imap_folder"] == "Support"
+    assert set(response.json()["secrets_set"]) == {"imap_password", "smtp_password"}
+
+
+async def test_changes_to_an_inbox_are_tried_with_its_stored_secrets(admin: Api) -> None:
+    inbox = await create_inbox(admin, "telegram", INBOXES["telegram"])
+
+    async def tried(kind: str, config: dict[str, Any], inbox_id: int) -> httpx.Response:
+        body = {"kind": kind, "config": config, "inbox_id": inbox_id}
+        return await admin.post("/api/v1/inboxes/test", json=body)
+
+    kept = await tried("telegram", {"mode": "polling"}, inbox["id"])
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["ok"] is True  # the stored token, never typed again
+    assert_no_secret(kept)
+    wrong = (await tried("telegram", {"bot_token": "999:nobody"}, inbox["id"])).json()
+    assert wrong["ok"] is False
+    assert "Telegram rejected the bot token" in wrong["detail"]
+    other = (await tried("api", {}, inbox["id"])).json()
+    assert other == {"ok": False, "detail": f"inbox {inbox['id']} is a telegram inbox"}
+    assert_error(await tried("telegram", {}, 10**9), 404)
+    # Nothing was saved by trying.
+    stored = (await admin.get(f"/api/v1/inboxes/{inbox['id']}")).json()
+    assert stored["config"]["mode"] == "webhook"

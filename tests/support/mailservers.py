@@ -129,6 +129,13 @@ userdb {{
   driver = static
   args = uid={uid} gid={gid} home={root}/home/%u
 }}
+# No growing penalty for failed logins (2, 4, 8, then 15 s from one address): tests that
+# mistype a password on purpose would slow down each other's.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 service imap-login {{
   inet_listener imap {{
     address = 127.0.0.1

@@ -837,6 +837,7 @@ export interface paths {
          * Try Inbox Settings
          * @description Tries settings without saving them: the channel's credentials check (a bot token,
          *     a mail login), where the channel has one. `ok: false` carries the provider's reason.
+         *     With `inbox_id`, `config` is a change to that inbox's settings (404 if there is none).
          */
         post: operations["try_inbox_settings_api_v1_inboxes_test_post"];
         delete?: never;
@@ -865,8 +866,10 @@ export interface paths {
         head?: never;
         /**
          * Update Inbox
-         * @description New credentials are checked before they are saved. Enabling registers the inbox
-         *     with its provider again; if the provider refuses, the inbox is left disabled (422).
+         * @description `config` is merged into the stored settings: a setting left out keeps its value
+         *     (secrets included), a null one returns to its default. New credentials are checked
+         *     before they are saved. Enabling registers the inbox with its provider again; if the
+         *     provider refuses, the inbox is left disabled (422).
          */
         patch: operations["update_inbox_api_v1_inboxes__inbox_id__patch"];
         trace?: never;
@@ -2815,6 +2818,8 @@ export interface components {
             config?: {
                 [key: string]: unknown;
             };
+            /** Inbox Id */
+            inbox_id?: number | null;
             kind: components["schemas"]["InboxKind"];
         };
         /** InboxTestResult */
@@ -7770,6 +7775,15 @@ export interface operations {
             };
             /** @description not allowed for this caller */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such resource, or one the caller may not see */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

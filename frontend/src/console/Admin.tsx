@@ -6,6 +6,7 @@ import { AssignmentAdmin } from "./Assignment";
 import { useT } from "./hooks";
 import { channelName, errorText } from "./i18n";
 import { ChannelIcon } from "./icons";
+import { ChannelFields, InboxDetails, InboxEditor, parseField, TestResult, type Field } from "./InboxSettings";
 import { ServiceLevels } from "./ServiceLevels";
 import { loadDirectory, setState, useStore } from "./store";
 import { SurveyAdmin } from "./Surveys";
@@ -13,16 +14,6 @@ import { WebhooksAdmin } from "./Webhooks";
 
 // Each channel's setup form: the fields of its config (CONTRACT.md's inbox table) and the
 // steps to connect it. A new channel needs an entry here and an icon in icons.tsx.
-interface Field {
-  name: string;
-  label: string;
-  fa?: string; // the label in Persian
-  type?: "text" | "password" | "number" | "select" | "list" | "url";
-  options?: string[];
-  placeholder?: string;
-  required?: boolean;
-}
-
 export const CHANNEL_FORMS: Record<InboxKind, { fields: Field[]; steps: string[]; stepsFa: string[] }> = {
   telegram: {
     fields: [
@@ -162,6 +153,7 @@ type Tab = "inboxes" | "agents" | "teams" | "canned" | "automations" | "assignme
 export function Admin(): ReactElement {
   const t = useT();
   const [tab, setTab] = useState<Tab>("inboxes");
+  const [serviceInbox, setServiceInbox] = useState<number | null>(null); // opened from an inbox's settings
   return (
     <main className="admin">
       <nav className="admin-tabs" aria-label={t("admin")}>
@@ -172,7 +164,14 @@ export function Admin(): ReactElement {
         ))}
       </nav>
       <div className="admin-body">
-        {tab === "inboxes" && <Inboxes />}
+        {tab === "inboxes" && (
+          <Inboxes
+            onServiceLevels={(id) => {
+              setServiceInbox(id);
+              setTab("service");
+            }}
+          />
+        )}
         {tab === "agents" && <Agents />}
         {tab === "teams" && <Teams />}
         {tab === "canned" && <CannedAdmin />}
@@ -180,7 +179,7 @@ export function Admin(): ReactElement {
         {tab === "assignment" && <AssignmentAdmin />}
         {tab === "surveys" && <SurveyAdmin />}
         {tab === "auditLog" && <AuditLog />}
-        {tab === "service" && <ServiceLevels />}
+        {tab === "service" && <ServiceLevels inboxId={serviceInbox} />}
         {tab === "webhooks" && <WebhooksAdmin />}
       </div>
     </main>
@@ -190,11 +189,8 @@ export function Admin(): ReactElement {
 function configFrom(kind: InboxKind, values: Record<string, string>): Record<string, unknown> {
   const config: Record<string, unknown> = {};
   for (const f of CHANNEL_FORMS[kind].fields) {
-    const v = (values[f.name] ?? "").trim();
-    if (!v) continue;
-    if (f.type === "number") config[f.name] = Number(v);
-    else if (f.type === "list") config[f.name] = v.split(",").map((x) => x.trim()).filter(Boolean);
-    else config[f.name] = v;
+    const v = parseField(f, values[f.name]);
+    if (v !== null) config[f.name] = v;
   }
   return config;
 }
@@ -226,7 +222,7 @@ function filled(step: string, publicUrl: string, created: Inbox | null): string 
   return text;
 }
 
-function Inboxes(): ReactElement {
+function Inboxes({ onServiceLevels }: { onServiceLevels: (inboxId: number) => void }): ReactElement {
   const t = useT();
   const lang = useStore((s) => s.lang);
   const inboxes = useStore((s) => s.inboxes);
@@ -239,6 +235,8 @@ function Inboxes(): ReactElement {
   const [error, setError] = useState<string | null>(null);
   const form = CHANNEL_FORMS[kind];
   const shown = created?.kind === kind ? created : null;
+  const [editing, setEditing] = useState<number | null>(null);
+  const edited = inboxes.find((i) => i.id === editing);
 
   function edit(next: Record<string, string>): void {
     setValues(next);
@@ -294,12 +292,18 @@ function Inboxes(): ReactElement {
                   <button type="button" className="ghost small" onClick={() => void toggle(i)}>
                     {i.enabled ? t("enabled") : t("disabled")}
                   </button>
+                  <button type="button" className="ghost small" aria-label={t("editInbox", { name: i.name })} onClick={() => setEditing(i.id)}>
+                    {t("edit")}
+                  </button>
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
       </section>
+      {edited ? (
+        <InboxEditor key={edited.id} inbox={edited} fields={CHANNEL_FORMS[edited.kind].fields} onClose={() => setEditing(null)} onServiceLevels={onServiceLevels} />
+      ) : (
       <section>
         <h2>{t("newInbox")}</h2>
         <form className="stack" onSubmit={(e) => void create(e)}>
@@ -324,27 +328,7 @@ function Inboxes(): ReactElement {
             {t("name")}
             <input required value={name} onChange={(e) => setName(e.target.value)} />
           </label>
-          {form.fields.map((f) => (
-            <label key={f.name}>
-              {lang === "fa" && f.fa ? f.fa : f.label}
-              {f.type === "select" ? (
-                <select value={values[f.name] ?? f.options![0]} onChange={(e) => edit({ ...values, [f.name]: e.target.value })}>
-                  {f.options!.map((o) => (
-                    <option key={o}>{o}</option>
-                  ))}
-                </select>
-              ) : (
-                <input
-                  type={f.type === "password" ? "password" : f.type === "number" ? "number" : "text"}
-                  autoComplete="off"
-                  required={f.required}
-                  placeholder={f.placeholder}
-                  value={values[f.name] ?? ""}
-                  onChange={(e) => edit({ ...values, [f.name]: e.target.value })}
-                />
-              )}
-            </label>
-          ))}
+          <ChannelFields fields={form.fields} values={values} onChange={edit} />
           <ol className="steps" aria-label={t("steps")}>
             {(lang === "fa" ? form.stepsFa : form.steps).map((s) => (
               <li key={s} dir="auto">
@@ -360,17 +344,7 @@ function Inboxes(): ReactElement {
               {t("create")}
             </button>
           </div>
-          {result && (
-            <div className={result.ok ? "ok" : "error"} role="status" data-testid="test-result">
-              {/* one line per failing server (an e-mail inbox has two) */}
-              {result.detail.split("\n").map((line) => (
-                <p key={line}>
-                  {result.ok ? "✓ " : "✗ "}
-                  {line}
-                </p>
-              ))}
-            </div>
-          )}
+          {result && <TestResult result={result} />}
           {error && (
             <div className="error" role="alert">
               {error.split("\n").map((line) => (
@@ -379,50 +353,18 @@ function Inboxes(): ReactElement {
             </div>
           )}
         </form>
-        {shown && <CreatedInbox inbox={shown} publicUrl={publicUrl} />}
+        {shown && (
+          <InboxDetails
+            inbox={shown}
+            publicUrl={publicUrl}
+            title={
+              <>
+                <strong>{shown.name}</strong> #{shown.id} · {t("inboxCreated")}
+              </>
+            }
+          />
+        )}
       </section>
-    </div>
-  );
-}
-
-/** What the admin needs right after creating an inbox, below its steps: the webhook URL to
- * give the provider, the API key (shown only now), the widget's snippet to paste. */
-function CreatedInbox({ inbox, publicUrl }: { inbox: Inbox; publicUrl: string }): ReactElement {
-  const t = useT();
-  const snippet =
-    inbox.kind === "webchat" && inbox.public_token
-      ? `<script src="${publicUrl}/widget.js" data-inbox="${inbox.public_token}" async></script>`
-      : null;
-  return (
-    <div className="created" role="status" data-testid="created-inbox">
-      <p>
-        <strong>{inbox.name}</strong> #{inbox.id} · {t("inboxCreated")}
-      </p>
-      {inbox.webhook_url && (
-        <p>
-          {t("webhookUrl")}: <code data-testid="webhook-url">{inbox.webhook_url}</code>
-        </p>
-      )}
-      {inbox.api_key && (
-        <p>
-          {t("apiKey")}: <code data-testid="api-key">{inbox.api_key}</code>
-        </p>
-      )}
-      {inbox.signing_secret && (
-        <p>
-          {t("signingSecret")}: <code data-testid="signing-secret">{inbox.signing_secret}</code>
-        </p>
-      )}
-      {snippet && (
-        <label className="stack">
-          {t("widgetSnippet")}
-          <input readOnly className="mono" dir="ltr" value={snippet} data-testid="snippet" onFocus={(e) => e.currentTarget.select()} />
-        </label>
-      )}
-      {inbox.kind === "callback" && inbox.public_token && (
-        <p>
-          public_token: <code>{inbox.public_token}</code>
-        </p>
       )}
     </div>
   );

@@ -25,10 +25,10 @@ function formatDay(lang: Lang, iso: string): string {
   return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone: "UTC" }).format(new Date(`${iso}T00:00:00Z`));
 }
 
-export function ServiceLevels(): ReactElement {
+export function ServiceLevels({ inboxId: opened = null }: { inboxId?: number | null }): ReactElement {
   const t = useT();
   const inboxes = useStore((s) => s.inboxes);
-  const [inboxId, setInboxId] = useState<number | null>(inboxes[0]?.id ?? null);
+  const [inboxId, setInboxId] = useState<number | null>(opened ?? inboxes[0]?.id ?? null);
   useEffect(() => {
     if (inboxId === null && inboxes[0]) setInboxId(inboxes[0].id);
   }, [inboxes, inboxId]);

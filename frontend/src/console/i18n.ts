@@ -481,6 +481,14 @@ const en = {
   "act.call_webhook": "Call a webhook",
   surveyByRuleHelp: "Sent only if the survey settings allow it now (cooldown, NPS interval; a CSAT needs an agent's reply).",
   callWebhookHelp: "A signed POST of type automation.rule with the rule, the conversation, the contact and the event.",
+  // --- inboxui ---
+  editInbox: "Edit {name}",
+  secretKept: "Set; leave blank to keep it",
+  copy: "Copy",
+  copied: "Copied",
+  rotateApiKey: "New API key (the old one stops working)",
+  rotateSigningSecret: "New signing secret",
+  inboxServiceLevels: "Business hours and service levels",
 };
 
 type Dict = typeof en;
@@ -963,6 +971,14 @@ const fa: Dict = {
   "act.call_webhook": "فراخوانی وب‌هوک",
   surveyByRuleHelp: "فقط اگر تنظیمات نظرسنجی اکنون اجازه دهد فرستاده می‌شود (فاصلهٔ میان نظرسنجی‌ها، بازهٔ NPS؛ CSAT به پاسخ یک کارشناس نیاز دارد).",
   callWebhookHelp: "یک POST امضاشده از نوع automation.rule با قاعده، گفتگو، مشتری و رویداد.",
+  // --- inboxui ---
+  editInbox: "ویرایش {name}",
+  secretKept: "تنظیم شده؛ برای نگه داشتن خالی بگذارید",
+  copy: "کپی",
+  copied: "کپی شد",
+  rotateApiKey: "کلید API تازه (کلید پیشین از کار می‌افتد)",
+  rotateSigningSecret: "کلید امضای تازه",
+  inboxServiceLevels: "ساعت کاری و سطح خدمات",
 };
 
 const dicts: Record<Lang, Dict> = { en, fa };
