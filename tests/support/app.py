@@ -14,7 +14,7 @@ import httpx
 from app.context import Context
 from app.main import create_app
 from app.settings import Settings
-from tests.support.servers import free_port, serving
+from tests.support.servers import loopback_socket, serving, url_of
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -52,10 +52,10 @@ async def serve(settings: Settings) -> AsyncIterator[Running]:
     """`create_app(settings)` served on a loopback port in this event loop, lifespan and
     all (the embedded workers too, if the settings run them)."""
     app = create_app(settings)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    listening = loopback_socket()
+    url = url_of(listening)
     async with (
-        serving(app, port, lifespan="on"),
+        serving(app, listening, lifespan="on"),
         httpx.AsyncClient(base_url=url, timeout=10) as client,
     ):
         yield Running(url=url, ctx=app.state.ctx, client=client)

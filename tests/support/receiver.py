@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.support.servers import free_port, serving
+from tests.support.servers import loopback_socket, serving, url_of
 
 
 @dataclass
@@ -47,8 +47,8 @@ class Receiver:
 async def receiving() -> AsyncIterator[Receiver]:
     """A receiver listening at `receiver.url` for the length of the block."""
     receiver = Receiver()
-    port = free_port()
-    receiver.url = f"http://127.0.0.1:{port}/hook"
+    listening = loopback_socket()
+    receiver.url = f"{url_of(listening)}/hook"
     app = Starlette(routes=[Route("/hook", receiver._handle, methods=["GET", "POST"])])
-    async with serving(app, port):
+    async with serving(app, listening):
         yield receiver

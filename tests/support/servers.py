@@ -51,6 +51,19 @@ _PG_USER = "postgres"
 _MAX_SOCKET_DIR_LEN = 80
 
 
+def loopback_socket() -> socket.socket:
+    """A socket bound to a free port on 127.0.0.1, held from now on: unlike a port number
+    from `free_port()`, no other process can take it before the server listens."""
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listening.bind(("127.0.0.1", 0))
+    return listening
+
+
+def url_of(listening: socket.socket) -> str:
+    host, port = listening.getsockname()
+    return f"http://{host}:{port}"
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -436,14 +449,12 @@ def start_redis(tmpdir: Path, port: int | None = None) -> RedisServer:
 
 @contextlib.asynccontextmanager
 async def serving(
-    app: ASGIApp, port: int, *, lifespan: Literal["on", "off"] = "off"
+    app: ASGIApp, listening: socket.socket, *, lifespan: Literal["on", "off"] = "off"
 ) -> AsyncIterator[uvicorn.Server]:
-    """An ASGI app served by uvicorn on a loopback port, in this event loop, until the
-    block ends (the app, a receiver, a fake provider)."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
-    )
-    task = asyncio.create_task(server.serve())
+    """An ASGI app served by uvicorn on `listening` (from `loopback_socket()`), in this
+    event loop, until the block ends (the app, a receiver, a fake provider)."""
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan))
+    task = asyncio.create_task(server.serve(sockets=[listening]))
     try:
         while not server.started:
             if task.done():
@@ -453,3 +464,4 @@ async def serving(
     finally:
         server.should_exit = True
         await task
+        listening.close()

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.support.servers import free_port, serving
+from tests.support.servers import loopback_socket, serving, url_of
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DOWNLOAD_LIMIT = 20 * 1000 * 1000  # what bots may download through the cloud Bot API
@@ -134,8 +134,8 @@ class FakeBot:
 
 
 class FakeTelegram:
-    def __init__(self, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}"
+    def __init__(self, url: str) -> None:
+        self.url = url
         self.bots: dict[str, FakeBot] = {}
         self.closing = asyncio.Event()
         self._ids = itertools.count(7_000_000_001)
@@ -410,11 +410,11 @@ async def _first(*aws: Any) -> None:
 @contextlib.asynccontextmanager
 async def fake_telegram(*tokens: str) -> AsyncIterator[FakeTelegram]:
     """The fake on a free loopback port, with a bot for each token given."""
-    port = free_port()
-    fake = FakeTelegram(port)
+    listening = loopback_socket()
+    fake = FakeTelegram(url_of(listening))
     for token in tokens:
         fake.add_bot(token)
-    async with serving(fake.app(), port):
+    async with serving(fake.app(), listening):
         try:
             yield fake
         finally:

@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from tests.support.servers import free_port, serving
+from tests.support.servers import loopback_socket, serving, url_of
 
 ACCOUNT_SID = "AC" + "5ef8732a3c49700934481addd5ce1659"
 AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
@@ -326,7 +326,7 @@ async def post_signed(
 async def running_twilio() -> AsyncIterator[FakeTwilio]:
     """The fake on a free loopback port (its `url`), for the length of the block."""
     fake = FakeTwilio()
-    port = free_port()
-    fake.url = f"http://127.0.0.1:{port}"
-    async with serving(fake.app(), port):
+    listening = loopback_socket()
+    fake.url = url_of(listening)
+    async with serving(fake.app(), listening):
         yield fake
