@@ -225,7 +225,8 @@ export function InboxEditor({
     e.preventDefault();
     const config = changedConfig(fields, inbox.config, values);
     if (await patch({ name, agent_ids: members, ...(config ? { config } : {}) })) {
-      setValues({ ...values, ...Object.fromEntries(fields.filter((f) => f.type === "password").map((f) => [f.name, ""])) });
+      // Functional: what was typed while the directory reloaded stays.
+      setValues((now) => ({ ...now, ...Object.fromEntries(fields.filter((f) => f.type === "password").map((f) => [f.name, ""])) }));
     }
   }
 
