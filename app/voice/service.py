@@ -32,7 +32,7 @@ from app.events.types import (
     MessageCreated,
     MessageUpdated,
 )
-from app.inbound.ingest import InboxRef, IngestPolicy, ingest
+from app.inbound.ingest import IngestResult
 from app.tickets.models import Attachment, Conversation, Direction, Message
 from app.tickets.schemas import Ref
 from app.tickets.service import record_conversation_change
@@ -177,54 +177,55 @@ async def find_call(
     return await session.scalar(stmt.with_for_update() if lock else stmt)
 
 
-async def incoming_call(
-    session: AsyncSession,
-    inbox: InboxRef,
-    report: CallReport,
-    *,
-    caller_name: str | None,
-    open_now: bool,
-    policy: IngestPolicy,
-) -> Call:
-    """A customer's call reached the number: the call item in the caller's conversation
-    (found or opened like any message from that number), ringing; or, when no agent can
-    take it now, missed at once. A repeat of the same CallSid is the same call."""
+def incoming_message(report: CallReport, caller_name: str | None) -> InboundMessage:
+    """A customer's call as the message that is its call item: stored by ingest like any
+    message from that number (found or new contact, their open conversation or a new one),
+    its CallSid the message's external id, so a repeat of the request is the same call."""
     address = caller_address(report.caller)
-    stored = await ingest(
-        session,
-        inbox,
-        InboundMessage(
-            external_id=f"call:{report.sid}",
-            sender=Party(address, name=caller_name),
-            sent_at=report.at,
-            text=f"Incoming call from {caller_name or address.value}",
-            raw={"CallSid": report.sid, "From": report.caller, "To": report.called},
-        ),
-        policy,
+    return InboundMessage(
+        external_id=f"call:{report.sid}",
+        sender=Party(address, name=caller_name),
+        sent_at=report.at,
+        text=f"Incoming call from {caller_name or address.value}",
+        raw={"CallSid": report.sid, "From": report.caller, "To": report.called},
     )
+
+
+async def incoming_call(
+    session: AsyncSession, inbox_id: int, report: CallReport, stored: IngestResult
+) -> Call:
+    """The call's row beside its call item (`stored`, in this transaction), ringing; the
+    row stored for it already when the item is a repeat."""
     if stored.duplicate:
-        existing = await find_call(session, inbox.id, sid=report.sid)
+        existing = await find_call(session, inbox_id, sid=report.sid)
         if existing is None:  # pragma: no cover - stored with its message, in one transaction
             raise RuntimeError(f"call {report.sid} has a call item but no row")
         return existing
-    conversation = await session.get(Conversation, stored.conversation_id)
-    if conversation is None:  # pragma: no cover - ingest just stored it
-        raise RuntimeError("the call's conversation vanished")
+    # The call item and its caller in one read; in the session, `_changed` reads neither again.
+    found = (
+        await session.execute(
+            select(Message, Contact)
+            .join(Contact, Contact.id == Message.sender_contact_id)
+            .where(Message.id == stored.message_id)
+        )
+    ).first()
+    if found is None:  # pragma: no cover - ingest just stored it
+        raise RuntimeError("the call item vanished")
+    contact_id = found[1].id
     call = Call(
         call_sid=report.sid,
-        inbox_id=inbox.id,
-        conversation_id=conversation.id,
+        inbox_id=inbox_id,
+        conversation_id=stored.conversation_id,
         message_id=stored.message_id,
-        contact_id=conversation.contact_id,
+        contact_id=contact_id,
         direction=CallDirection.inbound,
         state=CallState.ringing,
-        customer_number=address.value,
+        customer_number=caller_address(report.caller).value,
         started_at=report.at,
         created_at=report.at,
         updated_at=report.at,
     )
     session.add(call)
-    await session.flush()
     await _changed(session, call, CallRinging)
     return call
 
