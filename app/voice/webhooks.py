@@ -102,16 +102,18 @@ async def incoming(inbox_id: DbId, request: Request, ctx: ContextDep) -> Respons
     open_now = hook.inbox.takes_calls(report.at)
     caller_name = (hook.req.form or {}).get("CallerName", "").strip() or None
 
+    item = service.incoming_message(report, caller_name)
+
     async def store_call(session: AsyncSession, stored: IngestResult) -> None:
-        call = await service.incoming_call(session, inbox_id, report, stored)
-        if not open_now and call.state == CallState.ringing:
-            await service.missed(session, call, due_at=hook.due_after_miss(report.at))
+        call_id = await service.incoming_call(session, inbox_id, report, item, stored)
+        if not open_now:
+            call = await service.find_call(session, inbox_id, sid=None, call_id=call_id)
+            if call is not None and call.state == CallState.ringing:
+                await service.missed(session, call, due_at=hook.due_after_miss(report.at))
 
     # The call item goes in with the other messages arriving now, in one transaction: its
     # row, the callback request of a call nobody can take, all stored before Twilio hears.
-    await ctx.inbound.submit(
-        hook.inbox.ref, service.incoming_message(report, caller_name), then=store_call
-    )
+    await ctx.inbound.submit(hook.inbox.ref, item, then=store_call)
     return _xml(hook.inbox.answer(open_now=open_now))
 
 

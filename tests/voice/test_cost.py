@@ -30,5 +30,11 @@ async def test_a_call_from_a_known_caller_costs_a_fixed_few_statements(
         await inbox.call()
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    statements = [s for s in executed if not s.startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
-    assert len(statements) <= KNOWN_CALLER_STATEMENTS[engine.dialect.name], statements
+    # Transaction control aside, and the live hub reading the events once committed (it
+    # runs beside the request, not on its path).
+    statements = [
+        s
+        for s in executed
+        if not s.startswith(("BEGIN", "COMMIT", "ROLLBACK")) and "\nFROM events" not in s
+    ]
+    assert len(statements) <= KNOWN_CALLER_STATEMENTS[engine.dialect.name], "\n".join(statements)
