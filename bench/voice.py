@@ -65,15 +65,20 @@ from twilio.request_validator import RequestValidator
 
 from app.main import create_app
 from app.settings import DEV_SECRET_KEY, Settings
+from tests.support.fakes import twilio as fake_twilio
 
-ACCOUNT_SID = "AC" + "0" * 32
 BARE_TOKEN = "bare-twilio-auth-token"  # noqa: S105 - bench/bare_server.py's
-TOKEN = "bench-twilio-auth-token"  # noqa: S105 - a throwaway inbox's
+ACCOUNT_SID, TOKEN, NUMBER = fake_twilio.ACCOUNT_SID, fake_twilio.AUTH_TOKEN, fake_twilio.NUMBER
 
 
-def setup_voice_inbox(srv: Server) -> int:
-    with httpx.Client(base_url=srv.base_url, timeout=30.0) as client:
-        created = client.post(
+async def setup_voice_inbox(srv: Server) -> int:
+    """The inbox, its credentials checked on the local Twilio fake (only while saving: the
+    load itself asks nothing of Twilio's REST API)."""
+    async with (
+        fake_twilio.running_twilio() as twilio,
+        httpx.AsyncClient(base_url=srv.base_url, timeout=30.0) as client,
+    ):
+        created = await client.post(
             "/api/v1/inboxes",
             headers={"Authorization": f"Bearer {login(srv)}"},
             json={
@@ -82,7 +87,8 @@ def setup_voice_inbox(srv: Server) -> int:
                 "config": {
                     "account_sid": ACCOUNT_SID,
                     "auth_token": TOKEN,
-                    "number": "+14155550143",
+                    "api_base_url": twilio.url,
+                    "number": NUMBER,
                     "agent_numbers": ["+14155550101", "+14155550102", "+14155550103"],
                 },
             },
@@ -108,7 +114,7 @@ class Caller:
             "CallStatus": "ringing",
             "Direction": "inbound",
             "From": f"+1212555{self._rng.randrange(self._callers):04d}",
-            "To": "+14155550143",
+            "To": NUMBER,
             "ApiVersion": "2010-04-01",
         }
         return form, {"X-Twilio-Signature": self._validator.compute_signature(self.url, form)}
@@ -211,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.rate:g} calls/s for {args.seconds:g} s"
         )
         with server("panjereh", panjereh_cmd(port), env, workdir, workdir / "server.log") as srv:
-            inbox_id = setup_voice_inbox(srv)
+            inbox_id = asyncio.run(setup_voice_inbox(srv))
             path = f"/webhooks/twilio/{inbox_id}/voice"
             asyncio.run(load(srv.base_url, path, TOKEN, rate=10, seconds=1, callers=10))
             spy = (

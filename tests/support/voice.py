@@ -15,9 +15,9 @@ import httpx
 
 from tests.support.api import Api
 from tests.support.app import Running
-from tests.support.fakes.twilio import FakeTwilio, post_signed, sid
+from tests.support.fakes.twilio import NUMBER, FakeTwilio, post_signed, sid
 
-OUR_NUMBER = "+14155550143"
+OUR_NUMBER = NUMBER
 CUSTOMER = "+12125550178"
 AGENT_PHONES = ["+14155550101", "+14155550102"]
 # Every voice webhook, as its path after /voice.
