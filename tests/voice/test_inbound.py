@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support.api import Api
+from tests.support.api import Api, assert_error
 from tests.support.fakes.twilio import sid
 from tests.support.voice import (
     AGENT_PHONES,
@@ -145,3 +145,16 @@ async def test_outside_business_hours_a_call_goes_straight_to_voicemail(
     due = datetime.fromisoformat(callback["due_at"])
     assert due > now
     assert due.strftime("%a").lower() == tomorrow
+
+
+async def test_a_written_reply_in_a_calls_conversation_is_refused_with_a_reason(
+    inbox: VoiceInbox, admin: Api
+) -> None:
+    call_sid, _ = await inbox.call()
+    item = await call_item(admin, inbox.id, call_sid)
+    conversation = f"/api/v1/conversations/{item['conversation_id']}/messages"
+    refused = await admin.post(conversation, json={"body": "Hello?"})
+    body = assert_error(refused, 422, "reply_not_possible")
+    assert body["detail"].startswith("a call is answered by phone")
+    note = await admin.post(conversation, json={"body": "Asked about the invoice", "private": True})
+    assert note.status_code == 201, note.text
