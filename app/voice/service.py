@@ -49,6 +49,7 @@ from connectors.voice.parse import (
     CallReport,
     DialOutcome,
     Recording,
+    Transcription,
     caller_address,
 )
 
@@ -370,6 +371,25 @@ async def recording_ready(
     call.recording_url = recording.url
     call.recording_state = RecordingState.pending
     call.voicemail = voicemail
+    await _changed(session, call, None)
+    return True
+
+
+async def transcribed(session: AsyncSession, call: Call, transcription: Transcription) -> bool:
+    """Twilio's transcription of the call's voicemail, on its call item as the message's
+    `metadata.transcript` (`provider`, `status`, `text`; a failed one has no text). The
+    first word is kept: a repeat changes nothing. True if it is new."""
+    message = await session.get(Message, call.message_id)
+    if message is None or "transcript" in message.meta:
+        return False
+    done = transcription.status == "completed" and bool(transcription.text)
+    transcript = {
+        "provider": "twilio",
+        "status": "completed" if done else "failed",
+        "text": transcription.text if done else None,
+    }
+    # Written, with the call's view, by `_show`'s one UPDATE of the item.
+    set_committed_value(message, "meta", {**message.meta, "transcript": transcript})
     await _changed(session, call, None)
     return True
 

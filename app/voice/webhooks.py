@@ -26,7 +26,12 @@ from app.voice.models import Call, CallDirection, CallState
 from connectors.base import PayloadError, RawRequest, VerificationError
 from connectors.voice import twiml
 from connectors.voice.client import verify_signature
-from connectors.voice.parse import parse_call, parse_dial, parse_recording
+from connectors.voice.parse import (
+    parse_call,
+    parse_dial,
+    parse_recording,
+    parse_transcription,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,7 @@ router = APIRouter(tags=["webhooks"])
 _SIGNED = (
     "Signed with `X-Twilio-Signature` for `PANJEREH_PUBLIC_URL` + path and query (403 otherwise)."
 )
+_NOTHING = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 _TWIML: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "TwiML: what Twilio does next (sent once the request is stored)",
@@ -138,7 +144,7 @@ async def status(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
             await service.dialled_leg(session, call, report)
         else:
             await service.own_leg(session, call, report)
-    return _xml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
+    return _xml(_NOTHING)
 
 
 @_route(
@@ -183,7 +189,27 @@ async def recording(inbox_id: DbId, request: Request, ctx: ContextDep) -> Respon
             )
     if new:
         log.info("inbox %d: recording %s of call %s to fetch", inbox_id, found.sid, found.call_sid)
-    return _xml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
+    return _xml(_NOTHING)
+
+
+@_route(
+    "transcription",
+    "Twilio voicemail transcription",
+    "<Record transcribe>'s callback (`transcribe_voicemail` on): the voicemail as text.",
+)
+async def transcription(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
+    hook = await _verified(ctx, request, inbox_id, "voice/transcription")
+    try:
+        found = parse_transcription(hook.req.form)
+    except PayloadError as exc:
+        raise BadPayload(str(exc)) from exc
+    async with ctx.db.write() as session:
+        call = await service.find_call(session, inbox_id, sid=found.call_sid)
+        if call is None:
+            log.info("inbox %d: transcription of unknown call %s", inbox_id, found.call_sid)
+        else:
+            await service.transcribed(session, call, found)
+    return _xml(_NOTHING)
 
 
 @_route("hangup", "Twilio voicemail done", "<Record>'s action: the caller is done; hang up.")
