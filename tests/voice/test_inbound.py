@@ -3,6 +3,7 @@ how each outcome <Dial> reports ends it."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +15,9 @@ from tests.support.voice import (
     CUSTOMER,
     VoiceInbox,
     call_item,
+    call_items,
     dial,
+    incoming_call,
     said,
     status,
     twiml_of,
@@ -48,6 +51,23 @@ async def test_a_repeated_incoming_request_is_the_same_call(inbox: VoiceInbox, a
     _, again = await inbox.call(CallSid=call_sid)
     assert said(again) == said(first)
     await call_item(admin, inbox.id, call_sid)  # exactly one
+
+
+async def test_calls_arriving_together_are_each_stored_once(inbox: VoiceInbox, admin: Api) -> None:
+    """Calls that arrive at the same moment share a transaction (group commit): each still
+    gets its own row and item, and a retry racing its original is the same call."""
+    forms = [incoming_call(f"+1212555{n:04d}") for n in range(8)]
+    forms.append(dict(forms[0]))  # Twilio retrying the first while it is being stored
+    answers = await asyncio.gather(*(inbox.post("", form) for form in forms))
+    assert all(said(twiml_of(a)) == ["Say", "Dial"] for a in answers)
+    items = await call_items(admin, inbox.id)
+    assert sorted(i["external_id"] for i in items) == sorted(
+        {f"call:{form['CallSid']}" for form in forms}
+    )
+    assert len({i["metadata"]["call"]["id"] for i in items}) == 8
+    assert {i["metadata"]["call"]["customer_number"] for i in items} == {
+        form["From"] for form in forms
+    }
 
 
 async def test_the_agent_who_answers_is_on_the_call_item(inbox: VoiceInbox, admin: Api) -> None:
