@@ -109,6 +109,12 @@ def _email(config: EmailConfig, deps: ConnectorDeps) -> Connector:
     return kind(config, inbox_id=deps.inbox_id, max_attachment_bytes=deps.max_attachment_bytes)
 
 
+def _voice(config: VoiceConfig, deps: ConnectorDeps) -> Connector:
+    from connectors.voice.connector import TwilioVoiceConnector
+
+    return TwilioVoiceConnector(config, deps.http)
+
+
 def _webchat(config: WebchatConfig, deps: ConnectorDeps) -> Connector:
     from connectors.webchat.connector import WebchatConnector
 
@@ -169,8 +175,10 @@ CHANNELS: Mapping[InboxKind, Channel[Any]] = {
     InboxKind.webchat: Channel[WebchatConfig](WebchatConfig, connector=_webchat),
     InboxKind.callback: Channel[CallbackConfig](CallbackConfig, check=check_references),
     # Calls are not messages: app.voice answers its webhooks itself (TwiML that depends on
-    # the call), and no connector sends text, so a reply in a call's conversation is refused.
-    InboxKind.voice: Channel[VoiceConfig](VoiceConfig, webhook_path=f"{_TWILIO}/voice"),
+    # the call); the connector checks the settings and refuses text replies.
+    InboxKind.voice: Channel[VoiceConfig](
+        VoiceConfig, connector=_voice, webhook_path=f"{_TWILIO}/voice"
+    ),
 }
 
 

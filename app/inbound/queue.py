@@ -5,7 +5,8 @@ process takes everything that arrived while the previous batch was being written
 it with `ingest_many` in one transaction, so a burst costs a few statements per batch rather
 than a dozen per message. Each caller is answered only after the commit, as before. If a
 batch fails, its messages are retried one by one, so one bad message never takes the others
-down with it.
+down with it. A caller may add work of its own to the same transaction (`then`: a call's row
+beside its call item), run once its message is stored, or found to be a repeat.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
 from app.inbound.ingest import InboxRef, IngestPolicy, IngestResult, ingest, ingest_many
@@ -24,7 +27,8 @@ log = logging.getLogger(__name__)
 _GATHER_TURNS = 3
 _STRAGGLER_WAIT = 0.003
 
-_Item = tuple[InboxRef, InboundMessage, "asyncio.Future[IngestResult]"]
+Then = Callable[[AsyncSession, IngestResult], Awaitable[None]]
+_Item = tuple[InboxRef, InboundMessage, Then | None, "asyncio.Future[IngestResult]"]
 
 
 class IngestQueue:
@@ -38,10 +42,13 @@ class IngestQueue:
         self._writer: asyncio.Task[None] | None = None
         self._arrived = asyncio.Event()  # a message joined the queue
 
-    async def submit(self, inbox: InboxRef, message: InboundMessage) -> IngestResult:
-        """Store one message (with whatever else is waiting); returns once it is committed."""
+    async def submit(
+        self, inbox: InboxRef, message: InboundMessage, then: Then | None = None
+    ) -> IngestResult:
+        """Store one message (with whatever else is waiting), then run `then` with its
+        result in the same transaction; returns once it is committed."""
         future: asyncio.Future[IngestResult] = asyncio.get_running_loop().create_future()
-        self._waiting.append((inbox, message, future))
+        self._waiting.append((inbox, message, then, future))
         self._arrived.set()
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_all(), name="ingest-writer")
@@ -74,7 +81,10 @@ class IngestQueue:
         policy = self._policy()
         try:
             async with self._db.write() as session:
-                results = await ingest_many(session, [(i, m) for i, m, _f in batch], policy)
+                results = await ingest_many(session, [(i, m) for i, m, _t, _f in batch], policy)
+                for (_inbox, _message, then, _future), result in zip(batch, results, strict=True):
+                    if then is not None:
+                        await then(session, result)
         except Exception as exc:
             if len(batch) == 1:
                 _fail(batch[0], exc)
@@ -83,15 +93,17 @@ class IngestQueue:
             for item in batch:
                 await self._write_one(item, policy)
             return
-        for (_inbox, _message, future), result in zip(batch, results, strict=True):
+        for (_inbox, _message, _then, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
 
     async def _write_one(self, item: _Item, policy: IngestPolicy) -> None:
-        inbox, message, future = item
+        inbox, message, then, future = item
         try:
             async with self._db.write() as session:
                 result = await ingest(session, inbox, message, policy)
+                if then is not None:
+                    await then(session, result)
         except Exception as exc:
             _fail(item, exc)
             return
@@ -100,7 +112,7 @@ class IngestQueue:
 
 
 def _fail(item: _Item, exc: Exception) -> None:
-    inbox, message, future = item
+    inbox, message, _then, future = item
     log.error("inbound message %r of inbox %d not stored: %r", message.external_id, inbox.id, exc)
     if not future.done():
         future.set_exception(exc)

@@ -159,6 +159,11 @@ async def _why_no_reply(session: AsyncSession, conversation: Conversation) -> st
             "a callback request is answered by phone; write a private note instead "
             "(private: true) and set the callback's status"
         )
+    if kind == InboxKind.voice:
+        return (
+            "a call is answered by phone; call the customer back, write a private note "
+            "(private: true), or text them from an SMS inbox"
+        )
     identity = (
         await session.get(ContactIdentity, conversation.identity_id)
         if conversation.identity_id is not None

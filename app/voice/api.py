@@ -15,9 +15,9 @@ from app.inboxes.models import Inbox, InboxKind
 from app.inboxes.service import channel_config
 from app.tickets.models import Conversation
 from app.voice import service
+from app.voice.inboxes import BASE
 from app.voice.models import Call
 from app.voice.schemas import CallCreate, CallOut
-from app.voice.webhooks import BASE
 from connectors.base import AddressKind, SendError
 from connectors.voice.client import VoiceClient
 from connectors.voice.config import VoiceConfig

@@ -18,7 +18,3 @@ def schedule_of(config: VoiceConfig) -> Schedule:
 def next_opening(config: VoiceConfig, at: datetime) -> datetime:
     """`at` when the inbox is open then, else the next moment it opens."""
     return schedule_of(config).next_open(at)
-
-
-def is_open(config: VoiceConfig, at: datetime) -> bool:
-    return schedule_of(config).is_open(at)

@@ -14,14 +14,15 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.agents.models import Agent
 from app.callbacks import service as callbacks
 from app.callbacks.models import OPEN_CALLBACK_STATUSES, CallbackRequest, CallbackStatus
 from app.contacts.models import Contact
-from app.db import utcnow
+from app.db import table, utcnow
 from app.events import log as event_log
 from app.events.types import (
     CallAnswered,
@@ -32,7 +33,7 @@ from app.events.types import (
     MessageCreated,
     MessageUpdated,
 )
-from app.inbound.ingest import InboxRef, IngestPolicy, ingest
+from app.inbound.ingest import IngestResult
 from app.tickets.models import Attachment, Conversation, Direction, Message
 from app.tickets.schemas import Ref
 from app.tickets.service import record_conversation_change
@@ -48,6 +49,7 @@ from connectors.voice.parse import (
     CallReport,
     DialOutcome,
     Recording,
+    Transcription,
     caller_address,
 )
 
@@ -115,16 +117,35 @@ def summary(view: CallOut) -> str:
 
 
 async def _changed(session: AsyncSession, call: Call, event: type[CallEvent] | None) -> None:
-    """The call item shows the row as it now is; a step in the call's life is announced."""
+    """The call's row is saved as it now is, and shown (`_show`)."""
     call.updated_at = utcnow()
     await session.flush()
+    await _show(session, call, event)
+
+
+async def _show(session: AsyncSession, call: Call, event: type[CallEvent] | None) -> None:
+    """The call item shows the call as it now is; a step in the call's life is announced.
+    The item is written with one UPDATE, not through the unit of work: on a caller's ear
+    path a flush costs more than all the statements (it inspects the whole session)."""
     view = await call_out(session, call)
     message = await session.get(Message, call.message_id)
     if message is not None:
-        message.meta = {**message.meta, "call": view.model_dump(mode="json")}
-        message.body_text = summary(view)
-        message.updated_at = call.updated_at
-        await session.flush()
+        changed = {
+            "meta": {**message.meta, "call": view.model_dump(mode="json")},
+            "body_text": summary(view),
+            "updated_at": call.updated_at,
+        }
+        await session.execute(
+            update(table(Message))
+            .where(table(Message).c.id == message.id)
+            .values(
+                metadata=changed["meta"],
+                body_text=changed["body_text"],
+                updated_at=changed["updated_at"],
+            )
+        )
+        for name, value in changed.items():
+            set_committed_value(message, name, value)  # as stored: nothing left to flush
         # The message's view from what is at hand (on the caller's ear path): its files
         # are looked up only once a recording is in.
         attachments: Sequence[Attachment] = ()
@@ -177,56 +198,71 @@ async def find_call(
     return await session.scalar(stmt.with_for_update() if lock else stmt)
 
 
+def incoming_message(report: CallReport, caller_name: str | None) -> InboundMessage:
+    """A customer's call as the message that is its call item: stored by ingest like any
+    message from that number (found or new contact, their open conversation or a new one),
+    its CallSid the message's external id, so a repeat of the request is the same call."""
+    address = caller_address(report.caller)
+    return InboundMessage(
+        external_id=f"call:{report.sid}",
+        sender=Party(address, name=caller_name),
+        sent_at=report.at,
+        text=f"Incoming call from {caller_name or address.value}",
+        raw={"CallSid": report.sid, "From": report.caller, "To": report.called},
+    )
+
+
 async def incoming_call(
     session: AsyncSession,
-    inbox: InboxRef,
+    inbox_id: int,
     report: CallReport,
-    *,
-    caller_name: str | None,
-    open_now: bool,
-    policy: IngestPolicy,
-) -> Call:
-    """A customer's call reached the number: the call item in the caller's conversation
-    (found or opened like any message from that number), ringing; or, when no agent can
-    take it now, missed at once. A repeat of the same CallSid is the same call."""
-    address = caller_address(report.caller)
-    stored = await ingest(
-        session,
-        inbox,
-        InboundMessage(
-            external_id=f"call:{report.sid}",
-            sender=Party(address, name=caller_name),
-            sent_at=report.at,
-            text=f"Incoming call from {caller_name or address.value}",
-            raw={"CallSid": report.sid, "From": report.caller, "To": report.called},
-        ),
-        policy,
-    )
+    item: InboundMessage,
+    stored: IngestResult,
+) -> int:
+    """The call's row beside its call item (`item`, as `stored` in this transaction),
+    ringing; or the row stored for it already when the item is a repeat. Returns its id.
+
+    Written with plain statements (see `_show`): the row is inserted, not added to the
+    session, so a caller that goes on to change the call loads it."""
     if stored.duplicate:
-        existing = await find_call(session, inbox.id, sid=report.sid)
+        existing = await session.scalar(
+            select(Call.id).where(Call.inbox_id == inbox_id, Call.call_sid == report.sid)
+        )
         if existing is None:  # pragma: no cover - stored with its message, in one transaction
             raise RuntimeError(f"call {report.sid} has a call item but no row")
         return existing
-    conversation = await session.get(Conversation, stored.conversation_id)
-    if conversation is None:  # pragma: no cover - ingest just stored it
-        raise RuntimeError("the call's conversation vanished")
-    call = Call(
-        call_sid=report.sid,
-        inbox_id=inbox.id,
-        conversation_id=conversation.id,
-        message_id=stored.message_id,
-        contact_id=conversation.contact_id,
-        direction=CallDirection.inbound,
-        state=CallState.ringing,
-        customer_number=address.value,
-        started_at=report.at,
-        created_at=report.at,
-        updated_at=report.at,
-    )
-    session.add(call)
-    await session.flush()
-    await _changed(session, call, CallRinging)
-    return call
+    # The call item and its caller in one read; in the session, `_show` reads neither again.
+    found = (
+        await session.execute(
+            select(Message, Contact)
+            .join(Contact, Contact.id == Message.sender_contact_id)
+            .where(Message.id == stored.message_id)
+        )
+    ).first()
+    if found is None:  # pragma: no cover - ingest just stored it
+        raise RuntimeError("the call item vanished")
+    message, contact = found
+    values = {
+        "call_sid": report.sid,
+        "inbox_id": inbox_id,
+        "conversation_id": stored.conversation_id,
+        "message_id": message.id,
+        "contact_id": contact.id,
+        "direction": CallDirection.inbound,
+        "state": CallState.ringing,
+        "customer_number": item.sender.address.value,
+        "started_at": report.at,
+        "voicemail": False,
+        "recording_attempts": 0,
+        "created_at": report.at,
+        "updated_at": report.at,
+    }
+    calls = table(Call)
+    call_id: int = (
+        await session.execute(insert(calls).values(values).returning(calls.c.id))
+    ).one()[0]
+    await _show(session, Call(id=call_id, **values), CallRinging)
+    return call_id
 
 
 async def _agent_by_phone(session: AsyncSession, number: str) -> int | None:
@@ -335,6 +371,25 @@ async def recording_ready(
     call.recording_url = recording.url
     call.recording_state = RecordingState.pending
     call.voicemail = voicemail
+    await _changed(session, call, None)
+    return True
+
+
+async def transcribed(session: AsyncSession, call: Call, transcription: Transcription) -> bool:
+    """Twilio's transcription of the call's voicemail, on its call item as the message's
+    `metadata.transcript` (`provider`, `status`, `text`; a failed one has no text). The
+    first word is kept: a repeat changes nothing. True if it is new."""
+    message = await session.get(Message, call.message_id)
+    if message is None or "transcript" in message.meta:
+        return False
+    done = transcription.status == "completed" and bool(transcription.text)
+    transcript = {
+        "provider": "twilio",
+        "status": "completed" if done else "failed",
+        "text": transcription.text if done else None,
+    }
+    # Written, with the call's view, by `_show`'s one UPDATE of the item.
+    set_committed_value(message, "meta", {**message.meta, "transcript": transcript})
     await _changed(session, call, None)
     return True
 

@@ -6,38 +6,41 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.types import DecoratedCallable
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Context
 from app.db import utcnow
 from app.deps import ContextDep
 from app.errors import Forbidden, NotFound
 from app.fields import DbId
-from app.inbound.ingest import InboxRef
+from app.inbound.ingest import IngestResult
 from app.inbound.webhooks import BadPayload, raw_request
-from app.inboxes.models import Inbox, InboxKind
-from app.inboxes.service import channel_config
 from app.voice import service
-from app.voice.hours import is_open
+from app.voice.inboxes import BASE, VoiceInbox, voice_inboxes
 from app.voice.models import Call, CallDirection, CallState
 from connectors.base import PayloadError, RawRequest, VerificationError
 from connectors.voice import twiml
 from connectors.voice.client import verify_signature
-from connectors.voice.config import VoiceConfig
-from connectors.voice.parse import parse_call, parse_dial, parse_recording
+from connectors.voice.parse import (
+    parse_call,
+    parse_dial,
+    parse_recording,
+    parse_transcription,
+)
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["webhooks"])
 
-BASE = "/webhooks/twilio/{inbox_id}/voice"
 _SIGNED = (
     "Signed with `X-Twilio-Signature` for `PANJEREH_PUBLIC_URL` + path and query (403 otherwise)."
 )
+_NOTHING = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 _TWIML: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "TwiML: what Twilio does next (sent once the request is stored)",
@@ -47,17 +50,13 @@ _TWIML: dict[int | str, dict[str, Any]] = {
 
 
 class Hook:
-    """A verified voice webhook: its inbox, settings and form."""
+    """A verified voice webhook: its inbox and form."""
 
-    def __init__(self, inbox: Inbox, config: VoiceConfig, req: RawRequest, public_url: str):
+    def __init__(self, inbox: VoiceInbox, req: RawRequest):
         self.inbox = inbox
-        self.config = config
+        self.config = inbox.config
+        self.urls = inbox.urls
         self.req = req
-        self.urls = twiml.VoiceUrls(public_url.rstrip("/") + BASE.format(inbox_id=inbox.id))
-
-    @property
-    def ref(self) -> InboxRef:
-        return InboxRef(self.inbox.id, InboxKind.voice)
 
     def query_int(self, request: Request, name: str) -> int | None:
         value = request.query_params.get(name)
@@ -67,26 +66,23 @@ class Hook:
             raise BadPayload(f"{name} must be a call id")
         return int(value)
 
+    def due_after_miss(self, at: datetime) -> datetime:
+        """A missed call's callback is due at once, or at the next opening."""
+        return self.inbox.schedule.next_open(at)
+
 
 async def _verified(ctx: Context, request: Request, inbox_id: int, endpoint: str) -> Hook:
-    async with ctx.db.read() as session:
-        inbox = await session.scalar(
-            select(Inbox).where(
-                Inbox.id == inbox_id, Inbox.kind == InboxKind.voice, Inbox.enabled.is_(True)
-            )
-        )
+    public_url = ctx.settings.public_url
+    inbox = await voice_inboxes.get(ctx.db, ctx.secret_box, public_url, inbox_id)
     if inbox is None:
         raise NotFound("no enabled voice inbox with that id", code="inbox_not_found")
-    config = channel_config(inbox, ctx.secret_box)
-    if not isinstance(config, VoiceConfig):  # pragma: no cover - the kind decides
-        raise TypeError(type(config))
-    req = await raw_request(request, ctx.settings.public_url, endpoint)
+    req = await raw_request(request, public_url, endpoint)
     try:
-        verify_signature(req, config.auth_token)
+        verify_signature(req, inbox.config.auth_token)
     except VerificationError as exc:
         log.warning("voice webhook %s for inbox %d refused: %s", endpoint, inbox_id, exc)
         raise Forbidden(str(exc), code="invalid_signature") from exc
-    return Hook(inbox, config, req, ctx.settings.public_url)
+    return Hook(inbox, req)
 
 
 def _xml(body: str) -> Response:
@@ -109,22 +105,22 @@ async def incoming(inbox_id: DbId, request: Request, ctx: ContextDep) -> Respons
         report = parse_call(hook.req.form, utcnow())
     except PayloadError as exc:
         raise BadPayload(str(exc)) from exc
-    open_now = is_open(hook.config, report.at) and bool(hook.config.agent_numbers)
+    open_now = hook.inbox.takes_calls(report.at)
     caller_name = (hook.req.form or {}).get("CallerName", "").strip() or None
-    async with ctx.db.write() as session:
-        call = await service.incoming_call(
-            session,
-            hook.ref,
-            report,
-            caller_name=caller_name,
-            open_now=open_now,
-            policy=ctx.ingest_policy,
-        )
-        if not open_now and call.state == CallState.ringing:
-            await service.missed(
-                session, call, due_at=service.due_after_miss(hook.config, report.at)
-            )
-    return _xml(twiml.answer(hook.config, hook.urls, open_now=open_now))
+
+    item = service.incoming_message(report, caller_name)
+
+    async def store_call(session: AsyncSession, stored: IngestResult) -> None:
+        call_id = await service.incoming_call(session, inbox_id, report, item, stored)
+        if not open_now:
+            call = await service.find_call(session, inbox_id, sid=None, call_id=call_id)
+            if call is not None and call.state == CallState.ringing:
+                await service.missed(session, call, due_at=hook.due_after_miss(report.at))
+
+    # The call item goes in with the other messages arriving now, in one transaction: its
+    # row, the callback request of a call nobody can take, all stored before Twilio hears.
+    await ctx.inbound.submit(hook.inbox.ref, item, then=store_call)
+    return _xml(hook.inbox.answer(open_now=open_now))
 
 
 @_route("status", "Twilio call status", "A call's progress: its own leg or a leg it rang.")
@@ -148,7 +144,7 @@ async def status(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
             await service.dialled_leg(session, call, report)
         else:
             await service.own_leg(session, call, report)
-    return _xml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
+    return _xml(_NOTHING)
 
 
 @_route(
@@ -167,9 +163,7 @@ async def dial(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
         if call is None:
             log.info("inbox %d: dial outcome of unknown call %s", inbox_id, outcome.sid)
             return _xml(twiml.hangup())
-        await service.dial_outcome(
-            session, call, outcome, due_at=service.due_after_miss(hook.config, now)
-        )
+        await service.dial_outcome(session, call, outcome, due_at=hook.due_after_miss(now))
         inbound_missed = call.direction == CallDirection.inbound and call.state == CallState.missed
         if call.direction == CallDirection.outbound:
             await service.fill_callback_outcome(session, call, hook.config)
@@ -195,7 +189,27 @@ async def recording(inbox_id: DbId, request: Request, ctx: ContextDep) -> Respon
             )
     if new:
         log.info("inbox %d: recording %s of call %s to fetch", inbox_id, found.sid, found.call_sid)
-    return _xml('<?xml version="1.0" encoding="UTF-8"?><Response/>')
+    return _xml(_NOTHING)
+
+
+@_route(
+    "transcription",
+    "Twilio voicemail transcription",
+    "<Record transcribe>'s callback (`transcribe_voicemail` on): the voicemail as text.",
+)
+async def transcription(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
+    hook = await _verified(ctx, request, inbox_id, "voice/transcription")
+    try:
+        found = parse_transcription(hook.req.form)
+    except PayloadError as exc:
+        raise BadPayload(str(exc)) from exc
+    async with ctx.db.write() as session:
+        call = await service.find_call(session, inbox_id, sid=found.call_sid)
+        if call is None:
+            log.info("inbox %d: transcription of unknown call %s", inbox_id, found.call_sid)
+        else:
+            await service.transcribed(session, call, found)
+    return _xml(_NOTHING)
 
 
 @_route("hangup", "Twilio voicemail done", "<Record>'s action: the caller is done; hang up.")

@@ -209,20 +209,7 @@ class TwilioSmsConnector:
 
     async def check(self) -> None:
         client, _ = self._client()
-        host = urlsplit(str(self._config.api_base_url)).netloc
-        try:
-            account = await client.api.v2010.accounts(self._config.account_sid).fetch_async()
-        except (TwilioRestException, TwilioServiceException) as exc:
-            if exc.status == 401 or exc.code == AUTH_FAILED_CODE:
-                raise SetupError(
-                    "Twilio refused these credentials: check the Account SID and Auth Token "
-                    "(Twilio console → Account info)"
-                ) from exc
-            raise SetupError(f"Twilio could not confirm the account: {_readable(exc)}") from exc
-        except httpx.HTTPError as exc:
-            raise SetupError(f"could not reach Twilio at {host}: {type(exc).__name__}") from exc
-        if account.status not in (None, "active"):
-            raise SetupError(f"the Twilio account is {account.status}, not active")
+        await check_account(client, self._config.account_sid, str(self._config.api_base_url))
 
     async def activate(self, webhook_url: str | None) -> None:
         # The number's (or Messaging Service's) incoming-message URL is set by the admin in
@@ -231,6 +218,30 @@ class TwilioSmsConnector:
 
     async def deactivate(self) -> None:
         return None
+
+
+async def check_account(client: Client, account_sid: str, api_base_url: str) -> None:
+    """SetupError, in words an admin can act on, unless Twilio accepts the credentials
+    `client` holds and the account is active (every channel on a Twilio account)."""
+    try:
+        account = await client.api.v2010.accounts(account_sid).fetch_async()
+    except (TwilioRestException, TwilioServiceException) as exc:
+        raise setup_error(exc, "Twilio could not confirm the account") from exc
+    except httpx.HTTPError as exc:
+        host = urlsplit(api_base_url).netloc
+        raise SetupError(f"could not reach Twilio at {host}: {type(exc).__name__}") from exc
+    if account.status not in (None, "active"):
+        raise SetupError(f"the Twilio account is {account.status}, not active")
+
+
+def setup_error(exc: TwilioRestException | TwilioServiceException, doing: str) -> SetupError:
+    """Twilio's refusal while checking settings: wrong credentials, or its own reason."""
+    if exc.status == 401 or exc.code == AUTH_FAILED_CODE:
+        return SetupError(
+            "Twilio refused these credentials: check the Account SID and Auth Token "
+            "(Twilio console → Account info)"
+        )
+    return SetupError(f"{doing}: {_readable(exc)}")
 
 
 def _segments(value: object) -> int | None:

@@ -1,4 +1,5 @@
-"""What a voice inbox asks of Twilio's REST API: place a call, fetch a recording."""
+"""What a voice inbox asks of Twilio's REST API: check its settings, place a call, fetch a
+recording."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import httpx
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from connectors.base import RawRequest, SendError
-from connectors.sms.connector import verify_signature
+from connectors.base import RawRequest, SendError, SetupError
+from connectors.sms.connector import check_account, setup_error, verify_signature
 from connectors.sms.transport import MediaRefused, TwilioHttp, download
 from connectors.voice.config import VoiceConfig
 
@@ -23,16 +24,37 @@ class VoiceClient:
     def verify(self, req: RawRequest) -> None:
         verify_signature(req, self._config.auth_token)
 
-    async def create_call(self, *, to: str, url: str, status_callback: str) -> str:
-        """Ring `to` from the inbox's number; Twilio fetches `url` for what to do when it is
-        answered. Returns the CallSid; SendError with Twilio's reason if it refuses."""
+    def _client(self) -> Client:
         sid = self._config.account_sid
-        client = Client(
+        return Client(
             sid,
             self._config.auth_token,
             account_sid=sid,
             http_client=TwilioHttp(self._http, self._api_base),
         )
+
+    async def check(self) -> None:
+        """SetupError unless the credentials work (as an SMS inbox checks them) and the
+        number is one of the account's own: calls to any other never reach us."""
+        client = self._client()
+        await check_account(client, self._config.account_sid, str(self._config.api_base_url))
+        number = self._config.number
+        try:
+            owned = await client.incoming_phone_numbers.list_async(phone_number=number, limit=1)
+        except TwilioRestException as exc:
+            raise setup_error(exc, "Twilio could not list the account's numbers") from exc
+        except httpx.HTTPError as exc:
+            raise SetupError(f"could not reach Twilio ({type(exc).__name__})") from exc
+        if not owned:
+            raise SetupError(
+                f"number: {number} is not a phone number of this Twilio account (Twilio "
+                "console → Phone Numbers → Active numbers)"
+            )
+
+    async def create_call(self, *, to: str, url: str, status_callback: str) -> str:
+        """Ring `to` from the inbox's number; Twilio fetches `url` for what to do when it is
+        answered. Returns the CallSid; SendError with Twilio's reason if it refuses."""
+        client = self._client()
         try:
             call = await client.calls.create_async(
                 to=to,

@@ -55,6 +55,9 @@ class VoiceConfig(ChannelConfig):
     record_calls: bool = False
     voicemail: bool = True
     voicemail_max_seconds: int = Field(default=120, ge=5, le=600)
+    # Twilio's own transcription of voicemails (billed by Twilio; English only, and only
+    # recordings up to two minutes): the text is shown on the call item when it arrives.
+    transcribe_voicemail: bool = False
 
     _account_sid = field_validator("account_sid")(SmsConfig._account_sid.__func__)  # type: ignore[attr-defined]
     _timezone = field_validator("timezone")(CallbackConfig._known_timezone.__func__)  # type: ignore[attr-defined]

@@ -115,6 +115,27 @@ def parse_recording(form_or_none: Mapping[str, str] | None) -> Recording:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Transcription:
+    """Twilio's transcription of a voicemail (<Record transcribe>'s callback)."""
+
+    call_sid: str
+    recording_sid: str
+    status: str  # completed or failed
+    text: str
+
+
+def parse_transcription(form_or_none: Mapping[str, str] | None) -> Transcription:
+    form, call_sid = _require(form_or_none, "CallSid")
+    _, recording_sid = _require(form, "RecordingSid")
+    return Transcription(
+        call_sid=call_sid,
+        recording_sid=recording_sid,
+        status=form.get("TranscriptionStatus", "").strip().lower(),
+        text=form.get("TranscriptionText", "").strip(),
+    )
+
+
 def caller_address(caller: str) -> Address:
     """The caller as the same `phone` identity an SMS from that number has (a withheld
     number, `anonymous`, is kept as Twilio wrote it: nobody can call it back)."""

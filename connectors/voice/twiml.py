@@ -61,6 +61,11 @@ def missed(config: VoiceConfig, urls: VoiceUrls) -> str:
     response = VoiceResponse()
     _prompt(response, config, config.voicemail_prompt, config.voicemail_audio_url)
     if config.voicemail:
+        transcription = (
+            {"transcribe": True, "transcribe_callback": urls.of("transcription")}
+            if config.transcribe_voicemail
+            else {}
+        )
         response.record(
             action=urls.of("hangup"),
             max_length=config.voicemail_max_seconds,
@@ -68,6 +73,7 @@ def missed(config: VoiceConfig, urls: VoiceUrls) -> str:
             finish_on_key="#",
             recording_status_callback=urls.of("recording", voicemail=1),
             recording_status_callback_event="completed",
+            **transcription,
         )
     response.hangup()
     return str(response)

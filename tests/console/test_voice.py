@@ -10,7 +10,7 @@ from playwright.async_api import Page, expect
 from tests.support.api import Api
 from tests.support.app import Running
 from tests.support.fakes.twilio import running_twilio
-from tests.support.voice import VoiceInbox, create_voice_inbox, dial
+from tests.support.voice import VoiceInbox, create_voice_inbox, dial, transcription
 
 
 async def test_a_ringing_call_shows_live_and_a_missed_one_waits_in_the_callback_queue(
@@ -21,7 +21,11 @@ async def test_a_ringing_call_shows_live_and_a_missed_one_waits_in_the_callback_
     reset = await console_admin.patch("/api/v1/auth/me", json={"phone": ""})
     assert reset.status_code == 200, reset.text
     async with running_twilio() as twilio:
-        inbox = VoiceInbox(await create_voice_inbox(console_admin, twilio), console_server, twilio)
+        inbox = VoiceInbox(
+            await create_voice_inbox(console_admin, twilio, transcribe_voicemail=True),
+            console_server,
+            twilio,
+        )
         call_sid, _ = await inbox.call(caller, CallerName=name)
 
         banner = console.get_by_test_id("ringing-call").filter(has_text=name)
@@ -30,6 +34,8 @@ async def test_a_ringing_call_shows_live_and_a_missed_one_waits_in_the_callback_
 
         await inbox.post("dial", dial(call_sid, "no-answer"))
         await expect(banner).to_have_count(0)
+        said = "Please call me back about order 1042."
+        await inbox.post("transcription", transcription(call_sid, said))
 
         await (
             console.get_by_role("navigation", name="Sections")
@@ -53,3 +59,4 @@ async def test_a_ringing_call_shows_live_and_a_missed_one_waits_in_the_callback_
     await expect(items.first).to_have_attribute("data-call-state", "missed")
     await expect(items.first).to_contain_text(f"Missed call from {name}")
     await expect(items.nth(1)).to_contain_text(f"Calling {name}")
+    await expect(items.first.get_by_test_id("call-transcript")).to_contain_text(said)

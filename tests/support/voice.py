@@ -15,13 +15,13 @@ import httpx
 
 from tests.support.api import Api
 from tests.support.app import Running
-from tests.support.fakes.twilio import FakeTwilio, post_signed, sid
+from tests.support.fakes.twilio import NUMBER, FakeTwilio, post_signed, sid
 
-OUR_NUMBER = "+14155550143"
+OUR_NUMBER = NUMBER
 CUSTOMER = "+12125550178"
 AGENT_PHONES = ["+14155550101", "+14155550102"]
 # Every voice webhook, as its path after /voice.
-ENDPOINTS = ("", "status", "dial", "recording", "hangup", "whisper", "connect")
+ENDPOINTS = ("", "status", "dial", "recording", "transcription", "hangup", "whisper", "connect")
 
 
 @dataclass
@@ -136,6 +136,18 @@ def recording(call_sid: str, url: str, seconds: int = 7) -> dict[str, str]:
         "RecordingDuration": str(seconds),
         "RecordingChannels": "1",
         "RecordingSource": "RecordVerb",
+    }
+
+
+def transcription(call_sid: str, text: str, status: str = "completed") -> dict[str, str]:
+    """<Record transcribe>'s callback."""
+    return {
+        "AccountSid": "AC0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        "CallSid": call_sid,
+        "RecordingSid": sid("RE"),
+        "TranscriptionSid": sid("TR"),
+        "TranscriptionStatus": status,
+        "TranscriptionText": text,
     }
 
 

@@ -3,18 +3,21 @@ how each outcome <Dial> reports ends it."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support.api import Api
+from tests.support.api import Api, assert_error
 from tests.support.fakes.twilio import sid
 from tests.support.voice import (
     AGENT_PHONES,
     CUSTOMER,
     VoiceInbox,
     call_item,
+    call_items,
     dial,
+    incoming_call,
     said,
     status,
     twiml_of,
@@ -48,6 +51,23 @@ async def test_a_repeated_incoming_request_is_the_same_call(inbox: VoiceInbox, a
     _, again = await inbox.call(CallSid=call_sid)
     assert said(again) == said(first)
     await call_item(admin, inbox.id, call_sid)  # exactly one
+
+
+async def test_calls_arriving_together_are_each_stored_once(inbox: VoiceInbox, admin: Api) -> None:
+    """Calls that arrive at the same moment share a transaction (group commit): each still
+    gets its own row and item, and a retry racing its original is the same call."""
+    forms = [incoming_call(f"+1212555{n:04d}") for n in range(8)]
+    forms.append(dict(forms[0]))  # Twilio retrying the first while it is being stored
+    answers = await asyncio.gather(*(inbox.post("", form) for form in forms))
+    assert all(said(twiml_of(a)) == ["Say", "Dial"] for a in answers)
+    items = await call_items(admin, inbox.id)
+    assert sorted(i["external_id"] for i in items) == sorted(
+        {f"call:{form['CallSid']}" for form in forms}
+    )
+    assert len({i["metadata"]["call"]["id"] for i in items}) == 8
+    assert {i["metadata"]["call"]["customer_number"] for i in items} == {
+        form["From"] for form in forms
+    }
 
 
 async def test_the_agent_who_answers_is_on_the_call_item(inbox: VoiceInbox, admin: Api) -> None:
@@ -145,3 +165,16 @@ async def test_outside_business_hours_a_call_goes_straight_to_voicemail(
     due = datetime.fromisoformat(callback["due_at"])
     assert due > now
     assert due.strftime("%a").lower() == tomorrow
+
+
+async def test_a_written_reply_in_a_calls_conversation_is_refused_with_a_reason(
+    inbox: VoiceInbox, admin: Api
+) -> None:
+    call_sid, _ = await inbox.call()
+    item = await call_item(admin, inbox.id, call_sid)
+    conversation = f"/api/v1/conversations/{item['conversation_id']}/messages"
+    refused = await admin.post(conversation, json={"body": "Hello?"})
+    body = assert_error(refused, 422, "reply_not_possible")
+    assert body["detail"].startswith("a call is answered by phone")
+    note = await admin.post(conversation, json={"body": "Asked about the invoice", "private": True})
+    assert note.status_code == 201, note.text

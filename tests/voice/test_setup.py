@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import httpx
 from sqlalchemy import select
 
 from app.events.models import EventRow
 from tests.support.api import Api, assert_error
 from tests.support.fakes.twilio import FakeTwilio, sid
-from tests.support.voice import AGENT_PHONES, VoiceInbox, create_voice_inbox, dial, status
+from tests.support.voice import (
+    AGENT_PHONES,
+    OUR_NUMBER,
+    VoiceInbox,
+    create_voice_inbox,
+    dial,
+    status,
+)
 
 
 async def test_agents_phones_are_read_in_any_digits_and_kept_in_e164(
@@ -41,6 +49,59 @@ async def test_settings_that_cannot_work_are_refused(admin: Api, twilio: FakeTwi
             "/api/v1/inboxes", json={"kind": "voice", "name": "Phone", "config": base | wrong}
         )
         assert_error(response, 422)
+
+
+async def _create(admin: Api, twilio: FakeTwilio, **config: str) -> httpx.Response:
+    values = {
+        "account_sid": twilio.account_sid,
+        "auth_token": twilio.auth_token,
+        "api_base_url": twilio.url,
+        "number": OUR_NUMBER,
+        **config,
+    }
+    return await admin.post(
+        "/api/v1/inboxes", json={"kind": "voice", "name": "Phone", "config": values}
+    )
+
+
+async def test_credentials_are_checked_with_twilio_before_saving(
+    admin: Api, twilio: FakeTwilio
+) -> None:
+    refused = await _create(admin, twilio, auth_token="not-the-token")
+    body = assert_error(refused, 422, "channel_setup_failed")
+    assert body["detail"] == (
+        "Twilio refused these credentials: check the Account SID and Auth Token "
+        "(Twilio console → Account info)"
+    )
+    assert [c.path for c in twilio.calls] == [f"/2010-04-01/Accounts/{twilio.account_sid}.json"]
+    inboxes = await admin.get("/api/v1/inboxes")
+    assert [i for i in inboxes.json() if i["kind"] == "voice"] == []
+
+
+async def test_a_number_of_another_account_is_refused(admin: Api, twilio: FakeTwilio) -> None:
+    refused = await _create(admin, twilio, number="+1 212 555 0199")
+    body = assert_error(refused, 422, "channel_setup_failed")
+    assert body["detail"] == (
+        "number: +12125550199 is not a phone number of this Twilio account "
+        "(Twilio console → Phone Numbers → Active numbers)"
+    )
+
+    created = await _create(admin, twilio)
+    assert created.status_code == 201, created.text
+    inbox_id = created.json()["id"]
+    moved = await admin.patch(
+        f"/api/v1/inboxes/{inbox_id}", json={"config": {"number": "+12125550199"}}
+    )
+    assert_error(moved, 422, "channel_setup_failed")
+    shown = await admin.get(f"/api/v1/inboxes/{inbox_id}")
+    assert shown.json()["config"]["number"] == OUR_NUMBER
+
+    twilio.numbers.append("+12125550199")  # bought the number
+    moved = await admin.patch(
+        f"/api/v1/inboxes/{inbox_id}", json={"config": {"number": "+12125550199"}}
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["config"]["number"] == "+12125550199"
 
 
 async def test_a_calls_life_is_announced_live(inbox: VoiceInbox, admin: Api) -> None:

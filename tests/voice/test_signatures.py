@@ -49,6 +49,7 @@ async def test_a_valid_signature_for_the_public_url_is_accepted_behind_a_proxy(
             "RecordingUrl": inbox.twilio.recording_url(b"ID3"),
             "RecordingStatus": "completed",
         },
+        "transcription": {"CallSid": call_sid, "RecordingSid": "RE" + "0" * 32},
         "hangup": {"CallSid": call_sid},
         "whisper": {"CallSid": call_sid},
         "connect": {"CallSid": call_sid, "Digits": "1"},

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from app.voice.worker import fetch_recordings
 from tests.support.api import Api
-from tests.support.voice import VoiceInbox, call_item, dial, recording
+from tests.support.app import Running
+from tests.support.fakes.twilio import FakeTwilio
+from tests.support.voice import (
+    VoiceInbox,
+    call_item,
+    create_voice_inbox,
+    dial,
+    recording,
+    transcription,
+    twiml_of,
+)
 
 MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 40
 
@@ -58,3 +68,43 @@ async def test_a_recording_elsewhere_than_twilio_is_not_fetched(
     (note,) = item["attachments"]
     assert note["url"] is None
     assert "is not this inbox's Twilio API host" in note["note"]
+
+
+async def test_twilios_transcription_of_a_voicemail_is_shown_on_the_call_item(
+    admin: Api, twilio: FakeTwilio, running: Running
+) -> None:
+    inbox = VoiceInbox(
+        await create_voice_inbox(admin, twilio, transcribe_voicemail=True), running, twilio
+    )
+    call_sid, _ = await inbox.call()
+    response = await inbox.post("dial", dial(call_sid, "no-answer"))
+    (record,) = [verb for verb in twiml_of(response) if verb.tag == "Record"]
+    assert record.get("transcribe") == "true"
+    assert record.get("transcribeCallback") == inbox.url("transcription")
+
+    said = "Hi, this is Sara about order 1042, please call me back."
+    response = await inbox.post("transcription", transcription(call_sid, said))
+    assert response.status_code == 200, response.text
+    item = await call_item(admin, inbox.id, call_sid)
+    assert item["metadata"]["transcript"] == {
+        "provider": "twilio",
+        "status": "completed",
+        "text": said,
+    }
+    assert item["metadata"]["call"]["state"] == "missed"
+
+    # A repeat (or a later word) changes nothing; the call's later news keeps the text.
+    await inbox.post("transcription", transcription(call_sid, "something else"))
+    await inbox.post("recording", recording(call_sid, twilio.recording_url(MP3)), voicemail=1)
+    item = await call_item(admin, inbox.id, call_sid)
+    assert item["metadata"]["transcript"]["text"] == said
+    assert item["metadata"]["call"]["recording_state"] == "pending"
+
+
+async def test_a_failed_transcription_is_noted_without_text(inbox: VoiceInbox, admin: Api) -> None:
+    call_sid, _ = await inbox.call()
+    await inbox.post("dial", dial(call_sid, "busy"))
+    await inbox.post("transcription", transcription(call_sid, "", status="failed"))
+    item = await call_item(admin, inbox.id, call_sid)
+    transcript = item["metadata"]["transcript"]
+    assert transcript == {"provider": "twilio", "status": "failed", "text": None}

@@ -74,6 +74,7 @@ export function CallItem({ m }: { m: Message }): ReactElement {
         ? t(inbound ? "callMissed" : "callNotAnswered", { name })
         : t(call.state === "in_progress" ? "callInProgress" : "callWith", { agent });
   const audio = m.attachments.filter((a) => a.stored && a.content_type.startsWith("audio/"));
+  const transcript = m.metadata?.transcript as { status: string; text: string | null } | undefined;
   return (
     <article className={`msg msg-call call-${call.state}`} data-testid="call-item" data-call-state={call.state} data-message-id={m.id}>
       <header>
@@ -90,6 +91,12 @@ export function CallItem({ m }: { m: Message }): ReactElement {
       {audio.map((a) => (
         <Recording key={a.id} a={a} />
       ))}
+      {transcript && (
+        <figure className="call-transcript" data-testid="call-transcript">
+          <figcaption className="muted">{t("callTranscript")}</figcaption>
+          {transcript.text ? <blockquote dir="auto">{transcript.text}</blockquote> : <p className="muted">{t("callTranscriptFailed")}</p>}
+        </figure>
+      )}
       {m.attachments
         .filter((a) => !a.stored)
         .map((a) => (

@@ -6,8 +6,9 @@ pointing the inbox's `api_base_url` at it.
 It can also play Twilio's side of the webhooks: sign a form post for a URL and post status
 callbacks to the `StatusCallback` a message was created with.
 
-Voice: Calls.json creates a call (kept in `placed`, its form with its Sid), and recordings
-are served under /Recordings/{sid}.mp3 behind basic auth, as Twilio serves them.
+Voice: Calls.json creates a call (kept in `placed`, its form with its Sid), recordings
+are served under /Recordings/{sid}.mp3 behind basic auth, as Twilio serves them, and
+IncomingPhoneNumbers.json lists the account's `numbers` (filtered by `PhoneNumber`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from tests.support.servers import loopback_socket, serving, url_of
 
 ACCOUNT_SID = "AC" + "5ef8732a3c49700934481addd5ce1659"
 AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
+NUMBER = "+14155550143"  # the account's phone number
 _GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -101,6 +103,7 @@ class FakeTwilio:
     early_callbacks_to: str | None = None
     placed: list[dict[str, str]] = field(default_factory=list)  # forms of created calls
     recordings: dict[str, bytes] = field(default_factory=dict)  # recording sid → MP3
+    numbers: list[str] = field(default_factory=lambda: [NUMBER])  # the account's own
 
     def recording_url(self, data: bytes) -> str:
         """A recording Twilio keeps, as its RecordingUrl names it (no extension)."""
@@ -154,6 +157,37 @@ class FakeTwilio:
                 "type": "Full",
                 "date_created": format_datetime(datetime.now(UTC), usegmt=True),
                 "uri": f"/2010-04-01/Accounts/{self.account_sid}.json",
+            }
+        )
+
+    async def _numbers(self, request: Request) -> Response:
+        call = await self._record(request)
+        if not call.authorized:
+            return self._error(self._UNAUTHORIZED)
+        wanted = request.query_params.get("PhoneNumber")
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/IncomingPhoneNumbers.json"
+        found = [
+            {
+                "sid": "PN" + secrets.token_hex(16),
+                "account_sid": self.account_sid,
+                "phone_number": number,
+                "friendly_name": number,
+                "voice_url": "",
+            }
+            for number in self.numbers
+            if wanted is None or number == wanted
+        ]
+        return JSONResponse(
+            {
+                "incoming_phone_numbers": found,
+                "page": 0,
+                "page_size": 50,
+                "start": 0,
+                "end": max(0, len(found) - 1),
+                "uri": uri,
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "previous_page_uri": None,
             }
         )
 
@@ -283,6 +317,7 @@ class FakeTwilio:
                 ),
                 Route("/media-store/{media_sid}", self._media_store, methods=["GET"]),
                 Route(account + "/Calls.json", self._create_call, methods=["POST"]),
+                Route(account + "/IncomingPhoneNumbers.json", self._numbers, methods=["GET"]),
                 Route(
                     account + "/Recordings/{recording_sid}.mp3", self._recording, methods=["GET"]
                 ),
