@@ -6,7 +6,7 @@ import { CallbackActions } from "./Callbacks";
 import { ChannelIcon, Glyph } from "./icons";
 import { sendTyping } from "./live";
 import { ReplyChannelPicker } from "./Merge";
-import { upsertConversation, upsertMessage, useStore } from "./store";
+import { getState, upsertConversation, upsertMessage, useStore } from "./store";
 
 /** Which identity a reply on this channel goes to. */
 export const ADDRESS_OF_CHANNEL: Record<string, string> = {
@@ -120,7 +120,9 @@ export function Composer({ c }: { c: Conversation }): ReactElement {
       change("");
       setFiles([]);
       if (mode === "reply") {
-        upsertConversation({ ...c, waiting_since: null, unread_count: 0, last_activity_at: m.created_at });
+        // From the store, not `c`: the reply's live events (say, its assignment) may be in already.
+        const now = getState().conversations[c.id] ?? c;
+        upsertConversation({ ...now, waiting_since: null, unread_count: 0, last_activity_at: m.created_at });
       }
     } catch (e) {
       setError(errorText(lang, e));

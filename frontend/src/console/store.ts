@@ -227,13 +227,14 @@ export function upsertConversation(c: Conversation): void {
 
 /** A message changed. `ours` marks the answer to the agent's own request (send, retry): the
  * live events about the same message may have overtaken it (the worker is quick), and a
- * stale answer must not turn a delivered reply back into a queued one. */
+ * stale answer must not turn a sent or failed reply back into a queued one. Each delivery
+ * attempt counts up `attempts` (a retry keeps it), so the one with more is newer. */
 export function upsertMessage(m: Message, ours = false): void {
   setState((s) => {
     const current = s.messages[m.conversation_id];
     if (!current) return {};
     const at = current.findIndex((x) => x.id === m.id);
-    if (ours && at >= 0 && current[at]!.delivery_status !== "failed") return {};
+    if (ours && at >= 0 && current[at]!.attempts > m.attempts) return {};
     const next = at >= 0 ? current.map((x) => (x.id === m.id ? m : x)) : [...current, m];
     next.sort((a, b) => a.id - b.id);
     return { messages: { ...s.messages, [m.conversation_id]: next } };
