@@ -52,7 +52,6 @@ log = logging.getLogger(__name__)
 READ_BATCH = 1000  # events per query, when the hub or a replaying socket reads the log
 PRESENCE_DEBOUNCE = 0.1  # seconds: a burst of connects costs one presence read
 TYPING_INTERVAL = 1.0  # seconds between relayed typing signals of one socket and conversation
-CLOSE_TIMEOUT = 5.0  # seconds to deliver a close frame to a client that reads slowly
 # Protocol 2: frames are joined into one message until it holds this many characters; large
 # enough that a burst is a few sends, small enough that one message is no burden to parse.
 BATCH_CHARS = 64 * 1024
@@ -120,12 +119,12 @@ class Socket(ABC):
             self.pump_task = asyncio.create_task(self._pump(), name=f"ws-{self.kind}-{self.id}")
 
     async def stop(self) -> None:
-        """Wait for the sender (and a close in progress) to finish; cancel it if still live."""
+        """End the sender and a close in progress: the connection is over (the client left,
+        or the close frame went out), or the server is shutting down."""
         for task in (self.pump_task, self.closing):
             if task is None:
                 continue
-            if task is self.pump_task:
-                task.cancel()
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
@@ -178,8 +177,12 @@ class Socket(ABC):
                 await self.send_frames(texts)
 
     async def _deliver_close(self) -> None:
+        # No time limit: the close frame goes out behind what the client has yet to read,
+        # however long it stalls (given up on, the client would later read everything and
+        # then wait on a socket that sends nothing more). A client that never reads again
+        # is dropped by the server's keepalive pings, which it cannot answer.
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._close(self.close_code or 1000), CLOSE_TIMEOUT)
+            await self._close(self.close_code or 1000)
 
     @abstractmethod
     def replay_clause(self) -> ColumnElement[bool]:

@@ -216,3 +216,60 @@ async def test_persian_page_and_label_overrides(
             assert await widget.get_by_role("dialog").get_attribute("dir") == "rtl"
         finally:
             await context.close()
+
+
+async def test_a_persian_page_hears_a_refused_callback_request_in_persian(
+    browser: Browser, console_server: Running, console_admin: Api
+) -> None:
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    chat = await create_webchat_inbox(console_admin, origin)
+    callback = await console_admin.post(
+        "/api/v1/inboxes",
+        json={"kind": "callback", "name": "تماس", "config": {"allowed_origins": [origin]}},
+    )
+    assert callback.status_code == 201, callback.text
+    snippet = (
+        f'<script src="{console_server.url}/widget.js" data-inbox="{chat["public_token"]}" '
+        f'data-callback="{callback.json()["public_token"]}" async></script>'
+    )
+    with site_on(port, f"<!doctype html><html lang='fa'><body>{snippet}</body>"):
+        context = await browser.new_context(locale="fa-IR", timezone_id="Asia/Tehran")
+        page = await context.new_page()
+        try:
+            await page.goto(origin)
+            widget = page.locator("panjereh-widget")
+            await widget.get_by_role("button", name="گفتگو با ما").click()
+            await widget.get_by_role("tab", name="با من تماس بگیرید").click()
+            form = widget.locator("form.callback")
+            await form.get_by_label("نام شما").fill("پریسا")
+            phone = form.get_by_label("شماره تلفن")
+            request = form.get_by_role("button", name="درخواست تماس")
+
+            await phone.fill("۱۲")
+            await request.click()
+            await expect(form.locator("[data-for=phone]")).to_contain_text(
+                "این شماره تلفن درست نیست"
+            )
+
+            # A window in the past: said in Persian beside the day and hours.
+            await phone.fill("۰۹۱۲ ۷۶۵ ۴۳۲۱")
+            await form.get_by_label("روز").fill("2020-03-20")
+            await form.get_by_label("از ساعت").fill("10:00")
+            await form.get_by_label("تا ساعت").fill("11:00")
+            await request.click()
+            await expect(form.locator("[data-for=window]")).to_have_text(
+                "این زمان ممکن نیست. روز و ساعتی در آینده و در ساعات کاری انتخاب کنید."
+            )
+            await expect(form.locator("[data-for=phone]")).to_have_text("")
+
+            # Persian digits are a number like any other.
+            await form.get_by_label("روز").fill("")
+            await request.click()
+            await expect(form.get_by_role("status")).to_have_text("ممنون! با شما تماس می‌گیریم.")
+            queue = await api_get(console_admin.client, console_admin, "/api/v1/callbacks")
+            assert [c["phone_e164"] for c in queue["items"] if c["name"] == "پریسا"] == [
+                "+989127654321"
+            ]
+        finally:
+            await context.close()

@@ -32,6 +32,12 @@ export const EN = {
   rate: "Rate",
   rated: "Thanks for your rating!",
   why: "What is the main reason for your score? (optional)",
+  // A refused callback request, when the server's own sentence is not in the page's
+  // language (it answers in English): one per kind of refusal.
+  badPhone: "This phone number is not valid. Write it with its country code, like +98 912 123 4567.",
+  badWindow: "This time is not possible. Pick a day and hours in the future, within business hours.",
+  badField: "Please check this field.",
+  tooMany: "Too many requests. Please try again in a few minutes.",
 };
 
 export type Labels = typeof EN;
@@ -68,6 +74,10 @@ const FA: Labels = {
   rate: "امتیاز",
   rated: "از امتیاز شما سپاسگزاریم!",
   why: "دلیل اصلی امتیازتان چیست؟ (اختیاری)",
+  badPhone: "این شماره تلفن درست نیست. آن را با کد کشور بنویسید، مانند \u2066+98 912 123 4567\u2069.",
+  badWindow: "این زمان ممکن نیست. روز و ساعتی در آینده و در ساعات کاری انتخاب کنید.",
+  badField: "لطفاً این بخش را بررسی کنید.",
+  tooMany: "درخواست‌ها بیش از حد است. چند دقیقه دیگر دوباره تلاش کنید.",
 };
 
 export function pickLanguage(attribute: string | undefined, pageLang: string): "en" | "fa" {

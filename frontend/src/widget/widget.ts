@@ -626,6 +626,7 @@ class Widget {
     );
     const errors: Record<string, HTMLElement> = { name: nameErr, phone: phoneErr, note: noteErr, window: windowErr };
     const byCode: Record<string, string> = { invalid_phone: "phone", invalid_window: "window", invalid_timezone: "window" };
+    const refusals: Record<string, string> = { invalid_phone: l.badPhone, invalid_window: l.badWindow, invalid_timezone: l.badWindow, rate_limited: l.tooMany };
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       for (const e of [...Object.values(errors), general]) e.textContent = "";
@@ -647,13 +648,19 @@ class Widget {
         },
         (e: unknown) => {
           if (!(e instanceof HttpError)) return void (general.textContent = l.failed);
+          // The server's sentences are English: a page in another language gets its own.
+          const own = this.lang === "en";
           const listed = e.body.errors ?? [];
           for (const item of listed) {
             const key = String(item.loc?.[item.loc.length - 1] ?? "");
-            const target = errors[key.startsWith("preferred") ? "window" : key] ?? general;
-            target.textContent = item.msg ?? "";
+            const inWindow = key.startsWith("preferred");
+            const target = errors[inWindow ? "window" : key] ?? general;
+            target.textContent = own ? (item.msg ?? "") : inWindow ? l.badWindow : l.badField;
           }
-          if (!listed.length) ((e.body.code && errors[byCode[e.body.code] ?? ""]) || general).textContent = e.message;
+          if (listed.length) return;
+          const code = e.body.code ?? "";
+          const target = errors[byCode[code] ?? ""] ?? general;
+          target.textContent = own ? e.message : (refusals[code] ?? l.failed);
         },
       );
     });
