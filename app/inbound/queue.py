@@ -89,7 +89,11 @@ class IngestQueue:
             if len(batch) == 1:
                 _fail(batch[0], exc)
                 return
-            log.warning("a batch of %d messages failed; storing them one by one", len(batch))
+            log.warning(
+                "a batch of %d messages failed (%s); storing them one by one",
+                len(batch),
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            )
             for item in batch:
                 await self._write_one(item, policy)
             return
