@@ -36,6 +36,16 @@ async def create_webchat_inbox(admin: Api, *origins: str, **config: Any) -> dict
     return body
 
 
+def widget_snippet(server_url: str, chat: dict[str, Any], **data: str) -> str:
+    """The line a site pastes: the widget of the web chat inbox `chat`, with `data-*`
+    attributes (`callback=` a callback form's public token, `labels=` JSON)."""
+    attributes = "".join(f" data-{name}='{value}'" for name, value in data.items())
+    return (
+        f'<script src="{server_url}/widget.js" data-inbox="{chat["public_token"]}"'
+        f"{attributes} async></script>"
+    )
+
+
 async def start_visitor(
     client: httpx.AsyncClient, public_token: str, origin: str = SITE, **body: Any
 ) -> Visitor:

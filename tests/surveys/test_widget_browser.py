@@ -11,7 +11,7 @@ from tests.support.app import Running
 from tests.support.console import api_get, open_console, row
 from tests.support.servers import free_port
 from tests.support.surveys import set_policy
-from tests.support.widget import create_webchat_inbox, site_on
+from tests.support.widget import create_webchat_inbox, site_on, widget_snippet
 
 
 async def test_one_tap_on_the_rating_card_and_the_agent_sees_it(
@@ -21,10 +21,7 @@ async def test_one_tap_on_the_rating_card_and_the_agent_sees_it(
     origin = f"http://127.0.0.1:{port}"
     chat = await create_webchat_inbox(console_admin, origin)
     await set_policy(console_admin, csat_inbox_ids=[chat["id"]], cooldown_days=0)
-    snippet = (
-        f'<script src="{console_server.url}/widget.js" data-inbox="{chat["public_token"]}" '
-        "async></script>"
-    )
+    snippet = widget_snippet(console_server.url, chat)
     with site_on(port, f"<!doctype html><html lang='fa'><body>{snippet}</body></html>"):
         context = await browser.new_context(locale="fa-IR")
         page = await context.new_page()

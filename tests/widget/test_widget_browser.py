@@ -12,9 +12,10 @@ from playwright.async_api import Browser, Locator, expect
 from app.widget.assets import WIDGET_JS
 from tests.support.api import Api
 from tests.support.app import Running
+from tests.support.callbacks import create_callback_inbox
 from tests.support.console import api_get
 from tests.support.servers import free_port
-from tests.support.widget import create_webchat_inbox, site_on
+from tests.support.widget import create_webchat_inbox, site_on, widget_snippet
 
 BUDGET = 40 * 1024
 
@@ -72,10 +73,7 @@ async def test_chat_and_callback_from_another_origin_on_a_hostile_page(
         json={"kind": "callback", "name": "Calls", "config": {"allowed_origins": [origin]}},
     )
     assert callback.status_code == 201, callback.text
-    snippet = (
-        f'<script src="{console_server.url}/widget.js" data-inbox="{chat["public_token"]}" '
-        f'data-callback="{callback.json()["public_token"]}" async></script>'
-    )
+    snippet = widget_snippet(console_server.url, chat, callback=callback.json()["public_token"])
     page_html = (
         f"<!doctype html><html lang='en'><body><h1>Shop</h1>{HOSTILE}{snippet}</body></html>"
     )
@@ -157,10 +155,7 @@ async def test_a_long_conversation_pages_back_to_its_first_message(
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
     chat = await create_webchat_inbox(console_admin, origin)
-    snippet = (
-        f'<script src="{console_server.url}/widget.js" data-inbox="{chat["public_token"]}" '
-        "async></script>"
-    )
+    snippet = widget_snippet(console_server.url, chat)
     with site_on(port, f"<!doctype html><html lang='en'><body>{snippet}</body>"):
         context = await browser.new_context()
         page = await context.new_page()
@@ -199,10 +194,7 @@ async def test_persian_page_and_label_overrides(
     origin = f"http://127.0.0.1:{port}"
     chat = await create_webchat_inbox(console_admin, origin, labels={"title": "از ما بپرسید"})
     labels = '{"start": "بزن بریم"}'
-    snippet = (
-        f'<script src="{console_server.url}/widget.js" data-inbox="{chat["public_token"]}" '
-        f"data-labels='{labels}' async></script>"
-    )
+    snippet = widget_snippet(console_server.url, chat, labels=labels)
     with site_on(port, f"<!doctype html><html lang='fa-IR'><body>{snippet}</body>"):
         context = await browser.new_context()
         page = await context.new_page()
@@ -224,15 +216,8 @@ async def test_a_persian_page_hears_a_refused_callback_request_in_persian(
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
     chat = await create_webchat_inbox(console_admin, origin)
-    callback = await console_admin.post(
-        "/api/v1/inboxes",
-        json={"kind": "callback", "name": "تماس", "config": {"allowed_origins": [origin]}},
-    )
-    assert callback.status_code == 201, callback.text
-    snippet = (
-        f'<script src="{console_server.url}/widget.js" data-inbox="{chat["public_token"]}" '
-        f'data-callback="{callback.json()["public_token"]}" async></script>'
-    )
+    callback = await create_callback_inbox(console_admin, name="تماس", allowed_origins=[origin])
+    snippet = widget_snippet(console_server.url, chat, callback=callback["public_token"])
     with site_on(port, f"<!doctype html><html lang='fa'><body>{snippet}</body>"):
         context = await browser.new_context(locale="fa-IR", timezone_id="Asia/Tehran")
         page = await context.new_page()
