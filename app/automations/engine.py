@@ -42,7 +42,7 @@ from app.db import utcnow
 from app.errors import AppError
 from app.events import log as event_log
 from app.events.log import Logged
-from app.inbound.senders import lock_contacts
+from app.inbound.senders import lock_contacts_of
 from app.inboxes.models import Inbox, InboxKind
 from app.tickets import service as tickets
 from app.tickets.messages import add_message, require_reply_possible
@@ -387,7 +387,11 @@ async def handle_events(session: AsyncSession, events: Sequence[Logged]) -> None
                 started.append((facts, matching))
     if not started:
         return
-    await _lock_contacts(session, [facts for facts, _rules in started])
+    await lock_contacts_of(
+        session,
+        {f.conversation_id for f, _ in started if f.contact_id is None and f.conversation_id},
+        {f.contact_id for f, _ in started if f.contact_id is not None},
+    )
     firsts = await _prefetch(session, [facts for facts, _rules in started])
     runs: list[RuleRun] = []
     for facts, matching in started:
@@ -396,24 +400,6 @@ async def handle_events(session: AsyncSession, events: Sequence[Logged]) -> None
         for rule in matching:
             await run_rule(session, rule, facts, runs=runs)
     session.add_all(runs)
-
-
-async def _lock_contacts(session: AsyncSession, started: Sequence[Facts]) -> None:
-    """Lock the contacts whose conversations the rules may change, in id order, as ingest
-    does before it changes their conversations: the two then never wait on each other in
-    a cycle (PostgreSQL breaks one after a second by failing a side, say a whole ingest
-    batch). On SQLite the write transaction holds the only lock already."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    ids = {f.contact_id for f in started if f.contact_id is not None}
-    unknown = {f.conversation_id for f in started if f.contact_id is None} - {None}
-    if unknown:
-        ids.update(
-            await session.scalars(
-                select(Conversation.contact_id).where(Conversation.id.in_(unknown))
-            )
-        )
-    await lock_contacts(session, ids)
 
 
 @dataclass

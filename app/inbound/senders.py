@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.contacts.models import Contact, ContactIdentity
 from app.contacts.service import party_facts, resolve_contact
 from app.db import table
+from app.tickets.models import Conversation
 from connectors.base import Address, AddressKind, Party
 
 
@@ -88,6 +89,26 @@ async def lock_contacts(session: AsyncSession, contact_ids: Collection[int]) -> 
         .with_for_update()
     )
     return True
+
+
+async def lock_contacts_of(
+    session: AsyncSession, conversation_ids: Collection[int], contact_ids: Collection[int] = ()
+) -> None:
+    """For work that changes several conversations in one transaction beside ingest (log
+    consumers): lock their contacts first, in id order, as ingest does before it changes
+    their conversations, so the two never wait on each other in a cycle (PostgreSQL breaks
+    one after a second by failing a side, say a whole ingest batch). The contacts of
+    `conversation_ids` are looked up; `contact_ids` are known already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    ids = set(contact_ids)
+    if conversation_ids:
+        ids.update(
+            await session.scalars(
+                select(Conversation.contact_id).where(Conversation.id.in_(conversation_ids))
+            )
+        )
+    await lock_contacts(session, ids)
 
 
 async def _known_senders(

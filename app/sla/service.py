@@ -36,6 +36,7 @@ from app.events import log as event_log
 from app.events.types import ConversationSlaBreached, ConversationSlaWarning
 from app.hours.schedule import Schedule
 from app.hours.service import schedule_for, schedules_for
+from app.inbound.senders import lock_contacts_of
 from app.sla.clock import Clocks, Target
 from app.sla.models import SlaPolicy
 from app.tickets.models import Conversation, Priority, Status
@@ -262,6 +263,8 @@ async def on_events(session: AsyncSession, events: Sequence[event_log.Logged]) -
     """The log consumer's handler: move the clocks of the conversations these events
     changed, in the consumer's transaction."""
     cache = _Cache(session)
+    followed = {e.conversation_id for e in events if e.conversation_id and _kind(e)}
+    await lock_contacts_of(session, followed)
     for event in events:
         await _follow(session, cache, event)
 
