@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from fastapi.types import DecoratedCallable
@@ -34,6 +34,9 @@ from connectors.voice.parse import (
 )
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 router = APIRouter(tags=["webhooks"])
 
@@ -85,6 +88,14 @@ async def _verified(ctx: Context, request: Request, inbox_id: int, endpoint: str
     return Hook(inbox, req)
 
 
+def _parsed(parse: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """What `parse` reads from Twilio's form; a form it cannot read is a 400 with why."""
+    try:
+        return parse(*args, **kwargs)
+    except PayloadError as exc:
+        raise BadPayload(str(exc)) from exc
+
+
 def _xml(body: str) -> Response:
     return Response(content=body, media_type="text/xml")
 
@@ -101,10 +112,7 @@ def _route(
 @_route("", "Twilio incoming call", "A customer calls the inbox's number (the number's Voice URL).")
 async def incoming(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
     hook = await _verified(ctx, request, inbox_id, "voice")
-    try:
-        report = parse_call(hook.req.form, utcnow())
-    except PayloadError as exc:
-        raise BadPayload(str(exc)) from exc
+    report = _parsed(parse_call, hook.req.form, utcnow())
     open_now = hook.inbox.takes_calls(report.at)
     caller_name = (hook.req.form or {}).get("CallerName", "").strip() or None
 
@@ -126,10 +134,7 @@ async def incoming(inbox_id: DbId, request: Request, ctx: ContextDep) -> Respons
 @_route("status", "Twilio call status", "A call's progress: its own leg or a leg it rang.")
 async def status(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
     hook = await _verified(ctx, request, inbox_id, "voice/status")
-    try:
-        report = parse_call(hook.req.form, utcnow())
-    except PayloadError as exc:
-        raise BadPayload(str(exc)) from exc
+    report = _parsed(parse_call, hook.req.form, utcnow())
     call_id = hook.query_int(request, "call")
     async with ctx.db.write() as session:
         call = await service.find_call(
@@ -152,10 +157,7 @@ async def status(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
 )
 async def dial(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
     hook = await _verified(ctx, request, inbox_id, "voice/dial")
-    try:
-        outcome = parse_dial(hook.req.form)
-    except PayloadError as exc:
-        raise BadPayload(str(exc)) from exc
+    outcome = _parsed(parse_dial, hook.req.form)
     now = utcnow()
     call_id = hook.query_int(request, "call")
     async with ctx.db.write() as session:
@@ -175,10 +177,7 @@ async def dial(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
 @_route("recording", "Twilio recording ready", "A call recording or voicemail is ready to fetch.")
 async def recording(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
     hook = await _verified(ctx, request, inbox_id, "voice/recording")
-    try:
-        found = parse_recording(hook.req.form)
-    except PayloadError as exc:
-        raise BadPayload(str(exc)) from exc
+    found = _parsed(parse_recording, hook.req.form)
     call_id = hook.query_int(request, "call")
     new = False
     async with ctx.db.write() as session:
@@ -199,10 +198,7 @@ async def recording(inbox_id: DbId, request: Request, ctx: ContextDep) -> Respon
 )
 async def transcription(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
     hook = await _verified(ctx, request, inbox_id, "voice/transcription")
-    try:
-        found = parse_transcription(hook.req.form)
-    except PayloadError as exc:
-        raise BadPayload(str(exc)) from exc
+    found = _parsed(parse_transcription, hook.req.form)
     async with ctx.db.write() as session:
         call = await service.find_call(session, inbox_id, sid=found.call_sid)
         if call is None:

@@ -6,7 +6,7 @@ import { AssignmentAdmin } from "./Assignment";
 import { useT } from "./hooks";
 import { channelName, errorText } from "./i18n";
 import { ChannelIcon } from "./icons";
-import { ChannelFields, InboxDetails, InboxEditor, parseField, TestResult, type Field } from "./InboxSettings";
+import { ChannelFields, InboxDetails, InboxEditor, parseField, SetupError, TestResult, type Field } from "./InboxSettings";
 import { ServiceLevels } from "./ServiceLevels";
 import { loadDirectory, setState, useStore } from "./store";
 import { SurveyAdmin } from "./Surveys";
@@ -345,13 +345,7 @@ function Inboxes({ onServiceLevels }: { onServiceLevels: (inboxId: number) => vo
             </button>
           </div>
           {result && <TestResult result={result} />}
-          {error && (
-            <div className="error" role="alert">
-              {error.split("\n").map((line) => (
-                <p key={line}>{line}</p>
-              ))}
-            </div>
-          )}
+          {error && <SetupError error={error} />}
         </form>
         {shown && (
           <InboxDetails

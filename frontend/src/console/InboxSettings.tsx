@@ -97,6 +97,17 @@ export function ChannelFields({
   );
 }
 
+/** Why saving an inbox's settings failed: one line per failing server. */
+export function SetupError({ error }: { error: string }): ReactElement {
+  return (
+    <div className="error" role="alert">
+      {error.split("\n").map((line) => (
+        <p key={line}>{line}</p>
+      ))}
+    </div>
+  );
+}
+
 /** What Test connection found: one line per failing server (an e-mail inbox has two). */
 export function TestResult({ result }: { result: { ok: boolean; detail: string } }): ReactElement {
   return (
@@ -285,13 +296,7 @@ export function InboxEditor({
             {t("saved")}
           </p>
         )}
-        {error && (
-          <div className="error" role="alert">
-            {error.split("\n").map((line) => (
-              <p key={line}>{line}</p>
-            ))}
-          </div>
-        )}
+        {error && <SetupError error={error} />}
       </form>
       <InboxDetails inbox={answer} publicUrl={publicUrl} />
     </section>
