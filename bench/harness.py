@@ -461,6 +461,21 @@ def start_profiler(pid: int, seconds: float, out: Path) -> subprocess.Popen[byte
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def finish_profiler(
+    spy: subprocess.Popen[bytes], path: Path, seconds: float, name: str = "the server"
+) -> list[str]:
+    """Wait for py-spy (started for `seconds`) to write its profile; what it found, or why
+    it failed."""
+    try:
+        _, err = spy.communicate(timeout=seconds + 30)
+    except subprocess.TimeoutExpired:
+        spy.kill()
+        _, err = spy.communicate()
+    if spy.returncode:
+        return [f"py-spy failed ({spy.returncode}): {err.decode(errors='replace')[-500:]}"]
+    return [f"profile of {name} written to {path}", *summarize_profile(path)]
+
+
 def summarize_profile(path: Path, top: int = 12) -> list[str]:
     """Where the samples are: by package at the top of the stack, by the deepest frame in the
     project's own code (app/, connectors/), and the hottest functions."""

@@ -79,7 +79,6 @@ import multiprocessing
 import os
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -97,6 +96,7 @@ from harness import (  # bench/ is not a package: run as a script, its folder is
     Server,
     bare_server,
     database_label,
+    finish_profiler,
     free_port,
     login,
     machine,
@@ -109,7 +109,6 @@ from harness import (  # bench/ is not a package: run as a script, its folder is
     setup_inbox,
     start_profiler,
     subscribe_webhooks,
-    summarize_profile,
     webhook_receiver,
 )
 
@@ -407,17 +406,10 @@ def measured(
         f.machine_busy, f.machine_wall = busy1 - busy0, wall1 - wall0
     f.peak_rss_mib = srv.peak_rss_mib()
     if spy is not None and profile is not None:
-        try:
-            _, err = spy.communicate(timeout=seconds + 30)
-        except subprocess.TimeoutExpired:
-            spy.kill()
-            _, err = spy.communicate()
-        if spy.returncode:
-            print(f"  py-spy failed ({spy.returncode}): {err.decode(errors='replace')[-500:]}")
-        else:
-            print(f"  profile of {name} written to {profile}")
-            for line in summarize_profile(profile):
-                print(f"    {line}")
+        first, *rest = finish_profiler(spy, profile, seconds, name)
+        print(f"  {first}")
+        for line in rest:
+            print(f"    {line}")
     return f
 
 

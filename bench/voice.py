@@ -34,7 +34,6 @@ import asyncio
 import os
 import random
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +47,7 @@ from harness import (  # bench/ is not a package: run as a script, its folder is
     Server,
     bare_server,
     database_label,
+    finish_profiler,
     free_port,
     login,
     machine,
@@ -58,7 +58,6 @@ from harness import (  # bench/ is not a package: run as a script, its folder is
     scalar,
     server,
     start_profiler,
-    summarize_profile,
 )
 from sqlalchemy import event
 from twilio.request_validator import RequestValidator
@@ -237,7 +236,11 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             cpu1, busy1, wall1 = srv.cpu_seconds(), machine_busy_seconds(), time.monotonic()
-            profile = _profile_lines(spy, args.profile, args.seconds)
+            profile = (
+                finish_profiler(spy, args.profile, args.seconds)
+                if spy is not None and args.profile is not None
+                else []
+            )
             complaints = srv.complaints()
         stored = scalar(database_url, "SELECT count(*) FROM calls")
         settings = Settings(
@@ -293,21 +296,6 @@ def main(argv: list[str] | None = None) -> int:
     for line in complaints[:10]:
         print("server:", line)
     return 0
-
-
-def _profile_lines(
-    spy: subprocess.Popen[bytes] | None, path: Path | None, seconds: float
-) -> list[str]:
-    if spy is None or path is None:
-        return []
-    try:
-        _, err = spy.communicate(timeout=seconds + 30)
-    except subprocess.TimeoutExpired:
-        spy.kill()
-        _, err = spy.communicate()
-    if spy.returncode:
-        return [f"py-spy failed ({spy.returncode}): {err.decode(errors='replace')[-500:]}"]
-    return [f"profile of the server written to {path}", *summarize_profile(path)]
 
 
 if __name__ == "__main__":
