@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,9 +36,29 @@ class Scope:
 
 
 @dataclass(frozen=True, slots=True)
+class Logged:
+    """A committed event: as read back from the log, or as its transaction wrote it."""
+
+    seq: int
+    type: str
+    inbox_id: int | None
+    conversation_id: int | None
+    agent_id: int | None
+    public: bool
+    data: dict[str, Any]
+    created_at: datetime
+    origin: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Published:
+    """A committed event as announced on the bus. `event` is the event itself when it was
+    committed in this process (or carried by the bus): a hub can send it without reading
+    it back from the log."""
+
     seq: int
     scope: Scope
+    event: Logged | None = field(default=None, compare=False)
 
 
 def record(session: AsyncSession, event: Event, scope: Scope) -> None:
@@ -92,28 +112,16 @@ async def finalize(session: AsyncSession) -> list[Published]:
         for i, (event, scope) in enumerate(pending)
     ]
     await session.execute(insert(table(EventRow)), rows)
-    return [Published(seq=first + i, scope=scope) for i, (_e, scope) in enumerate(pending)]
+    return [
+        Published(seq=row["seq"], scope=scope, event=Logged(**row))
+        for row, (_event, scope) in zip(rows, pending, strict=True)
+    ]
 
 
 async def delete_older_than(session: AsyncSession, days: float) -> int:
     cutoff = utcnow() - timedelta(days=days)
     result = await session.execute(delete(EventRow).where(EventRow.created_at < cutoff))
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-@dataclass(frozen=True, slots=True)
-class Logged:
-    """A committed event as read back from the log."""
-
-    seq: int
-    type: str
-    inbox_id: int | None
-    conversation_id: int | None
-    agent_id: int | None
-    public: bool
-    data: dict[str, Any]
-    created_at: datetime
-    origin: str | None = None
 
 
 async def read_after(

@@ -2,9 +2,12 @@
 
 When the bus says events were committed (or every `event_poll_seconds`, in case a
 notification was lost), the hub reads the new rows once, turns each into its frame text
-once, and offers it to the sockets allowed to see it. Each socket has a bounded queue and
-its own sender task, so a slow socket never delays the others; a socket whose queue is full
-is closed with 4001 and resumes from its last id.
+once, and offers it to the sockets allowed to see it. Events committed in this process come
+with the notice, which reaches the hub before the committing request is answered: when they
+follow on from the last event sent, they are offered at once, without reading them back.
+
+Each socket has a bounded queue and its own sender task, so a slow socket never delays the
+others; a socket whose queue is full is closed with 4001 and resumes from its last id.
 
 Protocol 2 (a client that connects with `protocol=2`): each websocket message is a JSON
 array of frames, every frame queued for the socket when its sender wakes. The frames of one
@@ -38,7 +41,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select
 from app.agents.models import Agent, AgentSession, Role
 from app.db import Database, log_failed_round, utcnow
 from app.events import log as event_log
-from app.events.log import Logged, Scope
+from app.events.log import Logged, Published, Scope
 from app.events.models import EventRow
 from app.inboxes.models import inbox_agents
 from app.realtime.bus import Bus, Notice, Signal
@@ -52,6 +55,7 @@ log = logging.getLogger(__name__)
 READ_BATCH = 1000  # events per query, when the hub or a replaying socket reads the log
 PRESENCE_DEBOUNCE = 0.1  # seconds: a burst of connects costs one presence read
 TYPING_INTERVAL = 1.0  # seconds between relayed typing signals of one socket and conversation
+GAP_WAIT = 0.02  # seconds a carried event waits for an earlier one before the log is read
 # Protocol 2: frames are joined into one message until it holds this many characters; large
 # enough that a burst is a few sends, small enough that one message is no burden to parse.
 BATCH_CHARS = 64 * 1024
@@ -278,6 +282,9 @@ class Hub:
         self.settings = settings
         self.last_seq = 0  # every event up to here has been offered to the sockets
         self._wake = asyncio.Event()
+        self._reading = False  # the reader is between its read of the log and its dispatch
+        self._early: dict[int, Logged] = {}  # carried events waiting for an earlier one
+        self._gap_timer: asyncio.TimerHandle | None = None
         self._presence_dirty = asyncio.Event()
         self._presence_seen: dict[int, str] = {}
         self._agents: set[AgentSocket] = set()
@@ -297,9 +304,8 @@ class Hub:
         with contextlib.suppress(Exception):  # presence is best-effort: Redis may be down
             self._presence_seen = {a: p.status for a, p in (await self.presence.snapshot()).items()}
         s = self.settings
-        async with self.bus.subscribe() as notices:
+        with self.bus.listen(self._on_notice):
             tasks = [
-                asyncio.create_task(self._listen(notices), name="hub-listen"),
                 asyncio.create_task(self._read_loop(), name="hub-read"),
                 asyncio.create_task(self._presence_loop(), name="hub-presence"),
                 asyncio.create_task(self._every(s.event_poll_seconds, self._poll), name="hub-poll"),
@@ -311,6 +317,8 @@ class Hub:
             try:
                 yield
             finally:
+                if self._gap_timer is not None:
+                    self._gap_timer.cancel()
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
@@ -412,18 +420,57 @@ class Hub:
 
     # ------------------------------------------------------------------ events
 
-    async def _listen(self, notices: asyncio.Queue[Notice]) -> None:
-        while True:
-            notice = await notices.get()
-            if isinstance(notice, Signal):
-                self._on_signal(notice)
-            elif not notice:
+    def _on_notice(self, notice: Notice) -> None:
+        if isinstance(notice, Signal):
+            self._on_signal(notice)
+        elif not notice:
+            self._wake.set()
+        elif (newest := max(p.seq for p in notice)) > self.last_seq:
+            if not self._agents and not self._visitors:  # nobody to tell (see _read_new)
+                self.last_seq = newest
+                return
+            try:
+                self._take_carried(notice)
+            except Exception:  # called by a committing request: it must not fail it
+                log.exception("could not send carried events; reading them from the log")
+                self._early.clear()
                 self._wake.set()
-            elif (newest := max(p.seq for p in notice)) > self.last_seq:
-                if self._agents or self._visitors:
-                    self._wake.set()
-                else:  # nobody to tell (see _read_new)
-                    self.last_seq = newest
+
+    def _take_carried(self, notice: tuple[Published, ...]) -> None:
+        """Send the events a notice carries once every earlier one was sent: at once for
+        this process's own commits; another process's may arrive out of order and wait
+        GAP_WAIT for the missing ones. Anything else is read from the log."""
+        for published in notice:
+            if published.seq <= self.last_seq:
+                continue
+            if published.event is None or len(self._early) >= READ_BATCH:
+                self._early.clear()
+                self._wake.set()
+                return
+            self._early[published.seq] = published.event
+        if not self._reading:
+            self._send_early()
+        if self._early and self._gap_timer is None:
+            self._gap_timer = asyncio.get_running_loop().call_later(
+                GAP_WAIT, self._gap_waited, self.last_seq + 1
+            )
+
+    def _send_early(self) -> None:
+        """Dispatch the held events that follow on from the last one sent."""
+        while (event := self._early.pop(self.last_seq + 1, None)) is not None:
+            self._dispatch(event)
+            self.last_seq = event.seq
+        for seq in [seq for seq in self._early if seq <= self.last_seq]:
+            del self._early[seq]
+
+    def _gap_waited(self, missing: int) -> None:
+        self._gap_timer = None
+        if self.last_seq < missing:  # still missing: read it
+            self._wake.set()
+        elif self._early:
+            self._gap_timer = asyncio.get_running_loop().call_later(
+                GAP_WAIT, self._gap_waited, self.last_seq + 1
+            )
 
     async def _poll(self) -> None:
         self._wake.set()
@@ -432,11 +479,15 @@ class Hub:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            self._reading = True
             try:
                 await self._read_new()
             except Exception as exc:
                 log_failed_round(log, "reading the event log", exc)
                 await asyncio.sleep(self.settings.event_poll_seconds)
+            finally:
+                self._reading = False
+            self._send_early()
 
     async def _read_new(self) -> None:
         if not self._agents and not self._visitors:

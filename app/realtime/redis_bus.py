@@ -18,14 +18,16 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from app.events.log import Published, Scope
-from app.realtime.bus import MemoryBus, Notice, Signal
+from app.events.log import Logged, Published, Scope
+from app.realtime.bus import Listener, MemoryBus, Notice, Signal
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ def encode(origin: str, notice: Notice) -> bytes:
     if isinstance(notice, Signal):
         body["s"] = [notice.kind, dataclasses.asdict(notice.scope), notice.data]
     else:
-        body["e"] = [[p.seq, dataclasses.asdict(p.scope)] for p in notice]
+        body["e"] = [[p.seq, dataclasses.asdict(p.scope), _carried(p.event)] for p in notice]
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -56,7 +58,35 @@ def decode(raw: bytes) -> tuple[str, Notice]:
     if "s" in body:
         kind, scope, data = body["s"]
         return body["o"], Signal(kind, Scope(**scope), data)
-    return body["o"], tuple(Published(seq, Scope(**scope)) for seq, scope in body["e"])
+    items = []
+    for seq, fields, *carried in body["e"]:  # a process of an older version sends no event
+        scope = Scope(**fields)
+        event = _logged(seq, scope, carried[0]) if carried and carried[0] else None
+        items.append(Published(seq, scope, event))
+    return body["o"], tuple(items)
+
+
+def _carried(event: Logged | None) -> list[Any] | None:
+    """The event itself travels too (its scope already does), so the other processes' hubs
+    need not read it back from the log."""
+    if event is None:
+        return None
+    return [event.type, event.data, event.created_at.isoformat(), event.origin]
+
+
+def _logged(seq: int, scope: Scope, carried: list[Any]) -> Logged:
+    type_, data, at, origin = carried
+    return Logged(
+        seq,
+        type_,
+        scope.inbox_id,
+        scope.conversation_id,
+        scope.agent_id,
+        scope.public,
+        data,
+        datetime.fromisoformat(at),
+        origin,
+    )
 
 
 class RedisBus:
@@ -105,10 +135,17 @@ class RedisBus:
 
     @contextlib.asynccontextmanager
     async def subscribe(self) -> AsyncIterator[asyncio.Queue[Notice]]:
-        if self._listener is None:
-            self._listener = asyncio.create_task(self._listen_loop(), name="bus-redis-listen")
+        self._start_listening()
         async with self._local.subscribe() as queue:
             yield queue
+
+    def listen(self, listener: Listener) -> AbstractContextManager[None]:
+        self._start_listening()
+        return self._local.listen(listener)
+
+    def _start_listening(self) -> None:
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen_loop(), name="bus-redis-listen")
 
     async def _listen_loop(self) -> None:
         delay = 0.05

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
-from app.events.log import Published, Scope
+from app.events.log import Logged, Published, Scope
 from app.realtime.bus import Bus, MemoryBus, Notice, Signal
 from app.realtime.redis_bus import PUBLISH_FAILURES, RedisBus
 from tests.support.servers import RedisServer, start_redis
@@ -62,6 +63,22 @@ async def test_committed_events_reach_every_subscriber_once(pair: tuple[Bus, Bus
         await asyncio.sleep(0.1)
         assert mine.empty()
         assert theirs.empty()  # nobody gets it twice (a process ignores its own echo)
+
+
+async def test_a_committed_event_travels_with_its_notice(pair: tuple[Bus, Bus]) -> None:
+    publisher, other = pair
+    scope = Scope(inbox_id=1, conversation_id=2, public=True)
+    at = datetime(2026, 3, 20, 9, 30, tzinfo=UTC)
+    event = Logged(9, "message.created", 1, 2, None, True, {"text": "سلام"}, at, "rule:4")
+    heard: list[Notice] = []
+    with other.listen(heard.append):
+        async with other.subscribe() as theirs:
+            await settled(other, theirs)
+            await publisher.publish([Published(9, scope, event)])
+            (received,) = await next_notice(theirs)
+    assert isinstance(received, Published)
+    assert received.event == event  # all of it: another process's hub sends it as it is
+    assert heard[-1] == (received,)  # a listener hears it too, as it is delivered
 
 
 async def test_signals_travel_with_their_scope_and_data(pair: tuple[Bus, Bus]) -> None:
