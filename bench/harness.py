@@ -212,6 +212,21 @@ def server(
         srv.stop()
 
 
+@contextlib.contextmanager
+def worker_process(name: str, env: dict[str, str], cwd: Path, log: Path) -> Iterator[Server]:
+    """`panjereh worker` beside a server started with PANJEREH_RUN_WORKERS=false (it has no
+    port: `Server.port` is 0)."""
+    cmd = panjereh_cmd(0)
+    cmd = [*cmd[: cmd.index("serve")], "worker"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+    srv = Server(name=name, proc=proc, port=0, log=log)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
 def panjereh_env(workdir: Path, database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PANJEREH_")}
     env.update(

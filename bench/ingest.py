@@ -110,6 +110,7 @@ from harness import (  # bench/ is not a package: run as a script, its folder is
     start_profiler,
     subscribe_webhooks,
     webhook_receiver,
+    worker_process,
 )
 
 from tests.support.servers import (  # importable once harness set the path
@@ -333,6 +334,7 @@ class Figures:
     errors: dict[str, int]
     server_cpu: float | None
     client_cpu: float
+    worker_cpu: float | None = None  # --worker: the `panjereh worker` beside the server
     machine_busy: float | None = None  # CPU seconds all cores were busy around the load
     machine_wall: float = 0.0  # ... in this many seconds (client processes' start included)
     stored: int | None = None
@@ -377,12 +379,13 @@ def print_figures(f: Figures) -> None:
     print(f"  latency       p50 {f.p50_ms:.1f} ms, p99 {f.p99_ms:.1f} ms, max {f.max_ms:.1f} ms")
     print(f"  non-2xx       {f.non_2xx or 'none'}")
     print(f"  transport     {f.errors or 'no errors'}")
+    worker = "" if f.worker_cpu is None else f", worker {f.worker_cpu:.1f} s"
     print(
-        f"  CPU           server {cpu}, client {f.client_cpu:.1f} s "
+        f"  CPU           server {cpu}{worker}, client {f.client_cpu:.1f} s "
         f"({f.client_cpu / f.elapsed:.0%})"
     )
     if f.machine_busy is not None and f.server_cpu is not None:
-        others = max(0.0, f.machine_busy - f.server_cpu - f.client_cpu)
+        others = max(0.0, f.machine_busy - f.server_cpu - f.client_cpu - (f.worker_cpu or 0.0))
         print(
             f"  machine       {f.machine_busy:.1f} of {(os.cpu_count() or 1) * f.machine_wall:.1f} "
             f"core-seconds busy; other processes used ~{others:.1f} s"
@@ -393,15 +396,24 @@ def print_figures(f: Figures) -> None:
 
 
 def measured(
-    srv: Server, name: str, seconds: float, profile: Path | None, run: Callable[[], LoadResult]
+    srv: Server,
+    name: str,
+    seconds: float,
+    profile: Path | None,
+    run: Callable[[], LoadResult],
+    worker: Server | None = None,
 ) -> Figures:
     """Run the load and take the CPU figures around it (and a py-spy profile if asked)."""
     spy = start_profiler(srv.proc.pid, seconds, profile) if profile else None
     cpu0, busy0, wall0 = srv.cpu_seconds(), machine_busy_seconds(), time.monotonic()
+    worker0 = worker.cpu_seconds() if worker else None
     result = run()
     cpu1, busy1, wall1 = srv.cpu_seconds(), machine_busy_seconds(), time.monotonic()
+    worker1 = worker.cpu_seconds() if worker else None
     server_cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
     f = figures(name, result, server_cpu)
+    if worker0 is not None and worker1 is not None:
+        f.worker_cpu = worker1 - worker0
     if busy0 is not None and busy1 is not None:
         f.machine_busy, f.machine_wall = busy1 - busy0, wall1 - wall0
     f.peak_rss_mib = srv.peak_rss_mib()
@@ -465,6 +477,7 @@ class Variant:
     rules: int = 0
     webhooks: int = 0
     srv: Server | None = None
+    worker: Server | None = None  # --worker
     database_url: str = ""
     inbox_id: int = 0
     api_key: str = ""
@@ -493,6 +506,11 @@ def total(name: str, slices: list[Figures]) -> Figures:
             else sum(f.server_cpu or 0.0 for f in slices)
         ),
         client_cpu=sum(f.client_cpu for f in slices),
+        worker_cpu=(
+            None
+            if any(f.worker_cpu is None for f in slices)
+            else sum(f.worker_cpu or 0.0 for f in slices)
+        ),
         machine_busy=(
             None
             if any(f.machine_busy is None for f in slices)
@@ -510,14 +528,16 @@ SETTLE_LIMIT = 300.0  # seconds a server may take to finish the work a slice lef
 def settle(variant: Variant) -> float:
     """Wait until the server is idle again (its rules and webhook deliveries caught up), so
     its leftover work does not take the CPU from the next slice; how long that took."""
-    srv = variant.srv
-    assert srv is not None
+    assert variant.srv is not None
+    processes = [p for p in (variant.srv, variant.worker) if p is not None]
     started = time.monotonic()
     while time.monotonic() - started < SETTLE_LIMIT:
-        cpu0 = srv.cpu_seconds()
+        cpu0 = [p.cpu_seconds() for p in processes]
         time.sleep(0.5)
-        cpu1 = srv.cpu_seconds()
-        idle = cpu0 is None or cpu1 is None or cpu1 - cpu0 < 0.05  # under 10% of a core
+        cpu1 = [p.cpu_seconds() for p in processes]
+        idle = all(  # each under 10% of a core
+            a is None or b is None or b - a < 0.05 for a, b in zip(cpu0, cpu1, strict=True)
+        )
         if idle and not (variant.webhooks and pending_deliveries(variant.database_url)):
             break
     return time.monotonic() - started
@@ -554,6 +574,12 @@ def main(argv: list[str] | None = None) -> int:
         "interleaved with the figures without",
     )
     parser.add_argument("--skip-bare", action="store_true", help="measure Panjereh only")
+    parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="run every server with PANJEREH_RUN_WORKERS=false and a `panjereh worker` "
+        "process beside it (rules, webhooks and deliveries leave the server's process)",
+    )
     parser.add_argument(
         "--profile",
         type=Path,
@@ -640,10 +666,17 @@ def main(argv: list[str] | None = None) -> int:
             env["PANJEREH_DATABASE_URL"] = variant.database_url
             env["PANJEREH_DATA_DIR"] = str(workdir / f"data{n}")
             env["PANJEREH_WEBHOOK_ALLOW_PRIVATE_URLS"] = "true"  # the receiver is on loopback
+            if args.worker:
+                env["PANJEREH_RUN_WORKERS"] = "false"
             log = workdir / f"panjereh-{n}.log"
             variant.srv = stack.enter_context(
                 server(f"panjereh {variant.name}", panjereh_cmd(free_port()), env, workdir, log)
             )
+            if args.worker:  # after the server: it has migrated the database
+                worker_log = workdir / f"worker-{n}.log"
+                variant.worker = stack.enter_context(
+                    worker_process(f"worker {variant.name}", env, workdir, worker_log)
+                )
             variant.inbox_id, variant.api_key = setup_inbox(variant.srv)
             if variant.rules:
                 add_rules(variant.srv, variant.rules)
@@ -683,7 +716,7 @@ def main(argv: list[str] | None = None) -> int:
                 if profile is not None:
                     print(f"\nprofile of Panjereh, {variant.name}")
                 variant.slices.append(
-                    measured(srv, variant.name, args.seconds / rounds, profile, run)
+                    measured(srv, variant.name, args.seconds / rounds, profile, run, variant.worker)
                 )
                 variant.settle_seconds.append(settle(variant))
         for variant in variants:

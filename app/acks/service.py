@@ -28,6 +28,7 @@ from app.acks.models import AcknowledgementSent, AcknowledgementSettings
 from app.db import utcnow
 from app.events import log as event_log
 from app.hours.service import schedule_for
+from app.inbound.senders import lock_contacts_of
 from app.inboxes.models import Inbox, InboxKind
 from app.tickets.messages import add_message
 from app.tickets.models import Conversation, Direction, Message
@@ -141,17 +142,29 @@ async def interested(session: AsyncSession, events: Sequence[event_log.Logged]) 
     )
 
 
+def _from_customer(event: event_log.Logged, since: datetime) -> bool:
+    """A customer's message, recent enough to acknowledge."""
+    return (
+        event.type == "message.created"
+        and event.data["message"]["direction"] == Direction.inbound
+        and event.created_at >= since
+    )
+
+
 async def on_events(session: AsyncSession, events: Sequence[event_log.Logged]) -> None:
     """The log consumer's handler: acknowledge the customer messages among `events` that
     call for it (the reply is queued in the consumer's transaction)."""
     settings: dict[int, AcknowledgementSettings | None] = {}
-    now = utcnow()
+    since = utcnow() - TOO_LATE
+    # An acknowledgement changes its conversation: lock the contacts first, as ingest does.
+    await lock_contacts_of(
+        session,
+        {e.conversation_id for e in events if e.conversation_id and _from_customer(e, since)},
+    )
     for event in events:
-        if event.type != "message.created" or event.inbox_id is None:
+        if event.inbox_id is None or not _from_customer(event, since):
             continue
         message = event.data["message"]
-        if message["direction"] != Direction.inbound or event.created_at < now - TOO_LATE:
-            continue
         if event.inbox_id not in settings:
             settings[event.inbox_id] = await get_settings(session, event.inbox_id)
         found = settings[event.inbox_id]

@@ -185,6 +185,9 @@ class Facts:
                 self.contact_id = self._conversation.contact_id
         return self._conversation
 
+    def forget_labels(self) -> None:
+        self._labels = None
+
     def use_conversation(self, conversation: Conversation) -> None:
         self._conversation, self.conversation_id = conversation, conversation.id
         self.inbox_id, self._labels = conversation.inbox_id, None
@@ -387,19 +390,45 @@ async def handle_events(session: AsyncSession, events: Sequence[Logged]) -> None
                 started.append((facts, matching))
     if not started:
         return
-    await lock_contacts_of(
-        session,
-        {f.conversation_id for f, _ in started if f.contact_id is None and f.conversation_id},
-        {f.contact_id for f, _ in started if f.contact_id is not None},
-    )
     firsts = await _prefetch(session, [facts for facts, _rules in started])
-    runs: list[RuleRun] = []
+    # First, without a lock: the events whose conversation some rule's conditions hold for.
+    # Most have none, and their contacts stay free for ingest meanwhile.
+    acting: list[tuple[Facts, list[Rule]]] = []
     for facts, matching in started:
         if facts.trigger == "message.first_received" and facts.message_id not in firsts:
             continue
         for rule in matching:
+            if await _holds(facts, rule.conditions):
+                acting.append((facts, matching))
+                break
+    if not acting:
+        return
+    locked = await lock_contacts_of(
+        session,
+        {f.conversation_id for f, _ in acting if f.contact_id is None and f.conversation_id},
+        {f.contact_id for f, _ in acting if f.contact_id is not None},
+    )
+    if locked:  # ingest may have changed them before the lock: the rules see what is now
+        await _read_again(session, [facts for facts, _rules in acting])
+    runs: list[RuleRun] = []
+    for facts, matching in acting:
+        for rule in matching:
             await run_rule(session, rule, facts, runs=runs)
     session.add_all(runs)
+
+
+async def _read_again(session: AsyncSession, acting: Sequence[Facts]) -> None:
+    """Refresh, in place, the conversations and contacts these facts loaded."""
+    for model, ids in (
+        (Conversation, {f.conversation_id for f in acting if f.conversation_id is not None}),
+        (Contact, {f.contact_id for f in acting if f.contact_id is not None}),
+    ):
+        if ids:
+            await session.execute(
+                select(model).where(model.id.in_(ids)).execution_options(populate_existing=True)
+            )
+    for facts in acting:
+        facts.forget_labels()
 
 
 @dataclass

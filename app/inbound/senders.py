@@ -93,14 +93,15 @@ async def lock_contacts(session: AsyncSession, contact_ids: Collection[int]) -> 
 
 async def lock_contacts_of(
     session: AsyncSession, conversation_ids: Collection[int], contact_ids: Collection[int] = ()
-) -> None:
+) -> bool:
     """For work that changes several conversations in one transaction beside ingest (log
     consumers): lock their contacts first, in id order, as ingest does before it changes
     their conversations, so the two never wait on each other in a cycle (PostgreSQL breaks
     one after a second by failing a side, say a whole ingest batch). The contacts of
-    `conversation_ids` are looked up; `contact_ids` are known already."""
+    `conversation_ids` are looked up; `contact_ids` are known already. Returns whether it
+    locked (see `lock_contacts`)."""
     if session.get_bind().dialect.name != "postgresql":
-        return
+        return False
     ids = set(contact_ids)
     if conversation_ids:
         ids.update(
@@ -108,7 +109,7 @@ async def lock_contacts_of(
                 select(Conversation.contact_id).where(Conversation.id.in_(conversation_ids))
             )
         )
-    await lock_contacts(session, ids)
+    return await lock_contacts(session, ids)
 
 
 async def _known_senders(

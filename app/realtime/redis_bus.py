@@ -102,8 +102,8 @@ class RedisBus:
 
     async def publish(self, items: Sequence[Published]) -> None:
         notice = tuple(items)
+        self._send(notice)  # first: the sender task then runs before this process's sockets'
         self._local.deliver(notice)
-        self._send(notice)
 
     async def signal(self, signal: Signal) -> None:
         self._local.deliver(signal)

@@ -14,6 +14,7 @@ from app.context import Context
 from app.errors import Conflict
 from app.events.consumers import Handler, run_consumer
 from app.events.log import Logged
+from app.inbound.senders import lock_contacts_of
 from app.surveys import service
 from app.surveys.models import Survey
 from app.tickets.models import Status
@@ -58,10 +59,20 @@ def completed_callback_ids(events: Sequence[Logged]) -> list[int]:
 
 def handler(ctx: Context) -> Handler:
     async def handle(session: AsyncSession, events: Sequence[Logged]) -> None:
+        resolved, callbacks = resolved_ids(events), completed_callback_ids(events)
+        # A survey changes its conversation: lock their contacts first, as ingest does.
+        of_callbacks = {
+            e.conversation_id
+            for e in events
+            if e.conversation_id
+            and e.type == "callback.updated"
+            and e.data["callback"].get("id") in callbacks
+        }
+        await lock_contacts_of(session, {*resolved, *of_callbacks})
         sent = False
-        for conversation_id in resolved_ids(events):
+        for conversation_id in resolved:
             sent |= await _sent(service.after_resolve(session, conversation_id, links(ctx)))
-        for callback_id in completed_callback_ids(events):
+        for callback_id in callbacks:
             sent |= await _sent(service.after_callback(session, callback_id, links(ctx)))
         if sent:
             ctx.outbox_ready.set()  # (in this process; other workers poll)
