@@ -21,7 +21,7 @@ Modes: `embedded` is one `panjereh serve` on SQLite with the in-process bus; `re
 packages, as the tests do), the sockets split between them and the posts alternating.
 
 With `--max-rate`, each mode then looks for the highest rate it holds with `--agents`
-sockets: p99 ≤ 100 ms, nothing lost, the posts answered on schedule (steps of
+sockets: p99 from the post ≤ 100 ms, nothing lost, the posts answered on schedule (steps of
 `--step-seconds`, doubling from `--rate` and then halving the gap, within `--search-seconds`).
 
 Then, in embedded mode, `--idle` agent sockets are opened and left idle, and the server's
@@ -179,10 +179,11 @@ class Result:
         return f"p50 {self.sent_p50:.1f} ms, p95 {self.sent_p95:.1f} ms, p99 {self.sent_p99:.1f} ms"
 
     def held(self) -> bool:
-        """Every message reached every socket, p99 within MAX_RATE_P99_MS, and the server
-        answered the posts on schedule."""
+        """Every message reached every socket, p99 from the post (the stricter figure: the
+        2xx can come after the frames) within MAX_RATE_P99_MS, and the server answered the
+        posts on schedule."""
         complete = self.acked == self.posted and self.delivered == self.expected
-        return complete and self.p99 <= MAX_RATE_P99_MS and self.behind < 1.0
+        return complete and self.sent_p99 <= MAX_RATE_P99_MS and self.behind < 1.0
 
 
 RUNS = itertools.count()  # external ids are unique per run: a repeated one is a duplicate
@@ -367,7 +368,8 @@ async def max_rate(
         verdict = "held" if r.held() else "not held"
         lost = r.expected - r.delivered
         print(
-            f"  step          {rate:.0f} msg/s: p99 {r.p99:.1f} ms, {lost} lost, "
+            f"  step          {rate:.0f} msg/s: p99 {r.p99:.1f} ms (from the post "
+            f"{r.sent_p99:.1f} ms), {lost} lost, "
             f"answers {max(0.0, r.behind):.1f} s behind: {verdict}"
         )
         if r.held():
@@ -396,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-rate",
         action="store_true",
-        help=f"find the highest rate at p99 ≤ {MAX_RATE_P99_MS:.0f} ms",
+        help=f"find the highest rate at p99 (from the post) ≤ {MAX_RATE_P99_MS:.0f} ms",
     )
     parser.add_argument("--step-seconds", type=float, default=10.0)
     parser.add_argument("--search-seconds", type=float, default=150.0, help="per mode")
@@ -419,7 +421,11 @@ def main(argv: list[str] | None = None) -> int:
                 print_result(result)
                 if args.max_rate:
                     best = asyncio.run(max_rate(mode, stack, token, inbox, args))
-                    held = f"{best.rate:.0f} msg/s (p99 {best.p99:.1f} ms)" if best else "none"
+                    held = (
+                        f"{best.rate:.0f} msg/s (p99 from the post {best.sent_p99:.1f} ms)"
+                        if best
+                        else "none"
+                    )
                     print(f"  max rate      {held} with {args.agents} agents")
                 if mode == "embedded" and args.idle:
                     before, after = asyncio.run(idle_memory(servers[0], token, args.idle))
