@@ -64,6 +64,11 @@ took. It prints each configuration's figures, then requests/s and the server's C
 request of each, as a ratio to the figures without: on a busy machine the CPU per request
 is the steadier of the two.
 
+`--worker` runs each server with PANJEREH_RUN_WORKERS=false and one `panjereh worker` process
+beside it on the same database (the scaled-out setup on one machine): the rules, the webhook
+fan-out and the deliveries then run there; the worker's CPU is printed beside the server's,
+and a slice has settled when both are idle.
+
 Profiling: `--profile FILE` records each Panjereh server's first slice with py-spy into
 FILE.<configuration> (`pip install py-spy` into the venv) and prints where the samples are.
 """
