@@ -81,6 +81,7 @@ _earlier_unsent = (
 @dataclass(frozen=True, slots=True)
 class Job:
     message_id: int
+    conversation_id: int
     attempt: int
     started_at: datetime
     inbox: Inbox | None
@@ -122,8 +123,15 @@ class DeliveryWorker:
         if not jobs:
             return 0
         renewing = asyncio.create_task(self._renew(lease))
+        # Conversations in parallel; within one, one message after the other, oldest first,
+        # so that two replies reach the customer in the order they were written.
+        by_conversation: defaultdict[int, list[Job]] = defaultdict(list)
+        for job in sorted(jobs, key=lambda job: job.message_id):
+            by_conversation[job.conversation_id].append(job)
         try:
-            await asyncio.gather(*(self._deliver(job, lease) for job in jobs))
+            await asyncio.gather(
+                *(self._deliver_in_order(run, lease) for run in by_conversation.values())
+            )
         finally:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -236,7 +244,17 @@ class DeliveryWorker:
                     buttons=_buttons(message.meta),
                     payload=_payload(message.meta),
                 )
-            jobs.append(Job(message.id, message.attempts, now, inbox, outbound, refusal))
+            jobs.append(
+                Job(
+                    message.id,
+                    message.conversation_id,
+                    message.attempts,
+                    now,
+                    inbox,
+                    outbound,
+                    refusal,
+                )
+            )
         return jobs
 
     async def _files(
@@ -275,6 +293,10 @@ class DeliveryWorker:
             raise SendError("the provider did not answer in time") from exc
         finally:
             await connector.aclose()
+
+    async def _deliver_in_order(self, jobs: list[Job], lease: Lease) -> None:
+        for job in jobs:
+            await self._deliver(job, lease)
 
     async def _deliver(self, job: Job, lease: Lease) -> None:
         try:

@@ -40,6 +40,28 @@ async def test_reply_reaches_the_outbound_url_signed(
     assert (await message(admin, conversation_id, sent["id"]))["delivery_status"] == "sent"
 
 
+async def test_replies_sent_together_reach_the_customer_in_the_order_written(
+    running: Running, admin: Api, receiver: Receiver, worker: DeliveryWorker
+) -> None:
+    conversation_id = await start_conversation(running, admin, receiver.url)
+    for text in ("first", "second", "third"):
+        await reply(admin, conversation_id, text)
+    receiver.gate.clear()  # the customer's channel is slow to answer the first
+    sending = asyncio.create_task(worker.run_once())  # one round claims all three
+    try:
+        for _ in range(500):
+            if receiver.received:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)
+        assert len(receiver.received) == 1  # the next waits for the first's answer
+    finally:
+        receiver.gate.set()
+    assert await sending == 3
+    texts = [json.loads(r.body)["message"]["text"] for r in receiver.received]
+    assert texts == ["first", "second", "third"]
+
+
 async def test_private_note_is_never_sent(
     running: Running, admin: Api, receiver: Receiver, worker: DeliveryWorker
 ) -> None:
