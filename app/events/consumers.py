@@ -11,8 +11,10 @@ the handler: the handler stores it as a row for a worker that leases it.
 What a round costs matters because every commit wakes every consumer, and on SQLite a write
 transaction holds the one writer lock that ingest waits for. So a round first reads the new
 events in a read transaction, with no lock (events never change once committed, and this
-process decodes each one once for all its consumers: `_Tail`); it takes the write lock only
-when there are events and the consumer's `interest` says it would do something with them.
+process decodes each one once for all its consumers: `_Tail`, which also keeps the events
+that notices carry, so this process's own commits are not read back at all); it takes the
+write lock only when there are events and the consumer's `interest` says it would do
+something with them.
 Events it has no interest in are passed over without a write; the stored position catches up
 with the next write (at the latest after PERSIST_SECONDS), and a restart reads them again,
 which costs a read. Under load, a consumer's rounds are at least ROUND_SECONDS apart, so a
@@ -64,6 +66,19 @@ class _Tail:
     def __init__(self) -> None:
         self._events: dict[int, event_log.Logged] = {}
 
+    def take(self, notice: Notice) -> None:
+        """A bus listener: keep the events a notice carries (this process's commits, or
+        another's through Redis), so that the consumers need not read them back."""
+        if isinstance(notice, tuple):
+            for published in notice:
+                if published.event is not None:
+                    self._events[published.seq] = published.event
+            self._trim()
+
+    def _trim(self) -> None:
+        while len(self._events) > TAIL_SIZE:  # the first kept, roughly the oldest
+            del self._events[next(iter(self._events))]
+
     async def read_after(
         self, session: AsyncSession, after: int, limit: int
     ) -> list[event_log.Logged]:
@@ -77,8 +92,7 @@ class _Tail:
             for event in newer:
                 self._events[event.seq] = event
             found.extend(newer)
-            while len(self._events) > TAIL_SIZE:
-                del self._events[next(iter(self._events))]
+            self._trim()
         return found
 
 
@@ -191,7 +205,10 @@ async def run_consumer(
     any process), else every IDLE_SECONDS; under load, a round every ROUND_SECONDS. `after`
     is awaited after each round that read events, with the seconds it took (work that may
     wait paces itself there)."""
-    async with ctx.bus.subscribe() as notices:
+    async with contextlib.AsyncExitStack() as stack:
+        # The events notices carry fill the tail: the rounds then read nothing back.
+        stack.enter_context(ctx.bus.listen(_state(ctx.db).tail.take))
+        notices = await stack.enter_async_context(ctx.bus.subscribe())
         while not stop.is_set():
             started = time.monotonic()
             handled = 0

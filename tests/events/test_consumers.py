@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import Context
+from app.db import utcnow
 from app.events import log as event_log
 from app.events.consumers import consume_once, run_consumer
-from app.events.log import Logged, Scope
+from app.events.log import Logged, Published, Scope
 from app.events.models import LogConsumer
 from app.events.types import ConversationUpdated
 from tests.support.app import Running
@@ -109,6 +110,35 @@ async def test_run_consumer_reacts_to_a_commit_and_moves_its_position(running: R
             await session.execute(select(LogConsumer.position).where(LogConsumer.name == "live"))
         ).scalar_one()
         assert position == await event_log.last_seq(session)
+
+
+async def test_a_running_consumer_takes_the_events_a_notice_carries(running: Running) -> None:
+    ctx = running.ctx
+    seen: list[str] = []
+    got = asyncio.Event()
+
+    async def handler(session: AsyncSession, events: Sequence[Logged]) -> None:
+        seen.extend(_labels(events))
+        got.set()
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_consumer(ctx, "carried", handler, stop))
+    try:
+        while True:  # wait for the consumer to exist before publishing
+            async with ctx.db.read() as session:
+                if await session.get(LogConsumer, "carried") is not None:
+                    seq = await event_log.last_seq(session) + 1
+                    break
+            await asyncio.sleep(0.02)
+        # An event only its notice holds: a consumer that read the log would not see it.
+        data = {"changes": ["carried"]}
+        event = Logged(seq, "conversation.updated", 1, None, None, False, data, utcnow())
+        await ctx.bus.publish([Published(seq, Scope(inbox_id=1), event)])
+        await asyncio.wait_for(got.wait(), 5)
+    finally:
+        stop.set()
+        await task
+    assert seen == ["carried"]
 
 
 async def test_events_of_no_interest_are_passed_over_without_a_write(running: Running) -> None:
