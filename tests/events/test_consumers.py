@@ -5,7 +5,9 @@ process holds a consumer another skips the round."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import select
@@ -82,29 +84,45 @@ async def _emit_in(session: AsyncSession, label: str) -> None:
     event_log.record(session, ConversationUpdated.model_construct(changes=[label]), Scope())
 
 
-async def test_run_consumer_reacts_to_a_commit_and_moves_its_position(running: Running) -> None:
-    ctx = running.ctx
-    seen: list[str] = []
-    got = asyncio.Event()
+@dataclass
+class Following:
+    """A consumer run by `run_consumer` in the background: the labels it has handled."""
 
-    async def handler(session: AsyncSession, events: Sequence[Logged]) -> None:
-        seen.extend(_labels(events))
-        got.set()
+    seen: list[str] = field(default_factory=list)
+    got: asyncio.Event = field(default_factory=asyncio.Event)
 
+    async def handler(self, session: AsyncSession, events: Sequence[Logged]) -> None:
+        self.seen.extend(_labels(events))
+        self.got.set()
+
+    async def handled(self) -> list[str]:
+        await asyncio.wait_for(self.got.wait(), 5)
+        return self.seen
+
+
+@contextlib.asynccontextmanager
+async def following(ctx: Context, name: str) -> AsyncIterator[Following]:
+    """`run_consumer` running, once its consumer exists (it starts at the log's end)."""
+    consumer = Following()
     stop = asyncio.Event()
-    task = asyncio.create_task(run_consumer(ctx, "live", handler, stop))
+    task = asyncio.create_task(run_consumer(ctx, name, consumer.handler, stop))
     try:
-        while True:  # wait for the consumer to exist before emitting
+        while True:
             async with ctx.db.read() as session:
-                if await session.get(LogConsumer, "live") is not None:
+                if await session.get(LogConsumer, name) is not None:
                     break
             await asyncio.sleep(0.02)
-        await _emit(ctx, "now")
-        await asyncio.wait_for(got.wait(), 5)
+        yield consumer
     finally:
         stop.set()
         await task
-    assert seen == ["now"]
+
+
+async def test_run_consumer_reacts_to_a_commit_and_moves_its_position(running: Running) -> None:
+    ctx = running.ctx
+    async with following(ctx, "live") as consumer:
+        await _emit(ctx, "now")
+        assert await consumer.handled() == ["now"]
     async with ctx.db.read() as session:
         position = (
             await session.execute(select(LogConsumer.position).where(LogConsumer.name == "live"))
@@ -114,31 +132,14 @@ async def test_run_consumer_reacts_to_a_commit_and_moves_its_position(running: R
 
 async def test_a_running_consumer_takes_the_events_a_notice_carries(running: Running) -> None:
     ctx = running.ctx
-    seen: list[str] = []
-    got = asyncio.Event()
-
-    async def handler(session: AsyncSession, events: Sequence[Logged]) -> None:
-        seen.extend(_labels(events))
-        got.set()
-
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_consumer(ctx, "carried", handler, stop))
-    try:
-        while True:  # wait for the consumer to exist before publishing
-            async with ctx.db.read() as session:
-                if await session.get(LogConsumer, "carried") is not None:
-                    seq = await event_log.last_seq(session) + 1
-                    break
-            await asyncio.sleep(0.02)
+    async with following(ctx, "carried") as consumer:
+        async with ctx.db.read() as session:
+            seq = await event_log.last_seq(session) + 1
         # An event only its notice holds: a consumer that read the log would not see it.
         data = {"changes": ["carried"]}
         event = Logged(seq, "conversation.updated", 1, None, None, False, data, utcnow())
         await ctx.bus.publish([Published(seq, Scope(inbox_id=1), event)])
-        await asyncio.wait_for(got.wait(), 5)
-    finally:
-        stop.set()
-        await task
-    assert seen == ["carried"]
+        assert await consumer.handled() == ["carried"]
 
 
 async def test_events_of_no_interest_are_passed_over_without_a_write(running: Running) -> None:
