@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from app.channels import CHANNELS, ConnectorDeps
-from app.crypto import Passwords, SecretBox
+from app.crypto import Passwords, SecretBox, bus_key
 from app.db import Database
 from app.events import log as event_log
 from app.inbound.ingest import IngestPolicy
@@ -114,7 +114,8 @@ def build_context(settings: Settings) -> Context:
             socket_timeout=2,
             health_check_interval=10,
         )
-        bus, store = RedisBus(redis), RedisPresenceStore(redis)
+        bus = RedisBus(redis, bus_key(settings.secret_key))
+        store = RedisPresenceStore(redis)
     else:
         bus, store = MemoryBus(), MemoryPresenceStore()
     db.before_commit = event_log.finalize

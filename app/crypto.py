@@ -69,6 +69,11 @@ def _derived_key(secret_key: str, info: bytes) -> bytes:
     return hkdf.derive(secret_key.encode())
 
 
+def bus_key(secret_key: str) -> bytes:
+    """The key the processes sign their bus messages with (see app.realtime.redis_bus)."""
+    return _derived_key(secret_key, b"panjereh bus messages v1")
+
+
 class SecretBox:
     """Encrypts inbox secrets with a key derived from PANJEREH_SECRET_KEY (at the first
     secret sealed or opened, so a server whose inboxes hold no secrets never loads

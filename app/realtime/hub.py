@@ -482,12 +482,15 @@ class Hub:
             self._reading = True
             try:
                 await self._read_new()
+                failed = False
             except Exception as exc:
                 log_failed_round(log, "reading the event log", exc)
-                await asyncio.sleep(self.settings.event_poll_seconds)
+                failed = True
             finally:
                 self._reading = False
             self._send_early()
+            if failed:
+                await asyncio.sleep(self.settings.event_poll_seconds)
 
     async def _read_new(self) -> None:
         if not self._agents and not self._visitors:

@@ -7,6 +7,10 @@ request that committed: a failure is logged and counted
 (`panjereh_bus_publish_failures_total`), and the other processes' hubs still find the events
 by polling the log. The listener reconnects by itself; after a (re)connect it tells the
 local subscribers to read the log, since messages sent meanwhile are gone.
+
+Messages carry committed events, so they are signed with a key derived from
+PANJEREH_SECRET_KEY (the same in every process): a message with a wrong signature is
+dropped, and one without a signature is believed only about sequence numbers.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
+import hmac
 import json
 import logging
 import uuid
@@ -32,6 +38,7 @@ from app.realtime.bus import Listener, MemoryBus, Notice, Signal
 log = logging.getLogger(__name__)
 
 CHANNEL = "panjereh:bus"
+SIGNED = b"s1:"
 OUTBOX_SIZE = 10_000
 RECONNECT_DELAY_MAX = 2.0  # seconds between attempts to re-subscribe
 LISTEN_TIMEOUT = 5.0  # seconds; each wake-up also lets redis-py health-check the connection
@@ -44,26 +51,41 @@ PUBLISH_FAILURES = Counter(
 )
 
 
-def encode(origin: str, notice: Notice) -> bytes:
+def encode(origin: str, notice: Notice, key: bytes) -> bytes:
+    """The message for `notice`, signed: `s1:<HMAC-SHA256 hex>:<JSON>`."""
     body: dict[str, Any] = {"o": origin}
     if isinstance(notice, Signal):
         body["s"] = [notice.kind, dataclasses.asdict(notice.scope), notice.data]
     else:
         body["e"] = [[p.seq, dataclasses.asdict(p.scope), _carried(p.event)] for p in notice]
-    return json.dumps(body, separators=(",", ":")).encode()
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    return SIGNED + _mac(key, raw) + b":" + raw
 
 
-def decode(raw: bytes) -> tuple[str, Notice]:
+def decode(message: bytes, key: bytes) -> tuple[str, Notice]:
+    """The sender and notice of a message; ValueError for a forged one. Events travel only
+    in a signed message: whoever can write to Redis cannot put words on agents' screens or
+    into webhooks. An unsigned one (a process of an older version) still announces seqs."""
+    signed = message.startswith(SIGNED)
+    raw = message
+    if signed:
+        mac, _, raw = message[len(SIGNED) :].partition(b":")
+        if not hmac.compare_digest(mac, _mac(key, raw)):
+            raise ValueError("a bus message with a wrong signature")
     body = json.loads(raw)
     if "s" in body:
         kind, scope, data = body["s"]
         return body["o"], Signal(kind, Scope(**scope), data)
     items = []
-    for seq, fields, *carried in body["e"]:  # a process of an older version sends no event
+    for seq, fields, *carried in body["e"]:
         scope = Scope(**fields)
-        event = _logged(seq, scope, carried[0]) if carried and carried[0] else None
+        event = _logged(seq, scope, carried[0]) if signed and carried and carried[0] else None
         items.append(Published(seq, scope, event))
     return body["o"], tuple(items)
+
+
+def _mac(key: bytes, raw: bytes) -> bytes:
+    return hmac.new(key, raw, hashlib.sha256).hexdigest().encode()
 
 
 def _carried(event: Logged | None) -> list[Any] | None:
@@ -90,8 +112,9 @@ def _logged(seq: int, scope: Scope, carried: list[Any]) -> Logged:
 
 
 class RedisBus:
-    def __init__(self, client: Redis) -> None:
+    def __init__(self, client: Redis, key: bytes) -> None:
         self._redis = client
+        self._key = key  # signs and checks messages (crypto.bus_key)
         self._local = MemoryBus()
         self._origin = uuid.uuid4().hex
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue(OUTBOX_SIZE)
@@ -113,7 +136,7 @@ class RedisBus:
         if self._sender is None:
             self._sender = asyncio.create_task(self._send_loop(), name="bus-redis-publish")
         try:
-            self._outbox.put_nowait(encode(self._origin, notice))
+            self._outbox.put_nowait(encode(self._origin, notice, self._key))
         except asyncio.QueueFull:
             PUBLISH_FAILURES.labels("outbox_full").inc()
 
@@ -165,9 +188,9 @@ class RedisBus:
                         if message is None or message["type"] != "message":
                             continue
                         try:
-                            origin, notice = decode(message["data"])
+                            origin, notice = decode(message["data"], self._key)
                         except (ValueError, KeyError, TypeError):
-                            log.warning("ignored a malformed bus message")
+                            log.warning("ignored a malformed or forged bus message")
                             continue
                         if origin != self._origin:
                             self._local.deliver(notice)

@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from app.crypto import bus_key
 from app.events.log import Logged, Published, Scope
 from app.realtime.bus import Bus, MemoryBus, Notice, Signal
-from app.realtime.redis_bus import PUBLISH_FAILURES, RedisBus
+from app.realtime.redis_bus import PUBLISH_FAILURES, RedisBus, decode, encode
 from tests.support.servers import RedisServer, start_redis
 
 _db = itertools.count(1)
+KEY = bus_key("test-secret-key-that-is-long-enough-for-tests")
 
 
 async def next_notice(queue: asyncio.Queue[Notice]) -> Notice:
@@ -43,7 +45,7 @@ async def pair(
         return
     server: RedisServer = request.getfixturevalue("redis_server")
     clients = [Redis.from_url(server.url_for(next(_db) % 16)) for _ in range(2)]
-    a, b = RedisBus(clients[0]), RedisBus(clients[1])
+    a, b = RedisBus(clients[0], KEY), RedisBus(clients[1], KEY)
     yield a, b
     for bus, client in ((a, clients[0]), (b, clients[1])):
         await bus.aclose()
@@ -81,6 +83,23 @@ async def test_a_committed_event_travels_with_its_notice(pair: tuple[Bus, Bus]) 
     assert heard[-1] == (received,)  # a listener hears it too, as it is delivered
 
 
+def test_events_travel_only_in_a_message_signed_with_the_key() -> None:
+    scope = Scope(inbox_id=1, conversation_id=2, public=True)
+    event = Logged(5, "message.created", 1, 2, None, True, {"text": "hi"}, datetime.now(UTC))
+    message = encode("a", (Published(5, scope, event),), KEY)
+    origin, (received,) = decode(message, KEY)
+    assert isinstance(received, Published)
+    assert (origin, received.event) == ("a", event)
+    # Whoever can write to Redis but has not the key: a forged message is refused...
+    with pytest.raises(ValueError, match="signature"):
+        decode(encode("a", (Published(5, scope, event),), bus_key("another key")), KEY)
+    # ... and an unsigned one (an older process's) announces its seqs, never its events.
+    unsigned = message[message.index(b"{") :]
+    _origin, (announced,) = decode(unsigned, KEY)
+    assert isinstance(announced, Published)
+    assert (announced.seq, announced.scope, announced.event) == (5, scope, None)
+
+
 async def test_signals_travel_with_their_scope_and_data(pair: tuple[Bus, Bus]) -> None:
     publisher, other = pair
     signal = Signal("typing", Scope(inbox_id=3, conversation_id=4, public=True), {"name": "Sara"})
@@ -93,7 +112,7 @@ async def test_signals_travel_with_their_scope_and_data(pair: tuple[Bus, Bus]) -
 async def test_a_redis_outage_fails_nothing_and_the_bus_comes_back(tmp_path: Path) -> None:
     server = start_redis(tmp_path / "r1")
     a_client, b_client = Redis.from_url(server.url), Redis.from_url(server.url)
-    a, b = RedisBus(a_client), RedisBus(b_client)
+    a, b = RedisBus(a_client, KEY), RedisBus(b_client, KEY)
     try:
         async with a.subscribe() as mine, b.subscribe() as theirs:
             await settled(a, mine)
