@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
@@ -67,11 +68,13 @@ class MemoryBus:
 
     def __init__(self, queue_size: int = 10_000) -> None:
         self._subscribers: set[asyncio.Queue[Notice]] = set()
-        self._listeners: list[Listener] = []
+        # Each listener with how many `listen` blocks hold it: one that several hold (every log
+        # consumer of a process hands in its shared tail) is called once per notice.
+        self._listeners: Counter[Listener] = Counter()
         self._queue_size = queue_size
 
     def deliver(self, notice: Notice) -> None:
-        for listener in self._listeners:
+        for listener in list(self._listeners):
             try:
                 listener(notice)
             except Exception:  # the commit stands; the listener catches up from the log
@@ -97,11 +100,13 @@ class MemoryBus:
 
     @contextlib.contextmanager
     def listen(self, listener: Listener) -> Iterator[None]:
-        self._listeners.append(listener)
+        self._listeners[listener] += 1
         try:
             yield
         finally:
-            self._listeners.remove(listener)
+            self._listeners[listener] -= 1
+            if self._listeners[listener] <= 0:
+                del self._listeners[listener]
 
     async def aclose(self) -> None:
         self._subscribers.clear()

@@ -83,6 +83,17 @@ async def test_a_committed_event_travels_with_its_notice(pair: tuple[Bus, Bus]) 
     assert heard[-1] == (received,)  # a listener hears it too, as it is delivered
 
 
+async def test_a_listener_held_twice_hears_each_notice_once() -> None:
+    bus = MemoryBus()
+    heard: list[Notice] = []
+    with bus.listen(heard.append):  # every log consumer of a process hands in one tail
+        with bus.listen(heard.append):
+            await bus.publish([Published(1, Scope())])
+        await bus.publish([Published(2, Scope())])
+    await bus.publish([Published(3, Scope())])
+    assert [n[0].seq for n in heard if isinstance(n, tuple)] == [1, 2]
+
+
 def test_events_travel_only_in_a_message_signed_with_the_key() -> None:
     scope = Scope(inbox_id=1, conversation_id=2, public=True)
     event = Logged(5, "message.created", 1, 2, None, True, {"text": "hi"}, datetime.now(UTC))
