@@ -216,8 +216,7 @@ def server(
 def worker_process(name: str, env: dict[str, str], cwd: Path, log: Path) -> Iterator[Server]:
     """`panjereh worker` beside a server started with PANJEREH_RUN_WORKERS=false (it has no
     port: `Server.port` is 0)."""
-    cmd = panjereh_cmd(0)
-    cmd = [*cmd[: cmd.index("serve")], "worker"]
+    cmd = [*panjereh_prefix(), "--log-level", "warning", "worker"]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
     srv = Server(name=name, proc=proc, port=0, log=log)
@@ -238,10 +237,14 @@ def panjereh_env(workdir: Path, database_url: str) -> dict[str, str]:
     return env
 
 
-def panjereh_cmd(port: int) -> list[str]:
+def panjereh_prefix() -> list[str]:
+    """How to run the `panjereh` CLI: the venv's script, else the module."""
     exe = BIN / "panjereh"
-    prefix = [str(exe)] if exe.exists() else [sys.executable, "-m", "app.cli"]
-    return [*prefix, "--log-level", "warning", "serve", "--port", str(port)]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "app.cli"]
+
+
+def panjereh_cmd(port: int) -> list[str]:
+    return [*panjereh_prefix(), "--log-level", "warning", "serve", "--port", str(port)]
 
 
 @contextlib.contextmanager
