@@ -68,13 +68,85 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+# Clients that send their next request as soon as they have an answer leave a gap in
+# between that is not a quiet moment: an answer this recent still counts as serving.
+QUIET_SECONDS = 0.02
+# Serving this share of the last window: requests are short of the process's time.
+PRESSED_SHARE = 0.8
+WINDOW_SECONDS = 0.25
+
 _in_flight = 0
+# A serving period: from a request that found the process quiet until QUIET_SECONDS after
+# the last answer while none is in flight.
+_period_start = 0.0
+_quiet_from = 0.0  # when the current (or last) period ends, if no request comes before
+_served_seconds = 0.0  # in the periods before the current one
 
 
-def requests_in_flight() -> int:
-    """HTTP requests this process is answering now (background work that may wait yields
-    to them: app.webhooks.worker)."""
-    return _in_flight
+def serving() -> bool:
+    """Whether this process is answering HTTP requests: one is in flight, or one was answered
+    in the last QUIET_SECONDS."""
+    return _in_flight > 0 or time.monotonic() < _quiet_from
+
+
+def seconds_serving() -> float:
+    """How long this process has been serving, in all."""
+    now = time.monotonic()
+    end = now if _in_flight or now < _quiet_from else _quiet_from
+    return _served_seconds + end - _period_start
+
+
+def _request_started(now: float) -> None:
+    global _in_flight, _period_start, _served_seconds
+    if not _in_flight and now >= _quiet_from:
+        _served_seconds += _quiet_from - _period_start
+        _period_start = now
+    _in_flight += 1
+
+
+def _request_ended(now: float) -> None:
+    global _in_flight, _quiet_from
+    _in_flight -= 1
+    if not _in_flight:
+        _quiet_from = now + QUIET_SECONDS
+
+
+class Share:
+    """How fast a running total of seconds (`used`) grew against the clock over the last
+    whole window of `window` seconds or more (0 until the first one ends): cheap enough to
+    ask after every round of work."""
+
+    def __init__(
+        self,
+        used: Callable[[], float],
+        window: float = WINDOW_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.used = used
+        self.window = window
+        self.clock = clock
+        self._at = clock()
+        self._used = used()
+        self._share = 0.0
+
+    def __call__(self) -> float:
+        now = self.clock()
+        if now - self._at >= self.window:
+            used = self.used()
+            self._share = (used - self._used) / (now - self._at)
+            self._at, self._used = now, used
+        return self._share
+
+
+serving_share = Share(seconds_serving)
+
+
+def pressed() -> bool:
+    """Whether requests are short of this process's time: it is serving, and was nearly all
+    of the last window (a request takes longer while the process is busy, so this also rises
+    when other work crowds requests out). Background work that may wait yields then (the
+    webhooks: app.webhooks.worker); otherwise it need not."""
+    return serving() and serving_share() >= PRESSED_SHARE
 
 
 class MetricsMiddleware:
@@ -97,12 +169,11 @@ class MetricsMiddleware:
                 status = message["status"]
             await send(message)
 
-        global _in_flight
-        _in_flight += 1
+        _request_started(time.monotonic())
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            _in_flight -= 1
+            _request_ended(time.monotonic())
             route = getattr(scope.get("route"), "path", "unmatched")
             _request_counter(scope["method"], route, status).inc()
             _latency_histogram(scope["method"], route).observe(time.perf_counter() - start)

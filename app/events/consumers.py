@@ -152,17 +152,22 @@ async def _store(session: AsyncSession, name: str, position: int) -> None:
 
 
 async def consume_once(
-    ctx: Context, name: str, handler: Handler, interest: Interest | None = None
+    ctx: Context,
+    name: str,
+    handler: Handler,
+    interest: Interest | None = None,
+    *,
+    batch: int = BATCH,
 ) -> int:
-    """Handle the next batch of events; the number read (0: none, or another process
-    holds the consumer). Without `interest`, every batch is handled."""
+    """Handle the next batch of at most `batch` events; the number read (0: none, or another
+    process holds the consumer). Without `interest`, every batch is handled."""
     state = _state(ctx.db)
     follower = state.by_name.setdefault(name, _Follower())
     if follower.known is None:
         follower.known = await _stored_position(ctx, name)
     after = follower.known
     async with ctx.db.read() as session:
-        events = await state.tail.read_after(session, after, BATCH)
+        events = await state.tail.read_after(session, after, batch)
         wanted = bool(events) and (interest is None or await interest(session, events))
     if events and events[0].seq > after + 1:
         log.warning("%s: events after %d were trimmed before it read them", name, after)
@@ -181,7 +186,7 @@ async def consume_once(
             return 0
         if position > after:
             # Another process moved on meanwhile: go on from where it stopped.
-            events = await event_log.read_after(session, position, limit=BATCH)
+            events = await event_log.read_after(session, position, limit=batch)
             if not events:
                 follower.known = position
                 return 0
@@ -200,11 +205,12 @@ async def run_consumer(
     *,
     interest: Interest | None = None,
     after: AfterRound | None = None,
+    batch: int = BATCH,
 ) -> None:
     """Follow the log until `stop`: a batch as soon as a commit is announced on the bus (in
     any process), else every IDLE_SECONDS; under load, a round every ROUND_SECONDS. `after`
     is awaited after each round that read events, with the seconds it took (work that may
-    wait paces itself there)."""
+    wait paces itself there, and keeps its rounds short with a smaller `batch`)."""
     async with contextlib.AsyncExitStack() as stack:
         # The events notices carry fill the tail: the rounds then read nothing back.
         stack.enter_context(ctx.bus.listen(_state(ctx.db).tail.take))
@@ -213,12 +219,12 @@ async def run_consumer(
             started = time.monotonic()
             handled = 0
             try:
-                handled = await consume_once(ctx, name, handler, interest)
+                handled = await consume_once(ctx, name, handler, interest, batch=batch)
             except Exception as exc:
                 log_failed_round(log, f"log consumer {name}", exc)
             if handled and after is not None:
                 await after(time.monotonic() - started, stop)
-            if handled == BATCH:
+            if handled == batch:
                 continue  # behind: read on without waiting
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(next_commit(notices, stop), IDLE_SECONDS)

@@ -38,7 +38,7 @@ from app.db import log_failed_round, table, utcnow
 from app.events import log as event_log
 from app.events.consumers import run_consumer
 from app.events.types import WebhookDisabled
-from app.health import requests_in_flight
+from app.health import pressed
 from app.leases import Lease, backoff, first, renew
 from app.webhooks.events import payload, public_types, subscribed
 from app.webhooks.models import DeliveryState, WebhookDelivery, WebhookSubscription
@@ -55,12 +55,18 @@ SNIPPET = 500  # characters of a receiver's answer kept in the delivery log
 JITTER = 0.2
 USER_AGENT = "Panjereh-Webhooks/1"
 TRIM_EVERY_SECONDS = 3600.0
-# Webhooks are work that may wait, answering requests is not: while this process answers
-# requests, the fan-out and the sending each take at most this share of the time (the sender
-# one webhook's run at a time; the two together under a tenth), and what they leave waits for
-# a quieter moment; otherwise they go as fast as they can. Their figures under load:
-# `bench/ingest.py --webhooks 10`.
-SHARE_WHEN_BUSY = 0.04
+# Webhooks are work that may wait, answering requests is not: while requests are short of
+# this process's time (app.health.pressed), the fan-out and the sending each take at most
+# this share of it (the sender one webhook's run at a time, the fan-out FAN_OUT_BATCH events
+# a round, so that no round holds requests up for long), and what they leave waits for a
+# quieter moment; with time to spare, they go as fast as they can. Their figures under
+# load: `bench/ingest.py --webhooks 10`.
+SHARE_WHEN_BUSY = 0.02
+FAN_OUT_BATCH = 100
+# A burst is absorbed, sustained load does not starve webhooks: work that has waited this
+# long takes half of the time while requests are answered.
+DEFER_AT_MOST_SECONDS = 30.0
+SHARE_WHEN_LATE = 0.5
 
 D = WebhookDelivery
 S = WebhookSubscription
@@ -73,6 +79,7 @@ class Job:
     event_type: str
     body: bytes
     attempt: int  # this try's number
+    due_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,14 +118,27 @@ class Webhooks:
         self.batch_size = batch_size
         # Set after a fan-out commits deliveries, so this process sends them at once.
         self.ready = asyncio.Event()
+        # How long the oldest event of the last fan-out, and the longest-due delivery of the
+        # last sending round, had waited: what decides how far each steps aside.
+        self.fan_out_waited = 0.0
+        self.sending_waited = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.gather(
             run_consumer(
-                self.ctx, CONSUMER, self.fan_out, stop, interest=interested, after=step_aside
+                self.ctx,
+                CONSUMER,
+                self.fan_out,
+                stop,
+                interest=interested,
+                after=self._after_fan_out,
+                batch=FAN_OUT_BATCH,
             ),
             self.deliver(stop),
         )
+
+    async def _after_fan_out(self, took: float, stop: asyncio.Event) -> None:
+        await step_aside(took, self.fan_out_waited, stop)
 
     async def fan_out(self, session: AsyncSession, events: Sequence[event_log.Logged]) -> None:
         """The log consumer's handler: a delivery row per event and subscribed webhook."""
@@ -126,6 +146,7 @@ class Webhooks:
         if not webhooks:
             return
         now = utcnow()
+        self.fan_out_waited = (now - events[0].created_at).total_seconds()
         rows: list[dict[str, Any]] = []
         for event in events:
             for event_type in public_types(event):
@@ -173,9 +194,9 @@ class Webhooks:
             except Exception as exc:
                 log_failed_round(log, "webhook round", exc)
                 sent = 0
-            busy = requests_in_flight() > 0
+            busy = pressed()
             if sent:
-                await step_aside(time.monotonic() - started, stop)
+                await step_aside(time.monotonic() - started, self.sending_waited, stop)
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
@@ -193,6 +214,10 @@ class Webhooks:
         targets, lease = await self._claim(1 if busy else self.batch_size)
         if not targets:
             return 0
+        now = utcnow()
+        self.sending_waited = max(
+            (now - job.due_at).total_seconds() for target in targets for job in target.jobs
+        )
         renewing = asyncio.create_task(renew(self.ctx.db, D.id, D.claimed_until, lease, self.lease))
         try:
             done = await asyncio.gather(*(self._send_run(t, lease) for t in targets))
@@ -277,7 +302,12 @@ class Webhooks:
                 lease.held.add(row.id)
                 taken.append(
                     Job(
-                        row.id, row.delivery_id, row.event_type, row.body.encode(), row.attempts + 1
+                        row.id,
+                        row.delivery_id,
+                        row.event_type,
+                        row.body.encode(),
+                        row.attempts + 1,
+                        row.next_attempt_at,
                     )
                 )
             targets = [
@@ -441,11 +471,18 @@ class Webhooks:
         log.warning("webhook %s disabled: %s", webhook.id, webhook.disabled_reason)
 
 
-async def step_aside(took: float, stop: asyncio.Event) -> None:
-    """After a round of `took` seconds, while requests are being answered: leave them the
-    process for the rest of the share, or until none is."""
-    until = time.monotonic() + took * (1 / SHARE_WHEN_BUSY - 1)
-    while not stop.is_set() and time.monotonic() < until and requests_in_flight():
+def pause_after(took: float, waited: float) -> float:
+    """How long, at most, requests have the process to themselves after a round of work that
+    may wait took `took` seconds, its oldest item having waited `waited` seconds."""
+    share = SHARE_WHEN_BUSY if waited < DEFER_AT_MOST_SECONDS else SHARE_WHEN_LATE
+    return took * (1 / share - 1)
+
+
+async def step_aside(took: float, waited: float, stop: asyncio.Event) -> None:
+    """After a round of `took` seconds, while requests are short of time: leave them the
+    process for the rest of the share (`pause_after`), or until they are not."""
+    until = time.monotonic() + pause_after(took, waited)
+    while not stop.is_set() and time.monotonic() < until and pressed():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), min(0.05, until - time.monotonic()))
 

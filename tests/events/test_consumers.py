@@ -52,6 +52,20 @@ async def test_a_new_consumer_follows_only_what_happens_after_it_starts(
     assert seen == ["a", "b", "c"]
 
 
+async def test_a_smaller_batch_takes_the_events_in_several_rounds(running: Running) -> None:
+    ctx = running.ctx
+    seen: list[list[str]] = []
+
+    async def handler(session: AsyncSession, events: Sequence[Logged]) -> None:
+        seen.append(_labels(events))
+
+    assert await consume_once(ctx, "small", handler, batch=2) == 0
+    await _emit(ctx, "a", "b", "c")
+    assert await consume_once(ctx, "small", handler, batch=2) == 2
+    assert await consume_once(ctx, "small", handler, batch=2) == 1
+    assert seen == [["a", "b"], ["c"]]
+
+
 async def test_a_failed_round_is_handled_again_and_leaves_nothing_behind(
     running: Running,
 ) -> None:

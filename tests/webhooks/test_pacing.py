@@ -1,0 +1,125 @@
+"""Webhooks are work that may wait: while requests are short of the process's time, a round of
+fan-out or sending leaves them the process for a while after it; not while it has time to
+spare, and not for long once the work has waited too long."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from app.health import (
+    QUIET_SECONDS,
+    WINDOW_SECONDS,
+    Message,
+    MetricsMiddleware,
+    Receive,
+    Scope,
+    Send,
+    Share,
+    pressed,
+    serving,
+)
+from app.webhooks.worker import DEFER_AT_MOST_SECONDS, SHARE_WHEN_BUSY, pause_after, step_aside
+
+
+@contextlib.asynccontextmanager
+async def request_in_flight() -> AsyncIterator[None]:
+    """An HTTP request that the process is answering until the block ends."""
+    answered = asyncio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await answered.wait()
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        pass
+
+    scope: Scope = {"type": "http", "method": "GET", "path": "/slow"}
+    answering = asyncio.create_task(MetricsMiddleware(app)(scope, receive, send))
+    await asyncio.sleep(0)  # the middleware has it
+    try:
+        yield
+    finally:
+        answered.set()
+        await answering
+
+
+async def quiet() -> None:
+    await asyncio.sleep(QUIET_SECONDS * 2)
+
+
+async def until_pressed() -> None:
+    """Serve until requests count as short of time: a whole window of serving has passed
+    (windows close when asked, so ask all along)."""
+    deadline = time.monotonic() + WINDOW_SECONDS * 2.5
+    while time.monotonic() < deadline:
+        pressed()
+        await asyncio.sleep(0.01)
+    assert pressed()
+
+
+async def test_serving_covers_a_request_in_flight_and_the_gap_after_its_answer() -> None:
+    await quiet()
+    assert not serving()
+    async with request_in_flight():
+        assert serving()
+    assert serving()  # the client's next request may be on its way
+    await quiet()
+    assert not serving()
+
+
+def test_a_share_is_how_fast_a_total_grew_over_the_last_whole_window() -> None:
+    now, used = [0.0], [0.0]
+    share = Share(lambda: used[0], window=1.0, clock=lambda: now[0])
+    now[0], used[0] = 0.5, 0.5
+    assert share() == 0.0  # no whole window yet
+    now[0], used[0] = 1.0, 0.9
+    assert share() == pytest.approx(0.9)
+    now[0], used[0] = 1.5, 0.9
+    assert share() == pytest.approx(0.9)  # the last whole window's
+    now[0], used[0] = 2.0, 1.0
+    assert share() == pytest.approx(0.1)
+
+
+async def test_requests_are_pressed_after_a_window_of_serving_and_not_once_it_ends() -> None:
+    await quiet()
+    assert not pressed()
+    async with request_in_flight():
+        await until_pressed()
+    await quiet()
+    assert not pressed()
+
+
+def test_a_round_leaves_requests_most_of_the_time_until_its_work_is_late() -> None:
+    assert pause_after(0.01, 0.0) == pytest.approx(0.01 * (1 / SHARE_WHEN_BUSY - 1))
+    assert pause_after(0.01, DEFER_AT_MOST_SECONDS - 1) == pause_after(0.01, 0.0)
+    assert pause_after(0.01, DEFER_AT_MOST_SECONDS) == pytest.approx(0.01)  # half, once late
+
+
+async def timed_step_aside(took: float, waited: float) -> float:
+    started = time.monotonic()
+    await step_aside(took, waited, asyncio.Event())
+    return time.monotonic() - started
+
+
+async def test_a_round_steps_aside_only_while_requests_are_pressed() -> None:
+    await quiet()
+    assert await timed_step_aside(0.01, 0.0) < 0.05  # nobody to yield to
+    async with request_in_flight():
+        await until_pressed()
+        assert await timed_step_aside(0.01, 0.0) >= pause_after(0.01, 0.0)
+        assert await timed_step_aside(0.01, DEFER_AT_MOST_SECONDS) < pause_after(0.01, 0.0)
+
+
+async def test_a_round_stops_stepping_aside_when_the_requests_end() -> None:
+    async with request_in_flight():
+        await until_pressed()
+        aside = asyncio.create_task(timed_step_aside(1.0, 0.0))  # would yield for long
+        await asyncio.sleep(0.1)
+    assert await asyncio.wait_for(aside, 1.0) < 1.0
