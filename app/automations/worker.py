@@ -116,6 +116,8 @@ def handler(ctx: Context) -> Handler:
 async def run_automations(ctx: Context, stop: asyncio.Event) -> None:
     """Both loops, until `stop`."""
     await asyncio.gather(
-        run_consumer(ctx, engine.CONSUMER, handler(ctx), stop, interest=engine.interested),
+        run_consumer(
+            ctx, engine.CONSUMER, handler(ctx), stop, interest=engine.interested, paced=True
+        ),
         run_steps(ctx, stop),
     )

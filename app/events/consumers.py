@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import pacing
 from app.context import Context
 from app.db import Database, log_failed_round, utcnow
 from app.events import log as event_log
@@ -49,7 +50,6 @@ Handler = Callable[[AsyncSession, Sequence[event_log.Logged]], Awaitable[None]]
 # False lets the round pass them over without taking the write lock. It must never say
 # False for events the handler acts on.
 Interest = Callable[[AsyncSession, Sequence[event_log.Logged]], Awaitable[bool]]
-AfterRound = Callable[[float, asyncio.Event], Awaitable[None]]
 
 BATCH = 500
 IDLE_SECONDS = 1.0  # how late a consumer notices events when no notice reached it
@@ -152,15 +152,17 @@ async def _store(session: AsyncSession, name: str, position: int) -> None:
 
 
 async def consume_once(
-    ctx: Context,
-    name: str,
-    handler: Handler,
-    interest: Interest | None = None,
-    *,
-    batch: int = BATCH,
+    ctx: Context, name: str, handler: Handler, interest: Interest | None = None
 ) -> int:
-    """Handle the next batch of at most `batch` events; the number read (0: none, or another
-    process holds the consumer). Without `interest`, every batch is handled."""
+    """Handle the next batch of events; the number read (0: none, or another process holds
+    the consumer). Without `interest`, every batch is handled."""
+    return len(await _consume(ctx, name, handler, interest, BATCH))
+
+
+async def _consume(
+    ctx: Context, name: str, handler: Handler, interest: Interest | None, batch: int
+) -> Sequence[event_log.Logged]:
+    """A round of at most `batch` events: those it read."""
     state = _state(ctx.db)
     follower = state.by_name.setdefault(name, _Follower())
     if follower.known is None:
@@ -172,29 +174,29 @@ async def consume_once(
     if events and events[0].seq > after + 1:
         log.warning("%s: events after %d were trimmed before it read them", name, after)
     if not events:
-        return 0
+        return events
     if not wanted:
         follower.known = events[-1].seq
         if time.monotonic() - follower.stored_at > PERSIST_SECONDS:
             async with ctx.db.write() as session:
                 await _store(session, name, follower.known)
             follower.stored_at = time.monotonic()
-        return len(events)
+        return events
     async with ctx.db.write() as session:
         position = await _locked_position(session, name)
         if position is None:
-            return 0
+            return []
         if position > after:
             # Another process moved on meanwhile: go on from where it stopped.
             events = await event_log.read_after(session, position, limit=batch)
             if not events:
                 follower.known = position
-                return 0
+                return events
         await handler(session, events)
         await _store(session, name, events[-1].seq)
     follower.known = events[-1].seq
     follower.stored_at = time.monotonic()
-    return len(events)
+    return events
 
 
 async def run_consumer(
@@ -204,27 +206,28 @@ async def run_consumer(
     stop: asyncio.Event,
     *,
     interest: Interest | None = None,
-    after: AfterRound | None = None,
-    batch: int = BATCH,
+    paced: bool = False,
 ) -> None:
     """Follow the log until `stop`: a batch as soon as a commit is announced on the bus (in
-    any process), else every IDLE_SECONDS; under load, a round every ROUND_SECONDS. `after`
-    is awaited after each round that read events, with the seconds it took (work that may
-    wait paces itself there, and keeps its rounds short with a smaller `batch`)."""
+    any process), else every IDLE_SECONDS; under load, a round every ROUND_SECONDS. A `paced`
+    consumer's work may wait: it takes short rounds and gives way to requests that are short
+    of time (app.pacing)."""
+    batch = pacing.ROUND_EVENTS if paced else BATCH
     async with contextlib.AsyncExitStack() as stack:
         # The events notices carry fill the tail: the rounds then read nothing back.
         stack.enter_context(ctx.bus.listen(_state(ctx.db).tail.take))
         notices = await stack.enter_async_context(ctx.bus.subscribe())
         while not stop.is_set():
             started = time.monotonic()
-            handled = 0
+            handled: Sequence[event_log.Logged] = []
             try:
-                handled = await consume_once(ctx, name, handler, interest, batch=batch)
+                handled = await _consume(ctx, name, handler, interest, batch)
             except Exception as exc:
                 log_failed_round(log, f"log consumer {name}", exc)
-            if handled and after is not None:
-                await after(time.monotonic() - started, stop)
-            if handled == batch:
+            if handled and paced:
+                waited = (utcnow() - handled[0].created_at).total_seconds()
+                await pacing.step_aside(time.monotonic() - started, waited, stop)
+            if len(handled) == batch:
                 continue  # behind: read on without waiting
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(next_commit(notices, stop), IDLE_SECONDS)

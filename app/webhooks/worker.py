@@ -12,6 +12,8 @@ lease renewed while the sends run (app.leases): a worker that dies mid-send hold
 deliveries for at most one lease; another then sends them again, under the same
 `X-Panjereh-Delivery`. Timeouts, connection errors, 408, 425, 429 (after its Retry-After)
 and 5xx are tried again with exponential backoff and jitter; any other answer is final.
+
+Both give way to requests that are short of the process's time (app.pacing).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from app.events.consumers import run_consumer
 from app.events.types import WebhookDisabled
 from app.health import pressed
 from app.leases import Lease, backoff, first, renew
+from app.pacing import step_aside
 from app.webhooks.events import payload, public_types, subscribed
 from app.webhooks.models import DeliveryState, WebhookDelivery, WebhookSubscription
 from app.webhooks.service import secrets_in_use, trim_log
@@ -55,19 +58,6 @@ SNIPPET = 500  # characters of a receiver's answer kept in the delivery log
 JITTER = 0.2
 USER_AGENT = "Panjereh-Webhooks/1"
 TRIM_EVERY_SECONDS = 3600.0
-# Webhooks are work that may wait, answering requests is not: while requests are short of
-# this process's time (app.health.pressed), the fan-out and the sending each take at most
-# this share of it (the sender one webhook's run at a time, the fan-out FAN_OUT_BATCH events
-# a round, so that no round holds requests up for long), and what they leave waits for a
-# quieter moment; with time to spare, they go as fast as they can. Their figures under
-# load: `bench/ingest.py --webhooks 10`.
-SHARE_WHEN_BUSY = 0.02
-FAN_OUT_BATCH = 100
-# A burst is absorbed, sustained load does not starve webhooks: work that has waited this
-# long takes half of the time while requests are answered.
-DEFER_AT_MOST_SECONDS = 30.0
-SHARE_WHEN_LATE = 0.5
-
 D = WebhookDelivery
 S = WebhookSubscription
 
@@ -118,27 +108,14 @@ class Webhooks:
         self.batch_size = batch_size
         # Set after a fan-out commits deliveries, so this process sends them at once.
         self.ready = asyncio.Event()
-        # How long the oldest event of the last fan-out, and the longest-due delivery of the
-        # last sending round, had waited: what decides how far each steps aside.
-        self.fan_out_waited = 0.0
+        # How long the longest-due delivery of the last round had waited (app.pacing).
         self.sending_waited = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.gather(
-            run_consumer(
-                self.ctx,
-                CONSUMER,
-                self.fan_out,
-                stop,
-                interest=interested,
-                after=self._after_fan_out,
-                batch=FAN_OUT_BATCH,
-            ),
+            run_consumer(self.ctx, CONSUMER, self.fan_out, stop, interest=interested, paced=True),
             self.deliver(stop),
         )
-
-    async def _after_fan_out(self, took: float, stop: asyncio.Event) -> None:
-        await step_aside(took, self.fan_out_waited, stop)
 
     async def fan_out(self, session: AsyncSession, events: Sequence[event_log.Logged]) -> None:
         """The log consumer's handler: a delivery row per event and subscribed webhook."""
@@ -146,7 +123,6 @@ class Webhooks:
         if not webhooks:
             return
         now = utcnow()
-        self.fan_out_waited = (now - events[0].created_at).total_seconds()
         rows: list[dict[str, Any]] = []
         for event in events:
             for event_type in public_types(event):
@@ -469,22 +445,6 @@ class Webhooks:
             event_log.Scope(),
         )
         log.warning("webhook %s disabled: %s", webhook.id, webhook.disabled_reason)
-
-
-def pause_after(took: float, waited: float) -> float:
-    """How long, at most, requests have the process to themselves after a round of work that
-    may wait took `took` seconds, its oldest item having waited `waited` seconds."""
-    share = SHARE_WHEN_BUSY if waited < DEFER_AT_MOST_SECONDS else SHARE_WHEN_LATE
-    return took * (1 / share - 1)
-
-
-async def step_aside(took: float, waited: float, stop: asyncio.Event) -> None:
-    """After a round of `took` seconds, while requests are short of time: leave them the
-    process for the rest of the share (`pause_after`), or until they are not."""
-    until = time.monotonic() + pause_after(took, waited)
-    while not stop.is_set() and time.monotonic() < until and pressed():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), min(0.05, until - time.monotonic()))
 
 
 async def _snippet(response: httpx.Response) -> str:

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import pacing
 from app.context import Context
 from app.db import utcnow
 from app.events import log as event_log
@@ -21,6 +22,7 @@ from app.events.log import Logged, Published, Scope
 from app.events.models import LogConsumer
 from app.events.types import ConversationUpdated
 from tests.support.app import Running
+from tests.support.pacing import request_in_flight, until_pressed
 
 
 async def _emit(ctx: Context, *labels: str) -> None:
@@ -50,20 +52,6 @@ async def test_a_new_consumer_follows_only_what_happens_after_it_starts(
     assert await consume_once(ctx, "test", handler) == 3
     assert await consume_once(ctx, "test", handler) == 0
     assert seen == ["a", "b", "c"]
-
-
-async def test_a_smaller_batch_takes_the_events_in_several_rounds(running: Running) -> None:
-    ctx = running.ctx
-    seen: list[list[str]] = []
-
-    async def handler(session: AsyncSession, events: Sequence[Logged]) -> None:
-        seen.append(_labels(events))
-
-    assert await consume_once(ctx, "small", handler, batch=2) == 0
-    await _emit(ctx, "a", "b", "c")
-    assert await consume_once(ctx, "small", handler, batch=2) == 2
-    assert await consume_once(ctx, "small", handler, batch=2) == 1
-    assert seen == [["a", "b"], ["c"]]
 
 
 async def test_a_failed_round_is_handled_again_and_leaves_nothing_behind(
@@ -115,11 +103,11 @@ class Following:
 
 
 @contextlib.asynccontextmanager
-async def following(ctx: Context, name: str) -> AsyncIterator[Following]:
+async def following(ctx: Context, name: str, *, paced: bool = False) -> AsyncIterator[Following]:
     """`run_consumer` running, once its consumer exists (it starts at the log's end)."""
     consumer = Following()
     stop = asyncio.Event()
-    task = asyncio.create_task(run_consumer(ctx, name, consumer.handler, stop))
+    task = asyncio.create_task(run_consumer(ctx, name, consumer.handler, stop, paced=paced))
     try:
         while True:
             async with ctx.db.read() as session:
@@ -130,6 +118,26 @@ async def following(ctx: Context, name: str) -> AsyncIterator[Following]:
     finally:
         stop.set()
         await task
+
+
+async def test_a_paced_consumer_gives_way_to_requests_short_of_time(
+    running: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = running.ctx
+    monkeypatch.setattr(pacing, "SHARE_WHEN_BUSY", 0.0001)  # a round leaves them ~10,000×
+    labels = [f"e{n}" for n in range(pacing.ROUND_EVENTS * 2 + 5)]
+    async with following(ctx, "paced", paced=True) as consumer:
+        async with request_in_flight():
+            await until_pressed()
+            await _emit(ctx, *labels)
+            assert await consumer.handled() == labels[: pacing.ROUND_EVENTS]  # one short round
+            await asyncio.sleep(0.3)
+            assert len(consumer.seen) == pacing.ROUND_EVENTS  # and then it waits
+        deadline = asyncio.get_running_loop().time() + 5
+        while len(consumer.seen) < len(labels):  # the requests ended: it catches up
+            assert asyncio.get_running_loop().time() < deadline, consumer.seen[-1]
+            await asyncio.sleep(0.02)
+    assert consumer.seen == labels
 
 
 async def test_run_consumer_reacts_to_a_commit_and_moves_its_position(running: Running) -> None:

@@ -1,67 +1,17 @@
-"""Webhooks are work that may wait: while requests are short of the process's time, a round of
-fan-out or sending leaves them the process for a while after it; not while it has time to
-spare, and not for long once the work has waited too long."""
+"""Work that may wait (webhooks, rules): while requests are short of the process's time, a
+round of it leaves them the process for a while after it; not while it has time to spare,
+and not for long once the work has waited too long."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
-from app.health import (
-    QUIET_SECONDS,
-    WINDOW_SECONDS,
-    Message,
-    MetricsMiddleware,
-    Receive,
-    Scope,
-    Send,
-    Share,
-    pressed,
-    serving,
-)
-from app.webhooks.worker import DEFER_AT_MOST_SECONDS, SHARE_WHEN_BUSY, pause_after, step_aside
-
-
-@contextlib.asynccontextmanager
-async def request_in_flight() -> AsyncIterator[None]:
-    """An HTTP request that the process is answering until the block ends."""
-    answered = asyncio.Event()
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await answered.wait()
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b""}
-
-    async def send(message: Message) -> None:
-        pass
-
-    scope: Scope = {"type": "http", "method": "GET", "path": "/slow"}
-    answering = asyncio.create_task(MetricsMiddleware(app)(scope, receive, send))
-    await asyncio.sleep(0)  # the middleware has it
-    try:
-        yield
-    finally:
-        answered.set()
-        await answering
-
-
-async def quiet() -> None:
-    await asyncio.sleep(QUIET_SECONDS * 2)
-
-
-async def until_pressed() -> None:
-    """Serve until requests count as short of time: a whole window of serving has passed
-    (windows close when asked, so ask all along)."""
-    deadline = time.monotonic() + WINDOW_SECONDS * 2.5
-    while time.monotonic() < deadline:
-        pressed()
-        await asyncio.sleep(0.01)
-    assert pressed()
+from app.health import Share, pressed, serving
+from app.pacing import DEFER_AT_MOST_SECONDS, SHARE_WHEN_BUSY, pause_after, step_aside
+from tests.support.pacing import quiet, request_in_flight, until_pressed
 
 
 async def test_serving_covers_a_request_in_flight_and_the_gap_after_its_answer() -> None:

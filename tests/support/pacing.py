@@ -1,0 +1,57 @@
+"""Requests that keep the process serving, for tests of work that gives way to them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+from app.health import (
+    QUIET_SECONDS,
+    WINDOW_SECONDS,
+    Message,
+    MetricsMiddleware,
+    Receive,
+    Scope,
+    Send,
+    pressed,
+)
+
+
+@contextlib.asynccontextmanager
+async def request_in_flight() -> AsyncIterator[None]:
+    """An HTTP request that the process is answering until the block ends."""
+    answered = asyncio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await answered.wait()
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        pass
+
+    scope: Scope = {"type": "http", "method": "GET", "path": "/slow"}
+    answering = asyncio.create_task(MetricsMiddleware(app)(scope, receive, send))
+    await asyncio.sleep(0)  # the middleware has it
+    try:
+        yield
+    finally:
+        answered.set()
+        await answering
+
+
+async def quiet() -> None:
+    await asyncio.sleep(QUIET_SECONDS * 2)
+
+
+async def until_pressed() -> None:
+    """Serve until requests count as short of time: a whole window of serving has passed
+    (windows close when asked, so ask all along)."""
+    deadline = time.monotonic() + WINDOW_SECONDS * 2.5
+    while time.monotonic() < deadline:
+        pressed()
+        await asyncio.sleep(0.01)
+    assert pressed()
