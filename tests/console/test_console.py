@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 from sqlalchemy import update
 
 from app.callbacks.models import CallbackRequest, CallbackStatus
@@ -18,7 +18,7 @@ from app.tickets.models import Message
 from connectors.base import Address, AddressKind, Attachment, InboundMessage, Party
 from tests.support.api import Api, create_agent
 from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD, Running
-from tests.support.channels import Channel
+from tests.support.channels import Channel, api_channel
 from tests.support.console import (
     ARTIFACTS,
     api_get,
@@ -108,6 +108,28 @@ async def test_reply_is_sent_on_the_channel_and_a_note_is_not(
     await expect(note.get_by_test_id("delivery")).to_have_count(0)
     await asyncio.sleep(0.5)
     assert await channel.received() == ["Of course, one moment."]
+
+
+async def test_a_new_view_never_shows_another_views_rows_while_its_page_loads(
+    shop: Channel, console: Page, console_admin: Api, console_server: Running
+) -> None:
+    await open_inbox_view(console, shop)
+    await shop.deliver("Where is my parcel?", sender="view-1", name="Vera Elsewhere")
+    await expect(row(console, "Vera Elsewhere")).to_have_count(1)
+    async with api_channel(console_admin, console_server.url) as other:
+        await console.reload()  # the sidebar lists the new inbox
+        await expect(row(console, "Vera Elsewhere")).to_have_count(1)
+        released = asyncio.Event()
+
+        async def held(route: Route) -> None:
+            await released.wait()
+            await route.continue_()
+
+        await console.route("**/api/v1/conversations?*", held)
+        await open_inbox_view(console, other)
+        await expect(row(console, "Vera Elsewhere")).to_have_count(0)
+        async with console.expect_response("**/api/v1/conversations?*"):
+            released.set()
 
 
 async def test_a_failed_reply_shows_the_reason_and_retries(

@@ -172,7 +172,13 @@ export async function loadList(view: View, more = false): Promise<void> {
   const request = ++listRequest;
   const cursor = more ? getState().nextCursor : null;
   if (more && !cursor) return;
-  setState({ listLoading: true, ...(more ? {} : { view }) });
+  // A new view shows at once only the rows it holds of those already known: a row left from
+  // the previous view would sit under the new heading until the page comes.
+  setState((s) =>
+    more
+      ? { listLoading: true }
+      : { listLoading: true, view, listIds: s.listIds.filter((id) => s.conversations[id] && matches(view, s.conversations[id]!, s.me)) },
+  );
   if (!more) localStorage.setItem(viewKey(), JSON.stringify(view));
   try {
     const page = await ok(
