@@ -71,7 +71,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # Clients that send their next request as soon as they have an answer leave a gap in
 # between that is not a quiet moment: an answer this recent still counts as serving.
 QUIET_SECONDS = 0.02
-# Serving this share of the last window: requests are short of the process's time.
+# Serving this share of the last window, with this share of a core used meanwhile: requests
+# are short of the process's time.
 PRESSED_SHARE = 0.8
 WINDOW_SECONDS = 0.25
 
@@ -139,14 +140,18 @@ class Share:
 
 
 serving_share = Share(seconds_serving)
+cpu_share = Share(time.process_time)
 
 
 def pressed() -> bool:
-    """Whether requests are short of this process's time: it is serving, and was nearly all
-    of the last window (a request takes longer while the process is busy, so this also rises
-    when other work crowds requests out). Background work that may wait yields then (the
-    webhooks: app.webhooks.worker); otherwise it need not."""
-    return serving() and serving_share() >= PRESSED_SHARE
+    """Whether requests are short of this process's time: it is serving, was nearly all of
+    the last window, and used most of a core meanwhile. Background work that may wait yields
+    then (app.pacing); otherwise it need not. Either sign alone misleads: fifty requests a
+    second keep a process serving while its core is mostly idle, and work that may wait can
+    fill the core by itself while a request comes now and then."""
+    crowded = serving_share() >= PRESSED_SHARE  # both windows asked every time: kept current
+    busy = cpu_share() >= PRESSED_SHARE
+    return serving() and crowded and busy
 
 
 class MetricsMiddleware:

@@ -22,7 +22,7 @@ from app.events.log import Logged, Published, Scope
 from app.events.models import LogConsumer
 from app.events.types import ConversationUpdated
 from tests.support.app import Running
-from tests.support.pacing import request_in_flight, until_pressed
+from tests.support.pacing import core_in_use, request_in_flight, until_pressed
 
 
 async def _emit(ctx: Context, *labels: str) -> None:
@@ -126,17 +126,18 @@ async def test_a_paced_consumer_gives_way_to_requests_short_of_time(
     ctx = running.ctx
     monkeypatch.setattr(pacing, "SHARE_WHEN_BUSY", 0.0001)  # a round leaves them ~10,000×
     labels = [f"e{n}" for n in range(pacing.ROUND_EVENTS * 2 + 5)]
-    async with following(ctx, "paced", paced=True) as consumer:
-        async with request_in_flight():
-            await until_pressed()
-            await _emit(ctx, *labels)
-            assert await consumer.handled() == labels[: pacing.ROUND_EVENTS]  # one short round
-            await asyncio.sleep(0.3)
-            assert len(consumer.seen) == pacing.ROUND_EVENTS  # and then it waits
-        deadline = asyncio.get_running_loop().time() + 5
-        while len(consumer.seen) < len(labels):  # the requests ended: it catches up
-            assert asyncio.get_running_loop().time() < deadline, consumer.seen[-1]
-            await asyncio.sleep(0.02)
+    with core_in_use(monkeypatch):
+        async with following(ctx, "paced", paced=True) as consumer:
+            async with request_in_flight():
+                await until_pressed()
+                await _emit(ctx, *labels)
+                assert await consumer.handled() == labels[: pacing.ROUND_EVENTS]  # one short round
+                await asyncio.sleep(0.3)
+                assert len(consumer.seen) == pacing.ROUND_EVENTS  # and then it waits
+            deadline = asyncio.get_running_loop().time() + 5
+            while len(consumer.seen) < len(labels):  # the requests ended: it catches up
+                assert asyncio.get_running_loop().time() < deadline, consumer.seen[-1]
+                await asyncio.sleep(0.02)
     assert consumer.seen == labels
 
 

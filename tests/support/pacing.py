@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
+import pytest
+
+from app import health
 from app.health import (
     QUIET_SECONDS,
     WINDOW_SECONDS,
@@ -45,6 +48,14 @@ async def request_in_flight() -> AsyncIterator[None]:
 
 async def quiet() -> None:
     await asyncio.sleep(QUIET_SECONDS * 2)
+
+
+@contextlib.contextmanager
+def core_in_use(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process counts as using all of a core (a test cannot rely on getting one)."""
+    with monkeypatch.context() as patched:
+        patched.setattr(health, "cpu_share", lambda: 1.0)
+        yield
 
 
 async def until_pressed() -> None:
