@@ -22,7 +22,7 @@ from app.events.log import Logged, Published, Scope
 from app.events.models import LogConsumer
 from app.events.types import ConversationUpdated
 from tests.support.app import Running
-from tests.support.pacing import core_in_use, request_in_flight, until_pressed
+from tests.support.pacing import core_in_use, pressed_after_serving, request_in_flight
 
 
 async def _emit(ctx: Context, *labels: str) -> None:
@@ -129,7 +129,7 @@ async def test_a_paced_consumer_gives_way_to_requests_short_of_time(
     with core_in_use(monkeypatch):
         async with following(ctx, "paced", paced=True) as consumer:
             async with request_in_flight():
-                await until_pressed()
+                assert await pressed_after_serving()
                 await _emit(ctx, *labels)
                 assert await consumer.handled() == labels[: pacing.ROUND_EVENTS]  # one short round
                 await asyncio.sleep(0.3)

@@ -129,6 +129,11 @@ export function matches(view: View, c: Conversation, me: Agent | null): boolean 
   return true;
 }
 
+/** The rows of `ids` that `view` holds, by what is known of them. */
+function held(view: View, ids: number[], convs: Record<number, Conversation>, me: Agent | null): number[] {
+  return ids.filter((id) => convs[id] && matches(view, convs[id]!, me));
+}
+
 function newestFirst(a: Conversation, b: Conversation): number {
   const d = b.last_activity_at.localeCompare(a.last_activity_at);
   return d !== 0 ? d : b.id - a.id;
@@ -174,11 +179,7 @@ export async function loadList(view: View, more = false): Promise<void> {
   if (more && !cursor) return;
   // A new view shows at once only the rows it holds of those already known: a row left from
   // the previous view would sit under the new heading until the page comes.
-  setState((s) =>
-    more
-      ? { listLoading: true }
-      : { listLoading: true, view, listIds: s.listIds.filter((id) => s.conversations[id] && matches(view, s.conversations[id]!, s.me)) },
-  );
+  setState((s) => (more ? { listLoading: true } : { listLoading: true, view, listIds: held(view, s.listIds, s.conversations, s.me) }));
   if (!more) localStorage.setItem(viewKey(), JSON.stringify(view));
   try {
     const page = await ok(
@@ -202,7 +203,7 @@ export async function loadList(view: View, more = false): Promise<void> {
       const conversations = { ...s.conversations };
       for (const c of page.items) conversations[c.id] = c;
       // Rows that events placed in this view while the page was on its way stay.
-      const kept = s.listIds.filter((id) => conversations[id] && matches(view, conversations[id]!, s.me));
+      const kept = held(view, s.listIds, conversations, s.me);
       const ids = [...kept, ...page.items.map((c) => c.id)];
       return {
         conversations,
