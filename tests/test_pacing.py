@@ -54,6 +54,16 @@ async def test_serving_with_the_core_mostly_idle_is_not_pressed() -> None:
         assert not await pressed_after_serving()
 
 
+async def test_serving_while_waiting_on_a_database_beside_it_is_pressed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Saturated beside PostgreSQL on the same cores, a process uses ~85% of a core on
+    # average, and some windows much less.
+    with core_in_use(monkeypatch, share=0.6):
+        async with request_in_flight():
+            assert await pressed_after_serving()
+
+
 def test_a_round_leaves_requests_most_of_the_time_until_its_work_is_late() -> None:
     assert pause_after(0.01, 0.0) == pytest.approx(0.01 * (1 / SHARE_WHEN_BUSY - 1))
     assert pause_after(0.01, DEFER_AT_MOST_SECONDS - 1) == pause_after(0.01, 0.0)

@@ -196,7 +196,7 @@ class Webhooks:
         )
         renewing = asyncio.create_task(renew(self.ctx.db, D.id, D.claimed_until, lease, self.lease))
         try:
-            done = await asyncio.gather(*(self._send_run(t, lease) for t in targets))
+            done = await asyncio.gather(*(self._send_run(t, lease, busy=busy) for t in targets))
         finally:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -298,9 +298,10 @@ class Webhooks:
             ]
         return targets, lease
 
-    async def _send_run(self, target: Target, lease: Lease) -> int:
+    async def _send_run(self, target: Target, lease: Lease, *, busy: bool) -> int:
         """Send a webhook's claimed deliveries in order, until one must wait for a retry (the
-        rest wait behind it) or the claim can no longer be trusted; then record them all in
+        rest wait behind it), the claim can no longer be trusted, or (in a round that began
+        with time to spare, not `busy`) requests turn short of time; then record them all in
         one transaction. Sent but unrecorded (the worker dies, the database is away), they are
         sent again once the claim runs out: at least once, under the same delivery id."""
         max_attempts = self.ctx.settings.webhook_max_attempts
@@ -308,6 +309,8 @@ class Webhooks:
         for job in target.jobs:
             if utcnow() >= lease.until:
                 break  # not renewed: another worker may have them now
+            if tried and not busy and pressed():
+                break  # the rest go back; the next round is a busy one's
             outcome = await self._post(target, job)
             tried.append((job, outcome))
             if outcome.error is not None and outcome.retry and job.attempt < max_attempts:

@@ -51,10 +51,10 @@ async def quiet() -> None:
 
 
 @contextlib.contextmanager
-def core_in_use(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The process counts as using all of a core (a test cannot rely on getting one)."""
+def core_in_use(monkeypatch: pytest.MonkeyPatch, share: float = 1.0) -> Iterator[None]:
+    """The process counts as using `share` of a core (a test cannot rely on getting one)."""
     with monkeypatch.context() as patched:
-        patched.setattr(health, "cpu_share", lambda: 1.0)
+        patched.setattr(health, "cpu_share", lambda: share)
         yield
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from app.db import utcnow
@@ -24,6 +25,7 @@ from app.webhooks.models import WebhookDelivery, WebhookSubscription
 from app.webhooks.worker import CONSUMER
 from tests.support.api import Api
 from tests.support.app import Running
+from tests.support.pacing import core_in_use, pressed_after_serving, quiet, request_in_flight
 from tests.support.receiver import Received, Receiver
 from tests.support.webhooks import create_webhook, customer_writes, drain, shop, started
 
@@ -130,6 +132,28 @@ async def test_a_webhooks_next_event_waits_for_the_previous_ones_success(
     await drain(hooks)
 
     assert texts(receiver) == ["one", "one", "one", "two", "three"]
+
+
+async def test_a_round_begun_with_time_to_spare_stops_when_requests_turn_short_of_it(
+    running: Running, admin: Api, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hooks = await started(running)
+    webhook = await create_webhook(admin, receiver.url, ["message.created"])
+    inbox = await shop(admin)
+    await customer_writes(running, inbox, "one", "two", "three")
+    await consume_once(hooks.ctx, CONSUMER, hooks.fan_out)
+
+    with core_in_use(monkeypatch):
+        async with request_in_flight():
+            assert await pressed_after_serving()
+            assert await hooks.run_once(busy=False) == 1
+    assert texts(receiver) == ["one"]
+    log = (await admin.get(f"/api/v1/webhooks/{webhook['id']}/deliveries")).json()
+    assert [d["state"] for d in log] == ["pending", "pending", "delivered"]
+
+    await quiet()
+    await drain(hooks)  # the rest, handed back unclaimed, go at once
+    assert texts(receiver) == ["one", "two", "three"]
 
 
 async def test_a_4xx_answer_is_final_and_the_next_event_goes_on(
