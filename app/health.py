@@ -148,10 +148,10 @@ cpu_share = Share(time.process_time)
 
 def pressed() -> bool:
     """Whether requests are short of this process's time: it is serving, was nearly all of
-    the last window, and used at least half a core meanwhile. Background work that may wait yields
-    then (app.pacing); otherwise it need not. Either sign alone misleads: fifty requests a
-    second keep a process serving while its core is mostly idle, and work that may wait can
-    fill the core by itself while a request comes now and then."""
+    the last window, and used at least half a core meanwhile. Background work that may wait
+    yields then (app.pacing); otherwise it need not. Either sign alone misleads: fifty
+    requests a second keep a process serving while its core is mostly idle, and work that
+    may wait can fill the core by itself while a request comes now and then."""
     crowded = serving_share() >= PRESSED_SHARE  # both windows asked every time: kept current
     busy = cpu_share() >= PRESSED_CPU_SHARE
     return serving() and crowded and busy
