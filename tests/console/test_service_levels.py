@@ -92,3 +92,24 @@ async def test_service_levels_in_persian_and_the_sla_badge(
             "resolution_minutes": 480,
         },
     ]
+
+
+async def test_hours_the_server_refuses_are_said_in_persian(
+    console: Page, console_admin: Api
+) -> None:
+    inbox = await create_api_inbox(console_admin)
+    renamed = await console_admin.patch(f"/api/v1/inboxes/{inbox.id}", json={"name": "Backwards"})
+    assert renamed.status_code == 200, renamed.text
+    hours = f"/api/v1/inboxes/{inbox.id}/business-hours"
+    before = (await console_admin.get(hours)).json()["weekly"]
+    assert (await console_admin.patch("/api/v1/auth/me", json={"language": "fa"})).is_success
+    await console.reload()
+    await console.get_by_role("button", name="تنظیمات").click()
+    await console.get_by_role("button", name="سطح خدمات").click()
+    await console.get_by_test_id("sl-inbox").select_option(label="Backwards")
+    await console.get_by_test_id("hours-sat").fill("16:00-08:00")  # ends before it starts
+    await console.get_by_test_id("hours-save").click()
+    await expect(console.get_by_test_id("hours-form").get_by_role("status")).to_contain_text(
+        "این ساعت‌های کاری درست نیست"
+    )
+    assert (await console_admin.get(hours)).json()["weekly"] == before

@@ -81,3 +81,17 @@ async def test_an_admin_subscribes_a_receiver_and_sees_its_deliveries(
         await expect(console.get_by_test_id("webhook-deliveries")).to_contain_text("تلاش‌ها: ۱")
     finally:
         await console_admin.delete(f"/api/v1/webhooks/{webhook_id}")
+
+
+async def test_a_persian_admin_hears_a_refused_receiver_url_in_persian(
+    console: Page, console_admin: Api
+) -> None:
+    assert (await console_admin.patch("/api/v1/auth/me", json={"language": "fa"})).is_success
+    await console.reload()
+    await console.get_by_role("button", name="تنظیمات").click()
+    await console.get_by_role("button", name="وب‌هوک‌ها").click()
+    await console.get_by_label("message.created").check()
+    await console.get_by_label("نشانی گیرنده").fill("https://user:secret@crm.example/hooks")
+    await console.get_by_role("button", name="ساختن").click()
+    await expect(console.locator("form p.error")).to_contain_text("این نشانی نمی‌تواند وب‌هوک بگیرد")
+    assert (await console_admin.get("/api/v1/webhooks")).json() == []

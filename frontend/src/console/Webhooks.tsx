@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState, type FormEvent, type ReactElement } from "react";
-import { ApiError, api, ok, type Schemas } from "../api/client";
+import { api, ok, type Schemas } from "../api/client";
 import { useT } from "./hooks";
 import { errorText, formatDateTime, formatNumber } from "./i18n";
 import { useStore } from "./store";
@@ -12,10 +12,8 @@ export const WEBHOOK_DISABLED = "panjereh:webhook-disabled";
 
 function useFailure(): [string | null, (e: unknown) => void, () => void] {
   const lang = useStore((s) => s.lang);
-  const t = useT();
   const [error, setError] = useState<string | null>(null);
-  const fail = (e: unknown): void =>
-    setError(e instanceof ApiError && e.code === "webhook_url_refused" ? t("whUrlRefused", { detail: e.message }) : errorText(lang, e));
+  const fail = (e: unknown): void => setError(errorText(lang, e));
   return [error, fail, () => setError(null)];
 }
 
