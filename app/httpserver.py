@@ -25,6 +25,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     _awaiting_head = True
     _head_bytes = 0
     _head_timer: asyncio.TimerHandle | None = None
+    _boundary_in_chunk = False  # a head or a body ended in the chunk being parsed
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -37,15 +38,18 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._awaiting_head:
             self._start_head_timer()
+        self._boundary_in_chunk = False
         super().data_received(data)
-        if self._awaiting_head and not self.transport.is_closing():
-            # Counted after the parser has seen the chunk, so a chunk that completes a head
-            # (and carries body bytes) is not held against it; a chunk is at most 256 KiB.
+        if self._awaiting_head and not self._boundary_in_chunk and not self.transport.is_closing():
+            # Only a chunk wholly inside a head counts: one in which a head or a body ended
+            # (the last of a large upload) is not held against the next head; a chunk is at
+            # most 256 KiB.
             self._head_bytes += len(data)
             if self._head_bytes > HEADER_LIMIT:
                 self._refuse(431, "Request Header Fields Too Large")
 
     def on_headers_complete(self) -> None:
+        self._boundary_in_chunk = True
         self._awaiting_head = False
         self._head_bytes = 0
         self._stop_head_timer()
@@ -54,6 +58,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         # The next bytes on this connection, if any, are the next request's head.
         self._awaiting_head = True
+        self._boundary_in_chunk = True
         super().on_message_complete()
 
     def _start_head_timer(self) -> None:
