@@ -17,11 +17,17 @@ one websocket message each, or one JSON array of them for a client that connects
 the least a broadcast needs to keep each socket's order without one slow socket holding up
 the others. Whatever Panjereh's live path spends beyond this is the cost of its events.
 
+With `--redis URL` (the ceiling of `live_latency.py`'s redis mode, two of these processes),
+each POST is also published to Redis, as Panjereh's bus does (a sender task that writes
+what queued up in one pipeline; a redis-py subscriber that broadcasts the other processes'
+messages to its own sockets): what the hop between processes costs with nothing stored.
+
 It also has `bench/voice.py`'s ceiling, `POST /webhooks/twilio/{inbox_id}/voice`: the form
 parsed, its X-Twilio-Signature checked (auth token `BARE_TWILIO_TOKEN`, for the URL it was
 called at) and the TwiML a voice inbox answers built, with no database.
 
     python bench/bare_server.py --port 8123 --log-level warning [--frames 2] [--frame-chars 900]
+                                [--redis redis://127.0.0.1:6379/0]
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ import asyncio
 import contextlib
 import json
 import sys
+import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -38,6 +46,7 @@ from urllib.parse import parse_qsl
 
 import uvicorn
 from fastapi import FastAPI, Header, Request, Response, WebSocket, WebSocketDisconnect, status
+from redis.asyncio import Redis
 
 # Run as a script from anywhere: make the repository importable for the body model.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -56,11 +65,53 @@ _VOICE = VoiceConfig(
     agent_numbers=["+14155550101", "+14155550102", "+14155550103"],
 )
 
-app = FastAPI(title="bare ingest ceiling")
 frames_per_message = 2
 frame_chars = 900
 sockets: dict[asyncio.Queue[str], bool] = {}  # each socket's queue: batched (protocol 2)?
 sequence = 0
+redis_url: str | None = None
+outbox: asyncio.Queue[bytes] = asyncio.Queue()  # external ids for the other processes
+CHANNEL = "bare:bus"
+ORIGIN = uuid.uuid4().hex.encode()
+
+
+@contextlib.asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    if redis_url is None:
+        yield
+        return
+    client = Redis.from_url(redis_url)
+    tasks = [asyncio.create_task(publish(client)), asyncio.create_task(listen(client))]
+    yield
+    for task in tasks:
+        task.cancel()
+    await client.aclose()
+
+
+async def publish(client: Redis) -> None:
+    while True:
+        ids = [await outbox.get()]
+        while not outbox.empty():
+            ids.append(outbox.get_nowait())
+        async with client.pipeline(transaction=False) as pipeline:
+            for external_id in ids:
+                pipeline.publish(CHANNEL, ORIGIN + b":" + external_id)
+            await pipeline.execute()
+
+
+async def listen(client: Redis) -> None:
+    async with client.pubsub() as pubsub:
+        await pubsub.subscribe(CHANNEL)
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+            if message is None or message["type"] != "message":
+                continue
+            origin, _, external_id = message["data"].partition(b":")
+            if origin != ORIGIN:
+                broadcast(external_id.decode())
+
+
+app = FastAPI(title="bare ingest ceiling", lifespan=lifespan)
 
 
 @app.get("/readyz")
@@ -74,6 +125,8 @@ async def incoming(
     body: IncomingMessage,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> dict[str, bool]:
+    if redis_url is not None:
+        outbox.put_nowait(body.external_id.encode())
     if sockets:
         broadcast(body.external_id)
     return {"ok": True}
@@ -153,9 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--frames", type=int, default=2, help="frames broadcast per POST")
     parser.add_argument("--frame-chars", type=int, default=900, help="characters per frame")
+    parser.add_argument("--redis", help="publish each POST to the other processes through it")
     args = parser.parse_args(argv)
-    global frames_per_message, frame_chars
-    frames_per_message, frame_chars = args.frames, args.frame_chars
+    global frames_per_message, frame_chars, redis_url
+    frames_per_message, frame_chars, redis_url = args.frames, args.frame_chars, args.redis
     # The same call as app/cli.py's `cmd_serve`.
     uvicorn.run(
         app,

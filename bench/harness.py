@@ -79,7 +79,7 @@ class RawConnection:
     """A minimal HTTP/1.1 keep-alive client connection: just enough for these answers."""
 
     def __init__(self, port: int, path: str, api_key: str) -> None:
-        self._port = port
+        self.port = port
         self._head = (
             f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
             f"Content-Type: application/json\r\nX-Api-Key: {api_key}\r\n"
@@ -89,7 +89,7 @@ class RawConnection:
 
     async def post(self, body: bytes) -> int:
         if self._writer is None:
-            self._reader, self._writer = await asyncio.open_connection(HOST, self._port)
+            self._reader, self._writer = await asyncio.open_connection(HOST, self.port)
         reader, writer = self._reader, self._writer
         assert reader is not None
         writer.write(self._head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
@@ -599,9 +599,10 @@ def subscribe_webhooks(srv: Server, receiver: Server, count: int, events: list[s
 
 @dataclass
 class Arrivals:
-    """What every socket received: (external id, arrival time) of message.created frames."""
+    """What every socket received: (external id, arrival time, socket index) of
+    message.created frames."""
 
-    seen: list[tuple[bytes, float]] = field(default_factory=list)
+    seen: list[tuple[bytes, float, int]] = field(default_factory=list)
     frames: int = 0
     messages: int = 0  # websocket messages (protocol 2: one can hold several frames)
     chars: int = 0
@@ -678,7 +679,7 @@ class RawSocket(asyncio.Protocol):
         at = payload.find(MARKER)
         while at >= 0:
             start = payload.index(EXTERNAL_ID, at) + len(EXTERNAL_ID)
-            arrivals.seen.append((payload[start : payload.index(b'"', start)], now))
+            arrivals.seen.append((payload[start : payload.index(b'"', start)], now, self.index))
             arrivals.per_socket[self.index] += 1
             at = payload.find(MARKER, start)
 

@@ -1,20 +1,23 @@
 """The loop that runs round robin and auto-resolve in the background.
 
-A round runs after every commit announced on the bus (a new or unassigned conversation, a
+A round runs after a commit announced on the bus (a new or unassigned conversation, a
 resolved one freeing capacity) and at least every ROUND_SECONDS, which is how soon an agent
-who comes online gets the oldest waiting conversation. Who is online comes from presence
-(Redis when configured, so a separate worker process sees every server's agents)."""
+who comes online gets the oldest waiting conversation; under load, the commits of a
+consumer's round gap (app.events.consumers.ROUND_SECONDS) share one round. Who is online
+comes from presence (Redis when configured, so a separate worker process sees every
+server's agents)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 
 from app.assignment import service
 from app.context import Context
 from app.db import log_failed_round, utcnow
-from app.events.consumers import next_commit
+from app.events.consumers import next_commit, spaced
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,7 @@ async def run_assignment(ctx: Context, stop: asyncio.Event) -> None:
     rounds = 0
     async with ctx.bus.subscribe() as notices:
         while not stop.is_set():
+            started = time.monotonic()
             try:
                 await assign_round(ctx)
                 if rounds % AUTO_RESOLVE_EVERY == 0:
@@ -52,3 +56,4 @@ async def run_assignment(ctx: Context, stop: asyncio.Event) -> None:
             rounds += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(next_commit(notices, stop), ROUND_SECONDS)
+            await spaced(started, notices, stop)

@@ -91,10 +91,12 @@ class Following:
     """A consumer run by `run_consumer` in the background: the labels it has handled."""
 
     seen: list[str] = field(default_factory=list)
+    rounds: int = 0
     got: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def handler(self, session: AsyncSession, events: Sequence[Logged]) -> None:
         self.seen.extend(_labels(events))
+        self.rounds += 1
         self.got.set()
 
     async def handled(self) -> list[str]:
@@ -151,6 +153,26 @@ async def test_run_consumer_reacts_to_a_commit_and_moves_its_position(running: R
             await session.execute(select(LogConsumer.position).where(LogConsumer.name == "live"))
         ).scalar_one()
         assert position == await event_log.last_seq(session)
+
+
+async def test_commits_in_quick_succession_share_a_round(running: Running) -> None:
+    """Each round is a transaction or two in every process: under load, the commits of a
+    fraction of a second are handled together (the first at once)."""
+    ctx = running.ctx
+    labels: list[str] = []
+    async with following(ctx, "coalescing") as consumer:
+        loop = asyncio.get_running_loop()
+        until = loop.time() + 0.15
+        while loop.time() < until:
+            labels.append(f"c{len(labels)}")
+            await _emit(ctx, labels[-1])
+            await asyncio.sleep(0.01)
+        deadline = loop.time() + 5
+        while consumer.seen != labels:
+            assert loop.time() < deadline, consumer.seen
+            await asyncio.sleep(0.02)
+    assert len(labels) >= 5
+    assert consumer.rounds <= 2, (consumer.rounds, len(labels))
 
 
 async def test_a_running_consumer_takes_the_events_a_notice_carries(running: Running) -> None:

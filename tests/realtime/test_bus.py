@@ -67,6 +67,18 @@ async def test_committed_events_reach_every_subscriber_once(pair: tuple[Bus, Bus
         assert theirs.empty()  # nobody gets it twice (a process ignores its own echo)
 
 
+async def test_a_burst_of_commits_arrives_whole_and_in_order(pair: tuple[Bus, Bus]) -> None:
+    """Notices queued behind a write to Redis go together (several to a write): none is
+    lost, doubled or reordered on the way."""
+    publisher, other = pair
+    async with other.subscribe() as theirs:
+        await settled(other, theirs)
+        for seq in range(1, 301):  # faster than Redis answers: the outbox fills meanwhile
+            await publisher.publish([Published(seq, Scope(inbox_id=1))])
+        received = [await next_notice(theirs) for _ in range(300)]
+    assert [n[0].seq for n in received if isinstance(n, tuple)] == list(range(1, 301))
+
+
 async def test_a_committed_event_travels_with_its_notice(pair: tuple[Bus, Bus]) -> None:
     publisher, other = pair
     scope = Scope(inbox_id=1, conversation_id=2, public=True)
