@@ -261,4 +261,3 @@ async def next_commit(notices: asyncio.Queue[Notice], stop: asyncio.Event) -> No
 def _drain(notices: asyncio.Queue[Notice]) -> None:
     while not notices.empty():
         notices.get_nowait()
-

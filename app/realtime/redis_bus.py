@@ -5,8 +5,9 @@ for the others; a process ignores its own messages coming back. Publishing happe
 background task fed by a bounded queue, so a slow or absent Redis never delays or fails the
 request that committed: a failure is logged and counted
 (`panjereh_bus_publish_failures_total`), and the other processes' hubs still find the events
-by polling the log. The listener reconnects by itself; after a (re)connect it tells the
-local subscribers to read the log, since messages sent meanwhile are gone.
+by polling the log. Messages that queued up while a write awaited Redis's answer go out
+together in the next (one pipeline). The listener reconnects by itself; after a (re)connect
+it tells the local subscribers to read the log, since messages sent meanwhile are gone.
 
 Messages carry committed events, so they are signed with a key derived from
 PANJEREH_SECRET_KEY (the same in every process): a message with a wrong signature is
