@@ -4,6 +4,7 @@ websocket, keep-alive) goes on as before."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -16,9 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from uvicorn import Config
+from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
+from uvicorn.server import ServerState
 from websockets.sync.client import connect
 
-from app.httpserver import HEADER_LIMIT, HEADER_TIMEOUT
+from app.httpserver import HEADER_LIMIT, HEADER_TIMEOUT, GuardedHttpToolsProtocol
 from tests.support.servers import free_port
 
 EMAIL, PASSWORD = "lead@example.com", "long enough"
@@ -173,3 +177,67 @@ def test_slow_heads_are_cut_off_and_live_connections_are_not(tmp_path: Path) -> 
             ws.send(json.dumps({"type": "presence", "status": "away"}))
             assert ws.ping().wait(5)
         assert httpx.get(f"{base}/healthz").status_code == 200
+
+
+class _Transport(asyncio.Transport):
+    """What the protocol writes, for driving it with chunks of a chosen size (the kernel
+    decides them on a real socket)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = bytearray()
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += data
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(
+            name, default
+        )
+
+
+async def test_the_chunk_that_ends_a_large_body_is_not_held_against_the_next_head() -> None:
+    """A read can hold the last 100 KB of an upload: it is body, not the next request's
+    head (it was counted as head, and the connection answered 431 after the upload)."""
+    bodies: asyncio.Queue[int] = asyncio.Queue()  # each request's body size, as it is answered
+
+    async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        size = 0
+        while True:
+            message = await receive()
+            size += len(message.get("body", b""))  # type: ignore[arg-type]
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok", "more_body": False})
+        bodies.put_nowait(size)
+
+    config = Config(app, lifespan="off", log_level="warning")
+    protocol = GuardedHttpToolsProtocol(config, ServerState(), {}, asyncio.get_running_loop())
+    transport = _Transport()
+    protocol.connection_made(transport)
+    body = b"x" * 300_000
+    head = b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body)
+    for chunk in (head + body[:100_000], body[100_000:200_000], body[200_000:]):
+        assert len(chunk) > HEADER_LIMIT
+        protocol.data_received(chunk)
+    assert await asyncio.wait_for(bodies.get(), 5) == len(body)
+    protocol.data_received(b"GET /next HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert await asyncio.wait_for(bodies.get(), 5) == 0
+    assert transport.written.count(b"HTTP/1.1 200 OK") == 2
+    assert b"431" not in transport.written
+    assert not transport.closed
+    protocol.connection_lost(None)
