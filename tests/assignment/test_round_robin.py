@@ -18,7 +18,6 @@ from app.assignment import service
 from app.assignment.worker import run_assignment
 from app.db import utcnow
 from app.events import log as event_log
-from app.events.consumers import ROUND_SECONDS
 from app.events.log import Scope
 from app.events.types import ConversationUpdated
 from app.tickets.models import Conversation, Priority, Status
@@ -236,7 +235,7 @@ async def test_commits_in_quick_succession_share_a_round(
     running: Running, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A round is a query at least; under load the commits of a fraction of a second
-    share one, instead of a round each."""
+    share one, instead of a round each: at most four rounds a second."""
     rounds = 0
     anyone_waiting = service.anyone_waiting
 
@@ -249,22 +248,21 @@ async def test_commits_in_quick_succession_share_a_round(
     ctx = running.ctx
     loop = asyncio.get_running_loop()
     async with round_robin(running):
-        # The first rounds (the setup's commits make one more), then quiet for longer than
-        # a round's spacing: a slow machine may be late with any of them.
-        deadline, seen, quiet_since = loop.time() + 10, 0, loop.time()
-        while rounds == 0 or loop.time() - quiet_since < ROUND_SECONDS + 0.15:
-            assert loop.time() < deadline, rounds
-            if rounds != seen:
-                seen, quiet_since = rounds, loop.time()
+        deadline = loop.time() + 10
+        while rounds == 0:  # the first round, at start
+            assert loop.time() < deadline
             await asyncio.sleep(0.02)
-        rounds = 0
-        until, commits = loop.time() + 0.15, 0
-        while loop.time() < until:
+        rounds, commits, start = 0, 0, loop.time()
+        while loop.time() < start + 0.15:
             async with ctx.db.write() as session:
                 event = ConversationUpdated.model_construct(changes=["status"])
                 event_log.record(session, event, Scope())
             commits += 1
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.4)
+        elapsed = loop.time() - start
+    # One round at the first commit and one per quarter second since, and one more that may
+    # have begun just before it (the setup's commits, or anything else's on a busy machine);
+    # a round per commit (twelve or so) before.
     assert commits >= 5
-    assert 1 <= rounds <= 2, (rounds, commits)
+    assert 1 <= rounds <= 2 + elapsed * 4, (rounds, commits, elapsed)

@@ -14,7 +14,7 @@ from tests.support.api import Api
 from tests.support.app import Running
 from tests.support.callbacks import ask, create_callback_inbox
 from tests.support.channels import sms_channel
-from tests.support.console import ARTIFACTS, open_inbox_view, row
+from tests.support.console import ARTIFACTS, open_inbox_view, pick_jalali, row
 
 TEHRAN = ZoneInfo("Asia/Tehran")  # the console's browser is in Tehran (open_console)
 PHONE = "+989127654329"
@@ -97,9 +97,7 @@ async def test_the_callbacks_page_in_persian(
     # Scheduled for a day picked in the Jalali calendar, at 10:30 the agent's time.
     when = (datetime.now(TEHRAN) + timedelta(days=1)).date()
     year, month, date = await jalali(console, when.isoformat())
-    await card.get_by_test_id("schedule-date-year").select_option(str(year))
-    await card.get_by_test_id("schedule-date-month").select_option(str(month))
-    await card.get_by_test_id("schedule-date-day").select_option(str(date))
+    await pick_jalali(card, "schedule-date", year, month, date)
     await card.get_by_label("زمان‌بندی: ساعت").select_option("10:30")
     ARTIFACTS.mkdir(exist_ok=True)
     await console.screenshot(path=str(ARTIFACTS / "callbacks-fa.png"))

@@ -12,7 +12,7 @@ from app.db import utcnow
 from app.sla import service as sla
 from tests.support.api import Api, create_api_inbox, post_incoming
 from tests.support.app import Running
-from tests.support.console import ARTIFACTS, row, view_button
+from tests.support.console import ARTIFACTS, pick_jalali, row, view_button
 
 
 async def test_service_levels_in_persian_and_the_sla_badge(
@@ -47,10 +47,8 @@ async def test_service_levels_in_persian_and_the_sla_badge(
         await console.get_by_test_id(f"hours-{day}").fill("08:00-16:00")
     await console.get_by_test_id("hours-thu").fill("۰۸:۰۰-۱۲:۰۰")
     # Nowruz 1406: 1 to 4 Farvardin.
-    for field, day in (("holiday-from", "1"), ("holiday-to", "4")):
-        await console.get_by_test_id(f"{field}-year").select_option("1406")
-        await console.get_by_test_id(f"{field}-month").select_option("1")
-        await console.get_by_test_id(f"{field}-day").select_option(day)
+    for field, farvardin in (("holiday-from", 1), ("holiday-to", 4)):
+        await pick_jalali(console, field, 1406, 1, farvardin)
     await console.get_by_test_id("holiday-name").fill("نوروز")
     await console.get_by_test_id("holiday-add").click()
     await expect(console.get_by_test_id("holidays")).to_contain_text("۱ فروردین ۱۴۰۶")

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 
 from app.console import DIST
 from tests.support.api import Api
@@ -82,3 +82,12 @@ async def api_get(client: httpx.AsyncClient, admin: Api, path: str) -> Any:
     response = await admin.get(path)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+async def pick_jalali(
+    within: Page | Locator, test_id: str, year: int, month: int, day: int
+) -> None:
+    """Pick a day in a Persian console's Jalali date field (JalaliDate.tsx)."""
+    await within.get_by_test_id(f"{test_id}-year").select_option(str(year))
+    await within.get_by_test_id(f"{test_id}-month").select_option(str(month))
+    await within.get_by_test_id(f"{test_id}-day").select_option(str(day))

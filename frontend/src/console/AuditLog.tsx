@@ -4,6 +4,7 @@ import { useEffect, useState, type ReactElement } from "react";
 import { api, ok, type Schemas } from "../api/client";
 import { useT } from "./hooks";
 import { errorText, formatDateTime } from "./i18n";
+import { JalaliDateInput } from "./JalaliDate";
 import { useStore } from "./store";
 
 type Entry = Schemas["AuditEntryOut"];
@@ -14,7 +15,10 @@ interface Filters {
   until?: string;
 }
 
-function startOfDay(value: string, days = 0): string | undefined {
+const AUDIT_YEARS_BACK = 5;
+
+/** The start of a day (ISO date) in the agent's time zone, `days` later, as an instant. */
+function startOfDay(value: string | null, days = 0): string | undefined {
   if (!value) return undefined;
   const d = new Date(`${value}T00:00:00`);
   d.setDate(d.getDate() + days);
@@ -26,6 +30,7 @@ export function AuditLog(): ReactElement {
   const lang = useStore((s) => s.lang);
   const agents = useStore((s) => s.agents);
   const [filters, setFilters] = useState<Filters>({});
+  const [days, setDays] = useState<{ since: string | null; until: string | null }>({ since: null, until: null });
   const [items, setItems] = useState<Entry[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -72,14 +77,26 @@ export function AuditLog(): ReactElement {
             onBlur={(e) => setFilters({ ...filters, action: e.target.value.trim() || undefined })}
           />
         </label>
-        <label className="inline">
-          <span>{t("auditSince")}</span>
-          <input type="date" onChange={(e) => setFilters({ ...filters, since: startOfDay(e.target.value) })} />
-        </label>
-        <label className="inline">
-          <span>{t("auditUntil")}</span>
-          <input type="date" onChange={(e) => setFilters({ ...filters, until: startOfDay(e.target.value, 1) })} />
-        </label>
+        <JalaliDateInput
+          label={t("auditSince")}
+          value={days.since}
+          onChange={(iso) => {
+            setDays({ ...days, since: iso });
+            setFilters({ ...filters, since: startOfDay(iso) });
+          }}
+          testId="audit-since"
+          yearsBack={AUDIT_YEARS_BACK}
+        />
+        <JalaliDateInput
+          label={t("auditUntil")}
+          value={days.until}
+          onChange={(iso) => {
+            setDays({ ...days, until: iso });
+            setFilters({ ...filters, until: startOfDay(iso, 1) });
+          }}
+          testId="audit-until"
+          yearsBack={AUDIT_YEARS_BACK}
+        />
       </form>
       {error && (
         <p className="error" role="alert">

@@ -36,9 +36,11 @@ interface Props {
   testId: string;
   /** In a row of controls that says what it is for: the label is the field's name only. */
   unlabelled?: boolean;
+  /** How many years before this one can be picked (reports and the audit log look back). */
+  yearsBack?: number;
 }
 
-export function JalaliDateInput({ label, value, onChange, testId, unlabelled }: Props): ReactElement {
+export function JalaliDateInput({ label, value, onChange, testId, unlabelled, yearsBack = 1 }: Props): ReactElement {
   const lang = useStore((s) => s.lang);
   const today = jalaliOf(Date.now());
   const shown: Jalali = value ? jalaliOf(Date.parse(`${value}T00:00:00Z`)) : today;
@@ -69,7 +71,8 @@ export function JalaliDateInput({ label, value, onChange, testId, unlabelled }: 
     onChange(gregorianOf(next));
   }
   const [y, m, d] = current ?? [today[0], 0, 0];
-  const years = [today[0] - 1, today[0], today[0] + 1, today[0] + 2];
+  const first = Math.min(today[0] - yearsBack, y);
+  const years = Array.from({ length: Math.max(today[0] + 2, y) - first + 1 }, (_, i) => first + i);
   return (
     <fieldset className="jalali" data-testid={testId} aria-label={unlabelled ? label : undefined}>
       {!unlabelled && <legend>{label}</legend>}

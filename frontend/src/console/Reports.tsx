@@ -17,6 +17,7 @@ import {
 import { useEffect, useRef, useState, type ReactElement, type ReactNode } from "react";
 import { api, auth, ok, type Schemas } from "../api/client";
 import { useT } from "./hooks";
+import { JalaliDateInput } from "./JalaliDate";
 import { channelName, errorText, formatNumber, translate, type Key, type Lang } from "./i18n";
 import { useStore } from "./store";
 import "./reports.css";
@@ -49,6 +50,7 @@ interface Filters {
   label: string;
 }
 
+const REPORT_YEARS_BACK = 5; // a period is at most two years, of any time kept
 const NO_FILTERS: Filters = { since: "", until: "", channel: "", inbox_id: "", team_id: "", agent_id: "", label: "" };
 
 /** The filters as query parameters: the empty ones left out. */
@@ -257,14 +259,16 @@ function FilterBar({ filters, set }: { filters: Filters; set: (key: keyof Filter
   );
   return (
     <form className="report-filters" aria-label={t("reportFilters")} onSubmit={(e) => e.preventDefault()}>
-      <label>
-        {t("reportSince")}
-        <input type="date" value={filters.since} onChange={(e) => set("since")(e.target.value)} />
-      </label>
-      <label>
-        {t("reportUntil")}
-        <input type="date" value={filters.until} onChange={(e) => set("until")(e.target.value)} />
-      </label>
+      {(["since", "until"] as const).map((key) => (
+        <JalaliDateInput
+          key={key}
+          label={t(key === "since" ? "reportSince" : "reportUntil")}
+          value={filters[key] || null}
+          onChange={(iso) => set(key)(iso ?? "")}
+          testId={`report-${key}`}
+          yearsBack={REPORT_YEARS_BACK}
+        />
+      ))}
       {select("channel", "reportChannel", channels.map((c) => [c, channelName(lang, c)]))}
       {select("inbox_id", "reportInbox", inboxes.map((i) => [String(i.id), i.name]))}
       {select("team_id", "reportTeam", teams.map((x) => [String(x.id), x.name]))}
