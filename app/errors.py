@@ -18,17 +18,26 @@ log = logging.getLogger(__name__)
 
 
 class AppError(Exception):
+    """An error a client can act on. `errors` (as validation's: loc, msg, type) says which
+    rule of the request was broken where, for a client that says it in its own words."""
+
     status_code = 400
     code = "bad_request"
 
     def __init__(
-        self, detail: str, *, code: str | None = None, headers: dict[str, str] | None = None
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        errors: list[dict[str, object]] | None = None,
     ):
         super().__init__(detail)
         self.detail = detail
         if code is not None:
             self.code = code
         self.headers = headers
+        self.errors = errors
 
 
 class NotFound(AppError):
@@ -97,11 +106,10 @@ def _describe_validation(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": exc.detail, "code": exc.code},
-            status_code=exc.status_code,
-            headers=exc.headers,
-        )
+        body: dict[str, object] = {"detail": exc.detail, "code": exc.code}
+        if exc.errors is not None:
+            body["errors"] = exc.errors
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -26,7 +26,9 @@ class ErrorBody(BaseModel):
     detail: str = Field(description="what went wrong, in words for a person")
     code: str = Field(description="a stable code to branch on, e.g. `not_found`, `invalid`")
     errors: list[FieldError] | None = Field(
-        default=None, description="a request that failed validation: each field's error"
+        default=None,
+        description="a request that failed validation: each field's error; or the rule a "
+        "request broke, named by `type` (e.g. business hours' `end_not_after_start`)",
     )
 
 

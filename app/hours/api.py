@@ -34,13 +34,26 @@ def _out(inbox_id: int, schedule: Schedule | None) -> BusinessHoursOut:
 
 def parse_schedule(body: BusinessHoursIn) -> Schedule:
     try:
-        return Schedule.build(
-            body.timezone,
-            body.weekly,
-            [Holiday(h.first, h.last or h.first, h.name.strip()) for h in body.holidays],
-        )
+        return Schedule.build(body.timezone, body.weekly, _holidays(body))
     except ScheduleError as exc:
-        raise Invalid(str(exc), code="invalid_business_hours") from exc
+        broken: dict[str, object] = {
+            "loc": ["body", *exc.where],
+            "msg": str(exc),
+            "type": exc.reason,
+        }
+        raise Invalid(str(exc), code="invalid_business_hours", errors=[broken]) from exc
+
+
+def _holidays(body: BusinessHoursIn) -> list[Holiday]:
+    holidays = []
+    for index, holiday in enumerate(body.holidays):
+        try:
+            holidays.append(
+                Holiday(holiday.first, holiday.last or holiday.first, holiday.name.strip())
+            )
+        except ScheduleError as exc:
+            raise ScheduleError(str(exc), exc.reason, ("holidays", index)) from exc
+    return holidays
 
 
 @router.get("/{inbox_id}/business-hours")
@@ -61,7 +74,10 @@ async def put_business_hours(
 ) -> BusinessHoursOut:
     """Set the inbox's business hours: an IANA timezone, intervals per weekday, holidays
     (dates in that timezone; Persian digits are read too). 422 `invalid_business_hours`
-    says what to correct."""
+    says what to correct; its `errors[0]` names the rule (`type`: `not_a_range`,
+    `end_not_after_start`, `overlap`, `never_open`, `unknown_weekday`, `unknown_timezone`,
+    `holiday_ends_before_start`, `holiday_too_long`) and where (`loc`, e.g. `["body",
+    "weekly", "sat"]`)."""
     schedule = parse_schedule(body)
     async with ctx.db.write() as session:
         await get_inbox(session, inbox_id)

@@ -35,25 +35,34 @@ _INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$"
 
 
 class ScheduleError(ValueError):
-    """Business hours a person must correct; the message says how."""
+    """Business hours a person must correct; the message says how. `reason` names the rule
+    broken (a stable word a client can say in its own language) and `where` the part of the
+    API form it is in: ("weekly", "sat"), ("holidays", 0), ("timezone",)."""
+
+    def __init__(self, message: str, reason: str, where: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.where = where
 
 
 def zone_of(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ScheduleError(f"timezone: {name!r} is not an IANA timezone") from exc
+        message = f"timezone: {name!r} is not an IANA timezone"
+        raise ScheduleError(message, "unknown_timezone", ("timezone",)) from exc
 
 
-def parse_interval(text: str) -> tuple[int, int]:
+def parse_interval(text: str, where: tuple[str | int, ...] = ()) -> tuple[int, int]:
     """'08:00-16:00' → minutes since midnight (480, 960); the end may be 24:00."""
     match = _INTERVAL.match(text)
     if match is None:
-        raise ScheduleError(f"{text!r} is not a range like 08:00-16:00")
+        raise ScheduleError(f"{text!r} is not a range like 08:00-16:00", "not_a_range", where)
     h1, m1, h2, m2 = (int(part) for part in match.groups())
     start, end = h1 * 60 + m1, h2 * 60 + m2
     if h1 > 23 or m1 > 59 or m2 > 59 or end > 24 * 60 or end <= start:
-        raise ScheduleError(f"{text!r} is not a range like 08:00-16:00 (end after start)")
+        message = f"{text!r} is not a range like 08:00-16:00 (end after start)"
+        raise ScheduleError(message, "end_not_after_start", where)
     return start, end
 
 
@@ -70,9 +79,11 @@ class Holiday:
 
     def __post_init__(self) -> None:
         if self.last < self.first:
-            raise ScheduleError(f"holiday {self.first}: ends before it starts")
+            message = f"holiday {self.first}: ends before it starts"
+            raise ScheduleError(message, "holiday_ends_before_start", ("holidays",))
         if (self.last - self.first).days >= MAX_HOLIDAY_DAYS:
-            raise ScheduleError(f"holiday {self.first}: at most {MAX_HOLIDAY_DAYS} days")
+            message = f"holiday {self.first}: at most {MAX_HOLIDAY_DAYS} days"
+            raise ScheduleError(message, "holiday_too_long", ("holidays",))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +97,15 @@ class Schedule:
     def __post_init__(self) -> None:
         object.__setattr__(self, "zone", zone_of(self.timezone))
         if len(self.weekly) != 7:
-            raise ScheduleError("weekly: one entry per weekday")
+            raise ScheduleError("weekly: one entry per weekday", "not_a_week", ("weekly",))
         for day, intervals in zip(WEEKDAYS, self.weekly, strict=True):
             for before, after in itertools.pairwise(intervals):
                 if after[0] < before[1]:
-                    raise ScheduleError(f"{day}: intervals overlap or are out of order")
+                    message = f"{day}: intervals overlap or are out of order"
+                    raise ScheduleError(message, "overlap", ("weekly", day))
         if not any(self.weekly):
-            raise ScheduleError("weekly: open at least once a week")
+            message = "weekly: open at least once a week"
+            raise ScheduleError(message, "never_open", ("weekly",))
 
     @classmethod
     def build(
@@ -105,9 +118,11 @@ class Schedule:
         with no intervals is closed."""
         for day in weekly:
             if day not in WEEKDAYS:
-                raise ScheduleError(f"{day!r} is not one of {', '.join(WEEKDAYS)}")
+                message = f"{day!r} is not one of {', '.join(WEEKDAYS)}"
+                raise ScheduleError(message, "unknown_weekday", ("weekly", day))
         days = tuple(
-            tuple(sorted(parse_interval(text) for text in weekly.get(day, ()))) for day in WEEKDAYS
+            tuple(sorted(parse_interval(text, ("weekly", day)) for text in weekly.get(day, ())))
+            for day in WEEKDAYS
         )
         return cls(timezone, days, tuple(sorted(holidays, key=lambda h: h.first)))
 
@@ -167,7 +182,7 @@ class Schedule:
         """`at` when open, else the next moment the team starts working."""
         for start, _end in self.periods(at):
             return max(at, start)
-        raise ScheduleError("the schedule never opens again")  # prevented by validation
+        raise ScheduleError("the schedule never opens again", "never_open")  # see __post_init__
 
     def business_seconds_between(self, a: datetime, b: datetime) -> float:
         """Working seconds in [a, b); 0 when b is not after a."""
@@ -192,7 +207,7 @@ class Schedule:
             if left <= length:
                 return begin + timedelta(seconds=left)
             left -= length
-        raise ScheduleError("the schedule never opens again")  # prevented by validation
+        raise ScheduleError("the schedule never opens again", "never_open")  # see __post_init__
 
 
 ALWAYS_OPEN = Schedule("UTC", tuple(((0, 24 * 60),) for _ in WEEKDAYS))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from tests.support.api import Api, assert_error, create_agent, create_api_inbox
 from tests.support.app import Running
 from tests.support.callbacks import ask, create_callback_inbox
@@ -90,3 +92,37 @@ async def test_the_callback_form_checks_the_inboxs_business_hours(
 
     assert await window(sunday, "0912 123 4501") == 422
     assert await window(saturday, "0912 123 4502") == 201
+
+
+@pytest.mark.parametrize(
+    ("change", "rule", "where"),
+    [
+        ({"weekly": {"sat": ["16:00-08:00"]}}, "end_not_after_start", ["weekly", "sat"]),
+        ({"weekly": {"sun": ["9 to 5"]}}, "not_a_range", ["weekly", "sun"]),
+        ({"weekly": {"mon": ["09:00-13:00", "12:00-14:00"]}}, "overlap", ["weekly", "mon"]),
+        ({"weekly": {}}, "never_open", ["weekly"]),
+        ({"timezone": "Asia/Atlantis"}, "unknown_timezone", ["timezone"]),
+        (
+            {"holidays": [{"from": "2027-03-21"}, {"from": "2027-04-02", "to": "2027-04-01"}]},
+            "holiday_ends_before_start",
+            ["holidays", 1],
+        ),
+        (
+            {"holidays": [{"from": "2027-01-01", "to": "2029-01-01"}]},
+            "holiday_too_long",
+            ["holidays", 0],
+        ),
+    ],
+)
+async def test_a_refusal_names_the_rule_broken_and_where(
+    running: Running, admin: Api, change: dict[str, object], rule: str, where: list[object]
+) -> None:
+    """So that a client can say it in its agent's language (the console does), not only in
+    the English `detail`."""
+    inbox = await create_api_inbox(admin)
+    body = {"timezone": "Asia/Tehran", "weekly": IRANIAN_WEEK, "holidays": [], **change}
+    refused = await admin.put(f"/api/v1/inboxes/{inbox.id}/business-hours", json=body)
+    assert_error(refused, 422, "invalid_business_hours")
+    (broken,) = refused.json()["errors"]
+    assert (broken["type"], broken["loc"]) == (rule, ["body", *where])
+    assert broken["msg"] == refused.json()["detail"]

@@ -31,10 +31,13 @@ export const auth = {
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string | undefined;
-  constructor(status: number, detail: string, code?: string) {
+  /** Which rule of the request was broken, and where (the error body's `errors`). */
+  readonly errors: Schemas["FieldError"][];
+  constructor(status: number, detail: string, code?: string, errors: Schemas["FieldError"][] = []) {
     super(detail);
     this.status = status;
     this.code = code;
+    this.errors = errors;
   }
 }
 
@@ -59,9 +62,9 @@ export async function ok<T>(
 ): Promise<T> {
   const { data, error, response } = await call;
   if (error !== undefined || !response.ok) {
-    const body = (error ?? {}) as { detail?: unknown; code?: string };
+    const body = (error ?? {}) as { detail?: unknown; code?: string; errors?: Schemas["FieldError"][] | null };
     const detail = typeof body.detail === "string" ? body.detail : response.statusText;
-    throw new ApiError(response.status, detail || `HTTP ${response.status}`, body.code);
+    throw new ApiError(response.status, detail || `HTTP ${response.status}`, body.code, body.errors ?? []);
   }
   return data as T;
 }

@@ -938,7 +938,10 @@ export interface paths {
          * Put Business Hours
          * @description Set the inbox's business hours: an IANA timezone, intervals per weekday, holidays
          *     (dates in that timezone; Persian digits are read too). 422 `invalid_business_hours`
-         *     says what to correct.
+         *     says what to correct; its `errors[0]` names the rule (`type`: `not_a_range`,
+         *     `end_not_after_start`, `overlap`, `never_open`, `unknown_weekday`, `unknown_timezone`,
+         *     `holiday_ends_before_start`, `holiday_too_long`) and where (`loc`, e.g. `["body",
+         *     "weekly", "sat"]`).
          */
         put: operations["put_business_hours_api_v1_inboxes__inbox_id__business_hours_put"];
         post?: never;
@@ -2704,7 +2707,7 @@ export interface components {
             detail: string;
             /**
              * Errors
-             * @description a request that failed validation: each field's error
+             * @description a request that failed validation: each field's error; or the rule a request broke, named by `type` (e.g. business hours' `end_not_after_start`)
              * @default null
              */
             errors?: components["schemas"]["FieldError"][] | null;

@@ -3,7 +3,7 @@
 import { useEffect, useState, type FormEvent, type ReactElement } from "react";
 import { api, ok, type Schemas } from "../api/client";
 import { useT } from "./hooks";
-import { errorText, type Lang } from "./i18n";
+import { errorText, WEEKDAY_NAMES, type Lang } from "./i18n";
 import { JalaliDateInput } from "./JalaliDate";
 import { useStore } from "./store";
 
@@ -15,10 +15,6 @@ const WEEK_EN = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 const WEEK_FA = ["sat", "sun", "mon", "tue", "wed", "thu", "fri"] as const;
 const PRIORITIES: Priority[] = ["none", "low", "medium", "high", "urgent"];
 const TARGETS = ["first_response_minutes", "next_response_minutes", "resolution_minutes"] as const;
-const DAY_NAMES: Record<Lang, Record<string, string>> = {
-  en: { mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thursday", fri: "Friday", sat: "Saturday", sun: "Sunday" },
-  fa: { mon: "دوشنبه", tue: "سه‌شنبه", wed: "چهارشنبه", thu: "پنجشنبه", fri: "جمعه", sat: "شنبه", sun: "یکشنبه" },
-};
 
 function formatDay(lang: Lang, iso: string): string {
   const locale = lang === "fa" ? "fa-IR-u-ca-persian" : "en-GB";
@@ -140,13 +136,13 @@ function BusinessHours({ inboxId }: { inboxId: number }): ReactElement {
                       checked={!!weekly[day]}
                       onChange={(e) => setWeekly({ ...weekly, [day]: e.target.checked ? "09:00-17:00" : "" })}
                     />
-                    {DAY_NAMES[lang][day]}
+                    {WEEKDAY_NAMES[lang][day]}
                   </label>
                 </td>
                 <td>
                   <input
                     dir="ltr"
-                    aria-label={DAY_NAMES[lang][day]}
+                    aria-label={WEEKDAY_NAMES[lang][day]}
                     data-testid={`hours-${day}`}
                     placeholder={t("slClosed")}
                     value={weekly[day] ?? ""}

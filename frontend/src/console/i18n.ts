@@ -476,6 +476,13 @@ const en = {
   errorUndoNotPossible: "This merge cannot be undone any more: the conversation changed since.",
   errorInvalidTimezone: "This is not a timezone's name (such as Asia/Tehran).",
   errorInvalidBusinessHours: "These business hours are not valid: {detail}",
+  hoursNotARange: "{where}: write the hours as ranges such as 08:00-16:00",
+  hoursEndNotAfterStart: "{where}: a range must end after it starts",
+  hoursOverlap: "{where}: the ranges overlap",
+  hoursNeverOpen: "open on one day of the week at least",
+  hoursUnknownTimezone: "the time zone is not one we know (such as Asia/Tehran)",
+  hoursHolidayBackwards: "a holiday ends before it starts",
+  hoursHolidayTooLong: "a holiday lasts 400 days at most",
   errorMergeUndone: "This merge was undone already.",
   errorDeliveryPending: "This delivery is still being tried; redeliver it once it has finished.",
   errorInvalidSplit: "Choose some of this conversation's messages, not all of them.",
@@ -984,6 +991,13 @@ const fa: Dict = {
   errorUndoNotPossible: "این ادغام دیگر برگشت‌پذیر نیست: گفتگو از آن پس تغییر کرده است.",
   errorInvalidTimezone: "این نام یک منطقهٔ زمانی نیست (مانند Asia/Tehran).",
   errorInvalidBusinessHours: "این ساعت‌های کاری درست نیست: {detail}",
+  hoursNotARange: "{where}: ساعت‌ها را به شکل بازه بنویسید، مانند ۰۸:۰۰-۱۶:۰۰",
+  hoursEndNotAfterStart: "{where}: هر بازه باید پس از آغازش پایان یابد",
+  hoursOverlap: "{where}: بازه‌ها روی هم افتاده‌اند",
+  hoursNeverOpen: "دست‌کم یک روز هفته باید باز باشد",
+  hoursUnknownTimezone: "این منطقهٔ زمانی شناخته‌شده نیست (مانند Asia/Tehran)",
+  hoursHolidayBackwards: "یک تعطیلی پیش از آغازش پایان می‌یابد",
+  hoursHolidayTooLong: "هر تعطیلی دست‌بالا ۴۰۰ روز است",
   errorMergeUndone: "این ادغام پیش‌تر برگردانده شده است.",
   errorDeliveryPending: "این ارسال هنوز در حال تلاش است؛ پس از پایانش دوباره بفرستید.",
   errorInvalidSplit: "چند پیام از این گفتگو را برگزینید، نه همهٔ آن‌ها را.",
@@ -1155,12 +1169,41 @@ const ERRORS: Record<string, Key> = {
   invalid_status: "errorInvalidStatus",
 };
 
-/** What went wrong, for the agent: the translated sentence of the API's `code`, else the
+// The rules a request can break, per error code (the body's `errors[0].type`), said in the
+// agent's language in place of the server's English detail; `{where}` is the place named by
+// the error's `loc` (a weekday).
+const REASONS: Record<string, Record<string, Key>> = {
+  invalid_business_hours: {
+    not_a_range: "hoursNotARange",
+    end_not_after_start: "hoursEndNotAfterStart",
+    overlap: "hoursOverlap",
+    never_open: "hoursNeverOpen",
+    unknown_timezone: "hoursUnknownTimezone",
+    holiday_ends_before_start: "hoursHolidayBackwards",
+    holiday_too_long: "hoursHolidayTooLong",
+  },
+};
+
+export const WEEKDAY_NAMES: Record<Lang, Record<string, string>> = {
+  en: { mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thursday", fri: "Friday", sat: "Saturday", sun: "Sunday" },
+  fa: { mon: "دوشنبه", tue: "سه‌شنبه", wed: "چهارشنبه", thu: "پنجشنبه", fri: "جمعه", sat: "شنبه", sun: "یکشنبه" },
+};
+
+/** What went wrong, for the agent: the translated sentence of the API's `code` (with the
+ * rule broken in their words when the console knows it, else the server's detail), else the
  * server's own detail, else a general sentence (a network failure). */
 export function errorText(lang: Lang, e: unknown): string {
   if (!(e instanceof ApiError)) return translate(lang, "error");
   const key = e.code ? ERRORS[e.code] : undefined;
-  return key ? translate(lang, key, { detail: e.message }) : e.message;
+  return key ? translate(lang, key, { detail: reasonText(lang, e) ?? e.message }) : e.message;
+}
+
+function reasonText(lang: Lang, e: ApiError): string | undefined {
+  const broken = e.errors[0];
+  const key = broken && e.code ? REASONS[e.code]?.[broken.type] : undefined;
+  if (!broken || !key) return undefined;
+  const place = String(broken.loc.at(-1) ?? "");
+  return translate(lang, key, { where: WEEKDAY_NAMES[lang][place] ?? place });
 }
 
 export function formatNumber(lang: Lang, n: number): string {
