@@ -12,6 +12,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.db import unavailable
+from app.refusals import RuleBroken
 from app.responses import JSONResponse
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,13 @@ class Invalid(AppError):
 class PayloadTooLarge(AppError):
     status_code = 413
     code = "payload_too_large"
+
+
+def refused(exc: RuleBroken, code: str) -> Invalid:
+    """The 422 that says what `exc` says: its English detail, and the rule and the place in
+    `errors`, for a client that says it in its own words."""
+    broken: dict[str, object] = {"loc": ["body", *exc.where], "msg": str(exc), "type": exc.reason}
+    return Invalid(str(exc), code=code, errors=[broken])
 
 
 _HTTP_CODES = {

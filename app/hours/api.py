@@ -8,7 +8,7 @@ from app.audit import service as audit
 from app.audit.api import Auditor
 from app.db import utcnow
 from app.deps import AdminAgent, ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
-from app.errors import Invalid, NotFound
+from app.errors import NotFound, refused
 from app.fields import DbId
 from app.hours import service
 from app.hours.schedule import ALWAYS_OPEN, Holiday, Schedule, ScheduleError
@@ -36,12 +36,7 @@ def parse_schedule(body: BusinessHoursIn) -> Schedule:
     try:
         return Schedule.build(body.timezone, body.weekly, _holidays(body))
     except ScheduleError as exc:
-        broken: dict[str, object] = {
-            "loc": ["body", *exc.where],
-            "msg": str(exc),
-            "type": exc.reason,
-        }
-        raise Invalid(str(exc), code="invalid_business_hours", errors=[broken]) from exc
+        raise refused(exc, "invalid_business_hours") from exc
 
 
 def _holidays(body: BusinessHoursIn) -> list[Holiday]:

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from app.refusals import RuleBroken
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # datetime.weekday() order
 DAY_SECONDS = 24 * 3600
 # How far ahead a search for the next working second looks: a validated schedule opens
@@ -34,15 +36,9 @@ _SEARCH_DAYS = 3 * MAX_HOLIDAY_DAYS
 _INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
 
 
-class ScheduleError(ValueError):
-    """Business hours a person must correct; the message says how. `reason` names the rule
-    broken (a stable word a client can say in its own language) and `where` the part of the
-    API form it is in: ("weekly", "sat"), ("holidays", 0), ("timezone",)."""
-
-    def __init__(self, message: str, reason: str, where: tuple[str | int, ...] = ()) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.where = where
+class ScheduleError(RuleBroken):
+    """Business hours a person must correct; `where` is in the API form: ("weekly", "sat"),
+    ("holidays", 0), ("timezone",)."""
 
 
 def zone_of(name: str) -> ZoneInfo:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crypto import SecretBox
 from app.db import utcnow
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, NotFound, refused
 from app.webhooks.events import PAYLOAD_VERSION
 from app.webhooks.models import DeliveryState, WebhookDelivery, WebhookSubscription
 from app.webhooks.signing import new_secret
@@ -25,7 +25,7 @@ def _valid_url(url: str, allow_private: bool) -> str:
     try:
         return check_url(url, allow_private=allow_private)
     except UrlRefused as exc:
-        raise Invalid(str(exc), code="webhook_url_refused") from exc
+        raise refused(exc, "webhook_url_refused") from exc
 
 
 async def list_webhooks(session: AsyncSession) -> list[WebhookSubscription]:

@@ -11,11 +11,17 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+from app.refusals import RuleBroken
+
 LOCAL_NAMES = ("localhost", "localhost.localdomain")
 
 
-class UrlRefused(ValueError):
-    pass
+class UrlRefused(RuleBroken):
+    """A URL a webhook may not have; `reason` is one of not_http, has_credentials, bad_port,
+    this_machine, private_address (private_name: a name that resolves to one, at a send)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message, reason, ("url",))
 
 
 def _private(address: str) -> bool:
@@ -27,23 +33,24 @@ def check_url(url: str, *, allow_private: bool) -> str:
     """The URL if a webhook may be saved with it, else UrlRefused saying why."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UrlRefused("the URL must start with http:// or https:// and name a host")
+        raise UrlRefused("the URL must start with http:// or https:// and name a host", "not_http")
     if parts.username is not None or parts.password is not None:
-        raise UrlRefused("the URL must not carry a user name or password; the signature proves us")
+        message = "the URL must not carry a user name or password; the signature proves us"
+        raise UrlRefused(message, "has_credentials")
     try:
         parts.port  # noqa: B018 - raises on a port out of range
     except ValueError as exc:
-        raise UrlRefused(f"the URL's port is not valid: {exc}") from exc
+        raise UrlRefused(f"the URL's port is not valid: {exc}", "bad_port") from exc
     if not allow_private:
         host = parts.hostname.lower().rstrip(".")
         if host in LOCAL_NAMES or host.endswith(".localhost"):
-            raise UrlRefused("the URL points at this machine")
+            raise UrlRefused("the URL points at this machine", "this_machine")
         try:
             private = _private(host)
         except ValueError:
             private = False  # a name: checked when it is resolved, at each send
         if private:
-            raise UrlRefused("the URL points at a private or loopback address")
+            raise UrlRefused("the URL points at a private or loopback address", "private_address")
     return url.strip()
 
 
@@ -61,4 +68,4 @@ async def check_destination(url: str, *, allow_private: bool) -> None:
         return  # the send reports that it cannot resolve the name, and is retried
     for info in infos:
         if _private(str(info[4][0])):
-            raise UrlRefused(f"{host} resolves to a private or loopback address")
+            raise UrlRefused(f"{host} resolves to a private or loopback address", "private_name")

@@ -23,8 +23,9 @@ from tests.support.webhooks import create_webhook
     ],
 )
 def test_private_addresses_are_refused_unless_allowed(url: str) -> None:
-    with pytest.raises(UrlRefused):
+    with pytest.raises(UrlRefused) as refused:
         check_url(url, allow_private=False)
+    assert refused.value.reason in ("private_address", "this_machine")
     assert check_url(url, allow_private=True) == url
 
 
@@ -34,11 +35,19 @@ def test_public_urls_are_accepted() -> None:
 
 
 async def test_a_url_with_credentials_or_another_scheme_is_refused(admin: Api) -> None:
-    for url in ("https://user:pw@crm.example.com/hook", "ftp://crm.example.com/hook", "crm"):
+    for url, rule in (
+        ("https://user:pw@crm.example.com/hook", "has_credentials"),
+        ("ftp://crm.example.com/hook", "not_http"),
+        ("crm", "not_http"),
+        ("https://crm.example.com:99999/hook", "bad_port"),
+    ):
         response = await admin.post(
             "/api/v1/webhooks", json={"url": url, "events": ["message.created"]}
         )
         assert_error(response, 422, "webhook_url_refused")
+        # The rule broken and where, for a client that says it in its own words.
+        (broken,) = response.json()["errors"]
+        assert (broken["type"], broken["loc"]) == (rule, ["body", "url"]), url
 
 
 async def test_event_types_are_checked_and_later_families_accepted(

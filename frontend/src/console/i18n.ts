@@ -462,6 +462,11 @@ const en = {
   whLatency: "{ms} ms",
   whRedeliver: "Send again",
   whUrlRefused: "This URL cannot receive webhooks: {detail}",
+  urlNotHttp: "it must start with http:// or https:// and name a host",
+  urlHasCredentials: "it must not carry a user name or password (the signature proves the sender)",
+  urlBadPort: "its port is not valid",
+  urlThisMachine: "it points at this machine",
+  urlPrivateAddress: "it points at a private or loopback address (allowed with PANJEREH_WEBHOOK_ALLOW_PRIVATE_URLS)",
   whDisabledNotice: "Webhooks disabled after days of failed deliveries (see Settings → Webhooks): {names}",
   // --- polish ---
   errorNotFound: "It is not there any more (deleted, or never was).",
@@ -977,6 +982,11 @@ const fa: Dict = {
   whLatency: "{ms} میلی‌ثانیه",
   whRedeliver: "ارسال دوباره",
   whUrlRefused: "این نشانی نمی‌تواند وب‌هوک بگیرد: {detail}",
+  urlNotHttp: "باید با http:// یا https:// آغاز شود و میزبانی را نام ببرد",
+  urlHasCredentials: "نباید نام کاربری یا گذرواژه داشته باشد (امضا فرستنده را ثابت می‌کند)",
+  urlBadPort: "درگاهش درست نیست",
+  urlThisMachine: "به همین دستگاه اشاره می‌کند",
+  urlPrivateAddress: "به نشانی‌ای درون شبکه یا خود این دستگاه اشاره می‌کند (با PANJEREH_WEBHOOK_ALLOW_PRIVATE_URLS پذیرفته می‌شود)",
   whDisabledNotice: "وب‌هوک‌هایی پس از چند روز تحویل ناموفق غیرفعال شدند (تنظیمات ← وب‌هوک‌ها): {names}",
   // --- polish ---
   errorNotFound: "دیگر وجود ندارد (پاک شده، یا هرگز نبوده است).",
@@ -1181,6 +1191,13 @@ const REASONS: Record<string, Record<string, Key>> = {
     unknown_timezone: "hoursUnknownTimezone",
     holiday_ends_before_start: "hoursHolidayBackwards",
     holiday_too_long: "hoursHolidayTooLong",
+  },
+  webhook_url_refused: {
+    not_http: "urlNotHttp",
+    has_credentials: "urlHasCredentials",
+    bad_port: "urlBadPort",
+    this_machine: "urlThisMachine",
+    private_address: "urlPrivateAddress",
   },
 };
 
