@@ -11,12 +11,18 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.support.api import Api
 from tests.support.app import Running
-from tests.support.console import ARTIFACTS, open_console
+from tests.support.console import ARTIFACTS, open_console, pick_jalali
 from tests.support.reports import Fixture
 
 
-async def open_reports(page: Page, tab: str) -> None:
+async def open_reports(page: Page, tab: str, *, jalali: bool = False) -> None:
+    """The Reports page for 30 November – 1 December 2026 (9–10 Azar 1405, picked in the
+    Jalali calendar in Persian)."""
     await page.get_by_role("navigation").get_by_role("button", name=tab).click()
+    if jalali:
+        await pick_jalali(page, "report-since", 1405, 9, 9)
+        await pick_jalali(page, "report-until", 1405, 9, 10)
+        return
     await page.locator('input[type="date"]').first.fill("2026-11-30")
     await page.locator('input[type="date"]').nth(1).fill("2026-12-01")
 
@@ -85,7 +91,7 @@ async def test_the_reports_page_in_persian(
     try:
         await page.evaluate("localStorage.setItem('panjereh.lang', 'fa')")
         await page.reload()
-        await open_reports(page, "گزارش‌ها")
+        await open_reports(page, "گزارش‌ها", jalali=True)
         await expect(page.locator("html")).to_have_attribute("dir", "rtl")
         period = page.get_by_test_id("report-period")
         await expect(period).to_contain_text("۹ آذر ۱۴۰۵ – ۱۰ آذر ۱۴۰۵")
