@@ -47,7 +47,8 @@ def _holidays(body: BusinessHoursIn) -> list[Holiday]:
                 Holiday(holiday.first, holiday.last or holiday.first, holiday.name.strip())
             )
         except ScheduleError as exc:
-            raise ScheduleError(str(exc), exc.reason, ("holidays", index)) from exc
+            exc.where = ("holidays", index)  # which of the list: a Holiday cannot know
+            raise
     return holidays
 
 

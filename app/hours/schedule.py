@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.refusals import RuleBroken
@@ -36,9 +37,26 @@ _SEARCH_DAYS = 3 * MAX_HOLIDAY_DAYS
 _INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
 
 
+# The rules business hours can break (`ScheduleError.reason`).
+ScheduleRule = Literal[
+    "not_a_range",
+    "end_not_after_start",
+    "overlap",
+    "never_open",
+    "not_a_week",
+    "unknown_weekday",
+    "unknown_timezone",
+    "holiday_ends_before_start",
+    "holiday_too_long",
+]
+
+
 class ScheduleError(RuleBroken):
     """Business hours a person must correct; `where` is in the API form: ("weekly", "sat"),
     ("holidays", 0), ("timezone",)."""
+
+    def __init__(self, message: str, reason: ScheduleRule, where: tuple[str | int, ...] = ()):
+        super().__init__(message, reason, where)
 
 
 def zone_of(name: str) -> ZoneInfo:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from typing import Literal
 from urllib.parse import urlsplit
 
 from app.refusals import RuleBroken
@@ -16,11 +17,17 @@ from app.refusals import RuleBroken
 LOCAL_NAMES = ("localhost", "localhost.localdomain")
 
 
-class UrlRefused(RuleBroken):
-    """A URL a webhook may not have; `reason` is one of not_http, has_credentials, bad_port,
-    this_machine, private_address (private_name: a name that resolves to one, at a send)."""
+# The rules a webhook's URL can break (`UrlRefused.reason`); private_name only at a send (a
+# name that resolves to a private address).
+UrlRule = Literal[
+    "not_http", "has_credentials", "bad_port", "this_machine", "private_address", "private_name"
+]
 
-    def __init__(self, message: str, reason: str) -> None:
+
+class UrlRefused(RuleBroken):
+    """A URL a webhook may not have."""
+
+    def __init__(self, message: str, reason: UrlRule) -> None:
         super().__init__(message, reason, ("url",))
 
 
