@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 from playwright.async_api import Page, Request, expect
 
 from tests.support.api import Api
-from tests.support.console import pick_jalali
+from tests.support.console import in_persian, pick_jalali
 
 
 def _asks_for(request: Request, **query: str) -> bool:
@@ -19,10 +19,7 @@ def _asks_for(request: Request, **query: str) -> bool:
 async def test_a_persian_admin_filters_the_audit_log_by_jalali_days(
     console: Page, console_admin: Api
 ) -> None:
-    assert (await console_admin.patch("/api/v1/auth/me", json={"language": "fa"})).is_success
-    await console.reload()
-    await console.get_by_role("button", name="تنظیمات").click()
-    await console.get_by_role("button", name="گزارش تغییرات").click()
+    await in_persian(console, console_admin, "تنظیمات", "گزارش تغییرات")
     # 1 Azar 1405 is 22 November 2026; the browser is in Tehran (UTC+3:30).
     since = "2026-11-21T20:30:00.000Z"
     async with console.expect_request(lambda r: _asks_for(r, since=since)):

@@ -7,19 +7,13 @@ from __future__ import annotations
 from playwright.async_api import Page, expect
 
 from tests.support.api import Api
-from tests.support.console import pick_jalali
-
-
-async def _in_persian(console: Page, admin: Api) -> None:
-    assert (await admin.patch("/api/v1/auth/me", json={"language": "fa"})).is_success
-    await console.reload()
-    await console.get_by_role("button", name="گزارش‌ها").click()
+from tests.support.console import in_persian, pick_jalali
 
 
 async def test_a_persian_agent_picks_the_period_in_the_jalali_calendar(
     console: Page, console_admin: Api
 ) -> None:
-    await _in_persian(console, console_admin)
+    await in_persian(console, console_admin, "گزارش‌ها")
     await pick_jalali(console, "report-since", 1405, 9, 1)  # 1 Azar 1405: 22 November 2026
     async with console.expect_request(
         lambda r: (
@@ -36,7 +30,7 @@ async def test_a_persian_agent_picks_the_period_in_the_jalali_calendar(
 
 
 async def test_a_backwards_period_is_refused_in_persian(console: Page, console_admin: Api) -> None:
-    await _in_persian(console, console_admin)
+    await in_persian(console, console_admin, "گزارش‌ها")
     await pick_jalali(console, "report-since", 1405, 9, 19)  # 10 December 2026
     await pick_jalali(console, "report-until", 1405, 9, 10)  # 1 December: before it starts
     alert = console.get_by_test_id("reports").get_by_role("alert")

@@ -12,7 +12,7 @@ from app.db import utcnow
 from app.sla import service as sla
 from tests.support.api import Api, create_api_inbox, post_incoming
 from tests.support.app import Running
-from tests.support.console import ARTIFACTS, pick_jalali, row, view_button
+from tests.support.console import ARTIFACTS, in_persian, pick_jalali, row, view_button
 
 
 async def test_service_levels_in_persian_and_the_sla_badge(
@@ -100,10 +100,7 @@ async def test_hours_the_server_refuses_are_said_in_persian(
     assert renamed.status_code == 200, renamed.text
     hours = f"/api/v1/inboxes/{inbox.id}/business-hours"
     before = (await console_admin.get(hours)).json()["weekly"]
-    assert (await console_admin.patch("/api/v1/auth/me", json={"language": "fa"})).is_success
-    await console.reload()
-    await console.get_by_role("button", name="تنظیمات").click()
-    await console.get_by_role("button", name="سطح خدمات").click()
+    await in_persian(console, console_admin, "تنظیمات", "سطح خدمات")
     await console.get_by_test_id("sl-inbox").select_option(label="Backwards")
     await console.get_by_test_id("hours-sat").fill("16:00-08:00")  # ends before it starts
     await console.get_by_test_id("hours-save").click()

@@ -19,6 +19,7 @@ from app.webhooks.models import WebhookSubscription
 from tests.support.api import Api
 from tests.support.app import Running
 from tests.support.channels import Channel
+from tests.support.console import in_persian
 from tests.support.receiver import Receiver
 
 
@@ -70,10 +71,7 @@ async def test_an_admin_subscribes_a_receiver_and_sees_its_deliveries(
         await expect(row).to_contain_text("Disabled")
 
         # In Persian: the same page, its words and digits.
-        assert (await console_admin.patch("/api/v1/auth/me", json={"language": "fa"})).is_success
-        await console.reload()
-        await console.get_by_role("button", name="تنظیمات").click()
-        await console.get_by_role("button", name="وب‌هوک‌ها").click()
+        await in_persian(console, console_admin, "تنظیمات", "وب‌هوک‌ها")
         row = console.get_by_test_id("webhook-row").filter(has_text="CRM")
         await expect(row).to_contain_text("غیرفعال")
         await row.get_by_role("button", name="تحویل‌ها").click()
@@ -86,10 +84,7 @@ async def test_an_admin_subscribes_a_receiver_and_sees_its_deliveries(
 async def test_a_persian_admin_hears_a_refused_receiver_url_in_persian(
     console: Page, console_admin: Api
 ) -> None:
-    assert (await console_admin.patch("/api/v1/auth/me", json={"language": "fa"})).is_success
-    await console.reload()
-    await console.get_by_role("button", name="تنظیمات").click()
-    await console.get_by_role("button", name="وب‌هوک‌ها").click()
+    await in_persian(console, console_admin, "تنظیمات", "وب‌هوک‌ها")
     await console.get_by_label("message.created").check()
     await console.get_by_label("نشانی گیرنده").fill("https://user:secret@crm.example/hooks")
     await console.get_by_role("button", name="ساختن").click()

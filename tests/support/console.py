@@ -91,3 +91,12 @@ async def pick_jalali(
     await within.get_by_test_id(f"{test_id}-year").select_option(str(year))
     await within.get_by_test_id(f"{test_id}-month").select_option(str(month))
     await within.get_by_test_id(f"{test_id}-day").select_option(str(day))
+
+
+async def in_persian(page: Page, admin: Api, *buttons: str) -> None:
+    """The signed-in agent's console switched to Persian (their setting, then a reload),
+    opened at the page the named buttons lead to, in order (e.g. "تنظیمات", "وب‌هوک‌ها")."""
+    assert (await admin.patch("/api/v1/auth/me", json={"language": "fa"})).is_success
+    await page.reload()
+    for name in buttons:
+        await page.get_by_role("button", name=name).click()
