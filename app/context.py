@@ -107,14 +107,15 @@ def build_context(settings: Settings) -> Context:
         from app.realtime.presence import RedisPresenceStore
         from app.realtime.redis_bus import RedisBus
 
-        # Short timeouts: a Redis that hangs must not hold up the hub or a bootstrap.
+        # Presence's: short timeouts, so a Redis that hangs never holds up the hub or a
+        # bootstrap. The bus has a client of its own (RedisBus.connect says why).
         redis = Redis.from_url(
             settings.redis_url,
             socket_connect_timeout=2,
             socket_timeout=2,
             health_check_interval=10,
         )
-        bus = RedisBus(redis, bus_key(settings.secret_key))
+        bus = RedisBus.connect(settings.redis_url, bus_key(settings.secret_key))
         store = RedisPresenceStore(redis)
     else:
         bus, store = MemoryBus(), MemoryPresenceStore()

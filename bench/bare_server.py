@@ -80,7 +80,9 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     if redis_url is None:
         yield
         return
-    client = Redis.from_url(redis_url)
+    # As Panjereh's bus (RedisBus.connect): no socket timeout, which on Python 3.11 costs
+    # every write a task of its own (asyncio.wait_for) and two more turns of the event loop.
+    client = Redis.from_url(redis_url, socket_timeout=None)
     tasks = [asyncio.create_task(publish(client)), asyncio.create_task(listen(client))]
     yield
     for task in tasks:
