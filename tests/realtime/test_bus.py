@@ -16,8 +16,8 @@ from redis.asyncio import Redis
 
 from app.crypto import bus_key
 from app.events.log import Logged, Published, Scope
-from app.realtime.bus import Bus, MemoryBus, Notice, Signal
 from app.realtime import redis_bus
+from app.realtime.bus import Bus, MemoryBus, Notice, Signal
 from app.realtime.redis_bus import PUBLISH_FAILURES, RedisBus, decode, encode
 from tests.support.servers import RedisServer, start_redis
 
@@ -208,7 +208,7 @@ async def test_a_publish_leaves_without_a_timeout_task(
     timed: list[object] = []
     wait_for = asyncio.wait_for
 
-    async def spy(awaitable: Awaitable[object], timeout: float | None) -> object:
+    async def spy(awaitable: Awaitable[object], timeout: float | None) -> object:  # noqa: ASYNC109 - asyncio.wait_for's own signature
         timed.append(awaitable)
         return await wait_for(awaitable, timeout)
 
