@@ -17,7 +17,7 @@ import time
 from app.assignment import service
 from app.context import Context
 from app.db import log_failed_round, utcnow
-from app.events.consumers import next_commit, spaced
+from app.events.consumers import drain, next_commit, spaced
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ async def run_assignment(ctx: Context, stop: asyncio.Event) -> None:
     rounds = 0
     async with ctx.bus.subscribe() as notices:
         while not stop.is_set():
+            drain(notices)
             started = time.monotonic()
             try:
                 await assign_round(ctx)
@@ -56,4 +57,4 @@ async def run_assignment(ctx: Context, stop: asyncio.Event) -> None:
             rounds += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(next_commit(notices, stop), ROUND_SECONDS)
-            await spaced(started, notices, stop)
+            await spaced(started, stop)

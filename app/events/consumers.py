@@ -222,6 +222,7 @@ async def run_consumer(
         stack.enter_context(ctx.bus.listen(_state(ctx.db).tail.take))
         notices = await stack.enter_async_context(ctx.bus.subscribe())
         while not stop.is_set():
+            drain(notices)
             started = time.monotonic()
             handled: Sequence[event_log.Logged] = []
             try:
@@ -236,28 +237,30 @@ async def run_consumer(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(next_commit(notices, stop), IDLE_SECONDS)
             if handled:
-                await spaced(started, notices, stop)
+                await spaced(started, stop)
 
 
-async def spaced(started: float, notices: asyncio.Queue[Notice], stop: asyncio.Event) -> None:
+async def spaced(started: float, stop: asyncio.Event) -> None:
     """Busy: wait until ROUND_SECONDS after a round that `started` (monotonic), so that the
-    commits of that moment make one round; their notices are then spent."""
+    commits of that moment make one round."""
     pause = started + ROUND_SECONDS - time.monotonic()
     if pause <= 0:
         return
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), pause)
-    _drain(notices)
 
 
 async def next_commit(notices: asyncio.Queue[Notice], stop: asyncio.Event) -> None:
     """Wait for a notice of committed events (signals such as typing do not count)."""
     while not stop.is_set():
         if isinstance(await notices.get(), tuple):
-            _drain(notices)  # one round reads everything announced so far
             return
 
 
-def _drain(notices: asyncio.Queue[Notice]) -> None:
+def drain(notices: asyncio.Queue[Notice]) -> None:
+    """Spend the notices announced so far: called as a round starts, which reads whatever
+    they announced. A consumer that stays behind (full batches, one after the other) thus
+    keeps no backlog of notices that it would never look at: each holds its events, and
+    a queue of up to 10,000 was young objects for every garbage collection to walk."""
     while not notices.empty():
         notices.get_nowait()

@@ -21,6 +21,7 @@ from app.events.consumers import consume_once, run_consumer
 from app.events.log import Logged, Published, Scope
 from app.events.models import LogConsumer
 from app.events.types import ConversationUpdated
+from app.realtime.bus import Notice
 from tests.support.app import Running
 from tests.support.pacing import core_in_use, pressed_after_serving, request_in_flight
 
@@ -176,6 +177,53 @@ async def test_commits_in_quick_succession_share_a_round(running: Running) -> No
     # anything else's events just before); a round every 50 ms before.
     assert len(labels) >= 10
     assert consumer.rounds <= 2 + elapsed * 4, (consumer.rounds, elapsed)
+
+
+async def test_a_consumer_that_stays_behind_keeps_no_backlog_of_notices(
+    running: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round reads everything announced before it started (up to its batch; after a full
+    batch it reads on at once), so it spends those notices: held, each with its events,
+    they piled up to the queue's 10,000 in a consumer reading full batches one after the
+    other, while the rest of the application went on committing."""
+    ctx = running.ctx
+    queues: list[asyncio.Queue[Notice]] = []
+    subscribe = ctx.bus.subscribe
+
+    @contextlib.asynccontextmanager
+    async def kept() -> AsyncIterator[asyncio.Queue[Notice]]:
+        async with subscribe() as queue:
+            queues.append(queue)
+            yield queue
+
+    monkeypatch.setattr(ctx.bus, "subscribe", kept)
+    async with ctx.db.write() as session:  # the consumer is twenty rounds behind
+        start = await event_log.last_seq(session)
+        session.add(LogConsumer(name="behind", position=start, updated_at=utcnow()))
+    labels = [f"b{n}" for n in range(pacing.ROUND_EVENTS * 20)]
+    await _emit(ctx, *labels)
+    seen: list[str] = []
+    waiting: list[int] = []  # notices queued as each round handles its events
+
+    async def handler(session: AsyncSession, events: Sequence[Logged]) -> None:
+        waiting.append(queues[0].qsize())
+        seen.extend(_labels(events))
+        if len(seen) < len(labels):  # meanwhile, the application commits (one per round)
+            await _emit_in(session, "elsewhere")
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_consumer(ctx, "behind", handler, stop, paced=True))
+    try:
+        deadline = asyncio.get_running_loop().time() + 10
+        while len(seen) < len(labels):
+            assert asyncio.get_running_loop().time() < deadline, len(seen)
+            await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await task
+    assert [label for label in seen if label != "elsewhere"][: len(labels)] == labels
+    assert len(waiting) >= 20
+    assert max(waiting) <= 1, waiting
 
 
 async def test_a_running_consumer_takes_the_events_a_notice_carries(running: Running) -> None:
