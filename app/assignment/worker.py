@@ -22,7 +22,7 @@ from app.events.consumers import drain, next_commit, spaced
 log = logging.getLogger(__name__)
 
 ROUND_SECONDS = 1.0
-AUTO_RESOLVE_EVERY = 60  # rounds: about once a minute
+AUTO_RESOLVE_SECONDS = 60.0  # about once a minute, however many rounds commits start
 
 
 async def assign_round(ctx: Context) -> int:
@@ -43,18 +43,18 @@ async def auto_resolve_round(ctx: Context) -> int:
 
 
 async def run_assignment(ctx: Context, stop: asyncio.Event) -> None:
-    rounds = 0
+    resolve_at = time.monotonic()  # the first round auto-resolves
     async with ctx.bus.subscribe() as notices:
         while not stop.is_set():
             drain(notices)
             started = time.monotonic()
             try:
                 await assign_round(ctx)
-                if rounds % AUTO_RESOLVE_EVERY == 0:
+                if started >= resolve_at:
+                    resolve_at = started + AUTO_RESOLVE_SECONDS
                     await auto_resolve_round(ctx)
             except Exception as exc:
                 log_failed_round(log, "assignment", exc)
-            rounds += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(next_commit(notices, stop), ROUND_SECONDS)
             await spaced(started, stop)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import random
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 
@@ -14,8 +16,9 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.assignment import service
+from app.assignment import service, worker
 from app.assignment.worker import run_assignment
+from app.context import Context
 from app.db import utcnow
 from app.events import log as event_log
 from app.events.log import Scope
@@ -132,6 +135,40 @@ async def round_robin(running: Running) -> AsyncIterator[None]:
     finally:
         stop.set()
         await task
+
+
+async def test_auto_resolve_runs_by_the_clock_however_many_rounds_commits_start(
+    running: Running, admin: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commits start rounds (up to four a second under load); auto-resolve, a scan of every
+    inbox's quiet conversations, keeps to its own pace: it ran every 60th round, which was
+    every 15 s instead of every minute on a busy server."""
+    inbox = await create_api_inbox(admin, outbound_url=OUTBOUND)
+    monkeypatch.setattr(worker, "AUTO_RESOLVE_SECONDS", 0.5)
+    rounds: list[float] = []
+    resolves: list[float] = []
+    assign, resolve = worker.assign_round, worker.auto_resolve_round
+
+    async def counted_assign(ctx: Context) -> int:
+        rounds.append(time.monotonic())
+        return await assign(ctx)
+
+    async def counted_resolve(ctx: Context) -> int:
+        resolves.append(time.monotonic())
+        return await resolve(ctx)
+
+    monkeypatch.setattr(worker, "assign_round", counted_assign)
+    monkeypatch.setattr(worker, "auto_resolve_round", counted_resolve)
+    async with round_robin(running):
+        start = time.monotonic()
+        while time.monotonic() < start + 1.6:
+            await customer_writes(running, inbox)
+            await asyncio.sleep(0.02)
+    elapsed = max(rounds) - min(rounds)
+    assert len(rounds) >= 5, rounds
+    assert 2 <= len(resolves) <= 1 + elapsed / 0.5, (len(resolves), len(rounds), elapsed)
+    gaps = [b - a for a, b in itertools.pairwise(resolves)]
+    assert min(gaps) > 0.4, gaps  # from round starts 0.5 s apart, less their work's jitter
 
 
 async def test_the_oldest_waiting_conversation_goes_to_whoever_comes_online_or_frees_up(
