@@ -1,13 +1,12 @@
 """Group commit for inbound messages.
 
 Webhooks and pollers `submit()` a message and wait until it is stored. One writer task per
-process takes everything that arrived while the previous batch was being written (under
-load, after a moment's wait for more) and stores it with `ingest_many` in one transaction,
-so a burst costs a few statements per batch rather than a dozen per message. Each caller is
-answered only after the commit, as before. If a batch fails, its messages are retried one by
-one, so one bad message never takes the others down with it. A caller may add work of its
-own to the same transaction (`then`: a call's row beside its call item), run once its
-message is stored, or found to be a repeat.
+process takes everything that arrived while the previous batch was being written and stores
+it with `ingest_many` in one transaction, so a burst costs a few statements per batch rather
+than a dozen per message. Each caller is answered only after the commit, as before. If a
+batch fails, its messages are retried one by one, so one bad message never takes the others
+down with it. A caller may add work of its own to the same transaction (`then`: a call's row
+beside its call item), run once its message is stored, or found to be a repeat.
 """
 
 from __future__ import annotations
@@ -26,10 +25,7 @@ from connectors.base import InboundMessage
 log = logging.getLogger(__name__)
 
 _GATHER_TURNS = 3
-# Under load, before the next batch: wait up to GATHER_WAIT for it to hold at least
-# SMALL_BATCH messages, or three quarters of the last batch if that was bigger.
-GATHER_WAIT = 0.003
-SMALL_BATCH = 8
+_STRAGGLER_WAIT = 0.003
 
 Then = Callable[[AsyncSession, IngestResult], Awaitable[None]]
 _Item = tuple[InboxRef, InboundMessage, Then | None, "asyncio.Future[IngestResult]"]
@@ -67,20 +63,13 @@ class IngestQueue:
             # event loop (no timer, so an idle server answers as fast as before).
             for _ in range(_GATHER_TURNS):
                 await asyncio.sleep(0)
-            # Under load (messages arrived while the last batch was written), a moment's
-            # wait lets the next batch take more along: the callers just answered are
-            # sending their next messages, and a steady stream (webhooks arriving at a
-            # rate) fills small batches, each costing the same fixed work: a dozen
-            # statements, a broadcast to every agent socket, a notice to every consumer.
-            # At 200 msg/s into two servers on PostgreSQL (bench/live_latency.py), batches
-            # of ~2 cost the servers 115% of a core against 103% with this wait, and the
-            # live events' p99 7.4 ms against ~6.5, with the messages stored no later.
-            # Idle, the first batch goes at once.
-            if last_batch:
-                wanted = max(SMALL_BATCH, last_batch * 3 // 4)
+            # Under load, the callers just answered are sending their next messages: a
+            # moment's wait (a few ms at most) lets them share one transaction instead of
+            # a trickle of small ones, each costing the same fixed work.
+            if len(self._waiting) * 4 < last_batch * 3:
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(GATHER_WAIT):
-                        while len(self._waiting) < wanted:
+                    async with asyncio.timeout(_STRAGGLER_WAIT):
+                        while len(self._waiting) * 4 < last_batch * 3:
                             self._arrived.clear()
                             await self._arrived.wait()
             batch = self._waiting[: self._max_batch]

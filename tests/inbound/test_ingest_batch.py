@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import bisect
-import itertools
-import time
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import event, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.inbound import queue
-from app.inbound.ingest import InboxRef, IngestPolicy, IngestResult, ingest_many
+from app.inbound.ingest import InboxRef, ingest_many
 from app.tickets.models import Message
 from connectors.base import Address, AddressKind, InboundMessage, Party
 from tests.support.api import Api, create_api_inbox
@@ -166,49 +159,3 @@ async def test_a_batch_costs_the_same_statements_whatever_its_size(
         [message(inbox.id, f"large-{i}", senders[i % len(senders)]) for i in range(40)]
     )
     assert small == large
-
-
-async def test_under_load_a_small_batch_waits_a_moment_for_more(
-    running: Running, admin: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Messages arriving one by one, faster than batches are written, are stored in batches
-    of at least SMALL_BATCH, or after waiting GATHER_WAIT for more: every batch has the same
-    fixed cost (a dozen statements, a broadcast to every agent socket), and a steady stream
-    made batches of one or two."""
-    inbox = await create_api_inbox(admin)
-    ref = InboxRef(inbox.id, "api")
-    batches: list[tuple[float, float, int]] = []  # started, ended, messages
-    store = queue.ingest_many
-
-    async def timed(
-        session: AsyncSession,
-        items: Sequence[tuple[InboxRef, InboundMessage]],
-        policy: IngestPolicy,
-    ) -> list[IngestResult]:
-        started = time.monotonic()
-        await asyncio.sleep(0.01)  # a database busy with other work: messages queue up
-        results = await store(session, items, policy)
-        batches.append((started, time.monotonic(), len(items)))
-        return results
-
-    monkeypatch.setattr(queue, "ingest_many", timed)
-    monkeypatch.setattr(queue, "GATHER_WAIT", 0.02)  # well above the scheduling noise
-    submitted: list[float] = []
-    stored = []
-    for n in range(30):  # one every 4 ms: two or three arrive while a batch is written
-        submitted.append(time.monotonic())
-        msg = message(inbox.id, f"s{n}", f"sender-{n % 7}")
-        stored.append(asyncio.create_task(running.ctx.inbound.submit(ref, msg)))
-        await asyncio.sleep(0.004)
-    await asyncio.gather(*stored)
-
-    assert sum(size for *_, size in batches) == len(submitted)
-    loaded = 0
-    taken = 0
-    for (_, ended, size), (started, _, next_size) in itertools.pairwise(batches):
-        taken += size
-        if bisect.bisect_left(submitted, ended) > taken:  # messages were waiting: load
-            loaded += 1
-            waited = started - ended
-            assert next_size >= queue.SMALL_BATCH or waited >= 0.8 * queue.GATHER_WAIT, batches
-    assert loaded >= 3, batches
