@@ -18,6 +18,8 @@ class ChannelConfig(BaseModel):
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset()
     # Secret fields generated when absent (a webhook secret, an HMAC key).
     GENERATED_SECRETS: ClassVar[frozenset[str]] = frozenset()
+    # Generated secrets generated anew when another setting changes: {secret: setting}.
+    RENEWED_WITH: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def generate_missing(cls, values: dict[str, object]) -> dict[str, object]:

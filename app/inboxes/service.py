@@ -69,9 +69,13 @@ def channel_config(inbox: Inbox, box: SecretBox) -> ChannelConfig:
 def changed_config(inbox: Inbox, box: SecretBox, changes: dict[str, Any]) -> ChannelConfig:
     """The inbox's settings with `changes` applied: settings left out keep their value
     (a secret the admin did not retype), a null one goes back to its default (an
-    emptied field in the settings form)."""
+    emptied field in the settings form). A generated secret tied to a changed setting
+    (`RENEWED_WITH`: a Telegram webhook's secret to its bot token) is generated anew."""
     current = {**inbox.config, **box.open(inbox.secrets_encrypted)}
     merged = {k: v for k, v in {**current, **changes}.items() if v is not None}
+    for secret, setting in CHANNELS[inbox.kind].config.RENEWED_WITH.items():
+        if merged.get(setting) != current.get(setting) and secret not in changes:
+            merged[secret] = ""  # generated anew by validated_config
     return validated_config(inbox.kind, merged)
 
 

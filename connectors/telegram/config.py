@@ -10,6 +10,9 @@ from connectors.config import ChannelConfig
 class TelegramConfig(ChannelConfig):
     SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"bot_token", "webhook_secret"})
     GENERATED_SECRETS: ClassVar[frozenset[str]] = frozenset({"webhook_secret"})
+    # Another bot, another secret: if unregistering the old bot's webhook failed, what it
+    # still delivers carries the old secret and is refused.
+    RENEWED_WITH: ClassVar[dict[str, str]] = {"webhook_secret": "bot_token"}
 
     bot_token: str = Field(default="", max_length=200)
     mode: Literal["webhook", "polling"] = "webhook"

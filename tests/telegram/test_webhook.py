@@ -538,6 +538,33 @@ async def test_disabling_deletes_the_webhook_and_enabling_sets_it_again(
     assert bot.webhook_secret == secret
 
 
+async def test_another_bot_token_gets_another_webhook_secret(
+    running: Running, admin: Api, telegram: FakeTelegram, bot: FakeBot
+) -> None:
+    """The old bot's webhook is deleted when the token changes; should that fail, what the
+    old bot still delivers carries the old secret, and is refused."""
+    inbox = await create_telegram_inbox(admin, telegram)
+    old_secret = bot.webhook_secret
+    other = telegram.add_bot("777:OTHERBOTTOKEN", username="other_bot")
+    bot.fail_next("deleteWebhook", 500, "Internal Server Error")
+    path = f"/api/v1/inboxes/{inbox['id']}"
+    changed = await admin.patch(path, json={"config": {"bot_token": "777:OTHERBOTTOKEN"}})
+    assert changed.status_code == 200, changed.text
+    assert bot.webhook_url  # the old bot's webhook is still registered
+    assert bot.webhook_secret == old_secret
+    assert other.webhook_secret not in (None, old_secret)
+    assert other.webhook_secret == await stored_secret(running, inbox["id"])
+
+    stale = await telegram.deliver(bot, update(**private_message(CHAT, 1, text="old")), running.url)
+    assert_error(stale, 403)
+    await post(telegram, other, running, update(**private_message(CHAT, 2, text="new")))
+    assert [m["body_text"] for m in await inbound_messages(admin, inbox["id"])] == ["new"]
+
+    renamed = await admin.patch(path, json={"config": {"welcome_message": "سلام"}})
+    assert renamed.status_code == 200, renamed.text
+    assert other.webhook_secret == await stored_secret(running, inbox["id"])  # kept
+
+
 async def test_group_messages_are_stored_and_answered_in_the_group_when_allowed(
     running: Running, admin: Api, telegram: FakeTelegram, bot: FakeBot
 ) -> None:
