@@ -135,6 +135,18 @@ async def test_signals_travel_with_their_scope_and_data(pair: tuple[Bus, Bus]) -
         assert await next_notice(theirs) == signal
 
 
+async def publish_fails(bus: RedisBus, mine: asyncio.Queue[Notice], seq: int) -> None:
+    """Publish `seq` while Redis cannot take it: the call returns at once and raises
+    nothing, this process still hears it, and the failure is counted."""
+    failures = PUBLISH_FAILURES.labels("redis_error")
+    before = failures._value.get()
+    await bus.publish([Published(seq, Scope())])
+    assert await next_notice(mine) == (Published(seq, Scope()),)
+    async with asyncio.timeout(5):
+        while failures._value.get() == before:  # noqa: ASYNC110 - a metric has no event to wait on
+            await asyncio.sleep(0.02)
+
+
 async def test_a_redis_outage_fails_nothing_and_the_bus_comes_back(tmp_path: Path) -> None:
     server = start_redis(tmp_path / "r1")
     a_client, b_client = Redis.from_url(server.url), Redis.from_url(server.url)
@@ -144,12 +156,7 @@ async def test_a_redis_outage_fails_nothing_and_the_bus_comes_back(tmp_path: Pat
             await settled(a, mine)
             await settled(b, theirs)
             server.stop()
-            before = PUBLISH_FAILURES.labels("redis_error")._value.get()
-            await a.publish([Published(1, Scope())])  # returns at once, raises nothing
-            assert await next_notice(mine) == (Published(1, Scope()),)  # this process still hears
-            async with asyncio.timeout(5):
-                while PUBLISH_FAILURES.labels("redis_error")._value.get() == before:  # noqa: ASYNC110 - a metric has no event to wait on
-                    await asyncio.sleep(0.02)
+            await publish_fails(a, mine, 1)
             server = start_redis(tmp_path / "r2", port=server.port)
             # The other process re-subscribes and is told to read the log (it missed seq 1).
             assert await next_notice(theirs) == ()
@@ -178,12 +185,7 @@ async def test_a_redis_that_stops_answering_is_given_up_on_then_used_again(
             await settled(b, theirs)
             os.kill(pid, signal.SIGSTOP)
             try:
-                before = PUBLISH_FAILURES.labels("redis_error")._value.get()
-                await a.publish([Published(1, Scope())])
-                assert await next_notice(mine) == (Published(1, Scope()),)
-                async with asyncio.timeout(5):
-                    while PUBLISH_FAILURES.labels("redis_error")._value.get() == before:  # noqa: ASYNC110 - a metric has no event to wait on
-                        await asyncio.sleep(0.02)
+                await publish_fails(a, mine, 1)
             finally:
                 os.kill(pid, signal.SIGCONT)
             await a.publish([Published(2, Scope())])
