@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import table, utcnow
@@ -82,18 +82,22 @@ async def savepoint(session: AsyncSession) -> AsyncIterator[None]:
         raise
 
 
+_SEQUENCE = table(EventSequence)
+# Built once: every write transaction that records events runs these two (see app.inbound.ingest).
+_TAKE_SEQS = (
+    update(_SEQUENCE)
+    .where(_SEQUENCE.c.id == 1)
+    .values(last_seq=_SEQUENCE.c.last_seq + bindparam("count"))
+    .returning(_SEQUENCE.c.last_seq)
+)
+_INSERT_EVENTS = insert(table(EventRow))
+
+
 async def finalize(session: AsyncSession) -> list[Published]:
     pending: list[tuple[Event, Scope]] = session.info.pop(_PENDING, [])
     if not pending:
         return []
-    last = (
-        await session.execute(
-            update(EventSequence)
-            .where(EventSequence.id == 1)
-            .values(last_seq=EventSequence.last_seq + len(pending))
-            .returning(EventSequence.last_seq)
-        )
-    ).scalar_one()
+    last = (await session.execute(_TAKE_SEQS, {"count": len(pending)})).scalar_one()
     first = last - len(pending) + 1
     now = utcnow()
     origin = session.info.pop(_ORIGIN, None)
@@ -111,7 +115,7 @@ async def finalize(session: AsyncSession) -> list[Published]:
         }
         for i, (event, scope) in enumerate(pending)
     ]
-    await session.execute(insert(table(EventRow)), rows)
+    await session.execute(_INSERT_EVENTS, rows)
     return [
         Published(seq=row["seq"], scope=scope, event=Logged(**row))
         for row, (_event, scope) in zip(rows, pending, strict=True)

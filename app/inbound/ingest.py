@@ -1,11 +1,15 @@
 """The heart: normalized inbound messages become stored state, in the caller's transaction.
 
-`ingest_many` stores a batch in named phases: dedupe, resolve the senders to contacts, lock
-those contacts, find the conversations the messages may continue, decide each message's
+`ingest_many` stores a batch in named phases: resolve the senders to contacts, lock those
+contacts, dedupe, find the conversations the messages may continue, decide each message's
 conversation, insert the messages, record the events. Each phase reads or writes the whole
 batch at once, so a batch costs a fixed number of statements on the common path (known
 senders, no attachments) however many messages it holds; a test counts them. Nothing here
 knows which channel a message came from.
+
+The statements of the common path are built once, with expanding parameters for their
+lists: built per call, constructing one and computing its cache key cost more CPU than
+the round trip it makes (bench/ingest.py, batches of a few messages).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -45,6 +49,8 @@ from connectors.base import InboundMessage
 
 # Files above this size are written to disk off the event loop.
 _INLINE_WRITE_LIMIT = 256 * 1024
+
+_MESSAGES = table(Message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +134,10 @@ async def ingest_many(
         return []
     now = utcnow()
     batch = [_Incoming(inbox, storable(msg), raw_bytes(msg)) for inbox, msg in items]
-    batch, stored = await dedupe(session, batch)
     senders = await resolve_senders(session, [item.msg.sender for item in batch], now)
-    if await lock_contacts(session, {sender.contact_id for sender in senders}):
-        # A concurrent batch may have stored some of these while this one waited.
-        stored |= await _stored_ids(session, {item.key for item in batch})
+    await lock_contacts(session, {sender.contact_id for sender in senders})
+    # After the lock: a concurrent batch of the same senders has committed what it stored.
+    batch, stored = await dedupe(session, batch)
     threads = await find_threads(
         session,
         [(item.inbox.id, item.msg, s.contact_id) for item, s in zip(batch, senders, strict=True)],
@@ -211,6 +216,11 @@ def decide(
     return pending
 
 
+_INSERT_MESSAGES = insert(_MESSAGES).returning(
+    _MESSAGES.c.id, _MESSAGES.c.inbox_id, _MESSAGES.c.external_id
+)
+
+
 async def insert_messages(
     session: AsyncSession, pending: list[_Pending], now: datetime, policy: IngestPolicy
 ) -> list[_Stored]:
@@ -259,15 +269,8 @@ async def insert_messages(
     if rows:
         # Matched by (inbox, external id), unique in a batch: RETURNING order is not
         # guaranteed, and asking SQLAlchemy to sort makes SQLite insert row by row.
-        messages = table(Message)
         inserted = {
-            (row[1], row[2]): row[0]
-            for row in await session.execute(
-                insert(messages).returning(
-                    messages.c.id, messages.c.inbox_id, messages.c.external_id
-                ),
-                rows,
-            )
+            (row[1], row[2]): row[0] for row in await session.execute(_INSERT_MESSAGES, rows)
         }
         ids = [inserted[(row["inbox_id"], row["external_id"])] for row in rows]
     return [
@@ -281,6 +284,12 @@ async def insert_messages(
         )
         for item, message_id, row in zip(pending, ids, rows, strict=True)
     ]
+
+
+_LABELS_TABLE = table(ConversationLabel)
+_LABELS = select(_LABELS_TABLE.c.conversation_id, _LABELS_TABLE.c.label).where(
+    _LABELS_TABLE.c.conversation_id.in_(bindparam("conversation_ids", expanding=True))
+)
 
 
 async def record_events(session: AsyncSession, written: list[_Stored]) -> None:
@@ -306,11 +315,7 @@ async def record_events(session: AsyncSession, written: list[_Stored]) -> None:
     existing = [p.conversation.id for p in pending if not p.opened]
     labels: dict[int, list[str]] = defaultdict(list)
     if existing:
-        rows = await session.execute(
-            select(ConversationLabel.conversation_id, ConversationLabel.label).where(
-                ConversationLabel.conversation_id.in_(existing)
-            )
-        )
+        rows = await session.execute(_LABELS, {"conversation_ids": existing})
         for conversation_id, label in rows:
             labels[conversation_id].append(label)
     announced: set[int] = set()
@@ -375,22 +380,27 @@ def _results(
     return results
 
 
+# Every stored message of these inboxes with one of these ids: a superset of the keys asked
+# for when a batch holds several inboxes, filtered in Python (one statement, one plan).
+_STORED_IDS = select(
+    _MESSAGES.c.inbox_id, _MESSAGES.c.external_id, _MESSAGES.c.id, _MESSAGES.c.conversation_id
+).where(
+    _MESSAGES.c.inbox_id.in_(bindparam("inbox_ids", expanding=True)),
+    _MESSAGES.c.external_id.in_(bindparam("external_ids", expanding=True)),
+)
+
+
 async def _stored_ids(session: AsyncSession, keys: Collection[tuple[int, str]]) -> _StoredIds:
     """(inbox, external id) → (message id, conversation id) of what is stored already."""
-    by_inbox: dict[int, list[str]] = defaultdict(list)
-    for inbox_id, external_id in keys:
-        by_inbox[inbox_id].append(external_id)
+    wanted = set(keys)
     rows = await session.execute(
-        select(Message.inbox_id, Message.external_id, Message.id, Message.conversation_id).where(
-            or_(
-                *(
-                    and_(Message.inbox_id == inbox_id, Message.external_id.in_(ids))
-                    for inbox_id, ids in by_inbox.items()
-                )
-            )
-        )
+        _STORED_IDS,
+        {
+            "inbox_ids": sorted({inbox_id for inbox_id, _ in wanted}),
+            "external_ids": sorted({external_id for _, external_id in wanted}),
+        },
     )
-    return {(r[0], r[1]): (r[2], r[3]) for r in rows if r[1] is not None}
+    return {(r[0], r[1]): (r[2], r[3]) for r in rows if (r[0], r[1]) in wanted}
 
 
 async def _tell_apart(
@@ -451,14 +461,19 @@ def _change(conversation: Conversation, **values: Any) -> None:
         set_committed_value(conversation, key, value)
 
 
+_CONVERSATIONS = table(Conversation)
+_SAVE_CHANGES = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("_id"))
+    .values({name: bindparam(name) for name in _CHANGED})
+)
+
+
 async def _save_changes(session: AsyncSession, changed: dict[int, Conversation]) -> None:
     if not changed:
         return
-    conversations = table(Conversation)
     await session.execute(
-        update(conversations)
-        .where(conversations.c.id == bindparam("_id"))
-        .values({name: bindparam(name) for name in _CHANGED}),
+        _SAVE_CHANGES,
         [{"_id": c.id, **{name: getattr(c, name) for name in _CHANGED}} for c in changed.values()],
     )
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, null, or_, select
+from sqlalchemy import Select, bindparam, insert, null, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,12 +82,7 @@ async def lock_contacts(session: AsyncSession, contact_ids: Collection[int]) -> 
     nothing to do."""
     if session.get_bind().dialect.name != "postgresql":
         return False
-    await session.execute(
-        select(Contact.id)
-        .where(Contact.id.in_(sorted(contact_ids)))
-        .order_by(Contact.id)
-        .with_for_update()
-    )
+    await session.execute(_LOCK_CONTACTS, {"ids": sorted(contact_ids)})
     return True
 
 
@@ -112,34 +107,51 @@ async def lock_contacts_of(
     return await lock_contacts(session, ids)
 
 
+def _known_senders_query(*, with_attributes: bool) -> Select[Any]:
+    """The identities of these kinds with one of these addresses (a superset of the pairs
+    asked for when a batch mixes kinds, filtered in Python), and their contacts."""
+    identities, contacts = table(ContactIdentity), table(Contact)
+    return (
+        select(
+            identities.c.kind,
+            identities.c.address,
+            identities.c.id,
+            identities.c.contact_id,
+            contacts.c.name,
+            contacts.c.attributes if with_attributes else null(),
+        )
+        .join(contacts, contacts.c.id == identities.c.contact_id)
+        .where(
+            identities.c.kind.in_(bindparam("kinds", expanding=True)),
+            identities.c.address.in_(bindparam("addresses", expanding=True)),
+        )
+    )
+
+
+# Built once (see app.inbound.ingest): with the contacts' attributes, and without.
+_KNOWN_SENDERS = {flag: _known_senders_query(with_attributes=flag) for flag in (True, False)}
+_LOCK_CONTACTS = (
+    select(table(Contact).c.id)
+    .where(table(Contact).c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(table(Contact).c.id)
+    .with_for_update()
+)
+
+
 async def _known_senders(
     session: AsyncSession, addresses: set[Address], *, with_attributes: bool
 ) -> dict[Address, Sender]:
     """The contacts behind these addresses; their attributes only when asked (decoding
     every sender's JSON costs, and most channels tell nothing new about a person)."""
-    by_kind: dict[str, list[str]] = defaultdict(list)
-    for address in addresses:
-        by_kind[address.kind].append(address.value)
     rows = await session.execute(
-        select(
-            ContactIdentity.kind,
-            ContactIdentity.address,
-            ContactIdentity.id,
-            ContactIdentity.contact_id,
-            Contact.name,
-            Contact.attributes if with_attributes else null(),
-        )
-        .join(Contact, Contact.id == ContactIdentity.contact_id)
-        .where(
-            or_(
-                *(
-                    and_(ContactIdentity.kind == kind, ContactIdentity.address.in_(values))
-                    for kind, values in by_kind.items()
-                )
-            )
-        )
+        _KNOWN_SENDERS[with_attributes],
+        {
+            "kinds": sorted({str(address.kind) for address in addresses}),
+            "addresses": sorted({address.value for address in addresses}),
+        },
     )
-    return {Address(AddressKind(r[0]), r[1]): Sender(r[3], r[2], r[4], r[5] or {}) for r in rows}
+    known = {Address(AddressKind(r[0]), r[1]): Sender(r[3], r[2], r[4], r[5] or {}) for r in rows}
+    return {address: sender for address, sender in known.items() if address in addresses}
 
 
 async def _create_contacts(

@@ -3,12 +3,12 @@ in one query, and the rules that choose among them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.tickets.models import ACTIVE_STATUSES, Conversation, Message
@@ -94,11 +94,7 @@ async def find_threads(
     thread_keys = {msg.thread_key for _, msg, _ in batch if msg.thread_key is not None}
     by_thread: dict[tuple[int, str | None], Conversation] = {}
     if thread_keys:
-        for c in await _latest_conversations(
-            session,
-            (Conversation.inbox_id, Conversation.thread_key),
-            and_(Conversation.inbox_id.in_(inbox_ids), Conversation.thread_key.in_(thread_keys)),
-        ):
+        for c in await _latest_conversations(session, _LATEST_BY_THREAD, inbox_ids, thread_keys):
             by_thread[(c.inbox_id, c.thread_key)] = c
     unthreaded = {contact_id for _, msg, contact_id in batch if msg.thread_key is None}
     hinted_ids = {msg.conversation_hint for _, msg, _ in batch if msg.conversation_hint}
@@ -112,11 +108,7 @@ async def find_threads(
         }
     by_contact: dict[tuple[int, int], Conversation] = {}
     if unthreaded:
-        for c in await _latest_conversations(
-            session,
-            (Conversation.inbox_id, Conversation.contact_id),
-            and_(Conversation.inbox_id.in_(inbox_ids), Conversation.contact_id.in_(unthreaded)),
-        ):
+        for c in await _latest_conversations(session, _LATEST_BY_CONTACT, inbox_ids, unthreaded):
             by_contact[(c.inbox_id, c.contact_id)] = c
     merged = [
         c
@@ -133,29 +125,44 @@ def _refs(msg: InboundMessage) -> list[str]:
     return [r for r in (msg.in_reply_to, *msg.references) if r]
 
 
-async def _latest_conversations(
-    session: AsyncSession, partition: tuple[Any, Any], where: Any
-) -> list[Conversation]:
-    """The most recently active conversation in each partition (inbox + contact/thread)."""
+def _latest_query(key: Any) -> Select[tuple[Conversation]]:
+    """The most recently active conversation of each (inbox, `key`) among the inboxes
+    `inbox_ids` and the keys `keys` (both expanding parameters)."""
     ranked = (
         select(
             Conversation.id,
             func.row_number()
-            .over(partition_by=partition, order_by=Conversation.last_activity_at.desc())
+            .over(
+                partition_by=(Conversation.inbox_id, key),
+                order_by=Conversation.last_activity_at.desc(),
+            )
             .label("rank"),
         )
-        .where(where)
+        .where(
+            Conversation.inbox_id.in_(bindparam("inbox_ids", expanding=True)),
+            key.in_(bindparam("keys", expanding=True)),
+        )
         .subquery()
     )
-    return list(
-        (
-            await session.scalars(
-                select(Conversation)
-                .join(ranked, ranked.c.id == Conversation.id)
-                .where(ranked.c.rank == 1)
-            )
-        ).all()
+    return (
+        select(Conversation).join(ranked, ranked.c.id == Conversation.id).where(ranked.c.rank == 1)
     )
+
+
+# Built once, as ingest's other statements (see app.inbound.ingest).
+_LATEST_BY_THREAD = _latest_query(Conversation.thread_key)
+_LATEST_BY_CONTACT = _latest_query(Conversation.contact_id)
+
+
+async def _latest_conversations(
+    session: AsyncSession,
+    query: Select[tuple[Conversation]],
+    inbox_ids: Collection[int],
+    keys: Collection[Any],
+) -> list[Conversation]:
+    """The most recently active conversation in each partition (inbox + contact/thread)."""
+    params = {"inbox_ids": sorted(inbox_ids), "keys": sorted(keys)}
+    return list((await session.scalars(query, params)).all())
 
 
 def _named(
