@@ -125,7 +125,7 @@ def _refs(msg: InboundMessage) -> list[str]:
     return [r for r in (msg.in_reply_to, *msg.references) if r]
 
 
-def _latest_query(key: Any) -> Select[tuple[Conversation]]:
+def _latest_query(key: Any) -> Select[Conversation]:
     """The most recently active conversation of each (inbox, `key`) among the inboxes
     `inbox_ids` and the keys `keys` (both expanding parameters)."""
     ranked = (
@@ -156,7 +156,7 @@ _LATEST_BY_CONTACT = _latest_query(Conversation.contact_id)
 
 async def _latest_conversations(
     session: AsyncSession,
-    query: Select[tuple[Conversation]],
+    query: Select[Conversation],
     inbox_ids: Collection[int],
     keys: Collection[Any],
 ) -> list[Conversation]:
