@@ -3,6 +3,7 @@
     .venv/bin/python bench/live_latency.py [--seconds 30] [--agents 100] [--rate 200]
                                            [--idle 1000] [--modes embedded,redis]
                                            [--protocol 2] [--max-rate] [--no-ceiling]
+                                           [--ceiling-load 0.9]
 
 For each mode it starts real servers as subprocesses (the CLI, as in production), opens
 `--agents` agent sockets, then posts `--rate` inbound messages per second (open loop: on a
@@ -37,6 +38,13 @@ When the redis mode ran, a second ceiling (`ceiling redis`): two bare servers th
 each POST to the other through a Redis as Panjereh's bus does, with the posts and sockets
 split the same way (the hop between processes, nothing stored).
 
+With `--ceiling-load CORES`, the ceilings are measured a second time while processes that
+spin 1 ms and sleep 1 ms (about half a core each) keep CORES of the machine busy: roughly
+what storing the messages (the servers beyond the bare ones' share, PostgreSQL) takes from
+the live path's cores in the redis mode. Lines beginning `loaded` give those p99s, and each
+mode's p99 against them: how far the live path is from a bare broadcast on an equally busy
+machine. The target stays the idle ceiling.
+
 Sockets announce `--protocol` (default 2: frames come in JSON arrays, as the console and
 the widget ask for; 1 is the one-frame-per-message protocol of older clients).
 
@@ -55,6 +63,7 @@ import itertools
 import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -369,6 +378,31 @@ def scaled_out(workdir: Path) -> Iterator[Stack]:
         pg.stop()
 
 
+# A busy process for --ceiling-load: ~1 ms of CPU, then ~1 ms asleep, until killed.
+SPIN = """
+import time
+while True:
+    end = time.perf_counter() + 0.001
+    while time.perf_counter() < end:
+        pass
+    time.sleep(0.001)
+"""
+
+
+@contextlib.contextmanager
+def busy_cores(cores: float) -> Iterator[None]:
+    """Processes that keep about `cores` of the machine busy (each about half a core)."""
+    procs = [
+        subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(max(1, round(cores / 0.5)))
+    ]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
 def bare_cmd(frame_chars: int, redis_url: str | None = None) -> list[str]:
     cmd = [sys.executable, str(ROOT / "bench" / "bare_server.py"), "--port", str(free_port())]
     cmd += ["--frames", "2", "--frame-chars", str(frame_chars)]
@@ -450,6 +484,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--protocol", type=int, choices=(1, 2), default=2)
     parser.add_argument("--no-ceiling", action="store_true", help="skip the bare broadcast")
     parser.add_argument(
+        "--ceiling-load",
+        type=float,
+        default=0.0,
+        metavar="CORES",
+        help="also measure the ceilings while this many cores are kept busy",
+    )
+    parser.add_argument(
         "--max-rate",
         action="store_true",
         help=f"find the highest rate at p99 (from the post) ≤ {MAX_RATE_P99_MS:.0f} ms",
@@ -507,6 +548,7 @@ def print_ceilings(results: list[Result], args: argparse.Namespace) -> None:
     if any(r.mode == "redis" for r in results):
         stacks["bare redis"] = bare_scaled_out
     ceilings: dict[str, Result] = {}
+    loaded: dict[str, Result] = {}
     for name, stack_of in stacks.items():
         with (
             tempfile.TemporaryDirectory(prefix="live-bare-") as tmp,
@@ -516,6 +558,11 @@ def print_ceilings(results: list[Result], args: argparse.Namespace) -> None:
             print(f"\n{name}: {servers}, 2 frames of ~{chars} chars per message")
             ceilings[name] = asyncio.run(measure(name, stack, "", (1, "bare"), args))
             print_result(ceilings[name])
+            if args.ceiling_load:
+                print(f"\n{name}, {args.ceiling_load:g} cores kept busy meanwhile:")
+                with busy_cores(args.ceiling_load):
+                    loaded[name] = asyncio.run(measure(name, stack, "", (1, "bare"), args))
+                print_result(loaded[name])
     print()
     for name, ceiling in ceilings.items():
         label = "ceiling" if name == "bare" else "ceiling redis"
@@ -540,6 +587,13 @@ def print_ceilings(results: list[Result], args: argparse.Namespace) -> None:
             f"{r.mode:<13} from the post: {r.sent_figures()}: "
             f"{r.sent_p99 / ceiling.sent_p99:.1f}× the ceiling's"
         )
+    for name, busy in loaded.items():
+        label = "loaded" if name == "bare" else "loaded redis"
+        figures = f"p50 {busy.p50:.1f} ms, p95 {busy.p95:.1f} ms, p99 {busy.p99:.1f} ms"
+        print(f"{label:<13} {figures} ({args.ceiling_load:g} cores kept busy)")
+        for r in results:
+            if name == "bare" or r.mode == "redis":
+                print(f"{r.mode:<13} {r.p99 / busy.p99:.1f}× the {label} ceiling's p99")
 
 
 if __name__ == "__main__":
