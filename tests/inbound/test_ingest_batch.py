@@ -51,6 +51,43 @@ async def test_a_batch_sees_what_earlier_messages_in_it_created(
         assert await session.scalar(select(func.count()).select_from(Message)) == 4
 
 
+async def test_a_batch_across_inboxes_and_kinds_keeps_each_pair_apart(
+    running: Running, admin: Api
+) -> None:
+    """Ingest asks for stored ids by inboxes × ids and for senders by kinds × addresses, one
+    query each: a batch that crosses them must still match exact pairs only."""
+    first, second = await create_api_inbox(admin), await create_api_inbox(admin)
+
+    def sent(inbox_id: int, external_id: str, kind: AddressKind, value: str) -> InboundMessage:
+        party = Party(Address(kind, value), name=f"{kind} {value}")
+        return InboundMessage(external_id, party, datetime.now(UTC), f"text of {external_id}")
+
+    async def ingest(*items: tuple[int, InboundMessage]) -> list[tuple[int, int, bool]]:
+        async with running.ctx.db.write() as session:
+            results = await ingest_many(
+                session, [(InboxRef(i, "api"), m) for i, m in items], running.ctx.ingest_policy
+            )
+        return [(r.message_id, r.conversation_id, r.duplicate) for r in results]
+
+    shared = "someone@example.com"
+    ((stored, by_email, _),) = await ingest(
+        (first.id, sent(first.id, "x", AddressKind.email, shared))
+    )
+    # The same id in the other inbox is new; the same address of another kind is someone else.
+    (again, (new, by_api, new_dup)) = await ingest(
+        (first.id, sent(first.id, "x", AddressKind.email, shared)),
+        (second.id, sent(second.id, "x", AddressKind.api, shared)),
+    )
+    assert again == (stored, by_email, True)
+    assert not new_dup
+    assert new != stored
+    assert by_api != by_email
+    async with running.ctx.db.read() as session:
+        rows = (await session.execute(select(Message.inbox_id, Message.sender_contact_id))).all()
+    assert len(rows) == 2
+    assert rows[0][1] != rows[1][1]  # two contacts: an address counts with its kind
+
+
 async def test_one_bad_message_does_not_take_its_batch_down(running: Running, admin: Api) -> None:
     inbox = await create_api_inbox(admin)
     ref = InboxRef(inbox.id, "api")
