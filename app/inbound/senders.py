@@ -130,10 +130,11 @@ def _known_senders_query(*, with_attributes: bool) -> Select[Any]:
 
 # Built once (see app.inbound.ingest): with the contacts' attributes, and without.
 _KNOWN_SENDERS = {flag: _known_senders_query(with_attributes=flag) for flag in (True, False)}
+_CONTACT_ID = table(Contact).c.id
 _LOCK_CONTACTS = (
-    select(table(Contact).c.id)
-    .where(table(Contact).c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(table(Contact).c.id)
+    select(_CONTACT_ID)
+    .where(_CONTACT_ID.in_(bindparam("ids", expanding=True)))
+    .order_by(_CONTACT_ID)
     .with_for_update()
 )
 
