@@ -151,8 +151,8 @@ async def _known_senders(
             "addresses": sorted({address.value for address in addresses}),
         },
     )
-    known = {Address(AddressKind(r[0]), r[1]): Sender(r[3], r[2], r[4], r[5] or {}) for r in rows}
-    return {address: sender for address, sender in known.items() if address in addresses}
+    found = ((Address(AddressKind(r[0]), r[1]), r) for r in rows)
+    return {a: Sender(r[3], r[2], r[4], r[5] or {}) for a, r in found if a in addresses}
 
 
 async def _create_contacts(
