@@ -17,7 +17,9 @@ a few large sends instead of one per frame. Protocol 1 (no announcement) sends o
 websocket message, as the first clients expect.
 
 Who sees what: an event for one agent (`agent_id`) goes to that agent only; an event of an
-inbox goes to administrators and the inbox's agents; an event of no inbox to every agent.
+inbox goes to administrators and the inbox's agents; an event of no inbox (a contact's
+change, a webhook switched off) to administrators only: an agent sees a contact only
+through their inboxes' conversations.
 A visitor's widget gets public message events of its own conversations, in a visitor's
 view (see app.realtime.frames). Sockets are indexed by inbox, agent and conversation, so
 fan-out never tests every socket against every event.
@@ -221,9 +223,7 @@ class AgentSocket(Socket):
     def replay_clause(self) -> ColumnElement[bool]:
         shared: ColumnElement[bool] = EventRow.agent_id.is_(None)
         if self.visible is not None:
-            shared = and_(
-                shared, or_(EventRow.inbox_id.is_(None), EventRow.inbox_id.in_(self.visible))
-            )
+            shared = and_(shared, EventRow.inbox_id.in_(self.visible))
         return or_(EventRow.agent_id == self.agent_id, shared)
 
     def frame_for(self, event: Logged) -> str | None:
@@ -375,7 +375,7 @@ class Hub:
         if scope_agent is not None:
             return list(self._by_agent.get(scope_agent, ()))
         if inbox_id is None:
-            return list(self._agents)
+            return list(self._admins)
         return [*self._admins, *self._by_inbox.get(inbox_id, ())]
 
     def _offer_all(self, sockets: Iterable[Socket], seq: int | None, text: str) -> None:

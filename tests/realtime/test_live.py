@@ -215,7 +215,7 @@ async def test_agents_see_only_their_inboxes(
     assert added.status_code == 200, added.text
     agent_ws = await agent_socket(running.url, agent.token, last_event_id=0, protocol=protocol)
     admin_ws = await agent_socket(running.url, admin.token, last_event_id=0, protocol=protocol)
-    await post_incoming(running.client, other, external_id="o-1")
+    stranger = await post_incoming(running.client, other, external_id="o-1", sender="o")
     await post_incoming(running.client, mine, external_id="m-1")
     seen = [
         f["data"]["message"]["external_id"]
@@ -230,6 +230,17 @@ async def test_agents_see_only_their_inboxes(
         if f["type"] == "message.created"
     ]
     assert seen_by_admin == ["o-1", "m-1"]
+    # A contact is in no inbox: its changes go to administrators only, live and replayed.
+    conversation_id = stranger.json()["conversation_id"]
+    contact = (await admin.get(f"/api/v1/conversations/{conversation_id}")).json()["contact"]
+    renamed = await admin.patch(f"/api/v1/contacts/{contact['id']}", json={"name": "Renamed"})
+    assert renamed.status_code == 200, renamed.text
+    (update,) = await events(admin_ws, 1)
+    assert (update["type"], update["data"]["contact"]["name"]) == ("contact.updated", "Renamed")
+    assert await quiet(agent_ws) == []
+    replayed = await agent_socket(running.url, agent.token, last_event_id=0, protocol=protocol)
+    assert "contact.updated" not in [f["type"] for f in await quiet(replayed)]
+    await replayed.close()
     boot = (await agent.get("/api/v1/bootstrap")).json()
     assert [i["id"] for i in boot["inboxes"]] == [mine.id]
     assert boot["counts"]["open"] == 1
