@@ -27,6 +27,7 @@ from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound
 from app.events import log as event_log
 from app.events.types import SurveyAnswered
+from app.fields import MAX_ID
 from app.inboxes.models import Inbox, InboxKind
 from app.surveys import texts
 from app.surveys.models import SCALE, Survey, SurveyKind, SurveySettings
@@ -45,6 +46,8 @@ from connectors.base import Address, AddressKind, ButtonPress, InboundMessage
 LINK_DAYS = 14  # an e-mailed rating link works this long
 REPLY_HOURS = 24  # an SMS answer is read only from the next message within this time
 BUTTON_PREFIX = "sv"  # callback_data "sv:<survey id>:<score>", far under Telegram's 64 bytes
+# What a press of one of our buttons carries (ASCII digits: `str.isdigit` takes "²" too).
+_BUTTON_DATA = re.compile(rf"{BUTTON_PREFIX}:(?P<survey>[0-9]{{1,10}}):(?P<score>[0-9]{{1,2}})")
 # Channels that can ask: a callback request has no channel of its own to write on.
 ASKING_CHANNELS = frozenset(
     {InboxKind.email, InboxKind.sms, InboxKind.telegram, InboxKind.webchat, InboxKind.api}
@@ -546,11 +549,10 @@ async def take_press(session: AsyncSession, inbox_id: int, press: ButtonPress) -
     """A Telegram survey button: the score recorded if the survey is this chat's and still
     open. Every press gets an answer (Telegram shows a spinner until then)."""
     lang = (await policy(session)).language
-    prefix, _, rest = press.data.partition(":")
-    survey_id, _, score_text = rest.partition(":")
-    if prefix != BUTTON_PREFIX or not survey_id.isdigit() or not score_text.isdigit():
+    pressed = _BUTTON_DATA.fullmatch(press.data)
+    if pressed is None or int(pressed["survey"]) > MAX_ID:  # not ours, or forged
         return PressOutcome(press, "", None)
-    survey = await session.get(Survey, int(survey_id))
+    survey = await session.get(Survey, int(pressed["survey"]))
     owner = (
         await session.scalar(
             select(ContactIdentity.contact_id).where(
@@ -563,7 +565,7 @@ async def take_press(session: AsyncSession, inbox_id: int, press: ButtonPress) -
     )
     if survey is None or survey.inbox_id != inbox_id or owner != survey.contact_id:
         return PressOutcome(press, texts.EXPIRED[lang], None)
-    score = int(score_text)
+    score = int(pressed["score"])
     if survey.score is not None:
         return PressOutcome(press, texts.ALREADY[lang], str(survey.score))
     await answer(session, survey, score=score, external_id=press.press_id, ask_why=True)

@@ -113,6 +113,14 @@ async def test_presses_that_are_not_a_survey_of_this_chat_are_answered_and_ignor
     # Another chat (CHAT) presses with this survey's data, and someone's old button.
     await press(telegram, bot, running, asked, f"sv:{survey['id']}:1", "forged")
     await press(telegram, bot, running, asked, "menu:yes", "other")
-    assert [a.callback_query_id for a in bot.press_answers] == ["forged", "other"]
+    # Forged data: an id past any database integer, digits that are not ASCII.
+    await press(telegram, bot, running, asked, "sv:99999999999999999999:1", "too-large")
+    await press(telegram, bot, running, asked, f"sv:{survey['id']}:²", "not-ascii")
+    assert [a.callback_query_id for a in bot.press_answers] == [
+        "forged",
+        "other",
+        "too-large",
+        "not-ascii",
+    ]
     assert (await surveys(admin, conversation_id=stored["conversation_id"]))[0]["score"] is None
     assert [label for label, _ in asked.keyboard[0]] == ["1", "2", "3", "4", "5"]
