@@ -76,6 +76,16 @@ class PayloadTooLarge(AppError):
     code = "payload_too_large"
 
 
+class Unavailable(AppError):
+    """503: nothing was done, and the same request later may succeed (`Retry-After`)."""
+
+    status_code = 503
+    code = "unavailable"
+
+    def __init__(self, detail: str, *, code: str | None = None, retry_after: int = 5):
+        super().__init__(detail, code=code, headers={"Retry-After": str(retry_after)})
+
+
 def refused(exc: RuleBroken, code: str) -> Invalid:
     """The 422 that says what `exc` says: its English detail, and the rule and the place in
     `errors`, for a client that says it in its own words."""

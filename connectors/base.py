@@ -39,6 +39,11 @@ class Party:
     language: str | None = None
     # Facts about the person worth keeping on the contact (a deep-link payload…).
     attributes: Mapping[str, str] = field(default_factory=dict)
+    # The sender authenticated itself as the one who knows this person (an integration
+    # holding the inbox's key): a first message whose other addresses all belong to one
+    # contact joins that contact. Never for what a person merely typed, which must not
+    # take over anyone's contact.
+    identifies: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +250,12 @@ class PayloadError(ValueError):
     """A webhook payload that is not what the provider sends: answer 400, store nothing."""
 
 
+class ProviderUnavailable(Exception):
+    """The provider could not be reached to finish reading what it sent (a file to
+    download): store nothing now. A webhook answers 503, so the provider delivers it
+    again; a poller retries later."""
+
+
 @dataclass(frozen=True, slots=True)
 class RawRequest:
     url: str  # as the provider called it (public URL + path + query)
@@ -280,7 +291,8 @@ class WebhookConnector(Connector, Protocol):
 
     async def fetch(self, items: list[InboundItem]) -> list[InboundItem]:
         """The items with every attachment that has a `source` downloaded (within the size
-        limit; one that cannot be keeps its metadata and a `note`)."""
+        limit; one that cannot be keeps its metadata and a `note`). ProviderUnavailable when
+        the provider should be asked again later rather than the file given up."""
 
     def acknowledgement(self, req: RawRequest) -> Acknowledgement: ...
 

@@ -14,12 +14,18 @@ from sqlalchemy import select
 from app.channels import CHANNELS, Webhook
 from app.context import Context
 from app.deps import ContextDep
-from app.errors import AppError, Forbidden, NotFound
+from app.errors import AppError, Forbidden, NotFound, Unavailable
 from app.fields import DbId
 from app.inbound.ingest import InboxRef
 from app.inbound.receive import receive
 from app.inboxes.models import Inbox, InboxKind
-from connectors.base import PayloadError, RawRequest, VerificationError, WebhookConnector
+from connectors.base import (
+    PayloadError,
+    ProviderUnavailable,
+    RawRequest,
+    VerificationError,
+    WebhookConnector,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +87,13 @@ async def handle(
             items = connector.parse(req)
         except PayloadError as exc:
             raise BadPayload(str(exc)) from exc
-        items = await connector.fetch(items)
+        try:
+            items = await connector.fetch(items)
+        except ProviderUnavailable as exc:
+            log.warning("%s webhook for inbox %d not stored yet: %s", kind, inbox_id, exc)
+            raise Unavailable(
+                f"{exc}; nothing was stored, deliver it again", code="provider_unavailable"
+            ) from exc
         await receive(ctx, InboxRef(inbox_id, kind), items)
         ack = connector.acknowledgement(req)
     finally:

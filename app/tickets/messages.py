@@ -291,8 +291,11 @@ async def edit_inbound(
     html: str | None,
     edited_at: datetime,
 ) -> Message | None:
-    """The customer edited a message: show the new text, keep every earlier one in
-    `metadata.edits`. A repeated edit changes nothing; an unknown message is None."""
+    """The customer edited a message: show the newest text, keep every earlier one in
+    `metadata.edits` (each with when it was replaced). Edits are placed by their time, not
+    by when they arrive: a repeated edit changes nothing, and one that arrives after a
+    later one (a retried delivery) goes into the history where it belongs. An unknown
+    message is None."""
     message = await session.scalar(
         select(Message).where(
             Message.inbox_id == inbox_id,
@@ -303,10 +306,22 @@ async def edit_inbound(
     if message is None or (message.body_text == text and message.body_html == html):
         return message
     edits = list(message.meta.get("edits", []))
-    edits.append({"text": message.body_text, "replaced_at": edited_at.isoformat()})
+    # Version i's text, and when it began to be shown (None: the message as sent).
+    texts = [edit["text"] for edit in edits] + [message.body_text]
+    began = [None] + [datetime.fromisoformat(edit["replaced_at"]) for edit in edits]
+    if (edited_at, text) in zip(began, texts, strict=True):
+        return message  # this very edit, delivered again
+    stamp = edited_at.isoformat()
+    later = next((i for i, at in enumerate(began) if at is not None and at > edited_at), None)
+    if later is None:  # the newest: shown from now on
+        edits.append({"text": message.body_text, "replaced_at": stamp})
+        message.body_text = text
+        message.body_html = sanitize_html(html) if html else None
+    else:  # it replaced version later-1, and version `later` replaced it
+        next_began = edits[later - 1]["replaced_at"]
+        edits[later - 1] = {**edits[later - 1], "replaced_at": stamp}
+        edits.insert(later, {"text": text, "replaced_at": next_began})
     message.meta = {**message.meta, "edits": edits}
-    message.body_text = text
-    message.body_html = sanitize_html(html) if html else None
     message.updated_at = utcnow()
     await session.flush()
     await record_message_updated(session, message)

@@ -40,6 +40,7 @@ from connectors.base import (
     OutboundMessage,
     PayloadError,
     PermanentSendError,
+    ProviderUnavailable,
     RawRequest,
     RecipientUnreachable,
     SendError,
@@ -193,7 +194,8 @@ class TelegramConnector:
     async def fetch(self, items: list[InboundItem]) -> list[InboundItem]:
         """Every attachment a `parse` pointed at, downloaded with getFile within the size
         limit. A file Telegram will not hand out keeps its metadata and a note; a network
-        failure raises, so the update is delivered (or polled) again rather than lost."""
+        failure or a 5xx raises ProviderUnavailable, so the update is delivered (or polled)
+        again rather than stored without its file."""
         fetched: list[InboundItem] = []
         for item in items:
             if isinstance(item, InboundMessage) and any(
@@ -221,7 +223,7 @@ class TelegramConnector:
                 attachment, note=f"not downloaded: Telegram answered “{self._reason(exc)}”"
             )
         except TelegramError as exc:
-            raise NetworkError(f"downloading a file failed: {self._reason(exc)}") from exc
+            raise ProviderUnavailable(f"downloading a file failed: {self._reason(exc)}") from exc
         if len(data) > self._limit:
             return replace(attachment, size=len(data), note=self._too_large(len(data)))
         return replace(attachment, data=data, size=len(data))

@@ -236,6 +236,37 @@ async def test_photos_and_voice_notes_are_downloaded(
     assert voice_message["metadata"]["media"]["duration"] == 3
 
 
+async def test_a_file_telegram_cannot_hand_out_now_is_refused_until_delivered_again(
+    running: Running, admin: Api, telegram: FakeTelegram, bot: FakeBot
+) -> None:
+    inbox = await create_telegram_inbox(admin, telegram)
+    invoice = b"%PDF-1.7 invoice"
+    document = {
+        "file_id": bot.add_file(invoice, path="documents/file_3.pdf"),
+        "file_unique_id": "d",
+        "file_name": "invoice.pdf",
+        "mime_type": "application/pdf",
+    }
+    delivery = update(**private_message(CHAT, 12, document=document, caption="my invoice"))
+    bot.fail_next("getFile", 502, "Bad Gateway")
+
+    refused = await telegram.deliver(bot, delivery, running.url)
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["code"] == "provider_unavailable"
+    assert "Bad Gateway" in refused.json()["detail"]
+    assert refused.headers["retry-after"] == "5"
+    assert await inbound_messages(admin, inbox["id"]) == []
+
+    # Telegram delivers the update again: stored once, file and all.
+    accepted = await telegram.deliver(bot, delivery, running.url)
+    assert accepted.status_code == 200, accepted.text
+    (stored,) = await inbound_messages(admin, inbox["id"])
+    assert stored["body_text"] == "my invoice"
+    (attachment,) = stored["attachments"]
+    assert (attachment["filename"], attachment["stored"]) == ("invoice.pdf", True)
+    assert (await admin.get(attachment["url"])).content == invoice
+
+
 async def test_files_too_large_keep_their_metadata_and_a_note(
     running: Running, admin: Api, telegram: FakeTelegram, bot: FakeBot
 ) -> None:
@@ -275,6 +306,27 @@ async def test_an_edit_shows_the_new_text_and_keeps_the_old(
     assert stored["body_text"] == "سفارش ۸۸۴۲۱۳ هنوز نرسیده (ویرایش)"
     (earlier,) = stored["metadata"]["edits"]
     assert earlier["text"] == "سفارش ۸۸۴۲۱۳ نرسیده"
+
+
+async def test_edits_are_placed_by_their_time_whatever_order_they_arrive_in(
+    running: Running, admin: Api, telegram: FakeTelegram, bot: FakeBot
+) -> None:
+    inbox = await create_telegram_inbox(admin, telegram)
+    original = private_message(CHAT, 31, text="v1")
+    first = update("edited_message", **{**original, "text": "v2", "edit_date": 1_779_437_100})
+    second = update("edited_message", **{**original, "text": "v3", "edit_date": 1_779_437_200})
+    third = update("edited_message", **{**original, "text": "v4", "edit_date": 1_779_437_300})
+    await post(telegram, bot, running, update(**original))
+    for delivery in (first, third, second, first, third):  # late, and redelivered
+        await post(telegram, bot, running, delivery)
+
+    (stored,) = await inbound_messages(admin, inbox["id"])
+    assert stored["body_text"] == "v4"
+    assert [(e["text"], e["replaced_at"][:19]) for e in stored["metadata"]["edits"]] == [
+        ("v1", "2026-05-22T08:05:00"),
+        ("v2", "2026-05-22T08:06:40"),
+        ("v3", "2026-05-22T08:08:20"),
+    ]
 
 
 async def test_a_shared_contact_adds_a_phone_identity(
