@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,19 +51,25 @@ async def resolve_contact(session: AsyncSession, party: Party) -> ResolvedContac
     found = await _find_identity(session, party.address)
     created = False
     if found is None:
+        # Someone the desk knows under another address (an integration's customer whose
+        # phone an SMS came from): their channels meet on that contact.
+        owner = await _sole_owner(session, party.also_known_as) if party.identifies else None
         try:
             async with session.begin_nested():
-                contact = Contact(name=party.name, attributes={})
-                session.add(contact)
-                await session.flush()
+                if owner is None:
+                    contact = Contact(name=party.name, attributes={})
+                    session.add(contact)
+                    await session.flush()
+                    owner = (contact.id, contact.name)
+                    created = True
                 identity = ContactIdentity(
-                    contact_id=contact.id, kind=party.address.kind, address=party.address.value
+                    contact_id=owner[0], kind=party.address.kind, address=party.address.value
                 )
                 session.add(identity)
                 await session.flush()
-            found = (identity.id, contact.id, contact.name)
-            created = True
-        except IntegrityError:
+            found = (identity.id, *owner)
+        except IntegrityError:  # a concurrent first message created it: theirs stands
+            created = False
             found = await _find_identity(session, party.address)
             if found is None:  # pragma: no cover - the conflicting row must exist
                 raise
@@ -79,6 +86,18 @@ async def resolve_contact(session: AsyncSession, party: Party) -> ResolvedContac
     for extra in party.also_known_as:
         await add_identity(session, contact_id, extra)
     return ResolvedContact(contact_id, name, identity_id, created)
+
+
+async def _sole_owner(
+    session: AsyncSession, addresses: Sequence[Address]
+) -> tuple[int, str | None] | None:
+    """The one contact (id, name) that these addresses belong to; None when none of them
+    is known, or they belong to several contacts (merging is an agent's decision)."""
+    owners = set()
+    for address in addresses:
+        if (found := await _find_identity(session, address)) is not None:
+            owners.add((found[1], found[2]))
+    return owners.pop() if len(owners) == 1 else None
 
 
 def party_facts(party: Party) -> dict[str, str]:

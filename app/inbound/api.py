@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 from pydantic import BaseModel
 
 from app.crypto import token_digest
@@ -28,6 +28,19 @@ class IngestOut(BaseModel):
     survey_id: int | None = None  # the survey a `survey_answer` answered
 
 
+async def _keyed_inbox(
+    inbox_id: DbId, ctx: ContextDep, x_api_key: Annotated[str | None, Header()] = None
+) -> int:
+    """The inbox whose `X-Api-Key` came with the request. A dependency, so it is checked
+    before the body is validated: without the key, a caller learns nothing about it."""
+    digest = token_digest(x_api_key or "")
+    if not ctx.verified_keys.fresh(inbox_id, digest):
+        async with ctx.db.read() as session:
+            await authenticate_api_inbox(session, inbox_id, x_api_key)
+        ctx.verified_keys.remember(inbox_id, digest)
+    return inbox_id
+
+
 @router.post(
     "/api/v1/inboxes/{inbox_id}/incoming",
     status_code=status.HTTP_201_CREATED,
@@ -35,11 +48,10 @@ class IngestOut(BaseModel):
     responses={200: {"description": "a repeat of a stored external_id; nothing was stored"}},
 )
 async def incoming(
-    inbox_id: DbId,
+    inbox_id: Annotated[int, Depends(_keyed_inbox)],
     body: IncomingMessage,
     request: Request,
     ctx: ContextDep,
-    x_api_key: Annotated[str | None, Header()] = None,
 ) -> Response:
     """A message from a custom integration, authenticated by the inbox's `X-Api-Key`.
     Answers after the message is stored; a repeated `external_id` answers 200 and stores nothing."""
@@ -48,11 +60,6 @@ async def incoming(
         message = to_inbound(body, inbox_id=inbox_id, raw=await request.body())
     except PayloadError as exc:
         raise Invalid(str(exc), code="invalid_payload") from exc
-    digest = token_digest(x_api_key or "")
-    if not ctx.verified_keys.fresh(inbox_id, digest):
-        async with ctx.db.read() as session:
-            await authenticate_api_inbox(session, inbox_id, x_api_key)
-        ctx.verified_keys.remember(inbox_id, digest)
     if body.survey_answer is not None:
         given = body.survey_answer
         async with ctx.db.write() as session:

@@ -49,6 +49,7 @@ def storable(msg: InboundMessage) -> InboundMessage:
             also_known_as=tuple(_storable_address(a) for a in sender.also_known_as),
             language=storable_value(sender.language),
             attributes=storable_value(dict(sender.attributes)),
+            identifies=sender.identifies,
         ),
         text=storable_value(msg.text),
         thread_key=storable_value(msg.thread_key),

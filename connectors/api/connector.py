@@ -111,6 +111,7 @@ def to_inbound(payload: IncomingMessage, *, inbox_id: int, raw: bytes) -> Inboun
             address=sender_address(inbox_id, payload.sender.id),
             name=payload.sender.name,
             also_known_as=tuple(also),
+            identifies=True,  # the inbox's own integration, holding its key
         ),
         sent_at=sent_at,
         text=payload.text,

@@ -11,7 +11,7 @@ from app.contacts.models import Contact, ContactIdentity
 from app.db import utcnow
 from app.events.models import EventRow
 from app.tickets.models import Conversation, Message
-from tests.support.api import Api, create_api_inbox, post_incoming
+from tests.support.api import Api, ApiInbox, create_api_inbox, post_incoming
 from tests.support.app import Running
 
 
@@ -198,6 +198,37 @@ async def test_sender_email_and_phone_become_identities_of_one_contact(
     }
 
 
+async def test_a_new_sender_joins_the_one_contact_that_has_their_phone_or_email(
+    running: Running, admin: Api
+) -> None:
+    shop, crm = await create_api_inbox(admin), await create_api_inbox(admin)
+
+    async def contact_of(inbox: ApiInbox, sender: dict[str, str]) -> int:
+        response = await running.client.post(
+            f"/api/v1/inboxes/{inbox.id}/incoming",
+            headers={"X-Api-Key": inbox.api_key},
+            json={"external_id": sender["id"], "sender": sender, "text": "hello"},
+        )
+        assert response.status_code == 201, response.text
+        conversation_id = response.json()["conversation_id"]
+        conversation = (await admin.get(f"/api/v1/conversations/{conversation_id}")).json()
+        return int(conversation["contact"]["id"])
+
+    sara = await contact_of(shop, {"id": "s-1", "phone": "+98 912 345 6789"})
+    ali = await contact_of(shop, {"id": "a-1", "email": "ali@example.com"})
+    # Another integration knows Sara by her phone (written with Persian digits): one contact.
+    assert await contact_of(crm, {"id": "77", "phone": "+98 ۹۱۲ ۳۴۵ ۶۷۸۹"}) == sara
+    identities = (await admin.get(f"/api/v1/contacts/{sara}")).json()["identities"]
+    assert {(i["kind"], i["address"]) for i in identities} == {
+        ("api", f"{shop.id}:s-1"),
+        ("api", f"{crm.id}:77"),
+        ("phone", "+989123456789"),
+    }
+    # Addresses of two different people: a contact of its own, for an agent to merge.
+    both = {"id": "78", "phone": "+989123456789", "email": "ali@example.com"}
+    assert await contact_of(crm, both) not in (sara, ali)
+
+
 async def test_invalid_phone_is_a_clear_422(running: Running, admin: Api) -> None:
     inbox = await create_api_inbox(admin)
     response = await running.client.post(
@@ -222,7 +253,9 @@ async def test_wrong_or_missing_api_key_is_401_and_stores_nothing(
     crossed = await running.client.post(
         url, json=payload, headers={"X-Api-Key": other_inbox.api_key}
     )
-    assert [r.status_code for r in (missing, wrong, crossed)] == [401, 401, 401]
+    # The key is checked before the body: without it, validation tells nothing.
+    invalid = await running.client.post(url, json={"sender": {"phone": "0912"}})
+    assert [r.status_code for r in (missing, wrong, crossed, invalid)] == [401] * 4
     assert wrong.json()["code"] == "invalid_api_key"
     assert await count(running, Message) == 0
 
