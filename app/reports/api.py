@@ -4,7 +4,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,8 +40,12 @@ class Filters:
         agent_id: Annotated[DbId | None, Query(description="the conversation's assignee")] = None,
         label: Annotated[SafeStr | None, Query(max_length=100)] = None,
         format: Annotated[
-            Literal["json", "csv"], Query(description="csv: the same figures as CSV")
-        ] = "json",
+            Literal["json", "csv"] | None,
+            Query(
+                description="csv: the same figures as CSV (default: as `Accept` asks, else json)"
+            ),
+        ] = None,
+        accept: Annotated[str | None, Header(include_in_schema=False)] = None,
     ) -> None:
         self.filters = service.ReportFilter(
             since=since,
@@ -52,7 +56,7 @@ class Filters:
             agent_id=agent_id,
             label=label,
         )
-        self.format = format
+        self.format = format or ("csv" if "text/csv" in (accept or "") else "json")
 
 
 FiltersDep = Annotated[Filters, Depends()]

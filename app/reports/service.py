@@ -71,6 +71,8 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 732  # two years and a leap day
 TREND_DAILY_UP_TO = 31  # days; a longer period's satisfaction trend goes by weeks
 COMMENTS = 50  # the satisfaction report's latest comments
+# The days a report can name: its clock reads whole local days, and one past `until`.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +174,13 @@ class _Scope:
 
 async def _scope(session: AsyncSession, f: ReportFilter, visible: set[int] | None) -> _Scope:
     zone = await account.timezone(session)
+    for name, day in (("since", f.since), ("until", f.until)):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise Invalid(
+                f"{name}: out of range (from {FIRST_DAY} to {LAST_DAY})", code="invalid_period"
+            )
     until = f.until or utcnow().astimezone(zone).date()  # today where the account is
-    since = f.since or until - timedelta(days=DEFAULT_DAYS - 1)
+    since = f.since or max(until - timedelta(days=DEFAULT_DAYS - 1), FIRST_DAY)
     if since > until:
         raise Invalid("since: after until", code="invalid_period")
     if (until - since).days >= MAX_DAYS:

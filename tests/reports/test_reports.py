@@ -188,6 +188,11 @@ async def test_the_csv_holds_exactly_the_figures_of_the_json(
         assert blocks[part] == expected, part
     if name == "volume":
         assert blocks["totals"] == [{"conversations": "4", "messages_in": "5", "messages_out": "4"}]
+    asked = await admin.client.get(
+        f"/api/v1/reports/{name}", params=PERIOD, headers=admin.headers | {"Accept": "text/csv"}
+    )
+    assert asked.headers["content-type"].startswith("text/csv")
+    assert asked.text == answer.text
 
 
 async def test_an_agent_sees_only_the_inboxes_they_work_in(admin: Api, fixture: Fixture) -> None:
@@ -211,6 +216,11 @@ async def test_a_bad_period_is_refused(admin: Api) -> None:
         422,
         "invalid_period",
     )
+    # Days at the ends of the calendar, where a day past `until` does not exist.
+    for name in ("volume", "speed", "agents", "satisfaction"):
+        for params in ({"until": "9999-12-31"}, {"since": "0001-01-01", "until": "0001-01-02"}):
+            answer = await admin.get(f"/api/v1/reports/{name}", params=params)
+            assert_error(answer, 422, "invalid_period")
 
 
 async def test_a_reopen_keeps_the_first_resolution_and_the_counts_follow_the_log(
