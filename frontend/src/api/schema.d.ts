@@ -8567,24 +8567,6 @@ export interface operations {
                     "application/json": components["schemas"]["IngestOut"];
                 };
             };
-            /** @description missing or invalid credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description no such resource, or one the caller may not see */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description the body is larger than the server accepts */
             413: {
                 headers: {
@@ -8832,8 +8814,8 @@ export interface operations {
                 /** @description the conversation's assignee */
                 agent_id?: number | null;
                 label?: string | null;
-                /** @description csv: the same figures as CSV */
-                format?: "json" | "csv";
+                /** @description csv: the same figures as CSV (default: as `Accept` asks, else json) */
+                format?: ("json" | "csv") | null;
             };
             header?: never;
             path?: never;
@@ -8893,8 +8875,8 @@ export interface operations {
                 /** @description the conversation's assignee */
                 agent_id?: number | null;
                 label?: string | null;
-                /** @description csv: the same figures as CSV */
-                format?: "json" | "csv";
+                /** @description csv: the same figures as CSV (default: as `Accept` asks, else json) */
+                format?: ("json" | "csv") | null;
             };
             header?: never;
             path?: never;
@@ -8954,8 +8936,8 @@ export interface operations {
                 /** @description the conversation's assignee */
                 agent_id?: number | null;
                 label?: string | null;
-                /** @description csv: the same figures as CSV */
-                format?: "json" | "csv";
+                /** @description csv: the same figures as CSV (default: as `Accept` asks, else json) */
+                format?: ("json" | "csv") | null;
             };
             header?: never;
             path?: never;
@@ -9015,8 +8997,8 @@ export interface operations {
                 /** @description the conversation's assignee */
                 agent_id?: number | null;
                 label?: string | null;
-                /** @description csv: the same figures as CSV */
-                format?: "json" | "csv";
+                /** @description csv: the same figures as CSV (default: as `Accept` asks, else json) */
+                format?: ("json" | "csv") | null;
             };
             header?: never;
             path?: never;
