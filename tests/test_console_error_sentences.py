@@ -28,6 +28,7 @@ PUBLIC_ONLY = {
     "invalid_window",
     "no_api_key",
     "origin_not_allowed",
+    "provider_unavailable",
     "rejected",
     "survey_not_found",
     "widget_not_built",
