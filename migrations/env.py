@@ -3,6 +3,8 @@ from PANJEREH_DATABASE_URL."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy.engine import Connection
 
@@ -35,8 +37,21 @@ def main() -> None:
     engine = make_sync_engine(url)
     try:
         with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # SQLite changes a table by rebuilding it (copy, drop, rename), and with
+                # foreign keys on, dropping a table that rows point at fails. Off while
+                # migrating (set outside the transaction, where SQLite heeds it), then
+                # checked: a migration must leave every reference whole.
+                driver: Any = conn.connection.driver_connection  # sqlite3.Connection
+                driver.execute("PRAGMA foreign_keys=OFF")
             run(conn)
             conn.commit()
+            if sqlite:
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                conn.commit()
+                if broken:
+                    raise RuntimeError(f"the migration left broken references: {broken[:5]}")
     finally:
         engine.dispose()
 
