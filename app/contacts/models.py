@@ -13,6 +13,8 @@ from connectors.base import AddressKind
 
 class Contact(Base):
     __tablename__ = "contacts"
+    # SQLite: a deleted (merged) contact's id is never given to someone else.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str | None] = mapped_column(String(300))

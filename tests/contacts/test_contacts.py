@@ -89,3 +89,23 @@ async def test_contact_name_can_be_edited(running: Running, admin: Api) -> None:
     assert renamed.json()["name"] == "Ali Karimi"
     listed = (await admin.get("/api/v1/conversations")).json()["items"][0]
     assert listed["contact"]["name"] == "Ali Karimi"
+
+
+async def test_a_merged_contacts_id_is_never_given_to_anyone_else(
+    running: Running, admin: Api
+) -> None:
+    inbox = await create_api_inbox(admin)
+
+    async def contact_of(sender: str) -> int:
+        answer = await post_incoming(running.client, inbox, external_id=sender, sender=sender)
+        conversation_id = answer.json()["conversation_id"]
+        conversation = (await admin.get(f"/api/v1/conversations/{conversation_id}")).json()
+        return int(conversation["contact"]["id"])
+
+    kept, merged = await contact_of("sara"), await contact_of("sara-again")
+    assert merged > kept  # the newest contact holds the highest id
+    answer = await admin.post(f"/api/v1/contacts/{kept}/merge", json={"other_id": merged})
+    assert answer.status_code == 200, answer.text
+    newcomer = await contact_of("ali")
+    assert newcomer > merged
+    assert (await admin.get(f"/api/v1/contacts/{merged}")).status_code == 404
