@@ -35,7 +35,8 @@ class ContactEvent(Base):
     name: Mapped[str] = mapped_column(String(100))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)  # as the sender says
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)  # when we were told
 
 
 class Rule(Base):

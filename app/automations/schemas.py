@@ -11,7 +11,7 @@ import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.automations.templates import folded
-from app.fields import DbId, FilledStr, SafeStr
+from app.fields import Count, DbId, FilledStr, SafeStr, UtcDatetime
 from app.tickets.models import Priority
 from connectors.base import AddressKind
 
@@ -146,7 +146,7 @@ class SetPriority(BaseModel):
 class Snooze(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["snooze"] = "snooze"
-    minutes: int = Field(ge=1, le=366 * 24 * 60)
+    minutes: Count = Field(ge=1, le=366 * 24 * 60)
 
 
 class Resolve(BaseModel):
@@ -182,7 +182,7 @@ class Wait(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     type: Literal["wait"] = "wait"
-    minutes: int = Field(ge=1, le=366 * 24 * 60)
+    minutes: Count = Field(ge=1, le=366 * 24 * 60)
     cancel_on_reply: bool = True
 
 
@@ -206,7 +206,7 @@ class RuleOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: SafeStr | None = Field(default=None, pattern=EVENT_NAME)  # customer.event
-    minutes: int | None = Field(default=None, ge=1, le=366 * 24 * 60)  # conversation.idle
+    minutes: Count | None = Field(default=None, ge=1, le=366 * 24 * 60)  # conversation.idle
 
 
 class RuleIn(BaseModel):
@@ -287,6 +287,9 @@ class CustomerEventIn(BaseModel):
 
     name: SafeStr = Field(pattern=EVENT_NAME)
     payload: dict[str, Any] = Field(default_factory=dict)
+    occurred_at: UtcDatetime | None = Field(
+        default=None, description="when the customer did it, with its offset (default: now)"
+    )
 
     @field_validator("payload")
     @classmethod
@@ -308,6 +311,7 @@ class ContactEventOut(BaseModel):
     contact_id: int
     name: str
     payload: dict[str, Any]
+    occurred_at: datetime
     created_at: datetime
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.agents.models import Agent
+from app.agents.models import Agent, Team
 from app.automations.models import ApiToken, ContactEvent, Rule, RuleRun
 from app.automations.schemas import (
     ContactEventOut,
@@ -19,7 +21,7 @@ from app.automations.schemas import (
 from app.contacts.models import Contact
 from app.contacts.service import resolve_contact
 from app.crypto import new_token, token_digest
-from app.db import utcnow
+from app.db import Base, utcnow
 from app.errors import Invalid, NotFound, Unauthorized
 from app.events import log as event_log
 from app.events.types import ContactEventRecorded
@@ -83,17 +85,22 @@ async def record_customer_event(
     the log (`contact.event`)."""
     if await session.get(Contact, contact_id) is None:
         raise NotFound("contact not found")
+    now = utcnow()
     row = ContactEvent(
-        contact_id=contact_id, name=body.name, payload=body.payload, token_id=token.id
+        contact_id=contact_id,
+        name=body.name,
+        payload=body.payload,
+        token_id=token.id,
+        occurred_at=body.occurred_at or now,
+        created_at=now,
     )
     session.add(row)
     await session.flush()
-    # Agent id 0 is nobody's: the payload is for rules and the contact's timeline, not for
-    # every agent's live stream.
+    # Of no inbox, like the contact: rules, outgoing webhooks and administrators hear of it.
     event_log.record(
         session,
         ContactEventRecorded(event=ContactEventOut.model_validate(row)),
-        event_log.Scope(agent_id=0),
+        event_log.Scope(),
     )
     return row
 
@@ -138,16 +145,27 @@ async def get_rule(session: AsyncSession, rule_id: int) -> Rule:
     return rule
 
 
+# What an action may name, checked when the rule is saved (not when it first runs).
+_NAMED: tuple[tuple[str, type[Base], Callable[[], Invalid]], ...] = (
+    ("inbox_id", Inbox, lambda: Invalid("actions: no inbox with that id", code="invalid_inbox")),
+    (
+        "webhook_id",
+        WebhookSubscription,
+        lambda: Invalid("actions: no webhook with that id", code="invalid_webhook"),
+    ),
+    ("agent_id", Agent, lambda: Invalid("actions: no agent with that id", code="unknown_agent")),
+    ("team_id", Team, lambda: Invalid("actions: no team with that id", code="invalid_team")),
+)
+
+
 async def _apply(session: AsyncSession, rule: Rule, body: RuleIn) -> None:
     if body.inbox_id is not None and await session.get(Inbox, body.inbox_id) is None:
         raise Invalid("inbox_id: no inbox with that id", code="invalid_inbox")
     for action in body.actions:
-        inbox_id = getattr(action, "inbox_id", None)
-        if inbox_id is not None and await session.get(Inbox, inbox_id) is None:
-            raise Invalid("actions: no inbox with that id", code="invalid_inbox")
-        webhook_id = getattr(action, "webhook_id", None)
-        if webhook_id is not None and await session.get(WebhookSubscription, webhook_id) is None:
-            raise Invalid("actions: no webhook with that id", code="invalid_webhook")
+        for attribute, model, refusal in _NAMED:
+            named = getattr(action, attribute, None)
+            if named is not None and await session.get(model, named) is None:
+                raise refusal()
     rule.name = body.name
     rule.enabled = body.enabled
     rule.inbox_id = body.inbox_id

@@ -239,3 +239,9 @@ async def test_call_webhook_sends_the_rule_and_its_facts_signed(
     missing = {**rule, "actions": [{"type": "call_webhook", "webhook_id": 999_999}]}
     body = {k: missing[k] for k in ("name", "event", "conditions", "actions")}
     assert_error(await admin.post("/api/v1/automations", json=body), 422, "invalid_webhook")
+    for action, code in (
+        ({"type": "assign_agent", "agent_id": 999_999}, "unknown_agent"),
+        ({"type": "assign_team", "team_id": 999_999}, "invalid_team"),
+    ):
+        body = {**body, "actions": [action]}
+        assert_error(await admin.post("/api/v1/automations", json=body), 422, code)

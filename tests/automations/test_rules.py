@@ -153,10 +153,15 @@ async def test_a_customer_event_is_on_the_timeline_and_its_rule_writes_now_and_l
     contact_id = r.json()["contact_id"]
     r = await running.client.post(
         f"/api/v1/contacts/{contact_id}/events",
-        json={"name": "order.placed", "payload": {"order_id": "A-8", "total": 120}},
+        json={
+            "name": "order.placed",
+            "payload": {"order_id": "A-8", "total": 120},
+            "occurred_at": "2026-12-01T13:30:00+03:30",  # when the shop took the order
+        },
         headers={"Authorization": f"Bearer {token}"},
     )
     assert r.status_code == 201, r.text
+    assert r.json()["occurred_at"].startswith("2026-12-01T10:00:00")
     await settle(running.ctx)
     await drain(worker)
     assert texts(receiver) == ["سفارش A-8 ثبت شد"]
@@ -165,6 +170,8 @@ async def test_a_customer_event_is_on_the_timeline_and_its_rule_writes_now_and_l
         ("order.placed", "A-8"),
         ("order.placed", "A-7"),
     ]
+    assert timeline[0]["occurred_at"].startswith("2026-12-01T10:00:00")
+    assert timeline[1]["occurred_at"] == timeline[1]["created_at"]  # not given: when told
     assert [r["status"] for r in await runs(admin, rule["id"])] == ["waiting"]
     await time_passes(running.ctx, minutes=5 * 24 * 60 - 1)
     await settle(running.ctx)
@@ -190,6 +197,8 @@ async def test_customer_events_need_an_api_token_and_a_valid_name_and_payload(
         {**body, "name": "no spaces please"},
         {**body, "payload": {"blob": "x" * 20_000}},
         {**body, "identity": {"channel": "email", "address": "not an address"}},
+        {**body, "occurred_at": "2026-12-01T10:00:00"},  # no offset: whose ten o'clock?
+        {**body, "occurred_at": "yesterday"},
     ):
         assert_error(await running.client.post(url, json=bad, headers=token), 422)
     r = await running.client.post(url, json=body, headers=token)

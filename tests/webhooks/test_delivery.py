@@ -25,6 +25,7 @@ from app.webhooks.models import WebhookDelivery, WebhookSubscription
 from app.webhooks.worker import CONSUMER
 from tests.support.api import Api
 from tests.support.app import Running
+from tests.support.automations import api_token
 from tests.support.pacing import core_in_use, pressed_after_serving, quiet, request_in_flight
 from tests.support.receiver import Received, Receiver
 from tests.support.webhooks import create_webhook, customer_writes, drain, shop, started
@@ -96,6 +97,35 @@ async def test_events_arrive_signed_with_the_secret_the_admin_was_shown(
     assert webhook["secret"] not in (await admin.get(f"/api/v1/webhooks/{webhook['id']}")).text
     revealed = await admin.post(f"/api/v1/webhooks/{webhook['id']}/secret")
     assert revealed.json()["secret"] == webhook["secret"]
+
+
+async def test_a_customer_event_reaches_the_webhooks_that_take_it(
+    running: Running, admin: Api, receiver: Receiver
+) -> None:
+    hooks = await started(running)
+    await create_webhook(admin, receiver.url, ["contact.event"])
+    await create_webhook(admin, receiver.url, ["conversation.created"])  # not this one
+    token = await api_token(admin)
+    told = await running.client.post(
+        "/api/v1/contacts/events",
+        json={
+            "identity": {"channel": "email", "address": "sara@example.com"},
+            "name": "order.placed",
+            "payload": {"order_id": "A-9"},
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert told.status_code == 201, told.text
+    await drain(hooks)
+
+    (received,) = receiver.received
+    assert received.headers["x-panjereh-event"] == "contact.event"
+    event = body(received)["data"]["event"]
+    assert (event["name"], event["payload"], event["contact_id"]) == (
+        "order.placed",
+        {"order_id": "A-9"},
+        told.json()["contact_id"],
+    )
 
 
 async def test_a_receivers_outage_is_retried_under_one_delivery_id(

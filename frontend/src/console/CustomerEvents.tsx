@@ -42,7 +42,7 @@ export function CustomerEvents({ contactId }: { contactId: number }): ReactEleme
               <bdi className="mono" dir="ltr">
                 {e.name}
               </bdi>{" "}
-              · <time dateTime={e.created_at}>{formatDateTime(lang, e.created_at)}</time>
+              · <time dateTime={e.occurred_at}>{formatDateTime(lang, e.occurred_at)}</time>
             </span>
             <small dir="ltr" title={JSON.stringify(e.payload)}>
               {summary(e.payload)}
