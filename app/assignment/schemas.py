@@ -1,27 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.assignment.models import Mode
-from app.fields import DbId
+from app.fields import Count, DbId
 
-
-def _digits(value: Any) -> Any:
-    """A number written as text may use Persian or Arabic-Indic digits (int() reads them)."""
-    if isinstance(value, str) and value.strip():
-        try:
-            return int(value.strip())
-        except ValueError:
-            return value
-    return value
-
-
-Days = Annotated[int, BeforeValidator(_digits), Field(ge=1, le=3650)]
+Days = Annotated[Count, Field(ge=1, le=3650)]
 # 0: round robin gives the agent nothing (they still take conversations themselves).
-Capacity = Annotated[int, BeforeValidator(_digits), Field(ge=0, le=10_000)]
+Capacity = Annotated[Count, Field(ge=0, le=10_000)]
 
 
 class PolicyOut(BaseModel):

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from app.audit import service
 from app.audit.schemas import AuditEntryOut, AuditPage
 from app.deps import AdminAgent, CurrentAgent, ReadSession
-from app.fields import DbId, SafeStr, UtcDatetime
+from app.fields import Count, DbId, SafeStr, UtcDatetime
 from app.tickets.service import decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -37,7 +37,7 @@ async def list_audit(
     since: UtcDatetime | None = None,
     until: UtcDatetime | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[Count, Query(ge=1, le=200)] = 50,
 ) -> AuditPage:
     """Who changed what, newest first (administrators). `action` is exact
     (`inbox.updated`) or a prefix ending in a dot (`inbox.`); `since`/`until` bound `at`.

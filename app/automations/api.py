@@ -28,7 +28,7 @@ from app.automations.schemas import (
 )
 from app.contacts.api import _require_visible as require_visible_contact
 from app.deps import AdminAgent, BearerToken, ContextDep, CurrentAgent, ReadSession
-from app.fields import DbId
+from app.fields import Count, DbId
 
 router = APIRouter(tags=["automations"])
 
@@ -98,7 +98,7 @@ async def list_events(
     agent: CurrentAgent,
     session: ReadSession,
     before: DbId | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    limit: Annotated[Count, Query(ge=1, le=100)] = 50,
 ) -> ContactEventPage:
     """The contact's customer events, newest first; page back with `before`."""
     await require_visible_contact(session, agent, contact_id)
@@ -154,7 +154,7 @@ async def list_runs(
     rule_id: DbId,
     _admin: AdminAgent,
     session: ReadSession,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[Count, Query(ge=1, le=200)] = 50,
 ) -> RunPage:
     """The rule's latest runs, newest first: what it did, is waiting to do, or why not."""
     await service.get_rule(session, rule_id)

@@ -7,9 +7,9 @@ import json
 import re
 from typing import Any
 
+from app.fields import latin_digits
+
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.\-]{1,200})\s*\}\}")
-# Persian and Arabic-Indic digits read as the ASCII ones: "۱۲۳" equals 123.
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 
 
 def lookup(data: Any, path: str) -> Any:
@@ -41,4 +41,5 @@ def render(text: str, context: dict[str, Any]) -> str:
 
 
 def folded(value: str) -> str:
-    return value.translate(_DIGITS).casefold()
+    """For comparing: Persian and Arabic-Indic digits as the ASCII ones ("۱۲۳" equals 123)."""
+    return latin_digits(value).casefold()

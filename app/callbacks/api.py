@@ -9,7 +9,7 @@ from app.callbacks.models import CallbackStatus, CallbackView
 from app.callbacks.schemas import CallbackOut, CallbackPage, CallbackUpdate
 from app.callbacks.windows import business_schedule
 from app.deps import ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
-from app.fields import DbId, UtcDatetime
+from app.fields import Count, DbId, UtcDatetime
 from app.inboxes.service import channel_config, get_inbox
 from app.tickets.service import decode_cursor, encode_cursor
 from connectors.callback.config import CallbackConfig
@@ -25,7 +25,7 @@ async def list_callbacks(
     status: CallbackStatus | None = None,
     due_before: UtcDatetime | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    limit: Annotated[Count, Query(ge=1, le=100)] = 50,
 ) -> CallbackPage:
     """The callback queue, soonest due first. `view`: `due_now` (the window is open),
     `overdue` (the window passed), `scheduled` (later), `done` (completed, no answer,

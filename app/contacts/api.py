@@ -22,7 +22,7 @@ from app.contacts.schemas import (
 from app.db import utcnow
 from app.deps import ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
 from app.errors import NotFound
-from app.fields import DbId, SafeStr
+from app.fields import Count, DbId, SafeStr
 from app.tickets.models import Conversation, Direction, Message
 from app.tickets.sanitize import preview
 from app.tickets.shapes import conversation_views
@@ -89,7 +89,7 @@ async def search_contacts(
     session: ReadSession,
     q: Annotated[SafeStr | None, Query(max_length=200)] = None,
     cursor: DbId | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    limit: Annotated[Count, Query(ge=1, le=100)] = 25,
 ) -> ContactPage:
     visible = await visible_inbox_ids(session, agent)
     contacts = await service.search(session, q=q, after_id=cursor, limit=limit + 1, visible=visible)

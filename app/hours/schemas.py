@@ -3,19 +3,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from app.fields import SafeStr
-
-# Persian (U+06F0…) and Arabic-Indic (U+0660…) digits, as a Persian keyboard types them.
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
-
-
-def _latin_digits(value: object) -> object:
-    return value.translate(_DIGITS) if isinstance(value, str) else value
-
-
-LocalDate = Annotated[date, BeforeValidator(_latin_digits)]
+from app.fields import LocalDate, SafeStr
 
 
 class HolidayIn(BaseModel):

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date
 from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query
@@ -10,7 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.deps import CurrentAgent, ReadSession, visible_inbox_ids
-from app.fields import DbId, SafeStr
+from app.fields import DbId, LocalDate, SafeStr
 from app.inboxes.models import InboxKind
 from app.reports import service
 from app.reports.export import to_csv
@@ -31,9 +30,11 @@ class Filters:
     def __init__(
         self,
         since: Annotated[
-            date | None, Query(description="first local day (default: 29 days before until)")
+            LocalDate | None, Query(description="first local day (default: 29 days before until)")
         ] = None,
-        until: Annotated[date | None, Query(description="last local day (default: today)")] = None,
+        until: Annotated[
+            LocalDate | None, Query(description="last local day (default: today)")
+        ] = None,
         channel: InboxKind | None = None,
         inbox_id: DbId | None = None,
         team_id: DbId | None = None,

@@ -11,7 +11,7 @@ from app.audit import service as audit
 from app.audit.api import Auditor
 from app.deps import AdminAgent, ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
 from app.errors import NotFound
-from app.fields import DbId
+from app.fields import Count, DbId
 from app.inboxes.service import get_inbox
 from app.sla import service
 from app.tickets.models import Priority
@@ -19,7 +19,7 @@ from app.tickets.models import Priority
 router = APIRouter(prefix="/api/v1/inboxes", tags=["sla"])
 
 # Business minutes: up to a year of round-the-clock work.
-Minutes = Annotated[int, Field(ge=1, le=366 * 24 * 60)]
+Minutes = Annotated[Count, Field(ge=1, le=366 * 24 * 60)]
 
 
 class SlaPolicyIn(BaseModel):

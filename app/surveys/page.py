@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from app.db import utcnow
 from app.deps import ContextDep
 from app.errors import Invalid
+from app.fields import Count
 from app.surveys import service, texts
 from app.surveys.follow import links
 from app.surveys.models import SCALE, Survey, SurveyKind
@@ -144,7 +145,7 @@ async def rating_page(
     token: str,
     ctx: ContextDep,
     lang: Lang = None,
-    score: Annotated[int | None, Query(ge=0, le=10)] = None,
+    score: Annotated[Count | None, Query(ge=0, le=10)] = None,
 ) -> HTMLResponse:
     """The form (a score in the link only pre-selects it): nothing is recorded here."""
     language = await _lang(ctx, lang)

@@ -11,7 +11,7 @@ from app.agents.models import Agent
 from app.context import Context
 from app.deps import ContextDep, CurrentAgent, ReadSession, require_conversation, visible_inbox_ids
 from app.errors import NotFound, PayloadTooLarge
-from app.fields import DbId, SafeStr, UtcDatetime
+from app.fields import Count, DbId, SafeStr, UtcDatetime
 from app.inboxes.models import InboxKind
 from app.openapi import FILE_RESPONSE
 from app.tickets import messages, service
@@ -48,7 +48,7 @@ async def list_conversations(
     updated_since: UtcDatetime | None = None,
     sla: service.SlaFilter | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    limit: Annotated[Count, Query(ge=1, le=100)] = 25,
 ) -> ConversationPage:
     """Newest activity first. Pass `next_cursor` back as `cursor` for the next page."""
     filters = service.ConversationFilter(
@@ -114,7 +114,7 @@ async def list_messages(
     agent: CurrentAgent,
     session: ReadSession,
     before: DbId | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[Count, Query(ge=1, le=200)] = 50,
 ) -> MessagePage:
     """Oldest to newest; `before` (a message id) pages back in time."""
     await require_conversation(session, agent, conversation_id)

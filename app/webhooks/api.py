@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, status
 from app.audit import service as audit
 from app.audit.api import Auditor
 from app.deps import AdminAgent, ContextDep, ReadSession
-from app.fields import DbId
+from app.fields import Count, DbId
 from app.webhooks import service
 from app.webhooks.events import EVENT_TYPES, FAMILIES
 from app.webhooks.schemas import (
@@ -127,7 +127,7 @@ async def list_deliveries(
     _admin: AdminAgent,
     session: ReadSession,
     before: Annotated[DbId | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[Count, Query(ge=1, le=200)] = 50,
 ) -> list[DeliveryOut]:
     """The webhook's deliveries, newest first (`before`: an id, for the next page)."""
     await service.get_webhook(session, webhook_id)

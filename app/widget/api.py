@@ -19,7 +19,7 @@ from app.db import utcnow
 from app.deps import BearerToken, ContextDep
 from app.errors import Invalid, NotFound, PayloadTooLarge, Unauthorized
 from app.events import log as event_log
-from app.fields import DbId, SafeStr
+from app.fields import Count, DbId, SafeStr
 from app.inbound.ingest import InboxRef
 from app.inboxes.models import Inbox, InboxKind
 from app.openapi import FILE_RESPONSE
@@ -170,7 +170,7 @@ async def list_messages(
     ctx: ContextDep,
     after: DbId | None = None,
     before: DbId | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+    limit: Annotated[Count, Query(ge=1, le=200)] = 100,
 ) -> MessagesOut:
     """This visitor's own conversation: the latest `limit` messages they may see (after the
     message id `after`, before the message id `before`, if given), oldest first;
