@@ -3,7 +3,9 @@ limits a server facing the internet needs and uvicorn does not have, so the embe
 safe without a proxy in front.
 
 - A request's headers are capped (HEADER_LIMIT bytes, answered 431): httptools keeps a header
-  until it is complete, so a 64 MiB header was held in memory whole, per connection.
+  until it is complete, so a 64 MiB header was held in memory whole, per connection. Counted
+  twice: the bytes of a head still incomplete (so none is held past the cap), and the parsed
+  request line and headers (so a head that arrives in one read is held to the same cap).
 - A request's headers must arrive within HEADER_TIMEOUT seconds of their first byte (or of the
   connection): a client trickling a byte at a time held its connection, and a slot, for ever.
   Between requests, uvicorn's keep-alive timeout already closes an idle connection.
@@ -12,11 +14,16 @@ safe without a proxy in front.
 from __future__ import annotations
 
 import asyncio
+import json
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 HEADER_LIMIT = 64 * 1024
 HEADER_TIMEOUT = 10.0
+
+
+class _HeadTooLarge(Exception):
+    """Raised from a parser callback, which makes httptools stop reading the request."""
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -26,6 +33,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     _head_bytes = 0
     _head_timer: asyncio.TimerHandle | None = None
     _boundary_in_chunk = False  # a head or a body ended in the chunk being parsed
+    _head_parsed = 0  # bytes of the request line and headers parsed so far
+    _head_too_large = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -47,6 +56,31 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._head_bytes += len(data)
             if self._head_bytes > HEADER_LIMIT:
                 self._refuse(431, "Request Header Fields Too Large")
+
+    def on_message_begin(self) -> None:
+        self._head_parsed = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._count_head(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_head(len(name) + len(value) + 4)  # ": " and CRLF
+        super().on_header(name, value)
+
+    def _count_head(self, size: int) -> None:
+        self._head_parsed += size
+        if self._head_parsed > HEADER_LIMIT:
+            self._head_too_large = True
+            raise _HeadTooLarge
+
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn answers any error in the parser 400; the one raised above is a 431.
+        if self._head_too_large:
+            self._refuse(431, "Request Header Fields Too Large")
+        else:
+            super().send_400_response(msg)
 
     def on_headers_complete(self) -> None:
         self._boundary_in_chunk = True
@@ -80,12 +114,17 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def _refuse(self, status: int, reason: str) -> None:
+        """Answer in the API's error shape, then close: the request was never read whole."""
         self._awaiting_head = False
         self._stop_head_timer()
-        body = reason.encode()
+        code = _CODES[status]
+        body = json.dumps({"detail": reason, "code": code}).encode() + b"\n"
         self.transport.write(
-            b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\n"
             b"content-length: %d\r\nconnection: close\r\n\r\n%s"
             % (status, reason.encode(), len(body), body)
         )
         self.transport.close()
+
+
+_CODES = {408: "request_timeout", 431: "headers_too_large"}

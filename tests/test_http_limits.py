@@ -120,6 +120,11 @@ def test_oversized_heads_are_refused_without_being_held(tmp_path: Path) -> None:
         # Four 16 MiB heads at once grew the server by ~600 MiB when it read them whole.
         assert rss_kib(pid) - before < 32 * 1024
         assert send_huge_head(port, 1 << 20).startswith(b"HTTP/1.1 431 ")
+        # Over the cap but small enough to come in one read: refused all the same, in the
+        # API's error shape.
+        over = httpx.get(f"{base}/healthz", headers={"X-Pad": "a" * (HEADER_LIMIT + 1024)})
+        assert over.status_code == 431
+        assert over.json()["code"] == "headers_too_large"
 
         # A body is not a head: a large one (within the body limit) is read and answered.
         body = json.dumps({"email": EMAIL, "password": "x" * 900_000}).encode()
@@ -169,6 +174,7 @@ def test_slow_heads_are_cut_off_and_live_connections_are_not(tmp_path: Path) -> 
             waited = sorted(closed_at.values())
             assert HEADER_TIMEOUT - 1 < waited[0] <= waited[-1] < HEADER_TIMEOUT + 3
             assert all(reply.startswith(b"HTTP/1.1 408 ") for reply in replies.values())
+            assert all(b'"code": "request_timeout"' in reply for reply in replies.values())
             # A connection that never says anything is closed too.
             assert answer(silent) == b""
             silent.close()
