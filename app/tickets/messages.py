@@ -362,8 +362,8 @@ async def report_delivery(
     else:
         return None
     message = await session.scalar(stmt)
-    if message is None:
-        return None
+    if message is None or (external_id and message.external_id not in (None, external_id)):
+        return None  # not ours, or our id and the provider's name two different messages
     current = message.delivery_status or DeliveryStatus.queued
     if details:
         message.meta = {**message.meta, **details}

@@ -184,7 +184,14 @@ async def test_a_status_callback_naming_no_reply_of_ours_changes_nothing(
         url = f"{inbox.public_url('status')}?message_id={message_id}"
         response = await post_signed(running.url, url, params, twilio.auth_token)
         assert response.status_code == 200, response.text
-    assert (await shown(admin, conversation_id, sent["id"]))["delivery_status"] == "sent"
+    # Our id of this reply, with a SID that is not its own: about another message.
+    url = f"{inbox.public_url('status')}?message_id={sent['id']}"
+    failed = params | {"MessageStatus": "failed", "ErrorCode": "30007"}
+    response = await post_signed(running.url, url, failed, twilio.auth_token)
+    assert response.status_code == 200, response.text
+    message = await shown(admin, conversation_id, sent["id"])
+    assert message["delivery_status"] == "sent"
+    assert "twilio_error_code" not in message["metadata"]
 
 
 # Errors on send -----------------------------------------------------------------------------
