@@ -139,7 +139,6 @@ async def request_callback(
     except InvalidAddress as exc:
         # Said to a visitor, in a form's field: a plain sentence, no field name.
         raise Invalid(str(exc), code="invalid_phone") from exc
-    await ctx.rate_limiter.hit(CALLBACK_PER_PHONE, "callback-phone", phone)
     visitor_zone = _zone(timezone)
     try:
         preferred_from, preferred_to = checked_window(
@@ -151,6 +150,9 @@ async def request_callback(
         )
     except WindowError as exc:
         raise Invalid(str(exc), code="invalid_window") from exc
+    # Counted once the request is acceptable: a visitor correcting a mistyped window does
+    # not use up their number's requests (the address's limit still counts every try).
+    await ctx.rate_limiter.hit(CALLBACK_PER_PHONE, "callback-phone", phone)
     requested = service.RequestedCallback(
         name=body.name.strip(),
         phone_e164=phone,

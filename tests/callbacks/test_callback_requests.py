@@ -278,6 +278,10 @@ async def test_rate_limits_answer_429_with_retry_after(running: Running, admin: 
 async def test_per_number_limit(running: Running, admin: Api) -> None:
     inbox = await create_callback_inbox(admin)
     token = inbox["public_token"]
+    # Mistyped windows are refused without using up the number's requests.
+    backwards = {"preferred_from": "2030-01-02T10:00:00", "preferred_to": "2030-01-02T09:00:00"}
+    mistyped = [(await ask(running, token, **backwards)).status_code for _ in range(3)]
+    assert mistyped == [422] * 3
     statuses = [(await ask(running, token)).status_code for _ in range(4)]
     assert statuses == [201, 200, 200, 429]
 
