@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from app.fields import DbId, SafeStr
 from app.tickets.schemas import ConversationOut
@@ -18,6 +18,13 @@ class IdentityOut(BaseModel):
     address: str
     reachable: bool
     unreachable_reason: str | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def channel(self) -> AddressKind:
+        """The same as `kind`, by the name the contract and the customer events' `identity`
+        give it."""
+        return self.kind
 
 
 class ContactOut(BaseModel):

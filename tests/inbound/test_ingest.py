@@ -219,6 +219,7 @@ async def test_a_new_sender_joins_the_one_contact_that_has_their_phone_or_email(
     # Another integration knows Sara by her phone (written with Persian digits): one contact.
     assert await contact_of(crm, {"id": "77", "phone": "+98 ۹۱۲ ۳۴۵ ۶۷۸۹"}) == sara
     identities = (await admin.get(f"/api/v1/contacts/{sara}")).json()["identities"]
+    assert all(i["channel"] == i["kind"] for i in identities)  # the contract's name for it
     assert {(i["kind"], i["address"]) for i in identities} == {
         ("api", f"{shop.id}:s-1"),
         ("api", f"{crm.id}:77"),
