@@ -2459,6 +2459,11 @@ export interface components {
             id: number;
             /** Name */
             name: string;
+            /**
+             * Occurred At
+             * Format: date-time
+             */
+            occurred_at: string;
             /** Payload */
             payload: {
                 [key: string]: unknown;
@@ -2621,6 +2626,11 @@ export interface components {
             identity: components["schemas"]["IdentityRef"];
             /** Name */
             name: string;
+            /**
+             * Occurred At
+             * @description when the customer did it, with its offset (default: now)
+             */
+            occurred_at?: string | null;
             /** Payload */
             payload?: {
                 [key: string]: unknown;
@@ -2630,6 +2640,11 @@ export interface components {
         CustomerEventIn: {
             /** Name */
             name: string;
+            /**
+             * Occurred At
+             * @description when the customer did it, with its offset (default: now)
+             */
+            occurred_at?: string | null;
             /** Payload */
             payload?: {
                 [key: string]: unknown;
@@ -2773,6 +2788,11 @@ export interface components {
         IdentityOut: {
             /** Address */
             address: string;
+            /**
+             * @description The same as `kind`, by the name the contract and the customer events' `identity`
+             *     give it.
+             */
+            readonly channel: components["schemas"]["AddressKind"];
             /** Id */
             id: number;
             kind: components["schemas"]["AddressKind"];
