@@ -45,14 +45,20 @@ def _no_nul(value: str) -> str:
 SafeStr = Annotated[str, AfterValidator(_no_nul)]
 
 
-def _not_blank(value: str) -> str:
+def _says_something(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
-    return value.strip()
+    return value
+
+
+def _filled(value: str) -> str:
+    return _says_something(value).strip()
 
 
 # Text a person must give (a name): spaces alone are not one; kept without the edges' spaces.
-FilledStr = Annotated[SafeStr, AfterValidator(_not_blank)]
+FilledStr = Annotated[SafeStr, AfterValidator(_filled)]
+# A message that must say something, kept as written (its own spaces and line breaks).
+MessageText = Annotated[SafeStr, AfterValidator(_says_something)]
 
 
 # A phone number as a person writes it; normalize_phone reads it (and says why it cannot),

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.fields import SafeStr
+from app.fields import MessageText, SafeStr
 
 
 class SessionIn(BaseModel):
@@ -25,7 +25,7 @@ class SessionOut(BaseModel):
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    body: SafeStr = Field(min_length=1, max_length=5000)
+    body: MessageText = Field(min_length=1, max_length=5000)
     # The widget's own id for this message: a retried POST stores it once.
     idempotency_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
 

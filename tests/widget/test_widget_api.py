@@ -293,6 +293,10 @@ async def test_a_retried_message_is_stored_once_and_only_pictures_and_pdfs_attac
     )
     assert nul.status_code == 422  # as the JSON endpoint answers it
     assert "NUL" in nul.json()["detail"]
+    blank = await running.client.post(
+        "/api/v1/widget/messages", json={"body": " \n\t "}, headers=visitor.headers
+    )
+    assert (blank.status_code, blank.json()["detail"]) == (422, "must not be blank")
     listed = (await running.client.get("/api/v1/widget/messages", headers=visitor.headers)).json()
     assert [m["body_text"] for m in listed["items"]] == ["hello"]  # nothing stored
     # Agents see the visitor under the name they gave.
