@@ -36,6 +36,28 @@ def _migrate() -> None:
     upgrade(settings.database_url)
 
 
+def _connect_once() -> None:
+    """Raise OperationalError (said in a line by `main`) unless the database answers."""
+    from app.db import make_sync_engine
+
+    engine = make_sync_engine(get_settings().database_url)
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (1–65535)")
+    return port
+
+
 def _migrate_in_child(log_level: str) -> int:
     """`panjereh migrate` in a child process, for `serve`: Alembic and its templates (~10 MiB)
     are then never loaded into the long-running server. Its exit code (0: up to date); a
@@ -89,7 +111,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    if not args.no_migrate and (code := _migrate_in_child(args.log_level)):
+    if args.no_migrate:
+        _connect_once()  # what migrating would have found out: the database answers
+    elif code := _migrate_in_child(args.log_level):
         return code
     app = create_app(get_settings())
     _settle_heap()
@@ -228,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
         "pollers and jobs run in `panjereh worker` processes instead.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on")
     serve.add_argument("--no-migrate", action="store_true", help="skip `alembic upgrade head`")
     serve.add_argument(
         "--forwarded-allow-ips", default="127.0.0.1", help="proxies trusted for X-Forwarded-*"

@@ -5,9 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from app.fields import is_address_shaped
 
@@ -86,6 +89,40 @@ class Settings(BaseSettings):
     event_poll_seconds: float = Field(default=1.0, gt=0)
     # How often a socket's login and inbox memberships are checked again.
     socket_recheck_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_database_we_speak(cls, value: str) -> str:
+        # The URL is not repeated: it may hold a password.
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError(
+                "not a database URL (sqlite:///./data/panjereh.db, "
+                "postgresql+psycopg://user:password@host/panjereh)"
+            ) from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"{backend} is not supported: SQLite or PostgreSQL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _a_redis_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # unset, or set to nothing: one process, no Redis
+        if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("not a Redis URL (redis://host:6379/0, rediss://… or unix://…)")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _an_address_people_reach(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"{value!r} is not the address browsers and providers reach (http(s)://host[:port])"
+            )
+        return value
 
     @field_validator("admin_email")
     @classmethod

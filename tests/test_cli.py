@@ -126,8 +126,28 @@ def test_a_bad_setting_or_an_unreachable_database_is_said_in_a_line(tmp_path: Pa
             1,
             "panjereh: the database cannot be used: ",
         ),
+        ({"PANJEREH_DATABASE_URL": "garbage"}, 2, "PANJEREH_DATABASE_URL: not a database URL"),
+        (
+            {"PANJEREH_DATABASE_URL": "mysql://u:secret@db/panjereh"},
+            2,
+            "PANJEREH_DATABASE_URL: mysql is not supported",
+        ),
+        ({"PANJEREH_REDIS_URL": "garbage"}, 2, "PANJEREH_REDIS_URL: not a Redis URL"),
+        ({"PANJEREH_PUBLIC_URL": "notaurl"}, 2, "PANJEREH_PUBLIC_URL: 'notaurl' is not the"),
     ):
         result = panjereh("serve", "--port", str(free_port()), env={**env, **changes}, timeout=60)
+        assert result.returncode == code, result.stderr
+        assert said in result.stderr
+        assert "Traceback" not in result.stderr
+        assert "secret" not in result.stderr  # a URL's password is never repeated
+    # Serving without migrating still checks the database answers; a port must be one.
+    unreachable = {"PANJEREH_DATABASE_URL": "postgresql://panjereh@127.0.0.1:1/panjereh"}
+    for args, code, said in (
+        (["--no-migrate"], 1, "panjereh: the database cannot be used: "),
+        (["--port", "99999"], 2, "99999 is not a port (1–65535)"),
+    ):
+        port = ["--port", str(free_port())] if "--port" not in args else []
+        result = panjereh("serve", *port, *args, env={**env, **unreachable}, timeout=60)
         assert result.returncode == code, result.stderr
         assert said in result.stderr
         assert "Traceback" not in result.stderr
