@@ -82,9 +82,15 @@ class DialOutcome:
     talk_seconds: int | None
 
 
+# What <Dial>'s action request says of the dialled leg (Twilio's TwiML <Dial> reference).
+DIAL_STATUSES = frozenset({"completed", "answered", "busy", "no-answer", "failed", "canceled"})
+
+
 def parse_dial(form_or_none: Mapping[str, str] | None) -> DialOutcome:
     form, sid = _require(form_or_none, "CallSid")
     _, status = _require(form, "DialCallStatus")
+    if status.lower() not in DIAL_STATUSES:
+        raise PayloadError(f"DialCallStatus {status!r} is not one Twilio sends")
     return DialOutcome(
         sid=sid,
         status=status.lower(),

@@ -57,3 +57,16 @@ async def test_a_valid_signature_for_the_public_url_is_accepted_behind_a_proxy(
     response = await inbox.post(endpoint, forms[endpoint])
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/xml")
+
+
+async def test_a_dial_outcome_twilio_never_sends_is_refused_and_changes_nothing(
+    inbox: VoiceInbox,
+) -> None:
+    call_sid, _ = await inbox.call()
+    response = await inbox.post("dial", {"CallSid": call_sid, "DialCallStatus": "exploded"})
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "invalid_payload"
+    # Still ringing: the real outcome, when it comes, decides.
+    assert (
+        await inbox.post("dial", {"CallSid": call_sid, "DialCallStatus": "no-answer"})
+    ).status_code == 200
