@@ -33,7 +33,7 @@ from connectors.base import (
 from connectors.email import reach, smtp
 from connectors.email.config import EmailConfig
 from connectors.email.imap import Fetched, Folder, Mailbox
-from connectors.email.parser import ParseOptions, is_own_id, parse_email
+from connectors.email.parser import ParseOptions, is_own_id, nowhere_to_reply, parse_email
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -320,6 +320,8 @@ class EmailConnector(EmailSender):
                 message = self._parse(fetched[uid])
                 if message is not None:
                     items.append(message)
+                    if (nowhere := nowhere_to_reply(message)) is not None:
+                        items.append(nowhere)
         return items, chosen[-1]
 
     def _parse(self, fetched: Fetched) -> InboundMessage | None:

@@ -28,7 +28,14 @@ from typing import Any
 from charset_normalizer import from_bytes
 
 from connectors.addresses import InvalidAddress, normalize_email
-from connectors.base import Address, AddressKind, Attachment, InboundMessage, Party
+from connectors.base import (
+    Address,
+    AddressKind,
+    Attachment,
+    InboundMessage,
+    Party,
+    ReachabilityChange,
+)
 from connectors.email.text import html_to_text, split_reply
 
 # Our own Message-IDs start with this, so a copy of our reply coming back in (a Bcc, a
@@ -215,6 +222,20 @@ def unknown_sender(raw: bytes) -> str:
     return f"{UNKNOWN_SENDER_PREFIX}{_digest(raw)[:16]}@invalid"
 
 
+def nowhere_to_reply(message: InboundMessage) -> ReachabilityChange | None:
+    """For a message without a sender address: its stand-in address takes no replies, so
+    an answer is refused with the reason instead of being sent to `…@invalid`."""
+    address = message.sender.address
+    if not address.value.startswith(UNKNOWN_SENDER_PREFIX):
+        return None
+    return ReachabilityChange(
+        address,
+        reachable=False,
+        reason="the message had no sender address: there is nowhere to reply",
+        cause=message.external_id,
+    )
+
+
 def _unreadable(raw: bytes, state: _State) -> InboundMessage:
     return InboundMessage(
         external_id=raw_id(raw),
@@ -355,7 +376,7 @@ def _parse(raw: bytes, state: _State, *, structure: bool = True) -> InboundMessa
     auto_reason = _auto_reason(msg, sender.address.value, state)
     metadata: dict[str, Any] = {"message_id": external_id}
     for name in ("To", "Cc", "Reply-To"):
-        addresses = _addresses(_header(msg, name, state))
+        addresses = _mailboxes(msg, name, state)
         if addresses:
             metadata[name.lower().replace("-", "_")] = [a for _, a in addresses][:50]
     if reply.quoted:
@@ -366,6 +387,7 @@ def _parse(raw: bytes, state: _State, *, structure: bool = True) -> InboundMessa
         metadata["auto_reason"] = auto_reason
     if own_id is None:
         state.warn("no Message-ID: an id was made from the message's bytes")
+    sent_at = _date(msg, state)  # before the warnings are taken: it may add one
     if state.warnings:
         metadata["parse_warnings"] = state.warnings
 
@@ -384,7 +406,7 @@ def _parse(raw: bytes, state: _State, *, structure: bool = True) -> InboundMessa
     return InboundMessage(
         external_id=external_id,
         sender=sender,
-        sent_at=_date(msg, state),
+        sent_at=sent_at,
         text=reply.new,
         # Scoped by sender: two customers answering one newsletter are two conversations.
         thread_key=f"{sender.address.value} {root}",
@@ -526,10 +548,26 @@ def _addresses(value: str | None) -> list[tuple[str, str]]:
     return [(name, addr) for name, addr in getaddresses([value]) if "@" in addr]
 
 
+def _mailboxes(msg: EmailMessage, name: str, state: _State) -> list[tuple[str, str]]:
+    """(name, address) of each mailbox in a header. The addresses are read from the header
+    as written, and only then each name's encoded words decoded: a name is display text,
+    and one that decodes to a line break and another address names no one else. Only a
+    header whose addresses are themselves encoded (broken mailers) is decoded first."""
+    raw = _raw_header(msg, name)
+    if raw is None:
+        return []
+    if any("\udc80" <= ch <= "\udcff" for ch in raw):  # raw 8-bit bytes (see _header)
+        raw = decode_bytes(raw.encode("ascii", "surrogateescape"), None, state)
+    written = _addresses(re.sub(r"\r?\n[ \t]", " ", raw))
+    if not written:
+        return _addresses(_header(msg, name, state))
+    return [(" ".join(_decode_words(display).split()), addr) for display, addr in written]
+
+
 def _sender(msg: EmailMessage, state: _State, raw: bytes) -> Party:
     written = _header(msg, "From", state)
     for name in ("From", "Sender", "Reply-To", "Return-Path"):
-        found = _addresses(written if name == "From" else _header(msg, name, state))
+        found = _mailboxes(msg, name, state)
         if not found:
             continue
         display, addr = found[0]

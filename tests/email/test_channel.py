@@ -17,6 +17,7 @@ from app.inbound.models import PollerState
 from app.tickets.models import Direction, Message
 from tests.support.api import Api
 from tests.support.app import Running
+from tests.support.delivery import refused_reply
 from tests.support.mail import SUPPORT, Desk, eventually, mail, open_desk, stored_count, workers
 from tests.support.mailservers import MailUser, SmtpServer, SmtpSink
 from tests.support.servers import free_port
@@ -370,3 +371,16 @@ async def test_an_smtp_host_name_that_cannot_be_looked_up_is_a_setup_error(admin
     assert response.json()["code"] == "channel_setup_failed"
     assert "SMTP" in response.json()["detail"]
     assert (await admin.get("/api/v1/inboxes")).json() == []
+
+
+async def test_mail_without_a_sender_address_is_stored_and_replies_are_refused(
+    desk: Desk,
+) -> None:
+    desk.user.append(
+        b"To: support@shop.test\r\nSubject: no From at all\r\n"
+        b"Message-ID: <no-from@customer.test>\r\n\r\nWho am I?\r\n"
+    )
+    stored = await desk.message_with("Who am I?")
+    reason = await refused_reply(desk.admin, stored["conversation_id"], "Hello?")
+    assert "no sender address" in reason
+    assert desk.smtp.received == []  # nothing went to the stand-in address

@@ -3,6 +3,8 @@ library's parser reads on its own (shapes MimeKit's and other parsers' test suit
 
 from __future__ import annotations
 
+import base64
+
 from connectors.email.parser import parse_email
 from connectors.email.text import split_reply
 
@@ -109,3 +111,27 @@ def test_an_unquoted_charset_and_a_padded_quoted_one_are_read() -> None:
     )
     assert parse_email(windows).text == "سلام"
     assert parse_email(padded).text == "café"
+
+
+def test_an_encoded_name_is_display_text_and_never_another_address() -> None:
+    """A From name whose encoded words decode to a line break and an address: the sender
+    is still the address between the angle brackets."""
+    injected = "Real Name\nother-person@evil.example"
+    encoded = base64.b64encode(injected.encode()).decode()
+    msg = parse_email(
+        f"From: =?utf-8?B?{encoded}?= <realsender@customer.example>\r\n"
+        "To: support@shop.test\r\nSubject: hi\r\nMessage-ID: <n1@customer.example>\r\n\r\n"
+        "hello\r\n".encode()
+    )
+    assert msg.sender.address.value == "realsender@customer.example"
+    assert msg.sender.name == "Real Name other-person@evil.example"
+
+
+def test_a_date_in_the_future_gives_way_to_the_arrival_and_says_so() -> None:
+    msg = parse_email(
+        b"From: Reza <reza@customer.example>\r\nSubject: hi\r\n"
+        b"Date: Mon, 05 Dec 2039 11:00:00 +0000\r\nMessage-ID: <f1@customer.example>\r\n"
+        b"\r\nhello\r\n"
+    )
+    assert msg.sent_at.year < 2039
+    assert any("is in the future" in w for w in msg.metadata["parse_warnings"])
