@@ -226,7 +226,12 @@ def _command(
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Defaults shown after each option; the settings note kept as written."""
+    """Defaults shown after each option that has one; the settings note kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None:  # required, or said in the help ("default: …")
+            return action.help
+        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -291,7 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--name", help="shown to colleagues and customers (default: the e-mail's local part)"
     )
-    create.add_argument("--role", default="agent", choices=[r.value for r in Role])
+    create.add_argument(
+        "--role", default="agent", choices=[r.value for r in Role], help="what they may do"
+    )
     create.set_defaults(func=cmd_create_agent)
     return parser
 

@@ -164,6 +164,9 @@ def test_help_describes_each_command_its_defaults_and_the_settings(tmp_path: Pat
     assert "several processes" in worker.stdout
     serve = panjereh("serve", "--help", env=env)
     assert "(default: 8000)" in serve.stdout
+    create = panjereh("create-agent", "--help", env=env)
+    assert "(default: agent)" in create.stdout
+    assert "(default: None)" not in create.stdout
     version = panjereh("--version", env=env)
     assert version.returncode == 0
     assert re.fullmatch(r"panjereh \d+\.\d+\.\d+\n", version.stdout)
