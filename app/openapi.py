@@ -4,7 +4,7 @@ rather than repeated on every decorator. Generated clients are typed from this."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI, params, routing
@@ -71,38 +71,35 @@ RAISED = {
     ("POST", "/api/v1/conversations/{conversation_id}/split"): {409},
     ("POST", "/api/v1/conversation-merges/{merge_id}/undo"): {409},
     ("POST", "/api/v1/calls"): {409},
-    # The reports' query is one dependency (app/reports/api.py Filters), unseen above.
-    ("GET", "/api/v1/reports/volume"): {422},
-    ("GET", "/api/v1/reports/speed"): {422},
-    ("GET", "/api/v1/reports/agents"): {422},
-    ("GET", "/api/v1/reports/satisfaction"): {422},
     ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): {409},
     ("POST", "/api/v1/inboxes/test"): {404},  # an `inbox_id` that names no inbox
 }
 
 
-def _calls(dependant: Dependant) -> set[Callable[..., Any]]:
-    found: set[Callable[..., Any]] = set()
+def _dependants(dependant: Dependant) -> Iterator[Dependant]:
+    """The operation's own, then every dependency's, however deep: a parameter a
+    dependency reads (a key checked before the body, a report's query) is the operation's."""
+    yield dependant
     for sub in dependant.dependencies:
-        if sub.call is not None:
-            found.add(sub.call)
-        found |= _calls(sub)
-    return found
+        yield from _dependants(sub)
 
 
 def error_statuses(method: str, path: str, route: routing.APIRoute) -> set[int]:
     """The error statuses an operation answers besides 5xx."""
-    dependant = route.dependant
-    calls = _calls(dependant)
-    headers = {p.alias.lower() for p in dependant.header_params}
+    operation, *dependencies = _dependants(route.dependant)
+    calls = {d.call for d in dependencies if d.call is not None}
+    every = [operation, *dependencies]
+    path_params = [p for d in every for p in d.path_params]
+    query_params = [p for d in every for p in d.query_params]
+    headers = {p.alias.lower() for d in every for p in d.header_params}
     statuses = set()
-    if dependant.path_params or dependant.query_params or dependant.header_params:
+    if path_params or query_params or headers:
         statuses.add(422)
     if route.body_field is not None:
         statuses |= {413, 422}
         if isinstance(route.body_field.field_info, params.Form):
             statuses.add(400)  # a malformed multipart body
-    if dependant.path_params:
+    if path_params:
         statuses.add(404)
     if bearer_token in calls or "x-api-key" in headers:
         statuses.add(401)

@@ -318,6 +318,8 @@ async def test_without_a_token_every_protected_endpoint_is_401(world: World) -> 
             check(world, f"{method.upper()} {url} (no token, bad JSON)", malformed)
         else:
             check(world, f"{method.upper()} {url} (public)", response, strict=False)
+        if str(response.status_code) not in op["responses"]:  # the schema says what it answers
+            world.failures.append(f"{method.upper()} {path}: {response.status_code} undocumented")
     assert_no_failures(world)
 
 
