@@ -348,7 +348,8 @@ def _parse(raw: bytes, state: _State, *, structure: bool = True) -> InboundMessa
     _collect_hints(msg, state)
     _collect_defects(msg, state)
 
-    sender = _sender(msg, state, raw)
+    author = _author(msg, state, raw)
+    sender = _reply_party(msg, author, state)
     own_id = _first_id(msg, "Message-ID", state)
     external_id = own_id or raw_id(raw)
     in_reply_to = next(iter(message_ids(_header(msg, "In-Reply-To", state))), None)
@@ -373,8 +374,10 @@ def _parse(raw: bytes, state: _State, *, structure: bool = True) -> InboundMessa
         text = text[:_MAX_TEXT]
     reply = split_reply(text)
 
-    auto_reason = _auto_reason(msg, sender.address.value, state)
+    auto_reason = _auto_reason(msg, author.address.value, sender.address.value, state)
     metadata: dict[str, Any] = {"message_id": external_id}
+    if sender is not author:
+        metadata["from"] = [author.address.value]
     for name in ("To", "Cc", "Reply-To"):
         addresses = _mailboxes(msg, name, state)
         if addresses:
@@ -469,7 +472,11 @@ def decode_bytes(data: bytes, declared: str | None, state: _State) -> str:
         try:
             return _lines(data.decode(candidate))
         except (UnicodeDecodeError, LookupError):
-            continue
+            # UTF-8 cut inside a character or two is still UTF-8: a legacy charset tried
+            # next would decode it without error, as mojibake.
+            if candidate == "utf-8" and (text := _mostly_utf8(data)) is not None:
+                state.warn(f"text not valid in charset {declared or 'utf-8'!r}; bad bytes replaced")
+                return _lines(text)
     # UTF-8 with a few broken sequences (a cut multi-byte character) is still UTF-8.
     lenient = data.decode("utf-8", "replace")
     bad = lenient.count("\ufffd")
@@ -493,6 +500,16 @@ def decode_bytes(data: bytes, declared: str | None, state: _State) -> str:
         return _lines(data.decode(guess.encoding, "replace"))
     state.warn(f"text not valid in charset {declared or 'utf-8'!r}; undecodable bytes replaced")
     return _lines(data.decode(codec or "utf-8", "replace"))
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """The text as UTF-8 with its few broken sequences replaced, when what is valid holds
+    at least four multi-byte characters for each broken one: legacy 8-bit text (Latin-1's
+    "Größe") almost never forms even one."""
+    text = data.decode("utf-8", "replace")
+    bad = text.count("\ufffd")
+    multibyte = sum(1 for ch in text if ch > "\x7f") - bad
+    return text if multibyte >= 4 * max(bad, 1) else None
 
 
 def _lines(text: str) -> str:
@@ -564,18 +581,48 @@ def _mailboxes(msg: EmailMessage, name: str, state: _State) -> list[tuple[str, s
     return [(" ".join(_decode_words(display).split()), addr) for display, addr in written]
 
 
-def _sender(msg: EmailMessage, state: _State, raw: bytes) -> Party:
+def _reply_party(msg: EmailMessage, author: Party, state: _State) -> Party:
+    """Who the answer goes to: the one mailbox Reply-To names when it can take an answer
+    (a contact form's visitor, a second address of the author's), else the author. A mail
+    system's report stays the mail system's, and a list's post its author's (its Reply-To
+    is most often the list, which is no customer)."""
+    found = _mailboxes(msg, "Reply-To", state)
+    machine = _BOUNCE_SENDERS.match(author.address.value) or _is_report(msg)
+    if len(found) != 1 or machine or _is_list_post(msg, state):
+        return author
+    display, addr = found[0]
+    value = _address_value(addr, state)
+    unanswerable = _NO_REPLY_SENDERS.match(value) or _BOUNCE_SENDERS.match(value)
+    if unanswerable or value in state.options.own_addresses | {author.address.value}:
+        return author
+    # A bare Reply-To is most often the author's other address; a no-reply author's name
+    # is the service's, not the person's.
+    service = _NO_REPLY_SENDERS.match(author.address.value)
+    name = display.strip() or (None if service else author.name)
+    return Party(Address(AddressKind.email, value), name)
+
+
+def _is_report(msg: EmailMessage) -> bool:
+    return msg.get_content_type() == "multipart/report"
+
+
+def _precedence(msg: EmailMessage, state: _State) -> str:
+    return (_header(msg, "Precedence", state) or "").strip().lower()
+
+
+def _is_list_post(msg: EmailMessage, state: _State) -> bool:
+    listed = any(_raw_header(msg, name) is not None for name in ("List-Id", "List-Post"))
+    return listed or _precedence(msg, state) in {"bulk", "list"}
+
+
+def _author(msg: EmailMessage, state: _State, raw: bytes) -> Party:
     written = _header(msg, "From", state)
     for name in ("From", "Sender", "Reply-To", "Return-Path"):
         found = _mailboxes(msg, name, state)
         if not found:
             continue
         display, addr = found[0]
-        try:
-            value = normalize_email(addr)
-        except InvalidAddress:
-            state.warn(f"sender address {addr!r} is not valid; kept as written")
-            value = addr.strip().lower()
+        value = _address_value(addr, state)
         if name != "From":
             state.warn(f"no usable From header; the sender is taken from {name}")
         elif len(found) > 1:
@@ -584,6 +631,14 @@ def _sender(msg: EmailMessage, state: _State, raw: bytes) -> Party:
         return Party(Address(AddressKind.email, value), display.strip() or _name_only(written))
     state.warn("no sender address in the message; replies cannot be sent")
     return Party(Address(AddressKind.email, unknown_sender(raw)), _name_only(written))
+
+
+def _address_value(addr: str, state: _State) -> str:
+    try:
+        return normalize_email(addr)
+    except InvalidAddress:
+        state.warn(f"sender address {addr!r} is not valid; kept as written")
+        return addr.strip().lower()
 
 
 def _name_only(written: str | None) -> str | None:
@@ -620,10 +675,12 @@ def _date(msg: EmailMessage, state: _State) -> datetime:
     return sent
 
 
-def _auto_reason(msg: EmailMessage, sender: str, state: _State) -> str | None:
-    """Why this message was sent by a machine (and must never be answered by one)."""
+def _auto_reason(msg: EmailMessage, author: str, answered: str, state: _State) -> str | None:
+    """Why this message was sent by a machine (and must never be answered by one). `answered`
+    is where an answer would go: a no-reply form's mail with the visitor's Reply-To is a
+    person's."""
     auto_submitted = (_header(msg, "Auto-Submitted", state) or "").strip().lower()
-    precedence = (_header(msg, "Precedence", state) or "").strip().lower()
+    precedence = _precedence(msg, state)
     subject = _header(msg, "Subject", state) or ""
     if auto_submitted and auto_submitted != "no":
         return f"Auto-Submitted: {auto_submitted}"
@@ -639,18 +696,18 @@ def _auto_reason(msg: EmailMessage, sender: str, state: _State) -> str | None:
             return f"{name} header"
     if precedence in {"bulk", "junk", "list", "auto_reply"}:
         return f"Precedence: {precedence}"
-    if msg.get_content_type() == "multipart/report":
+    if _is_report(msg):
         report = msg.get_param("report-type")
         return f"report ({report})" if isinstance(report, str) else "report"
-    if _BOUNCE_SENDERS.match(sender):
+    if _BOUNCE_SENDERS.match(author):
         return "sent by a mail system"
-    if _NO_REPLY_SENDERS.match(sender):
+    if _NO_REPLY_SENDERS.match(answered):
         return "sent from a no-reply address"
     if (_raw_header(msg, "Return-Path") or "").strip() == "<>":
         return "empty Return-Path (a notification)"
     if _raw_header(msg, "List-Id") is not None or _raw_header(msg, "List-Unsubscribe"):
         return "mailing list"
-    if sender in state.options.own_addresses:
+    if author in state.options.own_addresses:
         return "sent from this inbox's own address"
     if _AUTO_SUBJECT.match(subject):
         return "subject of an automatic message"

@@ -264,7 +264,10 @@ async def test_email_html_is_sanitized_and_sandboxed(
             text="Hello agent",
             html=PAYLOAD,
             subject="Invoice question",
-            metadata={"quoted": "On Monday you wrote:\n> the old thread"},
+            metadata={
+                "quoted": "On Monday you wrote:\n> the old thread",
+                "from": ["no-reply@forms.example"],  # its Reply-To is the customer
+            },
         ),
     )
     unsanitized = await ctx.inbound.submit(
@@ -303,7 +306,8 @@ async def test_email_html_is_sanitized_and_sandboxed(
     for frame in console.frames[1:]:
         assert await frame.evaluate("window.__pwned") is None
 
-    # The subject and the hidden quoted history.
+    # Who sent it, when answers go elsewhere; the subject and the hidden quoted history.
+    await expect(console.get_by_test_id("sent-via")).to_have_text("via no-reply@forms.example")
     await expect(console.get_by_test_id("thread")).to_contain_text("Invoice question")
     await console.get_by_role("button", name="Show quoted text").click()
     await expect(console.get_by_test_id("thread")).to_contain_text("the old thread")

@@ -218,6 +218,25 @@ async def test_console_reply_is_threaded_and_the_answer_joins_the_conversation(
     assert conversation["status"] == "open"
 
 
+async def test_a_contact_forms_mail_is_answered_at_its_reply_to(desk: Desk) -> None:
+    desk.user.append(
+        mail(
+            "Name: Sara Rahimi. Message: my parcel is late.",
+            sender="Shop contact form <no-reply@forms.test>",
+            headers={"Reply-To": "Sara Rahimi <sara@customer.test>"},
+        )
+    )
+    stored = await desk.message_with("my parcel is late")
+    assert stored["sender"]["name"] == "Sara Rahimi"
+    response = await desk.admin.post(
+        f"/api/v1/conversations/{stored['conversation_id']}/messages",
+        json={"body": "It leaves today."},
+    )
+    assert response.status_code == 201, response.text
+    (received,) = await asyncio.to_thread(desk.smtp.wait_for, 1)
+    assert received.rcpt_tos == ["sara@customer.test"]
+
+
 async def test_new_mail_without_references_opens_a_new_conversation(desk: Desk) -> None:
     desk.user.append(mail("First question", subject="Invoice"))
     first = await desk.message_with("First question")

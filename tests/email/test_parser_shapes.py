@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 
-from connectors.email.parser import parse_email
+from connectors.email.parser import ParseOptions, parse_email
 from connectors.email.text import split_reply
 
 HEAD = (
@@ -135,3 +135,69 @@ def test_a_date_in_the_future_gives_way_to_the_arrival_and_says_so() -> None:
     )
     assert msg.sent_at.year < 2039
     assert any("is in the future" in w for w in msg.metadata["parse_warnings"])
+
+
+def reply_to_mail(sender: str, reply_to: str) -> bytes:
+    return (
+        f"From: {sender}\r\nReply-To: {reply_to}\r\nTo: support@shop.example\r\n"
+        "Subject: Order 7\r\nMessage-ID: <rt@forms.example>\r\n\r\nWhere is order 7?\r\n"
+    ).encode()
+
+
+def test_a_reply_to_address_is_who_the_answer_goes_to() -> None:
+    """A contact form's mail (From the form service, Reply-To the visitor) is the visitor's:
+    replies go where the sender asked, and the message is a person's, not a no-reply's."""
+    msg = parse_email(
+        reply_to_mail("Shop Forms <no-reply@forms.example>", "Sara Rahimi <Sara@Customer.example>")
+    )
+    assert msg.sender.address.value == "sara@customer.example"
+    assert msg.sender.name == "Sara Rahimi"
+    assert msg.metadata["from"] == ["no-reply@forms.example"]
+    assert not msg.is_auto
+    assert msg.thread_key.startswith("sara@customer.example ")
+
+
+def test_a_bare_reply_to_keeps_the_authors_name() -> None:
+    msg = parse_email(reply_to_mail("Atsushi Yoshida <atsushi@work.example>", "atsushi@home.ex"))
+    assert (msg.sender.address.value, msg.sender.name) == ("atsushi@home.ex", "Atsushi Yoshida")
+
+
+def test_a_reply_to_that_cannot_take_the_answer_is_passed_over() -> None:
+    options = ParseOptions(own_addresses=frozenset({"support@shop.example"}))
+    for reply_to in (
+        "support@shop.example",  # our own address
+        "reza@customer.example, accounting@customer.example",  # several people
+        "no-reply@customer.example",  # nobody reads it
+        "undisclosed-recipients:;",
+    ):
+        msg = parse_email(reply_to_mail("Reza <reza@customer.example>", reply_to), options)
+        assert msg.sender.address.value == "reza@customer.example", reply_to
+        assert "from" not in msg.metadata
+    # A list's post is its author's, though its Reply-To sends answers to the list.
+    for header in ("List-Id: <dev.lists.example>", "Precedence: bulk"):
+        raw = reply_to_mail("Ingo <ingo@customer.example>", "dev@lists.example")
+        post = parse_email(raw.replace(b"\r\n\r\n", f"\r\n{header}\r\n\r\n".encode(), 1))
+        assert post.sender.address.value == "ingo@customer.example", header
+    # A bounce is the mail system's, whatever Reply-To the returned message carried.
+    bounce = parse_email(reply_to_mail("MAILER-DAEMON@mx.example", "someone@customer.example"))
+    assert bounce.sender.address.value == "mailer-daemon@mx.example"
+    assert bounce.is_auto
+
+
+def test_utf8_with_a_broken_character_is_utf8_whatever_the_label() -> None:
+    """Persian UTF-8 cut inside one character, labelled Latin-1: the rest is still UTF-8,
+    not Latin-1 mojibake; real Latin-1 text stays Latin-1."""
+    persian = "سلام، بسته من نرسیده".encode() + b"\xd9"
+    for label in (b"iso-8859-1", b"us-ascii", b"utf-8"):
+        raw = (
+            HEAD + b"Content-Type: text/plain; charset=" + label + b"\r\n"
+            b"Content-Transfer-Encoding: 8bit\r\n\r\n" + persian + b"\r\n"
+        )
+        message = parse_email(raw)
+        assert message.text == "سلام، بسته من نرسیده\ufffd", label
+        assert any("replaced" in w for w in message.metadata["parse_warnings"])
+    latin = (
+        HEAD + b"Content-Type: text/plain; charset=iso-8859-1\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\nGr\xf6\xdfe caf\xe9\r\n"
+    )
+    assert parse_email(latin).text == "Größe café"

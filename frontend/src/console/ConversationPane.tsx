@@ -93,12 +93,19 @@ function MessageItem({ m }: { m: Message }): ReactElement {
   const quoted = typeof m.metadata?.quoted === "string" ? m.metadata.quoted : null;
   const summary = callbackSummary(lang, m.metadata);
   const who = m.sender?.name ?? (m.direction === "inbound" ? t("inbound") : "");
+  // Mail whose answers go to its Reply-To (a contact form's visitor) names who sent it.
+  const via = Array.isArray(m.metadata?.from) && typeof m.metadata.from[0] === "string" ? m.metadata.from[0] : null;
   return (
     <article className={`msg msg-${m.direction}${m.body_html ? " msg-html" : ""}`} data-testid={`message-${m.direction}`} data-message-id={m.id}>
       <header>
         <span className="who" dir="auto">
           {who}
         </span>
+        {via && (
+          <bdi className="via" data-testid="sent-via">
+            {t("sentVia", { address: via })}
+          </bdi>
+        )}
         {m.direction === "note" && <span className="note-tag">{t("note")}</span>}
         <time dateTime={m.created_at} title={formatDateTime(lang, m.created_at)}>
           {formatShort(lang, m.created_at)}
