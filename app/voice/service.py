@@ -202,7 +202,7 @@ def incoming_message(report: CallReport, caller_name: str | None) -> InboundMess
     """A customer's call as the message that is its call item: stored by ingest like any
     message from that number (found or new contact, their open conversation or a new one),
     its CallSid the message's external id, so a repeat of the request is the same call."""
-    address = caller_address(report.caller)
+    address = caller_address(report)
     return InboundMessage(
         external_id=f"call:{report.sid}",
         sender=Party(address, name=caller_name),

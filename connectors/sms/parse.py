@@ -149,7 +149,7 @@ def parse_incoming(form_or_none: Mapping[str, str] | None, now: datetime) -> lis
     sid = _message_sid(form)
     if sid is None:
         raise PayloadError("MessageSid is missing: not an incoming Twilio message")
-    sender = parse_sender(form.get("From", ""))
+    sender = parse_sender(form.get("From", ""), form.get("FromCountry"))
     metadata: dict[str, object] = {"twilio_to": form.get("To", "")}
     if (segments := _int(form.get("NumSegments"))) is not None:
         metadata["num_segments"] = segments

@@ -51,26 +51,29 @@ def unsupported_channel(channel: str) -> str:
     return f"replies over Twilio's {channel} channel are not supported by this inbox"
 
 
-def parse_sender(raw: str) -> Sender:
-    """The identity behind Twilio's `From`. PayloadError only when there is none at all."""
+def parse_sender(raw: str, country: str | None = None) -> Sender:
+    """The identity behind Twilio's `From`. PayloadError only when there is none at all.
+    `country` is Twilio's `FromCountry`: the region of a number written without its country
+    code (a carrier passing a national number on), so it is the same identity as in E.164."""
     text = raw.strip()
     if not text:
         raise PayloadError("From is missing: not an incoming Twilio message")
     if (match := _CHANNEL.fullmatch(text)) is None:
-        return _number(text)
+        return _number(text, country)
     channel, rest = match.group(1).lower(), match.group(2).strip()
     if channel != WHATSAPP:
         return Sender(Address(AddressKind.phone, f"{channel}:{rest}"), unsupported_channel(channel))
-    number = _number(rest)
+    number = _number(rest, country)
     address = Address(AddressKind.phone, f"{WHATSAPP}:{number.address.value}")
     if number.unreachable is None:
         return Sender(address)
     return Sender(address, f"{text} is not a WhatsApp number: replies cannot be sent to it")
 
 
-def _number(text: str) -> Sender:
+def _number(text: str, country: str | None) -> Sender:
     try:
-        return Sender(Address(AddressKind.phone, normalize_phone(text)))
+        region = (country or "").strip().upper() or None
+        return Sender(Address(AddressKind.phone, normalize_phone(text, region)))
     except InvalidAddress:
         pass
     if _SHORT_CODE.fullmatch(text):

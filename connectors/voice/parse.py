@@ -50,6 +50,7 @@ class CallReport:
     at: datetime
     caller: str  # From
     called: str  # To
+    caller_country: str | None = None  # FromCountry: the region of a national number
     parent_sid: str | None = None
     sequence: int | None = None
     duration: int | None = None  # CallDuration, seconds, on the final report
@@ -66,6 +67,7 @@ def parse_call(form_or_none: Mapping[str, str] | None, now: datetime) -> CallRep
         at=_at(form, now),
         caller=form.get("From", "").strip(),
         called=form.get("To", "").strip(),
+        caller_country=form.get("FromCountry", "").strip() or None,
         parent_sid=form.get("ParentCallSid", "").strip() or None,
         sequence=_int(form.get("SequenceNumber")),
         duration=_int(form.get("CallDuration")),
@@ -142,7 +144,7 @@ def parse_transcription(form_or_none: Mapping[str, str] | None) -> Transcription
     )
 
 
-def caller_address(caller: str) -> Address:
+def caller_address(report: CallReport) -> Address:
     """The caller as the same `phone` identity an SMS from that number has (a withheld
     number, `anonymous`, is kept as Twilio wrote it: nobody can call it back)."""
-    return parse_sender(caller or "anonymous").address
+    return parse_sender(report.caller or "anonymous", report.caller_country).address

@@ -91,6 +91,14 @@ async def test_the_whatsapp_number_is_normalized_but_keeps_its_channel(
     assert identity["address"] == WHATSAPP_USER
 
 
+async def test_a_national_number_is_placed_by_twilios_from_country(
+    admin: Api, inbox: SmsInbox
+) -> None:
+    await stored(admin, inbox, incoming("hi", sender="0912 123 4567", FromCountry="IR"))
+    (identity,) = await identities(admin, await only_conversation(admin, inbox.id))
+    assert (identity["address"], identity["reachable"]) == ("+989121234567", True)
+
+
 async def test_sms_and_whatsapp_from_one_number_stay_apart(admin: Api, inbox: SmsInbox) -> None:
     """Each conversation is answered where it came from: an SMS never joins the WhatsApp
     conversation of the same number (whose replies leave by WhatsApp), nor the reverse."""

@@ -24,3 +24,18 @@ async def test_sms_callback_request_and_calls_land_on_one_contact(
     assert len({c["contact"]["id"] for c in conversations}) == 1
     item = await call_item(admin, inbox.id, call_sid)
     assert item["metadata"]["call"]["contact"]["id"] == conversations[0]["contact"]["id"]
+
+
+async def test_a_national_number_is_the_same_caller_as_its_e164_form(
+    inbox: VoiceInbox, admin: Api, twilio: FakeTwilio
+) -> None:
+    """A carrier that passes a caller's number on without its country code: Twilio's
+    FromCountry places it, so the caller is the customer who texts from that number."""
+    sms = SmsInbox(await create_sms_inbox(admin, twilio), inbox.running, twilio)
+    assert (await sms.post(incoming("Hi", sender=CUSTOMER))).status_code == 200
+    call_sid, _ = await inbox.call(caller="(212) 555-0178", FromCountry="US")
+
+    conversations = (await admin.get("/api/v1/conversations")).json()["items"]
+    assert len({c["contact"]["id"] for c in conversations}) == 1
+    item = await call_item(admin, inbox.id, call_sid)
+    assert item["metadata"]["call"]["contact"]["id"] == conversations[0]["contact"]["id"]
