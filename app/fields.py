@@ -10,29 +10,18 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from connectors.addresses import PHONE_PATTERN
-
-# Persian (U+06F0…) and Arabic-Indic (U+0660…) digits, as a Persian keyboard types them.
-_LATIN_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
-
-
-def latin_digits(text: str) -> str:
-    """`text` with Persian and Arabic-Indic digits written as 0–9."""
-    return text.translate(_LATIN_DIGITS)
-
-
-def _read_digits(value: object) -> object:
-    return latin_digits(value) if isinstance(value, str) else value
-
+from connectors.numbers import Count as Count
+from connectors.numbers import latin_digits as latin_digits
+from connectors.numbers import read_digits
 
 # Wherever a number or a date is read from text, Persian digits are digits too.
-READS_PERSIAN_DIGITS = BeforeValidator(_read_digits)
-Count = Annotated[int, READS_PERSIAN_DIGITS]
+READS_PERSIAN_DIGITS = BeforeValidator(read_digits)
 LocalDate = Annotated[date, READS_PERSIAN_DIGITS]
 
 # Row ids are INTEGER columns: 32-bit on PostgreSQL, which refuses to compare them with a
 # larger number (SQLite overflows past 2**63).
 MAX_ID = 2**31 - 1
-DbId = Annotated[int, READS_PERSIAN_DIGITS, Field(ge=1, le=MAX_ID)]
+DbId = Annotated[Count, Field(ge=1, le=MAX_ID)]
 
 
 def _no_nul(value: str) -> str:

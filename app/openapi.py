@@ -117,7 +117,9 @@ def install_openapi(app: FastAPI) -> None:
 
     def build() -> dict[str, Any]:
         if app.openapi_schema is None:
-            _document_errors(app, FastAPI.openapi(app))
+            schema = FastAPI.openapi(app)
+            _document_errors(app, schema)
+            _standard_numeric_keywords(schema)
         return app.openapi_schema  # type: ignore[return-value]  # set by FastAPI.openapi
 
     app.openapi = build  # type: ignore[method-assign]
@@ -149,3 +151,29 @@ def _document_errors(app: FastAPI, schema: dict[str, Any]) -> None:
                 "description": "any other error, e.g. 503 while the database is away",
                 "content": {"application/json": {"schema": ERROR_SCHEMA}},
             }
+
+
+# Pydantic's names for numeric bounds and JSON Schema's.
+_NUMERIC_KEYWORDS = {
+    "ge": "minimum",
+    "le": "maximum",
+    "gt": "exclusiveMinimum",
+    "lt": "exclusiveMaximum",
+    "multiple_of": "multipleOf",
+}
+
+
+def _standard_numeric_keywords(node: Any) -> None:
+    """Bounds written under JSON Schema's names. Pydantic 2.14 writes a bound that follows a
+    validator (every id and count: they read Persian digits first) by its own name (`ge`),
+    which clients and validators ignore (pydantic issue #11576)."""
+    if isinstance(node, list):
+        for item in node:
+            _standard_numeric_keywords(item)
+    elif isinstance(node, dict):
+        if node.get("type") in ("integer", "number"):
+            for ours, standard in _NUMERIC_KEYWORDS.items():
+                if ours in node:
+                    node[standard] = node.pop(ours)
+        for value in node.values():
+            _standard_numeric_keywords(value)

@@ -7,13 +7,17 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from app.fields import MAX_ID
+from app.main import create_app
 from app.settings import Settings
 from tests.support.api import login
-from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD, serve
+from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD, make_settings, serve
 
 EXAMPLES = 6  # per operation: bounded, so the run stays under a minute on two cores
 
@@ -51,3 +55,30 @@ async def test_every_answer_is_described_by_the_schema(settings: Settings, tmp_p
         output, _ = await asyncio.wait_for(process.communicate(), 240)
     report = output.decode(errors="replace")
     assert process.returncode == 0, report[-6000:]
+
+
+def _numbers(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _numbers(item)
+    elif isinstance(node, dict):
+        if node.get("type") in ("integer", "number"):
+            yield node
+        for value in node.values():
+            yield from _numbers(value)
+
+
+def test_bounds_are_written_as_json_schema_keywords(tmp_path: Path) -> None:
+    """A generated client or validator reads `minimum`, never pydantic's `ge`."""
+    schema = create_app(make_settings("sqlite:///:memory:", tmp_path)).openapi()
+    pydantic_names = {"ge", "le", "gt", "lt", "multiple_of"}
+    assert [n for n in _numbers(schema) if pydantic_names & set(n)] == []
+    (conversation_id,) = schema["paths"]["/api/v1/conversations/{conversation_id}"]["get"][
+        "parameters"
+    ]
+    assert conversation_id["schema"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_ID,
+        "title": "Conversation Id",
+    }

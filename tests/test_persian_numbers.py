@@ -3,8 +3,18 @@ query parameters, path ids and JSON bodies alike."""
 
 from __future__ import annotations
 
+import types
+import typing
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI, routing
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from app.main import create_app
 from tests.support.api import Api, create_api_inbox, post_incoming
-from tests.support.app import Running
+from tests.support.app import Running, make_settings
 
 
 def persian(number: int | str) -> str:
@@ -52,3 +62,75 @@ async def test_numbers_and_dates_may_be_written_in_persian_digits(
     )
     assert report.status_code == 200, report.text
     assert report.json()["period"]["since"] == "2026-01-01"
+
+
+def _models(annotation: Any) -> Iterator[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+    for arg in typing.get_args(annotation):
+        yield from _models(arg)
+
+
+def _ints(annotation: Any) -> str | None:
+    """ "one" for an int field, "list" for a list of them, else None."""
+    if annotation is int:
+        return "one"
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _ints(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) is list:
+        return "list" if _ints(typing.get_args(annotation)[0]) else None
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return next(filter(None, map(_ints, typing.get_args(annotation))), None)
+    return None
+
+
+def request_numbers(app: FastAPI) -> Iterator[tuple[str, str, TypeAdapter[Any]]]:
+    """Every integer field of every request body, nested models included, as validated."""
+    seen: set[type[BaseModel]] = set()
+    routes = (context.original_route for context in routing.iter_route_contexts(app.routes))
+    pending = [
+        model
+        for route in routes
+        if isinstance(route, routing.APIRoute) and route.body_field is not None
+        for model in _models(route.body_field.field_info.annotation)
+    ]
+    while pending:
+        model = pending.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, field in model.model_fields.items():
+            pending.extend(_models(field.annotation))
+            if shape := _ints(field.annotation):
+                adapter = TypeAdapter(field.rebuild_annotation())
+                yield f"{model.__name__}.{name}", shape, adapter
+
+
+def test_every_number_a_request_carries_reads_persian_digits_and_refuses_true(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    settings = make_settings("sqlite:///:memory:", tmp_path_factory.mktemp("data"))
+    numbers = {
+        name: (shape, adapter) for name, shape, adapter in request_numbers(create_app(settings))
+    }
+    assert {
+        "ConversationUpdate.assignee_id",
+        "SurveyAnswerIn.score",
+        "MergeCreate.conversation_ids",
+    } <= set(numbers)
+    for name, (shape, adapter) in numbers.items():
+        as_written = (lambda v: [v]) if shape == "list" else (lambda v: v)
+        assert adapter.validate_python(as_written(persian(1))) == as_written(1), name
+        with pytest.raises(ValidationError, match="not true or false"):
+            adapter.validate_python(as_written(True))
+
+
+async def test_true_is_no_agent(running: Running, admin: Api) -> None:
+    inbox = await create_api_inbox(admin)
+    answer = await post_incoming(running.client, inbox, external_id="t-1", sender="c1")
+    conversation_id = answer.json()["conversation_id"]
+    patched = await admin.patch(
+        f"/api/v1/conversations/{conversation_id}", json={"assignee_id": True}
+    )
+    assert patched.status_code == 422, patched.text
+    assert "not true or false" in patched.text

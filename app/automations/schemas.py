@@ -235,7 +235,7 @@ class RuleUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool | None = None
-    position: int | None = Field(default=None, ge=0, le=1_000_000)
+    position: Annotated[Count, Field(ge=0, le=1_000_000)] | None = None
     rule: RuleIn | None = None
 
 

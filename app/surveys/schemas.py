@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.fields import DbId
+from app.fields import Count, DbId
 from app.surveys.models import SurveyKind
 
 
@@ -45,8 +46,8 @@ class SurveyPolicyUpdate(BaseModel):
 
     csat_inbox_ids: list[DbId] | None = None
     nps_enabled: bool | None = None
-    nps_interval_days: int | None = Field(default=None, ge=1, le=3650)
-    cooldown_days: int | None = Field(default=None, ge=0, le=3650)
+    nps_interval_days: Annotated[Count, Field(ge=1, le=3650)] | None = None
+    cooldown_days: Annotated[Count, Field(ge=0, le=3650)] | None = None
     language: str | None = Field(default=None, pattern="^(en|fa)$")
     callback_sms_inbox_id: DbId | None = Field(default=None, description="null turns it off")
 
@@ -65,7 +66,7 @@ class NpsBulkOut(BaseModel):
 
 
 class SurveyAnswerIn(BaseModel):
-    score: int = Field(ge=0, le=10)
+    score: Count = Field(ge=0, le=10)
     comment: str | None = Field(default=None, max_length=2000)
 
 

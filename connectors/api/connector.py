@@ -35,6 +35,7 @@ from connectors.base import (
     SendResult,
     TransientSendError,
 )
+from connectors.numbers import Count
 
 SIGNATURE_HEADER = "X-Panjereh-Signature"
 
@@ -58,8 +59,8 @@ class IncomingSurveyAnswer(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    survey_id: int = Field(ge=1, le=2**31 - 1)
-    score: int = Field(ge=0, le=10)
+    survey_id: Count = Field(ge=1, le=2**31 - 1)
+    score: Count = Field(ge=0, le=10)
     comment: str | None = Field(default=None, max_length=2000)
 
 
