@@ -454,7 +454,10 @@ class TelegramPollingConnector(TelegramConnector):
         for update in updates:
             update_id = update.get("update_id")
             if isinstance(update_id, int) and not isinstance(update_id, bool):
-                offset = max(offset or 0, update_id + 1)
+                # The ids handed out, not the highest ever seen: after a quiet week Telegram
+                # starts them again at random, maybe lower, and answers an offset above its
+                # queue from the queue's head, confirming nothing until the offset follows.
+                offset = update_id + 1
             try:
                 items.extend(parse_update(update, self._options))
             except PayloadError as exc:
