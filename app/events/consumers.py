@@ -28,9 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
@@ -41,7 +42,7 @@ from app.context import Context
 from app.db import Database, log_failed_round, utcnow
 from app.events import log as event_log
 from app.events.models import LogConsumer
-from app.realtime.bus import Notice
+from app.realtime.bus import Bus, Notice
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +66,42 @@ TAIL_SIZE = 4096  # decoded events kept per database for the process's consumers
 class _Tail:
     """The newest events, decoded once for every consumer of this process. Sequence
     numbers are dense (a rolled-back transaction takes none), so a run of cached seqs
-    after a position is exactly what the log holds there."""
+    after a position is exactly what the log holds there; and when that run reaches the
+    newest seq any notice named, the log has nothing newer that a notice told of, so it is
+    not read (at most IDLE_SECONDS apart all the same, for a notice that never came)."""
 
     def __init__(self) -> None:
         self._events: dict[int, event_log.Logged] = {}
+        self._announced = 0  # the highest seq a notice named
+        self._read_at = -math.inf  # when the log was last read (monotonic)
+        self._listening = 0  # run_consumer rounds hearing the notices (tests call rounds bare)
+
+    @contextlib.contextmanager
+    def listening(self, bus: Bus) -> Iterator[None]:
+        """Hear every notice while the block runs, and only then trust `_announced`."""
+        with bus.listen(self.take):
+            self._listening += 1
+            try:
+                yield
+            finally:
+                self._listening -= 1
 
     def take(self, notice: Notice) -> None:
         """A bus listener: keep the events a notice carries (this process's commits, or
         another's through Redis), so that the consumers need not read them back."""
-        if isinstance(notice, tuple):
-            for published in notice:
-                if published.event is not None:
-                    self._events[published.seq] = published.event
-            self._trim()
+        if not isinstance(notice, tuple):
+            return
+        if not notice:  # notices may have been lost: the next round reads the log
+            self._read_at = -math.inf
+        for published in notice:
+            self._announced = max(self._announced, published.seq)
+            if published.event is not None:
+                self._events[published.seq] = published.event
+        self._trim()
+
+    def _holds_all_through(self, seq: int) -> bool:
+        recent = time.monotonic() - self._read_at < IDLE_SECONDS
+        return self._listening > 0 and recent and seq >= self._announced
 
     def _trim(self) -> None:
         while len(self._events) > TAIL_SIZE:  # the first kept, roughly the oldest
@@ -91,7 +115,8 @@ class _Tail:
         while len(found) < limit and (cached := self._events.get(seq)) is not None:
             found.append(cached)
             seq += 1
-        if len(found) < limit:
+        if len(found) < limit and not self._holds_all_through(seq - 1):
+            self._read_at = time.monotonic()
             newer = await event_log.read_after(session, seq - 1, limit=limit - len(found))
             for event in newer:
                 self._events[event.seq] = event
@@ -192,7 +217,7 @@ async def _consume(
             return []
         if position > after:
             # Another process moved on meanwhile: go on from where it stopped.
-            events = await event_log.read_after(session, position, limit=batch)
+            events = await state.tail.read_after(session, position, batch)
             if not events:
                 follower.known = position
                 return events
@@ -219,7 +244,7 @@ async def run_consumer(
     batch = pacing.ROUND_EVENTS if paced else BATCH
     async with contextlib.AsyncExitStack() as stack:
         # The events notices carry fill the tail: the rounds then read nothing back.
-        stack.enter_context(ctx.bus.listen(_state(ctx.db).tail.take))
+        stack.enter_context(_state(ctx.db).tail.listening(ctx.bus))
         notices = await stack.enter_async_context(ctx.bus.subscribe())
         while not stop.is_set():
             drain(notices)

@@ -8,14 +8,16 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import pacing
 from app.context import Context
 from app.db import utcnow
+from app.events import consumers
 from app.events import log as event_log
 from app.events.consumers import consume_once, run_consumer
 from app.events.log import Logged, Published, Scope
@@ -236,6 +238,49 @@ async def test_a_running_consumer_takes_the_events_a_notice_carries(running: Run
         event = Logged(seq, "conversation.updated", 1, None, None, False, data, utcnow())
         await ctx.bus.publish([Published(seq, Scope(inbox_id=1), event)])
         assert await consumer.handled() == ["carried"]
+
+
+async def test_rounds_whose_events_came_with_their_notices_read_no_log(
+    running: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every commit wakes every consumer of every process: a round that found all it was
+    told of among the events the notices carried reads nothing back from the database."""
+    ctx = running.ctx
+    monkeypatch.setattr(consumers, "IDLE_SECONDS", 30.0)  # no safety-net read meanwhile
+    reads: list[str] = []
+
+    def count(*args: Any) -> None:
+        if "FROM events" in args[2]:
+            reads.append(args[2])
+
+    async with following(ctx, "told") as consumer:
+        await _emit(ctx, "first")
+        assert await consumer.handled() == ["first"]  # (its first round reads the log)
+        engine = ctx.db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            for n in range(5):
+                consumer.got.clear()
+                await _emit(ctx, f"told {n}")
+                await consumer.handled()
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert consumer.seen == ["first", *(f"told {n}" for n in range(5))]
+    assert reads == []
+
+
+async def test_an_event_no_notice_told_of_is_read_within_a_second(running: Running) -> None:
+    ctx = running.ctx
+    async with following(ctx, "untold") as consumer:
+        await _emit(ctx, "told")
+        assert await consumer.handled() == ["told"]
+        consumer.got.clear()
+        publish, ctx.db.after_commit = ctx.db.after_commit, None  # the notice is lost
+        try:
+            await _emit(ctx, "untold")
+        finally:
+            ctx.db.after_commit = publish
+        assert await consumer.handled() == ["told", "untold"]
 
 
 async def test_events_of_no_interest_are_passed_over_without_a_write(running: Running) -> None:
