@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from typing import Any, ClassVar, cast
 import pydantic_core
 from sqlalchemy import DateTime, MetaData, Table, create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -154,6 +155,21 @@ def make_sync_engine(url: str) -> Engine:
     return engine
 
 
+def _refuse_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """The pool's check of a connection it hands out, without a round trip (a ping per
+    transaction was one more wake of PostgreSQL each time): an idle connection whose socket
+    has something to read was closed by the server (a restart, an administrator's
+    termination: PostgreSQL says so, then hangs up). The pool then takes another."""
+    try:
+        readable, _, _ = select.select(
+            [dbapi_connection.driver_connection.pgconn.socket], [], [], 0
+        )
+    except Exception as exc:  # psycopg knows it is closed already
+        raise DisconnectionError(str(exc)) from exc
+    if readable:
+        raise DisconnectionError("the server closed the connection")
+
+
 CommitHook = Callable[[AsyncSession], Awaitable[Any]]
 PublishHook = Callable[[Any], Awaitable[None]]
 
@@ -186,7 +202,6 @@ class Database:
             # A file on this machine: no connection to go stale, so no ping per checkout.
             kwargs["async_creator"] = inline_creator(parsed.database or ":memory:")
         else:
-            kwargs["pool_pre_ping"] = True
             if "connect_timeout" not in parsed.query:
                 # A database host that drops packets (rather than refusing) would hold each
                 # request for the kernel's TCP timeout, minutes; this makes it a quick 503.
@@ -195,6 +210,8 @@ class Database:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
             _configure_sqlite(self.engine.sync_engine)
+        else:
+            event.listen(self.engine.sync_engine, "checkout", _refuse_closed_by_server)
         write_engine = self.engine.execution_options(sqlite_immediate=True)
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(write_engine, expire_on_commit=False)

@@ -29,7 +29,9 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+from app.db import Database
 from tests.support.api import Api, ApiInbox, assert_error, create_api_inbox, login, post_incoming
 from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support.fakes.telegram import FakeTelegram, fake_telegram
@@ -330,4 +332,27 @@ async def test_a_database_outage_loses_nothing(tmp_path: Path) -> None:
         assert f"inbox {before.polling_inbox}: polling waits for the database" in log
         assert "Traceback" not in log
     finally:
+        postgres.stop()
+
+
+async def test_connections_a_restarted_server_closed_are_never_handed_out(tmp_path: Path) -> None:
+    """After a database restart the pool's idle connections are dead: the first request
+    must not be the one that finds out (a provider told 503 may not send again)."""
+    postgres = start_postgres(tmp_path / "pg")
+    db = Database(postgres.create_database("restarted"))
+    try:
+
+        async def one() -> int:
+            async with db.read() as session:
+                await asyncio.sleep(0.05)  # held together: the pool keeps several
+                return int((await session.execute(text("SELECT 1"))).scalar_one())
+
+        assert await asyncio.gather(*(one() for _ in range(3))) == [1, 1, 1]
+        await asyncio.to_thread(postgres.crash)
+        await asyncio.to_thread(postgres.restart)
+        for _ in range(3):
+            async with db.read() as session:
+                assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
+    finally:
+        await db.dispose()
         postgres.stop()
