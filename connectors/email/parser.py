@@ -36,7 +36,7 @@ from connectors.base import (
     Party,
     ReachabilityChange,
 )
-from connectors.email.text import html_to_text, split_reply
+from connectors.email.text import Split, html_to_text, split_reply
 
 # Our own Message-IDs start with this, so a copy of our reply coming back in (a Bcc, a
 # forwarding rule) is recognised and never answered.
@@ -52,6 +52,8 @@ _MAX_WARNINGS = 20
 _DETECT_SAMPLE = 64 * 1024
 _FUTURE_SLACK = timedelta(days=1)  # a Date further ahead than this is a wrong clock, not news
 _SUBJECT_NUMBER = re.compile(r"\[#(\d{1,12})\]")
+# "Fwd:", Outlook's "FW:", and their translations (German, French, Spanish, Portuguese…).
+_FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|wg|tr|rv|enc)\s*:", re.IGNORECASE)
 _MSGID = re.compile(r"<([^<>\s]+)>")
 
 # Names mail software writes that Python does not know, or knows as a subset of what is
@@ -372,7 +374,8 @@ def _parse(raw: bytes, state: _State, *, structure: bool = True) -> InboundMessa
     if len(text) > _MAX_TEXT:
         state.warn(f"the text was longer than {_MAX_TEXT} characters; the rest is in the raw")
         text = text[:_MAX_TEXT]
-    reply = split_reply(text)
+    # A forward's text below the customer's note is what they want read, not history.
+    reply = Split(text, None) if _FORWARD_SUBJECT.match(subject or "") else split_reply(text)
 
     auto_reason = _auto_reason(msg, author.address.value, sender.address.value, state)
     metadata: dict[str, Any] = {"message_id": external_id}

@@ -109,7 +109,7 @@ def html_to_text(html: str) -> str:
 # "On Tue, 5 Mar 2024 at 10:00, Ali <ali@example.com> wrote:" and its translations; Apple
 # Mail's "On 5 Mar 2024, at 10:00, Ali wrote:"; Persian clients' "… نوشت:".
 _ATTRIBUTION = re.compile(
-    r"(wrote|writes|a écrit|schrieb|escribió|ha scritto|schreef|написал\(а\)|написал|"
+    r"(wrote|writes|a écrit|schrieb|escribió|ha scritto|schreef|написал\(а\)|написал|пишет|"
     r"napisał\(a\)|napisał|skrev|kirjoitti|yazdı|نوشت|نوشته است|كتب|کتب|كتبت|写道)\s*:\s*$",
     re.IGNORECASE,
 )
@@ -119,15 +119,44 @@ _OUTLOOK_SEPARATORS = re.compile(
     r"Mensaje original|پیام اصلی|الرسالة الأصلية)\s*-{2,}\s*$",
     re.IGNORECASE,
 )
+# A forwarded message's marker: what follows it is what the customer wants read.
+_FORWARD_MARKER = re.compile(
+    r"(Forwarded message|Forwarded Message|Begin forwarded message|Weitergeleitete Nachricht|"
+    r"Message transféré|Mensaje reenviado|Messaggio inoltrato|پیام بازارسال|پیام ارسال شده|"
+    r"رسالة مُعاد توجيهها|رسالة معاد توجيهها)",
+    re.IGNORECASE,
+)
 # Outlook draws one above the quoted message's header block; people draw one above their
 # signature (a name, phone numbers), which is what the customer wrote.
 _UNDERLINE = re.compile(r"^\s*_{10,}\s*$")
+_HEADER_KEYS = {
+    "from": ("From", "De", "Von", "Van", "Da", "از", "من"),
+    "sent": (
+        "Sent",
+        "Date",
+        "Envoyé",
+        "Gesendet",
+        "Enviado",
+        "Inviato",
+        "تاریخ",
+        "ارسال شد",
+        "ارسال شده",
+        "التاريخ",
+    ),
+    "to": ("To", "À", "An", "Para", "A", "به", "إلى"),
+    "cc": ("Cc", "Kopie", "رونوشت"),
+    "subject": ("Subject", "Objet", "Betreff", "Asunto", "Oggetto", "موضوع", "الموضوع"),
+}
 _HEADER_LINE = re.compile(
-    r"^\s*\*?(From|De|Von|Van|Da|از|من|Sent|Date|Envoyé|Gesendet|Enviado|تاریخ|To|À|An|"
-    r"Para|به|Subject|Objet|Betreff|Asunto|موضوع)\s*:\*?",
+    r"^\s*\*?(?P<key>"
+    + "|".join(re.escape(k) for keys in _HEADER_KEYS.values() for k in keys)
+    + r")\s*:\*?",
     re.IGNORECASE,
 )
-_FROM_LINE = re.compile(r"^\s*\*?(From|De|Von|Van|Da|از|من)\s*:", re.IGNORECASE)
+_KIND_OF_KEY = {k.casefold(): kind for kind, keys in _HEADER_KEYS.items() for k in keys}
+_FIELD_LINE = re.compile(r"^\s*\*?[^\s:][^:]{0,30}:")  # "Phone:", "Message:": some field
+# Direction marks webmails put around a right-to-left attribution line.
+_BIDI_MARKS = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,61 +169,99 @@ def _quoted(line: str) -> bool:
     return line.lstrip().startswith(">")
 
 
-def _attribution_at(lines: list[str], i: int) -> int | None:
-    """The index where an attribution ending on line `i` starts (it may wrap over two)."""
-    if not _ATTRIBUTION.search(lines[i]):
+def _bare(line: str) -> str:
+    return line.strip(" \t\u00a0" + _BIDI_MARKS)
+
+
+def _attribution_at(lines: list[str], i: int) -> tuple[int, bool] | None:
+    """Where an attribution ending on line `i` starts (it may wrap over two lines), and
+    whether it says whom and when (an address, a date, "On …"): "my colleague wrote:" in
+    the middle of a customer's text is theirs, not history."""
+    if not _ATTRIBUTION.search(_bare(lines[i])):
         return None
-    wrapped = (
+    start = i
+    if (
         i > 0
-        and _ATTRIBUTION_START.match(lines[i - 1].strip())
-        and not _ATTRIBUTION_START.match(lines[i].strip())
-    )
-    return i - 1 if wrapped else i
-
-
-def _history_start(lines: list[str]) -> int | None:
-    for i, line in enumerate(lines):
-        if _OUTLOOK_SEPARATORS.match(line):
-            return i
-        if _UNDERLINE.match(line) and _header_block_at(lines, i + 1):
-            return i
-        if _FROM_LINE.match(line):
-            # Outlook's header block: From, then Sent/Date, To, Subject within a few lines.
-            block = [entry for entry in lines[i : i + 6] if _HEADER_LINE.match(entry)]
-            if len(block) >= 3:
-                return i
-        start = _attribution_at(lines, i)
-        if start is not None:
-            rest = [entry for entry in lines[i + 1 :] if entry.strip()]
-            # Only a history that runs to the end: interleaved answers stay visible.
-            if not rest or (_quoted(rest[0]) and _no_answer_after_quote(rest)):
-                return start
-            if not any(_quoted(entry) for entry in rest):
-                return start  # clients that quote without ">" (many Persian webmails)
-        if _quoted(line) and _no_answer_after_quote(lines[i:]):
-            return i
-    return None
+        and _ATTRIBUTION_START.match(_bare(lines[i - 1]))
+        and not _ATTRIBUTION_START.match(_bare(lines[i]))
+    ):
+        start = i - 1
+    said = " ".join(_bare(line) for line in lines[start : i + 1])
+    opened = _ATTRIBUTION_START.match(said) is not None
+    dated = any(c.isdigit() for c in said)
+    return start, "@" in said or (opened and dated)
 
 
 def _header_block_at(lines: list[str], i: int) -> bool:
-    """Whether a quoted message's header block (From, Sent, To, Subject, in one of the
-    usual languages) starts at line `i`, blank lines aside."""
-    following = [line for line in lines[i : i + 10] if line.strip()][:4]
-    return (
-        bool(following)
-        and _HEADER_LINE.match(following[0]) is not None
-        and sum(_HEADER_LINE.match(line) is not None for line in following) >= 2
-    )
-
-
-def _no_answer_after_quote(lines: list[str]) -> bool:
-    """Whether nothing but quoted lines (and a signature below them) follows."""
-    for entry in lines:
-        if entry.rstrip() == "--":
-            return True
-        if entry.strip() and not _quoted(entry):
+    """Whether a quoted message's header block starts at line `i`: From, then the fields a
+    mail program writes under it (Sent or Date, To, Cc, Subject, in the usual languages),
+    one after the other, until a blank line. A form's "From: … Phone: … Message: …" or a
+    trip's "از: تهران / به: مشهد" is no such block."""
+    kinds: list[str] = []
+    for line in lines[i : i + 12]:
+        if not line.strip():
+            break
+        header = _HEADER_LINE.match(line)
+        if header is not None:
+            kinds.append(_KIND_OF_KEY[header.group("key").casefold()])
+        elif _FIELD_LINE.match(line):
+            return False  # a field no mail program puts there
+        elif not kinds:
             return False
-    return True
+        # else: a long To or Cc wrapped onto the next line
+    return bool(kinds) and kinds[0] == "from" and "subject" in kinds and len(set(kinds)) >= 3
+
+
+def _forwarded_before(lines: list[str], i: int) -> bool:
+    """Whether a forward's marker is on one of the two non-blank lines above line `i`."""
+    above = [line for line in lines[max(0, i - 4) : i] if line.strip()][-2:]
+    return any(_FORWARD_MARKER.search(line) for line in above)
+
+
+def _answer_follows(lines: list[str]) -> list[bool]:
+    """For each line, whether an unquoted line comes at or after it before the end or a
+    signature separator ("--"): one pass from the end, so the text's length costs once."""
+    follows = [False] * (len(lines) + 1)
+    for i in range(len(lines) - 1, -1, -1):
+        line = lines[i]
+        if line.rstrip() == "--":
+            follows[i] = False
+        elif line.strip() and not _quoted(line):
+            follows[i] = True
+        else:
+            follows[i] = follows[i + 1]
+    return follows
+
+
+def _history_start(lines: list[str]) -> int | None:
+    answered = _answer_follows(lines)
+    quoted_after = [False] * (len(lines) + 1)  # a quoted line at or after each line
+    next_text = [len(lines)] * (len(lines) + 1)  # the next non-blank line at or after
+    for i in range(len(lines) - 1, -1, -1):
+        quoted_after[i] = quoted_after[i + 1] or _quoted(lines[i])
+        next_text[i] = i if lines[i].strip() else next_text[i + 1]
+    for i, line in enumerate(lines):
+        if _OUTLOOK_SEPARATORS.match(line):
+            return i
+        # Outlook's header block, under its underline or alone; not a forward's.
+        underlined = _UNDERLINE.match(line) and _header_block_at(lines, next_text[i + 1])
+        block = underlined or (_HEADER_LINE.match(line) and _header_block_at(lines, i))
+        if block and not _forwarded_before(lines, i):
+            return i
+        attribution = _attribution_at(lines, i)
+        if attribution is not None:
+            start, says_whom = attribution
+            first = next_text[i + 1]
+            # Only a history that runs to the end: interleaved answers stay visible.
+            if first == len(lines):
+                return start if says_whom else None
+            if _quoted(lines[first]) and not answered[first]:
+                return start
+            if says_whom and not quoted_after[first]:
+                return start  # clients that quote without ">" (many Persian webmails)
+        if _quoted(line) and not answered[i]:
+            return i
+    return None
 
 
 def split_reply(text: str) -> Split:
