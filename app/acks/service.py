@@ -6,7 +6,8 @@ before. A message is acknowledged only when all of these hold:
 - the inbox has an enabled acknowledgement, and its channel can carry text (not callback);
 - the message opened its conversation (the conversation's first customer message);
 - the connector did not mark it automatic (`is_auto`: an auto-reply, bounce, bulk or list
-  mail, a Telegram bot, an SMS short code or sender ID);
+  mail, a Telegram bot, an SMS short code or sender ID), nor its sender ask for no automatic
+  answer (an e-mail's `X-Auto-Response-Suppress: All` or `AutoReply`);
 - the customer's address (identity: the contact on this channel) got no acknowledgement in
   the last 7 days;
 - no agent wrote to the contact in the last 5 minutes;
@@ -97,7 +98,9 @@ async def _agent_wrote_lately(session: AsyncSession, contact_id: int, at: dateti
 async def _acknowledge(
     session: AsyncSession, settings: AcknowledgementSettings, message: dict[str, Any], at: datetime
 ) -> None:
-    if message["is_auto"] or not await _opened_conversation(session, message):
+    # (An e-mail sender may ask for no automatic answer without being a machine.)
+    asked_none = message["metadata"].get("auto_response_suppress")
+    if message["is_auto"] or asked_none or not await _opened_conversation(session, message):
         return
     inbox = await session.get(Inbox, settings.inbox_id)
     conversation = await session.get(Conversation, message["conversation_id"])

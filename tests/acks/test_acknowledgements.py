@@ -116,6 +116,7 @@ async def test_not_after_an_agent_wrote(running: Running, admin: Api) -> None:
 
 # --------------------------------------------------------------------------- the corpus
 
+SUPPRESS = "X-Auto-Response-Suppress"
 _NO_REPLY = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|no-?reply|do-?not-?reply)\b", re.I)
 
 
@@ -130,7 +131,7 @@ def _machine_made(path: Path) -> bool:
     return (
         value("Auto-Submitted") not in ("", "no")
         or value("Precedence") in ("bulk", "list", "junk", "auto_reply")
-        or any(name in headers for name in ("X-Auto-Response-Suppress", "List-Id", "X-Autoreply"))
+        or any(name in headers for name in (SUPPRESS, "List-Id", "X-Autoreply"))
         or value("Return-Path") == "<>"
         or headers.get_content_type() == "multipart/report"
         or bool(_NO_REPLY.match(sender))
@@ -182,8 +183,11 @@ async def test_never_to_the_corpus_auto_replies_and_bounces(running: Running, ad
         parsed = parse_email(path.read_bytes())
         async with running.ctx.db.write() as session:
             await ingest(session, ref, parsed, running.ctx.ingest_policy)
+    # A person whose Outlook asks for no automatic answer: not answered, yet waiting.
+    suppressing = mail(sender="Reza <reza@customer.test>", headers={SUPPRESS: "All"})
     async with running.ctx.db.write() as session:
         await ingest(session, ref, parse_email(mail()), running.ctx.ingest_policy)
+        await ingest(session, ref, parse_email(suppressing), running.ctx.ingest_policy)
     await _acknowledge(running)
     page = await admin.get("/api/v1/conversations", params={"inbox_id": inbox_id, "limit": 100})
     answered = []
@@ -191,6 +195,8 @@ async def test_never_to_the_corpus_auto_replies_and_bounces(running: Running, ad
         if _automatic(await _thread(admin, conversation["id"])):
             answered.append(conversation["contact"]["name"] or conversation["subject"])
     assert answered == ["Maryam Ahmadi"], answered
+    (reza,) = [c for c in page.json()["items"] if c["contact"]["name"] == "Reza"]
+    assert reza["waiting_since"] is not None
 
 
 @pytest.mark.parametrize("automatic", [True, False])

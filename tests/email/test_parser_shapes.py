@@ -268,3 +268,21 @@ def test_a_long_quote_is_split_in_one_pass() -> None:
         "thanks\nOn Mon, 3 Jun 2024, Ali <ali@x.example> wrote:\n" + "> q\n" * 16_000
     )
     assert history.new == "thanks"
+
+
+def test_a_question_about_auto_replies_is_a_persons_mail() -> None:
+    for subject in ("Automatic reply feature is broken", "پاسخ خودکار فعال نمی‌شود"):
+        assert not parse_email(plain("Please help.", subject)).is_auto, subject
+    for subject in ("Automatic reply: Order 7", "پاسخ خودکار: سفارش", "Undeliverable: Order 7"):
+        assert parse_email(plain("I am away.", subject)).is_auto, subject
+
+
+def test_asking_for_no_automatic_answer_is_not_being_a_machine() -> None:
+    raw = plain("Where is my refund?").replace(
+        b"Subject:", b"X-Auto-Response-Suppress: DR, OOF, AutoReply\r\nSubject:", 1
+    )
+    message = parse_email(raw)
+    assert not message.is_auto
+    assert message.metadata["auto_response_suppress"] == "DR, OOF, AutoReply"
+    receipts_only = raw.replace(b"DR, OOF, AutoReply", b"DR, RN")
+    assert "auto_response_suppress" not in parse_email(receipts_only).metadata
