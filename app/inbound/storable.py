@@ -13,6 +13,9 @@ from typing import Any
 
 from connectors.base import Address, InboundMessage, Party
 
+# A provider's claim of a file's size beyond what a database integer holds is no size.
+_MAX_SIZE = 2**62
+
 
 def storable_value(value: Any) -> Any:
     """The value with every string in it storable: NUL characters removed, and a lone UTF-16
@@ -58,7 +61,12 @@ def storable(msg: InboundMessage) -> InboundMessage:
         html=storable_value(msg.html),
         subject=storable_value(msg.subject),
         attachments=tuple(
-            replace(a, filename=storable_value(a.filename), content_id=storable_value(a.content_id))
+            replace(
+                a,
+                filename=storable_value(a.filename),
+                content_id=storable_value(a.content_id),
+                size=a.size if a.size is None or 0 <= a.size <= _MAX_SIZE else None,
+            )
             for a in msg.attachments
         ),
         metadata=storable_value(dict(msg.metadata)),

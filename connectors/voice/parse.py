@@ -27,9 +27,10 @@ def _at(form: Mapping[str, str], now: datetime) -> datetime:
     same report gives the same times; else when it reached us."""
     try:
         at = parsedate_to_datetime(form.get("Timestamp", ""))
-    except (TypeError, ValueError):
+        # (A time at the calendar's edge overflows when moved to UTC.)
+        return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError):
         return now
-    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _require(form: Mapping[str, str] | None, name: str) -> tuple[Mapping[str, str], str]:

@@ -276,8 +276,12 @@ async def test_files_too_large_keep_their_metadata_and_a_note(
     announced = {"file_id": "big-video", "file_size": 2_000_000_000, "mime_type": "video/mp4"}
     await post(telegram, bot, running, update(**private_message(CHAT, 20, document=document)))
     await post(telegram, bot, running, update(**private_message(CHAT, 21, video=announced)))
+    # A size no file has (past what a database integer holds): stored without it, no 500.
+    absurd = {**announced, "file_id": "absurd", "file_size": 2**63}
+    await post(telegram, bot, running, update(**private_message(CHAT, 22, video=absurd)))
 
-    refused, oversized = await inbound_messages(admin, inbox["id"])
+    refused, oversized, unsized = await inbound_messages(admin, inbox["id"])
+    assert unsized["attachments"][0]["size"] is None
     (pdf,) = refused["attachments"]
     assert (pdf["filename"], pdf["content_type"], pdf["stored"]) == (
         "scan.pdf",

@@ -132,3 +132,15 @@ async def test_a_caller_who_hangs_up_while_ringing_is_a_missed_call(
     item = await call_item(admin, inbox.id, call_sid)
     assert item["metadata"]["call"]["state"] == "missed"
     assert len((await admin.get("/api/v1/callbacks")).json()["items"]) == 1
+
+
+async def test_a_timestamp_at_the_calendars_edge_is_the_time_of_arrival(
+    inbox: VoiceInbox, admin: Api
+) -> None:
+    call_sid, _ = await inbox.call()
+    form = status(call_sid, "completed", at=datetime.now(UTC), sequence=1)
+    form["Timestamp"] = "Fri, 31 Dec 9999 23:59:59 -1200"  # past year 9999 in UTC
+    response = await inbox.post("status", form)
+    assert response.status_code == 200, response.text
+    ended = (await call_item(admin, inbox.id, call_sid))["metadata"]["call"]["ended_at"]
+    assert str(ended).startswith(str(datetime.now(UTC).year))
