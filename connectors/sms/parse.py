@@ -21,7 +21,7 @@ from connectors.base import (
     ReachabilityChange,
 )
 from connectors.geo import map_link
-from connectors.sms.errors import error_reason, opt_out_reason
+from connectors.sms.errors import OPT_OUT_CODE, error_reason, opt_out_reason
 from connectors.sms.senders import Sender, channel_of, parse_sender
 
 log = logging.getLogger(__name__)
@@ -208,13 +208,23 @@ def parse_status(
             if status == "canceled"
             else error_reason(code, form.get("ErrorMessage"))
         )
-    return [
-        DeliveryUpdate(
-            state=state,
-            at=now,
-            external_id=sid,
-            message_id=message_id,
-            reason=reason,
-            metadata=metadata,
-        )
-    ]
+    update = DeliveryUpdate(
+        state=state,
+        at=now,
+        external_id=sid,
+        message_id=message_id,
+        reason=reason,
+        metadata=metadata,
+    )
+    return [update, *_opted_out(form, metadata.get("twilio_error_code"))]
+
+
+def _opted_out(form: Mapping[str, str], code: object) -> list[InboundItem]:
+    """A reply refused because its recipient opted out (21610, as a Messaging Service
+    reports it: by status callback, not when the send is made): later replies to them fail
+    at once, as after their STOP."""
+    recipient = form.get("To", "").strip()
+    if code != str(OPT_OUT_CODE) or not recipient:
+        return []
+    address = parse_sender(recipient).address
+    return [ReachabilityChange(address, reachable=False, reason=opt_out_reason("STOP"))]

@@ -310,6 +310,26 @@ async def test_every_opt_out_word_counts_only_as_the_whole_message(
     assert (await identity(admin, inbox))["reachable"] is False
 
 
+async def test_an_opt_out_reported_by_status_callback_marks_the_number_unreachable(
+    running: Running, admin: Api, inbox: SmsInbox, twilio: FakeTwilio, worker: DeliveryWorker
+) -> None:
+    """Through a Messaging Service, Twilio accepts the send and reports 21610 later."""
+    conversation_id = await start(admin, inbox)
+    first = await reply(admin, conversation_id, "hello?")
+    await drain(worker)
+    (created,) = twilio.created
+    response = await twilio.status_callback(
+        created["Sid"], "undelivered", via=running.url, ErrorCode="21610"
+    )
+    assert response.status_code == 200, response.text
+
+    assert (await shown(admin, conversation_id, first["id"]))["delivery_status"] == "failed"
+    opted_out = await identity(admin, inbox)
+    assert opted_out["reachable"] is False
+    assert opted_out["unreachable_reason"].startswith("opted out of SMS (replied STOP)")
+    assert "opted out" in await refused_reply(admin, conversation_id, "hello again?")
+
+
 async def test_twilio_refusing_an_opted_out_number_marks_it_unreachable(
     admin: Api, inbox: SmsInbox, twilio: FakeTwilio, worker: DeliveryWorker
 ) -> None:
