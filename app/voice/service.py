@@ -41,7 +41,7 @@ from app.tickets.shapes import message_out
 from app.voice.hours import next_opening, schedule_of
 from app.voice.models import Call, CallDirection, CallState, RecordingState
 from app.voice.schemas import CallOut
-from connectors.base import InboundMessage, Party
+from connectors.base import Address, InboundMessage, Party
 from connectors.voice.config import VoiceConfig
 from connectors.voice.parse import (
     NOT_ANSWERED,
@@ -50,7 +50,6 @@ from connectors.voice.parse import (
     DialOutcome,
     Recording,
     Transcription,
-    caller_address,
 )
 
 log = logging.getLogger(__name__)
@@ -198,11 +197,12 @@ async def find_call(
     return await session.scalar(stmt.with_for_update() if lock else stmt)
 
 
-def incoming_message(report: CallReport, caller_name: str | None) -> InboundMessage:
+def incoming_message(
+    report: CallReport, address: Address, caller_name: str | None
+) -> InboundMessage:
     """A customer's call as the message that is its call item: stored by ingest like any
     message from that number (found or new contact, their open conversation or a new one),
     its CallSid the message's external id, so a repeat of the request is the same call."""
-    address = caller_address(report)
     return InboundMessage(
         external_id=f"call:{report.sid}",
         sender=Party(address, name=caller_name),

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.types import DecoratedCallable
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.contacts import service as contacts
 from app.context import Context
 from app.db import utcnow
 from app.deps import ContextDep
@@ -27,6 +28,7 @@ from connectors.base import PayloadError, RawRequest, VerificationError
 from connectors.voice import twiml
 from connectors.voice.client import verify_signature
 from connectors.voice.parse import (
+    caller_of,
     parse_call,
     parse_dial,
     parse_recording,
@@ -116,9 +118,14 @@ async def incoming(inbox_id: DbId, request: Request, ctx: ContextDep) -> Respons
     open_now = hook.inbox.takes_calls(report.at)
     caller_name = (hook.req.form or {}).get("CallerName", "").strip() or None
 
-    item = service.incoming_message(report, caller_name)
+    caller = caller_of(report)
+    item = service.incoming_message(report, caller.address, caller_name)
 
     async def store_call(session: AsyncSession, stored: IngestResult) -> None:
+        if caller.unreachable and not stored.duplicate:
+            await contacts.set_reachability(
+                session, caller.address, reachable=False, reason=caller.unreachable
+            )
         call_id = await service.incoming_call(session, inbox_id, report, item, stored)
         if not open_now:
             call = await service.find_call(session, inbox_id, sid=None, call_id=call_id)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from connectors.base import Address, PayloadError
-from connectors.sms.senders import parse_sender
+from connectors.base import Address, AddressKind, PayloadError
+from connectors.sms.senders import Sender, parse_sender
 
 TERMINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 # A call moves forward only: a report of an earlier state arriving late changes nothing.
@@ -145,7 +145,20 @@ def parse_transcription(form_or_none: Mapping[str, str] | None) -> Transcription
     )
 
 
-def caller_address(report: CallReport) -> Address:
-    """The caller as the same `phone` identity an SMS from that number has (a withheld
-    number, `anonymous`, is kept as Twilio wrote it: nobody can call it back)."""
-    return parse_sender(report.caller or "anonymous", report.caller_country).address
+# What Twilio writes in From when the caller withheld their number, besides words such as
+# "Anonymous" or "Restricted": the keypad spellings of ANONYMOUS, RESTRICTED, UNKNOWN and
+# BLOCKED.
+_WITHHELD_NUMBERS = frozenset({"+266696687", "+7378742833", "+8656696", "+2562533"})
+WITHHELD_PREFIX = "withheld:"
+WITHHELD_REASON = "the caller withheld their number: they cannot be called or texted back"
+
+
+def caller_of(report: CallReport) -> Sender:
+    """The caller as the same `phone` identity an SMS from that number has. A withheld
+    number is a caller of its own (`withheld:<CallSid>`): one shared "Anonymous" would make
+    every such stranger one contact, with one history. Either way, what cannot be called
+    back says so (`unreachable`)."""
+    text = report.caller.strip()
+    if text in _WITHHELD_NUMBERS or not any(c.isdigit() for c in text):
+        return Sender(Address(AddressKind.phone, WITHHELD_PREFIX + report.sid), WITHHELD_REASON)
+    return parse_sender(text, report.caller_country)

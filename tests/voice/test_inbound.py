@@ -178,3 +178,22 @@ async def test_a_written_reply_in_a_calls_conversation_is_refused_with_a_reason(
     assert body["detail"].startswith("a call is answered by phone")
     note = await admin.post(conversation, json={"body": "Asked about the invoice", "private": True})
     assert note.status_code == 201, note.text
+
+
+async def test_callers_who_withhold_their_number_are_strangers_to_each_other(
+    inbox: VoiceInbox, admin: Api
+) -> None:
+    """Each withheld caller is a caller of their own, whom nobody can call back: no callback
+    request for them, and not one "Anonymous" contact holding every stranger's calls."""
+    calls = [await inbox.call(caller) for caller in ("Anonymous", "+266696687", "")]
+    for call_sid, _ in calls:
+        assert (await inbox.post("dial", dial(call_sid, "no-answer"))).status_code == 200
+    items = [await call_item(admin, inbox.id, call_sid) for call_sid, _ in calls]
+    assert len({item["conversation_id"] for item in items}) == 3
+    for item in items:
+        contact = (await admin.get(f"/api/v1/contacts/{item['sender']['id']}")).json()
+        (identity,) = contact["identities"]
+        assert identity["address"].startswith("withheld:")
+        assert identity["reachable"] is False
+        assert "withheld their number" in identity["unreachable_reason"]
+    assert (await admin.get("/api/v1/callbacks")).json()["items"] == []
