@@ -93,6 +93,11 @@ class MessageEdit:
     text: str
     edited_at: datetime
     html: str | None = None
+    # What the new version's metadata says of its content (its formatting, its file, a
+    # moved live location), and every key an edit may change: one the new version lacks
+    # (formatting removed) goes, so nothing stale describes the new text.
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    replaces: tuple[str, ...] = ()
 
 
 class DeliveryState(StrEnum):

@@ -55,6 +55,8 @@ async def apply_updates(
                 text=storable_value(item.text),
                 html=storable_value(item.html),
                 edited_at=item.edited_at,
+                facts=storable_value(dict(item.facts)),
+                replaces=item.replaces,
             )
             if edited is None:
                 log.info("inbox %d: edit of unknown message %r ignored", inbox.id, item.external_id)

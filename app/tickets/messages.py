@@ -5,7 +5,7 @@ The conversation's own fields and activity lines are in service.py."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -290,12 +290,14 @@ async def edit_inbound(
     text: str,
     html: str | None,
     edited_at: datetime,
+    facts: Mapping[str, Any],
+    replaces: Collection[str],
 ) -> Message | None:
     """The customer edited a message: show the newest text, keep every earlier one in
     `metadata.edits` (each with when it was replaced). Edits are placed by their time, not
     by when they arrive: a repeated edit changes nothing, and one that arrives after a
-    later one (a retried delivery) goes into the history where it belongs. An unknown
-    message is None."""
+    later one (a retried delivery) goes into the history where it belongs. The newest
+    version's `facts` replace the metadata keys in `replaces`. An unknown message is None."""
     message = await session.scalar(
         select(Message).where(
             Message.inbox_id == inbox_id,
@@ -303,7 +305,10 @@ async def edit_inbound(
             Message.direction == Direction.inbound,
         )
     )
-    if message is None or (message.body_text == text and message.body_html == html):
+    if message is None:
+        return None
+    current = {k: message.meta[k] for k in replaces if k in message.meta}
+    if message.body_text == text and message.body_html == html and current == dict(facts):
         return message
     edits = list(message.meta.get("edits", []))
     # Version i's text, and when it began to be shown (None: the message as sent).
@@ -313,15 +318,17 @@ async def edit_inbound(
         return message  # this very edit, delivered again
     stamp = edited_at.isoformat()
     later = next((i for i, at in enumerate(began) if at is not None and at > edited_at), None)
+    meta = dict(message.meta)
     if later is None:  # the newest: shown from now on
         edits.append({"text": message.body_text, "replaced_at": stamp})
         message.body_text = text
         message.body_html = sanitize_html(html) if html else None
+        meta = {k: v for k, v in meta.items() if k not in replaces} | dict(facts)
     else:  # it replaced version later-1, and version `later` replaced it
         next_began = edits[later - 1]["replaced_at"]
         edits[later - 1] = {**edits[later - 1], "replaced_at": stamp}
         edits.insert(later, {"text": text, "replaced_at": next_began})
-    message.meta = {**message.meta, "edits": edits}
+    message.meta = {**meta, "edits": edits}
     message.updated_at = utcnow()
     await session.flush()
     await record_message_updated(session, message)

@@ -260,6 +260,11 @@ class _Chat:
     facts: dict[str, Any]
 
 
+# What an edit can change besides the text: its formatting, its file (a replaced photo),
+# a live location as it moves, a checklist's ticks.
+EDITABLE_FACTS = ("entities", "media", "location", "venue", "checklist")
+
+
 def _message(update: Mapping[str, Any], key: str, options: ParseOptions) -> list[InboundItem]:
     update_id = update.get("update_id")
     msg = _object(update, key, "update")
@@ -322,7 +327,9 @@ def _message(update: Mapping[str, Any], key: str, options: ParseOptions) -> list
     if edited_at is not None:
         # The message itself too: if the original never reached us it is stored as edited;
         # if it did, this copy is a no-op and the edit replaces its text, keeping the old.
-        return [message, MessageEdit(external_id=external_id, text=text, edited_at=edited_at)]
+        new_facts = {k: v for k, v in facts.items() if k in EDITABLE_FACTS}
+        edit = MessageEdit(external_id, text, edited_at, facts=new_facts, replaces=EDITABLE_FACTS)
+        return [message, edit]
     if start is not None and options.welcome_message.strip():
         return [message, AutoReply(in_reply_to=external_id, text=options.welcome_message)]
     return [message]

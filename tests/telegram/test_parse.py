@@ -18,6 +18,7 @@ from connectors.base import (
     ReachabilityChange,
 )
 from connectors.telegram.parse import (
+    EDITABLE_FACTS,
     ParseOptions,
     chat_key,
     parse_body,
@@ -134,6 +135,7 @@ def test_an_edit_brings_the_message_and_the_edit() -> None:
         external_id=f"{CHAT}:5",
         text="new",
         edited_at=datetime.fromtimestamp(1_779_437_700, tz=UTC),
+        replaces=EDITABLE_FACTS,
     )
 
 

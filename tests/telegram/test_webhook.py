@@ -312,6 +312,30 @@ async def test_an_edit_shows_the_new_text_and_keeps_the_old(
     assert earlier["text"] == "سفارش ۸۸۴۲۱۳ نرسیده"
 
 
+async def test_an_edit_replaces_what_described_the_old_version(
+    running: Running, admin: Api, telegram: FakeTelegram, bot: FakeBot
+) -> None:
+    """Formatting taken off, a live location moved: the stored message says what the new
+    version is, not what the old one was."""
+    inbox = await create_telegram_inbox(admin, telegram)
+    bold = [{"type": "bold", "offset": 0, "length": 5}]
+    formatted = private_message(CHAT, 32, text="URGENT order", entities=bold)
+    live = private_message(CHAT, 33, location={"latitude": 1.0, "longitude": 2.0})
+    await post(telegram, bot, running, update(**formatted))
+    await post(telegram, bot, running, update(**live))
+    plain_now = {**formatted, "text": "plain now", "edit_date": 1_779_437_700}
+    plain_now.pop("entities")
+    moved = {**live, "location": {"latitude": 1.5, "longitude": 2.5}, "edit_date": 1_779_437_700}
+    await post(telegram, bot, running, update("edited_message", **plain_now))
+    await post(telegram, bot, running, update("edited_message", **moved))
+
+    text, location = await inbound_messages(admin, inbox["id"])
+    assert text["body_text"] == "plain now"
+    assert "entities" not in text["metadata"]
+    assert location["metadata"]["location"]["latitude"] == 1.5
+    assert location["metadata"]["edits"][0]["text"] != location["body_text"]
+
+
 async def test_edits_are_placed_by_their_time_whatever_order_they_arrive_in(
     running: Running, admin: Api, telegram: FakeTelegram, bot: FakeBot
 ) -> None:
