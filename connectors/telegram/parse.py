@@ -260,9 +260,9 @@ class _Chat:
     facts: dict[str, Any]
 
 
-# What an edit can change besides the text: its formatting, its file (a replaced photo),
-# a live location as it moves, a checklist's ticks.
-EDITABLE_FACTS = ("entities", "media", "location", "venue", "checklist")
+# What an edit can change besides the text: its formatting, a live location as it moves,
+# a checklist's ticks. (Not `media`: it describes the attached file, which stays the first.)
+EDITABLE_FACTS = ("entities", "location", "venue", "checklist")
 
 
 def _message(update: Mapping[str, Any], key: str, options: ParseOptions) -> list[InboundItem]:
