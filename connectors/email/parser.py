@@ -477,6 +477,10 @@ def decode_bytes(data: bytes, declared: str | None, state: _State) -> str:
     if codec in {"cp1252", "ascii"}:
         # Mislabelled 8-bit text is most often UTF-8 (or the message's other charset).
         candidates = ["utf-8", *state.hints, "cp1252"]
+    elif codec is not None and _single_byte(codec):
+        # A one-byte charset reads any bytes, UTF-8 too, as mojibake; text in one (Persian
+        # in windows-1256) is almost never valid UTF-8, so UTF-8 that is valid is UTF-8.
+        candidates = ["utf-8", *candidates]
     for candidate in dict.fromkeys(candidates):
         try:
             return _lines(data.decode(candidate))
@@ -519,6 +523,16 @@ def _mostly_utf8(data: bytes) -> str | None:
     bad = text.count("\ufffd")
     multibyte = sum(1 for ch in text if ch > "\x7f") - bad
     return text if multibyte >= 4 * max(bad, 1) else None
+
+
+@functools.lru_cache(maxsize=64)
+def _single_byte(codec: str) -> bool:
+    """Whether the codec reads each of the bytes 0x80–0xFF as a character of its own (and
+    so never fails, whatever the bytes)."""
+    try:
+        return len(bytes(range(0x80, 0x100)).decode(codec)) == 0x80
+    except UnicodeDecodeError:
+        return False
 
 
 def _lines(text: str) -> str:

@@ -286,3 +286,14 @@ def test_asking_for_no_automatic_answer_is_not_being_a_machine() -> None:
     assert message.metadata["auto_response_suppress"] == "DR, OOF, AutoReply"
     receipts_only = raw.replace(b"DR, OOF, AutoReply", b"DR, RN")
     assert "auto_response_suppress" not in parse_email(receipts_only).metadata
+
+
+def test_utf8_labelled_with_a_one_byte_charset_is_read_as_utf8() -> None:
+    persian = "سلام، رمز ارسال نمی‌شود"
+    for label in (b"windows-1256", b"iso-8859-6", b"koi8-r"):
+        raw = HEAD + b"Content-Type: text/plain; charset=" + label + b"\r\n\r\n" + persian.encode()
+        assert parse_email(raw).text == persian, label
+    # Text that is really in the label's charset stays so.
+    legacy = "سلام، رمز ارسال نشد"
+    label = b"Content-Type: text/plain; charset=windows-1256\r\n\r\n"
+    assert parse_email(HEAD + label + legacy.encode("cp1256")).text == legacy
