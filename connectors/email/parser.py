@@ -12,6 +12,7 @@ import binascii
 import codecs
 import functools
 import hashlib
+import html
 import mimetypes
 import re
 from collections.abc import Callable, Iterator
@@ -747,18 +748,36 @@ def _auto_reason(msg: EmailMessage, author: str, answered: str, state: _State) -
 # --------------------------------------------------------------------------- bodies
 
 
-def _leaves(part: Message) -> Iterator[Message]:
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    part: Message
+    # Inside a multipart/alternative whose other branch has HTML (a text part's), or text
+    # (an HTML part's): the same words in another form, not more of them.
+    has_html_twin: bool = False
+    has_text_twin: bool = False
+
+
+def _leaves(part: Message, twins: _Leaf | None = None) -> Iterator[_Leaf]:
     """The content parts, in order; an enclosed message is one part (not opened)."""
-    if part.get_content_maintype() == "message":
-        yield part
-    elif part.is_multipart():
-        payload = part.get_payload()
-        if isinstance(payload, list):
-            for sub in payload:
-                if isinstance(sub, Message):
-                    yield from _leaves(sub)
-    else:
-        yield part
+    twins = twins or _Leaf(part)
+    if part.get_content_maintype() == "message" or not part.is_multipart():
+        yield _Leaf(part, twins.has_html_twin, twins.has_text_twin)
+        return
+    payload = part.get_payload()
+    subs = [sub for sub in payload if isinstance(sub, Message)] if isinstance(payload, list) else []
+    alternative = part.get_content_type() == "multipart/alternative"
+    for sub in subs:
+        inner = twins
+        if alternative:
+            others = [
+                leaf.part.get_content_type() for o in subs if o is not sub for leaf in _leaves(o)
+            ]
+            inner = _Leaf(
+                sub,
+                twins.has_html_twin or "text/html" in others,
+                twins.has_text_twin or "text/plain" in others,
+            )
+        yield from _leaves(sub, inner)
 
 
 def _safe_filename(name: str) -> str:
@@ -784,7 +803,8 @@ class _Body:
     def __init__(self, state: _State) -> None:
         self.state = state
         self.texts: list[str] = []
-        self.html: str | None = None
+        self.html_parts: list[str] = []  # the HTML of the body, in order; None if it has none
+        self.seen_html = False
         self.attachments: list[Attachment] = []
         self.forwarded: list[dict[str, str]] = []
 
@@ -792,14 +812,22 @@ class _Body:
     def text(self) -> str:
         return "\n\n".join(t.strip("\n") for t in self.texts if t.strip())
 
-    def read(self, msg: Message) -> None:
-        for part in _leaves(msg):
-            try:
-                self._part(part)
-            except Exception as exc:
-                self.state.warn(f"a {part.get_content_type()} part is unreadable ({exc!r})")
+    @property
+    def html(self) -> str | None:
+        """The body as HTML when any of it is HTML: every HTML part in order (an Apple Mail
+        photo between two stretches of text), with the text parts that have no HTML twin
+        among them, so the HTML an agent is shown holds all that was written."""
+        return "\n".join(self.html_parts) if self.seen_html else None
 
-    def _part(self, part: Message) -> None:
+    def read(self, msg: Message) -> None:
+        for leaf in _leaves(msg):
+            try:
+                self._part(leaf)
+            except Exception as exc:
+                self.state.warn(f"a {leaf.part.get_content_type()} part is unreadable ({exc!r})")
+
+    def _part(self, leaf: _Leaf) -> None:
+        part = leaf.part
         ctype = part.get_content_type()
         disposition = (part.get_content_disposition() or "").lower()
         filename = self._filename(part)
@@ -807,9 +835,16 @@ class _Body:
         if ctype in _ENCRYPTED or part.get_param("smime-type") == "enveloped-data":
             self.state.warn("the message is encrypted: only its encrypted file is kept")
         if ctype == "text/plain" and is_body:
-            self.texts.append(self._without_uuencoded(self.text_of(part)))
-        elif ctype == "text/html" and is_body and self.html is None:
-            self.html = self.text_of(part)
+            text = self._without_uuencoded(self.text_of(part))
+            self.texts.append(text)
+            if not leaf.has_html_twin and text.strip():
+                self.html_parts.append(f"<div>{html.escape(text).replace(chr(10), '<br>')}</div>")
+        elif ctype == "text/html" and is_body:
+            self.seen_html = True
+            markup = self.text_of(part)
+            self.html_parts.append(markup)
+            if not leaf.has_text_twin:
+                self.texts.append(html_to_text(markup))
         elif part.get_content_maintype() == "multipart":
             self._unsplit(part)
         elif part.get_content_maintype() == "message":

@@ -297,3 +297,44 @@ def test_utf8_labelled_with_a_one_byte_charset_is_read_as_utf8() -> None:
     legacy = "سلام، رمز ارسال نشد"
     label = b"Content-Type: text/plain; charset=windows-1256\r\n\r\n"
     assert parse_email(HEAD + label + legacy.encode("cp1256")).text == legacy
+
+
+MIXED = HEAD + b'Content-Type: multipart/mixed; boundary="m"\r\nMIME-Version: 1.0\r\n\r\n'
+
+
+def test_every_html_part_of_the_body_is_shown() -> None:
+    """Apple Mail puts a photo between two stretches of HTML; the second is text too."""
+    raw = MIXED + (
+        b"--m\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>The box came broken:</p>\r\n"
+        b"--m\r\nContent-Type: image/jpeg\r\nContent-Disposition: inline\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n/9j/4AAQ\r\n"
+        b"--m\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        b"<p>Also the charger is missing.</p>\r\n"
+        b"--m--\r\n"
+    )
+    message = parse_email(raw)
+    assert "Also the charger is missing." in (message.html or "")
+    assert message.text == "The box came broken:\n\nAlso the charger is missing."
+    assert len(message.attachments) == 1
+
+
+def test_text_beside_an_html_part_is_in_the_html_an_agent_sees() -> None:
+    """A gateway appends its disclaimer as an HTML part after the customer's text part: the
+    HTML shown must not be the disclaimer alone."""
+    raw = MIXED + (
+        b"--m\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAPI returns 502 <since 9>.\r\n"
+        b"--m\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        b"<p>This e-mail is confidential.</p>\r\n"
+        b"--m--\r\n"
+    )
+    message = parse_email(raw)
+    assert "API returns 502 &lt;since 9&gt;." in (message.html or "")
+    assert message.text == "API returns 502 <since 9>.\n\nThis e-mail is confidential."
+    # Twins in an alternative stay one: the HTML is the HTML part, the text the text part.
+    alternative = HEAD + (
+        b'Content-Type: multipart/alternative; boundary="a"\r\n\r\n'
+        b"--a\r\nContent-Type: text/plain\r\n\r\nWhere is it?\r\n"
+        b"--a\r\nContent-Type: text/html\r\n\r\n<p>Where is <b>it</b>?</p>\r\n--a--\r\n"
+    )
+    twin = parse_email(alternative)
+    assert (twin.text, twin.html) == ("Where is it?", "<p>Where is <b>it</b>?</p>")
