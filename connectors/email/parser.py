@@ -355,7 +355,8 @@ def _parse(raw: bytes, state: _State, *, structure: bool = True) -> InboundMessa
     _collect_hints(msg, state)
     _collect_defects(msg, state)
 
-    author = _author(msg, state, raw)
+    delivered_by = _author(msg, state, raw)
+    author = _group_author(msg, delivered_by, state)
     sender = _reply_party(msg, author, state)
     own_id = _first_id(msg, "Message-ID", state)
     external_id = own_id or raw_id(raw)
@@ -382,10 +383,17 @@ def _parse(raw: bytes, state: _State, *, structure: bool = True) -> InboundMessa
     # A forward's text below the customer's note is what they want read, not history.
     reply = Split(text, None) if _FORWARD_SUBJECT.match(subject or "") else split_reply(text)
 
-    auto_reason = _auto_reason(msg, author.address.value, sender.address.value, state)
+    group = delivered_by.address.value if delivered_by is not author else None
+    auto_reason = _auto_reason(
+        msg,
+        author.address.value,
+        sender.address.value,
+        state,
+        our_group=group in state.options.own_addresses,
+    )
     metadata: dict[str, Any] = {"message_id": external_id}
-    if sender is not author:
-        metadata["from"] = [author.address.value]
+    if sender is not delivered_by:
+        metadata["from"] = [delivered_by.address.value]
     for name in ("To", "Cc", "Reply-To"):
         addresses = _mailboxes(msg, name, state)
         if addresses:
@@ -639,6 +647,18 @@ def _is_list_post(msg: EmailMessage, state: _State) -> bool:
     return listed or _precedence(msg, state) in {"bulk", "list"}
 
 
+def _group_author(msg: EmailMessage, author: Party, state: _State) -> Party:
+    """A post that a group delivered with its own address in From (Google Groups does so
+    for senders whose domain forbids relaying: "'Maryam' via Support <support@…>") was
+    written by who X-Original-From names: every customer writing to a group that is a
+    support address would otherwise be the group."""
+    found = _mailboxes(msg, "X-Original-From", state)
+    if len(found) != 1:
+        return author
+    display, addr = found[0]
+    return Party(Address(AddressKind.email, _address_value(addr, state)), display.strip() or None)
+
+
 def _author(msg: EmailMessage, state: _State, raw: bytes) -> Party:
     written = _header(msg, "From", state)
     for name in ("From", "Sender", "Reply-To", "Return-Path"):
@@ -708,10 +728,13 @@ def _auto_response_suppress(msg: EmailMessage, state: _State) -> str | None:
     return value[:100] if asked & {"all", "autoreply"} else None
 
 
-def _auto_reason(msg: EmailMessage, author: str, answered: str, state: _State) -> str | None:
+def _auto_reason(
+    msg: EmailMessage, author: str, answered: str, state: _State, *, our_group: bool
+) -> str | None:
     """Why this message was sent by a machine (and must never be answered by one). `answered`
     is where an answer would go: a no-reply form's mail with the visitor's Reply-To is a
-    person's."""
+    person's. A post that `our_group` (a group that is this inbox's address) passed on is
+    a customer's mail to the team, whatever list headers the group added."""
     auto_submitted = (_header(msg, "Auto-Submitted", state) or "").strip().lower()
     precedence = _precedence(msg, state)
     subject = _header(msg, "Subject", state) or ""
@@ -725,7 +748,7 @@ def _auto_reason(msg: EmailMessage, author: str, answered: str, state: _State) -
     ):
         if _raw_header(msg, name) is not None:
             return f"{name} header"
-    if precedence in {"bulk", "junk", "list", "auto_reply"}:
+    if precedence in {"junk", "auto_reply"} or (precedence in {"bulk", "list"} and not our_group):
         return f"Precedence: {precedence}"
     if _is_report(msg):
         report = msg.get_param("report-type")
@@ -736,7 +759,8 @@ def _auto_reason(msg: EmailMessage, author: str, answered: str, state: _State) -
         return "sent from a no-reply address"
     if (_raw_header(msg, "Return-Path") or "").strip() == "<>":
         return "empty Return-Path (a notification)"
-    if _raw_header(msg, "List-Id") is not None or _raw_header(msg, "List-Unsubscribe"):
+    listed = _raw_header(msg, "List-Id") is not None or _raw_header(msg, "List-Unsubscribe")
+    if listed and not our_group:
         return "mailing list"
     if author in state.options.own_addresses:
         return "sent from this inbox's own address"
@@ -832,7 +856,10 @@ class _Body:
         disposition = (part.get_content_disposition() or "").lower()
         filename = self._filename(part)
         is_body = disposition != "attachment" and not filename
-        if ctype in _ENCRYPTED or part.get_param("smime-type") == "enveloped-data":
+        smime_type = str(part.get_param("smime-type") or "").lower()
+        if smime_type == "signed-data":
+            self.state.warn("the message is signed with S/MIME, its text inside smime.p7m")
+        elif ctype in _ENCRYPTED or smime_type == "enveloped-data":
             self.state.warn("the message is encrypted: only its encrypted file is kept")
         if ctype == "text/plain" and is_body:
             text = self._without_uuencoded(self.text_of(part))

@@ -338,3 +338,26 @@ def test_text_beside_an_html_part_is_in_the_html_an_agent_sees() -> None:
     )
     twin = parse_email(alternative)
     assert (twin.text, twin.html) == ("Where is it?", "<p>Where is <b>it</b>?</p>")
+
+
+def test_a_post_through_a_google_group_is_its_authors() -> None:
+    raw = (
+        b"From: \"'Maryam' via Support\" <support@acme.example>\r\n"
+        b"X-Original-From: Maryam Ahmadi <maryam@customer.example>\r\n"
+        b"Reply-To: Maryam Ahmadi <maryam@customer.example>\r\n"
+        b"List-ID: <support.acme.example>\r\nPrecedence: list\r\n"
+        b"To: support@acme.example\r\nSubject: Refund\r\nMessage-ID: <g1@customer.example>\r\n"
+        b"\r\nWhere is my refund?\r\n"
+    )
+    # The group is this inbox's address: a customer's mail to the team.
+    ours = parse_email(raw, ParseOptions(own_addresses=frozenset({"support@acme.example"})))
+    assert (ours.sender.address.value, ours.sender.name) == (
+        "maryam@customer.example",
+        "Maryam Ahmadi",
+    )
+    assert not ours.is_auto
+    assert ours.metadata["from"] == ["support@acme.example"]
+    # Someone else's list: still its author's, and a list's post (never auto-answered).
+    elsewhere = parse_email(raw)
+    assert elsewhere.sender.address.value == "maryam@customer.example"
+    assert elsewhere.is_auto
