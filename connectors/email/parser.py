@@ -804,6 +804,18 @@ def _leaves(part: Message, twins: _Leaf | None = None) -> Iterator[_Leaf]:
         yield from _leaves(sub, inner)
 
 
+_RAW_FILENAME = re.compile(r'(?:file)?name\s*=\s*(?:"([^"]*)"|([^;\s]+))', re.IGNORECASE)
+
+
+def _raw_filename(part: Message) -> str | None:
+    """A file name as its header holds it, raw 8-bit bytes kept (as surrogates)."""
+    for header in ("Content-Disposition", "Content-Type"):
+        found = _RAW_FILENAME.search(_raw_header(part, header) or "")
+        if found:
+            return found.group(1) if found.group(1) is not None else found.group(2)
+    return None
+
+
 def _safe_filename(name: str) -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]  # "C:\\TEMP\\a.png" → "a.png"
     cleaned = re.sub(r"[\x00-\x1f\x7f]+", " ", base).strip(" .")
@@ -937,6 +949,8 @@ class _Body:
             self.state.warn("an attachment's file name is unreadable")
         if not name:
             return None
+        if "\ufffd" in name:  # raw 8-bit bytes, which the standard library gave up on
+            name = _raw_filename(part) or name
         if any("\udc80" <= ch <= "\udcff" for ch in name):
             name = decode_bytes(name.encode("ascii", "surrogateescape"), None, self.state)
         elif "=?" in name:

@@ -361,3 +361,16 @@ def test_a_post_through_a_google_group_is_its_authors() -> None:
     elsewhere = parse_email(raw)
     assert elsewhere.sender.address.value == "maryam@customer.example"
     assert elsewhere.is_auto
+
+
+def test_a_file_name_in_raw_8bit_bytes_is_read_in_the_messages_charset() -> None:
+    name = "سند".encode("cp1256")
+    raw = MIXED + (
+        b"--m\r\nContent-Type: text/plain; charset=windows-1256\r\n\r\n"
+        + "سند پرداخت".encode("cp1256")
+        + b"\r\n--m\r\nContent-Type: application/pdf\r\n"
+        b'Content-Disposition: attachment; filename="' + name + b'.pdf"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--m--\r\n"
+    )
+    (attachment,) = parse_email(raw).attachments
+    assert attachment.filename == "سند.pdf"
