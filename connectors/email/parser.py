@@ -56,6 +56,7 @@ _SUBJECT_NUMBER = re.compile(r"\[#(\d{1,12})\]")
 # "Fwd:", Outlook's "FW:", and their translations (German, French, Spanish, Portuguese…).
 _FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|wg|tr|rv|enc)\s*:", re.IGNORECASE)
 _MSGID = re.compile(r"<([^<>\s]+)>")
+_ZONE_AFTER_GMT = re.compile(r"\b(?:GMT|UTC)\s*([+-]\d{4})\b")
 
 # Names mail software writes that Python does not know, or knows as a subset of what is
 # really meant (HTML5's rules: Latin-1 labels mean windows-1252, GB2312 means GB18030).
@@ -704,8 +705,10 @@ def _date(msg: EmailMessage, state: _State) -> datetime:
     now = datetime.now(UTC)
     if not value:
         return now
+    # "GMT+0330" (JavaScript's Date.toString, some webmails): the offset is what counts.
+    written = _ZONE_AFTER_GMT.sub(r"\1", " ".join(value.split()))
     try:
-        sent = parsedate_to_datetime(" ".join(value.split()))
+        sent = parsedate_to_datetime(written)
         if sent.tzinfo is None:
             sent = sent.replace(tzinfo=UTC)
         # (A date at the calendar's edge overflows when moved to UTC.)

@@ -374,3 +374,10 @@ def test_a_file_name_in_raw_8bit_bytes_is_read_in_the_messages_charset() -> None
     )
     (attachment,) = parse_email(raw).attachments
     assert attachment.filename == "سند.pdf"
+
+
+def test_a_date_with_gmt_before_its_offset_keeps_the_offset() -> None:
+    raw = HEAD.replace(
+        b"Date: Mon, 3 Jun 2024 10:00:00 +0000", b"Date: Tue, 12 Mar 2024 10:05:00 GMT+0330"
+    )
+    assert parse_email(raw + b"\r\nhi\r\n").sent_at.isoformat() == "2024-03-12T06:35:00+00:00"
