@@ -33,9 +33,9 @@ _REASONS: dict[int, str] = {
 }
 
 
-def opt_out_reason(keyword: str) -> str:
+def opt_out_reason(keyword: str, channel: str = "SMS") -> str:
     return (
-        f"opted out of SMS (replied {keyword}): Twilio delivers nothing to this number "
+        f"opted out of {channel} (replied {keyword}): Twilio delivers nothing to this number "
         "until they text START"
     )
 

@@ -22,7 +22,7 @@ from connectors.base import (
 )
 from connectors.geo import map_link
 from connectors.sms.errors import OPT_OUT_CODE, error_reason, opt_out_reason
-from connectors.sms.senders import Sender, channel_of, parse_sender
+from connectors.sms.senders import WHATSAPP, Sender, channel_of, parse_sender
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +100,11 @@ def reachability(form: Mapping[str, str], sender: Sender, cause: str) -> Reachab
     word = body.casefold() if channel_of(sender.address) is None else ""
     kind = form.get("OptOutType", "").strip().upper()
     if word in OPT_OUT or kind == "STOP":
-        return ReachabilityChange(
-            sender.address, reachable=False, reason=opt_out_reason(body.upper()), cause=cause
-        )
+        # The keyword as the customer sent it when it is one; else Twilio's word for it.
+        keyword = body.upper() if word in OPT_OUT else "STOP"
+        channel = channel_of(sender.address)
+        reason = opt_out_reason(keyword, "WhatsApp" if channel == WHATSAPP else "SMS")
+        return ReachabilityChange(sender.address, reachable=False, reason=reason, cause=cause)
     if word in OPT_IN or kind == "START":
         return ReachabilityChange(sender.address, reachable=True, cause=cause)
     return None

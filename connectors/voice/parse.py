@@ -106,7 +106,7 @@ def parse_dial(form_or_none: Mapping[str, str] | None) -> DialOutcome:
 class Recording:
     sid: str
     call_sid: str
-    url: str  # without an extension; Twilio serves .mp3 and .wav under it
+    url: str  # without an extension (Twilio serves .mp3 and .wav under it); "" if none
     status: str
     duration: int | None
 
@@ -114,12 +114,14 @@ class Recording:
 def parse_recording(form_or_none: Mapping[str, str] | None) -> Recording:
     form, sid = _require(form_or_none, "RecordingSid")
     _, call_sid = _require(form, "CallSid")
-    _, url = _require(form, "RecordingUrl")
+    status = form.get("RecordingStatus", "completed").strip().lower()
+    # Only a finished recording has a file; a failed or absent one says so without a URL.
+    url = _require(form, "RecordingUrl")[1] if status == "completed" else ""
     return Recording(
         sid=sid,
         call_sid=call_sid,
         url=url,
-        status=form.get("RecordingStatus", "completed").strip().lower(),
+        status=status,
         duration=_int(form.get("RecordingDuration")),
     )
 

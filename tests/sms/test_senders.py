@@ -172,10 +172,10 @@ async def test_stop_on_whatsapp_is_a_message_unless_twilio_says_it_is_an_opt_out
     conversation = await only_conversation(admin, inbox.id)
     assert [i["reachable"] for i in await identities(admin, conversation)] == [True]
 
-    assert (await inbox.post(whatsapp("STOP", OptOutType="STOP"))).status_code == 200
+    assert (await inbox.post(whatsapp("please remove me", OptOutType="STOP"))).status_code == 200
     (identity,) = await identities(admin, conversation)
     assert identity["reachable"] is False
-    assert identity["unreachable_reason"].startswith("opted out of SMS (replied STOP)")
+    assert identity["unreachable_reason"].startswith("opted out of WhatsApp (replied STOP)")
 
 
 # Senders nobody can answer ------------------------------------------------------------------

@@ -70,6 +70,19 @@ async def test_a_recording_elsewhere_than_twilio_is_not_fetched(
     assert "is not this inbox's Twilio API host" in note["note"]
 
 
+async def test_a_recording_twilio_could_not_make_is_taken_without_a_file(
+    inbox: VoiceInbox, admin: Api
+) -> None:
+    call_sid, _ = await inbox.call()
+    await inbox.post("dial", dial(call_sid, "no-answer"))
+    failed = recording(call_sid, "https://api.twilio.com/x/RE9") | {"RecordingStatus": "failed"}
+    del failed["RecordingUrl"]
+    response = await inbox.post("recording", failed, voicemail=1)
+    assert response.status_code == 200, response.text
+    assert await fetch_recordings(inbox.running.ctx) == 0
+    assert (await call_item(admin, inbox.id, call_sid))["attachments"] == []
+
+
 async def test_twilios_transcription_of_a_voicemail_is_shown_on_the_call_item(
     admin: Api, twilio: FakeTwilio, running: Running
 ) -> None:
