@@ -112,6 +112,7 @@ _UUENCODED = re.compile(
     r"^begin [0-7]{3,4} (?P<name>[^\n]+)\n(?P<data>(?:[^\n]*\n){1,200000}?)end[ \t]*$",
     re.MULTILINE,
 )
+_UU_END = re.compile(r"^end[ \t]*$", re.MULTILINE)
 _BOUNDARY_LINE = re.compile(r"^--(\S{1,70}?)(--)?[ \t]*\r?$", re.MULTILINE)
 _BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon)@", re.IGNORECASE)
 # noreply@, no-reply+orders@, do-not-reply@, donotreply@: nobody reads what is sent back.
@@ -915,7 +916,10 @@ class _Body:
         """The text with its uuencoded files ("begin 644 name" … "end") made attachments."""
         kept: list[str] = []
         end = 0
-        for block in _UUENCODED.finditer(text):
+        # Only up to the last "end" line: a "begin" line with no "end" after it would make
+        # the search scan the rest of the text for each one (n² on a hostile text).
+        last_end = max((m.end() for m in _UU_END.finditer(text)), default=0)
+        for block in _UUENCODED.finditer(text, 0, last_end):
             data = _uudecode(block.group("data"))
             if data is None:
                 continue
