@@ -154,7 +154,8 @@ _HEADER_LINE = re.compile(
     re.IGNORECASE,
 )
 _KIND_OF_KEY = {k.casefold(): kind for kind, keys in _HEADER_KEYS.items() for k in keys}
-_FIELD_LINE = re.compile(r"^\s*\*?[^\s:][^:]{0,30}:")  # "Phone:", "Message:": some field
+# "Phone: …", "Message: …": a field (not a wrapped address list's "[mailto:…]").
+_FIELD_LINE = re.compile(r"^\s*\*?\w[\w \-]{0,30}:(\s|$)")
 # Direction marks webmails put around a right-to-left attribution line.
 _BIDI_MARKS = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 
@@ -198,16 +199,19 @@ def _header_block_at(lines: list[str], i: int) -> bool:
     one after the other, until a blank line. A form's "From: … Phone: … Message: …" or a
     trip's "از: تهران / به: مشهد" is no such block."""
     kinds: list[str] = []
+    after_blank = False  # (HTML turned into text may leave a blank line between fields)
     for line in lines[i : i + 12]:
         if not line.strip():
-            break
+            after_blank = True
+            continue
         header = _HEADER_LINE.match(line)
         if header is not None:
             kinds.append(_KIND_OF_KEY[header.group("key").casefold()])
-        elif _FIELD_LINE.match(line):
+            after_blank = False
+        elif after_blank:
+            break  # the quoted message's text
+        elif _FIELD_LINE.match(line) or not kinds:
             return False  # a field no mail program puts there
-        elif not kinds:
-            return False
         # else: a long To or Cc wrapped onto the next line
     return bool(kinds) and kinds[0] == "from" and "subject" in kinds and len(set(kinds)) >= 3
 

@@ -388,3 +388,17 @@ def test_begin_lines_without_an_end_are_text_read_in_one_pass() -> None:
     1.4 s); only the text before the last "end" line is searched now."""
     body = "begin 644 x\n" * 6_000 + "hello"
     assert parse_email(plain(body)).text == body.strip()
+
+
+def test_outlooks_header_block_is_history_with_blank_lines_or_a_wrapped_address_list() -> None:
+    spaced = (
+        "Thanks, fixed.\n\n________________________________\n\nFrom: Support <s@shop.example>\n\n"
+        "Sent: Monday, 3 March 2025 10:00\n\nTo: Reza <reza@customer.example>\n\n"
+        "Subject: RE: Login\n\nPlease reset your password.\n"
+    )
+    wrapped = (
+        "Thanks, fixed.\n\nFrom: Support [mailto:s@shop.example]\nSent: Monday, 3 March 2025\n"
+        "To: Reza; Sara; Ali\n[mailto:ali@customer.example]\nSubject: RE: Login\n\nPlease reset.\n"
+    )
+    for body in (spaced, wrapped):
+        assert split_reply(body).new == "Thanks, fixed.", body
