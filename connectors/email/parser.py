@@ -568,19 +568,23 @@ def _header(msg: EmailMessage, name: str, state: _State) -> str | None:
         # surrogates; decode them like body text.
         raw = decode_bytes(raw.encode("ascii", "surrogateescape"), None, state)
         return _decode_words(raw)
+    if "=?" in raw and "?=" in raw:
+        # Encoded words decoded here, not by the policy: with the charset names mail
+        # software really means (see _decode_words), and those the policy leaves alone.
+        return _decode_words(raw)
     try:
-        value = str(msg[name])
+        return str(msg[name])
     except Exception:
         state.warn(f"header {name} is malformed; shown as written")
         return _decode_words(raw)
-    # Encoded words the policy left alone (inside other words, odd charsets).
-    return _decode_words(value) if "=?" in value and "?=" in value else value
 
 
 def _decode_words(value: str) -> str:
     unfolded = re.sub(r"\r?\n[ \t]", " ", value).strip()
     try:
-        chunks = decode_header(unfolded)
+        # The names mail software writes, as for bodies: iso-8859-1 words hold windows-1252
+        # quotes ("O’Brien"), gb2312 words GB18030's characters.
+        chunks = [(c, (_codec(cs) or cs) if cs else cs) for c, cs in decode_header(unfolded)]
     except (ValueError, AssertionError, IndexError):
         return unfolded
     try:

@@ -402,3 +402,13 @@ def test_outlooks_header_block_is_history_with_blank_lines_or_a_wrapped_address_
     )
     for body in (spaced, wrapped):
         assert split_reply(body).new == "Thanks, fixed.", body
+
+
+def test_encoded_words_are_read_with_the_charsets_mail_software_means() -> None:
+    raw = (
+        b"From: =?iso-8859-1?Q?Ren=E9e_O=92Brien?= <renee@customer.example>\r\n"
+        b"Subject: =?iso-8859-1?Q?It=92s_broken_=96_again?=\r\n"
+        b"Message-ID: <w1@customer.example>\r\n\r\nx\r\n"
+    )
+    message = parse_email(raw)
+    assert (message.subject, message.sender.name) == ("It’s broken – again", "Renée O’Brien")
