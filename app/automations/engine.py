@@ -730,10 +730,11 @@ async def run_step(session: AsyncSession, step: ScheduledStep) -> None:
         return
     facts = Facts.restore(session, step.context)
     if step.kind == "idle":
-        # Idle if no message came after the one that set this clock.
+        # Idle if nobody wrote after the message that set this clock (the rules' own
+        # messages, which set no clock, do not count either).
         conversation = await facts.conversation()
         since = datetime.fromisoformat(step.context["since"])
-        if conversation is not None and (conversation.last_message_at or since) <= since:
+        if conversation is not None and not await _someone_wrote(session, conversation, since):
             await run_rule(session, rule, facts)
         return
     run = await session.get(RuleRun, step.run_id) if step.run_id is not None else None
@@ -759,19 +760,26 @@ async def _stopped(session: AsyncSession, facts: Facts, context: dict[str, Any])
             return "the contact can no longer be reached (unsubscribed)"
     if context.get("cancel_on_reply", True):
         since = datetime.fromisoformat(context["since"])
-        replied = await session.scalar(
-            select(
-                exists().where(
-                    Message.conversation_id == conversation.id,
-                    Message.created_at > since,
-                    (Message.direction == Direction.inbound)
-                    | (
-                        (Message.direction == Direction.outbound)
-                        & Message.sender_agent_id.is_not(None)
-                    ),
-                )
-            )
-        )
-        if replied:
+        if await _someone_wrote(session, conversation, since):
             return "someone wrote in the conversation"
     return None
+
+
+async def _someone_wrote(
+    session: AsyncSession, conversation: Conversation, since: datetime
+) -> bool:
+    """Whether the customer or an agent wrote in the conversation after `since` (automatic
+    messages, a rule's or an acknowledgement, are nobody's)."""
+    wrote = await session.scalar(
+        select(
+            exists().where(
+                Message.conversation_id == conversation.id,
+                Message.created_at > since,
+                (Message.direction == Direction.inbound)
+                | (
+                    (Message.direction == Direction.outbound) & Message.sender_agent_id.is_not(None)
+                ),
+            )
+        )
+    )
+    return bool(wrote)

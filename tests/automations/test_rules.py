@@ -318,6 +318,35 @@ async def test_an_idle_conversation_starts_its_rule_once_quiet_long_enough(
     assert notes == ["Quiet for 30 minutes"]
 
 
+async def test_a_rules_own_welcome_does_not_keep_a_conversation_from_going_idle(
+    running: Running, admin: Api
+) -> None:
+    """A welcome sent by a rule after the customer's message moves no idle clock (the rules'
+    own messages never start a rule), and no longer stops the clock set before it."""
+    inbox = await create_api_inbox(admin)
+    await create_rule(
+        admin,
+        name="Welcome",
+        event="conversation.created",
+        actions=[{"type": "send_message", "text": "Hi, we are on it."}],
+    )
+    idle = await create_rule(
+        admin,
+        name="Quiet",
+        event="conversation.idle",
+        options={"minutes": 30},
+        actions=[{"type": "add_note", "text": "Quiet for 30 minutes"}],
+    )
+    await settle(running.ctx)
+    stored = await post_incoming(running.client, inbox, external_id="1", text="hello?")
+    await settle(running.ctx)
+    texts_now = [m["body_text"] for m in await _messages(admin, stored.json()["conversation_id"])]
+    assert "Hi, we are on it." in texts_now
+    await time_passes(running.ctx, minutes=31)
+    await settle(running.ctx)
+    assert [r["status"] for r in await runs(admin, idle["id"])] == ["done"]
+
+
 async def test_a_changed_rule_applies_from_the_next_message(running: Running, admin: Api) -> None:
     """The consumer keeps the rules between batches; every change reaches it at once."""
     inbox = await create_api_inbox(admin)
