@@ -73,15 +73,20 @@ async def incoming(
                 comment=given.comment,
                 external_id=body.external_id,
             )
+        # Words beside the score are the customer's message, stored as any other.
+        said = None
+        if message.text.strip() or message.attachments:
+            said = await ctx.inbound.submit(InboxRef(inbox_id, InboxKind.api), message)
+        new = done.recorded or (said is not None and not said.duplicate)
         answer = IngestOut(
-            message_id=None,
-            conversation_id=survey.conversation_id,
-            duplicate=not done.recorded,
+            message_id=said.message_id if said else None,
+            conversation_id=said.conversation_id if said else survey.conversation_id,
+            duplicate=not new,
             survey_id=survey.id,
         )
         return Response(
             answer.model_dump_json(),
-            status_code=status.HTTP_201_CREATED if done.recorded else status.HTTP_200_OK,
+            status_code=status.HTTP_201_CREATED if new else status.HTTP_200_OK,
             media_type="application/json",
         )
     result = await ctx.inbound.submit(InboxRef(inbox_id, InboxKind.api), message)

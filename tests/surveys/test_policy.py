@@ -104,6 +104,23 @@ async def test_csat_after_resolve_asked_and_answered_through_the_api_channel(
         running.client, inbox, external_id="a3", sender="c2", text="", survey_answer=answer
     )
     assert_error(other, 404, "survey_not_found")
+    # Words sent beside a score are the customer's message; the first score stands.
+    said = await post_incoming(
+        running.client,
+        inbox,
+        external_id="a4",
+        sender="c1",
+        text="also, where is my refund?",
+        survey_answer={**answer, "score": 2},
+    )
+    assert said.status_code == 201, said.text
+    assert said.json()["message_id"] is not None
+    page = (await admin.get(f"/api/v1/conversations/{conversation_id}/messages")).json()
+    assert [m["body_text"] for m in page["items"] if m["direction"] == "inbound"] == [
+        "question m1",
+        "also, where is my refund?",
+    ]
+    assert (await surveys(admin, conversation_id=conversation_id))[0]["score"] == 4
 
 
 async def test_one_csat_per_conversation_and_only_after_an_agent_answered(
