@@ -25,7 +25,7 @@ from app.db import Base, utcnow
 from app.errors import Invalid, NotFound, Unauthorized
 from app.events import log as event_log
 from app.events.types import ContactEventRecorded
-from app.inboxes.models import Inbox
+from app.inboxes.models import Inbox, InboxKind
 from app.webhooks.models import WebhookSubscription
 from connectors.addresses import InvalidAddress, normalize_email, normalize_phone
 from connectors.base import Address, AddressKind, Party
@@ -75,7 +75,26 @@ def _address(ref: IdentityRef) -> Address:
 async def contact_by_identity(session: AsyncSession, ref: IdentityRef) -> int:
     """The contact with this address, created if the customer is new to us (a shop's
     `signed_up` comes before any message)."""
-    return (await resolve_contact(session, Party(_address(ref)))).contact_id
+    address = _address(ref)
+    if address.kind == AddressKind.api:
+        await _check_api_identity(session, address.value)
+    return (await resolve_contact(session, Party(address))).contact_id
+
+
+async def _check_api_identity(session: AsyncSession, value: str) -> None:
+    """An `api` identity is `<inbox id>:<sender id>` of an api inbox: anything else would
+    make a contact no message can ever reach."""
+    inbox_id, _, sender_id = value.partition(":")
+    inbox = (
+        await session.get(Inbox, int(inbox_id))
+        if inbox_id.isdigit() and len(inbox_id) < 10
+        else None
+    )
+    if inbox is None or inbox.kind != InboxKind.api or not sender_id:
+        raise Invalid(
+            "identity.address: an api identity is '<inbox id>:<sender id>' of an api inbox",
+            code="invalid_address",
+        )
 
 
 async def record_customer_event(

@@ -197,6 +197,9 @@ async def test_customer_events_need_an_api_token_and_a_valid_name_and_payload(
         {**body, "name": "no spaces please"},
         {**body, "payload": {"blob": "x" * 20_000}},
         {**body, "identity": {"channel": "email", "address": "not an address"}},
+        # An api identity names an api inbox and a sender in it.
+        {**body, "identity": {"channel": "api", "address": "nocolon"}},
+        {**body, "identity": {"channel": "api", "address": "99999:sara"}},
         {**body, "occurred_at": "2026-12-01T10:00:00"},  # no offset: whose ten o'clock?
         {**body, "occurred_at": "yesterday"},
     ):
