@@ -17,6 +17,22 @@ from connectors.numbers import read_digits
 # Wherever a number or a date is read from text, Persian digits are digits too.
 READS_PERSIAN_DIGITS = BeforeValidator(read_digits)
 LocalDate = Annotated[date, READS_PERSIAN_DIGITS]
+# The days Panjereh keeps: a report's clock reads whole local days (and one past the last),
+# and a year before 1970 is a Jalali date written as if it were Gregorian (1405 is 2026).
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+
+
+def _kept_day(day: date) -> date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(
+            f"{day} is outside {FIRST_DAY.year}–{LAST_DAY.year}: dates are Gregorian "
+            "(the Jalali 1405-01-01 is 2026-03-21)"
+        )
+    return day
+
+
+# A day that is stored (a holiday): one of the Gregorian calendar's that Panjereh keeps.
+KeptDate = Annotated[LocalDate, AfterValidator(_kept_day)]
 
 # Row ids are INTEGER columns: 32-bit on PostgreSQL, which refuses to compare them with a
 # larger number (SQLite overflows past 2**63).

@@ -5,14 +5,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.fields import LocalDate, SafeStr
+from app.fields import KeptDate, SafeStr
 
 
 class HolidayIn(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    first: LocalDate = Field(alias="from")
-    last: LocalDate | None = Field(default=None, alias="to")  # inclusive; None: one day
+    first: KeptDate = Field(alias="from")
+    last: KeptDate | None = Field(default=None, alias="to")  # inclusive; None: one day
     name: SafeStr = Field(default="", max_length=200)
 
 

@@ -37,6 +37,7 @@ from app.account import service as account
 from app.agents.models import Agent, Team
 from app.db import utcnow
 from app.errors import Invalid
+from app.fields import FIRST_DAY, LAST_DAY
 from app.inboxes.models import Inbox, InboxKind
 from app.reports.clock import Clock
 from app.reports.models import MessageCount
@@ -71,8 +72,6 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 732  # two years and a leap day
 TREND_DAILY_UP_TO = 31  # days; a longer period's satisfaction trend goes by weeks
 COMMENTS = 50  # the satisfaction report's latest comments
-# The days a report can name: its clock reads whole local days, and one past `until`.
-FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
 
 
 @dataclass(frozen=True, slots=True)

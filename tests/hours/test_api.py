@@ -126,3 +126,17 @@ async def test_a_refusal_names_the_rule_broken_and_where(
     (broken,) = refused.json()["errors"]
     assert (broken["type"], broken["loc"]) == (rule, ["body", *where])
     assert broken["msg"] == refused.json()["detail"]
+
+
+async def test_a_jalali_date_given_as_a_holiday_is_refused_not_kept_for_the_year_1405(
+    running: Running, admin: Api
+) -> None:
+    inbox = await create_api_inbox(admin)
+    body = {"timezone": "Asia/Tehran", "weekly": IRANIAN_WEEK, "holidays": [{"from": "۱۴۰۵-01-01"}]}
+    refused = await admin.put(f"/api/v1/inboxes/{inbox.id}/business-hours", json=body)
+    assert refused.status_code == 422, refused.text
+    assert "Gregorian" in refused.json()["detail"]
+    body["holidays"] = [{"from": "۲۰۲۶-۰۳-۲۱"}]  # the same day, Gregorian in Persian digits
+    kept = await admin.put(f"/api/v1/inboxes/{inbox.id}/business-hours", json=body)
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["holidays"][0]["from"] == "2026-03-21"
