@@ -289,17 +289,22 @@ async def test_an_unsubscribed_contact_gets_no_follow_up(
     assert "unsubscribed" in run["detail"]
 
 
-async def test_an_idle_conversation_starts_its_rule_once_quiet_long_enough(
-    running: Running, admin: Api
-) -> None:
-    inbox = await create_api_inbox(admin)
-    rule = await create_rule(
+async def quiet_for_30_minutes(admin: Api) -> dict[str, Any]:
+    """An idle rule for every inbox: a note after 30 minutes in which nobody wrote."""
+    return await create_rule(
         admin,
         name="Quiet",
         event="conversation.idle",
         options={"minutes": 30},
         actions=[{"type": "add_note", "text": "Quiet for 30 minutes"}],
     )
+
+
+async def test_an_idle_conversation_starts_its_rule_once_quiet_long_enough(
+    running: Running, admin: Api
+) -> None:
+    inbox = await create_api_inbox(admin)
+    rule = await quiet_for_30_minutes(admin)
     await settle(running.ctx)
     stored = await post_incoming(running.client, inbox, external_id="1", text="hello?")
     await settle(running.ctx)
@@ -333,13 +338,7 @@ async def test_a_rules_own_welcome_does_not_keep_a_conversation_from_going_idle(
         event="conversation.created",
         actions=[{"type": "send_message", "text": "Hi, we are on it."}],
     )
-    idle = await create_rule(
-        admin,
-        name="Quiet",
-        event="conversation.idle",
-        options={"minutes": 30},
-        actions=[{"type": "add_note", "text": "Quiet for 30 minutes"}],
-    )
+    idle = await quiet_for_30_minutes(admin)
     await settle(running.ctx)
     stored = await post_incoming(running.client, inbox, external_id="1", text="hello?")
     await settle(running.ctx)
