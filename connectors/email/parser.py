@@ -789,27 +789,57 @@ class _Leaf:
     has_text_twin: bool = False
 
 
-def _leaves(part: Message, twins: _Leaf | None = None) -> Iterator[_Leaf]:
-    """The content parts, in order; an enclosed message is one part (not opened)."""
-    twins = twins or _Leaf(part)
-    if part.get_content_maintype() == "message" or not part.is_multipart():
-        yield _Leaf(part, twins.has_html_twin, twins.has_text_twin)
-        return
+def _is_content(part: Message) -> bool:
+    """A part that is read as itself: text, a file, or an enclosed message (not opened)."""
+    return part.get_content_maintype() == "message" or not part.is_multipart()
+
+
+def _subparts(part: Message) -> list[Message]:
+    """A multipart's parts (none for a content part)."""
+    if _is_content(part):
+        return []
     payload = part.get_payload()
-    subs = [sub for sub in payload if isinstance(sub, Message)] if isinstance(payload, list) else []
+    return [sub for sub in payload if isinstance(sub, Message)] if isinstance(payload, list) else []
+
+
+def _types_below(msg: Message) -> dict[int, frozenset[str]]:
+    """The content types of the content parts under each part (by `id`), in one pass from
+    the leaves up: what an alternative's other branches hold is then looked up, not walked
+    again for every branch at every level (which nested alternatives made exponential)."""
+    below: dict[int, frozenset[str]] = {}
+    pending: list[tuple[Message, bool]] = [(msg, False)]
+    while pending:
+        part, children_done = pending.pop()
+        subs = _subparts(part)
+        if subs and not children_done:
+            pending.append((part, True))
+            pending.extend((sub, False) for sub in subs)
+        elif _is_content(part):
+            below[id(part)] = frozenset({part.get_content_type()})
+        else:
+            below[id(part)] = frozenset().union(*(below[id(sub)] for sub in subs))
+    return below
+
+
+def _leaves(
+    part: Message,
+    below: dict[int, frozenset[str]],
+    html_twin: bool = False,
+    text_twin: bool = False,
+) -> Iterator[_Leaf]:
+    """The content parts, in order; an enclosed message is one part (not opened)."""
+    if _is_content(part):
+        yield _Leaf(part, html_twin, text_twin)
+        return
+    subs = _subparts(part)
     alternative = part.get_content_type() == "multipart/alternative"
     for sub in subs:
-        inner = twins
+        others: frozenset[str] = frozenset()
         if alternative:
-            others = [
-                leaf.part.get_content_type() for o in subs if o is not sub for leaf in _leaves(o)
-            ]
-            inner = _Leaf(
-                sub,
-                twins.has_html_twin or "text/html" in others,
-                twins.has_text_twin or "text/plain" in others,
-            )
-        yield from _leaves(sub, inner)
+            others = frozenset().union(*(below[id(o)] for o in subs if o is not sub))
+        yield from _leaves(
+            sub, below, html_twin or "text/html" in others, text_twin or "text/plain" in others
+        )
 
 
 _RAW_FILENAME = re.compile(r'(?:file)?name\s*=\s*(?:"([^"]*)"|([^;\s]+))', re.IGNORECASE)
@@ -864,7 +894,7 @@ class _Body:
         return "\n".join(self.html_parts) if self.seen_html else None
 
     def read(self, msg: Message) -> None:
-        for leaf in _leaves(msg):
+        for leaf in _leaves(msg, _types_below(msg)):
             try:
                 self._part(leaf)
             except Exception as exc:
