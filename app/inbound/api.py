@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.crypto import token_digest
 from app.deps import ContextDep
@@ -22,7 +22,9 @@ router = APIRouter(tags=["inbound"])
 
 
 class IngestOut(BaseModel):
-    message_id: int | None  # None for a survey answer (not stored as a message)
+    message_id: int | None = Field(
+        description="the stored message; null for a survey answer sent without words"
+    )
     conversation_id: int
     duplicate: bool
     survey_id: int | None = None  # the survey a `survey_answer` answered

@@ -2944,7 +2944,10 @@ export interface components {
             conversation_id: number;
             /** Duplicate */
             duplicate: boolean;
-            /** Message Id */
+            /**
+             * Message Id
+             * @description the stored message; null for a survey answer sent without words
+             */
             message_id: number | null;
             /** Survey Id */
             survey_id?: number | null;
