@@ -1,7 +1,7 @@
 """The heart: normalized inbound messages become stored state, in the caller's transaction.
 
-`ingest_many` stores a batch in named phases: resolve the senders to contacts, lock those
-contacts, dedupe, find the conversations the messages may continue, decide each message's
+`ingest_many` stores a batch in named phases: resolve the senders to contacts (and lock
+those contacts), dedupe, find the conversations the messages may continue, decide each message's
 conversation, insert the messages, record the events. Each phase reads or writes the whole
 batch at once, so a batch costs a fixed number of statements on the common path (known
 senders, no attachments) however many messages it holds; a test counts them. Nothing here
@@ -29,7 +29,7 @@ from app.agents.models import Agent
 from app.db import table, utcnow
 from app.events import log as event_log
 from app.events.types import ConversationCreated, ConversationUpdated, MessageCreated
-from app.inbound.senders import Sender, lock_contacts, resolve_senders
+from app.inbound.senders import Sender, resolve_senders
 from app.inbound.storable import raw_bytes, storable
 from app.inbound.threads import Threads, find_threads
 from app.inboxes.models import Inbox
@@ -135,7 +135,6 @@ async def ingest_many(
     now = utcnow()
     batch = [_Incoming(inbox, storable(msg), raw_bytes(msg)) for inbox, msg in items]
     senders = await resolve_senders(session, [item.msg.sender for item in batch], now)
-    await lock_contacts(session, {sender.contact_id for sender in senders})
     # After the lock: a concurrent batch of the same senders has committed what it stored.
     batch, stored = await dedupe(session, batch)
     threads = await find_threads(

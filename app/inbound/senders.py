@@ -39,25 +39,35 @@ class Sender:
 async def resolve_senders(
     session: AsyncSession, parties: Sequence[Party], now: datetime
 ) -> list[Sender]:
-    """The contact of each party, in order, creating the ones never seen.
+    """The contact of each party, in order, creating the ones never seen, each of them
+    locked until commit (see `lock_contacts`).
 
-    Known senders cost one query for the whole batch, and first-time senders two multi-row
-    INSERTs. Only a message that tells something new about its sender (another address to
-    link, a new fact, a first name) goes through `resolve_contact` on its own, as does a
-    first-time sender that a concurrent transaction created meanwhile: the unique
-    (kind, address) of an identity decides who creates it, so no contact is made twice.
+    Known senders cost one query for the whole batch, which also locks their contacts, and
+    first-time senders two multi-row INSERTs. Only a message that tells something new about
+    its sender (another address to link, a new fact, a first name) goes through
+    `resolve_contact` on its own, as does a first-time sender that a concurrent transaction
+    created meanwhile: the unique (kind, address) of an identity decides who creates it, so
+    no contact is made twice.
     """
+    # A party with other addresses may lead to contacts the query does not find: then all
+    # are locked at once afterwards, so that locks are still taken in id order.
+    lock_found = not any(party.also_known_as for party in parties)
     known = await _known_senders(
         session,
         {party.address for party in parties},
         with_attributes=any(party_facts(party) for party in parties),
+        lock=lock_found,
     )
+    locked = {sender.contact_id for sender in known.values()} if lock_found else set()
     first_time: dict[Address, Party] = {}
     for party in parties:
         if party.address not in known and not party.also_known_as:
             first_time.setdefault(party.address, party)
     if first_time:
-        known |= await _create_contacts(session, list(first_time.values()), now)
+        created = await _create_contacts(session, list(first_time.values()), now)
+        known |= created
+        # Rows this transaction inserted: no other one sees them before the commit.
+        locked |= {sender.contact_id for sender in created.values()}
     senders = []
     for party in parties:
         sender = known.get(party.address)
@@ -71,6 +81,7 @@ async def resolve_senders(
             )
             known[party.address] = sender
         senders.append(sender)
+    await lock_contacts(session, {sender.contact_id for sender in senders} - locked)
     return senders
 
 
@@ -82,7 +93,8 @@ async def lock_contacts(session: AsyncSession, contact_ids: Collection[int]) -> 
     nothing to do."""
     if session.get_bind().dialect.name != "postgresql":
         return False
-    await session.execute(_LOCK_CONTACTS, {"ids": sorted(contact_ids)})
+    if contact_ids:
+        await session.execute(_LOCK_CONTACTS, {"ids": sorted(contact_ids)})
     return True
 
 
@@ -107,11 +119,12 @@ async def lock_contacts_of(
     return await lock_contacts(session, ids)
 
 
-def _known_senders_query(*, with_attributes: bool) -> Select[Any]:
+def _known_senders_query(*, with_attributes: bool, lock: bool) -> Select[Any]:
     """The identities of these kinds with one of these addresses (a superset of the pairs
-    asked for when a batch mixes kinds, filtered in Python), and their contacts."""
+    asked for when a batch mixes kinds, filtered in Python), and their contacts, which
+    `lock` locks in id order (on PostgreSQL; SQLite has its one writer lock)."""
     identities, contacts = table(ContactIdentity), table(Contact)
-    return (
+    query = (
         select(
             identities.c.kind,
             identities.c.address,
@@ -126,10 +139,15 @@ def _known_senders_query(*, with_attributes: bool) -> Select[Any]:
             identities.c.address.in_(bindparam("addresses", expanding=True)),
         )
     )
+    return query.order_by(contacts.c.id).with_for_update(of=contacts) if lock else query
 
 
-# Built once (see app.inbound.ingest): with the contacts' attributes, and without.
-_KNOWN_SENDERS = {flag: _known_senders_query(with_attributes=flag) for flag in (True, False)}
+# Built once (see app.inbound.ingest): with the contacts' attributes or without, locking or not.
+_KNOWN_SENDERS = {
+    (attributes, lock): _known_senders_query(with_attributes=attributes, lock=lock)
+    for attributes in (True, False)
+    for lock in (True, False)
+}
 _CONTACT_ID = table(Contact).c.id
 _LOCK_CONTACTS = (
     select(_CONTACT_ID)
@@ -140,12 +158,12 @@ _LOCK_CONTACTS = (
 
 
 async def _known_senders(
-    session: AsyncSession, addresses: set[Address], *, with_attributes: bool
+    session: AsyncSession, addresses: set[Address], *, with_attributes: bool, lock: bool
 ) -> dict[Address, Sender]:
     """The contacts behind these addresses; their attributes only when asked (decoding
     every sender's JSON costs, and most channels tell nothing new about a person)."""
     rows = await session.execute(
-        _KNOWN_SENDERS[with_attributes],
+        _KNOWN_SENDERS[(with_attributes, lock)],
         {
             "kinds": sorted({str(address.kind) for address in addresses}),
             "addresses": sorted({address.value for address in addresses}),

@@ -6,10 +6,10 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from app.inbound.ingest import InboxRef, ingest_many
-from app.tickets.models import Message
+from app.tickets.models import Conversation, Message, Status
 from connectors.base import Address, AddressKind, InboundMessage, Party
 from tests.support.api import Api, create_api_inbox
 from tests.support.app import Running
@@ -193,3 +193,38 @@ async def test_a_batch_costs_the_same_statements_whatever_its_size(
         [message(inbox.id, f"large-{i}", senders[i % len(senders)]) for i in range(40)]
     )
     assert small == large
+
+
+async def test_two_transactions_bringing_one_known_sender_open_one_conversation(
+    running: Running, admin: Api
+) -> None:
+    """Which conversation a message opens is decided under a lock on its sender's contact:
+    two transactions that each bring a message from a known sender with nothing to continue
+    open one conversation between them (the second waits for the first), not two."""
+    inbox = await create_api_inbox(admin)
+    ref, policy = InboxRef(inbox.id, "api"), running.ctx.ingest_policy
+    async with running.ctx.db.write() as session:
+        (first,) = await ingest_many(session, [(ref, message(inbox.id, "m0", "ali"))], policy)
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == first.conversation_id)
+            .values(status=Status.resolved, resolved_at=datetime(2020, 1, 1, tzinfo=UTC))
+        )
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def ingest_one(external_id: str, *, hold: bool) -> int:
+        async with running.ctx.db.write() as session:
+            (result,) = await ingest_many(
+                session, [(ref, message(inbox.id, external_id, "ali"))], policy
+            )
+            if hold:
+                holding.set()
+                await release.wait()
+        return result.conversation_id
+
+    held = asyncio.create_task(ingest_one("m1", hold=True))
+    await holding.wait()
+    waiting = asyncio.create_task(ingest_one("m2", hold=False))
+    await asyncio.sleep(0.2)  # the second transaction reaches the lock meanwhile
+    release.set()
+    assert await held == await waiting != first.conversation_id
