@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 
 import pydantic_core
-from sqlalchemy import DateTime, MetaData, Table, create_engine, event
+from sqlalchemy import JSON, DateTime, MetaData, Table, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -30,7 +30,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from app.sqlite_inline import inline_creator
@@ -77,6 +80,24 @@ def table(model: type[Base]) -> Table:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class json_array_agg(FunctionElement[Any]):  # noqa: N801 - an SQL function, named as one
+    """The aggregate of a column's values as a JSON array: `json_agg` on PostgreSQL (NULL
+    over no rows), `json_group_array` on SQLite (`[]`)."""
+
+    type = JSON()
+    inherit_cache = True
+
+
+@compiles(json_array_agg, "postgresql")
+def _json_agg(element: json_array_agg, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_agg({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(json_array_agg, "sqlite")
+def _json_group_array(element: json_array_agg, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_group_array({compiler.process(element.clauses, **kw)})"
 
 
 def unavailable(exc: BaseException) -> str | None:

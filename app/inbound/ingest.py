@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -143,7 +143,7 @@ async def ingest_many(
     )
     pending = decide(session, batch, senders, stored, threads, now, policy.reopen_window)
     written = await insert_messages(session, pending, now, policy)
-    await record_events(session, written)
+    await record_events(session, written, threads.labels)
     return _results(batch, stored, written)
 
 
@@ -291,12 +291,15 @@ _LABELS = select(_LABELS_TABLE.c.conversation_id, _LABELS_TABLE.c.label).where(
 )
 
 
-async def record_events(session: AsyncSession, written: list[_Stored]) -> None:
+async def record_events(
+    session: AsyncSession, written: list[_Stored], labels_found: Mapping[int, list[str]]
+) -> None:
     """Record, in the same transaction (published after commit), what the agents' screens
     and the visitor's widget must see: per message, `conversation.created` the first time
     its conversation appears in the batch and `conversation.updated` otherwise, then
-    `message.created`. The names and labels the conversation views show are read in one
-    query each, not per message."""
+    `message.created`. The names the conversation views show are read in one query, not per
+    message, and so are their labels, but for the conversations whose labels were read with
+    them (`labels_found`)."""
     if not written:
         return
     pending = [s.pending for s in written]
@@ -311,10 +314,10 @@ async def record_events(session: AsyncSession, written: list[_Stored]) -> None:
     if elsewhere:
         rows = await session.execute(select(Inbox.id, Inbox.kind).where(Inbox.id.in_(elsewhere)))
         kinds |= {r[0]: r[1] for r in rows}
-    existing = [p.conversation.id for p in pending if not p.opened]
-    labels: dict[int, list[str]] = defaultdict(list)
-    if existing:
-        rows = await session.execute(_LABELS, {"conversation_ids": existing})
+    labels: dict[int, list[str]] = defaultdict(list, labels_found)
+    unknown = {p.conversation.id for p in pending if not p.opened} - labels_found.keys()
+    if unknown:
+        rows = await session.execute(_LABELS, {"conversation_ids": sorted(unknown)})
         for conversation_id, label in rows:
             labels[conversation_id].append(label)
     announced: set[int] = set()

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.tickets.models import ACTIVE_STATUSES, Conversation, Message
+from app.db import json_array_agg
+from app.tickets.models import ACTIVE_STATUSES, Conversation, ConversationLabel, Message
 from app.tickets.service import follow_merges
 from connectors.base import InboundMessage
 
@@ -27,6 +28,7 @@ class Threads:
     by_thread: dict[tuple[int, str | None], Conversation]  # (inbox, thread key): the latest
     by_contact: dict[tuple[int, int], Conversation]  # (inbox, contact): the latest unthreaded
     hinted: dict[int, Conversation]  # by id, for messages that name one ("[#123]")
+    labels: dict[int, list[str]]  # of the conversations above, by id
     in_batch: dict[tuple[int, str], Conversation] = field(default_factory=dict)
     survivors: dict[int, Conversation] = field(default_factory=dict)  # merged id → survivor
 
@@ -79,9 +81,10 @@ async def find_threads(
     inbox_ids = {inbox_id for inbox_id, _, _ in batch}
     refs_wanted = {(inbox_id, r) for inbox_id, msg, _ in batch for r in _refs(msg)}
     by_ref: dict[tuple[int, str], Conversation] = {}
+    labels: dict[int, list[str]] = {}
     if refs_wanted:
         ref_rows = await session.execute(
-            select(Message.inbox_id, Message.external_id, Conversation)
+            select(Message.inbox_id, Message.external_id, Conversation, _LABELS)
             .join(Conversation, Conversation.id == Message.conversation_id)
             .where(
                 or_(
@@ -90,26 +93,33 @@ async def find_threads(
             )
             .order_by(Message.id)
         )
-        by_ref = {(r[0], r[1]): r[2] for r in ref_rows if r[1] is not None}
+        for inbox_id, external_id, conversation, names in ref_rows:
+            by_ref[(inbox_id, external_id)] = conversation
+            labels[conversation.id] = names or []
     thread_keys = {msg.thread_key for _, msg, _ in batch if msg.thread_key is not None}
     by_thread: dict[tuple[int, str | None], Conversation] = {}
     if thread_keys:
-        for c in await _latest_conversations(session, _LATEST_BY_THREAD, inbox_ids, thread_keys):
+        for c, names in await session.execute(
+            _LATEST_BY_THREAD, _latest_params(inbox_ids, thread_keys)
+        ):
             by_thread[(c.inbox_id, c.thread_key)] = c
+            labels[c.id] = names or []
     unthreaded = {contact_id for _, msg, contact_id in batch if msg.thread_key is None}
     hinted_ids = {msg.conversation_hint for _, msg, _ in batch if msg.conversation_hint}
     hinted: dict[int, Conversation] = {}
     if hinted_ids:
-        hinted = {
-            c.id: c
-            for c in await session.scalars(
-                select(Conversation).where(Conversation.id.in_(hinted_ids))
-            )
-        }
+        for c, names in await session.execute(
+            select(Conversation, _LABELS).where(Conversation.id.in_(hinted_ids))
+        ):
+            hinted[c.id] = c
+            labels[c.id] = names or []
     by_contact: dict[tuple[int, int], Conversation] = {}
     if unthreaded:
-        for c in await _latest_conversations(session, _LATEST_BY_CONTACT, inbox_ids, unthreaded):
+        for c, names in await session.execute(
+            _LATEST_BY_CONTACT, _latest_params(inbox_ids, unthreaded)
+        ):
             by_contact[(c.inbox_id, c.contact_id)] = c
+            labels[c.id] = names or []
     merged = [
         c
         for found in (by_ref, by_thread, by_contact, hinted)
@@ -117,7 +127,7 @@ async def find_threads(
         if c.merged_into_id is not None
     ]
     survivors = await follow_merges(session, merged) if merged else {}
-    return Threads(by_ref, by_thread, by_contact, hinted, survivors=survivors)
+    return Threads(by_ref, by_thread, by_contact, hinted, labels, survivors=survivors)
 
 
 def _refs(msg: InboundMessage) -> list[str]:
@@ -125,9 +135,18 @@ def _refs(msg: InboundMessage) -> list[str]:
     return [r for r in (msg.in_reply_to, *msg.references) if r]
 
 
-def _latest_query(key: Any) -> Select[Conversation]:
+# A candidate's labels, read with it (the events announcing a message show them): a JSON
+# array, or None when it has none (PostgreSQL).
+_LABELS = (
+    select(json_array_agg(ConversationLabel.label))
+    .where(ConversationLabel.conversation_id == Conversation.id)
+    .scalar_subquery()
+)
+
+
+def _latest_query(key: Any) -> Select[Conversation, Any]:
     """The most recently active conversation of each (inbox, `key`) among the inboxes
-    `inbox_ids` and the keys `keys` (both expanding parameters)."""
+    `inbox_ids` and the keys `keys` (both expanding parameters), and its labels."""
     ranked = (
         select(
             Conversation.id,
@@ -145,7 +164,9 @@ def _latest_query(key: Any) -> Select[Conversation]:
         .subquery()
     )
     return (
-        select(Conversation).join(ranked, ranked.c.id == Conversation.id).where(ranked.c.rank == 1)
+        select(Conversation, _LABELS)
+        .join(ranked, ranked.c.id == Conversation.id)
+        .where(ranked.c.rank == 1)
     )
 
 
@@ -154,15 +175,8 @@ _LATEST_BY_THREAD = _latest_query(Conversation.thread_key)
 _LATEST_BY_CONTACT = _latest_query(Conversation.contact_id)
 
 
-async def _latest_conversations(
-    session: AsyncSession,
-    query: Select[Conversation],
-    inbox_ids: Collection[int],
-    keys: Collection[Any],
-) -> list[Conversation]:
-    """The most recently active conversation in each partition (inbox + contact/thread)."""
-    params = {"inbox_ids": sorted(inbox_ids), "keys": sorted(keys)}
-    return list((await session.scalars(query, params)).all())
+def _latest_params(inbox_ids: Collection[int], keys: Collection[Any]) -> dict[str, list[Any]]:
+    return {"inbox_ids": sorted(inbox_ids), "keys": sorted(keys)}
 
 
 def _named(

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import event, func, select, update
 
+from app.events import log as event_log
 from app.inbound.ingest import InboxRef, ingest_many
 from app.tickets.models import Conversation, Message, Status
 from connectors.base import Address, AddressKind, InboundMessage, Party
@@ -228,3 +229,53 @@ async def test_two_transactions_bringing_one_known_sender_open_one_conversation(
     await asyncio.sleep(0.2)  # the second transaction reaches the lock meanwhile
     release.set()
     assert await held == await waiting != first.conversation_id
+
+
+async def test_a_message_announces_its_conversations_labels(running: Running, admin: Api) -> None:
+    """The `conversation.updated` of each message shows its conversation's labels, however
+    the message found that conversation: by its sender, its thread, the message it answers,
+    or through a conversation merged into another."""
+    inbox = await create_api_inbox(admin)
+    ref, policy, db = InboxRef(inbox.id, "api"), running.ctx.ingest_policy, running.ctx.db
+
+    async def ingest(*batch: InboundMessage) -> list[list[str]]:
+        """The labels each `conversation.updated` of this batch shows."""
+        async with db.read() as session:
+            after = await event_log.last_seq(session)
+        async with db.write() as session:
+            await ingest_many(session, [(ref, m) for m in batch], policy)
+        async with db.read() as session:
+            events = await event_log.read_after(session, after, limit=100)
+        updated = [e.data["conversation"] for e in events if e.type == "conversation.updated"]
+        return [conversation["labels"] for conversation in updated]
+
+    async with db.write() as session:
+        ali, ali_order, sara = await ingest_many(
+            session,
+            [
+                (ref, message(inbox.id, "a", "ali")),
+                (ref, message(inbox.id, "o", "ali", thread_key="order-1")),
+                (ref, message(inbox.id, "s", "sara", thread_key="order-9")),
+            ],
+            policy,
+        )
+    for result in (ali, sara):
+        labelled = await admin.patch(
+            f"/api/v1/conversations/{result.conversation_id}", json={"labels": ["vip", "شکایت"]}
+        )
+        assert labelled.status_code == 200
+    merged = await admin.post(
+        f"/api/v1/conversations/{ali.conversation_id}/merge",
+        json={"conversation_ids": [ali_order.conversation_id]},
+    )
+    assert merged.status_code == 200
+    labels = ["vip", "شکایت"]
+    assert (
+        await ingest(
+            message(inbox.id, "a2", "ali"),
+            message(inbox.id, "s2", "sara", thread_key="order-9"),
+            message(inbox.id, "r", "reza", in_reply_to="s"),
+        )
+        == [labels] * 3
+    )
+    assert await ingest(message(inbox.id, "o2", "ali", thread_key="order-1")) == [labels]
