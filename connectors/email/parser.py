@@ -37,7 +37,7 @@ from connectors.base import (
     Party,
     ReachabilityChange,
 )
-from connectors.email.text import Split, html_to_text, split_reply
+from connectors.email.text import Split, html_to_text, split_reply, unflow
 
 # Our own Message-IDs start with this, so a copy of our reply coming back in (a Bcc, a
 # forwarding rule) is recognised and never answered.
@@ -913,6 +913,8 @@ class _Body:
             self.state.warn("the message is encrypted: only its encrypted file is kept")
         if ctype == "text/plain" and is_body:
             text = self._without_uuencoded(self.text_of(part))
+            if str(part.get_param("format") or "").lower() == "flowed":
+                text = unflow(text, delsp=str(part.get_param("delsp") or "").lower() == "yes")
             self.texts.append(text)
             if not leaf.has_html_twin and text.strip():
                 self.html_parts.append(f"<div>{html.escape(text).replace(chr(10), '<br>')}</div>")

@@ -160,6 +160,39 @@ _FIELD_LINE = re.compile(r"^\s*\*?\w[\w \-]{0,30}:(\s|$)")
 _BIDI_MARKS = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 
 
+def unflow(text: str, *, delsp: bool) -> str:
+    """A `format=flowed` text (RFC 3676, what Thunderbird and others send) as its writer
+    typed it: each paragraph that the sending software wrapped at ~72 characters, with a
+    space ending every line but its last, is one line again, at each quote depth; `delsp`
+    (DelSp=yes, for languages written without spaces) drops the space at each join."""
+    out: list[str] = []
+    joining: tuple[int, str] | None = None  # (quote depth, text) of an unfinished paragraph
+    for raw_line in text.split("\n"):
+        stripped = raw_line.lstrip(">")
+        depth = len(raw_line) - len(stripped)
+        if stripped.startswith(" "):  # space-stuffed ("From ", ">", " " at a line's start)
+            stripped = stripped[1:]
+        if joining is not None and joining[0] != depth:
+            out.append(_quote(*joining))  # a paragraph left open
+            joining = None
+        content = (joining[1] if joining else "") + stripped
+        if stripped.endswith(" ") and stripped != "-- ":  # "-- " opens a signature
+            joining = (depth, content[:-1] if delsp else content)
+        else:
+            out.append(_quote(depth, content))
+            joining = None
+    if joining is not None:
+        out.append(_quote(*joining))
+    return "\n".join(out)
+
+
+def _quote(depth: int, text: str) -> str:
+    """A line of `unflow`'s text: a paragraph's last space is the wrapping's, not the
+    writer's (but "-- " stays a signature's separator)."""
+    text = text if text == "-- " else text.rstrip(" ")
+    return f"{'>' * depth} {text}" if depth else text
+
+
 @dataclass(frozen=True, slots=True)
 class Split:
     new: str  # what the sender wrote this time

@@ -77,6 +77,50 @@ def test_raw_8bit_header_without_charset_is_detected() -> None:
     assert msg.subject == "Узнай как зарабатывать от 1000$ в неделю!"
 
 
+def _flowed(body: str, params: str = "") -> bytes:
+    head = (
+        "From: Maryam Ahmadi <maryam@customer.test>\r\nTo: support@shop.test\r\n"
+        "Subject: Re: Order 884213\r\nMessage-ID: <flowed-1@customer.test>\r\n"
+        "Date: Tue, 01 Dec 2026 10:00:00 +0330\r\nMIME-Version: 1.0\r\n"
+        f"Content-Type: text/plain; charset=UTF-8; format=flowed{params}\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n"
+    )
+    return (head + body.replace("\n", "\r\n")).encode()
+
+
+def test_format_flowed_paragraphs_read_as_written() -> None:
+    """Thunderbird's plain text (format=flowed, RFC 3676) wraps each paragraph at ~72
+    characters, a space ending every line but its last, and stuffs a space before a line
+    starting "From ": the agent reads each paragraph as one line again, and a wrapped
+    attribution still starts the quoted history."""
+    msg = parse_email(
+        _flowed(
+            "سلام، سفارش ۸۸۴۲۱۳ من هنوز نرسیده است و سه هفته از پرداخت \n"
+            "آن گذشته است. \n"
+            " From now on I will call every day.\n"
+            "\n"
+            "-- \n"
+            "Maryam\n"
+            "\n"
+            "On 12/1/26 10:00 AM, Shop Support wrote: \n"
+            "> We shipped your order on \n"
+            "> Monday.\n"
+        )
+    )
+    assert msg.text == (
+        "سلام، سفارش ۸۸۴۲۱۳ من هنوز نرسیده است و سه هفته از پرداخت آن گذشته است. "
+        "From now on I will call every day.\n\n-- \nMaryam"
+    )
+    assert "> We shipped your order on Monday." in msg.metadata["quoted"]
+
+
+def test_format_flowed_with_delsp_joins_without_a_space() -> None:
+    """DelSp=yes: the space ending a wrapped line was added by the wrapping (for scripts
+    written without spaces), and goes."""
+    msg = parse_email(_flowed("ご注文の商品は \n発送済みです。\n", "; delsp=yes"))
+    assert msg.text == "ご注文の商品は発送済みです。"
+
+
 def test_persian_reply_hides_the_quoted_history_but_keeps_it() -> None:
     msg = parse_email(corpus("fa-mutt-customer-followup-reply-qp.eml"))
     assert msg.text.startswith("هنوز نرسیده!")
