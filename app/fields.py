@@ -91,3 +91,5 @@ def to_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, READS_PERSIAN_DIGITS, AfterValidator(to_utc)]
+# With an offset it is exact; without one, a wall-clock time the field says whose clock.
+LocalDatetime = Annotated[datetime, READS_PERSIAN_DIGITS]

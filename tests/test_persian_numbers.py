@@ -6,6 +6,7 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -71,21 +72,21 @@ def _models(annotation: Any) -> Iterator[type[BaseModel]]:
         yield from _models(arg)
 
 
-def _ints(annotation: Any) -> str | None:
-    """ "one" for an int field, "list" for a list of them, else None."""
-    if annotation is int:
+def _shape(annotation: Any, kind: type) -> str | None:
+    """ "one" for a field of `kind`, "list" for a list of them, else None."""
+    if annotation is kind:
         return "one"
     if typing.get_origin(annotation) is typing.Annotated:
-        return _ints(typing.get_args(annotation)[0])
+        return _shape(typing.get_args(annotation)[0], kind)
     if typing.get_origin(annotation) is list:
-        return "list" if _ints(typing.get_args(annotation)[0]) else None
+        return "list" if _shape(typing.get_args(annotation)[0], kind) else None
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return next(filter(None, map(_ints, typing.get_args(annotation))), None)
+        return next(filter(None, (_shape(a, kind) for a in typing.get_args(annotation))), None)
     return None
 
 
-def request_numbers(app: FastAPI) -> Iterator[tuple[str, str, TypeAdapter[Any]]]:
-    """Every integer field of every request body, nested models included, as validated."""
+def request_fields(app: FastAPI, kind: type) -> Iterator[tuple[str, str, TypeAdapter[Any]]]:
+    """Every field of `kind` of every request body, nested models included, as validated."""
     seen: set[type[BaseModel]] = set()
     routes = (context.original_route for context in routing.iter_route_contexts(app.routes))
     pending = [
@@ -101,7 +102,7 @@ def request_numbers(app: FastAPI) -> Iterator[tuple[str, str, TypeAdapter[Any]]]
         seen.add(model)
         for name, field in model.model_fields.items():
             pending.extend(_models(field.annotation))
-            if shape := _ints(field.annotation):
+            if shape := _shape(field.annotation, kind):
                 adapter = TypeAdapter(field.rebuild_annotation())
                 yield f"{model.__name__}.{name}", shape, adapter
 
@@ -111,7 +112,7 @@ def test_every_number_a_request_carries_reads_persian_digits_and_refuses_true(
 ) -> None:
     settings = make_settings("sqlite:///:memory:", tmp_path_factory.mktemp("data"))
     numbers = {
-        name: (shape, adapter) for name, shape, adapter in request_numbers(create_app(settings))
+        name: (shape, adapter) for name, shape, adapter in request_fields(create_app(settings), int)
     }
     assert {
         "ConversationUpdate.assignee_id",
@@ -123,6 +124,27 @@ def test_every_number_a_request_carries_reads_persian_digits_and_refuses_true(
         assert adapter.validate_python(as_written(persian(1))) == as_written(1), name
         with pytest.raises(ValidationError, match="not true or false"):
             adapter.validate_python(as_written(True))
+
+
+@pytest.mark.parametrize(
+    ("kind", "written", "read"),
+    [
+        (datetime, "2026-12-07T10:00:00+03:30", datetime(2026, 12, 7, 6, 30, tzinfo=UTC)),
+        (date, "2026-12-07", date(2026, 12, 7)),
+    ],
+)
+def test_every_date_and_time_a_request_carries_reads_persian_digits(
+    tmp_path_factory: pytest.TempPathFactory, kind: type, written: str, read: object
+) -> None:
+    settings = make_settings("sqlite:///:memory:", tmp_path_factory.mktemp("data"))
+    fields = {
+        name: (shape, adapter)
+        for name, shape, adapter in request_fields(create_app(settings), kind)
+    }
+    assert fields
+    for name, (shape, adapter) in fields.items():
+        as_written = (lambda v: [v]) if shape == "list" else (lambda v: v)
+        assert adapter.validate_python(as_written(persian(written))) == as_written(read), name
 
 
 async def test_true_is_no_agent(running: Running, admin: Api) -> None:

@@ -5,7 +5,7 @@ inbox, rate limited per client address and per phone number, a honeypot for bots
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,7 +26,7 @@ from app.context import Context
 from app.db import utcnow
 from app.deps import ContextDep
 from app.errors import Invalid, NotFound
-from app.fields import FilledStr, PhoneText, SafeStr
+from app.fields import FilledStr, LocalDatetime, PhoneText, SafeStr
 from app.hours.schedule import Schedule
 from app.inbound.ingest import InboxRef
 from app.inboxes.models import Inbox, InboxKind
@@ -45,8 +45,8 @@ class CallbackRequestIn(BaseModel):
     name: FilledStr = Field(min_length=1, max_length=300)
     phone: PhoneText = Field(min_length=1, max_length=64)
     # With an offset they are exact; without one, wall-clock time in `timezone`.
-    preferred_from: datetime | None = None
-    preferred_to: datetime | None = None
+    preferred_from: LocalDatetime | None = None
+    preferred_to: LocalDatetime | None = None
     timezone: SafeStr | None = Field(default=None, max_length=64)  # IANA; default: the inbox's
     note: SafeStr | None = Field(default=None, max_length=2000)
     page_url: AnyHttpUrl | None = None

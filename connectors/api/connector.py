@@ -12,9 +12,10 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
+from typing import Annotated
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from connectors.addresses import (
     EMAIL_PATTERN,
@@ -35,7 +36,7 @@ from connectors.base import (
     SendResult,
     TransientSendError,
 )
-from connectors.numbers import Count
+from connectors.numbers import Count, read_digits
 
 SIGNATURE_HEADER = "X-Panjereh-Signature"
 
@@ -75,7 +76,7 @@ class IncomingMessage(BaseModel):
     subject: str | None = Field(default=None, max_length=1000)
     thread_key: str | None = Field(default=None, max_length=500)
     in_reply_to: str | None = Field(default=None, max_length=500)
-    sent_at: datetime | None = None
+    sent_at: Annotated[datetime, BeforeValidator(read_digits)] | None = None
     # With it, the request answers a survey and is not stored as a message (`text` unused).
     survey_answer: IncomingSurveyAnswer | None = None
 
