@@ -350,6 +350,7 @@ class DeliveryWorker:
                 if message.delivery_status == DeliveryStatus.queued:
                     # (A provider's report may have arrived first and said more.)
                     message.delivery_status = DeliveryStatus.sent
+                message.sent_at = message.sent_at or now
                 message.external_id = result.external_id
                 message.error = None
                 message.next_attempt_at = None

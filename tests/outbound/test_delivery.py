@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ async def test_reply_reaches_the_outbound_url_signed(
     conversation_id = await start_conversation(running, admin, receiver.url)
     sent = await reply(admin, conversation_id, "It ships tomorrow — فردا ارسال می‌شود")
     assert sent["delivery_status"] == "queued"
+    assert sent["sent_at"] is None
 
     await worker.run_once()
 
@@ -37,7 +39,11 @@ async def test_reply_reaches_the_outbound_url_signed(
     assert payload["message"]["text"] == "It ships tomorrow — فردا ارسال می‌شود"
     assert payload["message"]["recipient"] == {"id": "cust-7"}
     assert payload["message"]["in_reply_to"] == "in-1"
-    assert (await message(admin, conversation_id, sent["id"]))["delivery_status"] == "sent"
+    delivered = await message(admin, conversation_id, sent["id"])
+    assert delivered["delivery_status"] == "sent"
+    assert datetime.fromisoformat(delivered["sent_at"]) >= datetime.fromisoformat(
+        sent["created_at"]
+    )
 
 
 async def test_replies_sent_together_reach_the_customer_in_the_order_written(
