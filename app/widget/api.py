@@ -7,6 +7,7 @@ address."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from typing import Annotated
@@ -49,10 +50,21 @@ from connectors.webchat.config import WebchatConfig
 router = APIRouter(prefix="/api/v1/widget", tags=["website visitors"])
 
 PublicToken = Annotated[str, Field(max_length=64)]
-# What a visitor may attach: pictures and PDFs, which browsers show without running them.
-ATTACHMENT_TYPES = frozenset(
-    {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"}
+# What a visitor may attach: pictures and PDFs, which browsers show without running them,
+# each known by how its bytes begin (a declared type is only the visitor's word).
+_SIGNATURES: tuple[tuple[str, re.Pattern[bytes]], ...] = (
+    ("image/png", re.compile(rb"\x89PNG\r\n\x1a\n")),
+    ("image/jpeg", re.compile(rb"\xff\xd8\xff")),
+    ("image/gif", re.compile(rb"GIF8[79]a")),
+    ("image/webp", re.compile(rb"RIFF.{4}WEBP", re.DOTALL)),
+    ("application/pdf", re.compile(rb"%PDF-")),
 )
+ATTACHMENT_TYPES = frozenset(kind for kind, _ in _SIGNATURES)
+
+
+def attachment_type(data: bytes) -> str | None:
+    """The type of a picture or PDF by its first bytes; None for any other file."""
+    return next((kind for kind, signature in _SIGNATURES if signature.match(data)), None)
 
 
 async def _inbox(ctx: Context, public_token: str) -> tuple[Inbox, WebchatConfig]:
@@ -273,18 +285,22 @@ async def send_attachment(
     """A picture or PDF (multipart `file`, with an optional `body` as its caption), up to
     the server's attachment size limit."""
     visitor, inbox = await _visitor(ctx, token, request, response)
-    content_type = (file.content_type or "").split(";")[0].strip().lower()
-    if content_type not in ATTACHMENT_TYPES:
-        raise Invalid(
-            "file: only pictures (PNG, JPEG, GIF, WebP) and PDF files can be sent",
-            code="unsupported_attachment",
-        )
+    unsupported = Invalid(
+        "file: only pictures (PNG, JPEG, GIF, WebP) and PDF files can be sent",
+        code="unsupported_attachment",
+    )
+    if (file.content_type or "").split(";")[0].strip().lower() not in ATTACHMENT_TYPES:
+        raise unsupported
     limit = ctx.settings.max_attachment_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLarge(f"the file is over the {limit}-byte limit")
     if not data:
         raise Invalid("file: the file is empty", code="empty_attachment")
+    # Stored as what its bytes are: a page renamed .png is refused, a JPEG sent as PNG kept.
+    content_type = attachment_type(data)
+    if content_type is None:
+        raise unsupported
     attachment = Attachment(
         filename=(file.filename or "attachment")[:200], content_type=content_type, data=data
     )

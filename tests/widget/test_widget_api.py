@@ -279,6 +279,23 @@ async def test_a_retried_message_is_stored_once_and_only_pictures_and_pdfs_attac
     )
     assert script.status_code == 422
     assert script.json()["code"] == "unsupported_attachment"
+    # The type is what the bytes are, not what the visitor declares.
+    for disguised in [
+        ("fake.png", b"not a png", "image/png"),
+        ("page.pdf", b"<html><script>alert(1)</script>", "application/pdf"),
+    ]:
+        refused = await running.client.post(
+            "/api/v1/widget/attachments", files={"file": disguised}, headers=visitor.headers
+        )
+        assert (refused.status_code, refused.json()["code"]) == (422, "unsupported_attachment")
+    mislabelled = await running.client.post(
+        "/api/v1/widget/attachments",
+        files={"file": ("photo.jpg", PNG, "image/jpeg")},
+        headers=visitor.headers,
+    )
+    assert mislabelled.status_code == 201
+    (kept,) = mislabelled.json()["attachments"]
+    assert kept["content_type"] == "image/png"
     empty = await running.client.post(
         "/api/v1/widget/attachments",
         files={"file": ("blank.png", b"", "image/png")},
@@ -298,7 +315,11 @@ async def test_a_retried_message_is_stored_once_and_only_pictures_and_pdfs_attac
     )
     assert (blank.status_code, blank.json()["detail"]) == (422, "must not be blank")
     listed = (await running.client.get("/api/v1/widget/messages", headers=visitor.headers)).json()
-    assert [m["body_text"] for m in listed["items"]] == ["hello"]  # nothing stored
+    # Nothing refused was stored.
+    assert [(m["body_text"], len(m["attachments"])) for m in listed["items"]] == [
+        ("hello", 0),
+        ("", 1),
+    ]
     # Agents see the visitor under the name they gave.
     conversation = await admin.get(f"/api/v1/conversations/{sent[0].json()['conversation_id']}")
     assert conversation.json()["contact"]["name"] == "Nina"
