@@ -15,7 +15,7 @@ from app.contacts.schemas import ContactOut
 from app.db import utcnow
 from app.errors import Invalid, NotFound
 from app.events import log as event_log
-from app.events.types import ContactUpdated
+from app.events.types import ContactCreated, ContactUpdated
 from app.search import contact_match
 from app.tickets.models import Conversation
 from connectors.base import Address, Party
@@ -85,6 +85,9 @@ async def resolve_contact(session: AsyncSession, party: Party) -> ResolvedContac
         await _learn(session, contact_id, facts)
     for extra in party.also_known_as:
         await add_identity(session, contact_id, extra)
+    if created:
+        contact = await get_contact(session, contact_id)
+        record_contact_created(session, ContactOut.model_validate(contact))
     return ResolvedContact(contact_id, name, identity_id, created)
 
 
@@ -139,6 +142,10 @@ async def set_reachability(
     contact = await get_contact(session, identity.contact_id)
     record_contact_updated(session, contact, [])
     return contact
+
+
+def record_contact_created(session: AsyncSession, contact: ContactOut) -> None:
+    event_log.record(session, ContactCreated(contact=contact), event_log.Scope())
 
 
 def record_contact_updated(session: AsyncSession, contact: Contact, merged_ids: list[int]) -> None:

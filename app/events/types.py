@@ -36,6 +36,14 @@ class MessageUpdated(BaseModel):
     message: MessageOut
 
 
+class ContactCreated(BaseModel):
+    """A person written to or heard from for the first time (a first message, a callback
+    request, a call, a widget session)."""
+
+    type: Literal["contact.created"] = "contact.created"
+    contact: ContactOut
+
+
 class ContactUpdated(BaseModel):
     type: Literal["contact.updated"] = "contact.updated"
     contact: ContactOut
@@ -167,6 +175,7 @@ Event = Annotated[
     | ConversationUpdated
     | MessageCreated
     | MessageUpdated
+    | ContactCreated
     | ContactUpdated
     | CallbackCreated
     | CallbackUpdated

@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.contacts.models import Contact, ContactIdentity
-from app.contacts.service import party_facts, resolve_contact
+from app.contacts.schemas import ContactOut, IdentityOut
+from app.contacts.service import party_facts, record_contact_created, resolve_contact
 from app.db import table
 from app.tickets.models import Conversation
 from connectors.base import Address, AddressKind, Party
@@ -222,10 +223,28 @@ async def _create_contacts(
             }
     except IntegrityError:
         return {}
-    return {
-        p.address: Sender(contact_id, identity_ids[(p.address.kind, p.address.value)], p.name, f)
-        for p, contact_id, f in zip(parties, contacts, facts, strict=True)
-    }
+    created = {}
+    for p, contact_id, f in zip(parties, contacts, facts, strict=True):
+        identity = IdentityOut(
+            id=identity_ids[(p.address.kind, p.address.value)],
+            kind=p.address.kind,
+            address=p.address.value,
+            reachable=True,
+            unreachable_reason=None,
+        )
+        created[p.address] = Sender(contact_id, identity.id, p.name, f)
+        record_contact_created(
+            session,
+            ContactOut(
+                id=contact_id,
+                name=p.name,
+                attributes=f,
+                identities=[identity],
+                created_at=now,
+                updated_at=now,
+            ),
+        )
+    return created
 
 
 def _fact_key(facts: dict[str, Any] | None) -> str:

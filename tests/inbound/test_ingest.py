@@ -272,13 +272,14 @@ async def test_every_stored_message_records_events_in_sequence(
             await session.execute(select(EventRow.seq, EventRow.type).order_by(EventRow.seq))
         ).all()
     assert [t for _s, t in events] == [
+        "contact.created",
         "conversation.created",
         "message.created",
         "conversation.updated",
         "message.created",
     ]
     seqs = [s for s, _t in events]
-    assert seqs == list(range(seqs[0], seqs[0] + 4))
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
 
 
 async def test_a_key_verified_a_moment_ago_stops_working_when_the_inbox_changes(

@@ -224,12 +224,13 @@ async def test_agents_see_only_their_inboxes(
     ]
     assert seen == ["m-1"]
     assert await quiet(agent_ws) == []
+    by_admin = await events(admin_ws, 6)
     seen_by_admin = [
-        f["data"]["message"]["external_id"]
-        for f in await events(admin_ws, 4)
-        if f["type"] == "message.created"
+        f["data"]["message"]["external_id"] for f in by_admin if f["type"] == "message.created"
     ]
     assert seen_by_admin == ["o-1", "m-1"]
+    # Each sender's first message made their contact: administrators hear of both.
+    assert [f["type"] for f in by_admin].count("contact.created") == 2
     # A contact is in no inbox: its changes go to administrators only, live and replayed.
     conversation_id = stranger.json()["conversation_id"]
     contact = (await admin.get(f"/api/v1/conversations/{conversation_id}")).json()["contact"]
@@ -500,7 +501,8 @@ async def test_a_slow_socket_is_closed_4001_and_the_others_get_everything(
             big = f"{i} " + "x" * 60_000
             response = await post_incoming(live.client, inbox, external_id=f"s-{i}", text=big)
             assert response.status_code == 201
-        got = [f for f in await events(fast, 2 * n) if f["type"] == "message.created"]
+        # Each message's two frames, and the contact its sender's first message made.
+        got = [f for f in await events(fast, 2 * n + 1) if f["type"] == "message.created"]
         assert [f["data"]["message"]["external_id"] for f in got] == [f"s-{i}" for i in range(n)]
         # However long the client stalls, the close is behind what it has yet to read (a
         # close given up on would leave it a socket that never sends again).

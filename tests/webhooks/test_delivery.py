@@ -99,6 +99,42 @@ async def test_events_arrive_signed_with_the_secret_the_admin_was_shown(
     assert revealed.json()["secret"] == webhook["secret"]
 
 
+async def test_a_new_customer_is_announced_once_as_contact_created(
+    running: Running, admin: Api, receiver: Receiver
+) -> None:
+    """A person's first message makes their contact: `contact.created` carries it with the
+    addresses it came with (a message from a known sender makes none), for a sender seen
+    alone and for one who brings another address."""
+    hooks = await started(running)
+    await create_webhook(admin, receiver.url, ["contact.created"])
+    inbox = await shop(admin)
+    await customer_writes(running, inbox, "where is my order?", "hello again")
+    with_email = await running.client.post(
+        f"/api/v1/inboxes/{inbox.id}/incoming",
+        json={
+            "external_id": "m-sara",
+            "sender": {"id": "cust-2", "name": "Sara", "email": "sara@example.com"},
+            "text": "سلام",
+        },
+        headers={"X-Api-Key": inbox.api_key},
+    )
+    assert with_email.status_code == 201, with_email.text
+    await drain(hooks)
+
+    assert [r.headers["x-panjereh-event"] for r in receiver.received] == ["contact.created"] * 2
+    first, second = (body(r)["data"]["contact"] for r in receiver.received)
+    assert [(i["channel"], i["address"]) for i in first["identities"]] == [
+        ("api", f"{inbox.id}:cust-1")
+    ]
+    assert second["name"] == "Sara"
+    assert sorted((i["channel"], i["address"]) for i in second["identities"]) == [
+        ("api", f"{inbox.id}:cust-2"),
+        ("email", "sara@example.com"),
+    ]
+    shown = (await admin.get(f"/api/v1/contacts/{first['id']}")).json()
+    assert shown["identities"] == first["identities"]
+
+
 async def test_a_customer_event_reaches_the_webhooks_that_take_it(
     running: Running, admin: Api, receiver: Receiver
 ) -> None:
