@@ -180,7 +180,9 @@ async def agent_socket(websocket: WebSocket) -> None:
                     select(Conversation.inbox_id).where(Conversation.id == conversation_id)
                 )
             if inbox_id is not None and socket.may_see_inbox(inbox_id):
-                await hub.typing(socket, conversation_id, inbox_id)
+                # A private note being written: the other agents may know, the visitor not.
+                note = body.get("private") is True
+                await hub.typing(socket, conversation_id, inbox_id, private=note)
                 await hub.set_presence(socket)
         elif kind == "presence" and body.get("status") in ("online", "away"):
             await hub.set_presence(socket, body["status"])

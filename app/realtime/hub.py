@@ -545,10 +545,12 @@ class Hub:
 
     # ------------------------------------------------------------------ typing
 
-    async def typing(self, socket: Socket, conversation_id: int, inbox_id: int) -> None:
+    async def typing(
+        self, socket: Socket, conversation_id: int, inbox_id: int, *, private: bool = False
+    ) -> None:
         """Relay that `socket`'s person is typing in a conversation, to every process.
-        Agents' typing reaches the inbox's other agents and the conversation's visitor;
-        a visitor's reaches the agents."""
+        Agents' typing reaches the inbox's other agents and, unless it is a `private` note,
+        the conversation's visitor; a visitor's reaches the agents."""
         if isinstance(socket, AgentSocket):
             data: dict[str, Any] = {
                 "conversation_id": conversation_id,
@@ -556,7 +558,9 @@ class Hub:
                 "agent_id": socket.agent_id,
                 "name": socket.name,
             }
-            public = True
+            if private:
+                data["private"] = True
+            public = not private
         else:
             data = {"conversation_id": conversation_id, "sender_type": "contact"}
             public = False

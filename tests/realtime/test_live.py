@@ -382,6 +382,14 @@ async def test_typing_is_relayed_to_the_other_agents_of_the_inbox_and_the_visito
         "sender_type": "agent",
         "name": "sara",
     }
+    # A private note being written: the other agents are told, the visitor is not.
+    await asyncio.sleep(1.1)  # one relayed signal per conversation and second
+    await sara_ws.send(
+        json.dumps({"type": "typing", "conversation_id": conversation.id, "private": True})
+    )
+    assert (await next_frame(admin_ws, is_typing))["data"]["private"] is True
+    with pytest.raises(TimeoutError):
+        await next_frame(visitor_ws, is_typing, within=0.3)
     await visitor_ws.send('{"type": "typing"}')
     from_visitor = await next_frame(sara_ws, is_typing)
     assert from_visitor["data"] == {"conversation_id": conversation.id, "sender_type": "contact"}

@@ -84,7 +84,7 @@ export function Composer({ c }: { c: Conversation }): ReactElement {
     setPick(0);
     if (value) localStorage.setItem(draftKey(c.id, mode), value);
     else localStorage.removeItem(draftKey(c.id, mode));
-    if (value) sendTyping(c.id);
+    if (value) sendTyping(c.id, mode === "note");
   }
 
   // `/word` at the end of the text offers canned responses.

@@ -247,12 +247,13 @@ function send(frame: Record<string, unknown>): void {
 let lastTypingSent = 0;
 let lastTypingConversation = 0;
 /** Tell other agents we are composing: at most one frame every three seconds. */
-export function sendTyping(conversationId: number): void {
+/** The agent is typing a reply, or a private note (which the visitor must not hear of). */
+export function sendTyping(conversationId: number, note = false): void {
   const now = Date.now();
   if (conversationId === lastTypingConversation && now - lastTypingSent < 3000) return;
   lastTypingSent = now;
   lastTypingConversation = conversationId;
-  send({ type: "typing", conversation_id: conversationId });
+  send({ type: "typing", conversation_id: conversationId, ...(note ? { private: true } : {}) });
 }
 
 export function sendPresence(status: "online" | "away"): void {
