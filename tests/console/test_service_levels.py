@@ -90,6 +90,14 @@ async def test_service_levels_in_persian_and_the_sla_badge(
             "resolution_minutes": 480,
         },
     ]
+    # What is no number is refused, not saved as "no target".
+    await console.get_by_test_id("sla-high-resolution_minutes").fill("abc")
+    await console.get_by_test_id("sla-save").click()
+    await expect(console.get_by_test_id("sla-form").get_by_role("status")).to_have_text(
+        "«abc» عدد نیست: چیزی ذخیره نشد."
+    )
+    kept = (await console_admin.get(f"/api/v1/inboxes/{inbox.id}/sla-policies")).json()
+    assert kept["policies"] == policies["policies"]
 
 
 async def test_hours_the_server_refuses_are_said_in_persian(

@@ -289,8 +289,16 @@ function Inboxes({ onServiceLevels }: { onServiceLevels: (inboxId: number) => vo
                 <td>{channelName(lang, i.kind)}</td>
                 <td className="mono small">{i.webhook_url ?? i.public_token ?? ""}</td>
                 <td>
-                  <button type="button" className="ghost small" onClick={() => void toggle(i)}>
-                    {i.enabled ? t("enabled") : t("disabled")}
+                  <span className={i.enabled ? "small" : "small muted"}>{i.enabled ? t("enabled") : t("disabled")}</span>{" "}
+                  <button
+                    type="button"
+                    className="ghost small"
+                    onClick={() => {
+                      // Disabling stops a channel's messages: asked once, not done by a stray click.
+                      if (!i.enabled || window.confirm(t("disableInboxConfirm", { name: i.name }))) void toggle(i);
+                    }}
+                  >
+                    {i.enabled ? t("disableInbox") : t("enableInbox")}
                   </button>
                   <button type="button" className="ghost small" aria-label={t("editInbox", { name: i.name })} onClick={() => setEditing(i.id)}>
                     {t("edit")}

@@ -2,21 +2,13 @@ import { useEffect, useState, type FormEvent, type ReactElement } from "react";
 import { api, ok, type Inbox, type Schemas } from "../api/client";
 import { useT } from "./hooks";
 import { errorText, formatNumber } from "./i18n";
+import { readNumber } from "./numbers";
 import { useStore } from "./store";
 
 // The administrator's assignment settings: each inbox's policy (a pick-up queue or round
 // robin, auto-resolve) and each agent's capacity. README "Assignment" says what they do.
 type Policy = Schemas["PolicyOut"];
 type Workload = Schemas["WorkloadOut"];
-
-/** A whole number typed in any digits (Persian ۱۲ or Arabic-Indic ١٢ too); blank: null. */
-export function readCount(text: string): number | null {
-  const ascii = text
-    .trim()
-    .replace(/[۰-۹]/g, (d) => String(d.charCodeAt(0) - 0x06f0))
-    .replace(/[٠-٩]/g, (d) => String(d.charCodeAt(0) - 0x0660));
-  return ascii === "" ? null : Number(ascii);
-}
 
 export function AssignmentAdmin(): ReactElement {
   const t = useT();
@@ -62,7 +54,7 @@ function PolicyForm({ inbox }: { inbox: Inbox }): ReactElement {
       const saved = await ok(
         api.PUT("/api/v1/inboxes/{inbox_id}/assignment", {
           params: { path: { inbox_id: inbox.id } },
-          body: { mode: policy.mode, team_id: policy.team_id, auto_resolve_days: readCount(days) },
+          body: { mode: policy.mode, team_id: policy.team_id, auto_resolve_days: readNumber(days) },
         }),
       );
       setPolicy(saved);
@@ -132,7 +124,7 @@ function Capacities(): ReactElement {
       const saved = await ok(
         api.PUT("/api/v1/assignment/capacities/{agent_id}", {
           params: { path: { agent_id: w.agent_id } },
-          body: { max_open: readCount(drafts[w.agent_id] ?? "") },
+          body: { max_open: readNumber(drafts[w.agent_id] ?? "") },
         }),
       );
       setRows(rows.map((r) => (r.agent_id === saved.agent_id ? saved : r)));

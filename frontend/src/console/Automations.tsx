@@ -5,6 +5,7 @@ import { useEffect, useState, type FormEvent, type ReactElement } from "react";
 import { api, ok, type Schemas } from "../api/client";
 import { useT } from "./hooks";
 import { channelName, errorText, formatDateTime, type Key } from "./i18n";
+import { latinDigits } from "./numbers";
 import { useStore } from "./store";
 
 type Rule = Schemas["RuleOut"];
@@ -66,12 +67,9 @@ const PRIORITIES = ["none", "low", "medium", "high", "urgent"] as const;
 const UNITS = { minutes: 1, hours: 60, days: 24 * 60 } as const;
 type Unit = keyof typeof UNITS;
 
-/** A number typed in either script: Persian and Arabic-Indic digits read as ASCII. */
-export function readNumber(value: string): number {
-  const latin = value
-    .replace(/[۰-۹]/g, (d) => String(d.charCodeAt(0) - 0x06f0))
-    .replace(/[٠-٩]/g, (d) => String(d.charCodeAt(0) - 0x0660));
-  return Number(latin.trim());
+/** A number as it is being typed (either script); NaN until it is one. */
+function typedNumber(value: string): number {
+  return Number(latinDigits(value).trim());
 }
 
 function fieldOf(name: string): { base: string; path: string } {
@@ -309,7 +307,7 @@ function RuleForm({ initial, id, onDone }: { initial: RuleIn; id: number | null;
       {rule.event === "conversation.idle" && (
         <label>
           {t("idleMinutes")}
-          <input required inputMode="numeric" value={rule.options?.minutes ?? ""} onChange={(e) => set({ options: { minutes: readNumber(e.target.value) || null } })} />
+          <input required inputMode="numeric" value={rule.options?.minutes ?? ""} onChange={(e) => set({ options: { minutes: typedNumber(e.target.value) || null } })} />
         </label>
       )}
       <fieldset>
@@ -498,7 +496,7 @@ function ActionFields({ action, onChange }: { action: Action; onChange: (a: Acti
             required
             inputMode="numeric"
             value={action.minutes / UNITS[unit]}
-            onChange={(e) => onChange({ ...action, minutes: Math.round(readNumber(e.target.value) * UNITS[unit]) || 0 })}
+            onChange={(e) => onChange({ ...action, minutes: Math.round(typedNumber(e.target.value) * UNITS[unit]) || 0 })}
           />
           <select aria-label={`${t(`act.${action.type}`)}: ${t("minutes")}`} value={unit} onChange={(e) => {
             const next = e.target.value as Unit;

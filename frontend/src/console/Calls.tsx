@@ -134,6 +134,9 @@ export function CallButton({ conversationId, callbackId }: { conversationId?: nu
   const [said, setSaid] = useState<string | null>(null);
   // Asked for when the agent has no phone of their own yet: the call rings it first.
   const [phone, setPhone] = useState<string | null>(null);
+  // Calls go out through a voice inbox: a conversation offers one only when the desk has
+  // one (a callback request is there to be called; the server says if it cannot be).
+  const canCall = useStore((s) => callbackId !== undefined || s.inboxes.some((i) => i.kind === "voice" && i.enabled));
   async function place(): Promise<void> {
     setSaid(null);
     try {
@@ -148,6 +151,7 @@ export function CallButton({ conversationId, callbackId }: { conversationId?: nu
       setSaid(errorText(lang, e));
     }
   }
+  if (!canCall) return <></>;
   return (
     <span className="call-button">
       {phone !== null && (

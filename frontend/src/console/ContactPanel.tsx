@@ -12,6 +12,8 @@ export function ContactPanel({ contactId }: { contactId: number }): ReactElement
   const lang = useStore((s) => s.lang);
   const contact = useStore((s) => s.contacts[contactId]);
   const selectedId = useStore((s) => s.selectedId);
+  // The conversations the console follows live: their status is newer than the contact's copy.
+  const live = useStore((s) => s.conversations);
   const [editing, setEditing] = useState(false);
   const [name, setName] = useState("");
   const [merging, setMerging] = useState(false);
@@ -68,7 +70,7 @@ export function ContactPanel({ contactId }: { contactId: number }): ReactElement
       <ul className="identities">
         {contact.identities.map((i) => (
           <li key={i.id} className={i.reachable ? "" : "unreachable"}>
-            <span className="kind">{i.kind}</span> <bdi className="addr" dir="ltr">{i.kind === "api" ? i.address.replace(/^\d+:/, "") : i.address}</bdi>
+            <bdi className="kind">{i.kind}</bdi> <bdi className="addr" dir="ltr">{i.kind === "api" ? i.address.replace(/^\d+:/, "") : i.address}</bdi>
             <span className={i.reachable ? "ok" : "bad"}>
               {" "}
               · {i.reachable ? t("reachable") : `${t("unreachable")}${i.unreachable_reason ? `: ${i.unreachable_reason}` : ""}`}
@@ -89,7 +91,7 @@ export function ContactPanel({ contactId }: { contactId: number }): ReactElement
               <span dir="auto">{c.title ?? c.last_message.preview ?? `#${c.id}`}</span>
             </button>
             <span className="muted">
-              {t(c.status)} · {formatShort(lang, c.last_activity_at)}
+              {t((live[c.id] ?? c).status)} · {formatShort(lang, (live[c.id] ?? c).last_activity_at)}
             </span>
           </li>
         ))}

@@ -81,7 +81,7 @@ export function ConversationHeader({ c }: { c: Conversation }): ReactElement {
           >
             <option value="none">{t("nobody")}</option>
             <option value={`agent:${me.id}`}>
-              {t("assignToMe")} ({me.name})
+              {me.name} ({t("me")})
             </option>
             {agents
               .filter((a) => a.id !== me.id && a.is_active)

@@ -6,6 +6,7 @@ import { getState, loadList, openConversation, setState, updateConversation, use
 import { SlaBadge } from "./SlaBadge";
 
 function viewTitle(t: ReturnType<typeof useT>, lang: Lang, view: View, inboxes: { id: number; name: string }[]): string {
+  if (view.q) return t("searchResults", { q: view.q });
   if (view.key === "mine") return t("mine");
   if (view.key === "unassigned") return t("unassigned");
   if (view.key === "all") return t("all");
@@ -30,6 +31,19 @@ export function ConversationList(): ReactElement {
   const typing = useStore((s) => s.typing);
   const now = useNow();
   const sentinel = useRef<HTMLLIElement>(null);
+  const [query, setQuery] = useState("");
+  // The view a search was started from, to go back to when the search is cleared.
+  const before = useRef<View>(view);
+  if (!view.q) before.current = view;
+
+  useEffect(() => {
+    if (!view.q) setQuery(""); // another view was chosen: the search is over
+  }, [view.q]);
+
+  function search(words: string): void {
+    const q = words.trim();
+    void loadList(q ? { key: "search", q } : before.current);
+  }
 
   useEffect(() => {
     const el = sentinel.current;
@@ -46,6 +60,26 @@ export function ConversationList(): ReactElement {
   return (
     <section className="list" aria-label={t("conversations")}>
       <header className="list-head">
+        <form
+          role="search"
+          className="list-search"
+          onSubmit={(e) => {
+            e.preventDefault();
+            search(query);
+          }}
+        >
+          <input
+            type="search"
+            dir="auto"
+            aria-label={t("searchConversations")}
+            placeholder={t("searchConversations")}
+            value={query}
+            onChange={(e) => {
+              setQuery(e.target.value);
+              if (!e.target.value && view.q) search(""); // cleared: back to the view
+            }}
+          />
+        </form>
         <h2>{viewTitle(t, lang, view, inboxes)}</h2>
       </header>
       {checked.length > 0 && <BulkBar />}

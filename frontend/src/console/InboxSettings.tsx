@@ -1,6 +1,6 @@
 import { useState, type FormEvent, type ReactElement, type ReactNode } from "react";
 import { api, ok, type Inbox } from "../api/client";
-import { readCount } from "./Assignment";
+import { NotANumber, readNumber } from "./numbers";
 import { useT } from "./hooks";
 import { errorText } from "./i18n";
 import { loadDirectory, useStore } from "./store";
@@ -22,8 +22,12 @@ export function parseField(f: Field, raw: string | undefined): unknown {
   const v = (raw ?? "").trim();
   if (!v) return null;
   if (f.type === "number") {
-    const n = readCount(v);
-    return n === null || Number.isNaN(n) ? v : n;
+    try {
+      return readNumber(v);
+    } catch (e) {
+      if (e instanceof NotANumber) return v;
+      throw e;
+    }
   }
   if (f.type === "list") return v.split(",").map((x) => x.trim()).filter(Boolean);
   return v;

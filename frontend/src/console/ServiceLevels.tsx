@@ -5,6 +5,7 @@ import { api, ok, type Schemas } from "../api/client";
 import { useT } from "./hooks";
 import { errorText, WEEKDAY_NAMES, type Lang } from "./i18n";
 import { JalaliDateInput } from "./JalaliDate";
+import { readNumber } from "./numbers";
 import { useStore } from "./store";
 
 type Holiday = Schemas["HolidayOut"];
@@ -244,20 +245,15 @@ function SlaPolicies({ inboxId }: { inboxId: number }): ReactElement {
     );
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [inboxId]);
-  // Persian digits typed on a Persian keyboard are digits too.
-  const minutes = (s: string): number | null => {
-    const latin = s.replace(/[۰-۹]/g, (d) => String(d.charCodeAt(0) - 0x06f0)).trim();
-    return latin ? Number(latin) : null;
-  };
   async function save(e: FormEvent): Promise<void> {
     e.preventDefault();
     await run(async () => {
       const policies: Policy[] = Object.entries(rows)
         .map(([priority, row]) => ({
           priority: priority as Priority,
-          first_response_minutes: minutes(row.first_response_minutes),
-          next_response_minutes: minutes(row.next_response_minutes),
-          resolution_minutes: minutes(row.resolution_minutes),
+          first_response_minutes: readNumber(row.first_response_minutes),
+          next_response_minutes: readNumber(row.next_response_minutes),
+          resolution_minutes: readNumber(row.resolution_minutes),
         }))
         .filter((p) => TARGETS.some((k) => p[k] != null));
       await ok(api.PUT("/api/v1/inboxes/{inbox_id}/sla-policies", { ...path, body: { policies } }));

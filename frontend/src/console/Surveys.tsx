@@ -5,6 +5,7 @@ import { useEffect, useState, type FormEvent, type ReactElement } from "react";
 import { api, ok, type Schemas } from "../api/client";
 import { useT } from "./hooks";
 import { errorText, formatNumber, formatShort } from "./i18n";
+import { readNumber } from "./numbers";
 import { useStore } from "./store";
 
 type Survey = Schemas["SurveyOut"];
@@ -126,20 +127,22 @@ export function SurveyAdmin(): ReactElement {
   if (!policy) return <div className="admin-grid">{message && <p className="error">{message}</p>}</div>;
   const csat = new Set(policy.csat_inbox_ids ?? []);
   const days = (key: "nps_interval_days" | "cooldown_days", label: string): ReactElement => (
-    <label>
-      {label}
-      <input
-        type="number"
-        min={key === "cooldown_days" ? 0 : 1}
-        max={3650}
-        value={policy[key] ?? 0}
-        onChange={(e) => void save({ ...policy, [key]: Number(e.target.value) })}
-      />
-    </label>
+    <DaysField
+      label={label}
+      days={policy[key] ?? null}
+      onSave={(text) => {
+        try {
+          const n = readNumber(text);
+          if (n !== null) void save({ ...policy, [key]: n });
+        } catch (e) {
+          setMessage(errorText(lang, e));
+        }
+      }}
+    />
   );
   return (
     <div className="admin-grid">
-      <section>
+      <section className="fields">
         <h2>{t("surveySettings")}</h2>
         <fieldset className="stack">
           <legend>{t("surveyCsatInboxes")}</legend>
@@ -220,5 +223,30 @@ export function SurveyAdmin(): ReactElement {
         )}
       </section>
     </div>
+  );
+}
+
+/** A number of days, saved when the field is left or Enter is pressed (saved at every
+ * keystroke, the "1" of a "14" being typed was saved first); any digits are digits. */
+function DaysField(props: { label: string; days: number | null; onSave: (text: string) => void }): ReactElement {
+  const lang = useStore((s) => s.lang);
+  const shown = props.days === null ? "" : formatNumber(lang, props.days);
+  const [text, setText] = useState(shown);
+  useEffect(() => setText(shown), [shown]);
+  return (
+    <label>
+      {props.label}
+      <input
+        inputMode="numeric"
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        onBlur={() => {
+          if (text !== shown) props.onSave(text);
+        }}
+        onKeyDown={(e) => {
+          if (e.key === "Enter") e.currentTarget.blur();
+        }}
+      />
+    </label>
   );
 }

@@ -76,6 +76,7 @@ export function WebhooksAdmin(): ReactElement {
     <div className="admin-grid">
       <section data-testid="webhooks">
         <h2>{t("webhooks")}</h2>
+        {hooks.length === 0 && <p className="muted">{t("whNone")}</p>}
         <table className="table">
           <tbody>
             {hooks.map((h) => (
@@ -146,6 +147,7 @@ export function WebhooksAdmin(): ReactElement {
           <button type="submit" className="primary" disabled={v.events.length === 0}>
             {t("create")}
           </button>
+          {v.events.length === 0 && <p className="muted small">{t("whPickEvents")}</p>}
           {error && <p className="error">{error}</p>}
         </form>
       </section>

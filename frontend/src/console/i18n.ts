@@ -1,4 +1,5 @@
 import { ApiError } from "../api/client";
+import { NotANumber } from "./numbers";
 
 // English and Persian. Persian switches the whole layout to right-to-left and dates to the
 // Persian (Jalali) calendar through Intl; no library is needed for either.
@@ -44,6 +45,7 @@ const en = {
   snoozeWeek: "Next week",
   assign: "Assign",
   assignToMe: "Assign to me",
+  me: "me",
   assignee: "Assignee",
   team: "Team",
   nobody: "Nobody",
@@ -137,6 +139,9 @@ const en = {
   signingSecret: "Signing secret of replies (X-Panjereh-Signature; shown once)",
   enabled: "Enabled",
   disabled: "Disabled",
+  enableInbox: "Enable",
+  disableInbox: "Disable",
+  disableInboxConfirm: "Disable {name}? It takes no new messages until it is enabled again; its history stays.",
   role: "Role",
   members: "Members",
   shortcut: "Shortcut",
@@ -145,8 +150,11 @@ const en = {
   delete: "Delete",
   steps: "Setup",
   error: "Something went wrong",
+  notANumber: "“{typed}” is not a number: nothing was saved.",
   inbound: "Customer",
   search: "Search",
+  searchConversations: "Search conversations (words, a name, a number…)",
+  searchResults: "Found for “{q}”",
   unknown: "Unknown",
   subject: "Subject",
   actReopened: "{who} reopened the conversation",
@@ -444,6 +452,8 @@ const en = {
   whUrl: "Receiver URL",
   whDescription: "Description",
   whEvents: "Events",
+  whNone: "No webhooks yet: add one below to tell another system what happens here.",
+  whPickEvents: "Tick at least one event to send.",
   whSecretOnce: "Signing secret (shown again only on request):",
   whRotated: "The previous secret is signed with too until {until}.",
   whReveal: "Show secret",
@@ -565,6 +575,7 @@ const fa: Dict = {
   snoozeWeek: "هفتهٔ بعد",
   assign: "واگذاری",
   assignToMe: "به من",
+  me: "من",
   assignee: "مسئول",
   team: "تیم",
   nobody: "هیچ‌کس",
@@ -658,6 +669,9 @@ const fa: Dict = {
   signingSecret: "کلید امضای پاسخ‌ها (X-Panjereh-Signature؛ فقط یک بار نمایش داده می‌شود)",
   enabled: "فعال",
   disabled: "غیرفعال",
+  enableInbox: "فعال کن",
+  disableInbox: "غیرفعال کن",
+  disableInboxConfirm: "«{name}» غیرفعال شود؟ تا دوباره فعال نشود پیام تازه‌ای نمی‌گیرد؛ سابقه‌اش می‌ماند.",
   role: "نقش",
   members: "اعضا",
   shortcut: "میان‌بر",
@@ -666,8 +680,11 @@ const fa: Dict = {
   delete: "حذف",
   steps: "راه‌اندازی",
   error: "خطایی رخ داد",
+  notANumber: "«{typed}» عدد نیست: چیزی ذخیره نشد.",
   inbound: "مشتری",
   search: "جستجو",
+  searchConversations: "جستجو در گفتگوها (واژه، نام، شماره…)",
+  searchResults: "یافته‌ها برای «{q}»",
   unknown: "ناشناس",
   subject: "موضوع",
   actReopened: "{who} گفتگو را دوباره باز کرد",
@@ -965,6 +982,8 @@ const fa: Dict = {
   whUrl: "نشانی گیرنده",
   whDescription: "توضیح",
   whEvents: "رویدادها",
+  whNone: "هنوز وب‌هوکی نیست: با فرم زیر یکی بسازید تا سامانهٔ دیگری از رویدادهای این‌جا باخبر شود.",
+  whPickEvents: "دست‌کم یک رویداد را برای فرستادن برگزینید.",
   whSecretOnce: "کلید امضا (فقط با درخواست دوباره نشان داده می‌شود):",
   whRotated: "کلید پیشین هم تا {until} امضا می‌کند.",
   whReveal: "نمایش کلید",
@@ -1212,6 +1231,7 @@ export const WEEKDAY_NAMES: Record<Lang, Record<string, string>> = {
  * rule broken in their words when the console knows it, else the server's detail), else the
  * server's own detail, else a general sentence (a network failure). */
 export function errorText(lang: Lang, e: unknown): string {
+  if (e instanceof NotANumber) return translate(lang, "notANumber", { typed: e.typed });
   if (!(e instanceof ApiError)) return translate(lang, "error");
   const key = e.code ? ERRORS[e.code] : undefined;
   return key ? translate(lang, key, { detail: reasonText(lang, e) ?? e.message }) : e.message;

@@ -27,6 +27,7 @@ export interface View {
   channel?: string;
   label?: string;
   sla?: "breaching_soon" | "breached";
+  q?: string; // words searched for (the server reads them; events cannot be judged by them)
 }
 
 export type Connection = "connecting" | "live" | "offline";
@@ -131,6 +132,7 @@ export function matches(view: View, c: Conversation, me: Agent | null): boolean 
 
 /** The rows of `ids` that `view` holds, by what is known of them. */
 function held(view: View, ids: number[], convs: Record<number, Conversation>, me: Agent | null): number[] {
+  if (view.q) return []; // only the server knows what the words find
   return ids.filter((id) => convs[id] && matches(view, convs[id]!, me));
 }
 
@@ -180,7 +182,7 @@ export async function loadList(view: View, more = false): Promise<void> {
   // A new view shows at once only the rows it holds of those already known: a row left from
   // the previous view would sit under the new heading until the page comes.
   setState((s) => (more ? { listLoading: true } : { listLoading: true, view, listIds: held(view, s.listIds, s.conversations, s.me) }));
-  if (!more) localStorage.setItem(viewKey(), JSON.stringify(view));
+  if (!more && !view.q) localStorage.setItem(viewKey(), JSON.stringify(view));
   try {
     const page = await ok(
       api.GET("/api/v1/conversations", {
@@ -192,6 +194,7 @@ export async function loadList(view: View, more = false): Promise<void> {
             assignee: view.assignee === undefined ? undefined : String(view.assignee),
             label: view.label,
             sla: view.sla,
+            q: view.q,
             cursor: cursor ?? undefined,
             limit: 30,
           },
@@ -222,8 +225,9 @@ export async function loadList(view: View, more = false): Promise<void> {
 export function upsertConversation(c: Conversation): void {
   setState((s) => {
     const conversations = { ...s.conversations, [c.id]: c };
-    const inView = matches(s.view, c, s.me);
     const listed = s.listIds.includes(c.id);
+    // A search's results stay as the server found them: a change updates a row, adds none.
+    const inView = s.view.q ? listed : matches(s.view, c, s.me);
     let listIds = s.listIds;
     if (inView) listIds = sortIds(listed ? s.listIds : [c.id, ...s.listIds], conversations);
     else if (listed && c.id !== s.selectedId) listIds = s.listIds.filter((id) => id !== c.id);
