@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.tickets.models import Message
-from tests.support.api import Api, create_api_inbox, login
+from tests.support.api import Api, create_api_inbox, login, post_incoming
 from tests.support.app import ADMIN_EMAIL, ADMIN_PASSWORD, Running, make_settings, serve
 from tests.support.fakes.twilio import FakeTwilio, post_signed, sign
 from tests.support.sms import (
@@ -173,14 +173,14 @@ async def test_an_sms_joins_the_contact_known_by_that_number(
     running: Running, admin: Api, inbox: SmsInbox
 ) -> None:
     shop = await create_api_inbox(admin)
-    stored = await running.client.post(
-        f"/api/v1/inboxes/{shop.id}/incoming",
-        json={
-            "external_id": "order-9",
-            "sender": {"id": "cust-9", "name": "Sara", "phone": "+1 (212) 555-0178"},
-            "text": "please call me back",
-        },
-        headers={"X-Api-Key": shop.api_key},
+    stored = await post_incoming(
+        running.client,
+        shop,
+        external_id="order-9",
+        sender="cust-9",
+        name="Sara",
+        phone="+1 (212) 555-0178",
+        text="please call me back",
     )
     assert stored.status_code == 201, stored.text
     response = await inbox.post(incoming("it's me again", sender=CUSTOMER))

@@ -91,9 +91,11 @@ async def post_incoming(
     text: str = "hello",
     **extra: Any,
 ) -> httpx.Response:
+    # The sender's other fields (a name, addresses the integration vouches for) go with it.
+    identity = {key: extra.pop(key) for key in ("email", "phone") if key in extra}
     payload: dict[str, Any] = {
         "external_id": external_id,
-        "sender": {"id": sender, "name": extra.pop("name", None)},
+        "sender": {"id": sender, "name": extra.pop("name", None), **identity},
         "text": text,
         **extra,
     }

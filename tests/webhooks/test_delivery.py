@@ -23,7 +23,7 @@ from app.events.consumers import consume_once
 from app.events.models import EventRow
 from app.webhooks.models import WebhookDelivery, WebhookSubscription
 from app.webhooks.worker import CONSUMER
-from tests.support.api import Api
+from tests.support.api import Api, post_incoming
 from tests.support.app import Running
 from tests.support.automations import api_token
 from tests.support.pacing import core_in_use, pressed_after_serving, quiet, request_in_flight
@@ -109,14 +109,14 @@ async def test_a_new_customer_is_announced_once_as_contact_created(
     await create_webhook(admin, receiver.url, ["contact.created"])
     inbox = await shop(admin)
     await customer_writes(running, inbox, "where is my order?", "hello again")
-    with_email = await running.client.post(
-        f"/api/v1/inboxes/{inbox.id}/incoming",
-        json={
-            "external_id": "m-sara",
-            "sender": {"id": "cust-2", "name": "Sara", "email": "sara@example.com"},
-            "text": "سلام",
-        },
-        headers={"X-Api-Key": inbox.api_key},
+    with_email = await post_incoming(
+        running.client,
+        inbox,
+        external_id="m-sara",
+        sender="cust-2",
+        name="Sara",
+        email="sara@example.com",
+        text="سلام",
     )
     assert with_email.status_code == 201, with_email.text
     await drain(hooks)
