@@ -108,14 +108,25 @@ _HTTP_CODES = {
 
 
 def validation_message(error: Mapping[str, Any]) -> str:
-    """A validation error's words, without pydantic's "Value error, " before our own."""
+    """A validation error's words, without pydantic's "Value error, " before our own. A
+    text's length is said in characters: checked after a validator of ours, pydantic counts
+    "items" of any value."""
+    given = error.get("input")
+    limits = error.get("ctx") or {}
+    if error.get("type") == "too_long" and isinstance(given, str):
+        return f"at most {limits.get('max_length')} characters ({len(given)} given)"
+    if error.get("type") == "too_short" and isinstance(given, str):
+        return f"at least {limits.get('min_length')} characters ({len(given)} given)"
     return str(error.get("msg") or "invalid").removeprefix("Value error, ")
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors()[:5]:
-        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        # The body is where most fields are: named by their path inside it ("labels.0"),
+        # a field called "body" too.
+        loc = list(error.get("loc", ()))
+        location = ".".join(str(p) for p in (loc[1:] if loc[:1] == ["body"] else loc))
         message = validation_message(error)
         parts.append(f"{location}: {message}" if location else message)
     return "; ".join(parts) or "invalid request"

@@ -296,7 +296,7 @@ class CustomerEventIn(BaseModel):
     def _small(cls, payload: dict[str, Any]) -> dict[str, Any]:
         size = len(pydantic_core.to_json(payload))
         if size > MAX_PAYLOAD_BYTES:
-            raise ValueError(f"payload: at most {MAX_PAYLOAD_BYTES} bytes of JSON ({size} given)")
+            raise ValueError(f"at most {MAX_PAYLOAD_BYTES} bytes of JSON ({size} given)")
         return payload
 
 

@@ -313,7 +313,7 @@ async def test_a_retried_message_is_stored_once_and_only_pictures_and_pdfs_attac
     blank = await running.client.post(
         "/api/v1/widget/messages", json={"body": " \n\t "}, headers=visitor.headers
     )
-    assert (blank.status_code, blank.json()["detail"]) == (422, "must not be blank")
+    assert (blank.status_code, blank.json()["detail"]) == (422, "body: must not be blank")
     listed = (await running.client.get("/api/v1/widget/messages", headers=visitor.headers)).json()
     # Nothing refused was stored.
     assert [(m["body_text"], len(m["attachments"])) for m in listed["items"]] == [
