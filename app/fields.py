@@ -7,7 +7,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, Strict
 
 from connectors.addresses import PHONE_PATTERN
 from connectors.numbers import Count as Count
@@ -45,6 +45,9 @@ def _no_nul(value: str) -> str:
         raise ValueError("must not contain NUL characters")
     return value
 
+
+# true or false, as JSON writes them: "yes", "on" or 1 is no answer (pydantic would take them).
+Flag = Annotated[bool, Strict()]
 
 # PostgreSQL stores no NUL character in text or JSON; refusing it gives the same 422 on both.
 SafeStr = Annotated[str, AfterValidator(_no_nul)]

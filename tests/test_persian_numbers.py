@@ -147,6 +147,22 @@ def test_every_date_and_time_a_request_carries_reads_persian_digits(
         assert adapter.validate_python(as_written(persian(written))) == as_written(read), name
 
 
+def test_every_flag_a_request_carries_is_true_or_false(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Not a number, but read as strictly: "yes", "on" or 1 is not taken for true."""
+    settings = make_settings("sqlite:///:memory:", tmp_path_factory.mktemp("data"))
+    flags = {
+        name: adapter for name, _shape, adapter in request_fields(create_app(settings), bool)
+    }
+    assert {"MessageCreate.private", "InboxUpdate.rotate_api_key"} <= set(flags)
+    for name, adapter in flags.items():
+        assert adapter.validate_python(True) is True, name
+        for loose in ("yes", "true", 1):
+            with pytest.raises(ValidationError):
+                adapter.validate_python(loose)
+
+
 async def test_true_is_no_agent(running: Running, admin: Api) -> None:
     inbox = await create_api_inbox(admin)
     answer = await post_incoming(running.client, inbox, external_id="t-1", sender="c1")

@@ -10,14 +10,14 @@ from app.audit import service as audit
 from app.audit.api import Auditor
 from app.deps import AdminAgent, ContextDep, CurrentAgent, ReadSession, visible_inbox_ids
 from app.errors import NotFound
-from app.fields import DbId, FilledStr, SafeStr
+from app.fields import DbId, FilledStr, Flag, SafeStr
 from app.inboxes.service import get_inbox
 
 router = APIRouter(prefix="/api/v1/inboxes", tags=["acknowledgements"])
 
 
 class AcknowledgementIn(BaseModel):
-    enabled: bool = True
+    enabled: Flag = True
     text: FilledStr = Field(max_length=4000)  # within business hours (or always)
     # Outside business hours; empty or absent: `text` at any time.
     out_of_hours_text: SafeStr | None = Field(default=None, max_length=4000)

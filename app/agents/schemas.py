@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.agents.models import Role
-from app.fields import ADDRESS_PATTERN, DbId, SafeStr
+from app.fields import ADDRESS_PATTERN, DbId, Flag, SafeStr
 from connectors.addresses import PHONE_PATTERN, InvalidAddress, normalize_phone
 
 
@@ -72,7 +72,7 @@ class AgentUpdate(BaseModel):
     name: SafeStr | None = Field(default=None, min_length=1, max_length=200)
     password: str | None = Field(default=None, min_length=8, max_length=1024)
     role: Role | None = None
-    is_active: bool | None = None
+    is_active: Flag | None = None
     language: str | None = Field(default=None, pattern="^(en|fa)$")
     phone: AgentPhone | None = None
 

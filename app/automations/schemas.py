@@ -11,7 +11,7 @@ import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.automations.templates import folded
-from app.fields import Count, DbId, FilledStr, SafeStr, UtcDatetime
+from app.fields import Count, DbId, FilledStr, Flag, SafeStr, UtcDatetime
 from app.tickets.models import Priority
 from connectors.base import AddressKind
 
@@ -183,7 +183,7 @@ class Wait(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["wait"] = "wait"
     minutes: Count = Field(ge=1, le=366 * 24 * 60)
-    cancel_on_reply: bool = True
+    cancel_on_reply: Flag = True
 
 
 Action = Annotated[
@@ -213,7 +213,7 @@ class RuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: FilledStr = Field(max_length=200)
-    enabled: bool = True
+    enabled: Flag = True
     inbox_id: DbId | None = None
     event: RuleEvent
     options: RuleOptions = Field(default_factory=RuleOptions)
@@ -234,7 +234,7 @@ class RuleUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool | None = None
+    enabled: Flag | None = None
     position: Annotated[Count, Field(ge=0, le=1_000_000)] | None = None
     rule: RuleIn | None = None
 

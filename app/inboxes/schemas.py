@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.fields import DbId, SafeStr
+from app.fields import DbId, Flag, SafeStr
 from app.inboxes.models import InboxKind
 
 
@@ -24,11 +24,11 @@ class InboxUpdate(BaseModel):
     name: SafeStr | None = Field(default=None, min_length=1, max_length=200)
     # Merged into the current settings; a secret given here replaces the stored one.
     config: dict[str, Any] | None = None
-    enabled: bool | None = None
+    enabled: Flag | None = None
     agent_ids: list[DbId] | None = None
-    rotate_api_key: bool = False
+    rotate_api_key: Flag = False
     # `api` inboxes: a new secret for signing replies, shown once in this answer.
-    rotate_signing_secret: bool = False
+    rotate_signing_secret: Flag = False
 
 
 class InboxOut(BaseModel):

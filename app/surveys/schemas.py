@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.fields import Count, DbId
+from app.fields import Count, DbId, Flag
 from app.surveys.models import SurveyKind
 
 
@@ -45,7 +45,7 @@ class SurveyPolicyUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     csat_inbox_ids: list[DbId] | None = None
-    nps_enabled: bool | None = None
+    nps_enabled: Flag | None = None
     nps_interval_days: Annotated[Count, Field(ge=1, le=3650)] | None = None
     cooldown_days: Annotated[Count, Field(ge=0, le=3650)] | None = None
     language: str | None = Field(default=None, pattern="^(en|fa)$")

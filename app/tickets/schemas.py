@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.fields import DbId, SafeStr, UtcDatetime
+from app.fields import DbId, Flag, SafeStr, UtcDatetime
 from app.tickets.models import DeliveryStatus, Direction, Priority, Status
 
 
@@ -132,7 +132,7 @@ class MessageCreate(BaseModel):
     )
 
     body: SafeStr = Field(default="", max_length=65_536)
-    private: bool = False
+    private: Flag = False
     # Files uploaded to this conversation first (POST …/attachments), sent with the reply.
     attachment_ids: list[DbId] = Field(default_factory=list, max_length=10)
     # A reply in a merged conversation: send it on the channel (inbox, address, thread) of

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from app.fields import SafeStr
+from app.fields import Flag, SafeStr
 from app.webhooks.events import accepted
 from app.webhooks.models import DeliveryState
 
@@ -31,7 +31,7 @@ class WebhookCreate(BaseModel):
     url: Url
     events: EventTypes
     description: SafeStr = Field(default="", max_length=200)
-    enabled: bool = True
+    enabled: Flag = True
 
 
 class WebhookUpdate(BaseModel):
@@ -41,7 +41,7 @@ class WebhookUpdate(BaseModel):
     events: EventTypes | None = None
     description: SafeStr | None = Field(default=None, max_length=200)
     # Enabling a disabled webhook sends what waited meanwhile, in order.
-    enabled: bool | None = None
+    enabled: Flag | None = None
 
 
 class WebhookOut(BaseModel):
