@@ -433,24 +433,28 @@ async def split(
     linked to `source`; replies to them (e-mail In-Reply-To) follow them there."""
     require_writable(source)
     wanted = set(message_ids)
-    chosen = list(
+    found = list(
         (
             await session.scalars(
                 select(Message)
-                .where(
-                    Message.id.in_(wanted),
-                    Message.conversation_id == source.id,
-                    Message.direction != Direction.activity,
-                )
+                .where(Message.id.in_(wanted), Message.conversation_id == source.id)
                 .order_by(Message.id)
             )
         ).all()
     )
-    if missing := wanted - {m.id for m in chosen}:
+    if missing := wanted - {m.id for m in found}:
         raise Invalid(
             f"message_ids: {sorted(missing)} are not messages of this conversation",
             code="invalid_split",
         )
+    # Activity lines record what happened to this conversation: they stay with it.
+    if lines := sorted(m.id for m in found if m.direction == Direction.activity):
+        raise Invalid(
+            f"message_ids: {lines} are activity lines (assignments, status changes), which "
+            "stay with their conversation; choose messages and notes",
+            code="invalid_split",
+        )
+    chosen = found
     left = await session.scalar(
         select(func.count()).where(
             Message.conversation_id == source.id,

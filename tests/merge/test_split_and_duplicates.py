@@ -102,7 +102,20 @@ async def test_split_keeps_one_message_and_refuses_what_is_not_there(
         stranger = await admin.post(
             f"/api/v1/conversations/{source['id']}/split", json={"message_ids": [999_999]}
         )
-        assert_error(stranger, 422, "invalid_split")
+        assert (
+            "not messages of this conversation"
+            in (assert_error(stranger, 422, "invalid_split")["detail"])
+        )
+        # An activity line is of this conversation, and stays with it: said so.
+        labelled = await admin.patch(
+            f"/api/v1/conversations/{source['id']}", json={"labels": ["vip"]}
+        )
+        assert labelled.status_code == 200, labelled.text
+        line = next(m for m in await messages(admin, source["id"]) if m["direction"] == "activity")
+        activity = await admin.post(
+            f"/api/v1/conversations/{source['id']}/split", json={"message_ids": [line["id"]]}
+        )
+        assert "are activity lines" in assert_error(activity, 422, "invalid_split")["detail"]
 
 
 async def test_possible_duplicates_are_the_contacts_other_open_conversations(
