@@ -429,6 +429,20 @@ async def test_callback_queue(
     done = [c for c in page["items"] if c["name"] == "Dana Due"]
     assert done
     assert done[0]["outcome_note"] == "Sorted on the phone"
+    # Nobody answered: the request stays, to be tried again at the time suggested.
+    olga = queue.get_by_test_id("callback").filter(has_text="Olga Overdue")
+    await olga.get_by_role("button", name="No answer").click()
+    retry = (
+        queue.locator(".cb-retryLater").get_by_test_id("callback").filter(has_text="Olga Overdue")
+    )
+    await expect(retry).to_contain_text("No answer. Try again at")
+    await console.reload()
+    await (
+        console.get_by_role("navigation", name="Sections")
+        .get_by_role("button", name="Callbacks")
+        .click()
+    )
+    await expect(retry).to_be_visible()
 
 
 async def test_persian_layout_is_right_to_left(shop: Channel, console: Page) -> None:

@@ -6,12 +6,16 @@ import { errorText, formatDateTime, formatNumber, type Key } from "./i18n";
 import { JalaliDateInput } from "./JalaliDate";
 import { openConversation, setState, upsertCallback, useStore } from "./store";
 
-type Group = "overdue" | "dueNow" | "requested" | "scheduled";
+type Group = "overdue" | "dueNow" | "requested" | "scheduled" | "retryLater";
 
 // A callback counts as overdue once its preferred window (or a quarter of an hour after it
 // fell due, without a window) has passed. One not yet due is listed by its status: a
-// request whose window is later, or one an agent scheduled.
+// request whose window is later, or one an agent scheduled. One nobody answered waits for
+// the time suggested to try again, then is due now.
 function group(cb: Callback, now: number): Group {
+  if (cb.status === "no_answer") {
+    return new Date(cb.retry_suggested_at ?? cb.due_at).getTime() > now ? "retryLater" : "dueNow";
+  }
   const due = new Date(cb.due_at).getTime();
   if (due > now) return cb.status === "scheduled" ? "scheduled" : "requested";
   const end = cb.preferred_to ? new Date(cb.preferred_to).getTime() : due + 15 * 60_000;
@@ -28,6 +32,7 @@ export function Callbacks(): ReactElement {
     ["dueNow", []],
     ["requested", []],
     ["scheduled", []],
+    ["retryLater", []],
   ];
   for (const cb of callbacks) groups.find(([g]) => g === group(cb, now))![1].push(cb);
   return (
@@ -101,6 +106,9 @@ function CallbackCard({ cb }: { cb: Callback }): ReactElement {
           <span>{formatDateTime(lang, cb.due_at)}</span>
         )}
       </div>
+      {cb.status === "no_answer" && cb.retry_suggested_at && (
+        <div className="cb-times">{t("tryAgainAt", { at: formatDateTime(lang, cb.retry_suggested_at) })}</div>
+      )}
       {cb.note && (
         <p className="cb-note" dir="auto">
           {cb.note}

@@ -356,23 +356,32 @@ export async function updateConversation(
 }
 
 
+/** When a callback is to be made: its suggested retry after no answer, else when it falls due. */
+function callbackTime(cb: Callback): string {
+  return cb.retry_suggested_at ?? cb.due_at;
+}
+
+// Requests still to be called: an unanswered one stays until someone reaches the customer,
+// gives up (cancelled) or reschedules it.
+const CALLBACKS_TO_MAKE: readonly string[] = ["requested", "scheduled", "no_answer"];
+
 export async function loadCallbacks(): Promise<void> {
-  const statuses = ["requested", "scheduled"] as const;
+  const statuses = ["requested", "scheduled", "no_answer"] as const;
   const pages = await Promise.all(
     statuses.map((status) =>
       ok(api.GET("/api/v1/callbacks", { params: { query: { status, limit: 100 } } })),
     ),
   );
-  const items = pages.flatMap((p) => p.items).sort((a, b) => a.due_at.localeCompare(b.due_at));
+  const items = pages.flatMap((p) => p.items).sort((a, b) => callbackTime(a).localeCompare(callbackTime(b)));
   setState({ callbacks: items });
 }
 
 export function upsertCallback(cb: Callback): void {
   setState((s) => {
     const others = s.callbacks.filter((c) => c.id !== cb.id);
-    const open = cb.status === "requested" || cb.status === "scheduled";
+    const open = CALLBACKS_TO_MAKE.includes(cb.status);
     const callbacks = (open ? [...others, cb] : others).sort((a, b) =>
-      a.due_at.localeCompare(b.due_at),
+      callbackTime(a).localeCompare(callbackTime(b)),
     );
     return { callbacks };
   });
