@@ -229,7 +229,10 @@ async def check_account(client: Client, account_sid: str, api_base_url: str) -> 
         raise setup_error(exc, "Twilio could not confirm the account") from exc
     except httpx.HTTPError as exc:
         host = urlsplit(api_base_url).netloc
-        raise SetupError(f"could not reach Twilio at {host}: {type(exc).__name__}") from exc
+        raise SetupError(
+            f"could not reach Twilio at {host}: check api_base_url (empty for Twilio's own), "
+            "and that this server can reach it, or try again in a minute"
+        ) from exc
     if account.status not in (None, "active"):
         raise SetupError(f"the Twilio account is {account.status}, not active")
 

@@ -156,6 +156,11 @@ class TelegramConnector:
             raise SetupError(
                 "Telegram rejected the bot token: copy it again from @BotFather"
             ) from exc
+        except NetworkError as exc:
+            raise SetupError(
+                f"could not reach the Bot API at {self._api}: check api_base_url (empty for "
+                "Telegram's own) and that this server can reach it, or try again in a minute"
+            ) from exc
         except TelegramError as exc:
             raise SetupError(
                 f"could not check the bot token with the Bot API at {self._api}: "

@@ -89,7 +89,10 @@ async def test_an_unreachable_twilio_is_a_clear_setup_error(admin: Api, twilio: 
     port = free_port()
     status, body = await create(admin, twilio, api_base_url=f"http://127.0.0.1:{port}")
     assert status == 422, body
-    assert body["detail"] == f"could not reach Twilio at 127.0.0.1:{port}: ConnectError"
+    assert body["detail"] == (
+        f"could not reach Twilio at 127.0.0.1:{port}: check api_base_url (empty for Twilio's "
+        "own), and that this server can reach it, or try again in a minute"
+    )
 
 
 async def test_changed_credentials_are_checked_before_they_are_saved(

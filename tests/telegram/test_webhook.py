@@ -121,7 +121,10 @@ async def test_an_unreachable_bot_api_is_a_clear_setup_error(admin: Api) -> None
     )
     body = assert_error(response, 422)
     assert body["code"] == "channel_setup_failed"
-    assert "could not check the bot token" in body["detail"]
+    assert body["detail"] == (
+        "could not reach the Bot API at http://127.0.0.1:9: check api_base_url (empty for "
+        "Telegram's own) and that this server can reach it, or try again in a minute"
+    )
     assert TOKEN not in response.text
 
 
