@@ -98,6 +98,12 @@ async def test_service_levels_in_persian_and_the_sla_badge(
     )
     kept = (await console_admin.get(f"/api/v1/inboxes/{inbox.id}/sla-policies")).json()
     assert kept["policies"] == policies["policies"]
+    # A number as the Persian console shows it, thousands separator and all, reads back.
+    await console.get_by_test_id("sla-high-resolution_minutes").fill("۱٬۴۴۰")
+    await console.get_by_test_id("sla-save").click()
+    await expect(console.get_by_test_id("sla-form").get_by_role("status")).to_have_text("ذخیره شد.")
+    saved = (await console_admin.get(f"/api/v1/inboxes/{inbox.id}/sla-policies")).json()
+    assert saved["policies"][1]["resolution_minutes"] == 1440
 
 
 async def test_hours_the_server_refuses_are_said_in_persian(

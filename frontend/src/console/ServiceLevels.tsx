@@ -3,7 +3,7 @@
 import { useEffect, useState, type FormEvent, type ReactElement } from "react";
 import { api, ok, type Schemas } from "../api/client";
 import { useT } from "./hooks";
-import { errorText, WEEKDAY_NAMES, type Lang } from "./i18n";
+import { errorText, formatNumber, WEEKDAY_NAMES, type Lang } from "./i18n";
 import { JalaliDateInput } from "./JalaliDate";
 import { readNumber } from "./numbers";
 import { useStore } from "./store";
@@ -232,6 +232,7 @@ type Row = Record<(typeof TARGETS)[number], string>;
 
 function SlaPolicies({ inboxId }: { inboxId: number }): ReactElement {
   const t = useT();
+  const lang = useStore((s) => s.lang);
   const [rows, setRows] = useState<Record<string, Row>>({});
   const [note, run] = useSaved();
   const path = { params: { path: { inbox_id: inboxId } } };
@@ -239,12 +240,12 @@ function SlaPolicies({ inboxId }: { inboxId: number }): ReactElement {
     void ok(api.GET("/api/v1/inboxes/{inbox_id}/sla-policies", path)).then((b) =>
       setRows(
         Object.fromEntries(
-          b.policies.map((p) => [p.priority, Object.fromEntries(TARGETS.map((k) => [k, p[k] === null ? "" : String(p[k])])) as Row]),
+          b.policies.map((p) => [p.priority, Object.fromEntries(TARGETS.map((k) => [k, p[k] === null ? "" : formatNumber(lang, p[k])])) as Row]),
         ),
       ),
     );
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [inboxId]);
+  }, [inboxId, lang]);
   async function save(e: FormEvent): Promise<void> {
     e.preventDefault();
     await run(async () => {

@@ -8,11 +8,14 @@ export class NotANumber extends Error {
   }
 }
 
-/** The text with its Persian and Arabic-Indic digits written as ASCII ones. */
+/** The text with its Persian and Arabic-Indic digits written as ASCII ones, and without the
+ * thousands separators a number shown by `formatNumber` carries ("۱٬۴۴۰", "1,440"). */
 export function latinDigits(text: string): string {
   return text
     .replace(/[۰-۹]/g, (d) => String(d.charCodeAt(0) - 0x06f0))
-    .replace(/[٠-٩]/g, (d) => String(d.charCodeAt(0) - 0x0660));
+    .replace(/[٠-٩]/g, (d) => String(d.charCodeAt(0) - 0x0660))
+    .replace(/[٬,]/g, "")
+    .replace(/٫/g, ".");
 }
 
 /** A number typed in either script; null when nothing was typed; NotANumber otherwise. */
