@@ -86,7 +86,8 @@ function MessageItem({ m }: { m: Message }): ReactElement {
       // A sentence of ours reads in the console's direction, even when it starts with a
       // Latin agent name; a stored line in its own.
       <p className="activity" dir={said === null ? "auto" : lang === "fa" ? "rtl" : "ltr"} data-testid="activity">
-        {said ?? m.body_text} · <time dateTime={m.created_at}>{formatShort(lang, m.created_at)}</time>
+        {/* Isolated: a Persian label ending an English line would pull the time into it. */}
+        <bdi>{said ?? m.body_text}</bdi> · <time dateTime={m.created_at}>{formatShort(lang, m.created_at)}</time>
       </p>
     );
   }
