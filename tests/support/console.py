@@ -47,14 +47,20 @@ def console_settings(url: str, data_dir: Path, **overrides: Any) -> Any:
 
 
 async def open_console(
-    browser: Browser, url: str, token: str | None, *, locale: str = "en-GB"
+    browser: Browser,
+    url: str,
+    token: str | None,
+    *,
+    locale: str = "en-GB",
+    size: tuple[int, int] = (1440, 900),
 ) -> tuple[BrowserContext, Page]:
     """A fresh browser context on the console; signed in already when a token is given."""
+    width, height = size
     context = await browser.new_context(
         base_url=url,
         locale=locale,
         timezone_id="Asia/Tehran",
-        viewport={"width": 1440, "height": 900},
+        viewport={"width": width, "height": height},
     )
     if token:
         await context.add_init_script(f"localStorage.setItem('panjereh.token', {token!r});")

@@ -167,10 +167,19 @@ function Shell(): ReactElement {
 
 function InboxScreen(): ReactElement {
   const selectedId = useStore((s) => s.selectedId);
+  // On a phone one column shows at a time: the views when asked for (until one is chosen),
+  // else the list, or the open conversation (its header has the way back).
+  const [viewsOpen, setViewsOpen] = useState(false);
+  const classes = ["inbox", selectedId !== null ? "has-selection" : "", viewsOpen ? "views-open" : ""];
   return (
-    <div className="inbox">
+    <div
+      className={classes.filter(Boolean).join(" ")}
+      onClick={(e) => {
+        if (viewsOpen && (e.target as HTMLElement).closest(".sidebar button")) setViewsOpen(false);
+      }}
+    >
       <Sidebar />
-      <ConversationList />
+      <ConversationList onViews={() => setViewsOpen((open) => !open)} />
       {selectedId !== null ? <ConversationPane key={selectedId} id={selectedId} /> : <EmptyPane />}
     </div>
   );

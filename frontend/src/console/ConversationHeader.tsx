@@ -5,7 +5,7 @@ import { CallButton } from "./Calls";
 import { useT } from "./hooks";
 import { channelName, errorText, formatDateTime } from "./i18n";
 import { ChannelIcon } from "./icons";
-import { updateConversation, useContactLabel, useStore } from "./store";
+import { openConversation, updateConversation, useContactLabel, useStore } from "./store";
 import { TakeButton } from "./TakeButton";
 import { SlaBadge } from "./SlaBadge";
 
@@ -20,7 +20,7 @@ function tomorrowAt9(): string {
   return d.toISOString();
 }
 
-export function ConversationHeader({ c }: { c: Conversation }): ReactElement {
+export function ConversationHeader({ c, onCustomer }: { c: Conversation; onCustomer: () => void }): ReactElement {
   const t = useT();
   const lang = useStore((s) => s.lang);
   const me = useStore((s) => s.me)!;
@@ -48,6 +48,9 @@ export function ConversationHeader({ c }: { c: Conversation }): ReactElement {
   return (
     <header className="conv-head">
       <div className="conv-title">
+        <button type="button" className="ghost small phone-only" onClick={() => void openConversation(null)}>
+          {t("backToList")}
+        </button>
         <ChannelIcon kind={c.channel} label={channelName(lang, c.channel)} />
         <h2 dir={c.contact.name ? "auto" : "ltr"}>{contactLabel ?? t("unknown")}</h2>
         <span className="muted">
@@ -56,6 +59,9 @@ export function ConversationHeader({ c }: { c: Conversation }): ReactElement {
         </span>
         <span className={`status status-${c.status}`}>{t(c.status)}</span>
         <SlaBadge c={c} />
+        <button type="button" className="ghost small narrow-only" onClick={onCustomer}>
+          {t("contact")}
+        </button>
         {c.status === "snoozed" && c.snoozed_until && (
           <span className="muted">→ {formatDateTime(lang, c.snoozed_until)}</span>
         )}

@@ -17,7 +17,7 @@ function viewTitle(t: ReturnType<typeof useT>, lang: Lang, view: View, inboxes: 
   return t("conversations");
 }
 
-export function ConversationList(): ReactElement {
+export function ConversationList({ onViews }: { onViews: () => void }): ReactElement {
   const t = useT();
   const lang = useStore((s) => s.lang);
   const view = useStore((s) => s.view);
@@ -80,6 +80,9 @@ export function ConversationList(): ReactElement {
             }}
           />
         </form>
+        <button type="button" className="ghost small phone-only" onClick={onViews}>
+          {t("views")}
+        </button>
         <h2>{viewTitle(t, lang, view, inboxes)}</h2>
       </header>
       {checked.length > 0 && <BulkBar />}

@@ -16,6 +16,9 @@ import { SurveyAnswer } from "./Surveys";
 export function ConversationPane({ id }: { id: number }): ReactElement {
   const t = useT();
   const c = useStore((s) => s.conversations[id]);
+  // Where the screen is too narrow for the customer's panel beside the conversation, it
+  // opens over it on request.
+  const [customerOpen, setCustomerOpen] = useState(false);
   if (!c) {
     return (
       <section className="pane" aria-busy="true">
@@ -24,9 +27,9 @@ export function ConversationPane({ id }: { id: number }): ReactElement {
     );
   }
   return (
-    <div className="pane-wrap">
+    <div className={customerOpen ? "pane-wrap customer-open" : "pane-wrap"}>
       <section className="pane" aria-label={c.contact.name ?? t("conversations")} data-testid="conversation">
-        <ConversationHeader c={c} />
+        <ConversationHeader c={c} onCustomer={() => setCustomerOpen((open) => !open)} />
         <MergeBar c={c} />
         <Thread c={c} />
         {c.status !== "merged" && <Composer c={c} />}
