@@ -152,9 +152,7 @@ def test_every_flag_a_request_carries_is_true_or_false(
 ) -> None:
     """Not a number, but read as strictly: "yes", "on" or 1 is not taken for true."""
     settings = make_settings("sqlite:///:memory:", tmp_path_factory.mktemp("data"))
-    flags = {
-        name: adapter for name, _shape, adapter in request_fields(create_app(settings), bool)
-    }
+    flags = {name: adapter for name, _shape, adapter in request_fields(create_app(settings), bool)}
     assert {"MessageCreate.private", "InboxUpdate.rotate_api_key"} <= set(flags)
     for name, adapter in flags.items():
         assert adapter.validate_python(True) is True, name
