@@ -51,7 +51,10 @@ async def resolve_senders(
     no contact is made twice.
     """
     # A party with other addresses may lead to contacts the query does not find: then all
-    # are locked at once afterwards, so that locks are still taken in id order.
+    # are locked at once afterwards, so that locks are still taken in id order. (One case
+    # still locks after the query: a first-time sender another transaction created that
+    # very moment. A cycle it could close is broken by PostgreSQL, failing one batch,
+    # whose messages the group commit then stores one by one.)
     lock_found = not any(party.also_known_as for party in parties)
     known = await _known_senders(
         session,
