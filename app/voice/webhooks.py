@@ -28,6 +28,8 @@ from connectors.base import PayloadError, RawRequest, VerificationError
 from connectors.voice import twiml
 from connectors.voice.client import verify_signature
 from connectors.voice.parse import (
+    TERMINAL,
+    CallReport,
     caller_of,
     parse_call,
     parse_dial,
@@ -116,8 +118,16 @@ async def incoming(inbox_id: DbId, request: Request, ctx: ContextDep) -> Respons
     hook = await _verified(ctx, request, inbox_id, "voice")
     report = _parsed(parse_call, hook.req.form, utcnow())
     open_now = hook.inbox.takes_calls(report.at)
-    caller_name = (hook.req.form or {}).get("CallerName", "").strip() or None
+    await _store_incoming(ctx, hook, report, missed=not open_now)
+    return _xml(hook.inbox.answer(open_now=open_now))
 
+
+async def _store_incoming(ctx: Context, hook: Hook, report: CallReport, *, missed: bool) -> None:
+    """A customer's call, its call item and its row (ringing, or `missed`: a callback
+    request at once), stored before Twilio hears. The item goes in with the other messages
+    arriving now, in one transaction."""
+    inbox_id = hook.inbox.ref.id
+    caller_name = (hook.req.form or {}).get("CallerName", "").strip() or None
     caller = caller_of(report)
     item = service.incoming_message(report, caller.address, caller_name)
 
@@ -127,15 +137,12 @@ async def incoming(inbox_id: DbId, request: Request, ctx: ContextDep) -> Respons
                 session, caller.address, reachable=False, reason=caller.unreachable
             )
         call_id = await service.incoming_call(session, inbox_id, report, item, stored)
-        if not open_now:
+        if missed:
             call = await service.find_call(session, inbox_id, sid=None, call_id=call_id)
             if call is not None and call.state == CallState.ringing:
                 await service.missed(session, call, due_at=hook.due_after_miss(report.at))
 
-    # The call item goes in with the other messages arriving now, in one transaction: its
-    # row, the callback request of a call nobody can take, all stored before Twilio hears.
     await ctx.inbound.submit(hook.inbox.ref, item, then=store_call)
-    return _xml(hook.inbox.answer(open_now=open_now))
 
 
 @_route("status", "Twilio call status", "A call's progress: its own leg or a leg it rang.")
@@ -147,16 +154,37 @@ async def status(inbox_id: DbId, request: Request, ctx: ContextDep) -> Response:
         call = await service.find_call(
             session, inbox_id, sid=report.parent_sid or report.sid, call_id=call_id
         )
-        if call is None:
-            log.info("inbox %d: status of unknown call %s ignored", inbox_id, report.sid)
-            return _xml(twiml.hangup())
-        if call.call_sid is None and report.parent_sid is None:
-            call.call_sid = report.sid  # a placed call reported before we stored its sid
-        if report.parent_sid is not None or (call.call_sid != report.sid):
-            await service.dialled_leg(session, call, report)
-        else:
-            await service.own_leg(session, call, report)
+        if call is not None:
+            await _apply_status(session, call, report)
+            return _xml(_NOTHING)
+    if not _never_stored(hook, report):
+        log.info("inbox %d: status of unknown call %s ignored", inbox_id, report.sid)
+        return _xml(twiml.hangup())
+    # Its Voice URL failed while it rang (Panjereh or its database down: Twilio played the
+    # number's fallback), and the caller is gone: a missed call all the same, and its end.
+    log.warning("inbox %d: call %s stored from its end, as missed", inbox_id, report.sid)
+    await _store_incoming(ctx, hook, report, missed=True)
+    async with ctx.db.write() as session:
+        call = await service.find_call(session, inbox_id, sid=report.sid, call_id=None)
+        if call is not None:
+            await _apply_status(session, call, report)
     return _xml(_NOTHING)
+
+
+async def _apply_status(session: AsyncSession, call: Call, report: CallReport) -> None:
+    if call.call_sid is None and report.parent_sid is None:
+        call.call_sid = report.sid  # a placed call reported before we stored its sid
+    if report.parent_sid is not None or (call.call_sid != report.sid):
+        await service.dialled_leg(session, call, report)
+    else:
+        await service.own_leg(session, call, report)
+
+
+def _never_stored(hook: Hook, report: CallReport) -> bool:
+    """Whether an unknown call's final status is that of a customer's call to this inbox
+    (its own leg, inbound) rather than one nothing here is about."""
+    direction = (hook.req.form or {}).get("Direction", "")
+    return report.parent_sid is None and report.status in TERMINAL and direction == "inbound"
 
 
 @_route(

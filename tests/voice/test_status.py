@@ -134,6 +134,29 @@ async def test_a_caller_who_hangs_up_while_ringing_is_a_missed_call(
     assert len((await admin.get("/api/v1/callbacks")).json()["items"]) == 1
 
 
+async def test_a_call_that_rang_while_its_voice_url_failed_is_a_missed_call(
+    inbox: VoiceInbox, admin: Api
+) -> None:
+    """The Voice URL failed while the customer called (the server or its database down;
+    Twilio played the fallback): the call's final status is all that reaches us, and it
+    is stored as the missed call it was, once however often Twilio repeats it."""
+    call_sid = sid("CA")
+    ended = datetime.now(UTC)
+    final = status(call_sid, "completed", at=ended, sequence=1, Direction="inbound")
+    for _ in range(2):
+        answer = await inbox.post("status", final)
+        assert answer.status_code == 200, answer.text
+    item = await call_item(admin, inbox.id, call_sid)
+    assert item["metadata"]["call"]["state"] == "missed"
+    assert (await _row(inbox, call_sid))["ended_at"] == ended.replace(microsecond=0)
+    (callback,) = (await admin.get("/api/v1/callbacks")).json()["items"]
+    assert callback["id"] == item["metadata"]["call"]["callback_request_id"]
+    # A leg it rang, or a call placed from here, unknown: nothing to store.
+    leg = status(sid("CA"), "completed", at=ended, sequence=1, parent=sid("CA"))
+    assert (await inbox.post("status", leg)).status_code == 200
+    assert len((await admin.get("/api/v1/callbacks")).json()["items"]) == 1
+
+
 async def test_a_timestamp_at_the_calendars_edge_is_the_time_of_arrival(
     inbox: VoiceInbox, admin: Api
 ) -> None:
