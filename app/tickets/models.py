@@ -174,7 +174,7 @@ class Message(Base):
     # re-parsing; bytes because neither database stores every string a provider may send.
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
-    sent_at: Mapped[datetime | None]  # when the provider says it was written
+    sent_at: Mapped[datetime | None]  # inbound: as the provider says; a reply: when sent
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

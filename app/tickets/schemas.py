@@ -52,7 +52,10 @@ class MessageOut(BaseModel):
     error: str | None
     attempts: int
     created_at: datetime
-    sent_at: datetime | None
+    sent_at: datetime | None = Field(
+        description="a customer's message: when their provider says it was written; a reply: "
+        "when its channel took it (null while it is queued, or if it failed)"
+    )
     metadata: dict[str, object] = Field(default_factory=dict)
 
 

@@ -3093,7 +3093,10 @@ export interface components {
             sender: components["schemas"]["Ref"] | null;
             /** Sender Type */
             sender_type: string;
-            /** Sent At */
+            /**
+             * Sent At
+             * @description a customer's message: when their provider says it was written; a reply: when its channel took it (null while it is queued, or if it failed)
+             */
             sent_at: string | null;
             /** Subject */
             subject: string | null;
