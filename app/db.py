@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import select
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 
 import pydantic_core
+from asyncpg.exceptions import _base as asyncpg_base
 from sqlalchemy import JSON, DateTime, MetaData, Table, create_engine, event
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.engine import URL, Dialect, Engine, ExceptionContext, make_url
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -128,11 +128,71 @@ def sync_url(url: str) -> str:
     return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
-def async_url(url: str) -> str:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return str(parsed.set(drivername="sqlite+aiosqlite"))
-    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+CONNECT_TIMEOUT_SECONDS = 5.0  # PostgreSQL; a URL's own `?connect_timeout=` wins
+
+
+def asyncpg_engine_args(url: URL) -> tuple[URL, dict[str, Any]]:
+    """The server's URL and connect arguments for a PostgreSQL URL. The server reaches
+    PostgreSQL through asyncpg, whose protocol is written for asyncio (a fifth less CPU per
+    write transaction than psycopg's: bench/ingest_writer.py); Alembic and the CLI, which
+    are synchronous, through psycopg. The libpq parameters a URL may carry (`sslmode`,
+    `sslrootcert`, `application_name`…) reach asyncpg as a DSN, which it reads as libpq
+    does, except `connect_timeout`, which becomes its `timeout`."""
+    query = dict(url.query)
+    timeout = float(cast("str", query.pop("connect_timeout", CONNECT_TIMEOUT_SECONDS)))
+    # A database host that drops packets (rather than refusing) would hold each request
+    # for the kernel's TCP timeout, minutes; the timeout makes it a quick 503. libpq's 0
+    # means no limit.
+    args: dict[str, Any] = {"timeout": timeout if timeout > 0 else None}
+    if query:
+        dsn = url.set(drivername="postgresql", query=query)
+        args["dsn"] = dsn.render_as_string(hide_password=False)
+    return url.set(drivername="postgresql+asyncpg", query={}), args
+
+
+# The DB-API's classes of the errors this code tells apart, by SQLSTATE class, as psycopg
+# names them. asyncpg's adapter calls most of them a plain Error, so they are named here:
+# a value the database refuses (22) is the client's 422; a connection lost or refused, a
+# transaction the server rolled back (deadlock, serialization), resources exhausted, an
+# operator's intervention (shutdown, cancel) or a system error is the database being away
+# for a moment, which the loops and handlers that wait for it catch as OperationalError.
+_SQLSTATE_CLASSES: dict[str, type[DBAPIError]] = {
+    "22": DataError,
+    **dict.fromkeys(("08", "40", "53", "54", "55", "57", "58"), OperationalError),
+}
+
+
+def _dbapi_class(context: ExceptionContext) -> DBAPIError | None:
+    """The DB-API class an asyncpg failure belongs to; None to keep SQLAlchemy's own."""
+    orig = context.original_exception
+    if context.is_disconnect or isinstance(orig, OSError):  # refused, reset, timed out
+        wanted: type[DBAPIError] | None = OperationalError
+    elif isinstance(orig.__cause__, asyncpg_base.DataError):  # a value asyncpg cannot encode
+        wanted = DataError
+    else:
+        wanted = _SQLSTATE_CLASSES.get(str(getattr(orig, "sqlstate", None) or "")[:2])
+    if wanted is None or isinstance(context.sqlalchemy_exception, wanted):
+        return None
+    return wanted(
+        context.statement,
+        context.parameters,
+        orig,
+        connection_invalidated=context.is_disconnect,
+    )
+
+
+def _connect_or_operational(
+    dialect: Dialect, _record: Any, cargs: tuple[Any, ...], cparams: dict[str, Any]
+) -> Any:
+    """Connect; any failure is an OperationalError, as psycopg's are (asyncpg raises the
+    socket's OSError as it is, which SQLAlchemy would let through unwrapped)."""
+    dbapi = dialect.loaded_dbapi
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except dbapi.OperationalError:
+        raise
+    except Exception as exc:
+        raise dbapi.OperationalError(str(exc) or type(exc).__name__, exc) from exc
 
 
 # SQLite's LIKE and lower() fold the case of ASCII letters only; search folds every
@@ -178,16 +238,10 @@ def make_sync_engine(url: str) -> Engine:
 
 def _refuse_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     """The pool's check of a connection it hands out, without a round trip (a ping per
-    transaction was one more wake of PostgreSQL each time): an idle connection whose socket
-    has something to read was closed by the server (a restart, an administrator's
-    termination: PostgreSQL says so, then hangs up). The pool then takes another."""
-    try:
-        readable, _, _ = select.select(
-            [dbapi_connection.driver_connection.pgconn.socket], [], [], 0
-        )
-    except Exception as exc:  # psycopg knows it is closed already
-        raise DisconnectionError(str(exc)) from exc
-    if readable:
+    transaction was one more wake of PostgreSQL each time): asyncpg reads its socket with
+    the event loop, so a connection the server closed while it was idle (a restart, an
+    administrator's termination) already says so. The pool then takes another."""
+    if dbapi_connection.driver_connection.is_closed():
         raise DisconnectionError("the server closed the connection")
 
 
@@ -208,9 +262,6 @@ JSON_CODEC: dict[str, Any] = {
 }
 
 
-CONNECT_TIMEOUT_SECONDS = 5  # PostgreSQL; a URL's own `?connect_timeout=` wins
-
-
 class Database:
     def __init__(self, url: str, *, pool_size: int = 32) -> None:
         kwargs: dict[str, Any] = {
@@ -222,17 +273,18 @@ class Database:
         if parsed.get_backend_name() == "sqlite":
             # A file on this machine: no connection to go stale, so no ping per checkout.
             kwargs["async_creator"] = inline_creator(parsed.database or ":memory:")
+            parsed = parsed.set(drivername="sqlite+aiosqlite")
         else:
-            if "connect_timeout" not in parsed.query:
-                # A database host that drops packets (rather than refusing) would hold each
-                # request for the kernel's TCP timeout, minutes; this makes it a quick 503.
-                kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
-        self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
+            parsed, kwargs["connect_args"] = asyncpg_engine_args(parsed)
+        self.engine: AsyncEngine = create_async_engine(parsed, **kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
             _configure_sqlite(self.engine.sync_engine)
         else:
-            event.listen(self.engine.sync_engine, "checkout", _refuse_closed_by_server)
+            engine = self.engine.sync_engine
+            event.listen(engine, "checkout", _refuse_closed_by_server)
+            event.listen(engine, "do_connect", _connect_or_operational)
+            event.listen(engine, "handle_error", _dbapi_class)
         write_engine = self.engine.execution_options(sqlite_immediate=True)
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(write_engine, expire_on_commit=False)

@@ -11,14 +11,16 @@ process CPU time per batch and per message (PostgreSQL's own work is in another 
 not counted), and the statements a batch runs.
 
 To tell the fixed costs apart, it also prints the CPU of one single-row SELECT through
-SQLAlchemy's AsyncSession and through psycopg alone, and of a write transaction holding
-that one SELECT. The live path's figures (bench/live_latency.py) depend on these: under
-load, the writer is about half of a server's CPU. It prints figures; it asserts nothing.
+SQLAlchemy's AsyncSession and through asyncpg (the server's driver) alone, and of a write
+transaction holding that one SELECT. The live path's figures (bench/live_latency.py) depend
+on these: under load, the writer is about half of a server's CPU. It prints figures; it
+asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import tempfile
 import time
@@ -27,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
+import asyncpg
 import uvloop
 from sqlalchemy import event, insert, select
 
@@ -115,7 +117,7 @@ async def run(url: str, files: Path, args: argparse.Namespace) -> None:
         event.listen(db.engine.sync_engine, "before_cursor_execute", count)
         await store(size)
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
-        per_batch = await cpu_per_call(args.batches, lambda size=size: store(size))
+        per_batch = await cpu_per_call(args.batches, functools.partial(store, size))
         print(
             f"  batch of {size}: {per_batch / 1000:.2f} ms of CPU per batch, "
             f"{per_batch / size / 1000:.2f} ms per message; BEGIN, "
@@ -132,18 +134,16 @@ async def run(url: str, files: Path, args: argparse.Namespace) -> None:
 
     in_transaction = await cpu_per_call(3000, transaction)
     await db.dispose()
-    conninfo = sync_url(url).replace("postgresql+psycopg://", "postgresql://")
-    async with await psycopg.AsyncConnection.connect(conninfo) as conn:
-        cursor = conn.cursor()
-
-        async def raw() -> None:
-            await cursor.execute("SELECT id FROM contacts WHERE id = %s", (1,))
-            await cursor.fetchall()
-
-        via_psycopg = await cpu_per_call(3000, raw)
+    conn = await asyncpg.connect(sync_url(url).replace("+psycopg", ""))
+    try:
+        via_asyncpg = await cpu_per_call(
+            3000, lambda: conn.fetch("SELECT id FROM contacts WHERE id = $1", 1)
+        )
+    finally:
+        await conn.close()
     print("one single-row SELECT, CPU per call:")
     print(f"  SQLAlchemy AsyncSession.execute  {via_session:.0f} µs")
-    print(f"  psycopg alone                    {via_psycopg:.0f} µs")
+    print(f"  asyncpg alone                    {via_asyncpg:.0f} µs")
     print(f"  a write transaction around it    {in_transaction:.0f} µs")
 
 
