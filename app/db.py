@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 
 import pydantic_core
-from asyncpg.exceptions import _base as asyncpg_base
+from asyncpg import InterfaceError as AsyncpgInterfaceError
 from sqlalchemy import JSON, DateTime, MetaData, Table, create_engine, event
 from sqlalchemy.engine import URL, Dialect, Engine, ExceptionContext, make_url
 from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, OperationalError
@@ -165,10 +165,11 @@ _SQLSTATE_CLASSES: dict[str, type[DBAPIError]] = {
 def _dbapi_class(context: ExceptionContext) -> DBAPIError | None:
     """The DB-API class an asyncpg failure belongs to; None to keep SQLAlchemy's own."""
     orig = context.original_exception
+    cause = orig.__cause__  # asyncpg's own exception, under the adapter's
     if context.is_disconnect or isinstance(orig, OSError):  # refused, reset, timed out
         wanted: type[DBAPIError] | None = OperationalError
-    elif isinstance(orig.__cause__, asyncpg_base.DataError):  # a value asyncpg cannot encode
-        wanted = DataError
+    elif isinstance(cause, AsyncpgInterfaceError) and isinstance(cause, ValueError):
+        wanted = DataError  # asyncpg's DataError (not exported so): a value it cannot send
     else:
         wanted = _SQLSTATE_CLASSES.get(str(getattr(orig, "sqlstate", None) or "")[:2])
     if wanted is None or isinstance(context.sqlalchemy_exception, wanted):
