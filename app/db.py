@@ -139,7 +139,10 @@ def asyncpg_engine_args(url: URL) -> tuple[URL, dict[str, Any]]:
     `sslrootcert`, `application_name`…) reach asyncpg as a DSN, which it reads as libpq
     does, except `connect_timeout`, which becomes its `timeout`."""
     query = dict(url.query)
-    timeout = float(cast("str", query.pop("connect_timeout", CONNECT_TIMEOUT_SECONDS)))
+    try:
+        timeout = float(cast("str", query.pop("connect_timeout", CONNECT_TIMEOUT_SECONDS)))
+    except ValueError:
+        raise ValueError("connect_timeout in the database URL is a number of seconds") from None
     # A database host that drops packets (rather than refusing) would hold each request
     # for the kernel's TCP timeout, minutes; the timeout makes it a quick 503. libpq's 0
     # means no limit.

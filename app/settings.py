@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from app.db import asyncpg_engine_args
 from app.fields import is_address_shaped
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused outside development
@@ -103,6 +104,8 @@ class Settings(BaseSettings):
             ) from None
         if backend not in ("sqlite", "postgresql"):
             raise ValueError(f"{backend} is not supported: SQLite or PostgreSQL")
+        if backend == "postgresql":
+            asyncpg_engine_args(make_url(value))  # its parameters, read at start-up, not later
         return value
 
     @field_validator("redis_url")

@@ -5,11 +5,13 @@ value the database refuses is a 422, the database being away is a 503 and a wait
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, OperationalError
 
 from app.db import Database, asyncpg_engine_args, unavailable
+from app.settings import Settings
 from tests.support.servers import PostgresServer, free_port
 
 pytestmark = pytest.mark.postgres
@@ -30,6 +32,11 @@ def test_libpq_parameters_become_asyncpg_arguments() -> None:
         "timeout": None
     }
     assert asyncpg_engine_args(make_url("postgresql://h/d"))[1] == {"timeout": 5.0}
+
+
+def test_a_connect_timeout_that_is_no_number_is_refused_with_the_settings() -> None:
+    with pytest.raises(ValidationError, match="connect_timeout in the database URL is a number"):
+        Settings(database_url="postgresql://u@db.example/panjereh?connect_timeout=soon")
 
 
 async def test_a_urls_parameters_reach_the_server(postgres: PostgresServer) -> None:
